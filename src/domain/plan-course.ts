@@ -1,0 +1,112 @@
+// Expands a protocol into the ordered, concrete steps of one course: the list a workflow walks.
+import type { InstrumentId } from './instruments/instrument-id';
+import type { AssessmentPoint, Protocol, ProtocolStep, Role, StepKind } from './protocol';
+
+/** When a planned step may open (become actionable). Its deadline counts from that moment. */
+export type StepTiming =
+  /** As soon as the step before it in the plan is done. */
+  | { anchor: 'previous-step' }
+  /** On the target day counted from the first dose (doses 2..n); never before the previous step is done. */
+  | { anchor: 'first-dose'; offsetDays: number }
+  /** As soon as the named step (this session's dose) is done: integration, REMS form. */
+  | { anchor: 'step'; stepId: string }
+  /** This many days after the course ends (the last dose is done): follow-ups. */
+  | { anchor: 'course-end'; offsetDays: number };
+
+export interface PlannedStep {
+  /** Unique within the course: `screening`, `prep-2`, `dose-3`, `integration-3`, `followup-90d`. */
+  id: string;
+  /** The protocol step it came from (`dose` for `dose-3`). */
+  templateId: string;
+  phaseId: string;
+  kind: StepKind;
+  name: string;
+  waitsOn: 'person' | 'system';
+  /** Who the course waits on; null for system steps. */
+  owner: Role | null;
+  /** Hours from opening until the step is overdue; null for system steps without one. */
+  deadlineHours: number | null;
+  /** 1-based session number for repeated steps (prep-2 => 2); days for follow-ups; null otherwise. */
+  session: number | null;
+  timing: StepTiming;
+  assessmentPoint: AssessmentPoint | null;
+  /** Instruments to collect at this step (from the protocol's assessment schedule). */
+  instruments: InstrumentId[];
+}
+
+/** The ordered step list for a course on `protocol`. Pure and deterministic. */
+export function planCourse(protocol: Protocol): PlannedStep[] {
+  const out: PlannedStep[] = [];
+  const { course, assessments } = protocol;
+  for (const phase of protocol.phases) {
+    switch (phase.repeat) {
+      case 'once':
+        for (const step of phase.steps) out.push(planned(protocol, phase.id, step, step.id, null, { anchor: 'previous-step' }));
+        break;
+      case 'per-preparation-session':
+        for (let n = 1; n <= course.preparationSessions; n++) {
+          for (const step of phase.steps) out.push(planned(protocol, phase.id, step, `${step.id}-${n}`, n, { anchor: 'previous-step' }));
+        }
+        break;
+      case 'per-dosing-session':
+        for (let n = 1; n <= course.dosingSessions; n++) {
+          const dose = phase.steps.find((s) => s.kind === 'dosing') ?? phase.steps[0]!;
+          const doseId = `${dose.id}-${n}`;
+          for (const step of phase.steps) {
+            const timing: StepTiming =
+              step === dose
+                ? n === 1
+                  ? { anchor: 'previous-step' }
+                  : { anchor: 'first-dose', offsetDays: course.doseScheduleDays[n - 1] ?? 0 }
+                : { anchor: 'step', stepId: doseId };
+            out.push(planned(protocol, phase.id, step, `${step.id}-${n}`, n, timing));
+          }
+        }
+        break;
+      case 'per-follow-up':
+        for (const [k, followUp] of assessments.followUps.entries()) {
+          for (const step of phase.steps) {
+            const p = planned(protocol, phase.id, step, `${step.id}-${followUp.afterCourseDays}d`, followUp.afterCourseDays, {
+              anchor: 'course-end',
+              offsetDays: followUp.afterCourseDays,
+            });
+            if (step.assessmentPoint === 'follow-up') p.instruments = [...(assessments.followUps[k]?.instruments ?? [])];
+            out.push(p);
+          }
+        }
+        break;
+    }
+  }
+  return out;
+}
+
+function planned(protocol: Protocol, phaseId: string, step: ProtocolStep, id: string, session: number | null, timing: StepTiming): PlannedStep {
+  return {
+    id,
+    templateId: step.id,
+    phaseId,
+    kind: step.kind,
+    name: session === null ? step.name : `${step.name} ${timing.anchor === 'course-end' ? `(day ${session})` : session}`,
+    waitsOn: step.waitsOn,
+    owner: step.owner ?? null,
+    deadlineHours: step.deadlineHours ?? null,
+    session,
+    timing,
+    assessmentPoint: step.assessmentPoint ?? null,
+    instruments: instrumentsAt(protocol, step.assessmentPoint),
+  };
+}
+
+function instrumentsAt(protocol: Protocol, point: AssessmentPoint | undefined): InstrumentId[] {
+  const a = protocol.assessments;
+  switch (point) {
+    case 'baseline':
+      return [...a.baseline];
+    case 'before-dose':
+      return [...a.beforeEachDose];
+    case 'after-course':
+      return [...a.afterCourse];
+    default:
+      return []; // follow-up instruments are filled per follow-up by the caller
+  }
+}
