@@ -5,4 +5,5 @@ export * from './protocol';
 export * from './plan-course';
 export * from './protocol-registry';
 export * from './protocols';
-export * from './instruments/instrument-id';
+export * from './instruments';
+export * from './outcomes';

@@ -1,0 +1,27 @@
+// A tiny seeded PRNG (mulberry32) for property tests: same seed, same cases, so failures replay.
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomInt(rand: () => number, min: number, max: number): number {
+  return min + Math.floor(rand() * (max - min + 1));
+}
+
+/** Run `body` for `runs` cases, each with its own seeded generator; the failing seed is in the message. */
+export function forAll(runs: number, body: (rand: () => number, seed: number) => void, baseSeed = 20240601): void {
+  for (let i = 0; i < runs; i++) {
+    const seed = baseSeed + i;
+    try {
+      body(mulberry32(seed), seed);
+    } catch (err) {
+      throw new Error(`property failed for seed ${seed}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
