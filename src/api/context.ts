@@ -1,0 +1,12 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Db } from '../db/connect';
+import type { Logger } from '../log';
+
+/** What every route needs, injected once when the app is built. */
+export interface ApiDeps {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  log: Logger;
+}

@@ -1,0 +1,50 @@
+// Embedded PostgreSQL for the zero-configuration default: PGlite (PostgreSQL in WASM), persisted in
+// the data folder and served over the PostgreSQL wire protocol by pglite-socket, so that the same
+// `pg` + Kysely code path serves embedded and real PostgreSQL alike.
+import fs from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+
+export interface EmbeddedPostgres {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Folder for the database files; omitted = in memory (tests). */
+  dataDir?: string;
+  port: number;
+  host?: string;
+  /** Concurrent client connections; pglite-socket serialises queries and keeps transactions apart. */
+  maxConnections?: number;
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  if (opts.dataDir) fs.mkdirSync(opts.dataDir, { recursive: true });
+  const db = opts.dataDir ? await PGlite.create(opts.dataDir) : await PGlite.create();
+  const host = opts.host ?? '127.0.0.1';
+  const server = new PGLiteSocketServer({ db, port: opts.port, host, maxConnections: opts.maxConnections ?? 16 });
+  try {
+    await server.start();
+  } catch (err) {
+    await db.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new Error(`embedded PostgreSQL: port ${opts.port} is in use (set EMBEDDED_PG_PORT to another port)`);
+    }
+    throw err;
+  }
+  const port = Number(server.getServerConn().split(':').pop());
+  let stopped = false;
+  return {
+    url: `postgresql://postgres:postgres@${host}:${port}/postgres?sslmode=disable`,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// `npm start`: the whole engine in one process on the embedded defaults (Temporal dev server,
+// PGlite), or on TEMPORAL_ADDRESS / DATABASE_URL when set.
+import { loadConfigOrExit } from './config';
+import { createLogger } from './log';
+import { installTemporalRuntime, onShutdownSignal, openDatabase, runMigrations, Stack, startApi, startInfrastructure, startWorker } from './runtime';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const log = createLogger(config.LOG_LEVEL);
+  const stack = new Stack(log);
+  onShutdownSignal(stack, log);
+  const t0 = Date.now();
+  try {
+    installTemporalRuntime(log);
+    const infra = await startInfrastructure(config, stack, log);
+    const db = openDatabase(config, infra.databaseUrl, stack, log);
+    await runMigrations(db, log);
+    await startWorker(config, infra.temporalAddress, db, stack, log);
+    await startApi(config, infra.temporalAddress, db, stack, log);
+    const lines = [
+      '',
+      `KAP pathways is running (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      `  Dashboard        ${config.publicUrl}/`,
+      `  Health           ${config.publicUrl}/health`,
+      infra.temporalUiUrl ? `  Temporal Web UI  ${infra.temporalUiUrl}` : `  Temporal         ${infra.temporalAddress}`,
+      `  Data             ${config.embeddedDatabase || config.embeddedTemporal ? config.DATA_DIR : '(external services)'}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'start-up failed');
+    process.stderr.write(`\nkap: start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    await stack.stop();
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,23 @@
+// `npm run worker`: a worker process for production (TEMPORAL_ADDRESS and DATABASE_URL required).
+import { loadConfigOrExit } from '../config';
+import { createLogger } from '../log';
+import { installTemporalRuntime, onShutdownSignal, openDatabase, Stack, startWorker } from '../runtime';
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const log = createLogger(config.LOG_LEVEL, 'kap-worker');
+  if (!config.TEMPORAL_ADDRESS || !config.DATABASE_URL) {
+    process.stderr.write('npm run worker needs TEMPORAL_ADDRESS and DATABASE_URL (use `npm start` for the embedded stack)\n');
+    process.exit(2);
+  }
+  const stack = new Stack(log);
+  onShutdownSignal(stack, log);
+  installTemporalRuntime(log);
+  const db = openDatabase(config, config.DATABASE_URL, stack, log);
+  await startWorker(config, config.TEMPORAL_ADDRESS, db, stack, log);
+}
+
+main().catch((err) => {
+  process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+// Typed search attributes of a course workflow. Operational state only: never a name, an answer,
+// a score or a note (search attributes are not encrypted and are visible to anyone with Temporal access).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const KapStep = defineSearchAttributeKey('KapStep', SearchAttributeType.KEYWORD);
+export const KapStepDeadline = defineSearchAttributeKey('KapStepDeadline', SearchAttributeType.DATETIME);
+export const KapRiskLevel = defineSearchAttributeKey('KapRiskLevel', SearchAttributeType.KEYWORD);
+export const KapClinic = defineSearchAttributeKey('KapClinic', SearchAttributeType.KEYWORD);
+export const KapStatus = defineSearchAttributeKey('KapStatus', SearchAttributeType.KEYWORD);
+export const KapProtocol = defineSearchAttributeKey('KapProtocol', SearchAttributeType.KEYWORD);
+
+/** For registering on a server: `temporal server start-dev --search-attribute Name=Type`. */
+export const COURSE_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Datetime'> = {
+  KapStep: 'Keyword',
+  KapStepDeadline: 'Datetime',
+  KapRiskLevel: 'Keyword',
+  KapClinic: 'Keyword',
+  KapStatus: 'Keyword',
+  KapProtocol: 'Keyword',
+};

@@ -1,0 +1,57 @@
+// Starts, once for the whole integration tier, a real Temporal dev server and a real PostgreSQL
+// database (embedded PGlite by default, a fresh database on the server in DATABASE_URL when set),
+// migrates it, and hands the addresses to the tests through the environment.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createDb } from '../../src/db/connect';
+import { startEmbeddedPostgres } from '../../src/db/embedded-postgres';
+import { migrateToLatest } from '../../src/db/migrate';
+import { freePort, startDevServer } from '../../src/temporal/dev-server';
+import { resolveToolchain } from '../../src/temporal/toolchain';
+import { state } from './state';
+
+export default async function globalSetup(): Promise<void> {
+  const t0 = Date.now();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kap-it-'));
+  const { temporalCli } = resolveToolchain(process.env.TEMPORAL_CLI_PATH || undefined);
+  const temporalPort = await freePort();
+  const server = await startDevServer({
+    cliPath: temporalCli,
+    port: temporalPort,
+    logFile: path.join(dir, 'temporal.log'),
+    startTimeoutMs: 90_000,
+  });
+  state.temporal = server;
+  process.env.KAP_TEST_TEMPORAL_ADDRESS = server.address;
+
+  let url: string;
+  if (process.env.DATABASE_URL) {
+    const name = `kap_test_${crypto.randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(process.env.DATABASE_URL);
+    u.pathname = `/${name}`;
+    url = u.toString();
+    state.dropDatabase = async () => {
+      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    };
+  } else {
+    const embedded = await startEmbeddedPostgres({ port: await freePort() });
+    state.embedded = embedded;
+    url = embedded.url;
+  }
+  process.env.KAP_TEST_DATABASE_URL = url;
+  const db = createDb({ url, poolMax: 1 });
+  await migrateToLatest(db);
+  await db.destroy();
+  state.tmpDir = dir;
+  process.stdout.write(`\n[harness] Temporal ${server.address}, database ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'} ready in ${Date.now() - t0} ms\n`);
+}
