@@ -7,3 +7,4 @@ export * from './protocol-registry';
 export * from './protocols';
 export * from './instruments';
 export * from './outcomes';
+export * from './rules';

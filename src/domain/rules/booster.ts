@@ -1,0 +1,52 @@
+// Maintenance: should the client be offered a booster? Based on PHQ-9 after the course vs now and the
+// protocol's maintenance rule (rise of >= 5 from the post-course score, or back at/above 10).
+import type { Protocol } from '../protocol';
+import { block, note, type Decision, type Reason } from './decision';
+
+export interface BoosterInput {
+  postCoursePhq9: number;
+  currentPhq9: number;
+  /** Days since the last dose or booster, if known: boosters keep the protocol's minimum spacing. */
+  daysSinceLastDose?: number | null;
+}
+
+/**
+ * - suggest-booster: relapse signal and spacing allows it;
+ * - not-yet: relapse signal, but the last dose was too recent;
+ * - review: PHQ-9 was never below the threshold after the course (non-response, not relapse):
+ *   the prescriber reviews the plan rather than adding a booster by rule;
+ * - no-booster: no signal, or the protocol does not offer boosters.
+ */
+export type BoosterDecision = 'suggest-booster' | 'not-yet' | 'review' | 'no-booster';
+
+export function boosterSuggestion(protocol: Protocol, input: BoosterInput): Decision<BoosterDecision> {
+  const m = protocol.maintenance;
+  const { postCoursePhq9: post, currentPhq9: now } = input;
+  for (const [name, v] of [['postCoursePhq9', post], ['currentPhq9', now]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 27) throw new RangeError(`${name} must be a PHQ-9 total 0-27, got ${v}`);
+  }
+  const reasons: Reason[] = [];
+  const rise = now - post;
+  if (rise >= m.phq9RiseFromPostCourse) reasons.push(block('phq9-rise', `PHQ-9 rose by ${rise} (from ${post} after the course to ${now}); threshold ${m.phq9RiseFromPostCourse}`));
+  const backAbove = now >= m.phq9AtOrAbove && post < m.phq9AtOrAbove;
+  if (backAbove) reasons.push(block('phq9-back-above-threshold', `PHQ-9 is back at ${now}, at or above ${m.phq9AtOrAbove}`));
+  const nonResponse = post >= m.phq9AtOrAbove && now >= m.phq9AtOrAbove;
+  if (nonResponse) reasons.push(note('phq9-not-below-threshold-after-course', `PHQ-9 was ${post} after the course and is ${now}: never below ${m.phq9AtOrAbove}`));
+
+  const signal = reasons.some((r) => r.blocking);
+  if (!m.boostersOffered) {
+    reasons.push(note('boosters-not-offered', 'This protocol does not offer boosters'));
+    return { decision: signal || nonResponse ? 'review' : 'no-booster', reasons };
+  }
+  if (!signal) {
+    if (nonResponse) return { decision: 'review', reasons };
+    reasons.push(note('no-relapse-signal', `PHQ-9 ${now} vs ${post} after the course: no booster rule met`));
+    return { decision: 'no-booster', reasons };
+  }
+  const days = input.daysSinceLastDose;
+  if (days !== undefined && days !== null && days < m.minDaysBetweenBoosters) {
+    reasons.push(note('too-soon', `Last dose ${days} day(s) ago; boosters at least ${m.minDaysBetweenBoosters} days apart (in ${m.minDaysBetweenBoosters - days} day(s))`));
+    return { decision: 'not-yet', reasons };
+  }
+  return { decision: 'suggest-booster', reasons };
+}

@@ -1,0 +1,136 @@
+// Eligibility from a screening record (clinical.md section 2). Every hard stop blocks clearance
+// unless a prescriber overrides it with a recorded, non-empty reason. Review items and interacting
+// medications send the case to a prescriber; unanswered hard-stop questions leave it incomplete.
+import type { Role } from '../protocol';
+import { block, note, type Decision, type Reason } from './decision';
+
+export const HARD_STOPS = {
+  'psychotic-disorder': 'History of a primary psychotic disorder',
+  'acute-mania': 'Acute mania or mixed state',
+  'suicidal-ideation-with-intent': 'Active suicidal ideation with intent',
+  'uncontrolled-hypertension': 'Uncontrolled hypertension',
+  'uncontrolled-substance-use': 'Uncontrolled substance use disorder',
+  'ketamine-allergy': 'Allergy to ketamine or esketamine',
+  pregnancy: 'Pregnancy',
+  'aneurysmal-vascular-disease': 'Aneurysmal vascular disease (brain, chest, abdominal aorta, arms or legs)',
+  'arteriovenous-malformation': 'Arteriovenous malformation',
+  'intracerebral-haemorrhage': 'History of intracerebral haemorrhage',
+  'severe-hepatic-impairment': 'Severe hepatic impairment',
+  'uncontrolled-glaucoma': 'Uncontrolled glaucoma',
+  'severe-breathing-problems': 'Severe breathing problems',
+} as const;
+export type HardStop = keyof typeof HARD_STOPS;
+
+export const REVIEW_ITEMS = {
+  'bipolar-disorder': 'Bipolar disorder (case by case)',
+  'psychosis-first-degree-relative': 'Psychotic disorder in a first-degree relative (a hard stop at some clinics)',
+  'liver-disease': 'Liver disease',
+  cystitis: 'Cystitis or urinary tract symptoms',
+  hyperthyroidism: 'Hyperthyroidism',
+  'prior-ketamine-use': 'Prior ketamine use (including non-medical)',
+  breastfeeding: 'Breastfeeding',
+} as const;
+export type ReviewItem = keyof typeof REVIEW_ITEMS;
+
+export const INTERACTING_MEDICATION_CLASSES = {
+  benzodiazepine: 'Benzodiazepine',
+  lamotrigine: 'Lamotrigine',
+  maoi: 'MAO inhibitor',
+  opioid: 'Opioid',
+  psychostimulant: 'Psychostimulant',
+  'other-sedative': 'Other sedative',
+} as const;
+export type MedicationClass = keyof typeof INTERACTING_MEDICATION_CLASSES | 'other';
+
+/** Above this daily diazepam-equivalent dose, benzodiazepines predicted non-response (Frontiers Psychiatry 2020). */
+export const BENZODIAZEPINE_MAX_DIAZEPAM_EQUIVALENT_MG = 8;
+
+export interface Medication {
+  name: string;
+  class: MedicationClass;
+  /** For benzodiazepines: total daily dose as diazepam equivalent, in mg. */
+  diazepamEquivalentMgPerDay?: number;
+}
+
+export interface HardStopOverride {
+  hardStop: HardStop;
+  byRole: Role;
+  byUserId?: string;
+  reason: string;
+}
+
+export interface ScreeningRecord {
+  /** Answer to every hard-stop question: true = present, false = absent. Missing = not assessed. */
+  hardStops: Partial<Record<HardStop, boolean>>;
+  /** Review items found (true). Unanswered review items are not required. */
+  reviewItems?: Partial<Record<ReviewItem, boolean>>;
+  medications?: readonly Medication[];
+  /** Baseline C-SSRS risk, if done: 'high' counts as the suicidal-ideation hard stop. */
+  cssrsRisk?: 'none' | 'low' | 'moderate' | 'high';
+  /** Baseline PHQ-9 item 9, if done: > 0 is a review item. */
+  phq9Item9?: number;
+  overrides?: readonly HardStopOverride[];
+}
+
+export type EligibilityDecision = 'eligible' | 'needs-review' | 'incomplete' | 'ineligible';
+
+export function checkEligibility(record: ScreeningRecord): Decision<EligibilityDecision> {
+  const reasons: Reason[] = [];
+  const present = new Set<HardStop>();
+  const missing: HardStop[] = [];
+  for (const stop of Object.keys(HARD_STOPS) as HardStop[]) {
+    const v = record.hardStops[stop];
+    if (v === true) present.add(stop);
+    else if (v !== false) missing.push(stop);
+  }
+  if (record.cssrsRisk === 'high') present.add('suicidal-ideation-with-intent');
+
+  // Overrides: only a prescriber, only with a reason, only for a hard stop actually present.
+  const overridden = new Map<HardStop, HardStopOverride>();
+  for (const o of record.overrides ?? []) {
+    if (!present.has(o.hardStop)) continue;
+    if (o.byRole !== 'prescriber') {
+      reasons.push(note('override-rejected', `Override of "${HARD_STOPS[o.hardStop]}" rejected: only a prescriber may override a hard stop (was ${o.byRole})`));
+    } else if (typeof o.reason !== 'string' || o.reason.trim() === '') {
+      reasons.push(note('override-rejected', `Override of "${HARD_STOPS[o.hardStop]}" rejected: a reason must be recorded`));
+    } else overridden.set(o.hardStop, o);
+  }
+  for (const stop of present) {
+    const o = overridden.get(stop);
+    const why = stop === 'suicidal-ideation-with-intent' && record.cssrsRisk === 'high' && record.hardStops[stop] !== true ? ' (C-SSRS high risk)' : '';
+    if (o) reasons.push(note(`hard-stop-overridden:${stop}`, `${HARD_STOPS[stop]}${why}: overridden by prescriber${o.byUserId ? ` ${o.byUserId}` : ''}: ${o.reason.trim()}`));
+    else reasons.push(block(`hard-stop:${stop}`, `${HARD_STOPS[stop]}${why}`));
+  }
+  for (const stop of missing) reasons.push(block(`not-assessed:${stop}`, `Not assessed: ${HARD_STOPS[stop]}`));
+
+  for (const [item, v] of Object.entries(record.reviewItems ?? {}) as Array<[ReviewItem, boolean | undefined]>) {
+    if (v === true) reasons.push(block(`review:${item}`, REVIEW_ITEMS[item]));
+  }
+  if (record.phq9Item9 !== undefined && record.phq9Item9 > 0) reasons.push(block('review:phq9-item9', `PHQ-9 item 9 = ${record.phq9Item9}: suicide-risk assessment before clearance`));
+  if (record.cssrsRisk === 'moderate') reasons.push(block('review:cssrs-moderate', 'C-SSRS moderate risk'));
+
+  for (const med of record.medications ?? []) {
+    if (med.class === 'other') continue;
+    const label = `${INTERACTING_MEDICATION_CLASSES[med.class]}: ${med.name}`;
+    if (med.class === 'benzodiazepine') {
+      const mg = med.diazepamEquivalentMgPerDay;
+      if (mg === undefined) reasons.push(block('interaction:benzodiazepine-dose-unknown', `${label}: record the daily diazepam-equivalent dose`));
+      else if (mg > BENZODIAZEPINE_MAX_DIAZEPAM_EQUIVALENT_MG) {
+        reasons.push(block('interaction:benzodiazepine-high-dose', `${label}: ${mg} mg/day diazepam-equivalent is above ${BENZODIAZEPINE_MAX_DIAZEPAM_EQUIVALENT_MG} mg (predicts non-response)`));
+      } else reasons.push(note('interaction:benzodiazepine', `${label}: ${mg} mg/day diazepam-equivalent; pause before each dose`));
+    } else {
+      reasons.push(block(`interaction:${med.class}`, label));
+    }
+  }
+
+  const has = (prefix: string) => reasons.some((r) => r.blocking && r.code.startsWith(prefix));
+  const decision: EligibilityDecision =
+    has('hard-stop:')
+      ? 'ineligible'
+      : has('not-assessed:')
+        ? 'incomplete'
+        : has('review:') || has('interaction:')
+          ? 'needs-review'
+          : 'eligible';
+  return { decision, reasons };
+}
