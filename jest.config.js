@@ -5,11 +5,13 @@
 // Everything runs in one process (--runInBand via maxWorkers) because the embedded PGlite serves
 // one connection at a time and the 2-core CI box is better used serially than thrashed.
 const swc = (syntax) => ['@swc/jest', { jsc: { parser: { syntax }, target: 'es2022' }, module: { type: 'commonjs' } }];
+const ESM_ONLY = ['kysely', 'cookie'];
 const common = {
   testEnvironment: 'node',
-  // kysely 0.29 ships ES modules only; Node 20 loads it natively, jest needs it compiled to CommonJS.
-  transform: { '^.+\\.ts$': swc('typescript'), '/node_modules/kysely/.+\\.js$': swc('ecmascript') },
-  transformIgnorePatterns: ['/node_modules/(?!kysely/)'],
+  // Some dependencies ship ES modules only (kysely 0.29, cookie 1.x under light-my-request); Node 20
+  // loads them natively, jest needs them compiled to CommonJS.
+  transform: { '^.+\\.ts$': swc('typescript'), [`/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`]: swc('ecmascript') },
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 

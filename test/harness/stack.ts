@@ -1,0 +1,102 @@
+// One helper that removes per-test boilerplate: a real worker (on a task queue of its own), a real
+// Temporal client, the real database and the HTTP app, all on what global setup started.
+import crypto from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime, type Worker, type WorkerOptions } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app';
+import { connectTemporal } from '../../src/client/temporal';
+import { type Config, loadConfig } from '../../src/config';
+import { createDb, type Db } from '../../src/db/connect';
+import { createLogger } from '../../src/log';
+import { createWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
+
+let runtimeReady = false;
+let bundle: Promise<{ code: string }> | undefined;
+
+export interface TestStack {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  worker: Worker;
+  app: FastifyInstance;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+export function testEnv(): { temporalAddress: string; databaseUrl: string } {
+  const temporalAddress = process.env.KAP_TEST_TEMPORAL_ADDRESS;
+  const databaseUrl = process.env.KAP_TEST_DATABASE_URL;
+  if (!temporalAddress || !databaseUrl) throw new Error('integration harness not started (run through jest --selectProjects integration)');
+  return { temporalAddress, databaseUrl };
+}
+
+export async function startTestStack(opts: { env?: Record<string, string>; workerOptions?: Partial<WorkerOptions> } = {}): Promise<TestStack> {
+  const { temporalAddress, databaseUrl } = testEnv();
+  if (!runtimeReady) {
+    // Quiet SDK logs in tests; errors still surface through failing assertions.
+    Runtime.install({
+      logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never,
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+    });
+    runtimeReady = true;
+  }
+  const taskQueue = `test-${crypto.randomUUID()}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    TEMPORAL_ADDRESS: temporalAddress,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    LOG_LEVEL: 'silent',
+    SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789',
+    ...opts.env,
+  });
+  const log = createLogger('silent');
+  const db = createDb({ url: databaseUrl, poolMax: 4 });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never });
+  const connection = await NativeConnection.connect({ address: temporalAddress });
+  const { worker } = await createWorker({
+    address: temporalAddress,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue,
+    db,
+    connection,
+    overrides: { workflowBundle: await bundle, workflowsPath: undefined, ...opts.workerOptions },
+  });
+  const running = worker.run();
+  const temporal = await connectTemporal({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE });
+  const app = await buildApp({ config, db, temporal, log });
+  await app.ready();
+  return {
+    config,
+    db,
+    temporal,
+    worker,
+    app,
+    taskQueue,
+    async stop() {
+      await app.close();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await temporal.connection.close();
+      await connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** Polls until fn returns a truthy value (eventual consistency of projections and visibility). */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
