@@ -1,7 +1,9 @@
 // The ordered list of migrations. Add a file `NNNN_name.ts` and list it here; never edit one that ran.
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation';
+import * as m0004 from './0004_auth';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0004_auth': m0004,
 };

@@ -1,23 +1,40 @@
 // The HTTP server: API, health and dashboard, built from injected dependencies.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { ApiDeps } from './context';
+import formbody from '@fastify/formbody';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { installAuth, installSecurityHeaders } from './auth';
+import type { ApiDeps, AppDeps } from './context';
 import { installErrorHandling } from './errors';
 import { clientRoutes } from './routes/clients';
 import { clinicRoutes } from './routes/clinics';
 import { courseRoutes } from './routes/courses';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
+import { openApiRoutes } from './routes/openapi';
+import { staffRoutes } from './routes/staff';
+import { stuckRoutes } from './routes/stuck';
+import { tokenRoutes } from './routes/tokens';
+import { SystemHealthMonitor } from './system-health';
 
-export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
+  const deps: AppDeps = { ...apiDeps, systemHealth: apiDeps.systemHealth ?? new SystemHealthMonitor(apiDeps.db, apiDeps.temporal, apiDeps.log) };
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
+    // Never log the URL of a client's link: its token is a credential.
+    logController: new LogController({ disableRequestLogging: (req) => req.url.startsWith('/a/') }),
   });
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
   installErrorHandling(app);
+  installSecurityHeaders(app, deps.config.publicUrl.startsWith('https://'));
+  installAuth(app, deps);
   healthRoutes(app, deps);
+  openApiRoutes(app, deps);
+  tokenRoutes(app, deps);
   clinicRoutes(app, deps);
+  staffRoutes(app, deps);
   clientRoutes(app, deps);
   courseRoutes(app, deps);
+  stuckRoutes(app, deps);
   dashboardRoutes(app, deps);
   return app;
 }

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Db } from '../db/connect';
 import type { Logger } from '../log';
+import type { SystemHealthMonitor } from './system-health';
 
 /** What every route needs, injected once when the app is built. */
 export interface ApiDeps {
@@ -9,4 +10,8 @@ export interface ApiDeps {
   db: Db;
   temporal: Client;
   log: Logger;
+  /** Courses failing in the system (Temporal); built by buildApp when not given. */
+  systemHealth?: SystemHealthMonitor;
 }
+
+export type AppDeps = ApiDeps & { systemHealth: SystemHealthMonitor };

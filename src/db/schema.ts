@@ -24,6 +24,8 @@ export interface StaffTable {
   role: StaffRole;
   active: Generated<boolean>;
   created_at: CreatedAt;
+  /** scrypt hash (migration 0004); null = cannot log in to the dashboard. */
+  password_hash: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface StaffClinicsTable {
@@ -92,6 +94,30 @@ export interface AuditLogTable {
   detail: JsonDefault;
 }
 
+/** Staff API tokens (migration 0004): only the SHA-256 of the token is stored. */
+export interface ApiTokensTable {
+  id: string;
+  token_hash: string;
+  role: StaffRole;
+  clinic_id: string | null;
+  staff_id: string | null;
+  label: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+/** Dashboard sessions (migration 0004): only the SHA-256 of the cookie's session id is stored. */
+export interface DashboardSessionsTable {
+  id_hash: string;
+  staff_id: string;
+  csrf_token: string;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   clinics: ClinicsTable;
   staff: StaffTable;
@@ -100,6 +126,8 @@ export interface Database {
   courses: CoursesTable;
   course_steps: CourseStepsTable;
   audit_log: AuditLogTable;
+  api_tokens: ApiTokensTable;
+  dashboard_sessions: DashboardSessionsTable;
 }
 
 export type Clinic = Selectable<ClinicsTable>;

@@ -1,36 +1,56 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { assertClinicAccess, clinicFilter } from '../../auth/roles';
+import type { Clinic } from '../../db/schema';
 import { notFound } from '../../errors';
 import type { ApiDeps } from '../context';
-import { parse } from '../validation';
-
-const idParam = z.object({ id: z.string().min(1).max(100) });
+import { apiRoute } from '../route';
+import { ClinicId, IdParams } from '../schemas';
 
 export const CreateClinicBody = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes, 2-63 characters').optional(),
+  id: ClinicId.optional(),
   name: z.string().trim().min(1).max(200),
-  timezone: z.string().min(1).max(64).refine((tz) => {
-    try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
-  }, 'unknown IANA time zone').default('UTC'),
+  timezone: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'unknown IANA time zone')
+    .default('UTC'),
 });
 
+export const ClinicView = z.object({ id: z.string(), name: z.string(), timezone: z.string(), createdAt: z.string() });
+export const clinicView = (c: Clinic) => ({ id: c.id, name: c.name, timezone: c.timezone, createdAt: c.created_at.toISOString() });
+
 export function clinicRoutes(app: FastifyInstance, { db }: ApiDeps): void {
-  app.post('/api/clinics', async (req, reply) => {
-    const body = parse(CreateClinicBody, req.body);
+  apiRoute(app, { method: 'POST', url: '/api/clinics', tag: 'organisation', summary: 'Create a clinic (idempotent on id)', body: CreateClinicBody, response: ClinicView, status: 201 }, async ({ body, reply }) => {
     const id = body.id ?? `clinic-${crypto.randomUUID().slice(0, 8)}`;
     const row = await db.insertInto('clinics').values({ id, name: body.name, timezone: body.timezone }).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
     if (!row) {
-      const existing = await db.selectFrom('clinics').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-      return reply.code(200).send(existing);
+      reply.code(200);
+      return clinicView(await db.selectFrom('clinics').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
     }
-    return reply.code(201).send(row);
+    return clinicView(row);
   });
-  app.get('/api/clinics', async () => ({ clinics: await db.selectFrom('clinics').selectAll().orderBy('name').execute() }));
-  app.get('/api/clinics/:id', async (req) => {
-    const { id } = parse(idParam, req.params, 'params');
-    const row = await db.selectFrom('clinics').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw notFound(`clinic ${id}`);
-    return row;
+
+  apiRoute(app, { method: 'GET', url: '/api/clinics', tag: 'organisation', summary: 'Clinics in your scope', response: z.object({ clinics: z.array(ClinicView) }) }, async ({ principal }) => {
+    const ids = clinicFilter(principal);
+    let q = db.selectFrom('clinics').selectAll().orderBy('name');
+    if (ids) q = ids.length ? q.where('id', 'in', ids) : q.where(({ lit }) => lit(false));
+    return { clinics: (await q.execute()).map(clinicView) };
+  });
+
+  apiRoute(app, { method: 'GET', url: '/api/clinics/:id', tag: 'organisation', summary: 'One clinic', params: IdParams, errors: [404], response: ClinicView }, async ({ params, principal }) => {
+    const row = await db.selectFrom('clinics').selectAll().where('id', '=', params.id).executeTakeFirst();
+    if (!row) throw notFound(`clinic ${params.id}`);
+    assertClinicAccess(principal, row.id);
+    return clinicView(row);
   });
 }

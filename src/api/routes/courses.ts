@@ -1,11 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { actorOf, assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
 import { enrollClient, getCourse } from '../../client/courses';
+import type { Db } from '../../db/connect';
 import type { Course, CourseStep } from '../../db/schema';
+import { listProtocols } from '../../domain';
+import { invalidInput } from '../../errors';
 import type { ApiDeps } from '../context';
-import { parse } from '../validation';
-
-const idParam = z.object({ id: z.string().min(1).max(100) });
+import { apiRoute } from '../route';
+import { IdParams, iso, Limit } from '../schemas';
+import { loadClient } from './clients';
 
 export const EnrollBody = z.strictObject({
   protocolId: z.string().min(1).max(100),
@@ -15,7 +19,24 @@ export const EnrollBody = z.strictObject({
   timeScale: z.number().positive().max(864000).optional(),
 });
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const StepView = z.object({ key: z.string(), kind: z.string(), state: z.string(), ownerRole: z.string().nullable(), ownerStaffId: z.string().nullable(), enteredAt: z.string(), deadlineAt: z.string().nullable(), completedAt: z.string().nullable(), outcome: z.string().nullable() });
+export const CourseView = z.object({
+  id: z.string(),
+  clientId: z.string(),
+  clinicId: z.string(),
+  workflowId: z.string(),
+  protocol: z.object({ id: z.string(), version: z.number() }),
+  status: z.string(),
+  currentStep: z.string().nullable(),
+  currentStepDeadline: z.string().nullable(),
+  riskLevel: z.string(),
+  primaryClinicianId: z.string().nullable(),
+  enrolledAt: z.string(),
+  updatedAt: z.string(),
+  endedAt: z.string().nullable(),
+  endReason: z.string().nullable(),
+  steps: z.array(StepView).optional(),
+});
 
 export function courseView(course: Course, steps?: CourseStep[]) {
   return {
@@ -40,6 +61,7 @@ export function courseView(course: Course, steps?: CourseStep[]) {
             kind: s.kind,
             state: s.state,
             ownerRole: s.owner_role,
+            ownerStaffId: s.owner_staff_id,
             enteredAt: s.entered_at.toISOString(),
             deadlineAt: iso(s.deadline_at),
             completedAt: iso(s.completed_at),
@@ -50,19 +72,58 @@ export function courseView(course: Course, steps?: CourseStep[]) {
   };
 }
 
+/** The course (with steps), or 404; 403 when outside the caller's clinics. */
+export async function loadCourse(db: Db, principal: Principal, id: string) {
+  const view = await getCourse(db, id);
+  assertClinicAccess(principal, view.course.clinic_id);
+  return view;
+}
+
+export async function enroll(deps: ApiDeps, principal: Principal, clientId: string, body: z.infer<typeof EnrollBody>) {
+  const client = await loadClient(deps.db, principal, clientId);
+  if (body.primaryClinicianId) {
+    const staff = await deps.db.selectFrom('staff').select('id').where('id', '=', body.primaryClinicianId).executeTakeFirst();
+    if (!staff) throw invalidInput([{ field: 'primaryClinicianId', message: `no staff member ${body.primaryClinicianId}` }]);
+  }
+  return enrollClient({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, actorOf(principal), { clientId: client.id, ...body });
+}
+
+export const ListCoursesQuery = z.strictObject({
+  clinicId: z.string().min(1).max(100).optional(),
+  clientId: z.string().min(1).max(100).optional(),
+  status: z.string().min(1).max(40).optional(),
+  open: z.enum(['true', 'false']).optional().describe('true = only courses that have not ended'),
+  limit: Limit,
+});
+
 export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const services = { db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE };
-
-  app.post('/api/clients/:id/courses', async (req, reply) => {
-    const { id } = parse(idParam, req.params, 'params');
-    const body = parse(EnrollBody, req.body);
-    const { course, created } = await enrollClient(services, { type: 'staff', id: null }, { clientId: id, ...body });
-    return reply.code(created ? 201 : 200).send(courseView(course));
-  });
-
-  app.get('/api/courses/:id', async (req) => {
-    const { id } = parse(idParam, req.params, 'params');
-    const { course, steps } = await getCourse(deps.db, id);
+  const { db } = deps;
+  apiRoute(
+    app,
+    { method: 'POST', url: '/api/clients/:id/courses', tag: 'courses', summary: 'Enroll a client in a course (idempotent: 200 with the open course if there is one)', params: IdParams, body: EnrollBody, status: 201, errors: [404], response: CourseView },
+    async ({ params, body, principal, reply }) => {
+      const { course, created } = await enroll(deps, principal, params.id, body);
+      if (!created) reply.code(200);
+      return courseView(course);
+    },
+  );
+  apiRoute(app, { method: 'GET', url: '/api/courses/:id', tag: 'courses', summary: 'A course with every step so far', params: IdParams, errors: [404], response: CourseView }, async ({ params, principal }) => {
+    const { course, steps } = await loadCourse(db, principal, params.id);
     return courseView(course, steps);
   });
+  apiRoute(app, { method: 'GET', url: '/api/courses', tag: 'courses', summary: 'Courses in your clinics, newest first', query: ListCoursesQuery, response: z.object({ courses: z.array(CourseView) }) }, async ({ query, principal }) => {
+    const clinics = clinicFilter(principal, query.clinicId);
+    let q = db.selectFrom('courses').selectAll().orderBy('enrolled_at', 'desc').limit(query.limit);
+    if (clinics) q = clinics.length ? q.where('clinic_id', 'in', clinics) : q.where(({ lit }) => lit(false));
+    if (query.clientId) q = q.where('client_id', '=', query.clientId);
+    if (query.status) q = q.where('status', '=', query.status);
+    if (query.open === 'true') q = q.where('ended_at', 'is', null);
+    if (query.open === 'false') q = q.where('ended_at', 'is not', null);
+    return { courses: (await q.execute()).map((c) => courseView(c)) };
+  });
+  apiRoute(
+    app,
+    { method: 'GET', url: '/api/protocols', tag: 'courses', summary: 'Protocols a client can be enrolled in', response: z.object({ protocols: z.array(z.object({ id: z.string(), version: z.number(), name: z.string(), modality: z.string() })) }) },
+    async () => ({ protocols: listProtocols().map((p) => ({ id: p.id, version: p.version, name: p.name, modality: p.modality })) }),
+  );
 }

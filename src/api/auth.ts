@@ -1,0 +1,139 @@
+// Authentication and authorisation for every route, from the role matrix (src/auth/role-matrix.ts).
+// Runs in onRequest, before the body is parsed, so an unauthenticated caller costs one lookup.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { accessFor, allows } from '../auth/role-matrix';
+import type { Principal } from '../auth/roles';
+import { SESSION_COOKIE, sessionPrincipal } from '../auth/sessions';
+import { constantTimeEqual } from '../auth/secrets';
+import { verifyApiToken } from '../auth/tokens';
+import { AppError } from '../errors';
+import type { ApiDeps } from './context';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i < 0) continue;
+    const k = part.slice(0, i).trim();
+    const v = part.slice(i + 1).trim();
+    if (!k || k in out) continue;
+    try {
+      out[k] = decodeURIComponent(v);
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export function cookie(name: string, value: string, opts: { maxAgeSeconds?: number; secure: boolean; path?: string }): string {
+  const parts = [`${name}=${encodeURIComponent(value)}`, `Path=${opts.path ?? '/'}`, 'HttpOnly', 'SameSite=Strict'];
+  if (opts.maxAgeSeconds !== undefined) parts.push(`Max-Age=${opts.maxAgeSeconds}`);
+  if (opts.secure) parts.push('Secure');
+  return parts.join('; ');
+}
+
+const isHtmlRoute = (url: string) => !url.startsWith('/api/') && url !== '/health';
+
+/** The principal of a request, or throws 401/403; for routes that need one (after the hook ran). */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw new AppError('unauthenticated', 'log in or send an API token (Authorization: Bearer kap_...)');
+  return req.principal;
+}
+
+const routeLists = new WeakMap<FastifyInstance, Array<{ method: string; url: string; listed: boolean }>>();
+
+/** Every route registered on the app (after installAuth), and whether the role matrix lists it. */
+export function registeredRoutes(app: FastifyInstance): Array<{ method: string; url: string; listed: boolean }> {
+  return routeLists.get(app) ?? [];
+}
+
+export function installAuth(app: FastifyInstance, { db, log }: ApiDeps): void {
+  app.decorateRequest('principal', null);
+  const routes: Array<{ method: string; url: string; listed: boolean }> = [];
+  routeLists.set(app, routes);
+  app.addHook('onRoute', (opts) => {
+    for (const method of [opts.method].flat()) {
+      if (method === 'HEAD') continue;
+      const { listed } = accessFor(method, opts.url);
+      routes.push({ method, url: opts.url, listed });
+      if (!listed) log.warn({ method, url: opts.url }, 'route missing from the role matrix: admins only');
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const url = req.routeOptions.url;
+    if (!url) return; // no such route: the not-found handler answers 404
+    const { access } = accessFor(req.method, url);
+    if (access === 'public' || access === 'client-link') return;
+
+    let principal: Principal | null = null;
+    const authz = req.headers.authorization;
+    if (authz) {
+      const m = /^Bearer\s+(\S+)$/i.exec(authz);
+      principal = m ? await verifyApiToken(db, m[1]!) : null;
+      if (!principal) {
+        void reply.header('www-authenticate', 'Bearer error="invalid_token"');
+        throw new AppError('unauthenticated', 'the API token is invalid, expired or revoked');
+      }
+    } else {
+      const sid = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+      if (sid) principal = await sessionPrincipal(db, sid);
+    }
+    if (!principal) {
+      if (isHtmlRoute(url) && (req.method === 'GET' || req.method === 'HEAD')) {
+        return redirectToLogin(req, reply);
+      }
+      void reply.header('www-authenticate', 'Bearer');
+      throw new AppError('unauthenticated', 'log in or send an API token (Authorization: Bearer kap_...)');
+    }
+    req.principal = principal;
+    if (!allows(access, principal.role)) {
+      throw new AppError('forbidden', `the ${principal.role} role may not ${req.method} ${url}`);
+    }
+  });
+
+  // CSRF: a request authenticated by the session cookie that changes something must carry the
+  // session's token (hidden form field `_csrf` or header `x-csrf-token`). Tokens in the
+  // Authorization header cannot be sent by another site, so they need none.
+  app.addHook('preHandler', async (req) => {
+    const p = req.principal;
+    if (!p || p.via !== 'session' || req.method === 'GET' || req.method === 'HEAD') return;
+    const sent = (req.headers['x-csrf-token'] as string | undefined) ?? ((req.body as Record<string, unknown> | undefined)?._csrf as string | undefined);
+    if (typeof sent !== 'string' || !p.csrfToken || !constantTimeEqual(sent, p.csrfToken)) {
+      throw new AppError('forbidden', 'missing or wrong CSRF token: reload the page and try again');
+    }
+  });
+}
+
+function redirectToLogin(req: FastifyRequest, reply: FastifyReply) {
+  const next = req.url.startsWith('/') && !req.url.startsWith('//') ? req.url : '/';
+  return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
+}
+
+/** Security headers on every response; no caching of anything that may hold client data. */
+export function installSecurityHeaders(app: FastifyInstance, secure: boolean): void {
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    // The client's link carries its token in the URL: never leak it through Referer.
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+    reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+    reply.header(
+      'content-security-policy',
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    );
+    if (secure) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    if (!req.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+}

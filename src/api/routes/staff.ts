@@ -1,0 +1,76 @@
+import crypto from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { clinicFilter, canAccessClinic } from '../../auth/roles';
+import { generatePassword, hashPassword } from '../../auth/secrets';
+import type { Db } from '../../db/connect';
+import { AppError, invalidInput, notFound } from '../../errors';
+import type { ApiDeps } from '../context';
+import { apiRoute } from '../route';
+import { IdParams, StaffRoleSchema } from '../schemas';
+
+export const CreateStaffBody = z.strictObject({
+  email: z.email().max(254),
+  displayName: z.string().trim().min(1).max(200),
+  role: StaffRoleSchema,
+  clinicIds: z.array(z.string().min(1).max(100)).max(100).default([]),
+  password: z.string().min(12, 'at least 12 characters').max(200).optional().describe('omitted = a generated password, returned once'),
+});
+
+export const StaffView = z.object({ id: z.string(), email: z.string(), displayName: z.string(), role: StaffRoleSchema, active: z.boolean(), clinicIds: z.array(z.string()), canLogIn: z.boolean(), createdAt: z.string() });
+
+export async function staffWithClinics(db: Db, where?: { id?: string; clinics?: string[] }) {
+  let q = db.selectFrom('staff').selectAll().orderBy('display_name');
+  if (where?.id) q = q.where('id', '=', where.id);
+  const rows = await q.execute();
+  const links = rows.length ? await db.selectFrom('staff_clinics').selectAll().where('staff_id', 'in', rows.map((r) => r.id)).execute() : [];
+  return rows
+    .map((r) => ({
+      id: r.id,
+      email: r.email,
+      displayName: r.display_name,
+      role: r.role,
+      active: r.active,
+      clinicIds: links.filter((l) => l.staff_id === r.id).map((l) => l.clinic_id),
+      canLogIn: !!r.password_hash,
+      createdAt: r.created_at.toISOString(),
+    }))
+    .filter((s) => !where?.clinics || s.clinicIds.some((c) => where.clinics!.includes(c)));
+}
+
+export async function createStaff(db: Db, body: z.infer<typeof CreateStaffBody>) {
+  const email = body.email.trim().toLowerCase();
+  if (body.clinicIds.length) {
+    const found = await db.selectFrom('clinics').select('id').where('id', 'in', body.clinicIds).execute();
+    const missing = body.clinicIds.filter((c) => !found.some((f) => f.id === c));
+    if (missing.length) throw invalidInput(missing.map((c) => ({ field: 'clinicIds', message: `no clinic ${c}` })));
+  }
+  const exists = await db.selectFrom('staff').select('id').where('email', '=', email).executeTakeFirst();
+  if (exists) throw new AppError('conflict', `a staff member with email ${email} already exists`);
+  const password = body.password ?? generatePassword();
+  const id = `staff-${crypto.randomUUID().slice(0, 8)}`;
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('staff').values({ id, email, display_name: body.displayName, role: body.role, password_hash: await hashPassword(password) }).execute();
+    if (body.clinicIds.length) await trx.insertInto('staff_clinics').values(body.clinicIds.map((clinic_id) => ({ staff_id: id, clinic_id }))).execute();
+  });
+  const [staff] = await staffWithClinics(db, { id });
+  return { staff: staff!, ...(body.password ? {} : { initialPassword: password }) };
+}
+
+export function staffRoutes(app: FastifyInstance, { db }: ApiDeps): void {
+  apiRoute(
+    app,
+    { method: 'POST', url: '/api/staff', tag: 'organisation', summary: 'Create a staff member who can log in to the dashboard', body: CreateStaffBody, status: 201, errors: [409], response: z.object({ staff: StaffView, initialPassword: z.string().optional() }) },
+    async ({ body }) => createStaff(db, body),
+  );
+  apiRoute(app, { method: 'GET', url: '/api/staff', tag: 'organisation', summary: 'Staff in your clinics', response: z.object({ staff: z.array(StaffView) }) }, async ({ principal }) => {
+    const clinics = clinicFilter(principal);
+    return { staff: await staffWithClinics(db, clinics ? { clinics } : undefined) };
+  });
+  apiRoute(app, { method: 'GET', url: '/api/staff/:id', tag: 'organisation', summary: 'One staff member', params: IdParams, errors: [404], response: StaffView }, async ({ params, principal }) => {
+    const [staff] = await staffWithClinics(db, { id: params.id });
+    if (!staff) throw notFound(`staff member ${params.id}`);
+    if (principal.clinics !== 'all' && !staff.clinicIds.some((c) => canAccessClinic(principal, c))) throw new AppError('forbidden', `staff member ${params.id} is not in your clinics`);
+    return staff;
+  });
+}

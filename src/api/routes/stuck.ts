@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { clinicFilter } from '../../auth/roles';
+import type { AppDeps } from '../context';
+import { apiRoute } from '../route';
+import { stuckBoard } from '../stuck';
+
+export const StuckQuery = z.strictObject({
+  clinicId: z.string().min(1).max(100).optional(),
+  step: z.string().min(1).max(100).optional().describe('a step kind (clearance) or key (dose-2)'),
+  owner: z.string().min(1).max(100).optional().describe("an owner role (prescriber), a staff id, or 'system'"),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  refresh: z.enum(['true', 'false']).optional().describe('true = ask Temporal about failing work now instead of using the cached result'),
+});
+
+export const StuckItemView = z.object({
+  type: z.enum(['deadline', 'system']),
+  courseId: z.string(),
+  clientId: z.string(),
+  clientName: z.string(),
+  clinicId: z.string(),
+  stepKey: z.string().nullable(),
+  stepKind: z.string().nullable(),
+  owner: z.object({ role: z.string().nullable(), staffId: z.string().nullable(), name: z.string().nullable() }),
+  deadlineAt: z.string().nullable(),
+  stuckSince: z.string().nullable(),
+  ageSeconds: z.number().nullable(),
+  escalationLevel: z.number(),
+  problem: z.string(),
+  action: z.object({ id: z.string(), label: z.string(), roles: z.array(z.string()) }).nullable(),
+});
+
+export function stuckRoutes(app: FastifyInstance, deps: AppDeps): void {
+  apiRoute(
+    app,
+    { method: 'GET', url: '/api/stuck', tag: 'queues', summary: 'Every stuck course: steps past their deadline, and system work failing in Temporal', query: StuckQuery, response: z.object({ items: z.array(StuckItemView), count: z.number() }) },
+    async ({ query, principal }) => {
+      const clinics = clinicFilter(principal, query.clinicId);
+      if (query.refresh === 'true') await deps.systemHealth.refresh();
+      const items = await stuckBoard(deps.db, deps.systemHealth, { clinics, step: query.step, owner: query.owner, limit: query.limit });
+      return { items, count: items.length };
+    },
+  );
+}

@@ -1,0 +1,133 @@
+// THE role matrix: every route of the HTTP server, and who may call it. The server looks each request
+// up here before anything else runs (src/api/auth.ts); a route missing from this object is open to
+// admins only (fail closed), and a test lists every registered route against this object.
+//
+//   public       anyone (health, the OpenAPI document, the login page, static assets)
+//   client-link  a client holding a signed single-use link (the token in the URL is the credential)
+//   any-staff    anyone logged in, whatever the role (logging out)
+//   [roles]      staff with one of these roles, within their clinics (checked per resource)
+//
+// Admins run the organisation (clinics, staff, tokens) and may also act for any role. Coordinators run
+// the pathway (enrolment, scheduling, unsticking). Prescribers make medical decisions (clearance,
+// dosing, discharge). Therapists run preparation and integration. Safety reviews belong to clinicians.
+import type { StaffRole } from '../db/schema';
+
+export type Access = 'public' | 'client-link' | 'any-staff' | readonly StaffRole[];
+
+const ALL: readonly StaffRole[] = ['admin', 'coordinator', 'prescriber', 'therapist'];
+const ADMIN: readonly StaffRole[] = ['admin'];
+const OPS: readonly StaffRole[] = ['admin', 'coordinator'];
+const PRESCRIBER: readonly StaffRole[] = ['admin', 'prescriber'];
+const CLINICIANS: readonly StaffRole[] = ['admin', 'prescriber', 'therapist'];
+const PATHWAY: readonly StaffRole[] = ['admin', 'coordinator', 'prescriber'];
+const CARE_TEAM: readonly StaffRole[] = ALL;
+
+/**
+ * Staff actions on a course (Updates of the course workflow), by the URL segment used in
+ * `POST /api/courses/:id/<action>` and in the dashboard's action forms.
+ */
+export const ACTION_ROLES = {
+  screening: OPS.concat('prescriber'), // record screening answers and history
+  clearance: PRESCRIBER, // medical clearance decision (eligible / not / needs records; override with reason)
+  consent: PATHWAY, // informed consent recorded
+  schedule: OPS.concat('therapist'), // schedule or reschedule a session
+  'session-complete': CLINICIANS, // a preparation or integration session took place
+  'no-show': OPS.concat('therapist', 'prescriber'),
+  'pre-dose-check': PRESCRIBER, // vitals, fasting, escort, medications before a dose
+  'dose-given': PRESCRIBER,
+  vitals: PRESCRIBER, // monitoring vitals during/after a dose
+  discharge: PRESCRIBER,
+  'adverse-event': CARE_TEAM,
+  'safety-review': CLINICIANS, // clinician review that lifts (or keeps) a safety hold
+  'rems-form': PRESCRIBER,
+  'maintenance-decision': PRESCRIBER,
+  pause: PATHWAY,
+  resume: PATHWAY,
+  withdraw: PATHWAY,
+  'change-clinician': OPS,
+  'unstick': OPS, // re-open / extend a breached step's deadline, or re-assign it
+} as const satisfies Record<string, readonly StaffRole[]>;
+export type CourseAction = keyof typeof ACTION_ROLES;
+
+const actionRoutes = Object.fromEntries(Object.entries(ACTION_ROLES).map(([action, roles]) => [`POST /api/courses/:id/${action}`, roles]));
+
+export const ROUTE_ACCESS: Record<string, Access> = {
+  // Service
+  'GET /health': 'public',
+  'GET /api/openapi.json': 'public',
+  'GET /assets/:file': 'public',
+
+  // Who am I; tokens (admin)
+  'GET /api/me': CARE_TEAM,
+  'GET /api/tokens': ADMIN,
+  'POST /api/tokens': ADMIN,
+  'DELETE /api/tokens/:id': ADMIN,
+
+  // Organisation
+  'GET /api/clinics': CARE_TEAM,
+  'POST /api/clinics': ADMIN,
+  'GET /api/clinics/:id': CARE_TEAM,
+  'GET /api/clinics/:id/outcomes': PATHWAY,
+  'GET /api/staff': OPS,
+  'POST /api/staff': ADMIN,
+  'GET /api/staff/:id': OPS,
+  'GET /api/protocols': CARE_TEAM,
+
+  // Clients and courses
+  'GET /api/clients': CARE_TEAM,
+  'POST /api/clients': OPS,
+  'GET /api/clients/:id': CARE_TEAM,
+  'GET /api/clients/:id/timeline': CARE_TEAM,
+  'GET /api/clients/:id/scores': CARE_TEAM,
+  'POST /api/clients/:id/courses': OPS,
+  'GET /api/courses': CARE_TEAM,
+  'GET /api/courses/:id': CARE_TEAM,
+  ...actionRoutes,
+
+  // Assessments
+  'GET /api/assessments': CARE_TEAM,
+  'GET /api/courses/:id/assessments': CARE_TEAM,
+  'POST /api/courses/:id/assessments': CARE_TEAM,
+
+  // The coordinator's queues
+  'GET /api/stuck': CARE_TEAM,
+  'GET /api/safety': CARE_TEAM,
+
+  // Embedded SMTP sink (mail module's routes)
+  'GET /api/outbox': OPS,
+  'GET /api/outbox/:id': OPS,
+
+  // Dashboard (HTML, session cookie)
+  'GET /login': 'public',
+  'POST /login': 'public',
+  'POST /logout': 'any-staff',
+  'GET /': CARE_TEAM,
+  'GET /safety': CARE_TEAM,
+  'GET /assessments': CARE_TEAM,
+  'POST /courses/:id/assessments': CARE_TEAM,
+  'GET /clients': CARE_TEAM,
+  'POST /clients': OPS,
+  'GET /clients/:id': CARE_TEAM,
+  'POST /clients/:id/enroll': OPS,
+  // Each action is checked again against ACTION_ROLES inside the handler.
+  'POST /courses/:id/actions/:action': CARE_TEAM,
+  'GET /outcomes': PATHWAY,
+  'GET /outbox': OPS,
+  'GET /staff': ADMIN,
+  'POST /staff': ADMIN,
+
+  // The client's assessment page from the emailed link
+  'GET /a/:token': 'client-link',
+  'POST /a/:token': 'client-link',
+};
+
+/** Access for a route key (`METHOD /url/:pattern`): HEAD follows GET; unknown routes are admin-only. */
+export function accessFor(method: string, url: string): { access: Access; listed: boolean } {
+  const key = `${method === 'HEAD' ? 'GET' : method} ${url}`;
+  const access = ROUTE_ACCESS[key];
+  return access ? { access, listed: true } : { access: ADMIN, listed: false };
+}
+
+export function allows(access: Access, role: StaffRole): boolean {
+  return Array.isArray(access) ? access.includes(role) : access === 'any-staff';
+}
