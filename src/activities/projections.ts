@@ -3,6 +3,7 @@
 // replay writes the same row again instead of a second one.
 import type { Db } from '../db/connect';
 import type { StepState } from '../db/schema';
+import { type CourseRecord, writeCourseRecords } from './course-records';
 
 export interface StepProjectionInput {
   courseId: string;
@@ -21,6 +22,24 @@ export interface StepProjectionInput {
   detail?: Record<string, unknown>;
   /** Course status and current step, updated together with the step row. */
   course?: { status: string; currentStep: string | null; currentStepDeadline: string | null; riskLevel?: string };
+}
+
+/** Everything one workflow transition changed, written in one transaction (one activity per transition keeps history short). */
+export interface CourseProjectionInput {
+  courseId: string;
+  clinicId: string;
+  steps: Array<Omit<StepProjectionInput, 'courseId' | 'clinicId' | 'course'>>;
+  records: CourseRecord[];
+  course?: {
+    status: string;
+    currentStep: string | null;
+    currentStepDeadline: string | null;
+    riskLevel: string;
+    primaryClinicianId?: string | null;
+    /** Set once when the course ends (completed, withdrawn, ineligible). */
+    endedAt?: string | null;
+    endReason?: string | null;
+  };
 }
 
 export function stepRowId(courseId: string, stepKey: string): string {
@@ -73,6 +92,54 @@ export function createProjectionActivities(deps: { db: Db }) {
               current_step: input.course.currentStep,
               current_step_deadline: input.course.currentStepDeadline,
               ...(input.course.riskLevel ? { risk_level: input.course.riskLevel } : {}),
+              updated_at: new Date(),
+            })
+            .where('id', '=', input.courseId)
+            .execute();
+        }
+      });
+    },
+
+    /** Steps, clinical records and the course row of one transition, in one transaction. Idempotent. */
+    async projectCourse(input: CourseProjectionInput): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        for (const step of input.steps) {
+          const row = {
+            id: stepRowId(input.courseId, step.stepKey),
+            course_id: input.courseId,
+            clinic_id: input.clinicId,
+            step_key: step.stepKey,
+            kind: step.kind,
+            state: step.state,
+            owner_role: step.ownerRole ?? null,
+            owner_staff_id: step.ownerStaffId ?? null,
+            entered_at: step.enteredAt,
+            deadline_at: step.deadlineAt ?? null,
+            completed_at: step.completedAt ?? null,
+            escalation_level: step.escalationLevel ?? 0,
+            outcome: step.outcome ?? null,
+            detail: JSON.stringify(step.detail ?? {}),
+          };
+          const { id: _id, course_id: _c, clinic_id: _cl, step_key: _k, kind: _kind, ...update } = row;
+          await trx.insertInto('course_steps').values(row).onConflict((oc) => oc.column('id').doUpdateSet(update)).execute();
+        }
+        await writeCourseRecords(trx, input.courseId, input.clinicId, input.records);
+        const c = input.course;
+        if (c) {
+          // An unknown clinician id must not fail the projection forever (FK): keep the old one.
+          const clinicianKnown =
+            c.primaryClinicianId === undefined || c.primaryClinicianId === null
+              ? true
+              : !!(await trx.selectFrom('staff').select('id').where('id', '=', c.primaryClinicianId).executeTakeFirst());
+          await trx
+            .updateTable('courses')
+            .set({
+              status: c.status,
+              current_step: c.currentStep,
+              current_step_deadline: c.currentStepDeadline,
+              risk_level: c.riskLevel,
+              ...(c.primaryClinicianId !== undefined && clinicianKnown ? { primary_clinician_id: c.primaryClinicianId } : {}),
+              ...(c.endedAt ? { ended_at: c.endedAt, end_reason: c.endReason ?? null } : {}),
               updated_at: new Date(),
             })
             .where('id', '=', input.courseId)

@@ -1,7 +1,43 @@
-// The course of care for one client: one durable workflow per enrolled client.
-import { defineQuery, proxyActivities, setHandler, upsertSearchAttributes, condition } from '@temporalio/workflow';
+// The course of care for one client: one durable workflow per enrolled client, driven by the protocol
+// pinned at enrollment. Thin on purpose: the state and every rule live in CourseMachine
+// (course-machine.ts); this function registers the messages, runs the wait loop, and executes what the
+// machine asks for (projections, notifications, assessment children). See README.md before changing it.
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { NotifyInput } from '../activities/contracts';
+import type { Protocol } from '../domain/protocol';
+import { getProtocol } from '../domain/protocol-registry';
+import { assessmentWorkflow } from './assessment';
+import { assessmentWorkflowId } from './assessment-machine';
+import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
+import { asFailure } from './failures';
+import {
+  COURSE_ACTION_NAMES,
+  assessmentCriticalSignal,
+  assessmentFinishedSignal,
+  courseUpdates,
+  getCourseStateQuery,
+  type ActionResult,
+  type CourseActionInputs,
+  type CourseActionName,
+} from './messages';
 import { KapClinic, KapProtocol, KapRiskLevel, KapStatus, KapStep, KapStepDeadline } from './search-attributes';
+
+export { getCourseStateQuery };
+export type { CourseView };
 
 export interface CourseInput {
   courseId: string;
@@ -11,53 +47,141 @@ export interface CourseInput {
   protocolVersion: number;
   /** Protocol days per real day: 1 in production; 86400 makes a protocol day last one second. */
   timeScale?: number;
+  primaryClinicianId?: string | null;
+  /** The pinned protocol itself (a clinic's own protocol); default: the shipped registry's id@version. */
+  protocol?: Protocol;
+  /** Set by continue-as-new: the state carried over from the previous run. */
+  carried?: CourseMachineState;
+  /** Continue as new once a run's history reaches this many events (default 1,500; the issue's ceiling is 2,000). */
+  maxEventsPerRun?: number;
 }
 
-export interface CourseState {
-  courseId: string;
-  status: 'active' | 'paused' | 'completed' | 'withdrawn' | 'ineligible';
-  currentStep: string | null;
-  currentStepDeadline: string | null;
-  riskLevel: 'none' | 'low' | 'moderate' | 'high';
-}
+/** Kept for callers of the first slice: the course state type is the machine's view. */
+export type CourseState = CourseView;
 
-export const getCourseStateQuery = defineQuery<CourseState>('getCourseState');
-
-const { projectStep } = proxyActivities<Activities>({
+type NotifyActivities = { notify(input: NotifyInput): Promise<unknown> };
+const acts = proxyActivities<Activities & NotifyActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-export async function courseWorkflow(input: CourseInput): Promise<CourseState> {
-  const state: CourseState = {
-    courseId: input.courseId,
-    status: 'active',
-    currentStep: null,
-    currentStepDeadline: null,
-    riskLevel: 'none',
-  };
-  setHandler(getCourseStateQuery, () => state);
+const DEFAULT_MAX_EVENTS_PER_RUN = 1500;
 
-  const now = new Date();
-  state.currentStep = 'screening';
-  upsertSearchAttributes([
-    { key: KapClinic, value: input.clinicId },
-    { key: KapProtocol, value: `${input.protocolId}@${input.protocolVersion}` },
-    { key: KapStatus, value: state.status },
-    { key: KapStep, value: state.currentStep },
-    { key: KapRiskLevel, value: state.riskLevel },
-    { key: KapStepDeadline, value: null },
-  ]);
-  await projectStep({
-    courseId: input.courseId,
-    clinicId: input.clinicId,
-    stepKey: 'screening',
-    kind: 'screening',
-    state: 'open',
-    ownerRole: 'coordinator',
-    enteredAt: now.toISOString(),
-    course: { status: state.status, currentStep: state.currentStep, currentStepDeadline: null },
+export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
+  const protocol = input.protocol ?? getProtocol(input.protocolId, input.protocolVersion);
+  if (!protocol) throw ApplicationFailure.nonRetryable(`unknown protocol ${input.protocolId}@${input.protocolVersion}`, 'UnknownProtocol');
+  const m = input.carried
+    ? new CourseMachine(protocol, input.carried)
+    : CourseMachine.create(protocol, { courseId: input.courseId, clientId: input.clientId, clinicId: input.clinicId, timeScale: input.timeScale ?? 1, primaryClinicianId: input.primaryClinicianId ?? null }, Date.now());
+
+  let applied = 0; // messages applied to the machine
+  let flushed = 0; // messages whose output has been executed (projections written, mail queued)
+
+  setHandler(getCourseStateQuery, () => m.view(Date.now()));
+  for (const name of COURSE_ACTION_NAMES) {
+    const update = courseUpdates[name] as ReturnType<typeof import('@temporalio/workflow').defineUpdate<ActionResult, [unknown]>>;
+    setHandler(
+      update,
+      async (raw: unknown) => {
+        const result = asFailure(() => m.apply(name as CourseActionName, raw as CourseActionInputs[CourseActionName], Date.now()));
+        const mine = ++applied;
+        // Answer once the change is in the database, so the caller reads what it just did.
+        await condition(() => flushed >= mine);
+        return { ...result, state: m.view(Date.now()) };
+      },
+      { validator: (raw: unknown) => asFailure(() => m.validate(name as CourseActionName, raw as CourseActionInputs[CourseActionName], Date.now())) },
+    );
+  }
+  setHandler(assessmentCriticalSignal, (sig) => {
+    m.onAssessmentCritical(sig, Date.now());
+    applied++;
   });
-  await condition(() => state.status !== 'active');
-  return state;
+  setHandler(assessmentFinishedSignal, (sig) => {
+    m.onAssessmentFinished(sig, Date.now());
+    applied++;
+  });
+
+  const sa = { step: undefined as string | null | undefined, deadline: undefined as string | null | undefined, risk: '', status: '' };
+  const searchAttributes = () => {
+    const cur = m.current();
+    const changes: Parameters<typeof upsertSearchAttributes>[0] = [];
+    if (sa.status === '' && !input.carried) {
+      changes.push({ key: KapClinic, value: input.clinicId }, { key: KapProtocol, value: `${protocol.id}@${protocol.version}` });
+    }
+    if (cur.currentStep !== sa.step) changes.push({ key: KapStep, value: cur.currentStep ?? 'none' });
+    if (cur.currentStepDeadline !== sa.deadline) changes.push({ key: KapStepDeadline, value: cur.currentStepDeadline ? new Date(cur.currentStepDeadline) : null });
+    if (m.state.riskLevel !== sa.risk) changes.push({ key: KapRiskLevel, value: m.state.riskLevel });
+    if (m.state.status !== sa.status) changes.push({ key: KapStatus, value: m.state.status });
+    if (changes.length) upsertSearchAttributes(changes);
+    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, risk: m.state.riskLevel, status: m.state.status });
+  };
+  if (input.carried) {
+    const cur = m.current();
+    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, risk: m.state.riskLevel, status: m.state.status });
+  }
+
+  const flush = async () => {
+    while (m.hasOutput()) {
+      const seq = applied;
+      const out = m.takeOutput();
+      await Promise.all([
+        out.projection ? acts.projectCourse(out.projection) : undefined,
+        ...out.notifications.map((n) => acts.notify(n)),
+        ...out.startAssessments.map(async (a) => {
+          try {
+            await startChild(assessmentWorkflow, {
+              workflowId: assessmentWorkflowId(a.assessmentId),
+              args: [a],
+              // The assessment reports back by signal to the course's workflow id, so it survives
+              // the course continuing as new.
+              parentClosePolicy: ParentClosePolicy.ABANDON,
+              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+            });
+          } catch (err) {
+            if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+          }
+        }),
+        ...out.cancelAssessments.map(async (id) => {
+          try {
+            await getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel();
+          } catch {
+            // already finished
+          }
+        }),
+      ]);
+      searchAttributes();
+      flushed = seq;
+    }
+    searchAttributes();
+    flushed = applied;
+  };
+
+  /** Flushes until no handler is running and nothing is left to execute. */
+  const drain = async () => {
+    for (;;) {
+      await flush();
+      if (allHandlersFinished() && !m.hasOutput()) return;
+      await condition(() => allHandlersFinished() || m.hasOutput());
+    }
+  };
+
+  const maxEvents = input.maxEventsPerRun ?? DEFAULT_MAX_EVENTS_PER_RUN;
+  for (;;) {
+    await flush();
+    if (m.finished) break;
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength >= maxEvents) {
+      // Drain: let every accepted Update finish (each waits for its flush), then carry the state.
+      await drain();
+      if (!m.finished) return await continueAsNew<typeof courseWorkflow>({ ...input, carried: m.state });
+      break;
+    }
+    const wake = m.nextWakeAt(Date.now());
+    const seen = applied;
+    if (wake === null) await condition(() => applied !== seen || m.hasOutput());
+    else await condition(() => applied !== seen || m.hasOutput(), Math.max(wake - Date.now(), 1));
+    m.tick(Date.now());
+  }
+  await drain();
+  return m.view(Date.now());
 }

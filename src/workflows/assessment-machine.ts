@@ -1,0 +1,190 @@
+// One assessment (a set of instruments sent together), as a plain class: invitation, reminders on the
+// protocol's cadence, expiry as missed, scoring through the domain instruments, suicide-risk triage.
+import type { Role } from '../domain/protocol';
+import type { InstrumentId } from '../domain/instruments/instrument-id';
+import { getInstrument } from '../domain/instruments/registry';
+import { InvalidAnswersError, type ScoreResult } from '../domain/instruments/types';
+import type { CssrsResult } from '../domain/instruments/cssrs';
+import type { Phq9Result } from '../domain/instruments/phq9';
+import { triageSuicideRisk, type RiskLevel } from '../domain/rules/suicide-risk';
+import type { AssessmentInstrumentResult, SubmitAnswersInput, SubmitAnswersResult } from './messages';
+import { Rejection } from './course-machine';
+
+export interface AssessmentInput {
+  /** `<courseId>/<stepKey>`; each instrument's id is `<assessmentId>/<instrument>`. */
+  assessmentId: string;
+  courseId: string;
+  clinicId: string;
+  parentWorkflowId: string;
+  stepKey: string;
+  instruments: InstrumentId[];
+  trigger: 'scheduled' | 'staff';
+  reminders: { everyHours: number; count: number };
+  expiryHours: number;
+  timeScale: number;
+  safetyAlertRoles: Array<Exclude<Role, 'client'>>;
+}
+
+export interface InstrumentState {
+  instrumentId: InstrumentId;
+  status: 'invited' | 'completed' | 'missed' | 'cancelled';
+  answeredAt: number | null;
+  score: { total: number; band: string; critical: boolean; flags: ScoreResult['flags']; item9?: number; risk?: RiskLevel } | null;
+  answers: unknown[] | null;
+}
+
+export interface AssessmentView {
+  assessmentId: string;
+  stepKey: string;
+  invitedAt: string;
+  expiresAt: string;
+  status: 'open' | 'completed' | 'partial' | 'missed' | 'cancelled';
+  instruments: Array<{ id: string; instrumentId: InstrumentId; status: InstrumentState['status']; total: number | null; band: string | null }>;
+  remindersSent: number;
+  critical: boolean;
+}
+
+export const assessmentWorkflowId = (assessmentId: string) => `assessment-${assessmentId}`;
+export const instrumentAssessmentId = (assessmentId: string, instrumentId: string) => `${assessmentId}/${instrumentId}`;
+
+export class AssessmentMachine {
+  readonly instruments: InstrumentState[];
+  remindersSent = 0;
+  cancelled = false;
+  critical: { level: RiskLevel; codes: string[] } | null = null;
+  readonly expiresAt: number;
+
+  constructor(
+    readonly input: AssessmentInput,
+    readonly invitedAt: number,
+  ) {
+    this.instruments = input.instruments.map((instrumentId) => ({ instrumentId, status: 'invited', answeredAt: null, score: null, answers: null }));
+    this.expiresAt = invitedAt + this.hours(input.expiryHours);
+  }
+
+  hours(h: number): number {
+    return (h * 3_600_000) / (input_scale(this.input));
+  }
+
+  get remaining(): InstrumentId[] {
+    return this.instruments.filter((i) => i.status === 'invited').map((i) => i.instrumentId);
+  }
+
+  get done(): boolean {
+    return this.cancelled || this.remaining.length === 0;
+  }
+
+  nextReminderAt(): number | null {
+    if (this.remindersSent >= this.input.reminders.count) return null;
+    const at = this.invitedAt + this.hours(this.input.reminders.everyHours * (this.remindersSent + 1));
+    return at < this.expiresAt ? at : null;
+  }
+
+  /** Scores the answers (pure); throws a Rejection when they cannot be accepted now. */
+  score(sub: SubmitAnswersInput, now: number): { result: ScoreResult; state: InstrumentState } {
+    if (typeof sub !== 'object' || sub === null) throw new Rejection('InvalidInput', 'input must be an object');
+    const state = this.instruments.find((i) => i.instrumentId === sub.instrumentId);
+    if (!state) throw new Rejection('InvalidInput', `instrument ${String(sub.instrumentId)} is not part of assessment ${this.input.assessmentId} (${this.input.instruments.join(', ')})`);
+    if (this.cancelled) throw new Rejection('InvalidTransition', 'this assessment was cancelled');
+    if (state.status === 'completed') throw new Rejection('InvalidTransition', `${sub.instrumentId} was already answered`);
+    if (state.status === 'missed' || now >= this.expiresAt) throw new Rejection('InvalidTransition', `this assessment expired at ${new Date(this.expiresAt).toISOString()}`);
+    const instrument = getInstrument(sub.instrumentId)!;
+    try {
+      return { result: instrument.score(sub.answers), state };
+    } catch (err) {
+      if (err instanceof InvalidAnswersError) throw new Rejection('InvalidAnswers', err.message, err.problems.map((p) => ({ code: `item-${p.item ?? 'all'}`, message: p.reason, blocking: true })));
+      throw err;
+    }
+  }
+
+  /** Records scored answers. Returns the answer for the client and whether this made the assessment critical. */
+  accept(sub: SubmitAnswersInput, now: number): { reply: SubmitAnswersResult; becameCritical: boolean } {
+    const { result, state } = this.score(sub, now);
+    state.status = 'completed';
+    state.answeredAt = now;
+    state.answers = sub.answers;
+    state.score = {
+      total: result.total,
+      band: result.band,
+      critical: result.critical,
+      flags: result.flags,
+      ...(result.instrumentId === 'phq9' ? { item9: (result as Phq9Result).item9 } : {}),
+      ...(result.instrumentId === 'cssrs' ? { risk: (result as CssrsResult).risk } : {}),
+    };
+    const triage = this.triage();
+    let becameCritical = false;
+    if (triage.critical && !this.critical) {
+      this.critical = { level: triage.level, codes: triage.reasons.map((r) => r.code) };
+      becameCritical = true;
+    }
+    return {
+      reply: {
+        instrumentId: sub.instrumentId,
+        total: result.total,
+        band: result.band,
+        showCrisisResources: triage.actions.includes('show-crisis-resources'),
+        remaining: this.remaining,
+      },
+      becameCritical,
+    };
+  }
+
+  triage() {
+    const phq9 = this.instruments.find((i) => i.instrumentId === 'phq9' && i.status === 'completed');
+    const cssrs = this.instruments.find((i) => i.instrumentId === 'cssrs' && i.status === 'completed');
+    return triageSuicideRisk({
+      phq9Item9: phq9?.score?.item9 ?? null,
+      cssrs: cssrs?.score?.risk ? { risk: cssrs.score.risk, total: cssrs.score.total } : null,
+    });
+  }
+
+  expire(): void {
+    for (const i of this.instruments) if (i.status === 'invited') i.status = 'missed';
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    for (const i of this.instruments) if (i.status === 'invited') i.status = 'cancelled';
+  }
+
+  overallStatus(): 'completed' | 'partial' | 'missed' | 'cancelled' {
+    if (this.cancelled) return 'cancelled';
+    const answered = this.instruments.filter((i) => i.status === 'completed').length;
+    return answered === this.instruments.length ? 'completed' : answered === 0 ? 'missed' : 'partial';
+  }
+
+  results(): AssessmentInstrumentResult[] {
+    return this.instruments.map((i) => ({
+      instrumentId: i.instrumentId,
+      status: i.status === 'invited' ? 'missed' : i.status,
+      total: i.score?.total ?? null,
+      band: i.score?.band ?? null,
+      critical: i.score?.critical ?? false,
+      ...(i.score?.item9 !== undefined ? { phq9Item9: i.score.item9 } : {}),
+      ...(i.score?.risk !== undefined ? { cssrsRisk: i.score.risk } : {}),
+    }));
+  }
+
+  view(): AssessmentView {
+    return {
+      assessmentId: this.input.assessmentId,
+      stepKey: this.input.stepKey,
+      invitedAt: new Date(this.invitedAt).toISOString(),
+      expiresAt: new Date(this.expiresAt).toISOString(),
+      status: this.done || this.remaining.length < this.instruments.length ? (this.done ? this.overallStatus() : 'open') : 'open',
+      instruments: this.instruments.map((i) => ({
+        id: instrumentAssessmentId(this.input.assessmentId, i.instrumentId),
+        instrumentId: i.instrumentId,
+        status: i.status,
+        total: i.score?.total ?? null,
+        band: i.score?.band ?? null,
+      })),
+      remindersSent: this.remindersSent,
+      critical: this.critical !== null,
+    };
+  }
+}
+
+function input_scale(input: AssessmentInput): number {
+  return input.timeScale > 0 ? input.timeScale : 1;
+}

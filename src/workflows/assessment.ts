@@ -1,0 +1,142 @@
+// One assessment as a child workflow of the course: invitation, reminders, expiry, scoring, and at
+// once on a critical answer a clinician alert plus a safety-hold signal to the course.
+import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  allHandlersFinished,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { NotifyInput } from '../activities/contracts';
+import type { AssessmentRecord } from '../activities/course-records';
+import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
+import { asFailure } from './failures';
+import {
+  assessmentCriticalSignal,
+  assessmentFinishedSignal,
+  getAssessmentQuery,
+  submitAnswersUpdate,
+  type AssessmentFinishedSignal,
+} from './messages';
+
+type NotifyActivities = { notify(input: NotifyInput): Promise<unknown> };
+const acts = proxyActivities<Activities & NotifyActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+export async function assessmentWorkflow(input: AssessmentInput): Promise<AssessmentFinishedSignal> {
+  const m = new AssessmentMachine(input, Date.now());
+  const iso = (t: number) => new Date(t).toISOString();
+  let applied = 0;
+  let flushed = 0;
+  let alertPending = false;
+  const dirty = new Set<string>();
+
+  setHandler(getAssessmentQuery, () => m.view());
+  setHandler(
+    submitAnswersUpdate,
+    async (sub) => {
+      const r = asFailure(() => m.accept(sub, Date.now()));
+      if (r.becameCritical) alertPending = true;
+      dirty.add(sub.instrumentId);
+      const mine = ++applied;
+      await condition(() => flushed >= mine);
+      return r.reply;
+    },
+    { validator: (sub) => void asFailure(() => m.score(sub, Date.now())) },
+  );
+
+  const rows = (only?: Set<string>): AssessmentRecord[] =>
+    m.instruments
+      .filter((i) => !only || only.has(i.instrumentId))
+      .map((i) => ({
+        id: instrumentAssessmentId(input.assessmentId, i.instrumentId),
+        courseId: input.courseId,
+        clinicId: input.clinicId,
+        stepKey: input.stepKey,
+        instrumentId: i.instrumentId,
+        status: i.status,
+        trigger: input.trigger,
+        invitedAt: iso(m.invitedAt),
+        expiresAt: iso(m.expiresAt),
+        completedAt: i.answeredAt !== null ? iso(i.answeredAt) : null,
+        total: i.score?.total ?? null,
+        band: i.score?.band ?? null,
+        critical: i.score?.critical ?? false,
+        flags: i.score?.flags ?? [],
+        ...(i.answers ? { answers: i.answers.map((value, k) => ({ item: i.instrumentId === 'cssrs' && k === 6 ? '6b' : String(k + 1), value })) } : {}),
+      }));
+
+  const base = { courseId: input.courseId, clinicId: input.clinicId };
+  const flush = async () => {
+    while (alertPending || dirty.size > 0) {
+      const seq = applied;
+      const work: Array<Promise<unknown>> = [];
+      if (alertPending && m.critical) {
+        alertPending = false;
+        const critical = m.critical;
+        // Clinicians first, and the course's safety hold at once (never the answers themselves).
+        for (const role of input.safetyAlertRoles) {
+          work.push(acts.notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } }));
+        }
+        work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes })));
+      }
+      if (dirty.size > 0) {
+        const only = new Set(dirty);
+        dirty.clear();
+        work.push(acts.recordAssessments({ assessments: rows(only) }));
+      }
+      await Promise.all(work);
+      flushed = seq;
+    }
+    flushed = applied;
+  };
+
+  try {
+    await Promise.all([
+      acts.recordAssessments({ assessments: rows() }),
+      acts.notify({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } }),
+    ]);
+    while (!m.done) {
+      await flush();
+      if (m.done) break;
+      const now = Date.now();
+      const reminder = m.nextReminderAt();
+      const until = Math.min(reminder ?? Infinity, m.expiresAt);
+      const seen = applied;
+      const woke = await condition(() => applied !== seen || m.done, Math.max(until - now, 1));
+      if (woke) continue;
+      if (Date.now() >= m.expiresAt) {
+        m.expire();
+        for (const i of m.instruments) dirty.add(i.instrumentId);
+      } else if (reminder !== null && Date.now() >= reminder) {
+        m.remindersSent++;
+        await acts.notify({ ...base, key: `${input.assessmentId}/reminder-${m.remindersSent}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: m.remindersSent } });
+      }
+    }
+    await flush();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    m.cancel();
+    await CancellationScope.nonCancellable(async () => {
+      await acts.recordAssessments({ assessments: rows() });
+    });
+  }
+  await condition(allHandlersFinished);
+  const finished: AssessmentFinishedSignal = { assessmentId: input.assessmentId, status: m.overallStatus(), results: m.results() };
+  if (!m.cancelled) await signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentFinishedSignal, finished));
+  return finished;
+}
+
+/** The course may already be closed (withdrawn, completed): nothing to tell it then. */
+async function signalParent(send: () => Promise<void>): Promise<void> {
+  try {
+    await send();
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+  }
+}

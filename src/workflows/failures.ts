@@ -1,0 +1,17 @@
+// Turning the state machines' Rejections into the only error type that may leave a handler.
+import { ApplicationFailure } from '@temporalio/workflow';
+import { Rejection } from './course-machine';
+
+/** Runs `fn`; a Rejection (or any other error) leaves as an ApplicationFailure, never as a plain Error. */
+export function asFailure<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof Rejection) {
+      throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true, details: [err.reasons] });
+    }
+    if (err instanceof ApplicationFailure) throw err;
+    // A bug: fail this one message, not the workflow task (which would retry forever).
+    throw ApplicationFailure.create({ type: 'InternalError', message: err instanceof Error ? err.message : String(err), nonRetryable: true });
+  }
+}

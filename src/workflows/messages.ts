@@ -1,0 +1,268 @@
+// The public API of the course and assessment workflows: every Update, Signal and Query with its
+// input type. The API and CLI reach them through src/client/course-actions.ts.
+//
+// Rejections: an Update's validator rejects an action with an ApplicationFailure whose `type` is
+//   'InvalidTransition' (HTTP 409: not possible in the course's current state),
+//   'ClinicallyRefused' (HTTP 422: well-formed but refused by a clinical rule, reasons in details),
+//   'InvalidInput'      (HTTP 400: malformed input),
+//   'InvalidAnswers'    (HTTP 400: assessment answers that do not fit the instrument).
+// A rejected Update writes nothing to history.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { InstrumentId } from '../domain/instruments/instrument-id';
+import type { Medication, HardStop, ReviewItem, HardStopOverride } from '../domain/rules/eligibility';
+import type { CssrsRisk } from '../domain/instruments/cssrs';
+import type { CourseView } from './course-machine';
+import type { AssessmentView } from './assessment-machine';
+
+export const REJECTION_TYPES = ['InvalidTransition', 'ClinicallyRefused', 'InvalidInput', 'InvalidAnswers'] as const;
+export type RejectionType = (typeof REJECTION_TYPES)[number];
+
+/** Who did it: stored on the course timeline. */
+export interface ActorRef {
+  staffId?: string;
+  role?: 'coordinator' | 'prescriber' | 'therapist' | 'admin';
+}
+
+interface Base {
+  actor?: ActorRef;
+}
+interface StepBase extends Base {
+  /** The step acted on, e.g. `dose-2`, `prep-1`, `integration-3`. */
+  stepKey: string;
+}
+
+export interface BloodPressureInput {
+  systolic: number;
+  diastolic: number;
+}
+
+export interface RecordScreeningInput extends Base {
+  hardStops: Partial<Record<HardStop, boolean>>;
+  reviewItems?: Partial<Record<ReviewItem, boolean>>;
+  medications?: Medication[];
+  overrides?: HardStopOverride[];
+  notes?: string;
+}
+export interface DecideClearanceInput extends Base {
+  decision: 'approved' | 'denied' | 'needs-records';
+  /** Required for a denial, and for an approval when screening asked for prescriber review. */
+  reason?: string;
+}
+export interface RecordRemsEnrollmentInput extends Base {
+  enrolled: boolean;
+  remsPatientId?: string;
+}
+export interface RecordConsentInput extends Base {
+  documentVersion: string;
+  signedByClient: boolean;
+  /** Spravato REMS: the prescriber signs too. */
+  prescriberSigned?: boolean;
+}
+export interface ScheduleSessionInput extends StepBase {
+  /** Exactly one of: an absolute time, or protocol hours from now (scaled by the course's time scale). */
+  startsAt?: string;
+  startsInHours?: number;
+}
+export interface CompleteSessionInput extends StepBase {
+  notes?: string;
+}
+export interface RecordNoShowInput extends StepBase {
+  notes?: string;
+}
+export interface RecordPreDoseCheckInput extends StepBase {
+  bloodPressure: BloodPressureInput;
+  heartRate?: number;
+  spo2?: number;
+  hoursSinceFood?: number;
+  hoursSinceClearLiquids?: number;
+  escortConfirmed: boolean;
+  benzodiazepine?: { taking: boolean; hoursSinceLastDose?: number | null };
+  pregnancy?: 'negative' | 'positive' | 'unknown' | 'not-applicable';
+  newInteractingMedications?: string[];
+  /** At check-in, when the before-dose assessment was not answered online. */
+  cssrsRisk?: CssrsRisk;
+  phq9Item9?: number;
+}
+export interface RecordDoseInput extends StepBase {
+  route: string;
+  doseMg?: number;
+  lotNumber?: string;
+}
+export interface RecordVitalsInput extends StepBase {
+  /** Minutes after the start of dosing this reading belongs to (a protocol check time). */
+  atMinutes: number;
+  bloodPressure: BloodPressureInput;
+  heartRate?: number;
+  spo2?: number;
+}
+export interface DischargeInput extends StepBase {
+  bloodPressure: BloodPressureInput;
+  spo2?: number;
+  heartRate?: number;
+  /** Checklist item id -> done (ids from the protocol's dischargeChecklist). */
+  checklist: Record<string, boolean>;
+  responsibleAdultPresent: boolean;
+}
+export const ADVERSE_EVENT_CATEGORIES = [
+  'hypertension',
+  'tachycardia',
+  'respiratory',
+  'sedation',
+  'dissociation-distress',
+  'nausea-vomiting',
+  'psychiatric',
+  'fall-injury',
+  'misuse-diversion',
+  'urological',
+  'other',
+] as const;
+export interface RecordAdverseEventInput extends Base {
+  stepKey?: string;
+  category: (typeof ADVERSE_EVENT_CATEGORIES)[number];
+  severity: 'mild' | 'moderate' | 'severe' | 'life-threatening';
+  serious: boolean;
+  description?: string;
+}
+export interface RecordSafetyReviewInput extends Base {
+  outcome: 'release' | 'keep-hold' | 'withdraw';
+  /** The risk level the clinician assessed; default 'low' on release. */
+  riskLevel?: CssrsRisk;
+  notes?: string;
+}
+export interface SubmitRemsFormInput extends StepBase {
+  doseMg: number;
+  lotNumber: string;
+  concomitant: { benzodiazepines: boolean; sedativeHypnotics: boolean; psychostimulants: boolean; maois: boolean; opioids: boolean };
+  sedation: boolean;
+  dissociation: boolean;
+  respiratoryDepression: boolean;
+  seriousAdverseEvent: boolean;
+}
+export interface DecideMaintenanceInput extends Base {
+  decision: 'maintenance' | 'complete';
+  reason?: string;
+}
+export interface CompleteTaskInput extends StepBase {
+  outcome?: string;
+}
+export interface TriggerAssessmentInput extends Base {
+  instruments: InstrumentId[];
+  reason?: string;
+}
+export interface PauseCourseInput extends Base {
+  reason: string;
+}
+export type ResumeCourseInput = Base;
+export interface WithdrawCourseInput extends Base {
+  reason: string;
+}
+export interface ChangeClinicianInput extends Base {
+  clinicianId: string;
+  reason?: string;
+}
+
+/** Every staff action: its Update name and input type. */
+export interface CourseActionInputs {
+  recordScreening: RecordScreeningInput;
+  decideClearance: DecideClearanceInput;
+  recordRemsEnrollment: RecordRemsEnrollmentInput;
+  recordConsent: RecordConsentInput;
+  scheduleSession: ScheduleSessionInput;
+  completeSession: CompleteSessionInput;
+  recordNoShow: RecordNoShowInput;
+  recordPreDoseCheck: RecordPreDoseCheckInput;
+  recordDose: RecordDoseInput;
+  recordVitals: RecordVitalsInput;
+  discharge: DischargeInput;
+  recordAdverseEvent: RecordAdverseEventInput;
+  recordSafetyReview: RecordSafetyReviewInput;
+  submitRemsForm: SubmitRemsFormInput;
+  decideMaintenance: DecideMaintenanceInput;
+  completeTask: CompleteTaskInput;
+  triggerAssessment: TriggerAssessmentInput;
+  pauseCourse: PauseCourseInput;
+  resumeCourse: ResumeCourseInput;
+  withdrawCourse: WithdrawCourseInput;
+  changeClinician: ChangeClinicianInput;
+}
+export type CourseActionName = keyof CourseActionInputs;
+export const COURSE_ACTION_NAMES: readonly CourseActionName[] = [
+  'recordScreening',
+  'decideClearance',
+  'recordRemsEnrollment',
+  'recordConsent',
+  'scheduleSession',
+  'completeSession',
+  'recordNoShow',
+  'recordPreDoseCheck',
+  'recordDose',
+  'recordVitals',
+  'discharge',
+  'recordAdverseEvent',
+  'recordSafetyReview',
+  'submitRemsForm',
+  'decideMaintenance',
+  'completeTask',
+  'triggerAssessment',
+  'pauseCourse',
+  'resumeCourse',
+  'withdrawCourse',
+  'changeClinician',
+];
+
+/** What every course Update returns: a short outcome, clinical reasons where a rule decided, and the new state. */
+export interface ActionResult {
+  outcome: string;
+  reasons?: Array<{ code: string; message: string; blocking: boolean }>;
+  /** For triggerAssessment: the assessment form-set id. */
+  assessmentId?: string;
+  state: CourseView;
+}
+
+/** Update definitions, one per staff action, named exactly as in CourseActionInputs. */
+export const courseUpdates = Object.fromEntries(COURSE_ACTION_NAMES.map((n) => [n, defineUpdate<ActionResult, [unknown]>(n)])) as {
+  [K in CourseActionName]: ReturnType<typeof defineUpdate<ActionResult, [CourseActionInputs[K]]>>;
+};
+
+export const getCourseStateQuery = defineQuery<CourseView>('getCourseState');
+
+// Assessment child -> course parent.
+export interface AssessmentCriticalSignal {
+  assessmentId: string;
+  level: CssrsRisk;
+  /** Reason codes only (never answers). */
+  codes: string[];
+}
+export interface AssessmentInstrumentResult {
+  instrumentId: InstrumentId;
+  status: 'completed' | 'missed' | 'cancelled';
+  total: number | null;
+  band: string | null;
+  critical: boolean;
+  phq9Item9?: number;
+  cssrsRisk?: CssrsRisk;
+}
+export interface AssessmentFinishedSignal {
+  assessmentId: string;
+  status: 'completed' | 'partial' | 'missed' | 'cancelled';
+  results: AssessmentInstrumentResult[];
+}
+export const assessmentCriticalSignal = defineSignal<[AssessmentCriticalSignal]>('assessmentCritical');
+export const assessmentFinishedSignal = defineSignal<[AssessmentFinishedSignal]>('assessmentFinished');
+
+// Client -> assessment child.
+export interface SubmitAnswersInput {
+  instrumentId: InstrumentId;
+  /** In item order; yes/no instruments (C-SSRS) take booleans, the 7th being item 6b. */
+  answers: unknown[];
+}
+export interface SubmitAnswersResult {
+  instrumentId: InstrumentId;
+  total: number;
+  band: string;
+  /** Suicidal content endorsed: show crisis resources now (the clinic may not be watching in real time). */
+  showCrisisResources: boolean;
+  remaining: InstrumentId[];
+}
+export const submitAnswersUpdate = defineUpdate<SubmitAnswersResult, [SubmitAnswersInput]>('submitAnswers');
+export const getAssessmentQuery = defineQuery<AssessmentView>('getAssessment');
