@@ -2,7 +2,7 @@
 // PGlite), or on TEMPORAL_ADDRESS / DATABASE_URL when set.
 import { loadConfigOrExit } from './config';
 import { createLogger } from './log';
-import { installTemporalRuntime, onShutdownSignal, openDatabase, runMigrations, Stack, startApi, startInfrastructure, startWorker } from './runtime';
+import { installTemporalRuntime, onShutdownSignal, openDatabase, runMigrations, Stack, startApi, startInfrastructure, startMailRuntime, startWorker } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -15,7 +15,8 @@ async function main(): Promise<void> {
     const infra = await startInfrastructure(config, stack, log);
     const db = openDatabase(config, infra.databaseUrl, stack, log);
     await runMigrations(db, log);
-    await startWorker(config, infra.temporalAddress, db, stack, log);
+    const mail = await startMailRuntime(config, db, stack, log);
+    await startWorker(config, infra.temporalAddress, db, stack, log, mail);
     await startApi(config, infra.temporalAddress, db, stack, log);
     const lines = [
       '',
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       `  Dashboard        ${config.publicUrl}/`,
       `  Health           ${config.publicUrl}/health`,
       infra.temporalUiUrl ? `  Temporal Web UI  ${infra.temporalUiUrl}` : `  Temporal         ${infra.temporalAddress}`,
+      mail.sink ? `  Email (sink)     ${config.publicUrl}/outbox  (SMTP ${mail.sink.host}:${mail.sink.port})` : '  Email            SMTP_URL',
       `  Data             ${config.embeddedDatabase || config.embeddedTemporal ? config.DATA_DIR : '(external services)'}`,
       'Press Ctrl-C to stop.',
       '',

@@ -11,6 +11,7 @@ import { createDb, type Db } from './db/connect';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres';
 import { migrateToLatest } from './db/migrate';
 import type { Logger } from './log';
+import { type MailRuntime, startMail } from './mail/setup';
 import { type DevServer, startDevServer } from './temporal/dev-server';
 import { resolveToolchain } from './temporal/toolchain';
 import { createWorker } from './worker/worker';
@@ -112,9 +113,16 @@ export async function runMigrations(db: Db, log: Logger): Promise<void> {
   for (const r of results) log.info({ migration: r.migrationName, status: r.status }, 'migration');
 }
 
-export async function startWorker(config: Config, address: string, db: Db, stack: Stack, log: Logger): Promise<Worker> {
+/** The mail transport (SMTP_URL, or the embedded SMTP sink when unset); stopped after the worker. */
+export async function startMailRuntime(config: Config, db: Db, stack: Stack, log: Logger): Promise<MailRuntime> {
+  const mail = await startMail(config, db, log);
+  stack.add('mail', () => mail.stop());
+  return mail;
+}
+
+export async function startWorker(config: Config, address: string, db: Db, stack: Stack, log: Logger, mail?: MailRuntime): Promise<Worker> {
   const t0 = Date.now();
-  const { worker, connection } = await createWorker({ address, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db });
+  const { worker, connection } = await createWorker({ address, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings });
   const running = worker.run();
   running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
   stack.add('worker connection', () => connection.close());

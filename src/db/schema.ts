@@ -298,6 +298,137 @@ export type CourseSession = Selectable<CourseSessionsTable>;
 export type Assessment = Selectable<AssessmentsTable>;
 export type CourseEvent = Selectable<CourseEventsTable>;
 
+// Clinical records of a course (migration 0002), written by the course workflow's projections.
+type NullableTs = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface CourseSessionsTable {
+  id: string;
+  course_id: string;
+  clinic_id: string;
+  step_key: string;
+  kind: string;
+  status: 'unscheduled' | 'scheduled' | 'no-show' | 'checked-in' | 'held' | 'dosed' | 'completed' | 'cancelled';
+  starts_at: NullableTs;
+  schedule_count: Generated<number>;
+  no_show_count: Generated<number>;
+  dosed_at: NullableTs;
+  completed_at: NullableTs;
+  detail: JsonDefault;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface CourseVitalsTable {
+  id: string;
+  course_id: string;
+  step_key: string;
+  phase: 'pre-dose' | 'monitoring' | 'discharge';
+  minutes_after_dose: number | null;
+  systolic: number;
+  diastolic: number;
+  heart_rate: number | null;
+  spo2: number | null;
+  taken_at: Timestamp;
+}
+
+export interface AssessmentsTable {
+  id: string;
+  course_id: string;
+  clinic_id: string;
+  step_key: string;
+  instrument_id: string;
+  status: 'invited' | 'completed' | 'missed' | 'cancelled';
+  trigger: Generated<string>;
+  invited_at: Timestamp;
+  expires_at: Timestamp;
+  completed_at: NullableTs;
+  total: number | null;
+  band: string | null;
+  critical: Generated<boolean>;
+  flags: JsonDefault<unknown[]>;
+}
+
+export interface AssessmentItemsTable {
+  assessment_id: string;
+  item: string;
+  value: Json<unknown>;
+}
+
+export interface SafetyEventsTable {
+  id: string;
+  course_id: string;
+  clinic_id: string;
+  kind: string;
+  level: string | null;
+  step_key: string | null;
+  assessment_id: string | null;
+  at: Timestamp;
+  resolved_at: NullableTs;
+  detail: JsonDefault;
+}
+
+export interface AdverseEventsTable {
+  id: string;
+  course_id: string;
+  clinic_id: string;
+  step_key: string | null;
+  category: string;
+  severity: 'mild' | 'moderate' | 'severe' | 'life-threatening';
+  serious: boolean;
+  description: string | null;
+  onset_at: Timestamp;
+  recorded_at: Timestamp;
+  recorded_by: string | null;
+}
+
+export interface ConsentsTable {
+  id: string;
+  course_id: string;
+  kind: string;
+  document_version: string;
+  signed_by_client_at: Timestamp;
+  prescriber_signed_at: NullableTs;
+  prescriber_id: string | null;
+  detail: JsonDefault;
+}
+
+export interface RemsMonitoringFormsTable {
+  id: string;
+  course_id: string;
+  clinic_id: string;
+  session_step_key: string;
+  first_treatment: boolean;
+  dose_mg: number | null;
+  lot_number: string | null;
+  bp_pre: string | null;
+  bp_40: string | null;
+  bp_discharge: string | null;
+  monitoring_minutes: number | null;
+  concomitant: JsonDefault;
+  sedation: boolean | null;
+  dissociation: boolean | null;
+  respiratory_depression: boolean | null;
+  serious_adverse_event: boolean | null;
+  due_at: Timestamp;
+  submitted_at: NullableTs;
+}
+
+export interface CourseEventsTable {
+  id: string;
+  course_id: string;
+  clinic_id: string;
+  seq: number;
+  at: Timestamp;
+  type: string;
+  step_key: string | null;
+  actor_type: 'staff' | 'client' | 'system';
+  actor_id: string | null;
+  detail: JsonDefault;
+}
+
+export type CourseSession = Selectable<CourseSessionsTable>;
+export type Assessment = Selectable<AssessmentsTable>;
+export type CourseEvent = Selectable<CourseEventsTable>;
+
 export interface Database {
   clinics: ClinicsTable;
   staff: StaffTable;
@@ -306,6 +437,15 @@ export interface Database {
   courses: CoursesTable;
   course_steps: CourseStepsTable;
   audit_log: AuditLogTable;
+  course_sessions: CourseSessionsTable;
+  course_vitals: CourseVitalsTable;
+  assessments: AssessmentsTable;
+  assessment_items: AssessmentItemsTable;
+  safety_events: SafetyEventsTable;
+  adverse_events: AdverseEventsTable;
+  consents: ConsentsTable;
+  rems_monitoring_forms: RemsMonitoringFormsTable;
+  course_events: CourseEventsTable;
   course_sessions: CourseSessionsTable;
   course_vitals: CourseVitalsTable;
   assessments: AssessmentsTable;

@@ -1,7 +1,7 @@
 // `npm run worker`: a worker process for production (TEMPORAL_ADDRESS and DATABASE_URL required).
 import { loadConfigOrExit } from '../config';
 import { createLogger } from '../log';
-import { installTemporalRuntime, onShutdownSignal, openDatabase, Stack, startWorker } from '../runtime';
+import { installTemporalRuntime, onShutdownSignal, openDatabase, Stack, startMailRuntime, startWorker } from '../runtime';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   onShutdownSignal(stack, log);
   installTemporalRuntime(log);
   const db = openDatabase(config, config.DATABASE_URL, stack, log);
-  await startWorker(config, config.TEMPORAL_ADDRESS, db, stack, log);
+  await startWorker(config, config.TEMPORAL_ADDRESS, db, stack, log, await startMailRuntime(config, db, stack, log));
 }
 
 main().catch((err) => {

@@ -21,7 +21,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ db: opts.db }),
+    activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail }),
     shutdownGraceTime: '10 seconds',
     ...opts.overrides,
   });

@@ -1,0 +1,405 @@
+// The `notify` activity: one email per key, ever.
+//
+// 1. The outbox row is inserted keyed by the workflow's deterministic key (ON CONFLICT DO NOTHING).
+//    A row already `sent` (or finally failed) ends the activity: retries and replays send nothing.
+// 2. Recipients are resolved from the database (workflows never hold addresses), the message is
+//    rendered, and a client-facing message passes the clinical-detail guard or is `blocked`.
+// 3. A claim takes the row (`sending`, a claim token, a lease): one attempt at a time may send.
+//    A concurrent attempt (Temporal retried after a timeout while the first still runs) finds a live
+//    lease and fails retryably; it gets the row only if the lease expires.
+// 4. The SMTP conversation opens (connect, EHLO, AUTH); only then, before one byte of the message is
+//    handed over, the row records `submitted_at` (src/mail/mailer.ts awaits this hook).
+// 5. After the server's 250, the row becomes `sent` with the provider's reply, and an `email.sent`
+//    audit entry is written, in one transaction.
+//
+// Failure handling:
+// - SMTP down, 4xx, a drop before the message data: nothing was delivered; the claim is released and
+//   a retryable failure lets Temporal's activity retry back off. Delivered once after recovery.
+// - 5xx refusal: `failed`, non-retryable (SmtpRejected).
+// - A crash (worker killed) before `submitted_at`: the lease expires and a retry sends. Correct.
+// - THE RESIDUAL WINDOW: a crash after `submitted_at`, i.e. while the server receives the data or
+//   between its 250 and our record, or a connection that drops after the data without a reply.
+//   Whether the message was delivered is unknowable from here (SMTP's own ambiguity, RFC 1047).
+//   We choose never to send twice: the next attempt marks the row `uncertain`, writes an
+//   `email.uncertain` audit entry, and returns { status: 'uncertain' } without sending. The outbox
+//   page lists uncertain rows for a person to check the relay's log and resend by hand if needed.
+//   The window is the data transfer plus one UPDATE (milliseconds), not the whole SMTP dialogue.
+//   Every message carries a Message-ID derived from the key, so even a manual resend is recognisable.
+//
+// Permanent failures (blocked, no recipient, bad template data, SMTP 5xx) throw non-retryable
+// ApplicationFailures with a type naming the cause; workflows should catch an ActivityFailure from
+// notify and carry on (the outbox row and the audit trail record what happened).
+import crypto from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { sql } from 'kysely';
+import type { Db } from '../db/connect';
+import { appendAudit } from '../db/audit';
+import type { OutboxRow } from '../db/schema';
+import type { Logger } from '../log';
+import { assertClientSafe, ClinicalDetailError } from '../mail/guard';
+import { addressOf, createMemoryMailer, domainOf, type Mailer, MailSendError, messageIdForKey } from '../mail/mailer';
+import type { MailSettings } from '../mail/setup';
+import { type Audience, renderMessage, TemplateError } from '../mail/templates';
+import { type ClientLinks, createClientLinks } from '../security/client-links';
+import { createAuditActivities } from './audit';
+import type { MessageTemplate, NotifyInput, Recipient } from './contracts';
+
+export type NotifyStatus = 'sent' | 'already-sent' | 'uncertain';
+
+export interface NotifyResult {
+  key: string;
+  status: NotifyStatus;
+  messageId: string;
+}
+
+export interface NotifyDeps {
+  db: Db;
+  mailer: Mailer;
+  links: ClientLinks;
+  /** Base URL of the dashboard, for links in staff email. */
+  publicUrl: string;
+  log?: Logger;
+  /** How long a claim holds the row; must exceed the longest send (default 2 minutes). */
+  leaseMs?: number;
+  /** Test seam: runs after the server accepted the message and before it is recorded. */
+  afterSend?: (key: string) => Promise<void> | void;
+}
+
+const TEMPLATES: ReadonlySet<MessageTemplate> = new Set(['appointment-reminder', 'assessment-invitation', 'assessment-reminder', 'safety-alert', 'step-escalation', 'course-notice']);
+
+const permanent = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
+
+interface Resolved {
+  audience: Audience;
+  to: string[];
+  clientId: string | null;
+  staffIds: string[];
+  recipientName: string | null;
+  clinic: { name: string; timezone: string };
+}
+
+export function createNotifyActivities(deps: NotifyDeps) {
+  const { db, mailer, log } = deps;
+  const leaseMs = deps.leaseMs ?? 120_000;
+  const domain = domainOf(mailer.from);
+  const base = deps.publicUrl.replace(/\/+$/, '');
+
+  async function resolve(input: NotifyInput): Promise<Resolved> {
+    const clinic = await db.selectFrom('clinics').select(['name', 'timezone']).where('id', '=', input.clinicId).executeTakeFirst();
+    if (!clinic) throw permanent(`clinic ${input.clinicId} not found`, 'NoRecipient');
+    const course = await db.selectFrom('courses').select(['client_id', 'clinic_id']).where('id', '=', input.courseId).executeTakeFirst();
+    if (course && course.clinic_id !== input.clinicId) throw permanent(`course ${input.courseId} is not in clinic ${input.clinicId}`, 'NoRecipient');
+    const r: Recipient = input.recipient;
+    if (r.kind === 'client') {
+      if (!course) throw permanent(`course ${input.courseId} not found`, 'NoRecipient');
+      const client = await db.selectFrom('clients').select(['email', 'given_name']).where('id', '=', course.client_id).where('clinic_id', '=', input.clinicId).executeTakeFirst();
+      if (!client?.email) throw permanent(`no email address for the client of course ${input.courseId}`, 'NoRecipient');
+      return { audience: 'client', to: [client.email], clientId: course.client_id, staffIds: [], recipientName: client.given_name, clinic };
+    }
+    // Staff: only active staff who belong to the course's clinic.
+    const inClinic = db
+      .selectFrom('staff')
+      .innerJoin('staff_clinics', 'staff_clinics.staff_id', 'staff.id')
+      .select(['staff.id', 'staff.email'])
+      .where('staff_clinics.clinic_id', '=', input.clinicId)
+      .where('staff.active', '=', true);
+    let staff =
+      r.kind === 'staff' ? await inClinic.where('staff.id', '=', r.staffId).execute() : await inClinic.where('staff.role', '=', r.role).orderBy('staff.id').execute();
+    if (staff.length === 0 && r.kind === 'role' && r.role !== 'admin') {
+      // Nobody holds the role in this clinic: the clinic's admins hear about it rather than nobody.
+      staff = await inClinic.where('staff.role', '=', 'admin').orderBy('staff.id').execute();
+    }
+    if (staff.length === 0) {
+      throw permanent(`no active staff ${r.kind === 'staff' ? r.staffId : `with role ${r.role}`} in clinic ${input.clinicId}`, 'NoRecipient');
+    }
+    return { audience: 'staff', to: staff.map((s) => s.email), clientId: course?.client_id ?? null, staffIds: staff.map((s) => s.id), recipientName: null, clinic };
+  }
+
+  async function readRow(key: string): Promise<OutboxRow> {
+    return db.selectFrom('email_outbox').selectAll().where('key', '=', key).executeTakeFirstOrThrow();
+  }
+
+  async function auditOutcome(row: Pick<OutboxRow, 'key' | 'template' | 'clinic_id' | 'course_id' | 'message_id' | 'recipient_kind' | 'recipient_ref'>, action: string, extra: Record<string, unknown>, clientId: string | null) {
+    await appendAudit(db, {
+      actor: { type: 'system', id: null },
+      action,
+      clinicId: row.clinic_id,
+      clientId,
+      courseId: row.course_id,
+      eventKey: `${action}:${row.key}`,
+      detail: { key: row.key, template: row.template, messageId: row.message_id, recipientKind: row.recipient_kind, recipientRef: row.recipient_ref, ...extra },
+    });
+  }
+
+  /** Terminal states end the activity; a live claim by another attempt is retryable. */
+  async function settle(row: OutboxRow): Promise<NotifyResult | null> {
+    switch (row.status) {
+      case 'sent':
+        return { key: row.key, status: 'already-sent', messageId: row.message_id };
+      case 'uncertain':
+        return { key: row.key, status: 'uncertain', messageId: row.message_id };
+      case 'blocked':
+        throw permanent(`message ${row.key} was blocked: ${row.last_error ?? ''}`, 'ClinicalDetailInMessage');
+      case 'failed':
+        throw permanent(`message ${row.key} failed permanently: ${row.last_error ?? ''}`, 'NotifyFailed');
+      default:
+        return null;
+    }
+  }
+
+  async function markFinal(key: string, status: 'blocked' | 'failed', error: string) {
+    await db
+      .updateTable('email_outbox')
+      .set({ status, last_error: error.slice(0, 1000), claim_token: null, claimed_until: null, updated_at: sql`now()` })
+      .where('key', '=', key)
+      .where('status', '<>', 'sent')
+      .execute();
+  }
+
+  /** A crashed attempt's expired claim that had started handing over the message: never resend. */
+  async function takeOverUncertain(key: string, clientId: string | null): Promise<NotifyResult | null> {
+    const row = await db
+      .updateTable('email_outbox')
+      .set({ status: 'uncertain', claim_token: null, claimed_until: null, last_error: 'an attempt stopped after handing the message to the SMTP server and before recording the reply; not resent', updated_at: sql`now()` })
+      .where('key', '=', key)
+      .where('status', '=', 'sending')
+      .where('submitted_at', 'is not', null)
+      .where('claimed_until', '<', sql<Date>`now()`)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return null;
+    log?.warn({ key, messageId: row.message_id }, 'email delivery uncertain after a crashed attempt; not resent');
+    await auditOutcome(row, 'email.uncertain', {}, clientId);
+    return { key, status: 'uncertain', messageId: row.message_id };
+  }
+
+  async function notify(input: NotifyInput): Promise<NotifyResult> {
+    if (!input?.key || input.key.length > 300) throw permanent('key is required (at most 300 characters)', 'InvalidNotifyInput');
+    if (!TEMPLATES.has(input.template)) throw permanent(`unknown template ${String(input.template)}`, 'InvalidNotifyInput');
+    const r = input.recipient;
+    if (!r || !['client', 'staff', 'role'].includes(r.kind)) throw permanent('recipient is required', 'InvalidNotifyInput');
+    const messageId = messageIdForKey(input.key, domain);
+
+    // 1. The row, once per key.
+    await db
+      .insertInto('email_outbox')
+      .values({
+        key: input.key,
+        template: input.template,
+        course_id: input.courseId,
+        clinic_id: input.clinicId,
+        recipient_kind: r.kind,
+        recipient_ref: r.kind === 'staff' ? r.staffId : r.kind === 'role' ? r.role : null,
+        audience: r.kind === 'client' ? 'client' : 'staff',
+        message_id: messageId,
+        data: JSON.stringify(input.data ?? {}),
+      })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    let row = await readRow(input.key);
+    if (row.template !== input.template || row.course_id !== input.courseId || row.recipient_kind !== r.kind) {
+      throw permanent(`key ${input.key} was already used for a different message (${row.template} to ${row.recipient_kind})`, 'NotifyKeyConflict');
+    }
+    const done = await settle(row);
+    if (done) return done;
+
+    // 2. Recipients, rendering and the guard (before the claim: a failure here holds no lease).
+    let resolved: Resolved;
+    let rendered: ReturnType<typeof renderMessage>;
+    try {
+      resolved = await resolve(input);
+      rendered = renderMessage(input.template, {
+        audience: resolved.audience,
+        key: input.key,
+        courseId: input.courseId,
+        data: input.data ?? {},
+        clinic: resolved.clinic,
+        recipientName: resolved.recipientName,
+        courseUrl: resolved.clientId ? `${base}/clients/${encodeURIComponent(resolved.clientId)}` : base,
+        domain,
+        fromAddress: addressOf(mailer.from),
+        createdAt: row.created_at,
+        assessmentLink: (assessmentId, expiresAt) => deps.links.createClientLink({ assessmentId, expiresAt }).url,
+      });
+      if (resolved.audience === 'client') {
+        assertClientSafe({
+          subject: rendered.subject,
+          text: rendered.text,
+          html: rendered.html,
+          ...Object.fromEntries(rendered.attachments.flatMap((a, i) => [[`attachment${i}.name`, a.filename], [`attachment${i}`, String(a.content)]])),
+        });
+      }
+    } catch (err) {
+      if (err instanceof ClinicalDetailError) {
+        await markFinal(input.key, 'blocked', err.message);
+        await auditOutcome(row, 'email.blocked', { terms: err.terms }, null);
+        log?.error({ key: input.key, template: input.template, terms: err.terms }, 'client email blocked: clinical detail');
+        throw permanent(err.message, 'ClinicalDetailInMessage');
+      }
+      if (err instanceof TemplateError) {
+        await markFinal(input.key, 'failed', err.message);
+        throw permanent(err.message, 'TemplateError');
+      }
+      if (err instanceof ApplicationFailure && err.nonRetryable) {
+        await markFinal(input.key, 'failed', err.message);
+        await auditOutcome(row, 'email.failed', { reason: err.type }, null);
+      }
+      throw err;
+    }
+
+    // 3. The claim.
+    const claimToken = crypto.randomUUID();
+    const claimed = await db
+      .updateTable('email_outbox')
+      .set({
+        status: 'sending',
+        claim_token: claimToken,
+        claimed_until: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`,
+        attempts: sql<number>`attempts + 1`,
+        submitted_at: null,
+        updated_at: sql`now()`,
+      })
+      .where('key', '=', input.key)
+      .where((eb) =>
+        eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('submitted_at', 'is', null), eb('claimed_until', '<', sql<Date>`now()`)])]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (!claimed) {
+      const uncertain = await takeOverUncertain(input.key, resolved.clientId);
+      if (uncertain) return uncertain;
+      row = await readRow(input.key);
+      const settled = await settle(row);
+      if (settled) return settled;
+      throw ApplicationFailure.retryable(`message ${input.key} is being sent by another attempt (claim held until ${row.claimed_until?.toISOString()})`, 'NotifyInProgress');
+    }
+
+    // 4. Send; the row records the hand-over before the message data goes out.
+    let result;
+    try {
+      result = await mailer.send(
+        {
+          to: resolved.to,
+          subject: rendered.subject,
+          text: rendered.text,
+          html: rendered.html,
+          messageId,
+          date: claimed.created_at,
+          attachments: rendered.attachments,
+          headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
+        },
+        {
+          beforeData: async () => {
+            const marked = await db
+              .updateTable('email_outbox')
+              .set({ submitted_at: sql`now()`, updated_at: sql`now()` })
+              .where('key', '=', input.key)
+              .where('claim_token', '=', claimToken)
+              .where('status', '=', 'sending')
+              .executeTakeFirst();
+            if (Number(marked.numUpdatedRows) !== 1) throw new Error('claim lost before the message was handed over');
+          },
+        },
+      );
+    } catch (err) {
+      if (err instanceof MailSendError && err.ambiguous) {
+        // The data may have reached the server: same rule as a crash in the window, never resend.
+        await db
+          .updateTable('email_outbox')
+          .set({ status: 'uncertain', claim_token: null, claimed_until: null, last_error: `connection lost after the message data: ${err.message}`.slice(0, 1000), updated_at: sql`now()` })
+          .where('key', '=', input.key)
+          .where('claim_token', '=', claimToken)
+          .execute();
+        await auditOutcome(claimed, 'email.uncertain', { error: err.code ?? null }, resolved.clientId);
+        log?.warn({ key: input.key, messageId, code: err.code }, 'email delivery uncertain: connection lost after the data');
+        return { key: input.key, status: 'uncertain', messageId };
+      }
+      if (err instanceof MailSendError && err.permanent) {
+        await markFinal(input.key, 'failed', `SMTP ${err.responseCode}: ${err.message}`);
+        await auditOutcome(claimed, 'email.failed', { smtp: err.responseCode ?? null }, resolved.clientId);
+        log?.error({ key: input.key, messageId, smtp: err.responseCode }, 'email refused by the SMTP server');
+        throw permanent(`SMTP server refused message ${input.key}: ${err.message}`, 'SmtpRejected');
+      }
+      // Nothing was delivered: release the claim so the next retry can take it at once.
+      await db
+        .updateTable('email_outbox')
+        .set({ status: 'pending', claim_token: null, claimed_until: null, submitted_at: null, last_error: String(err instanceof Error ? err.message : err).slice(0, 1000), updated_at: sql`now()` })
+        .where('key', '=', input.key)
+        .where('claim_token', '=', claimToken)
+        .execute()
+        .catch(() => undefined); // the lease expires by itself if the database is down too
+      log?.warn({ key: input.key, code: (err as MailSendError).code }, 'email not sent; will retry');
+      throw ApplicationFailure.retryable(`sending ${input.key} failed: ${err instanceof Error ? err.message : String(err)}`, 'SmtpUnavailable');
+    }
+
+    // 5. Record. Retried in place: after the 250, a lost record is the only way to an 'uncertain'.
+    await deps.afterSend?.(input.key);
+    let lastError: unknown;
+    for (const delay of [0, 250, 1000, 3000]) {
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .updateTable('email_outbox')
+            .set({
+              status: 'sent',
+              sent_at: sql`now()`,
+              claim_token: null,
+              claimed_until: null,
+              to_addresses: JSON.stringify(resolved.to),
+              subject: rendered.subject,
+              provider_message_id: result.providerMessageId,
+              provider_response: result.response.slice(0, 500),
+              last_error: null,
+              updated_at: sql`now()`,
+            })
+            .where('key', '=', input.key)
+            // 'uncertain' too: if our lease ran out and another attempt marked the row, we know better now.
+            .where('status', 'in', ['sending', 'uncertain'])
+            .execute();
+          await appendAudit(trx as unknown as Db, {
+            actor: { type: 'system', id: null },
+            action: 'email.sent',
+            clinicId: input.clinicId,
+            clientId: resolved.clientId,
+            courseId: input.courseId,
+            eventKey: `email.sent:${input.key}`,
+            detail: { key: input.key, template: input.template, messageId, audience: resolved.audience, recipientKind: r.kind, staffIds: resolved.staffIds, accepted: result.accepted.length, rejected: result.rejected.length },
+          });
+        });
+        log?.info({ key: input.key, template: input.template, messageId, recipients: resolved.to.length }, 'email sent');
+        return { key: input.key, status: 'sent', messageId };
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  return { notify };
+}
+
+/** Mail dependencies as the worker passes them (ActivityDeps): the transport and the settings. */
+export interface MailActivityDeps {
+  db: Db;
+  /** The transport, created once; absent = an in-memory mailer (tests that never look at email). */
+  mailer?: Mailer;
+  mail?: MailSettings;
+}
+
+export function createMailActivities(deps: MailActivityDeps) {
+  const mailer = deps.mailer ?? createMemoryMailer();
+  const settings: MailSettings = deps.mail ?? { publicUrl: 'http://127.0.0.1:3000', secretKey: crypto.randomBytes(32).toString('hex') };
+  return {
+    ...createNotifyActivities({
+      db: deps.db,
+      mailer,
+      links: createClientLinks({ db: deps.db, secretKey: settings.secretKey, publicUrl: settings.publicUrl }),
+      publicUrl: settings.publicUrl,
+      leaseMs: settings.leaseMs,
+      log: settings.log,
+      afterSend: settings.afterSend,
+    }),
+    ...createAuditActivities({ db: deps.db }),
+  };
+}
