@@ -37,6 +37,11 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).default('KAP Clinic <no-reply@kap.local>'),
 
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Payload encryption keys `id:base64(32 bytes)`, comma-separated, newest first. */
+  PAYLOAD_KEYS: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}:[A-Za-z0-9+/=]{40,}(,[A-Za-z0-9._-]{1,64}:[A-Za-z0-9+/=]{40,})*$/, 'must be id:base64key[,id:base64key...]')
+    .optional(),
 });
 
 export type Config = Readonly<
@@ -70,9 +75,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
   const c = result.data;
-  if (c.NODE_ENV === 'production' && !c.SECRET_KEY) {
-    throw new ConfigError(['SECRET_KEY: required in production (at least 32 characters)']);
-  }
+  const missing: string[] = [];
+  if (c.NODE_ENV === 'production' && !c.SECRET_KEY) missing.push('SECRET_KEY: required in production (at least 32 characters)');
+  if (c.NODE_ENV === 'production' && !c.PAYLOAD_KEYS) missing.push('PAYLOAD_KEYS: required in production (payload encryption keys, id:base64key)');
+  if (missing.length) throw new ConfigError(missing);
   return Object.freeze({
     ...c,
     embeddedTemporal: !c.TEMPORAL_ADDRESS,

@@ -13,6 +13,7 @@ import { migrateToLatest } from './db/migrate';
 import type { Logger } from './log';
 import { type MailRuntime, startMail } from './mail/setup';
 import { type DevServer, startDevServer } from './temporal/dev-server';
+import { payloadCodecFor } from './security/keys';
 import { resolveToolchain } from './temporal/toolchain';
 import { createWorker } from './worker/worker';
 
@@ -101,7 +102,9 @@ export async function startInfrastructure(config: Config, stack: Stack, log: Log
 export function openDatabase(config: Config, url: string, stack: Stack, log: Logger): Db {
   const db = createDb({
     url,
-    poolMax: config.embeddedDatabase ? Math.min(config.DATABASE_POOL_MAX, 4) : config.DATABASE_POOL_MAX,
+    // The embedded PGlite serves one connection (see embedded-postgres.ts); never hold a transaction
+    // open while awaiting another query on `db`, or a pool of one waits for itself.
+    poolMax: config.embeddedDatabase ? 1 : config.DATABASE_POOL_MAX,
     onError: (err) => log.warn({ err: err.message }, 'database pool error'),
   });
   stack.add('database pool', () => db.destroy());
@@ -122,7 +125,7 @@ export async function startMailRuntime(config: Config, db: Db, stack: Stack, log
 
 export async function startWorker(config: Config, address: string, db: Db, stack: Stack, log: Logger, mail?: MailRuntime): Promise<Worker> {
   const t0 = Date.now();
-  const { worker, connection } = await createWorker({ address, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings });
+  const { worker, connection } = await createWorker({ address, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings, payloadCodec: payloadCodecFor(config) });
   const running = worker.run();
   running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
   stack.add('worker connection', () => connection.close());
@@ -135,7 +138,7 @@ export async function startWorker(config: Config, address: string, db: Db, stack
 }
 
 export async function startApi(config: Config, address: string, db: Db, stack: Stack, log: Logger): Promise<{ app: FastifyInstance; temporal: Client }> {
-  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE, apiKey: config.TEMPORAL_API_KEY, tls: config.TEMPORAL_TLS });
+  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE, apiKey: config.TEMPORAL_API_KEY, tls: config.TEMPORAL_TLS, payloadCodec: payloadCodecFor(config) });
   stack.add('temporal client', () => temporal.connection.close());
   const app = await buildApp({ config, db, temporal, log });
   try {

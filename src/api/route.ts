@@ -51,9 +51,10 @@ export function apiRoute<P extends z.ZodType = z.ZodUnknown, Q extends z.ZodType
       const params = def.params ? parse(def.params, req.params, 'params') : (req.params as z.infer<P>);
       const query = def.query ? parse(def.query, req.query, 'query') : (req.query as z.infer<Q>);
       const body = def.body ? parse(def.body, req.body, 'body') : (req.body as z.infer<B>);
-      const result = await handler({ params, query, body, principal: principalOf(req), req, reply });
-      if (def.status && reply.statusCode === 200) reply.code(def.status);
-      return result;
+      // The declared success status is the default; a handler may still answer otherwise (e.g. 200
+      // for an idempotent create that found the existing record).
+      if (def.status) reply.code(def.status);
+      return handler({ params, query, body, principal: principalOf(req), req, reply });
     },
   });
 }

@@ -1,10 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 
 export interface TemporalClientOptions {
   address: string;
   namespace: string;
   apiKey?: string;
   tls?: boolean;
+  /** Encrypts every payload; the same codec as the workers'. */
+  payloadCodec: PayloadCodec;
 }
 
 export async function connectTemporal(opts: TemporalClientOptions): Promise<Client> {
@@ -12,7 +15,7 @@ export async function connectTemporal(opts: TemporalClientOptions): Promise<Clie
     address: opts.address,
     ...(opts.apiKey ? { apiKey: opts.apiKey, tls: true } : opts.tls ? { tls: true } : {}),
   });
-  return new Client({ connection, namespace: opts.namespace });
+  return new Client({ connection, namespace: opts.namespace, dataConverter: { payloadCodecs: [opts.payloadCodec] } });
 }
 
 /** Liveness probe used by /health: the frontend answers GetSystemInfo. */

@@ -16,7 +16,11 @@ export interface EmbeddedPostgresOptions {
   dataDir?: string;
   port: number;
   host?: string;
-  /** Concurrent client connections; pglite-socket serialises queries and keeps transactions apart. */
+  /**
+   * Client connections at once. Keep 1: pglite-socket queues protocol messages, not whole extended-query
+   * exchanges, so two connections interleave Parse/Bind/Execute outside transactions and get each
+   * other's results (seen here: a row read as missing under three concurrent requests).
+   */
   maxConnections?: number;
 }
 
@@ -24,7 +28,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   if (opts.dataDir) fs.mkdirSync(opts.dataDir, { recursive: true });
   const db = opts.dataDir ? await PGlite.create(opts.dataDir) : await PGlite.create();
   const host = opts.host ?? '127.0.0.1';
-  const server = new PGLiteSocketServer({ db, port: opts.port, host, maxConnections: opts.maxConnections ?? 16 });
+  const server = new PGLiteSocketServer({ db, port: opts.port, host, maxConnections: opts.maxConnections ?? 1 });
   try {
     await server.start();
   } catch (err) {

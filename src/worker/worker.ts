@@ -1,5 +1,6 @@
 // Wires the real dependencies into a Temporal worker for the course task queue.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -9,6 +10,8 @@ export interface CreateWorkerOptions extends ActivityDeps {
   namespace: string;
   taskQueue: string;
   connection?: NativeConnection;
+  /** Encrypts every payload (src/security/payload-codec.ts); the same codec as the clients'. */
+  payloadCodec: PayloadCodec;
   /** Extra worker options (tests use a prebuilt bundle, benchmarks tune concurrency). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -22,6 +25,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail }),
+    dataConverter: { payloadCodecs: [opts.payloadCodec] },
     shutdownGraceTime: '10 seconds',
     ...opts.overrides,
   });

@@ -9,9 +9,13 @@ import { connectTemporal } from '../../src/client/temporal';
 import { type Config, loadConfig } from '../../src/config';
 import { createDb, type Db } from '../../src/db/connect';
 import { createLogger } from '../../src/log';
+import { payloadCodecFor } from '../../src/security/keys';
 import { createWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
 
 let runtimeReady = false;
+
+/** Fixed test keys (newest first): test-2 seals, test-1 still opens older payloads. */
+export const TEST_PAYLOAD_KEYS = `test-2:${Buffer.alloc(32, 2).toString('base64')},test-1:${Buffer.alloc(32, 1).toString('base64')}`;
 let bundle: Promise<{ code: string }> | undefined;
 
 export interface TestStack {
@@ -49,10 +53,12 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     TEMPORAL_TASK_QUEUE: taskQueue,
     LOG_LEVEL: 'silent',
     SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789',
+    PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     ...opts.env,
   });
   const log = createLogger('silent');
-  const db = createDb({ url: databaseUrl, poolMax: 4 });
+  // One connection on the embedded PGlite (it serves one at a time), several on a real server.
+  const db = createDb({ url: databaseUrl, poolMax: process.env.DATABASE_URL ? 4 : 1 });
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never });
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const { worker } = await createWorker({
@@ -61,10 +67,11 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     taskQueue,
     db,
     connection,
+    payloadCodec: payloadCodecFor(config),
     overrides: { workflowBundle: await bundle, workflowsPath: undefined, ...opts.workerOptions },
   });
   const running = worker.run();
-  const temporal = await connectTemporal({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = await connectTemporal({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(config) });
   const app = await buildApp({ config, db, temporal, log });
   await app.ready();
   return {
