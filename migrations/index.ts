@@ -2,10 +2,12 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation';
 import * as m0002 from './0002_course_records';
+import * as m0003 from './0003_mail_audit';
 import * as m0004 from './0004_auth';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_course_records': m0002,
+  '0003_mail_audit': m0003,
   '0004_auth': m0004,
 };
