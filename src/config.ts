@@ -24,6 +24,8 @@ const schema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS: bool.default(false),
+  /** Origin(s) of the Temporal Web UI allowed to call the codec endpoint; default the embedded UI. */
+  TEMPORAL_UI_URL: z.string().regex(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, 'must be URL[,URL...]').optional(),
 
   DATABASE_URL: z
     .string()

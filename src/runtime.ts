@@ -82,6 +82,7 @@ export async function startInfrastructure(config: Config, stack: Stack, log: Log
       dbFile: path.join(config.DATA_DIR, 'temporal.sqlite'),
       namespace: config.TEMPORAL_NAMESPACE,
       logFile: path.join(config.DATA_DIR, 'temporal.log'),
+      uiCodecEndpoint: `${config.publicUrl}/codec`,
     });
     stack.add('temporal dev server', () => devServer!.stop());
     temporalAddress = devServer.address;

@@ -6,10 +6,12 @@ import type { ApiDeps, AppDeps } from './context';
 import { installErrorHandling } from './errors';
 import { clientRoutes } from './routes/clients';
 import { clinicRoutes } from './routes/clinics';
+import { codecRoutes } from './routes/codec';
 import { courseRoutes } from './routes/courses';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { openApiRoutes } from './routes/openapi';
+import { recordRoutes } from './routes/records';
 import { staffRoutes } from './routes/staff';
 import { stuckRoutes } from './routes/stuck';
 import { tokenRoutes } from './routes/tokens';
@@ -28,6 +30,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   installSecurityHeaders(app, deps.config.publicUrl.startsWith('https://'));
   installAuth(app, deps);
   healthRoutes(app, deps);
+  codecRoutes(app, deps);
   openApiRoutes(app, deps);
   tokenRoutes(app, deps);
   clinicRoutes(app, deps);
@@ -35,6 +38,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   clientRoutes(app, deps);
   courseRoutes(app, deps);
   stuckRoutes(app, deps);
+  recordRoutes(app, deps);
   dashboardRoutes(app, deps);
   return app;
 }

@@ -5,6 +5,8 @@
 //   public       anyone (health, the OpenAPI document, the login page, static assets)
 //   client-link  a client holding a signed single-use link (the token in the URL is the credential)
 //   any-staff    anyone logged in, whatever the role (logging out)
+//   own-auth     the route authenticates and authorises itself, as its module documents (the Temporal
+//                UI's codec endpoint: token or cookie plus an Origin check, every-clinic scope only)
 //   [roles]      staff with one of these roles, within their clinics (checked per resource)
 //
 // Admins run the organisation (clinics, staff, tokens) and may also act for any role. Coordinators run
@@ -12,7 +14,7 @@
 // dosing, discharge). Therapists run preparation and integration. Safety reviews belong to clinicians.
 import type { StaffRole } from '../db/schema';
 
-export type Access = 'public' | 'client-link' | 'any-staff' | readonly StaffRole[];
+export type Access = 'public' | 'client-link' | 'any-staff' | 'own-auth' | readonly StaffRole[];
 
 const ALL: readonly StaffRole[] = ['admin', 'coordinator', 'prescriber', 'therapist'];
 const ADMIN: readonly StaffRole[] = ['admin'];
@@ -28,24 +30,25 @@ const CARE_TEAM: readonly StaffRole[] = ALL;
  */
 export const ACTION_ROLES = {
   screening: OPS.concat('prescriber'), // record screening answers and history
-  clearance: PRESCRIBER, // medical clearance decision (eligible / not / needs records; override with reason)
+  clearance: PRESCRIBER, // medical clearance decision (approved / denied / needs records)
+  'rems-enrollment': PATHWAY, // Spravato REMS patient enrollment
   consent: PATHWAY, // informed consent recorded
   schedule: OPS.concat('therapist'), // schedule or reschedule a session
   'session-complete': CLINICIANS, // a preparation or integration session took place
   'no-show': OPS.concat('therapist', 'prescriber'),
   'pre-dose-check': PRESCRIBER, // vitals, fasting, escort, medications before a dose
-  'dose-given': PRESCRIBER,
-  vitals: PRESCRIBER, // monitoring vitals during/after a dose
+  dose: PRESCRIBER, // the dose was given
+  vitals: PRESCRIBER, // monitoring vitals after a dose
   discharge: PRESCRIBER,
   'adverse-event': CARE_TEAM,
   'safety-review': CLINICIANS, // clinician review that lifts (or keeps) a safety hold
   'rems-form': PRESCRIBER,
   'maintenance-decision': PRESCRIBER,
+  'task-complete': OPS, // a generic task step done
   pause: PATHWAY,
   resume: PATHWAY,
   withdraw: PATHWAY,
   'change-clinician': OPS,
-  'unstick': OPS, // re-open / extend a breached step's deadline, or re-assign it
 } as const satisfies Record<string, readonly StaffRole[]>;
 export type CourseAction = keyof typeof ACTION_ROLES;
 
@@ -56,6 +59,12 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /health': 'public',
   'GET /api/openapi.json': 'public',
   'GET /assets/:file': 'public',
+  // The Temporal Web UI's codec calls authenticate inside the route (src/api/routes/codec.ts):
+  // session cookie from the UI's origin or an API token, staff scoped to every clinic.
+  'POST /codec/encode': 'own-auth',
+  'POST /codec/decode': 'own-auth',
+  'OPTIONS /codec/encode': 'public',
+  'OPTIONS /codec/decode': 'public',
 
   // Who am I; tokens (admin)
   'GET /api/me': CARE_TEAM,
@@ -113,6 +122,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /courses/:id/actions/:action': CARE_TEAM,
   'GET /outcomes': PATHWAY,
   'GET /outbox': OPS,
+  'GET /outbox/:id': OPS,
   'GET /staff': ADMIN,
   'POST /staff': ADMIN,
 

@@ -79,7 +79,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     throw new Error(`Temporal Web UI port ${opts.uiPort} is in use (set TEMPORAL_UI_PORT)`);
   }
   const args = ['server', 'start-dev', '--ip', host, '--port', String(opts.port), '--namespace', opts.namespace ?? 'default', '--log-level', 'warn'];
-  if (opts.uiPort) args.push('--ui-ip', host, '--ui-port', String(opts.uiPort));
+  if (opts.uiPort) args.push('--ui-ip', host, '--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
   else args.push('--headless');
   if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile) {
