@@ -1,0 +1,105 @@
+// Loads what the FHIR export needs from the database: the client, their courses with steps (names
+// from the pinned protocol), and their assessments with answers. Read-only; no Temporal involved:
+// PostgreSQL is the system of record the workflows project into.
+import type { Db } from '../db/connect';
+import { planCourse } from '../domain/plan-course';
+import type { Protocol } from '../domain/protocol';
+import { notFound } from '../errors';
+import type { FhirAssessment, FhirCourse, FhirExportInput, FhirStep } from './model';
+
+const dateOnly = (d: Date | string | null): string | null => {
+  if (d === null) return null;
+  if (typeof d === 'string') return d.slice(0, 10);
+  // `date` columns arrive as local-midnight Dates from pg: read the local calendar date back.
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+};
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function stepNames(snapshot: unknown): Map<string, string> {
+  try {
+    return new Map(planCourse(snapshot as Protocol).map((p) => [p.id, p.name]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** Every course of a client (or only `courseIds`), oldest first. Throws not_found for an unknown client. */
+export async function loadFhirExport(db: Db, clientId: string, courseIds?: readonly string[]): Promise<FhirExportInput> {
+  const client = await db.selectFrom('clients').select(['id', 'clinic_id', 'given_name', 'family_name', 'date_of_birth']).where('id', '=', clientId).executeTakeFirst();
+  if (!client) throw notFound(`client ${clientId}`);
+  let cq = db.selectFrom('courses').selectAll().where('client_id', '=', clientId).orderBy('enrolled_at', 'asc');
+  if (courseIds) {
+    if (courseIds.length === 0) return { client: clientOf(client), courses: [] };
+    cq = cq.where('id', 'in', [...courseIds]);
+  }
+  const courses = await cq.execute();
+  const ids = courses.map((c) => c.id);
+  const [steps, assessments] = ids.length
+    ? await Promise.all([
+        db
+          .selectFrom('course_steps as s')
+          .leftJoin('staff as st', 'st.id', 's.owner_staff_id')
+          .select(['s.id', 's.course_id', 's.step_key', 's.kind', 's.state', 's.owner_role', 's.owner_staff_id', 's.entered_at', 's.deadline_at', 's.completed_at', 's.outcome', 'st.display_name'])
+          .where('s.course_id', 'in', ids)
+          .orderBy('s.entered_at', 'asc')
+          .orderBy('s.id', 'asc')
+          .execute(),
+        db.selectFrom('assessments').selectAll().where('course_id', 'in', ids).orderBy('invited_at', 'asc').orderBy('id', 'asc').execute(),
+      ])
+    : [[], []];
+  const items = assessments.length
+    ? await db.selectFrom('assessment_items').selectAll().where('assessment_id', 'in', assessments.map((a) => a.id)).execute()
+    : [];
+  const answers = new Map<string, Record<string, unknown>>();
+  for (const it of items) (answers.get(it.assessment_id) ?? answers.set(it.assessment_id, {}).get(it.assessment_id)!)[it.item] = it.value;
+
+  const out: FhirCourse[] = courses.map((c) => {
+    const names = stepNames(c.protocol_snapshot);
+    const snap = c.protocol_snapshot as { name?: unknown } | null;
+    return {
+      id: c.id,
+      clinicId: c.clinic_id,
+      protocol: { id: c.protocol_id, version: c.protocol_version, name: typeof snap?.name === 'string' ? snap.name : c.protocol_id },
+      status: c.status,
+      enrolledAt: c.enrolled_at.toISOString(),
+      endedAt: iso(c.ended_at),
+      endReason: c.end_reason,
+      steps: steps
+        .filter((s) => s.course_id === c.id)
+        .map(
+          (s): FhirStep => ({
+            id: s.id,
+            stepKey: s.step_key,
+            kind: s.kind,
+            name: names.get(s.step_key) ?? s.step_key,
+            state: s.state,
+            ownerRole: s.owner_role,
+            ownerStaff: s.owner_staff_id ? { id: s.owner_staff_id, name: s.display_name } : null,
+            enteredAt: s.entered_at.toISOString(),
+            deadlineAt: iso(s.deadline_at),
+            completedAt: iso(s.completed_at),
+            outcome: s.outcome,
+          }),
+        ),
+      assessments: assessments
+        .filter((a) => a.course_id === c.id)
+        .map(
+          (a): FhirAssessment => ({
+            id: a.id,
+            stepKey: a.step_key,
+            instrumentId: a.instrument_id,
+            status: a.status,
+            completedAt: iso(a.completed_at),
+            total: a.total,
+            band: a.band,
+            answers: answers.get(a.id) ?? {},
+          }),
+        ),
+    };
+  });
+  return { client: clientOf(client), courses: out };
+}
+
+function clientOf(c: { id: string; clinic_id: string; given_name: string; family_name: string; date_of_birth: Date | null }) {
+  return { id: c.id, clinicId: c.clinic_id, givenName: c.given_name, familyName: c.family_name, birthDate: dateOnly(c.date_of_birth) };
+}
