@@ -1,5 +1,6 @@
 // `npm start`: the whole engine in one process on the embedded defaults (Temporal dev server,
 // PGlite), or on TEMPORAL_ADDRESS / DATABASE_URL when set.
+import { ensureFirstAdmin } from './auth/first-admin';
 import { loadConfigOrExit } from './config';
 import { createLogger } from './log';
 import { installTemporalRuntime, onShutdownSignal, openDatabase, runMigrations, Stack, startApi, startInfrastructure, startMailRuntime, startWorker } from './runtime';
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     const infra = await startInfrastructure(config, stack, log);
     const db = openDatabase(config, infra.databaseUrl, stack, log);
     await runMigrations(db, log);
+    const firstAdmin = await ensureFirstAdmin(db, config.DATA_DIR);
     const mail = await startMailRuntime(config, db, stack, log);
     await startWorker(config, infra.temporalAddress, db, stack, log, mail);
     await startApi(config, infra.temporalAddress, db, stack, log);
@@ -26,6 +28,15 @@ async function main(): Promise<void> {
       infra.temporalUiUrl ? `  Temporal Web UI  ${infra.temporalUiUrl}` : `  Temporal         ${infra.temporalAddress}`,
       mail.sink ? `  Email (sink)     ${config.publicUrl}/outbox  (SMTP ${mail.sink.host}:${mail.sink.port})` : '  Email            SMTP_URL',
       `  Data             ${config.embeddedDatabase || config.embeddedTemporal ? config.DATA_DIR : '(external services)'}`,
+      ...(firstAdmin
+        ? [
+            '',
+            'First start: an administrator was created. Log in at the dashboard with',
+            `  email     ${firstAdmin.email}`,
+            `  password  ${firstAdmin.password}`,
+            `  (also written once to ${firstAdmin.credentialsFile}; delete it after logging in)`,
+          ]
+        : []),
       'Press Ctrl-C to stop.',
       '',
     ];

@@ -4,12 +4,15 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { installAuth, installSecurityHeaders } from './auth';
 import type { ApiDeps, AppDeps } from './context';
 import { installErrorHandling } from './errors';
+import { actionRoutes } from './routes/actions';
+import { clientAssessmentRoutes } from './routes/client-assessment';
 import { clientRoutes } from './routes/clients';
 import { clinicRoutes } from './routes/clinics';
 import { codecRoutes } from './routes/codec';
 import { courseRoutes } from './routes/courses';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
+import { loginRoutes } from './routes/login';
 import { openApiRoutes } from './routes/openapi';
 import { recordRoutes } from './routes/records';
 import { staffRoutes } from './routes/staff';
@@ -39,6 +42,9 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   courseRoutes(app, deps);
   stuckRoutes(app, deps);
   recordRoutes(app, deps);
+  actionRoutes(app, deps);
+  loginRoutes(app, deps);
+  clientAssessmentRoutes(app, deps);
   dashboardRoutes(app, deps);
   return app;
 }

@@ -72,7 +72,7 @@ export function installAuth(app: FastifyInstance, { db, log }: ApiDeps): void {
     const url = req.routeOptions.url;
     if (!url) return; // no such route: the not-found handler answers 404
     const { access } = accessFor(req.method, url);
-    if (access === 'public' || access === 'client-link') return;
+    if (access === 'public' || access === 'client-link' || access === 'own-auth') return;
 
     let principal: Principal | null = null;
     const authz = req.headers.authorization;

@@ -2,6 +2,10 @@
 // anything unexpected is a 500 that says nothing of internals (and is logged without request bodies).
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, type AppErrorCode } from '../errors';
+import { html, page } from './html';
+
+/** Browsers on dashboard pages get an HTML error page; API clients get JSON. */
+const wantsHtml = (url: string, accept: string | undefined) => !url.startsWith('/api/') && !url.startsWith('/codec/') && (accept ?? '').includes('text/html');
 
 const STATUS: Record<AppErrorCode, number> = {
   invalid_input: 400,
@@ -20,6 +24,13 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => {
     if (err instanceof AppError) {
+      if (wantsHtml(req.url, req.headers.accept)) {
+        const title = { unauthenticated: 'Please log in', forbidden: 'Not allowed', not_found: 'Not found' }[err.code as string] ?? 'Something is not right';
+        return reply
+          .code(STATUS[err.code])
+          .type('text/html; charset=utf-8')
+          .send(page({ title, principal: req.principal, flash: { kind: 'error', text: err.message } }, html`<p><a href="/">Back to the dashboard</a></p>`));
+      }
       return reply.code(STATUS[err.code]).send({ error: err.code, message: err.message, ...(err.problems.length ? { problems: err.problems } : {}) });
     }
     const fe = err as FastifyError;

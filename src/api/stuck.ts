@@ -12,13 +12,13 @@ export const UNSTICK_ACTION: Record<string, { action: CourseAction | 'send-asses
   consent: { action: 'consent', label: 'Record consent' },
   'rems-enrollment': { action: 'consent', label: 'Record REMS enrollment' },
   preparation: { action: 'session-complete', label: 'Record preparation session' },
-  dosing: { action: 'dose-given', label: 'Record dose' },
+  dosing: { action: 'dose', label: 'Record dose' },
   integration: { action: 'session-complete', label: 'Record integration session' },
   'rems-monitoring-form': { action: 'rems-form', label: 'Submit REMS monitoring form' },
   assessment: { action: 'send-assessment', label: 'Send assessment again now' },
   review: { action: 'safety-review', label: 'Record safety review' },
   'maintenance-decision': { action: 'maintenance-decision', label: 'Record maintenance decision' },
-  task: { action: 'unstick', label: 'Mark done' },
+  task: { action: 'task-complete', label: 'Mark done' },
 };
 
 export interface StuckFilters {

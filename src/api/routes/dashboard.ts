@@ -1,25 +1,333 @@
-import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../context';
+// The coordinator's dashboard: server-rendered HTML from the same read models as the API, forms
+// posting to the same services (CSRF token in every form, session cookie only).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ACTION_ROLES, type CourseAction } from '../../auth/role-matrix';
+import { assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
+import { recordStaffRead } from '../../db/audit';
+import { planCourse, type Protocol } from '../../domain';
+import { AppError } from '../../errors';
+import { getSinkMessage, listSinkMessages } from '../../mail/sink';
+import { ACTION_SCHEMAS, TriggerAssessmentBody } from '../action-schemas';
+import { ACTIONS_FOR_KIND, actionForm, formToBody } from '../action-forms';
+import { performAction, sendAssessmentNow } from '../actions';
+import { principalOf } from '../auth';
+import { DASHBOARD_CSS, DASHBOARD_JS } from '../assets';
+import { pathwayDiagram, scoreChart } from '../charts';
+import type { AppDeps } from '../context';
+import { csrfField, fmtAge, fmtTime, html, page, raw, type SafeHtml } from '../html';
+import { assessmentQueue, clientScores, clientTimeline, clinicOutcomes, safetyQueue } from '../records';
+import { stuckBoard, UNSTICK_ACTION } from '../stuck';
+import { parse } from '../validation';
+import { createClient, CreateClientBody, listClients, loadClient } from './clients';
+import { enroll, EnrollBody } from './courses';
+import { CreateStaffBody, createStaff, staffWithClinics } from './staff';
+import { listProtocols } from '../../domain';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+type Flash = { kind: 'ok' | 'error'; text: string } | null;
 
-/** GET /: the coordinator's overview of open courses and their current steps. */
-export function dashboardRoutes(app: FastifyInstance, { db, config }: ApiDeps): void {
-  app.get('/', async (_req, reply) => {
-    const rows = await db
-      .selectFrom('courses')
-      .select(['id', 'clinic_id', 'protocol_id', 'status', 'current_step', 'current_step_deadline', 'enrolled_at'])
-      .where('ended_at', 'is', null)
-      .orderBy('current_step_deadline', (ob) => ob.asc().nullsLast())
-      .limit(200)
-      .execute();
-    const body = rows
-      .map((r) => `<tr><td><a href="/api/courses/${esc(r.id)}">${esc(r.id.slice(0, 8))}</a></td><td>${esc(r.clinic_id)}</td><td>${esc(r.protocol_id)}</td><td>${esc(r.status)}</td><td>${esc(r.current_step ?? '')}</td><td>${r.current_step_deadline ? esc(r.current_step_deadline.toISOString()) : ''}</td></tr>`)
-      .join('');
-    const temporalUi = config.embeddedTemporal ? `<a href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}">Temporal Web UI</a>` : '';
-    return reply.type('text/html; charset=utf-8').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>KAP pathways</title>
-<style>body{font:15px system-ui,sans-serif;margin:2rem;color:#1d2433}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dde;padding:.4rem;text-align:left}</style></head>
-<body><h1>KAP pathways</h1><p>Open courses: ${rows.length}. ${temporalUi}</p>
-<table><thead><tr><th>Course</th><th>Clinic</th><th>Protocol</th><th>Status</th><th>Current step</th><th>Deadline</th></tr></thead><tbody>${body}</tbody></table></body></html>`);
+function flashFrom(req: FastifyRequest): Flash {
+  const q = req.query as Record<string, unknown>;
+  if (typeof q.ok === 'string' && q.ok.length < 200) return { kind: 'ok', text: q.ok };
+  if (typeof q.error === 'string' && q.error.length < 500) return { kind: 'error', text: q.error };
+  return null;
+}
+
+function send(reply: FastifyReply, body: string, status = 200) {
+  return reply.code(status).type('text/html; charset=utf-8').send(body);
+}
+
+/** A 4xx for a dashboard form: the message of an AppError, shown on the page it came from. */
+function errorText(err: unknown): { status: number; text: string } | null {
+  if (!(err instanceof AppError)) return null;
+  const status = { invalid_input: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409, unprocessable: 422, rate_limited: 429, unavailable: 503 }[err.code];
+  return { status, text: err.message };
+}
+
+const back = (url: string, kind: 'ok' | 'error', text: string) => `${url}${url.includes('?') ? '&' : '?'}${kind}=${encodeURIComponent(text.slice(0, 400))}`;
+
+async function clinicsFor(deps: AppDeps, p: Principal) {
+  const ids = clinicFilter(p);
+  let q = deps.db.selectFrom('clinics').select(['id', 'name']).orderBy('name');
+  if (ids) q = ids.length ? q.where('id', 'in', ids) : q.where(({ lit }) => lit(false));
+  return q.execute();
+}
+
+const STEP_KINDS = ['screening', 'clearance', 'consent', 'rems-enrollment', 'preparation', 'dosing', 'integration', 'rems-monitoring-form', 'assessment', 'review', 'maintenance-decision', 'task'];
+const OWNERS = ['coordinator', 'prescriber', 'therapist', 'client', 'admin', 'system'];
+
+export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { db, config } = deps;
+  const footer = config.embeddedTemporal ? html`<a href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}">Temporal Web UI</a> · <a href="/api/openapi.json">API (OpenAPI)</a>` : html`<a href="/api/openapi.json">API (OpenAPI)</a>`;
+
+  app.get('/assets/:file', async (req, reply) => {
+    const file = (req.params as { file: string }).file;
+    if (file === 'dashboard.css') return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(DASHBOARD_CSS);
+    if (file === 'dashboard.js') return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(DASHBOARD_JS);
+    return reply.code(404).send({ error: 'not_found', message: `no asset ${file}` });
+  });
+
+  // ---- Stuck board ---------------------------------------------------------------------------
+  const StuckFilters = z.object({ clinicId: z.string().max(100).optional().transform((v) => v || undefined), step: z.string().max(100).optional().transform((v) => v || undefined), owner: z.string().max(100).optional().transform((v) => v || undefined) });
+  app.get('/', async (req, reply) => {
+    const p = principalOf(req);
+    const f = StuckFilters.safeParse(req.query);
+    const filters: { clinicId?: string; step?: string; owner?: string } = f.success ? f.data : {};
+    const clinics = await clinicsFor(deps, p);
+    let items: Awaited<ReturnType<typeof stuckBoard>> = [];
+    let flash = flashFrom(req);
+    try {
+      items = await stuckBoard(db, deps.systemHealth, { clinics: clinicFilter(p, filters.clinicId), step: filters.step, owner: filters.owner });
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      flash = { kind: 'error', text: e.text };
+    }
+    const opt = (v: string, cur: string | undefined, label = v) => html`<option value="${v}"${v === cur ? html` selected` : ''}>${label}</option>`;
+    const rows = items.map((it) => {
+      const action = it.action;
+      let cell: SafeHtml = html``;
+      if (it.type === 'system') cell = config.embeddedTemporal ? html`<a class="button secondary" href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/course-${it.courseId}">${action?.label}</a>` : html`${action?.label}`;
+      else if (action?.id === 'send-assessment') cell = html`<form method="post" action="/courses/${it.courseId}/assessments" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/"><button type="submit">${action.label}</button></form>`;
+      else if (action && (action.roles as readonly string[]).includes(p.role)) cell = html`<a class="button" href="/clients/${it.clientId}#action-${action.id}">${action.label}</a>`;
+      else if (action) cell = html`<span class="muted">${action.label} (${action.roles.filter((r) => r !== 'admin').join(' or ')})</span>`;
+      return html`<tr><td><a href="/clients/${it.clientId}">${it.clientName}</a></td><td>${it.clinicId}</td><td>${it.stepKey ?? ''}${it.type === 'system' ? html` <span class="badge bad">system</span>` : ''}</td>
+<td>${it.owner.name ?? it.owner.role ?? ''}</td><td>${it.ageSeconds !== null ? fmtAge(it.ageSeconds) : ''}${it.escalationLevel ? html` <span class="badge warn">escalated ×${it.escalationLevel}</span>` : ''}</td><td>${it.problem}</td><td>${cell}</td></tr>`;
+    });
+    const body = html`<form method="get" action="/" class="filters" aria-label="Filter the stuck board">
+<div><label for="clinicId">Clinic</label><select id="clinicId" name="clinicId">${opt('', filters.clinicId, 'All clinics')}${clinics.map((c) => opt(c.id, filters.clinicId, c.name))}</select></div>
+<div><label for="step">Step</label><select id="step" name="step">${opt('', filters.step, 'Any step')}${STEP_KINDS.map((s) => opt(s, filters.step))}</select></div>
+<div><label for="owner">Owner</label><select id="owner" name="owner">${opt('', filters.owner, 'Anyone')}${OWNERS.map((o) => opt(o, filters.owner))}</select></div>
+<div><button type="submit">Filter</button> <a href="/">Clear</a></div></form>
+<p role="status">${items.length === 0 ? 'Nothing is stuck.' : `${items.length} stuck: ${items.filter((i) => i.type === 'system').length} failing in the system, ${items.filter((i) => i.type === 'deadline').length} past a deadline.`}</p>
+${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past a deadline or failing in the system, oldest first</caption><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">Step</th><th scope="col">Owner</th><th scope="col">Stuck for</th><th scope="col">Problem</th><th scope="col">Unstick</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">Every open course is within its deadlines and no system work is failing.</p>`}`;
+    return send(reply, page({ title: 'Stuck board', principal: p, active: '/', flash, footer }, body));
+  });
+
+  // ---- Safety queue --------------------------------------------------------------------------
+  app.get('/safety', async (req, reply) => {
+    const p = principalOf(req);
+    const items = await safetyQueue(db, clinicFilter(p));
+    const canReview = (ACTION_ROLES['safety-review'] as readonly string[]).includes(p.role);
+    const body = items.length
+      ? html`<table class="responsive"><caption>Open safety holds and recent adverse events</caption><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">What</th><th scope="col">Step</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead><tbody>${items.map(
+          (i) => html`<tr><td><a href="/clients/${i.clientId}">${i.clientName}</a></td><td>${i.clinicId}</td><td>${i.serious ? html`<span class="badge bad">${i.type === 'safety-hold' ? 'hold' : 'serious'}</span> ` : html`<span class="badge warn">${i.type === 'safety-hold' ? 'hold' : 'adverse event'}</span> `}${i.summary}</td><td>${i.stepKey ?? ''}</td><td>${fmtAge(i.ageSeconds)} ago</td>
+<td>${i.type === 'safety-hold' && canReview ? html`<a class="button" href="/clients/${i.clientId}#action-safety-review">Record safety review</a>` : html`<a href="/clients/${i.clientId}">Open</a>`}</td></tr>`,
+        )}</tbody></table>`
+      : html`<p class="empty">No open safety holds and no adverse events awaiting review.</p>`;
+    return send(reply, page({ title: 'Safety queue', principal: p, active: '/safety', flash: flashFrom(req), footer }, body));
+  });
+
+  // ---- Assessments ---------------------------------------------------------------------------
+  app.get('/assessments', async (req, reply) => {
+    const p = principalOf(req);
+    const items = await assessmentQueue(db, clinicFilter(p));
+    const section = (status: string, title: string, empty: string) => {
+      const list = items.filter((i) => i.status === status);
+      return html`<h2>${title} (${list.length})</h2>${list.length ? html`<table class="responsive"><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">Instruments</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Send now</th></tr></thead><tbody>${list.map(
+        (i) => html`<tr><td><a href="/clients/${i.clientId}">${i.clientName}</a></td><td>${i.clinicId}</td><td>${i.instruments.join(', ') || 'PHQ-9, GAD-7'}</td><td>${i.note}</td><td>${fmtTime(i.expiresAt)}</td>
+<td><form method="post" action="/courses/${i.courseId}/assessments" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/assessments"><button type="submit">Send now</button></form></td></tr>`,
+      )}</tbody></table>` : html`<p class="empty">${empty}</p>`}`;
+    };
+    const body = html`<p>Follow-up measurement (PHQ-9, GAD-7) keeps the pathway honest. "Send now" emails the client a new assessment link at once.</p>
+${section('overdue', 'Overdue: unanswered for more than a day', 'Nothing overdue.')}${section('missed', 'Missed in the last 30 days', 'No missed assessments.')}${section('due-soon', 'Due soon: no assessment for 12 days or more', 'No course is due an assessment.')}${section('awaiting', 'Sent, awaiting answers', 'Nothing awaiting answers.')}`;
+    return send(reply, page({ title: 'Assessments', principal: p, active: '/assessments', flash: flashFrom(req), footer }, body));
+  });
+
+  app.post('/courses/:id/assessments', async (req, reply) => {
+    const p = principalOf(req);
+    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params, 'params');
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    const backTo = typeof form._back === 'string' && /^\/[a-z0-9/_-]*$/i.test(form._back) ? form._back : '/assessments';
+    try {
+      const input = parse(TriggerAssessmentBody, typeof form.instruments === 'string' ? { instruments: form.instruments.split(',') } : {});
+      await sendAssessmentNow(deps, p, id, input);
+      return reply.redirect(back(backTo, 'ok', 'Assessment sent: the client will get an email with a link.'), 303);
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      return reply.redirect(back(backTo, 'error', e.text), 303);
+    }
+  });
+
+  // ---- Clients -------------------------------------------------------------------------------
+  app.get('/clients', async (req, reply) => {
+    const p = principalOf(req);
+    const q = z.object({ q: z.string().max(100).optional() }).safeParse(req.query);
+    const search = q.success && q.data.q ? q.data.q.trim() : undefined;
+    const [clients, clinics] = await Promise.all([listClients(db, p, { q: search || undefined, limit: 200 }), clinicsFor(deps, p)]);
+    const canCreate = p.role === 'admin' || p.role === 'coordinator';
+    const body = html`<form method="get" action="/clients" class="filters" role="search"><div><label for="q">Search by name, email or reference</label><input id="q" name="q" value="${search ?? ''}"></div><div><button type="submit">Search</button></div></form>
+${clients.length ? html`<table class="responsive"><thead><tr><th scope="col">Name</th><th scope="col">Clinic</th><th scope="col">Email</th><th scope="col">Added</th></tr></thead><tbody>${clients.map((c) => html`<tr><td><a href="/clients/${c.id}">${c.family_name}, ${c.given_name}</a></td><td>${c.clinic_id}</td><td>${c.email}</td><td>${fmtTime(c.created_at)}</td></tr>`)}</tbody></table>` : html`<p class="empty">No clients${search ? ' match' : ' yet'}.</p>`}
+${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? html`<form method="post" action="/clients" class="card">${csrfField(p)}
+<label for="clinic">Clinic</label><select id="clinic" name="clinicId" required>${clinics.map((c) => html`<option value="${c.id}">${c.name}</option>`)}</select>
+<div class="grid"><div><label for="given">Given name</label><input id="given" name="givenName" required autocomplete="off"></div><div><label for="family">Family name</label><input id="family" name="familyName" required autocomplete="off"></div></div>
+<label for="cemail">Email</label><input id="cemail" name="email" type="email" required autocomplete="off">
+<div class="grid"><div><label for="phone">Phone (optional)</label><input id="phone" name="phone" type="tel"></div><div><label for="dob">Date of birth (optional)</label><input id="dob" name="dateOfBirth" type="date"></div></div>
+<p><button type="submit">Add client</button></p></form>` : html`<p class="empty">Create a clinic first (API: POST /api/clinics, admin).</p>`}` : ''}`;
+    return send(reply, page({ title: 'Clients', principal: p, active: '/clients', flash: flashFrom(req), footer }, body));
+  });
+
+  app.post('/clients', async (req, reply) => {
+    const p = principalOf(req);
+    try {
+      const body = parse(CreateClientBody, formToBody(req.body as Record<string, unknown>));
+      const { client } = await createClient(db, p, body);
+      return reply.redirect(back(`/clients/${client.id}`, 'ok', 'Client added. Enroll them in a course below.'), 303);
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      return reply.redirect(back('/clients#new', 'error', e.text), 303);
+    }
+  });
+
+  app.post('/clients/:id/enroll', async (req, reply) => {
+    const p = principalOf(req);
+    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params, 'params');
+    try {
+      const form = formToBody(req.body as Record<string, unknown>);
+      const body = parse(EnrollBody, form);
+      await enroll(deps, p, id, body);
+      return reply.redirect(back(`/clients/${id}`, 'ok', 'Enrolled: the course has started at screening.'), 303);
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      return reply.redirect(back(`/clients/${id}`, 'error', e.text), 303);
+    }
+  });
+
+  app.get('/clients/:id', async (req, reply) => {
+    const p = principalOf(req);
+    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params, 'params');
+    let client;
+    try {
+      client = await loadClient(db, p, id);
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      return send(reply, page({ title: e.status === 404 ? 'Client not found' : 'Not allowed', principal: p, flash: { kind: 'error', text: e.text }, footer }, html`<p><a href="/clients">All clients</a></p>`), e.status);
+    }
+    if (p.staffId) await recordStaffRead(db, { staffId: p.staffId, clientId: client.id, clinicId: client.clinic_id, what: 'dashboard client page' });
+    const courses = await db.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
+    const course = courses.find((c) => !c.ended_at) ?? courses[0];
+    const [timeline, scores, steps, holds] = await Promise.all([
+      clientTimeline(db, client.id),
+      clientScores(db, client.id),
+      course ? db.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
+      course ? db.selectFrom('safety_events').selectAll().where('course_id', '=', course.id).where('resolved_at', 'is', null).execute() : Promise.resolve([]),
+    ]);
+    const canEnroll = p.role === 'admin' || p.role === 'coordinator';
+    let courseHtml: SafeHtml;
+    if (!course || course.ended_at) {
+      courseHtml = html`${course ? html`<p>Last course ended ${fmtTime(course.ended_at)}${course.end_reason ? `: ${course.end_reason}` : ''}.</p>` : html`<p>Not enrolled in a course.</p>`}
+${canEnroll ? html`<form method="post" action="/clients/${client.id}/enroll" class="card" id="enroll">${csrfField(p)}<label for="protocol">Protocol</label><select id="protocol" name="protocolId">${listProtocols().map((pr) => html`<option value="${pr.id}">${pr.name} (v${pr.version})</option>`)}</select>
+<details><summary>Demo and simulation</summary>${raw('<label for="ts">Time scale (protocol days per real day; 1 = real time)</label>')}<input id="ts" name="timeScale:number" type="number" min="1" max="864000" step="any" placeholder="1"></details><p><button type="submit">Enroll</button></p></form>` : ''}`;
+    } else {
+      const protocol = course.protocol_snapshot as Protocol;
+      const plan = planCourse(protocol);
+      const states = new Map(steps.map((s) => [s.step_key, s.state as string]));
+      const current = steps.find((s) => s.step_key === course.current_step);
+      const kind = current?.kind ?? plan.find((s) => s.id === course.current_step)?.kind ?? '';
+      const ctx = { courseId: course.id, stepKey: course.current_step, principal: p, dischargeChecklist: protocol.safety?.dischargeChecklist ?? [], routes: protocol.routes ?? [] };
+      const nextActions = ACTIONS_FOR_KIND[kind] ?? [];
+      const forms: SafeHtml[] = nextActions.map((a, i) => actionForm(a, ctx, i === 0));
+      if (holds.length && !nextActions.includes('safety-review')) forms.unshift(actionForm('safety-review', ctx, true));
+      const canSend = true;
+      const other: CourseAction[] = (['adverse-event', course.status === 'paused' ? 'resume' : 'pause', 'withdraw', 'change-clinician'] as CourseAction[]).filter((a) => !nextActions.includes(a));
+      const overdue = current && (current.state === 'overdue' || (current.deadline_at && current.deadline_at.getTime() < Date.now()));
+      courseHtml = html`<p><span class="badge ${course.status === 'active' ? 'ok' : 'muted'}">${course.status}</span> ${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">risk: ${course.risk_level}</span> ` : ''}
+${protocol.name} v${course.protocol_version} · enrolled ${fmtTime(course.enrolled_at)} · current step <strong>${course.current_step ?? '(starting)'}</strong>${course.current_step_deadline ? html`, due ${fmtTime(course.current_step_deadline)}` : ''} ${overdue ? html`<span class="badge bad">overdue</span>` : ''}</p>
+${holds.length ? html`<div class="flash error" role="alert"><strong>Safety hold:</strong> ${holds.map((h) => `${h.kind.replace(/-/g, ' ')}${h.level ? ` (${h.level})` : ''}`).join('; ')}. No dosing until a clinician records a review.</div>` : ''}
+<h2>Next</h2>${forms.length ? forms : html`<p class="muted">${kind === 'assessment' ? 'Waiting for the client to answer the assessment.' : 'Nothing to record for this step from your role.'}</p>`}
+<h2>Other actions</h2>${canSend ? html`<details id="action-send-assessment"><summary>Send an assessment now</summary><form method="post" action="/courses/${course.id}/assessments">${csrfField(p)}<input type="hidden" name="_back" value="/clients/${client.id}"><fieldset><legend>Instruments</legend>
+<label class="check"><input type="radio" name="instruments" value="phq9,gad7" checked> PHQ-9 and GAD-7</label><label class="check"><input type="radio" name="instruments" value="phq9,gad7,pcl5"> PHQ-9, GAD-7 and PCL-5</label><label class="check"><input type="radio" name="instruments" value="cssrs"> C-SSRS screener</label></fieldset><p><button type="submit">Send now</button></p></form></details>` : ''}
+${other.map((a) => actionForm(a, ctx))}
+${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })))}`;
+    }
+    const charts = scores.filter((t) => t.instrumentId !== 'cssrs' && t.points.length > 0);
+    const body = html`<p>${client.email}${client.phone ? ` · ${client.phone}` : ''} · clinic ${client.clinic_id}${client.date_of_birth ? ` · born ${client.date_of_birth.toISOString().slice(0, 10)}` : ''}</p>
+<h2>Course</h2>${courseHtml}
+<h2>Scores</h2>${charts.length ? html`<div class="grid">${charts.map((t) => scoreChart(t, 'chart'))}</div>` : html`<p class="empty">No completed assessments yet.</p>`}
+<h2 id="timeline">Timeline</h2>${timeline.length ? html`<table class="responsive"><thead><tr><th scope="col">When</th><th scope="col">Step</th><th scope="col">What</th><th scope="col">By</th></tr></thead><tbody>${[...timeline].reverse().map((e) => html`<tr><td>${fmtTime(e.at)}</td><td>${e.stepKey ?? ''}</td><td>${e.summary}</td><td>${e.actor ?? ''}</td></tr>`)}</tbody></table>` : html`<p class="empty">Nothing yet.</p>`}`;
+    return send(reply, page({ title: `${client.given_name} ${client.family_name}`, principal: p, active: '/clients', flash: flashFrom(req), footer }, body));
+  });
+
+  app.post('/courses/:id/actions/:action', async (req, reply) => {
+    const p = principalOf(req);
+    const params = parse(z.object({ id: z.string().min(1).max(100), action: z.enum(Object.keys(ACTION_SCHEMAS) as [CourseAction, ...CourseAction[]]) }), req.params, 'params');
+    const course = await db.selectFrom('courses').select(['client_id', 'clinic_id']).where('id', '=', params.id).executeTakeFirst();
+    if (!course) throw new AppError('not_found', `course ${params.id} not found`);
+    assertClinicAccess(p, course.clinic_id);
+    const to = `/clients/${course.client_id}`;
+    try {
+      const body = parse(ACTION_SCHEMAS[params.action] as z.ZodType, formToBody(req.body as Record<string, unknown>));
+      const result = (await performAction(deps, p, params.id, params.action, body as Record<string, unknown>)) as { outcome?: string; reasons?: Array<{ message: string }> };
+      const reasons = result?.reasons?.length ? ` (${result.reasons.map((r) => r.message).join('; ')})` : '';
+      return reply.redirect(back(to, 'ok', `Recorded: ${result?.outcome ?? params.action}${reasons}`), 303);
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      return reply.redirect(back(`${to}`, 'error', `Not recorded: ${e.text}`), 303);
+    }
+  });
+
+  // ---- Outcomes ------------------------------------------------------------------------------
+  app.get('/outcomes', async (req, reply) => {
+    const p = principalOf(req);
+    const clinics = await clinicsFor(deps, p);
+    const results = await Promise.all(clinics.map((c) => clinicOutcomes(db, c.id).then((o) => ({ clinic: c, o }))));
+    const pct = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)}%`);
+    const body = html`<p>Completed courses only. Response: a drop of at least 50% from the course's first score. Remission: a last score below 5. Published comparison: ${results[0]?.o.publishedSource ?? 'Mindbloom at-home sublingual KAT, n=1,247, 4 weeks'}.</p>
+${results.length ? html`<table class="responsive"><caption>Response and remission beside published figures</caption><thead><tr><th scope="col">Clinic</th><th scope="col">Instrument</th><th scope="col">Courses evaluable</th><th scope="col">Response</th><th scope="col">Published response</th><th scope="col">Remission</th><th scope="col">Published remission</th></tr></thead><tbody>${results.flatMap(({ clinic, o }) =>
+      o.rates.map((r) => html`<tr><td>${clinic.name}</td><td>${r.instrumentId === 'phq9' ? 'PHQ-9' : 'GAD-7'}</td><td>${r.courses} of ${o.completedCourses}</td><td>${pct(r.responseRate)}${r.courses ? ` (${r.responders})` : ''}</td><td>${r.published.response}%</td><td>${pct(r.remissionRate)}${r.courses ? ` (${r.remitters})` : ''}</td><td>${r.published.remission}%</td></tr>`),
+    )}</tbody></table><p class="muted">Small numbers swing widely: read rates from fewer than 20 courses with care.</p>` : html`<p class="empty">No clinics in your scope.</p>`}`;
+    return send(reply, page({ title: 'Clinic outcomes', principal: p, active: '/outcomes', footer }, body));
+  });
+
+  // ---- Outbox (embedded SMTP sink) -----------------------------------------------------------
+  app.get('/outbox', async (req, reply) => {
+    const p = principalOf(req);
+    const messages = await listSinkMessages(db, { limit: 200 });
+    const body = html`<p>${config.embeddedSmtp ? 'Every email the engine sent, as received by the embedded SMTP sink (nothing leaves this machine).' : `Mail goes to ${new URL(config.SMTP_URL ?? 'smtp://configured').hostname}; the embedded sink is off, so this list is empty unless it ran before.`}</p>
+${messages.length ? html`<table class="responsive" id="outbox"><thead><tr><th scope="col">Received</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Attachments</th></tr></thead><tbody>${messages.map((m) => html`<tr><td>${fmtTime(m.receivedAt)}</td><td>${m.to.join(', ')}</td><td><a href="/outbox/${m.id}">${m.subject ?? '(no subject)'}</a></td><td>${m.attachments.map((a) => a.filename ?? a.contentType).join(', ')}</td></tr>`)}</tbody></table>` : html`<p class="empty">No messages yet.</p>`}`;
+    return send(reply, page({ title: 'Outbox', principal: p, active: '/outbox', footer }, body));
+  });
+
+  app.get('/outbox/:id', async (req, reply) => {
+    const p = principalOf(req);
+    const { id } = parse(z.object({ id: z.coerce.number().int().positive() }), req.params, 'params');
+    const m = await getSinkMessage(db, id);
+    if (!m) return send(reply, page({ title: 'Message not found', principal: p, active: '/outbox', footer }, html`<p><a href="/outbox">Back to the outbox</a></p>`), 404);
+    // Links in the text body are made clickable; the HTML body is not rendered (it is untrusted markup).
+    const text = (m.text ?? '').split(/(https?:\/\/[^\s<>"]+)/g).map((part, i) => (i % 2 ? html`<a href="${part}">${part}</a>` : html`${part}`));
+    const body = html`<p><a href="/outbox">Back to the outbox</a></p><dl><dt>From</dt><dd>${m.from ?? ''}</dd><dt>To</dt><dd>${m.to.join(', ')}</dd><dt>Subject</dt><dd>${m.subject ?? ''}</dd><dt>Received</dt><dd>${fmtTime(m.receivedAt)}</dd></dl><pre id="message-text">${text}</pre>
+${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.filename ?? 'unnamed'} (${a.contentType}, ${a.size} bytes)`).join(', ')}</p>` : ''}`;
+    return send(reply, page({ title: m.subject ?? 'Message', principal: p, active: '/outbox', footer }, body));
+  });
+
+  // ---- Staff (admin) -------------------------------------------------------------------------
+  app.get('/staff', async (req, reply) => {
+    const p = principalOf(req);
+    const [staff, clinics] = await Promise.all([staffWithClinics(db), clinicsFor(deps, p)]);
+    const body = html`<table class="responsive"><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Clinics</th><th scope="col">Can log in</th></tr></thead><tbody>${staff.map((s) => html`<tr><td>${s.displayName}</td><td>${s.email}</td><td>${s.role}</td><td>${s.clinicIds.join(', ') || (s.role === 'admin' ? 'all' : 'none')}</td><td>${s.canLogIn ? 'yes' : 'no'}</td></tr>`)}</tbody></table>
+<h2 id="new">New staff member</h2><form method="post" action="/staff" class="card">${csrfField(p)}<label for="sname">Name</label><input id="sname" name="displayName" required><label for="semail">Email</label><input id="semail" name="email" type="email" required>
+<label for="srole">Role</label><select id="srole" name="role"><option>coordinator</option><option>prescriber</option><option>therapist</option><option>admin</option></select>
+<fieldset><legend>Clinics</legend>${clinics.map((c) => html`<label class="check"><input type="checkbox" name="clinicIds" value="${c.id}"> ${c.name}</label>`)}</fieldset><p class="muted">A password is generated and shown once.</p><p><button type="submit">Create</button></p></form>`;
+    return send(reply, page({ title: 'Staff', principal: p, active: '/staff', flash: flashFrom(req), footer }, body));
+  });
+
+  app.post('/staff', async (req, reply) => {
+    const p = principalOf(req);
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const ids = form.clinicIds === undefined ? [] : [form.clinicIds].flat();
+      const body = parse(CreateStaffBody, { email: form.email, displayName: form.displayName, role: form.role, clinicIds: ids });
+      const { staff, initialPassword } = await createStaff(db, body);
+      return send(reply, page({ title: 'Staff member created', principal: p, active: '/staff', footer }, html`<div class="flash ok" role="status">Created ${staff.displayName} (${staff.role}).</div><p>Give them this password now; it is not shown again:</p><pre id="initial-password">${initialPassword ?? ''}</pre><p><a href="/staff">Back to staff</a></p>`), 201);
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      return reply.redirect(back('/staff', 'error', e.text), 303);
+    }
   });
 }

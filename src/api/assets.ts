@@ -1,0 +1,57 @@
+// Static assets of the dashboard and the client page: one stylesheet and a few lines of vanilla JS.
+export const DASHBOARD_CSS = `
+:root{--fg:#1d2433;--muted:#5b6475;--line:#d9dde6;--bg:#f7f8fb;--accent:#1f5fbf;--bad:#b42318;--warn:#b54708;--ok:#067647}
+*{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--fg);background:#fff}
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:9}
+header{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;padding:.6rem 1.2rem;background:#12284a;color:#fff}
+header a{color:#fff}.brand{font-weight:700;text-decoration:none;margin-right:1rem}
+nav{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;flex:1}nav ul{display:flex;flex-wrap:wrap;gap:.9rem;list-style:none;margin:0;padding:0;flex:1}
+nav a[aria-current=page]{font-weight:700;text-decoration-thickness:3px}.logout{display:flex;gap:.5rem;align-items:center;margin:0}
+main{padding:1rem 1.2rem;max-width:1280px}h1{font-size:1.5rem;margin:.4rem 0 1rem}h2{font-size:1.2rem;margin:1.6rem 0 .6rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border-bottom:1px solid var(--line);padding:.45rem .5rem;text-align:left;vertical-align:top}
+th{background:var(--bg);font-weight:600}caption{text-align:left;color:var(--muted);padding:.3rem 0}
+button,.button{font:inherit;padding:.4rem .8rem;border:1px solid var(--accent);background:var(--accent);color:#fff;border-radius:6px;cursor:pointer;text-decoration:none;display:inline-block}
+button.secondary{background:#fff;color:var(--accent)}button:focus-visible,a:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible{outline:3px solid #f5b700;outline-offset:2px}
+form.inline{display:inline}label{display:block;margin:.4rem 0 .15rem;font-weight:600}
+input,select,textarea{font:inherit;padding:.4rem;border:1px solid #9aa3b5;border-radius:6px;max-width:100%}
+fieldset{border:1px solid var(--line);border-radius:8px;margin:.6rem 0;padding:.6rem .9rem}legend{font-weight:700}
+.check{display:flex;gap:.5rem;align-items:center;font-weight:400;margin:.2rem 0}.check input{width:1.2rem;height:1.2rem}
+.filters{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-end;background:var(--bg);padding:.6rem .9rem;border-radius:8px}
+.flash{padding:.7rem 1rem;border-radius:8px;margin:.5rem 0 1rem}.flash.ok{background:#ecfdf3;border:1px solid #75e0a7}.flash.error{background:#fef3f2;border:1px solid #fda29b}
+.badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.85rem;border:1px solid currentColor}
+.badge.bad{color:var(--bad)}.badge.warn{color:var(--warn)}.badge.ok{color:var(--ok)}.badge.muted{color:var(--muted)}
+.muted{color:var(--muted)}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
+.card{border:1px solid var(--line);border-radius:10px;padding:.8rem 1rem}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+svg{max-width:100%;height:auto}details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
+footer{padding:1rem 1.2rem;color:var(--muted);border-top:1px solid var(--line)}
+.empty{padding:1rem;background:var(--bg);border-radius:8px}
+pre{white-space:pre-wrap;background:var(--bg);padding:.6rem;border-radius:6px}
+/* Client assessment page: one column, large targets */
+.client main{max-width:680px;margin:0 auto}.client .q{border:1px solid var(--line);border-radius:10px;padding:.8rem;margin:.8rem 0}
+.client .q legend{font-weight:600;padding:0 .3rem}.client .opt{display:flex;gap:.6rem;align-items:center;padding:.45rem 0;font-weight:400;margin:0}
+.client .opt input{width:1.4rem;height:1.4rem}.client button{width:100%;padding:.8rem;font-size:1.1rem}
+.crisis{border:2px solid var(--bad);background:#fef3f2;border-radius:10px;padding:1rem;margin:1rem 0}
+@media (max-width:640px){table.responsive thead{display:none}table.responsive td{display:block;border:0;padding:.2rem .3rem}table.responsive tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}}
+`;
+
+// Progressive enhancement only: every page works without it.
+export const DASHBOARD_JS = `
+document.addEventListener('DOMContentLoaded', function () {
+  // Confirm consequential actions (withdraw, deny) before submitting.
+  document.querySelectorAll('form[data-confirm]').forEach(function (f) {
+    f.addEventListener('submit', function (e) { if (!window.confirm(f.getAttribute('data-confirm'))) e.preventDefault(); });
+  });
+  // C-SSRS skip rule on the client page: items 3-5 only when item 2 is yes.
+  var q2 = document.querySelectorAll('input[data-cssrs-q2]');
+  function sync() {
+    var yes = document.querySelector('input[data-cssrs-q2]:checked');
+    var show = yes && yes.value === 'true';
+    document.querySelectorAll('[data-cssrs-followup]').forEach(function (el) {
+      el.hidden = !show;
+      el.querySelectorAll('input').forEach(function (i) { i.disabled = !show; });
+    });
+  }
+  q2.forEach(function (i) { i.addEventListener('change', sync); });
+  if (q2.length) sync();
+});
+`;

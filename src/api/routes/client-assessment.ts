@@ -1,0 +1,169 @@
+// The client's assessment page, opened from the emailed link /a/<token>: no login, the signed,
+// expiring, single-use token is the credential. Built from the instrument definitions; one column,
+// large targets, native radio groups with legends (screen readers announce each question).
+// After submitting: thanks, never scores; crisis resources at once when suicidal thoughts were
+// endorsed (PHQ-9 item 9 > 0, C-SSRS item 1 or 2 yes), saying honestly that the clinic may not be
+// watching in real time.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { getInstrument, InvalidAnswersError, type Instrument, type InstrumentId } from '../../domain';
+import { createClientLinks, resolveSecretKey, type ClientLinkFailure } from '../../security/client-links';
+import { assessmentWorkflowId } from '../../workflows/assessment-machine';
+import type { SubmitAnswersResult } from '../../workflows/messages';
+import type { AppDeps } from '../context';
+import { html, page, type SafeHtml } from '../html';
+
+const FAILURE_TEXT: Record<ClientLinkFailure, { status: number; title: string; text: string }> = {
+  expired: { status: 410, title: 'This link has expired', text: 'The time to answer this questionnaire has passed. If you would still like to answer, please contact your clinic and ask for a new link.' },
+  used: { status: 410, title: 'Already answered', text: 'These questions have already been answered with this link. Thank you. There is nothing more to do.' },
+  tampered: { status: 404, title: 'Link not recognised', text: 'This link is not valid. Please use the link exactly as it arrived in your email, or contact your clinic.' },
+  malformed: { status: 404, title: 'Link not recognised', text: 'This link is not valid. Please use the link exactly as it arrived in your email, or contact your clinic.' },
+};
+
+export const CRISIS_RESOURCES = html`<section class="crisis" role="alert" aria-labelledby="crisis-title"><h2 id="crisis-title">If you are thinking about hurting yourself, please reach out now</h2>
+<p>Your clinic will see your answers, but <strong>they may not be watching in real time</strong> and may not see them for some hours. Please do not wait for them to contact you.</p>
+<ul><li><strong>In immediate danger:</strong> call <a href="tel:911">911</a> (or your local emergency number), or go to the nearest emergency department.</li>
+<li><strong>988 Suicide &amp; Crisis Lifeline</strong> (US): call or text <a href="tel:988">988</a>, or chat at <a href="https://988lifeline.org">988lifeline.org</a>. Free, confidential, 24/7.</li>
+<li><strong>Crisis Text Line</strong>: text HOME to <a href="sms:741741">741741</a>.</li>
+<li>Outside the US: call your local emergency number or find a helpline at <a href="https://findahelpline.com">findahelpline.com</a>.</li></ul>
+<p>You can also call your clinic and tell them you answered these questions today.</p></section>`;
+
+// Public endpoint: a small per-IP rate limit (60 requests in 10 minutes).
+const hits = new Map<string, number[]>();
+function limited(ip: string): boolean {
+  const now = Date.now();
+  const list = (hits.get(ip) ?? []).filter((t) => now - t < 600_000);
+  list.push(now);
+  hits.set(ip, list);
+  if (hits.size > 10_000) hits.clear();
+  return list.length > 60;
+}
+
+function clientPage(reply: FastifyReply, title: string, body: SafeHtml, status = 200) {
+  const doc = page({ title }, body).replace('<body>', '<body class="client">');
+  return reply.code(status).type('text/html; charset=utf-8').header('x-robots-tag', 'noindex').send(doc);
+}
+
+function questionFields(inst: Instrument, errors: Map<string, string>, prev: Record<string, unknown>): SafeHtml {
+  const items = inst.items.map((item) => {
+    const name = `${inst.id}.${item.number}`;
+    const err = errors.get(String(item.number));
+    const opts = item.options ?? inst.options;
+    const followup = inst.id === 'cssrs' && item.number >= 3 && item.number <= 5;
+    const extra = inst.id === 'cssrs' && item.number === 6
+      ? html`<fieldset class="q" data-cssrs-6b><legend>6b. If yes: was this within the past 3 months?</legend>${[['true', 'Yes'], ['false', 'No']].map(([v, l]) => html`<label class="opt"><input type="radio" name="${inst.id}.6b" value="${v}"${prev[`${inst.id}.6b`] === v ? html` checked` : ''}> ${l}</label>`)}</fieldset>`
+      : html``;
+    return html`<fieldset class="q"${followup ? html` data-cssrs-followup` : ''}${err ? html` aria-describedby="err-${inst.id}-${item.number}"` : ''}><legend>${item.number}. ${item.text}</legend>
+${err ? html`<p class="flash error" id="err-${inst.id}-${item.number}">${err}</p>` : ''}
+${opts.map((o) => {
+  const value = inst.answerKind === 'yes-no' ? (o.value === 1 ? 'true' : 'false') : String(o.value);
+  return html`<label class="opt"><input type="radio" name="${name}" value="${value}"${inst.id === 'cssrs' && item.number === 2 ? html` data-cssrs-q2` : ''}${prev[name] === value ? html` checked` : ''}${!followup && inst.id !== 'cssrs' ? html` required` : ''}> ${o.label}</label>`;
+})}</fieldset>${extra}`;
+  });
+  return html`<section aria-labelledby="h-${inst.id}"><h2 id="h-${inst.id}">${inst.shortName}</h2><p>${inst.prompt}</p>${items}</section>`;
+}
+
+/** Answers for one instrument from the form, in item order (C-SSRS: booleans, 7th = 6b). */
+function answersFrom(inst: Instrument, form: Record<string, unknown>): unknown[] {
+  const get = (k: string) => {
+    const v = form[`${inst.id}.${k}`];
+    return Array.isArray(v) ? v[v.length - 1] : v;
+  };
+  if (inst.answerKind === 'yes-no') {
+    const yn = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : null);
+    const list = inst.items.map((i) => yn(get(String(i.number))));
+    if (inst.id === 'cssrs') list.push(yn(get('6b')));
+    return list;
+  }
+  return inst.items.map((i) => {
+    const v = get(String(i.number));
+    return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v === undefined || v === '' ? null : v;
+  });
+}
+
+export function clientAssessmentRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const links = createClientLinks({ db: deps.db, secretKey: resolveSecretKey(deps.config), publicUrl: deps.config.publicUrl });
+
+  async function openInstruments(assessmentId: string): Promise<Instrument[]> {
+    const rows = await deps.db.selectFrom('assessments').select(['instrument_id']).where('id', 'like', `${assessmentId.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`).where('status', '=', 'invited').orderBy('id').execute();
+    const order = ['cssrs', 'phq9', 'gad7', 'pcl5', 'qids-sr16'];
+    return rows.map((r) => getInstrument(r.instrument_id)).filter((i): i is Instrument => !!i).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  }
+
+  async function gate(req: FastifyRequest, reply: FastifyReply) {
+    if (limited(req.ip)) {
+      clientPage(reply, 'Please wait', html`<p>Too many requests from this connection. Please wait a few minutes and try again.</p>`, 429);
+      return null;
+    }
+    const token = (req.params as { token?: string }).token;
+    const check = await links.verifyClientLink(token);
+    if (!check.ok) {
+      const f = FAILURE_TEXT[check.reason];
+      clientPage(reply, f.title, html`<p>${f.text}</p>`, f.status);
+      return null;
+    }
+    return { token: token!, assessmentId: check.assessmentId, expiresAt: check.expiresAt };
+  }
+
+  const render = (reply: FastifyReply, token: string, instruments: Instrument[], expiresAt: Date, errors = new Map<string, Map<string, string>>(), prev: Record<string, unknown> = {}, status = 200) =>
+    clientPage(
+      reply,
+      'A few questions from your clinic',
+      html`<p>Your clinic asks these questions to see how you are doing. It takes a few minutes. Your answers go to your care team only.</p>
+<p class="muted">This link works once and until ${expiresAt.toUTCString()}.</p>
+${errors.size ? html`<div class="flash error" role="alert">Some answers are missing. Please look at the questions marked below.</div>` : ''}
+<form method="post" action="/a/${token}" novalidate>${instruments.map((i) => questionFields(i, errors.get(i.id) ?? new Map(), prev))}<p><button type="submit">Send my answers</button></p></form>`,
+      status,
+    );
+
+  app.get('/a/:token', async (req, reply) => {
+    const g = await gate(req, reply);
+    if (!g) return reply;
+    const instruments = await openInstruments(g.assessmentId);
+    if (!instruments.length) return clientPage(reply, 'Nothing to answer', html`<p>There is nothing left to answer with this link. Thank you.</p>`, 410);
+    return render(reply, g.token, instruments, g.expiresAt);
+  });
+
+  app.post('/a/:token', async (req, reply) => {
+    const g = await gate(req, reply);
+    if (!g) return reply;
+    const instruments = await openInstruments(g.assessmentId);
+    if (!instruments.length) return clientPage(reply, 'Nothing to answer', html`<p>There is nothing left to answer with this link. Thank you.</p>`, 410);
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    // Validate every instrument locally first, so a missing answer never spends the link.
+    const errors = new Map<string, Map<string, string>>();
+    const submissions: Array<{ instrumentId: InstrumentId; answers: unknown[] }> = [];
+    let endorsed = false;
+    for (const inst of instruments) {
+      const answers = answersFrom(inst, form);
+      try {
+        inst.score(answers);
+        submissions.push({ instrumentId: inst.id, answers });
+        if (inst.id === 'phq9' && (answers[8] as number) > 0) endorsed = true;
+        if (inst.id === 'cssrs' && (answers[0] === true || answers[1] === true)) endorsed = true;
+      } catch (err) {
+        if (!(err instanceof InvalidAnswersError)) throw err;
+        errors.set(inst.id, new Map(err.problems.map((p) => [String(p.item ?? '1'), p.reason === 'missing' || p.reason.startsWith('missing') ? 'Please choose an answer.' : p.reason])));
+      }
+    }
+    if (errors.size) return render(reply, g.token, instruments, g.expiresAt, errors, form, 400);
+    const spent = await links.consumeClientLink(g.token);
+    if (!spent.ok) {
+      const f = FAILURE_TEXT[spent.reason];
+      return clientPage(reply, f.title, html`<p>${f.text}</p>`, f.status);
+    }
+    let failed = false;
+    for (const s of submissions) {
+      try {
+        const r = await deps.temporal.workflow.getHandle(assessmentWorkflowId(g.assessmentId)).executeUpdate<SubmitAnswersResult, [typeof s]>('submitAnswers', { args: [s] });
+        if (r.showCrisisResources) endorsed = true;
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof WorkflowNotFoundError)) throw err;
+        req.log.warn({ assessmentId: g.assessmentId, instrumentId: s.instrumentId, err: err.message }, 'assessment submission refused');
+        failed = true;
+      }
+    }
+    const body = html`${endorsed ? CRISIS_RESOURCES : ''}<p>Thank you. Your answers have been sent to your care team.</p>${failed ? html`<p>Part of your answers could not be recorded because this questionnaire has closed. Please tell your clinic.</p>` : ''}<p>You can close this page now.</p>`;
+    return clientPage(reply, 'Thank you', body);
+  });
+}
