@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
+import { register as registerActions } from './actions';
+import { register as registerAssess } from './assess';
+import { register as registerEnroll } from './enroll';
 import { register as registerProtocol } from './protocol';
 import { register as registerScore } from './score';
+import { register as registerStatus } from './status';
+import { register as registerStuck } from './stuck';
+import { register as registerToken } from './token';
 
 /** Every command group of `kap`. Add a group by importing its `register` here. */
-export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol];
+export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerAssess, registerActions];

@@ -1,0 +1,150 @@
+// `kap action <courseId> <action> [--data JSON] [--set key=value ...]`, and shortcuts for the common
+// staff actions (screening, clearance, consent, session, pause/resume/withdraw). Also the small HTTP
+// client every API-backed command uses: KAP_URL (default PUBLIC_URL or http://127.0.0.1:3000) and
+// KAP_TOKEN (a staff API token from `kap token create`), or --url / --token.
+import type { Command } from 'commander';
+import { ACTION_ROLES } from '../../auth/role-matrix';
+import { HARD_STOPS } from '../../domain/rules/eligibility';
+
+export interface ApiOptions {
+  url?: string;
+  token?: string;
+  json?: boolean;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { error?: string; message?: string; problems?: Array<{ field: string; message: string }> },
+  ) {
+    super(body.message ?? `HTTP ${status}`);
+  }
+}
+
+/** Adds --url, --token and --json to a command. */
+export function withApiOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'engine URL (env KAP_URL, default PUBLIC_URL or http://127.0.0.1:3000)')
+    .option('--token <token>', 'staff API token (env KAP_TOKEN; create one with `kap token create`)')
+    .option('--json', 'print the JSON answer, for scripts');
+}
+
+export async function api<T = any>(opts: ApiOptions, method: string, path: string, body?: unknown): Promise<T> {
+  const base = (opts.url ?? process.env.KAP_URL ?? process.env.PUBLIC_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`).replace(/\/+$/, '');
+  const token = opts.token ?? process.env.KAP_TOKEN;
+  if (!token) throw new Error('no API token: set KAP_TOKEN or pass --token (create one with `kap token create --role coordinator`)');
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch (err) {
+    throw new Error(`cannot reach ${base} (${err instanceof Error ? err.message : String(err)}): is the engine running (npm start)?`);
+  }
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = { message: text.slice(0, 200) };
+  }
+  if (!res.ok) throw new ApiError(res.status, (parsed ?? {}) as ApiError['body']);
+  return parsed as T;
+}
+
+/** Prints JSON (--json) or the human text; maps API errors to stderr and an exit code. */
+export async function run<T>(opts: ApiOptions, fn: () => Promise<T>, human: (v: T) => string): Promise<void> {
+  try {
+    const v = await fn();
+    process.stdout.write(opts.json ? `${JSON.stringify(v, null, 2)}\n` : `${human(v)}\n`);
+  } catch (err) {
+    if (err instanceof ApiError) {
+      if (opts.json) process.stdout.write(`${JSON.stringify({ status: err.status, ...err.body }, null, 2)}\n`);
+      process.stderr.write(`kap: ${err.status} ${err.body.error ?? ''}: ${err.message}\n`);
+      for (const p of err.body.problems ?? []) process.stderr.write(`  ${p.field}: ${p.message}\n`);
+      process.exitCode = err.status === 409 || err.status === 422 ? 3 : err.status === 401 || err.status === 403 ? 4 : 1;
+      return;
+    }
+    throw err;
+  }
+}
+
+function parseSets(sets: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of sets) {
+    const i = s.indexOf('=');
+    if (i < 1) throw new Error(`--set expects key=value, got ${s}`);
+    const key = s.slice(0, i);
+    const raw = s.slice(i + 1);
+    let v: unknown = raw;
+    if (raw === 'true' || raw === 'false') v = raw === 'true';
+    else if (raw !== '' && Number.isFinite(Number(raw))) v = Number(raw);
+    const parts = key.split('.');
+    let node = out;
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1]!] = v;
+  }
+  return out;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+const actionDone = (r: { outcome: string; reasons?: Array<{ message: string }>; state?: { currentStep?: string | null; status?: string } }) =>
+  [`${r.outcome}`, ...(r.reasons ?? []).map((x) => `  - ${x.message}`), r.state ? `course: ${r.state.status}, current step ${r.state.currentStep ?? '-'}` : ''].filter(Boolean).join('\n');
+
+export function register(program: Command): void {
+  withApiOptions(
+    program
+      .command('action <courseId> <action>')
+      .description(`record a staff action on a course: ${Object.keys(ACTION_ROLES).join(', ')}`)
+      .option('--data <json>', 'the action body as JSON')
+      .option('--set <key=value>', 'set one field (repeatable; dots for nesting: bloodPressure.systolic=128)', collect, []),
+  ).action(async (courseId: string, action: string, o: ApiOptions & { data?: string; set: string[] }) => {
+    const body = { ...(o.data ? (JSON.parse(o.data) as Record<string, unknown>) : {}), ...parseSets(o.set) };
+    await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/${encodeURIComponent(action)}`, body), actionDone);
+  });
+
+  withApiOptions(
+    program
+      .command('screening <courseId>')
+      .description('record screening; --all-absent records every hard stop as assessed and absent')
+      .option('--all-absent', 'every hard stop assessed and absent')
+      .option('--present <hardStop>', `a hard stop that is present (repeatable): ${Object.keys(HARD_STOPS).join(', ')}`, collect, [])
+      .option('--notes <text>'),
+  ).action(async (courseId: string, o: ApiOptions & { allAbsent?: boolean; present: string[]; notes?: string }) => {
+    if (!o.allAbsent && o.present.length === 0) throw new Error('give --all-absent or at least one --present <hardStop>');
+    const hardStops = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, o.present.includes(k)]));
+    await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/screening`, { hardStops, ...(o.notes ? { notes: o.notes } : {}) }), actionDone);
+  });
+
+  withApiOptions(
+    program
+      .command('clear <courseId>')
+      .description('record the medical clearance decision (prescriber)')
+      .requiredOption('--decision <decision>', 'approved, denied or needs-records')
+      .option('--reason <text>'),
+  ).action(async (courseId: string, o: ApiOptions & { decision: string; reason?: string }) => {
+    await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/clearance`, { decision: o.decision, ...(o.reason ? { reason: o.reason } : {}) }), actionDone);
+  });
+
+  withApiOptions(program.command('consent <courseId>').description('record informed consent signed by the client').option('--document-version <v>', 'consent document version', 'v1').option('--prescriber-signed', 'the prescriber signed too (REMS)')).action(
+    async (courseId: string, o: ApiOptions & { documentVersion: string; prescriberSigned?: boolean }) => {
+      await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/consent`, { documentVersion: o.documentVersion, signedByClient: true, ...(o.prescriberSigned ? { prescriberSigned: true } : {}) }), actionDone);
+    },
+  );
+
+  withApiOptions(program.command('session-done <courseId> <stepKey>').description('record that a preparation or integration session took place').option('--notes <text>')).action(
+    async (courseId: string, stepKey: string, o: ApiOptions & { notes?: string }) => {
+      await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/session-complete`, { stepKey, ...(o.notes ? { notes: o.notes } : {}) }), actionDone);
+    },
+  );
+
+  for (const verb of ['pause', 'resume', 'withdraw'] as const) {
+    const cmd = program.command(`${verb} <courseId>`).description(`${verb} a course`);
+    if (verb !== 'resume') cmd.requiredOption('--reason <text>');
+    withApiOptions(cmd).action(async (courseId: string, o: ApiOptions & { reason?: string }) => {
+      await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/${verb}`, verb === 'resume' ? {} : { reason: o.reason }), actionDone);
+    });
+  }
+}

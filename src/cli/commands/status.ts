@@ -1,0 +1,30 @@
+// `kap status <courseId>`: a course's status, current step and every step so far.
+import type { Command } from 'commander';
+import { api, run, withApiOptions, type ApiOptions } from './actions';
+
+interface CourseJson {
+  id: string;
+  clientId: string;
+  clinicId: string;
+  protocol: { id: string; version: number };
+  status: string;
+  currentStep: string | null;
+  currentStepDeadline: string | null;
+  riskLevel: string;
+  steps?: Array<{ key: string; state: string; ownerRole: string | null; deadlineAt: string | null; completedAt: string | null; outcome: string | null }>;
+}
+
+export function register(program: Command): void {
+  withApiOptions(program.command('status <courseId>').description("a course's status, current step and steps")).action(async (courseId: string, o: ApiOptions) => {
+    await run(
+      o,
+      () => api<CourseJson>(o, 'GET', `/api/courses/${encodeURIComponent(courseId)}`),
+      (c) =>
+        [
+          `course ${c.id} (${c.protocol.id} v${c.protocol.version}) for client ${c.clientId} at ${c.clinicId}`,
+          `status ${c.status}, risk ${c.riskLevel}, current step ${c.currentStep ?? '-'}${c.currentStepDeadline ? ` due ${c.currentStepDeadline}` : ''}`,
+          ...(c.steps ?? []).map((s) => `  ${s.key.padEnd(26)} ${s.state.padEnd(9)} ${(s.ownerRole ?? '').padEnd(12)} ${s.completedAt ? `done ${s.completedAt}${s.outcome ? ` (${s.outcome})` : ''}` : s.deadlineAt ? `due ${s.deadlineAt}` : ''}`),
+        ].join('\n'),
+    );
+  });
+}
