@@ -4,10 +4,12 @@ import * as m0001 from './0001_foundation';
 import * as m0002 from './0002_course_records';
 import * as m0003 from './0003_mail_audit';
 import * as m0004 from './0004_auth';
+import * as m0005 from './0005_webhooks';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_course_records': m0002,
   '0003_mail_audit': m0003,
   '0004_auth': m0004,
+  '0005_webhooks': m0005,
 };

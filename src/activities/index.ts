@@ -3,17 +3,24 @@ import type { Db } from '../db/connect';
 import { createCourseRecordActivities } from './course-records';
 import { createMailActivities, type MailActivityDeps } from './notify';
 import { createProjectionActivities } from './projections';
+import { createWebhookActivities, withWebhookDispatch } from '../webhooks/activities';
 
 export interface ActivityDeps {
   db: Db;
   /** Mail transport and settings (notify, audit); omitted in tests = an in-memory mailer. */
   mailer?: MailActivityDeps['mailer'];
   mail?: MailActivityDeps['mail'];
+  /** The installation's SECRET_KEY (opens webhook signing secrets); defaults to the mail settings' key. */
+  secretKey?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const projections = createProjectionActivities(deps);
   return {
-    ...createProjectionActivities(deps),
+    ...projections,
+    // Starts webhook deliveries for the timeline rows each projection committed (src/webhooks).
+    projectCourse: withWebhookDispatch(deps.db, projections.projectCourse),
+    ...createWebhookActivities({ db: deps.db, secretKey: deps.secretKey ?? deps.mail?.secretKey }),
     ...createMailActivities(deps),
     ...createCourseRecordActivities(deps),
   };

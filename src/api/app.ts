@@ -19,6 +19,9 @@ import { staffRoutes } from './routes/staff';
 import { stuckRoutes } from './routes/stuck';
 import { tokenRoutes } from './routes/tokens';
 import { SystemHealthMonitor } from './system-health';
+import { fhirRoutes } from '../fhir/routes';
+import { remsRoutes } from '../rems/routes';
+import { webhookRoutes } from '../webhooks/routes';
 
 export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   const deps: AppDeps = { ...apiDeps, systemHealth: apiDeps.systemHealth ?? new SystemHealthMonitor(apiDeps.db, apiDeps.temporal, apiDeps.log) };
@@ -43,6 +46,9 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   stuckRoutes(app, deps);
   recordRoutes(app, deps);
   actionRoutes(app, deps);
+  fhirRoutes(app, deps);
+  webhookRoutes(app, deps);
+  remsRoutes(app, deps);
   loginRoutes(app, deps);
   clientAssessmentRoutes(app, deps);
   dashboardRoutes(app, deps);

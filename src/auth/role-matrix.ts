@@ -98,6 +98,20 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /api/courses/:id/assessments': CARE_TEAM,
   'POST /api/courses/:id/assessments': CARE_TEAM,
 
+  // Interoperability: FHIR R4 export (audited as a read of the client's record), REMS forms, webhooks
+  'GET /api/clients/:id/fhir': CARE_TEAM,
+  'GET /api/courses/:id/fhir': CARE_TEAM,
+  'GET /api/courses/:id/rems': CARE_TEAM,
+  'POST /api/courses/:id/rems/:session': ACTION_ROLES['rems-form'],
+  'GET /courses/:id/rems/:session/print': CARE_TEAM,
+  'GET /api/webhooks': OPS,
+  'POST /api/webhooks': OPS,
+  'GET /api/webhooks/:id': OPS,
+  'PATCH /api/webhooks/:id': OPS,
+  'DELETE /api/webhooks/:id': OPS,
+  'POST /api/webhooks/:id/rotate-secret': OPS,
+  'GET /api/webhooks/:id/deliveries': OPS,
+
   // The coordinator's queues
   'GET /api/stuck': CARE_TEAM,
   'GET /api/safety': CARE_TEAM,

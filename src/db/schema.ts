@@ -294,6 +294,49 @@ export interface CourseEventsTable {
   detail: JsonDefault;
 }
 
+/** Webhooks (migration 0005): subscriptions, the outbox of events, one delivery per (event, subscription). */
+export interface WebhookSubscriptionsTable {
+  id: string;
+  clinic_id: string;
+  url: string;
+  description: string | null;
+  event_types: ColumnType<string[], string[], string[]>;
+  secret_sealed: string;
+  active: Generated<boolean>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  source_event_id: string;
+  type: string;
+  clinic_id: string;
+  course_id: string | null;
+  occurred_at: Timestamp;
+  payload: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  subscription_id: string;
+  clinic_id: string;
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  workflow_id: string | null;
+  created_at: CreatedAt;
+  dispatched_at: NullableTs;
+  first_attempt_at: NullableTs;
+  last_attempt_at: NullableTs;
+  delivered_at: NullableTs;
+}
+
 export type CourseSession = Selectable<CourseSessionsTable>;
 export type Assessment = Selectable<AssessmentsTable>;
 export type CourseEvent = Selectable<CourseEventsTable>;
@@ -320,6 +363,9 @@ export interface Database {
   smtp_sink_messages: SmtpSinkMessagesTable;
   api_tokens: ApiTokensTable;
   dashboard_sessions: DashboardSessionsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type Clinic = Selectable<ClinicsTable>;

@@ -24,7 +24,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail }),
+    activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail, secretKey: opts.secretKey }),
     dataConverter: { payloadCodecs: [opts.payloadCodec] },
     shutdownGraceTime: '10 seconds',
     ...opts.overrides,

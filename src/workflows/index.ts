@@ -2,3 +2,4 @@
 // no Node builtins, no database, no config. See README.md in this folder.
 export { courseWorkflow } from './course';
 export { assessmentWorkflow } from './assessment';
+export { webhookDeliveryWorkflow } from '../webhooks/workflow';

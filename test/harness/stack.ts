@@ -67,6 +67,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     taskQueue,
     db,
     connection,
+    secretKey: config.SECRET_KEY,
     payloadCodec: payloadCodecFor(config),
     overrides: { workflowBundle: await bundle, workflowsPath: undefined, ...opts.workerOptions },
   });

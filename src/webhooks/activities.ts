@@ -1,0 +1,146 @@
+// Webhook activities: start the delivery workflows for events the outbox trigger recorded, and
+// deliver one (event, subscription) pair: sign, POST, log the attempt.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowIdReusePolicy } from '@temporalio/client';
+import type { Db } from '../db/connect';
+import { type WebhookDeliveryInput, webhookDeliveryWorkflowId } from './events';
+import { openSecret } from './secret-box';
+import { DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signPayload } from './signature';
+
+export interface WebhookActivityDeps {
+  db: Db;
+  /** The installation's SECRET_KEY: opens the sealed signing secrets (src/webhooks/secret-box.ts). */
+  secretKey?: string;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Starts one delivery workflow per undispatched delivery row; idempotent (deterministic workflow ids). */
+export async function dispatchWebhookDeliveries(
+  db: Db,
+  start: (workflowId: string, input: WebhookDeliveryInput) => Promise<void>,
+  limit = 200,
+): Promise<number> {
+  const rows = await db.selectFrom('webhook_deliveries').select('id').where('dispatched_at', 'is', null).orderBy('created_at').limit(limit).execute();
+  for (const r of rows) {
+    const workflowId = webhookDeliveryWorkflowId(r.id);
+    try {
+      await start(workflowId, { deliveryId: r.id });
+    } catch (err) {
+      // Started before (a concurrent or earlier dispatch): that workflow owns the delivery.
+      if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+    }
+    await db.updateTable('webhook_deliveries').set({ dispatched_at: new Date(), workflow_id: workflowId }).where('id', '=', r.id).where('dispatched_at', 'is', null).execute();
+  }
+  return rows.length;
+}
+
+/** From inside any activity: start delivery workflows on this worker's task queue. */
+async function dispatchFromActivity(db: Db): Promise<number> {
+  const ctx = Context.current();
+  const taskQueue = ctx.info.taskQueue;
+  return dispatchWebhookDeliveries(db, async (workflowId, input) => {
+    await ctx.client.workflow.start('webhookDeliveryWorkflow', {
+      workflowId,
+      taskQueue,
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  });
+}
+
+/**
+ * Wraps a projection activity: once its transaction has committed (so the outbox rows migration
+ * 0005's trigger wrote are visible), start their deliveries. If starting fails the activity fails
+ * and is retried; the projection is idempotent and its timeline rows make no second event.
+ */
+export function withWebhookDispatch<A extends unknown[], R>(db: Db, activity: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    const result = await activity(...args);
+    await dispatchFromActivity(db);
+    return result;
+  };
+}
+
+export function createWebhookActivities(deps: WebhookActivityDeps) {
+  const { db } = deps;
+
+  return {
+    /** Starts deliveries left undispatched (e.g. by a crash between commit and start). */
+    async dispatchWebhookDeliveries(): Promise<{ started: number }> {
+      return { started: await dispatchFromActivity(db) };
+    },
+
+    /** One attempt at one delivery. Throws (retryable) on anything but a 2xx. */
+    async deliverWebhook(input: WebhookDeliveryInput): Promise<{ outcome: string }> {
+      const row = await db
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+        .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
+        .select(['d.id', 'd.status', 'd.attempts', 'e.id as event_id', 'e.type', 'e.payload', 's.id as subscription_id', 's.url', 's.secret_sealed', 's.active'])
+        .where('d.id', '=', input.deliveryId)
+        .executeTakeFirst();
+      if (!row) return { outcome: 'cancelled' }; // subscription deleted since: nothing to deliver
+      if (row.status !== 'pending') return { outcome: row.status };
+      if (!row.active) {
+        await db.updateTable('webhook_deliveries').set({ status: 'cancelled', last_error: 'subscription disabled' }).where('id', '=', row.id).execute();
+        return { outcome: 'cancelled' };
+      }
+      if (!deps.secretKey) throw ApplicationFailure.nonRetryable('no SECRET_KEY on this worker to open webhook secrets', 'WebhookMisconfigured');
+      const secret = openSecret(deps.secretKey, row.subscription_id, row.secret_sealed);
+      const body = JSON.stringify(row.payload);
+      const t = Math.floor(Date.now() / 1000);
+      const attempt = row.attempts + 1;
+      const now = new Date();
+      let status: number | null = null;
+      let error: string | null = null;
+      try {
+        const res = await fetch(row.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'kap-pathways-webhooks/1',
+            [SIGNATURE_HEADER]: signPayload(secret, t, body),
+            [EVENT_ID_HEADER]: row.event_id,
+            [EVENT_TYPE_HEADER]: row.type,
+            [DELIVERY_ID_HEADER]: row.id,
+            'x-kap-attempt': String(attempt),
+          },
+          body,
+          // A redirect could point anywhere (e.g. inside the network): it counts as a failure.
+          redirect: 'manual',
+          signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
+        });
+        status = res.status;
+        await res.body?.cancel().catch(() => undefined); // the receiver's body is never read or stored
+        if (status < 200 || status >= 300) error = `HTTP ${status}`;
+      } catch (err) {
+        error = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 500) : 'request failed';
+      }
+      const ok = error === null;
+      await db
+        .updateTable('webhook_deliveries')
+        .set({
+          attempts: attempt,
+          last_status_code: status,
+          last_error: error,
+          last_attempt_at: now,
+          ...(row.attempts === 0 ? { first_attempt_at: now } : {}),
+          ...(ok ? { status: 'delivered' as const, delivered_at: new Date() } : {}),
+        })
+        .where('id', '=', row.id)
+        .execute();
+      if (ok) return { outcome: 'delivered' };
+      // 410 Gone: the receiver says this endpoint is retired; stop retrying it.
+      if (status === 410) throw ApplicationFailure.nonRetryable(`HTTP 410 from ${new URL(row.url).host}`, 'WebhookGone');
+      throw ApplicationFailure.retryable(error!, 'WebhookDeliveryFailed');
+    },
+
+    async finishWebhookDelivery(input: { deliveryId: string; status: 'failed' | 'cancelled'; error: string }): Promise<void> {
+      await db.updateTable('webhook_deliveries').set({ status: input.status, last_error: input.error }).where('id', '=', input.deliveryId).where('status', '=', 'pending').execute();
+    },
+  };
+}
+
+export type WebhookActivities = ReturnType<typeof createWebhookActivities>;

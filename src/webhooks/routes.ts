@@ -1,0 +1,195 @@
+// Managing a clinic's webhook subscriptions, and the delivery log. Admins and coordinators, within
+// their clinics. The signing secret is shown once (create, rotate) and stored sealed.
+import crypto from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { actorOf, assertClinicAccess, clinicFilter, type Principal } from '../auth/roles';
+import { randomSecret } from '../auth/secrets';
+import type { Db } from '../db/connect';
+import type { Selectable } from 'kysely';
+import type { WebhookSubscriptionsTable } from '../db/schema';
+import { invalidInput, notFound } from '../errors';
+import { resolveSecretKey } from '../security/client-links';
+import type { ApiDeps } from '../api/context';
+import { apiRoute } from '../api/route';
+import { IdParams, iso, Limit } from '../api/schemas';
+import { WEBHOOK_EVENT_TYPES } from './events';
+import { sealSecret } from './secret-box';
+
+const EventTypes = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length).transform((v) => [...new Set(v)]);
+const Url = z.url({ protocol: /^https?$/ }).max(2000);
+
+export const CreateWebhookBody = z.strictObject({
+  clinicId: z.string().min(1).max(100),
+  url: Url.describe('https:// (http:// only outside production); receives a POST per event'),
+  eventTypes: EventTypes,
+  description: z.string().trim().max(500).optional(),
+});
+export const UpdateWebhookBody = z
+  .strictObject({ url: Url.optional(), eventTypes: EventTypes.optional(), description: z.string().trim().max(500).nullable().optional(), active: z.boolean().optional() })
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change', path: [] });
+
+const SubscriptionView = z.object({
+  id: z.string(),
+  clinicId: z.string(),
+  url: z.string(),
+  eventTypes: z.array(z.string()),
+  description: z.string().nullable(),
+  active: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const WithSecret = SubscriptionView.extend({ secret: z.string().describe('the signing secret: shown only now; store it in the receiver') });
+const DeliveryView = z.object({
+  id: z.string(),
+  eventId: z.string(),
+  eventType: z.string(),
+  courseId: z.string().nullable(),
+  occurredAt: z.string(),
+  status: z.string(),
+  attempts: z.number(),
+  lastStatusCode: z.number().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.string(),
+  firstAttemptAt: z.string().nullable(),
+  lastAttemptAt: z.string().nullable(),
+  deliveredAt: z.string().nullable(),
+});
+const DeliveriesQuery = z.strictObject({ status: z.enum(['pending', 'delivered', 'failed', 'cancelled']).optional(), limit: Limit });
+
+const view = (s: Selectable<WebhookSubscriptionsTable>) => ({
+  id: s.id,
+  clinicId: s.clinic_id,
+  url: s.url,
+  eventTypes: s.event_types,
+  description: s.description,
+  active: s.active,
+  createdAt: s.created_at.toISOString(),
+  updatedAt: s.updated_at.toISOString(),
+});
+
+function checkUrl(url: string, production: boolean): void {
+  const u = new URL(url);
+  const problems: Array<{ field: string; message: string }> = [];
+  if (production && u.protocol !== 'https:') problems.push({ field: 'url', message: 'must be https:// in production' });
+  if (u.username || u.password) problems.push({ field: 'url', message: 'must not carry credentials (the signature authenticates us)' });
+  if (problems.length) throw invalidInput(problems);
+}
+
+async function loadSubscription(db: Db, principal: Principal, id: string) {
+  const row = await db.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound(`webhook subscription ${id}`);
+  assertClinicAccess(principal, row.clinic_id);
+  return row;
+}
+
+export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { db, config } = deps;
+  const production = config.NODE_ENV === 'production';
+  const secretKey = () => resolveSecretKey(config);
+  const newSecret = () => `whsec_${randomSecret(32)}`;
+
+  apiRoute(app, { method: 'GET', url: '/api/webhooks', tag: 'webhooks', summary: "Your clinics' webhook subscriptions", query: z.strictObject({ clinicId: z.string().min(1).max(100).optional() }), response: z.object({ subscriptions: z.array(SubscriptionView) }) }, async ({ query, principal }) => {
+    const clinics = clinicFilter(principal, query.clinicId);
+    let q = db.selectFrom('webhook_subscriptions').selectAll().orderBy('created_at', 'asc');
+    if (clinics) q = clinics.length ? q.where('clinic_id', 'in', clinics) : q.where(({ lit }) => lit(false));
+    return { subscriptions: (await q.execute()).map(view) };
+  });
+
+  apiRoute(
+    app,
+    { method: 'POST', url: '/api/webhooks', tag: 'webhooks', summary: 'Subscribe a URL to course events (step.entered, step.overdue, assessment.completed, safety.escalation); the response carries the signing secret once', body: CreateWebhookBody, status: 201, errors: [404], response: WithSecret },
+    async ({ body, principal }) => {
+      assertClinicAccess(principal, body.clinicId);
+      const clinic = await db.selectFrom('clinics').select('id').where('id', '=', body.clinicId).executeTakeFirst();
+      if (!clinic) throw notFound(`clinic ${body.clinicId}`);
+      checkUrl(body.url, production);
+      const id = `whk_${crypto.randomUUID()}`;
+      const secret = newSecret();
+      const row = await db
+        .insertInto('webhook_subscriptions')
+        .values({ id, clinic_id: body.clinicId, url: body.url, event_types: body.eventTypes, description: body.description ?? null, secret_sealed: sealSecret(secretKey(), id, secret), created_by: actorOf(principal).id })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { ...view(row), secret };
+    },
+  );
+
+  apiRoute(app, { method: 'GET', url: '/api/webhooks/:id', tag: 'webhooks', summary: 'One webhook subscription (never its secret)', params: IdParams, errors: [404], response: SubscriptionView }, async ({ params, principal }) =>
+    view(await loadSubscription(db, principal, params.id)),
+  );
+
+  apiRoute(
+    app,
+    { method: 'PATCH', url: '/api/webhooks/:id', tag: 'webhooks', summary: 'Change the URL, event types, description, or pause/resume (active)', params: IdParams, body: UpdateWebhookBody, errors: [404], response: SubscriptionView },
+    async ({ params, body, principal }) => {
+      await loadSubscription(db, principal, params.id);
+      if (body.url) checkUrl(body.url, production);
+      const row = await db
+        .updateTable('webhook_subscriptions')
+        .set({
+          ...(body.url !== undefined ? { url: body.url } : {}),
+          ...(body.eventTypes !== undefined ? { event_types: body.eventTypes } : {}),
+          ...(body.description !== undefined ? { description: body.description } : {}),
+          ...(body.active !== undefined ? { active: body.active } : {}),
+          updated_at: new Date(),
+        })
+        .where('id', '=', params.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return view(row);
+    },
+  );
+
+  apiRoute(
+    app,
+    { method: 'POST', url: '/api/webhooks/:id/rotate-secret', tag: 'webhooks', summary: 'Replace the signing secret (shown once); deliveries from now on are signed with the new one', params: IdParams, errors: [404], response: WithSecret },
+    async ({ params, principal }) => {
+      await loadSubscription(db, principal, params.id);
+      const secret = newSecret();
+      const row = await db.updateTable('webhook_subscriptions').set({ secret_sealed: sealSecret(secretKey(), params.id, secret), updated_at: new Date() }).where('id', '=', params.id).returningAll().executeTakeFirstOrThrow();
+      return { ...view(row), secret };
+    },
+  );
+
+  apiRoute(app, { method: 'DELETE', url: '/api/webhooks/:id', tag: 'webhooks', summary: 'Delete a subscription and its delivery log (pending deliveries stop)', params: IdParams, status: 204, errors: [404] }, async ({ params, principal, reply }) => {
+    await loadSubscription(db, principal, params.id);
+    await db.deleteFrom('webhook_subscriptions').where('id', '=', params.id).execute();
+    return reply.code(204).send();
+  });
+
+  apiRoute(
+    app,
+    { method: 'GET', url: '/api/webhooks/:id/deliveries', tag: 'webhooks', summary: 'The delivery log of a subscription, newest first: attempts, last status code, outcome', params: IdParams, query: DeliveriesQuery, errors: [404], response: z.object({ deliveries: z.array(DeliveryView) }) },
+    async ({ params, query, principal }) => {
+      await loadSubscription(db, principal, params.id);
+      let q = db
+        .selectFrom('webhook_deliveries as d')
+        .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+        .select(['d.id', 'd.event_id', 'e.type', 'e.course_id', 'e.occurred_at', 'd.status', 'd.attempts', 'd.last_status_code', 'd.last_error', 'd.created_at', 'd.first_attempt_at', 'd.last_attempt_at', 'd.delivered_at'])
+        .where('d.subscription_id', '=', params.id)
+        .orderBy('e.occurred_at', 'desc')
+        .orderBy('d.id')
+        .limit(query.limit);
+      if (query.status) q = q.where('d.status', '=', query.status);
+      const rows = await q.execute();
+      return {
+        deliveries: rows.map((r) => ({
+          id: r.id,
+          eventId: r.event_id,
+          eventType: r.type,
+          courseId: r.course_id,
+          occurredAt: r.occurred_at.toISOString(),
+          status: r.status,
+          attempts: r.attempts,
+          lastStatusCode: r.last_status_code,
+          lastError: r.last_error,
+          createdAt: r.created_at.toISOString(),
+          firstAttemptAt: iso(r.first_attempt_at),
+          lastAttemptAt: iso(r.last_attempt_at),
+          deliveredAt: iso(r.delivered_at),
+        })),
+      };
+    },
+  );
+}
