@@ -5,6 +5,7 @@ import * as m0002 from './0002_course_records';
 import * as m0003 from './0003_mail_audit';
 import * as m0004 from './0004_auth';
 import * as m0005 from './0005_webhooks';
+import * as m0006 from './0006_perf';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_mail_audit': m0003,
   '0004_auth': m0004,
   '0005_webhooks': m0005,
+  '0006_perf': m0006,
 };

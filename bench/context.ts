@@ -1,0 +1,130 @@
+// The engine under test, wired the way src/runtime.ts wires it (same worker factory, same client,
+// same HTTP app), on the benchmark's own infrastructure, with quiet logs.
+import crypto from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { Runtime, makeTelemetryFilterString, type Worker, type WorkerOptions } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
+import pg from 'pg';
+import { buildApp } from '../src/api/app';
+import { createApiToken } from '../src/auth/tokens';
+import { connectTemporal } from '../src/client/temporal';
+import { type Config, loadConfig } from '../src/config';
+import type { Db } from '../src/db/connect';
+import '../src/db/connect'; // its pg type parsers (int8, numeric as numbers)
+import type { Database, StaffRole } from '../src/db/schema';
+import { createLogger } from '../src/log';
+import { payloadCodecFor } from '../src/security/keys';
+import { createWorker } from '../src/worker/worker';
+import type { BenchInfra } from './infra';
+
+const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+let runtimeInstalled = false;
+/** The SDK runtime, once, quiet; with its Prometheus endpoint when a bind address is given. */
+export function installBenchRuntime(prometheusBindAddress?: string): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: silent as never,
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} },
+      ...(prometheusBindAddress ? { metrics: { prometheus: { bindAddress: prometheusBindAddress } } } : {}),
+    },
+  });
+}
+
+export function benchConfig(infra: BenchInfra, taskQueue = 'kap-bench'): Config {
+  return loadConfig({
+    NODE_ENV: 'development',
+    TEMPORAL_ADDRESS: infra.temporalAddress,
+    DATABASE_URL: infra.databaseUrl,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    DATA_DIR: infra.tmpDir,
+    LOG_LEVEL: 'silent',
+    SECRET_KEY: crypto.randomBytes(32).toString('hex'),
+    PAYLOAD_KEYS: `bench-1:${crypto.randomBytes(32).toString('base64')}`,
+  });
+}
+
+export interface CapturingDb {
+  db: Db;
+  pool: pg.Pool;
+  /** The last compiled query whose SQL matched, for EXPLAIN. */
+  lastMatching(re: RegExp): CompiledQuery | undefined;
+}
+
+/**
+ * A Kysely over one pg.Pool exactly like src/db/connect.ts (pool of one on PGlite, which serves one
+ * connection), plus a log hook that keeps the recent compiled queries so the benchmark can EXPLAIN the
+ * SQL the routes really sent.
+ */
+export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite' ? 1 : 10): CapturingDb {
+  const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: poolMax, connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000 });
+  pool.on('error', () => undefined);
+  const recent: CompiledQuery[] = [];
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      if (event.level !== 'query') return;
+      recent.push(event.query);
+      if (recent.length > 50) recent.shift();
+    },
+  });
+  return {
+    db,
+    pool,
+    lastMatching(re) {
+      for (let i = recent.length - 1; i >= 0; i--) if (re.test(recent[i]!.sql)) return recent[i];
+      return undefined;
+    },
+  };
+}
+
+export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}): Promise<{ worker: Worker; stop(): Promise<void> }> {
+  const { worker, connection } = await createWorker({
+    address: config.TEMPORAL_ADDRESS!,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    db,
+    payloadCodec: payloadCodecFor(config),
+    overrides: { shutdownGraceTime: '2 seconds', ...overrides },
+  });
+  const running = worker.run();
+  running.catch(() => undefined);
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+export async function benchClient(config: Config): Promise<Client> {
+  return connectTemporal({ address: config.TEMPORAL_ADDRESS!, namespace: config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(config) });
+}
+
+/** The real HTTP app listening on a free loopback port; requests go through real sockets. */
+export async function startBenchApp(config: Config, db: Db, temporal: Client): Promise<{ app: FastifyInstance; baseUrl: string; stop(): Promise<void> }> {
+  const app = await buildApp({ config, db, temporal, log: createLogger('silent') });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, baseUrl: address, stop: () => app.close() };
+}
+
+export async function tokenFor(db: Db, role: StaffRole, clinicId?: string): Promise<string> {
+  return (await createApiToken(db, { role, clinicId: clinicId ?? null, label: `bench ${role}` })).token;
+}
+
+export async function getJson(baseUrl: string, path: string, token: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(baseUrl + path, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body };
+}

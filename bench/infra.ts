@@ -1,0 +1,92 @@
+// What the benchmark runs on, all on loopback and all its own: an in-memory Temporal dev server on a
+// free port, and PostgreSQL (a fresh database on the server in DATABASE_URL, else an in-memory PGlite
+// in a child process). Everything started here is stopped by `stop()`.
+import { type ChildProcess, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
+import { resolveToolchain } from '../src/temporal/toolchain';
+
+export interface BenchInfra {
+  temporalAddress: string;
+  databaseUrl: string;
+  /** 'pglite' (embedded, one connection) or 'postgresql' (DATABASE_URL). */
+  database: 'pglite' | 'postgresql';
+  tmpDir: string;
+  devServer: DevServer;
+  stop(): Promise<void>;
+}
+
+async function startPgliteChild(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const tsx = require.resolve('tsx');
+  const child = spawn(process.execPath, ['--import', tsx, path.join(__dirname, 'pglite-server.ts'), String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error('PGlite did not start within 60 s')), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/READY \d+/.test(out)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`PGlite exited (${code})`)));
+  });
+  return { url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`, child };
+}
+
+export async function startInfra(opts: { temporal?: boolean } = {}): Promise<BenchInfra> {
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kap-bench-'));
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+  };
+  try {
+    let databaseUrl: string;
+    let database: BenchInfra['database'];
+    if (process.env.DATABASE_URL) {
+      database = 'postgresql';
+      const name = `kap_bench_${crypto.randomBytes(4).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      await admin.query(`create database ${name}`);
+      await admin.end();
+      const u = new URL(process.env.DATABASE_URL);
+      u.pathname = `/${name}`;
+      databaseUrl = u.toString();
+      stops.push(async () => {
+        const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+        await c.connect();
+        await c.query(`drop database if exists ${name} with (force)`);
+        await c.end();
+      });
+    } else {
+      database = 'pglite';
+      const { url, child } = await startPgliteChild();
+      databaseUrl = url;
+      stops.push(async () => {
+        if (child.exitCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      });
+    }
+    let devServer: DevServer | undefined;
+    if (opts.temporal !== false) {
+      const { temporalCli } = resolveToolchain(process.env.TEMPORAL_CLI_PATH || undefined);
+      devServer = await startDevServer({ cliPath: temporalCli, port: await freePort(), logFile: path.join(tmpDir, 'temporal.log'), startTimeoutMs: 90_000 });
+      stops.push(() => devServer!.stop());
+    }
+    return { temporalAddress: devServer?.address ?? '', databaseUrl, database, tmpDir, devServer: devServer!, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,38 @@
+// Small statistics helpers for the benchmark (nearest-rank percentiles, millisecond timing).
+
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export interface Summary {
+  n: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export function summarize(values: number[]): Summary {
+  return { n: values.length, p50: round(percentile(values, 50)), p95: round(percentile(values, 95)), max: round(Math.max(...values)) };
+}
+
+export const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Milliseconds since `t0` (a process.hrtime.bigint() reading). */
+export const msSince = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/** Runs `fn` over items with at most `concurrency` in flight. */
+export async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
