@@ -28,6 +28,8 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
+    // Client links (/a/<token>) carry a signed token of ~250 characters in the path.
+    routerOptions: { maxParamLength: 1024 },
     // Never log the URL of a client's link: its token is a credential.
     logController: new LogController({ disableRequestLogging: (req) => req.url.startsWith('/a/') }),
   });

@@ -70,7 +70,7 @@ export function pathwayDiagram(plan: PlannedStep[], states: Map<string, string>,
   const chipW = 92;
   const chipH = 30;
   const gap = 8;
-  const labelW = 170;
+  const labelW = 230;
   const perRow = 6;
   const rows: Array<{ phase: string; steps: PlannedStep[] }> = [];
   for (const ph of phases) {

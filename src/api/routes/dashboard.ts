@@ -159,7 +159,7 @@ ${section('overdue', 'Overdue: unanswered for more than a day', 'Nothing overdue
     const canCreate = p.role === 'admin' || p.role === 'coordinator';
     const body = html`<form method="get" action="/clients" class="filters" role="search"><div><label for="q">Search by name, email or reference</label><input id="q" name="q" value="${search ?? ''}"></div><div><button type="submit">Search</button></div></form>
 ${clients.length ? html`<table class="responsive"><thead><tr><th scope="col">Name</th><th scope="col">Clinic</th><th scope="col">Email</th><th scope="col">Added</th></tr></thead><tbody>${clients.map((c) => html`<tr><td><a href="/clients/${c.id}">${c.family_name}, ${c.given_name}</a></td><td>${c.clinic_id}</td><td>${c.email}</td><td>${fmtTime(c.created_at)}</td></tr>`)}</tbody></table>` : html`<p class="empty">No clients${search ? ' match' : ' yet'}.</p>`}
-${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? html`<form method="post" action="/clients" class="card">${csrfField(p)}
+${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? html`<form method="post" action="/clients" class="card" id="new-client">${csrfField(p)}
 <label for="clinic">Clinic</label><select id="clinic" name="clinicId" required>${clinics.map((c) => html`<option value="${c.id}">${c.name}</option>`)}</select>
 <div class="grid"><div><label for="given">Given name</label><input id="given" name="givenName" required autocomplete="off"></div><div><label for="family">Family name</label><input id="family" name="familyName" required autocomplete="off"></div></div>
 <label for="cemail">Email</label><input id="cemail" name="email" type="email" required autocomplete="off">
