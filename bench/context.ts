@@ -14,6 +14,7 @@ import type { Db } from '../src/db/connect';
 import '../src/db/connect'; // its pg type parsers (int8, numeric as numbers)
 import type { Database, StaffRole } from '../src/db/schema';
 import { createLogger } from '../src/log';
+import { sdkMetricsOptions } from '../src/metrics/sdk';
 import { payloadCodecFor } from '../src/security/keys';
 import { createWorker } from '../src/worker/worker';
 import type { BenchInfra } from './infra';
@@ -29,7 +30,7 @@ export function installBenchRuntime(prometheusBindAddress?: string): void {
     logger: silent as never,
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} },
-      ...(prometheusBindAddress ? { metrics: { prometheus: { bindAddress: prometheusBindAddress } } } : {}),
+      ...(prometheusBindAddress ? { metrics: sdkMetricsOptions(prometheusBindAddress) } : {}),
     },
   });
 }

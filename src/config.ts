@@ -38,6 +38,11 @@ const schema = z.object({
   SMTP_SINK_PORT: port.default(2525),
   MAIL_FROM: z.string().min(3).default('KAP Clinic <no-reply@kap.local>'),
 
+  /** Bearer token a Prometheus scraper sends to GET /metrics; unset = direct loopback connections only. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Where the Temporal SDK runtime serves its worker metrics (host:port, loopback by default); 'off' = not at all. */
+  TEMPORAL_METRICS_BIND: z.string().regex(/^([^\s:]+:\d+|off)$/, "must be host:port or 'off'").optional(),
+
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Payload encryption keys `id:base64(32 bytes)`, comma-separated, newest first. */
   PAYLOAD_KEYS: z

@@ -3,6 +3,7 @@
 import { ensureFirstAdmin } from './auth/first-admin';
 import { loadConfigOrExit } from './config';
 import { createLogger } from './log';
+import { temporalMetricsBind } from './metrics/sdk';
 import { installTemporalRuntime, onShutdownSignal, openDatabase, runMigrations, Stack, startApi, startInfrastructure, startMailRuntime, startWorker } from './runtime';
 
 async function main(): Promise<void> {
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   onShutdownSignal(stack, log);
   const t0 = Date.now();
   try {
-    installTemporalRuntime(log);
+    installTemporalRuntime(log, { metricsBindAddress: await temporalMetricsBind(config) });
     const infra = await startInfrastructure(config, stack, log);
     const db = openDatabase(config, infra.databaseUrl, stack, log);
     await runMigrations(db, log);

@@ -13,6 +13,7 @@ import { migrateToLatest } from './db/migrate';
 import type { Logger } from './log';
 import { type MailRuntime, startMail } from './mail/setup';
 import { type DevServer, startDevServer } from './temporal/dev-server';
+import { sdkMetricsOptions } from './metrics/sdk';
 import { payloadCodecFor } from './security/keys';
 import { resolveToolchain } from './temporal/toolchain';
 import { createWorker } from './worker/worker';
@@ -40,8 +41,12 @@ export class Stack {
 }
 
 let runtimeInstalled = false;
-/** The SDK's Rust runtime, once per process, logging through our logger at warn and above. */
-export function installTemporalRuntime(log: Logger): void {
+/**
+ * The SDK's Rust runtime, once per process, logging through our logger at warn and above. With
+ * `metricsBindAddress` it also serves the worker's metrics in Prometheus format there (GET /metrics of
+ * the API in the same process includes them; see src/metrics/sdk.ts).
+ */
+export function installTemporalRuntime(log: Logger, opts: { metricsBindAddress?: string } = {}): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   // The SDK is chatty at info (bundle reports, state changes): keep it at warn unless debugging.
@@ -56,8 +61,12 @@ export function installTemporalRuntime(log: Logger): void {
       warn: (m, meta) => sdkLog.warn(meta ?? {}, m),
       error: (m, meta) => sdkLog.error(meta ?? {}, m),
     },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(opts.metricsBindAddress ? { metrics: sdkMetricsOptions(opts.metricsBindAddress) } : {}),
+    },
   });
+  if (opts.metricsBindAddress) log.info({ url: `http://${opts.metricsBindAddress}/metrics` }, 'Temporal SDK metrics (Prometheus)');
 }
 
 export interface Infrastructure {

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { installAuth, installSecurityHeaders } from './auth';
 import type { ApiDeps, AppDeps } from './context';
 import { installErrorHandling } from './errors';
+import { installMetrics } from '../metrics/api-metrics';
 import { actionRoutes } from './routes/actions';
 import { clientAssessmentRoutes } from './routes/client-assessment';
 import { clientRoutes } from './routes/clients';
@@ -37,6 +38,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   installSecurityHeaders(app, deps.config.publicUrl.startsWith('https://'));
   installAuth(app, deps);
+  installMetrics(app, deps);
   healthRoutes(app, deps);
   codecRoutes(app, deps);
   openApiRoutes(app, deps);

@@ -57,6 +57,8 @@ const actionRoutes = Object.fromEntries(Object.entries(ACTION_ROLES).map(([actio
 export const ROUTE_ACCESS: Record<string, Access> = {
   // Service
   'GET /health': 'public',
+  // Prometheus: a bearer METRICS_TOKEN, or direct loopback connections when none is set (src/metrics/api-metrics.ts).
+  'GET /metrics': 'own-auth',
   'GET /api/openapi.json': 'public',
   'GET /assets/:file': 'public',
   // The Temporal Web UI's codec calls authenticate inside the route (src/api/routes/codec.ts):

@@ -1,6 +1,7 @@
 // `npm run worker`: a worker process for production (TEMPORAL_ADDRESS and DATABASE_URL required).
 import { loadConfigOrExit } from '../config';
 import { createLogger } from '../log';
+import { temporalMetricsBind } from '../metrics/sdk';
 import { installTemporalRuntime, onShutdownSignal, openDatabase, Stack, startMailRuntime, startWorker } from '../runtime';
 
 async function main(): Promise<void> {
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   }
   const stack = new Stack(log);
   onShutdownSignal(stack, log);
-  installTemporalRuntime(log);
+  installTemporalRuntime(log, { metricsBindAddress: await temporalMetricsBind(config) });
   const db = openDatabase(config, config.DATABASE_URL, stack, log);
   await startWorker(config, config.TEMPORAL_ADDRESS, db, stack, log, await startMailRuntime(config, db, stack, log));
 }
