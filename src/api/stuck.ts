@@ -52,7 +52,9 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
     .innerJoin('courses as c', 'c.id', 's.course_id')
     .innerJoin('clients as cl', 'cl.id', 'c.client_id')
     .leftJoin('staff as st', 'st.id', 's.owner_staff_id')
-    .select(['s.course_id', 's.clinic_id', 's.step_key', 's.kind', 's.state', 's.owner_role', 's.owner_staff_id', 's.deadline_at', 's.escalation_level', 'c.client_id', 'cl.given_name', 'cl.family_name', 'st.display_name'])
+    // A REMS monitoring form step shares its id with its form row: show the form's 7-day REMS due date.
+    .leftJoin('rems_monitoring_forms as rf', 'rf.id', 's.id')
+    .select(['s.course_id', 's.clinic_id', 's.step_key', 's.kind', 's.state', 's.owner_role', 's.owner_staff_id', 's.deadline_at', 's.escalation_level', 'c.client_id', 'cl.given_name', 'cl.family_name', 'st.display_name', 'rf.due_at as rems_due_at', 'rf.session_step_key as rems_session'])
     .where(sql<boolean>`s.state in ('open', 'overdue')`)
     .where((eb) => eb.or([eb('s.state', '=', 'overdue'), eb('s.deadline_at', '<', now)]))
     .where('c.ended_at', 'is', null)
@@ -77,7 +79,9 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
       stuckSince: r.deadline_at ? r.deadline_at.toISOString() : null,
       ageSeconds: r.deadline_at ? Math.max(0, Math.round((now.getTime() - r.deadline_at.getTime()) / 1000)) : null,
       escalationLevel: r.escalation_level,
-      problem: `${r.step_key} is past its deadline, waiting on ${r.display_name ?? r.owner_role ?? 'someone'}`,
+      problem:
+        `${r.step_key} is past its deadline, waiting on ${r.display_name ?? r.owner_role ?? 'someone'}` +
+        (r.rems_due_at ? `; REMS form for ${r.rems_session} ${r.rems_due_at.getTime() < now.getTime() ? 'was due' : 'is due'} by ${r.rems_due_at.toISOString()} (7-day REMS deadline)` : ''),
       action: unstick ? { id: unstick.action, label: unstick.label, roles: unstick.action === 'send-assessment' ? ['admin', 'coordinator', 'prescriber', 'therapist'] : ACTION_ROLES[unstick.action] } : null,
     };
   });

@@ -272,6 +272,7 @@ describe('Spravato REMS monitoring form', () => {
       return res.body.items?.find((i: { courseId: string; stepKey: string }) => i.courseId === courseId && i.stepKey === 'rems-form-2');
     });
     expect(stuck).toMatchObject({ type: 'deadline', stepKind: 'rems-monitoring-form', action: expect.objectContaining({ id: 'rems-form' }) });
+    expect(stuck.problem).toContain(`REMS form for dose-2 was due by ${form.due_at.toISOString()} (7-day REMS deadline)`);
     const list = await call('GET', `/api/courses/${courseId}/rems`, { token: t.coordinator });
     expect(list.body.forms.map((f: { session: string; status: string }) => [f.session, f.status])).toEqual([
       ['dose-1', 'filed'],
