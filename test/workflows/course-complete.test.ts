@@ -1,0 +1,72 @@
+// Every shipped protocol's complete course, six months and more, on the time-skipping server.
+import { getProtocol, listProtocols } from '../../src/domain';
+import { CourseDriver, DAY, HOUR, startHarness, type Harness } from './helpers';
+
+let h: Harness;
+const events: Record<string, number> = {};
+afterAll(() => process.stdout.write(`history events per complete course (one run, time-skipping): ${JSON.stringify(events)}\n`));
+beforeAll(async () => {
+  h = await startHarness();
+}, 60_000);
+afterAll(async () => h?.stop());
+
+export async function completeCourse(c: CourseDriver): Promise<void> {
+  const p = getProtocol(c.protocolId, 1)!;
+  await c.intake();
+  for (let n = 1; n <= p.course.preparationSessions; n++) await c.session(`prep-${n}`, 48);
+  for (let n = 1; n <= p.course.dosingSessions; n++) {
+    // Keep the protocol's minimum spacing between doses.
+    const gap = n === 1 ? 48 : Math.max(p.course.minDaysBetweenDoses * 24, 24);
+    await c.dose(`dose-${n}`, { inHours: gap, monitoringMinutes: p.safety.minMonitoringMinutes, checkMinutes: p.safety.bloodPressure.checkMinutes, route: p.routes[0]! });
+    await c.session(`integration-${n}`, 12);
+    if (p.rems) await c.act('submitRemsForm', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'L1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
+  }
+  await c.answerAll('post-course-assessment');
+  await c.act('decideMaintenance', { decision: 'complete' });
+  for (const f of p.assessments.followUps) {
+    const key = `followup-${f.afterCourseDays}d`;
+    await c.until((v) => v.steps.find((s) => s.id === key)!.status === 'open', DAY);
+    await c.answerAll(key);
+  }
+}
+
+test.each(listProtocols().map((p) => p.id))('%s: a complete course, from screening to the 6-month follow-up', async (protocolId) => {
+  // One run per course here: continue-as-new is tested on the real dev server (the time-skipping
+  // test server dies on it mid-course; see README.md).
+  const c = await new CourseDriver(h, protocolId, { maxEventsPerRun: 50_000 }).start();
+  await completeCourse(c);
+  const hist = await c.handle.fetchHistory();
+  events[protocolId] = hist.events?.length ?? 0;
+  const result = await c.handle.result();
+  expect(result.status).toBe('completed');
+  expect(result.endReason).toBe('course-complete');
+  expect(result.steps.every((s) => s.status === 'done')).toBe(true);
+  const p = getProtocol(protocolId, 1)!;
+  expect(result.dosesGiven).toBe(p.course.dosingSessions);
+  // More than six months of protocol time went by.
+  expect(Date.parse(result.endedAt!) - Date.parse(result.steps[0]!.openedAt!)).toBeGreaterThan(180 * DAY);
+  // Projections: the course row ended, with no current step.
+  const course = h.fakes.course.get(c.courseId)!;
+  expect(course).toMatchObject({ status: 'completed', currentStep: null, endReason: 'course-complete' });
+  expect(course.endedAt).toBeTruthy();
+  // Reminders went out 48 h and 24 h before sessions, the day-before one for a dose with fasting data.
+  const reminders = h.fakes.notes(c.courseId, 'appointment-reminder');
+  const dayBefore = reminders.find((n) => n.key === `${c.courseId}/dose-1/s1/reminder-24h`)!;
+  expect(dayBefore.data).toMatchObject({ dayBeforeDosing: true, fastingFoodHours: p.safety.fasting.foodHours, escortRequired: true });
+  if (p.course.minDaysBetweenDoses * 24 > 48) expect(reminders.some((n) => n.key === `${c.courseId}/dose-2/s1/reminder-48h`)).toBe(true);
+  // Exactly-once keys: no key was sent twice by the workflow.
+  const keys = h.fakes.notes(c.courseId).map((n) => n.key);
+  expect(new Set(keys).size).toBe(keys.length);
+}, 180_000);
+
+test('a course at time scale 86400 runs its timers a protocol day per second', async () => {
+  const c = await new CourseDriver(h, 'kap-office', { timeScale: 86400 }).start();
+  await c.intake();
+  // The 336 h preparation deadline is 14 s of real (skipped) time.
+  await c.sleep(15_000);
+  const prep = await c.step('prep-1');
+  expect(prep.overdue).toBe(true);
+  expect(h.fakes.steps.get(`${c.courseId}/prep-1`)!.state).toBe('overdue');
+  await c.act('withdrawCourse', { reason: 'test over' });
+  void HOUR;
+});

@@ -1,0 +1,282 @@
+// Shared set-up for workflow tests on the time-skipping test server: one prebuilt bundle per file,
+// mocked activities that record what the workflow asked for, and a small driver for courses.
+import { type ChildProcess, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
+import type { NotifyInput } from '../../src/activities/contracts';
+import type { RecordAssessmentsInput } from '../../src/activities/course-records';
+import type { CourseProjectionInput } from '../../src/activities/projections';
+import type { courseWorkflow, CourseInput } from '../../src/workflows/course';
+import type { CourseView } from '../../src/workflows/course-machine';
+import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
+import { courseUpdates, getCourseStateQuery, submitAnswersUpdate, type CourseActionInputs, type CourseActionName, type SubmitAnswersInput } from '../../src/workflows/messages';
+
+const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+let runtime = false;
+
+export function testServerPath(): string {
+  const tc = JSON.parse(fs.readFileSync(path.join(__dirname, '../../.tools/toolchain.json'), 'utf8')) as { temporalTestServer: string };
+  return tc.temporalTestServer;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function spawnTestServer(): Promise<{ address: string; process: ChildProcess }> {
+  const port = await freePort();
+  const logFile = path.join(os.tmpdir(), `kap-test-server-${port}.log`);
+  const out = fs.openSync(logFile, 'w');
+  const proc = spawn(testServerPath(), [String(port)], { stdio: ['ignore', out, out] });
+  proc.on('exit', (code, signal) => {
+    if (code !== null || signal !== 'SIGTERM') fs.appendFileSync(logFile, `\n[harness] test server exited: code ${code} signal ${signal}\n`);
+  });
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => {
+        sock.end();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return { address: `127.0.0.1:${port}`, process: proc };
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  proc.kill();
+  throw new Error(`temporal-test-server did not start (log: ${logFile})`);
+}
+
+export const HOUR = 3_600_000;
+export const DAY = 24 * HOUR;
+
+/** In-memory stand-ins for the activities: they record every call. */
+export class FakeActivities {
+  projections: CourseProjectionInput[] = [];
+  assessments: RecordAssessmentsInput[] = [];
+  notifications: NotifyInput[] = [];
+  steps = new Map<string, CourseProjectionInput['steps'][number]>();
+  course = new Map<string, NonNullable<CourseProjectionInput['course']>>();
+
+  activities() {
+    return {
+      projectCourse: async (input: CourseProjectionInput) => {
+        this.projections.push(input);
+        for (const s of input.steps) this.steps.set(`${input.courseId}/${s.stepKey}`, s);
+        if (input.course) this.course.set(input.courseId, input.course);
+      },
+      projectStep: async () => undefined,
+      recordAssessments: async (input: RecordAssessmentsInput) => {
+        this.assessments.push(input);
+      },
+      notify: async (input: NotifyInput) => {
+        this.notifications.push(input);
+        return { status: 'queued' };
+      },
+    };
+  }
+
+  notes(courseId: string, template?: string): NotifyInput[] {
+    return this.notifications.filter((n) => n.courseId === courseId && (!template || n.template === template));
+  }
+}
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  worker: Worker;
+  fakes: FakeActivities;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+let bundle: Promise<{ code: string }> | undefined;
+
+export async function startHarness(): Promise<Harness> {
+  if (!runtime) {
+    Runtime.install({ logger: silent as never, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
+    runtime = true;
+  }
+  // We start the test server ourselves (the SDK allows it only 5 s to come up, which flakes on a
+  // loaded box) and keep its log for post-mortems.
+  const server = await spawnTestServer();
+  const env = await (TestWorkflowEnvironment as unknown as { create(o: unknown): Promise<TestWorkflowEnvironment> }).create({
+    server: { type: 'existing' },
+    supportsTimeSkipping: true,
+    address: server.address,
+    namespace: 'default',
+  });
+  // The test server knows no custom search attributes until they are registered.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: { KapStep: 2, KapStepDeadline: 6, KapRiskLevel: 2, KapClinic: 2, KapStatus: 2, KapProtocol: 2 },
+  });
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: { ...silent, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) } as never });
+  const fakes = new FakeActivities();
+  const taskQueue = `wf-${crypto.randomUUID()}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await bundle, activities: fakes.activities() });
+  const running = worker.run();
+  return {
+    env,
+    worker,
+    fakes,
+    taskQueue,
+    async stop() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await env.teardown();
+      server.process.kill();
+    },
+  };
+}
+
+export const BENIGN_ANSWERS: Record<string, unknown[]> = {
+  phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0],
+  gad7: [1, 1, 1, 1, 1, 1, 1],
+  pcl5: Array(20).fill(1),
+  cssrs: [false, false, null, null, null, false],
+  'qids-sr16': Array(16).fill(0),
+};
+
+export const NO_HARD_STOPS = Object.fromEntries(
+  [
+    'psychotic-disorder',
+    'acute-mania',
+    'suicidal-ideation-with-intent',
+    'uncontrolled-hypertension',
+    'uncontrolled-substance-use',
+    'ketamine-allergy',
+    'pregnancy',
+    'aneurysmal-vascular-disease',
+    'arteriovenous-malformation',
+    'intracerebral-haemorrhage',
+    'severe-hepatic-impairment',
+    'uncontrolled-glaucoma',
+    'severe-breathing-problems',
+  ].map((k) => [k, false]),
+);
+
+export const GOOD_CHECK = {
+  bloodPressure: { systolic: 122, diastolic: 78 },
+  hoursSinceFood: 8,
+  hoursSinceClearLiquids: 3,
+  escortConfirmed: true,
+  pregnancy: 'negative' as const,
+  cssrsRisk: 'none' as const,
+  phq9Item9: 0,
+};
+
+export const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
+
+/** A course under test: start it, act on it, read it. */
+export class CourseDriver {
+  readonly courseId: string;
+  handle!: WorkflowHandle<typeof courseWorkflow>;
+  constructor(
+    readonly h: Harness,
+    readonly protocolId: string,
+    readonly extra: Partial<CourseInput> = {},
+  ) {
+    this.courseId = `c-${crypto.randomUUID().slice(0, 8)}`;
+  }
+
+  async start(): Promise<this> {
+    this.handle = await this.h.env.client.workflow.start('courseWorkflow', {
+      taskQueue: this.h.taskQueue,
+      workflowId: `course-${this.courseId}`,
+      args: [{ courseId: this.courseId, clientId: 'client-1', clinicId: 'clinic-1', protocolId: this.protocolId, protocolVersion: 1, ...this.extra }],
+    });
+    return this;
+  }
+
+  async act<K extends CourseActionName>(name: K, input: CourseActionInputs[K]) {
+    return this.handle.executeUpdate(courseUpdates[name], { args: [input] } as never);
+  }
+
+  /** The rejection of an action: its failure type and message. */
+  async reject<K extends CourseActionName>(name: K, input: CourseActionInputs[K]): Promise<{ type: string | undefined; message: string }> {
+    try {
+      await this.act(name, input);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return { type: err.cause.type ?? undefined, message: err.cause.message };
+      throw err;
+    }
+    throw new Error(`${name} was not rejected`);
+  }
+
+  state(): Promise<CourseView> {
+    return this.handle.query(getCourseStateQuery);
+  }
+
+  async step(id: string) {
+    return (await this.state()).steps.find((s) => s.id === id)!;
+  }
+
+  async answer(stepKey: string, instrumentId: string, answers?: unknown[]) {
+    const handle = this.h.env.client.workflow.getHandle(assessmentWorkflowId(`${this.courseId}/${stepKey}`));
+    const input: SubmitAnswersInput = { instrumentId: instrumentId as SubmitAnswersInput['instrumentId'], answers: answers ?? BENIGN_ANSWERS[instrumentId]! };
+    return handle.executeUpdate(submitAnswersUpdate, { args: [input] });
+  }
+
+  async answerAll(stepKey: string, overrides: Record<string, unknown[]> = {}) {
+    const st = await this.step(stepKey);
+    const a = (await this.state()).assessments.find((x) => x.id === `${this.courseId}/${stepKey}`) ?? (await this.state()).assessments.find((x) => x.stepKey === stepKey);
+    if (!a) throw new Error(`no assessment for ${stepKey} (${st?.status})`);
+    for (const i of a.instruments) await this.answer(stepKey, i, overrides[i]);
+  }
+
+  /** Waits (in skipped time) until the workflow reports the predicate true. */
+  async until(pred: (v: CourseView) => boolean, stepMs = HOUR, maxSteps = 2000): Promise<CourseView> {
+    for (let i = 0; i < maxSteps; i++) {
+      const v = await this.state();
+      if (pred(v)) return v;
+      await this.h.env.sleep(stepMs);
+    }
+    throw new Error('condition not reached');
+  }
+
+  sleep(ms: number) {
+    return this.h.env.sleep(ms);
+  }
+
+  /** Screening (baseline answered), clearance, REMS enrollment where required, consent. */
+  async intake(): Promise<void> {
+    await this.answerAll('screening');
+    await this.act('recordScreening', { hardStops: NO_HARD_STOPS });
+    await this.act('decideClearance', { decision: 'approved' });
+    if ((await this.state()).steps.some((s) => s.kind === 'rems-enrollment')) await this.act('recordRemsEnrollment', { enrolled: true, remsPatientId: 'R-1' });
+    await this.act('recordConsent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
+  }
+
+  async session(stepKey: string, inHours = 48): Promise<void> {
+    await this.act('scheduleSession', { stepKey, startsInHours: inHours });
+    await this.sleep(inHours * HOUR);
+    await this.act('completeSession', { stepKey });
+  }
+
+  /** One dosing session from scheduling to discharge (monitoring for the protocol's minimum). */
+  async dose(stepKey: string, opts: { inHours?: number; monitoringMinutes: number; checkMinutes: Array<number | 'discharge'>; route: string }): Promise<void> {
+    await this.act('scheduleSession', { stepKey, startsInHours: opts.inHours ?? 48 });
+    await this.sleep((opts.inHours ?? 48) * HOUR);
+    const check = await this.act('recordPreDoseCheck', { stepKey, ...GOOD_CHECK });
+    if (check.outcome !== 'proceed') throw new Error(`pre-dose held: ${JSON.stringify(check.reasons)}`);
+    await this.act('recordDose', { stepKey, route: opts.route, doseMg: 56, lotNumber: 'L1' });
+    for (const m of opts.checkMinutes) if (typeof m === 'number' && m > 0) await this.act('recordVitals', { stepKey, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
+    await this.sleep(opts.monitoringMinutes * 60_000);
+    await this.act('discharge', { stepKey, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
+  }
+}
