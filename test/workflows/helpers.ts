@@ -212,7 +212,9 @@ export class CourseDriver {
     try {
       await this.act(name, input);
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return { type: err.cause.type ?? undefined, message: err.cause.message };
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        return { type: err.cause.type ?? undefined, message: err.cause.message };
+      }
       throw err;
     }
     throw new Error(`${name} was not rejected`);
@@ -229,7 +231,15 @@ export class CourseDriver {
   async answer(stepKey: string, instrumentId: string, answers?: unknown[]) {
     const handle = this.h.env.client.workflow.getHandle(assessmentWorkflowId(`${this.courseId}/${stepKey}`));
     const input: SubmitAnswersInput = { instrumentId: instrumentId as SubmitAnswersInput['instrumentId'], answers: answers ?? BENIGN_ANSWERS[instrumentId]! };
-    return handle.executeUpdate(submitAnswersUpdate, { args: [input] });
+    // The child starts with the step, a moment after the course's own first task.
+    for (let i = 0; ; i++) {
+      try {
+        return await handle.executeUpdate(submitAnswersUpdate, { args: [input] });
+      } catch (err) {
+        if (i > 50 || !(err instanceof Error) || err.name !== 'WorkflowNotFoundError') throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 
   async answerAll(stepKey: string, overrides: Record<string, unknown[]> = {}) {
