@@ -1,0 +1,113 @@
+// The service behind the API and CLI for everything done to a running course: staff actions (the
+// course workflow's Updates), the full current state (its Query), and a client's assessment answers
+// (the assessment child's Update). Workflow rejections become AppErrors with the workflow's reason:
+//   InvalidTransition -> 'conflict' (409), ClinicallyRefused -> 'unprocessable' (422),
+//   InvalidInput / InvalidAnswers -> 'invalid_input' (400), unknown course/assessment -> 'not_found'.
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { AppError, notFound, type FieldProblem } from '../errors';
+import { assessmentWorkflowId } from '../workflows/assessment-machine';
+import type { CourseView } from '../workflows/course-machine';
+import {
+  COURSE_ACTION_NAMES,
+  courseUpdates,
+  getAssessmentQuery,
+  getCourseStateQuery,
+  submitAnswersUpdate,
+  type ActionResult,
+  type CourseActionInputs,
+  type CourseActionName,
+  type SubmitAnswersResult,
+} from '../workflows/messages';
+import type { AssessmentView } from '../workflows/assessment-machine';
+
+export { COURSE_ACTION_NAMES };
+export type { ActionResult, CourseActionInputs, CourseActionName, CourseView, SubmitAnswersResult, AssessmentView };
+
+export const courseWorkflowId = (courseId: string) => `course-${courseId}`;
+
+export function isCourseActionName(name: string): name is CourseActionName {
+  return (COURSE_ACTION_NAMES as readonly string[]).includes(name);
+}
+
+/** Runs one staff action on a course and returns its outcome and the course's new state. */
+export async function executeCourseAction<K extends CourseActionName>(temporal: Client, courseId: string, action: K, input: CourseActionInputs[K]): Promise<ActionResult> {
+  if (!isCourseActionName(action)) throw new AppError('invalid_input', `unknown course action ${String(action)}`, [{ field: 'action', message: `must be one of ${COURSE_ACTION_NAMES.join(', ')}` }]);
+  const handle = temporal.workflow.getHandle(courseWorkflowId(courseId));
+  try {
+    return await handle.executeUpdate(courseUpdates[action] as never, { args: [input] } as never);
+  } catch (err) {
+    throw await mapError(err, `course ${courseId}`, () => handle.describe());
+  }
+}
+
+/** The full current state of a course, from the workflow itself (also after it ended). */
+export async function getCourseState(temporal: Client, courseId: string): Promise<CourseView> {
+  try {
+    return await temporal.workflow.getHandle(courseWorkflowId(courseId)).query(getCourseStateQuery);
+  } catch (err) {
+    throw await mapError(err, `course ${courseId}`);
+  }
+}
+
+/** Splits `<courseId>/<stepKey>/<instrument>` into the assessment (form set) id and the instrument. */
+export function parseAssessmentId(assessmentId: string): { formId: string; instrumentId: string } {
+  const i = assessmentId.lastIndexOf('/');
+  if (i <= 0 || assessmentId.indexOf('/') === i) throw new AppError('invalid_input', `assessment id ${assessmentId} must be <courseId>/<stepKey>/<instrument>`, [{ field: 'assessmentId', message: 'must be <courseId>/<stepKey>/<instrument>' }]);
+  return { formId: assessmentId.slice(0, i), instrumentId: assessmentId.slice(i + 1) };
+}
+
+/**
+ * A client's answers to one instrument of an assessment. `assessmentId` is the instrument's id,
+ * `<courseId>/<stepKey>/<instrument>` (as in the assessments table); answers in item order.
+ */
+export async function submitAssessment(temporal: Client, assessmentId: string, answers: unknown[]): Promise<SubmitAnswersResult> {
+  const { formId, instrumentId } = parseAssessmentId(assessmentId);
+  const handle = temporal.workflow.getHandle(assessmentWorkflowId(formId));
+  try {
+    return await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: instrumentId as never, answers }] });
+  } catch (err) {
+    throw await mapError(err, `assessment ${assessmentId}`, () => handle.describe());
+  }
+}
+
+/** What the client sees of an assessment form set (`<courseId>/<stepKey>`): instruments and status. */
+export async function getAssessment(temporal: Client, formId: string): Promise<AssessmentView> {
+  try {
+    return await temporal.workflow.getHandle(assessmentWorkflowId(formId)).query(getAssessmentQuery);
+  } catch (err) {
+    throw await mapError(err, `assessment ${formId}`);
+  }
+}
+
+async function mapError(err: unknown, what: string, describe?: () => Promise<{ status: { name: string } }>): Promise<Error> {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    const f = err.cause;
+    const reasons = (Array.isArray(f.details?.[0]) ? f.details[0] : []) as Array<{ code: string; message: string; blocking?: boolean }>;
+    const problems: FieldProblem[] = reasons.filter((r) => r.blocking !== false).map((r) => ({ field: r.code, message: r.message }));
+    switch (f.type) {
+      case 'InvalidTransition':
+        return new AppError('conflict', f.message, problems);
+      case 'ClinicallyRefused':
+        return new AppError('unprocessable', f.message, problems);
+      case 'InvalidInput':
+      case 'InvalidAnswers':
+        return new AppError('invalid_input', f.message, problems.length ? problems : [{ field: 'input', message: f.message }]);
+      default:
+        return err;
+    }
+  }
+  if (err instanceof WorkflowNotFoundError || (err instanceof Error && err.name === 'WorkflowNotFoundError')) {
+    // An Update to a closed workflow also lands here: that is a conflict, not a missing course.
+    if (describe) {
+      try {
+        const d = await describe();
+        if (d.status.name !== 'RUNNING') return new AppError('conflict', `${what} has ended (${d.status.name.toLowerCase()})`);
+      } catch {
+        // not found at all
+      }
+    }
+    return notFound(what);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
