@@ -18,7 +18,31 @@ const STATUS: Record<AppErrorCode, number> = {
   unavailable: 503,
 };
 
+/** Finds the first string holding a NUL character (PostgreSQL cannot store one in text). */
+function findNul(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (depth > 20 || !value || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const hit = findNul(k, path, depth + 1) ?? findNul(v, path ? `${path}.${k}` : k, depth + 1);
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
+
+// PostgreSQL's data exceptions (class 22: a value the column cannot hold) are the client's input,
+// reaching the database past validation: a 400, never a 500.
+const PG_DATA_EXCEPTION = /^22[0-9A-Z]{3}$/;
+
 export function installErrorHandling(app: FastifyInstance): void {
+  // No NUL characters anywhere in a request: refused with the field that held one.
+  app.addHook('preValidation', async (req) => {
+    for (const [where, value] of [['params', req.params], ['query', req.query], ['body', req.body]] as const) {
+      const field = findNul(value, '');
+      if (field !== undefined) {
+        throw new AppError('invalid_input', `${field || where}: NUL characters are not allowed`, [{ field: field || where, message: 'NUL characters are not allowed' }]);
+      }
+    }
+  });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
@@ -37,6 +61,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     // Fastify's own client errors: malformed JSON, wrong content type, body too large...
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       return reply.code(fe.statusCode).send({ error: fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'payload_too_large' : 'invalid_input', message: fe.message });
+    }
+    const pgCode = (err as { code?: unknown }).code;
+    if (typeof pgCode === 'string' && PG_DATA_EXCEPTION.test(pgCode)) {
+      req.log.warn({ pgCode }, 'database refused a value');
+      return reply.code(400).send({ error: 'invalid_input', message: 'a value in the request cannot be stored (out of range or malformed)' });
     }
     req.log.error({ err: { message: err.message, name: err.name, stack: err.stack } }, 'unhandled error');
     return reply.code(500).send({ error: 'internal', message: 'internal error; the request was logged' });

@@ -56,7 +56,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
     ...opts.env,
   });
-  const log = createLogger('silent');
+  const log = createLogger(process.env.KAP_TEST_LOG_LEVEL ?? 'silent');
   // One connection on the embedded PGlite (it serves one at a time), several on a real server.
   const db = createDb({ url: databaseUrl, poolMax: process.env.DATABASE_URL ? 4 : 1 });
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never });

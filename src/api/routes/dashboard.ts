@@ -44,7 +44,17 @@ function errorText(err: unknown): { status: number; text: string } | null {
   return { status, text: err.message };
 }
 
-const back = (url: string, kind: 'ok' | 'error', text: string) => `${url}${url.includes('?') ? '&' : '?'}${kind}=${encodeURIComponent(text.slice(0, 400))}`;
+// Paths carry ids from the request: percent-encode anything outside a plain path (a Location header
+// with a raw non-ASCII or control character cannot be sent at all).
+const safePath = (url: string) =>
+  url.replace(/[^A-Za-z0-9\-._~/#?=&]/gu, (c) => {
+    try {
+      return encodeURIComponent(c);
+    } catch {
+      return '%EF%BF%BD'; // a lone surrogate: the replacement character
+    }
+  });
+const back = (url: string, kind: 'ok' | 'error', text: string) => `${safePath(url)}${url.includes('?') ? '&' : '?'}${kind}=${encodeURIComponent(text.slice(0, 400))}`;
 
 async function clinicsFor(deps: AppDeps, p: Principal) {
   const ids = clinicFilter(p);
