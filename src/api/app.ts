@@ -15,6 +15,7 @@ import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { loginRoutes } from './routes/login';
 import { openApiRoutes } from './routes/openapi';
+import { outboxRoutes } from './routes/outbox';
 import { recordRoutes } from './routes/records';
 import { staffRoutes } from './routes/staff';
 import { stuckRoutes } from './routes/stuck';
@@ -49,6 +50,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   courseRoutes(app, deps);
   stuckRoutes(app, deps);
   recordRoutes(app, deps);
+  outboxRoutes(app, deps);
   actionRoutes(app, deps);
   fhirRoutes(app, deps);
   webhookRoutes(app, deps);
