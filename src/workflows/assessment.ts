@@ -13,7 +13,7 @@ import type { Activities } from '../activities';
 import type { NotifyInput } from '../activities/contracts';
 import type { AssessmentRecord } from '../activities/course-records';
 import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
-import { asFailure } from './failures';
+import { asFailure, tolerateNotifyFailure } from './failures';
 import {
   assessmentCriticalSignal,
   assessmentFinishedSignal,
@@ -81,7 +81,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
         const critical = m.critical;
         // Clinicians first, and the course's safety hold at once (never the answers themselves).
         for (const role of input.safetyAlertRoles) {
-          work.push(acts.notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } }));
+          work.push(tolerateNotifyFailure(acts.notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } })));
         }
         work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes })));
       }
@@ -99,7 +99,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   try {
     await Promise.all([
       acts.recordAssessments({ assessments: rows() }),
-      acts.notify({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } }),
+      tolerateNotifyFailure(acts.notify({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } })),
     ]);
     while (!m.done) {
       await flush();
@@ -115,7 +115,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
         for (const i of m.instruments) dirty.add(i.instrumentId);
       } else if (reminder !== null && Date.now() >= reminder) {
         m.remindersSent++;
-        await acts.notify({ ...base, key: `${input.assessmentId}/reminder-${m.remindersSent}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: m.remindersSent } });
+        await tolerateNotifyFailure(acts.notify({ ...base, key: `${input.assessmentId}/reminder-${m.remindersSent}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: m.remindersSent } }));
       }
     }
     await flush();

@@ -23,7 +23,7 @@ import { getProtocol } from '../domain/protocol-registry';
 import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
-import { asFailure } from './failures';
+import { asFailure, tolerateNotifyFailure } from './failures';
 import {
   COURSE_ACTION_NAMES,
   assessmentCriticalSignal,
@@ -126,7 +126,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
       const out = m.takeOutput();
       await Promise.all([
         out.projection ? acts.projectCourse(out.projection) : undefined,
-        ...out.notifications.map((n) => acts.notify(n)),
+        ...out.notifications.map((n) => tolerateNotifyFailure(acts.notify(n))),
         ...out.startAssessments.map(async (a) => {
           try {
             await startChild(assessmentWorkflow, {

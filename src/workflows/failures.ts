@@ -1,5 +1,5 @@
 // Turning the state machines' Rejections into the only error type that may leave a handler.
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { Rejection } from './course-machine';
 
 /** Runs `fn`; a Rejection (or any other error) leaves as an ApplicationFailure, never as a plain Error. */
@@ -13,5 +13,19 @@ export function asFailure<T>(fn: () => T): T {
     if (err instanceof ApplicationFailure) throw err;
     // A bug: fail this one message, not the workflow task (which would retry forever).
     throw ApplicationFailure.create({ type: 'InternalError', message: err instanceof Error ? err.message : String(err), nonRetryable: true });
+  }
+}
+
+/**
+ * Notifications are best effort from the workflow's side: a permanent failure (no recipient, a
+ * blocked message) is recorded by the notify activity in the outbox and audit log, and the course
+ * carries on. Cancellation still propagates.
+ */
+export async function tolerateNotifyFailure(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ActivityFailure) return;
+    throw err;
   }
 }

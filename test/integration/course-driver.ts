@@ -1,0 +1,89 @@
+// Drives one course from enrollment to its end through the real service functions
+// (src/client/course-actions.ts), in real time at a high time scale. Shared by the course
+// integration tests and scripts/record-histories.ts. Assessments are left unanswered on purpose
+// (they expire as missed, a real path); the pre-dose check carries the check-in screen instead.
+import type { Client } from '@temporalio/client';
+import { AppError } from '../../src/errors';
+import type { Protocol } from '../../src/domain/protocol';
+import { executeCourseAction, getCourseState, type CourseActionInputs, type CourseActionName, type CourseView } from '../../src/client/course-actions';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const NO_HARD_STOPS = Object.fromEntries(
+  ['psychotic-disorder', 'acute-mania', 'suicidal-ideation-with-intent', 'uncontrolled-hypertension', 'uncontrolled-substance-use', 'ketamine-allergy', 'pregnancy', 'aneurysmal-vascular-disease', 'arteriovenous-malformation', 'intracerebral-haemorrhage', 'severe-hepatic-impairment', 'uncontrolled-glaucoma', 'severe-breathing-problems'].map((k) => [k, false]),
+);
+const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative' as const, cssrsRisk: 'none' as const, phq9Item9: 0 };
+const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
+
+export class LiveCourse {
+  constructor(
+    readonly temporal: Client,
+    readonly courseId: string,
+    readonly protocol: Protocol,
+  ) {}
+
+  act<K extends CourseActionName>(name: K, input: CourseActionInputs[K]) {
+    return executeCourseAction(this.temporal, this.courseId, name, input);
+  }
+
+  state(): Promise<CourseView> {
+    return getCourseState(this.temporal, this.courseId);
+  }
+
+  async waitFor(pred: (v: CourseView) => boolean, timeoutMs = 60_000): Promise<CourseView> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await this.state();
+      if (pred(v)) return v;
+      if (Date.now() > until) throw new Error(`course ${this.courseId}: condition not met (current ${v.currentStep}, status ${v.status})`);
+      await sleep(50);
+    }
+  }
+
+  waitOpen(stepKey: string) {
+    return this.waitFor((v) => v.steps.find((s) => s.id === stepKey)?.status === 'open');
+  }
+
+  /** Intake, preparation, every dose with integration (and REMS form), maintenance decision; then waits for the end. */
+  async runToCompletion(onProgress?: (what: string) => void): Promise<CourseView> {
+    const p = this.protocol;
+    await this.waitOpen('screening');
+    await this.act('recordScreening', { hardStops: NO_HARD_STOPS });
+    await this.act('decideClearance', { decision: 'approved' });
+    if (p.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await this.act('recordRemsEnrollment', { enrolled: true });
+    await this.act('recordConsent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
+    for (let n = 1; n <= p.course.preparationSessions; n++) {
+      await this.act('scheduleSession', { stepKey: `prep-${n}`, startsInHours: 48 });
+      await this.act('completeSession', { stepKey: `prep-${n}` });
+    }
+    for (let n = 1; n <= p.course.dosingSessions; n++) {
+      const dose = `dose-${n}`;
+      await this.waitOpen(dose);
+      await this.act('scheduleSession', { stepKey: dose, startsInHours: Math.max(p.course.minDaysBetweenDoses * 24, 48) });
+      await this.act('recordPreDoseCheck', { stepKey: dose, ...CHECK });
+      await this.act('recordDose', { stepKey: dose, route: p.routes[0]!, doseMg: 56, lotNumber: 'L-1' });
+      for (const m of p.safety.bloodPressure.checkMinutes) {
+        if (typeof m === 'number' && m > 0) await this.act('recordVitals', { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98 });
+      }
+      // Discharge once the (scaled) minimum monitoring time has passed.
+      for (;;) {
+        try {
+          await this.act('discharge', { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
+          break;
+        } catch (err) {
+          if (!(err instanceof AppError && err.code === 'unprocessable' && /Monitored/.test(err.message))) throw err;
+          await sleep(20);
+        }
+      }
+      await this.act('completeSession', { stepKey: `integration-${n}` });
+      if (p.rems) {
+        await this.act('submitRemsForm', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
+      }
+      onProgress?.(dose);
+    }
+    await this.waitOpen('maintenance-decision');
+    await this.act('decideMaintenance', { decision: 'complete' });
+    onProgress?.('follow-ups');
+    return this.waitFor((v) => v.status === 'completed', 120_000);
+  }
+}

@@ -1,0 +1,124 @@
+// The course workflow on the real dev server with the real activities and database: enrollment,
+// steps and clinical records projected to PostgreSQL, continue-as-new with state intact.
+import { enrollClient } from '../../src/client/courses';
+import { executeCourseAction, getCourseState, submitAssessment } from '../../src/client/course-actions';
+import { AppError } from '../../src/errors';
+import { getProtocol } from '../../src/domain';
+import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { LiveCourse, NO_HARD_STOPS } from './course-driver';
+
+let stack: TestStack;
+const clinicId = `clinic-cw-${Date.now().toString(36)}`;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  await stack.db.insertInto('clinics').values({ id: clinicId, name: 'Course Workflow Clinic' }).execute();
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function newClient(n: string) {
+  const id = `${clinicId}-${n}`;
+  await stack.db.insertInto('clients').values({ id, clinic_id: clinicId, given_name: 'Test', family_name: n, email: `${n}@example.org`, phone: null, external_ref: null }).execute();
+  return id;
+}
+
+const services = () => ({ db: stack.db, temporal: stack.temporal, taskQueue: stack.taskQueue });
+
+test('enrollment -> steps -> projections: a complete kap-office course at 10 protocol days per second', async () => {
+  const clientId = await newClient('complete');
+  const { course } = await enrollClient(services(), { type: 'staff', id: null }, { clientId, protocolId: 'kap-office', timeScale: 864_000 });
+  const live = new LiveCourse(stack.temporal, course.id, getProtocol('kap-office', 1)!);
+  const final = await live.runToCompletion();
+  expect(final.status).toBe('completed');
+  expect(final.dosesGiven).toBe(6);
+
+  const row = await eventually(async () => {
+    const r = await stack.db.selectFrom('courses').selectAll().where('id', '=', course.id).executeTakeFirst();
+    return r?.ended_at ? r : undefined;
+  });
+  expect(row).toMatchObject({ status: 'completed', end_reason: 'course-complete', current_step: null });
+  const steps = await stack.db.selectFrom('course_steps').select(['step_key', 'state', 'outcome']).where('course_id', '=', course.id).execute();
+  expect(steps.length).toBe(getProtocol('kap-office', 1)!.phases.length && final.steps.length);
+  expect(steps.every((s) => s.state === 'done')).toBe(true);
+  const sessions = await stack.db.selectFrom('course_sessions').select(['step_key', 'status']).where('course_id', '=', course.id).execute();
+  expect(sessions.filter((s) => s.step_key.startsWith('dose-')).every((s) => s.status === 'completed')).toBe(true);
+  const vitals = await stack.db.selectFrom('course_vitals').select('phase').where('course_id', '=', course.id).execute();
+  expect(vitals.filter((v) => v.phase === 'discharge')).toHaveLength(6);
+  const consent = await stack.db.selectFrom('consents').selectAll().where('course_id', '=', course.id).execute();
+  expect(consent).toHaveLength(1);
+  const assessments = await stack.db.selectFrom('assessments').select(['step_key', 'status']).where('course_id', '=', course.id).execute();
+  expect(assessments.filter((a) => a.step_key === 'followup-180d').map((a) => a.status)).toEqual(['missed', 'missed', 'missed']);
+  const events = await stack.db.selectFrom('course_events').select(['seq', 'type']).where('course_id', '=', course.id).orderBy('seq').execute();
+  expect(events[0]!.type).toBe('course.started');
+  expect(events[events.length - 1]!.type).toBe('course.completed');
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+}, 180_000);
+
+test('rejections map to AppErrors; answers reach the assessment; a critical answer holds dosing', async () => {
+  const clientId = await newClient('reject');
+  const { course } = await enrollClient(services(), { type: 'staff', id: null }, { clientId, protocolId: 'spravato-rems' });
+  const live = new LiveCourse(stack.temporal, course.id, getProtocol('spravato-rems', 1)!);
+  await live.waitOpen('screening');
+  const early = await executeCourseAction(stack.temporal, course.id, 'recordDose', { stepKey: 'dose-1', route: 'intranasal' }).catch((e) => e);
+  expect(early).toBeInstanceOf(AppError);
+  expect(early).toMatchObject({ code: 'conflict' });
+  expect(early.message).toMatch(/no dosing before medical clearance/);
+  const bad = await submitAssessment(stack.temporal, `${course.id}/screening/phq9`, [1, 2]).catch((e) => e);
+  expect(bad).toMatchObject({ code: 'invalid_input' });
+  const reply = await submitAssessment(stack.temporal, `${course.id}/screening/phq9`, [1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  expect(reply.showCrisisResources).toBe(true);
+  const held = await eventually(async () => {
+    const v = await getCourseState(stack.temporal, course.id);
+    return v.safetyHolds.length ? v : undefined;
+  });
+  expect(held.riskLevel).toBe('moderate');
+  await eventually(async () => (await stack.db.selectFrom('safety_events').select('id').where('course_id', '=', course.id).executeTakeFirst()) ?? undefined);
+  const screening = await executeCourseAction(stack.temporal, course.id, 'recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: { 'bipolar-disorder': true } }).then((r) => r.outcome);
+  expect(screening).toBe('needs-review');
+  const refused = await executeCourseAction(stack.temporal, course.id, 'decideClearance', { decision: 'approved' }).catch((e) => e);
+  expect(refused).toMatchObject({ code: 'unprocessable' });
+  await executeCourseAction(stack.temporal, course.id, 'withdrawCourse', { reason: 'test over' });
+  const row = await eventually(async () => {
+    const r = await stack.db.selectFrom('courses').select(['status', 'end_reason', 'ended_at']).where('id', '=', course.id).executeTakeFirst();
+    return r?.ended_at ? r : undefined;
+  });
+  expect(row).toMatchObject({ status: 'withdrawn', end_reason: 'withdrawn: test over' });
+  const after = await executeCourseAction(stack.temporal, course.id, 'resumeCourse', {}).catch((e) => e);
+  expect(after).toMatchObject({ code: 'conflict' });
+}, 120_000);
+
+test('continue-as-new mid-course on the dev server carries the state intact', async () => {
+  const clientId = await newClient('can');
+  const courseId = `${clinicId}-can-course`;
+  await stack.db
+    .insertInto('courses')
+    .values({ id: courseId, client_id: clientId, clinic_id: clinicId, workflow_id: `course-${courseId}`, protocol_id: 'iv-series', protocol_version: 1, protocol_snapshot: JSON.stringify(getProtocol('iv-series', 1)), primary_clinician_id: null, current_step: null, current_step_deadline: null, ended_at: null, end_reason: null })
+    .execute();
+  const handle = await stack.temporal.workflow.start('courseWorkflow', {
+    taskQueue: stack.taskQueue,
+    workflowId: `course-${courseId}`,
+    args: [{ courseId, clientId, clinicId, protocolId: 'iv-series', protocolVersion: 1, timeScale: 864_000, maxEventsPerRun: 200 }],
+  });
+  const live = new LiveCourse(stack.temporal, courseId, getProtocol('iv-series', 1)!);
+  const final = await live.runToCompletion();
+  expect(final.status).toBe('completed');
+  expect(final.dosesGiven).toBe(6);
+  const desc = await handle.describe();
+  expect(desc.runId).not.toBe(handle.firstExecutionRunId);
+  // Every run stayed under its limit (plus the few events of the drain).
+  let runId: string | undefined = handle.firstExecutionRunId;
+  let runs = 0;
+  while (runId) {
+    const hist: { events?: Array<{ workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string | null } | null }> | null } = await stack.temporal.workflow.getHandle(`course-${courseId}`, runId).fetchHistory();
+    const evs = hist.events ?? [];
+    // (typed above: fetchHistory returns the proto History)
+    expect(evs.length).toBeLessThan(300);
+    runs++;
+    const last = evs[evs.length - 1]!;
+    void last;
+    runId = last.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  expect(runs).toBeGreaterThan(1);
+}, 180_000);
