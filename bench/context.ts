@@ -26,8 +26,13 @@ let runtimeInstalled = false;
 export function installBenchRuntime(prometheusBindAddress?: string): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const warn = (m: string, meta?: Record<string, unknown>) => {
+    const err = meta?.error as { message?: string; stack?: string } | undefined;
+    process.stderr.write(`[sdk] ${m} ${meta ? JSON.stringify(meta).slice(0, 500) : ''}${err?.message ? ` ${err.stack ?? err.message}` : ''}\n`);
+  };
   Runtime.install({
-    logger: silent as never,
+    // BENCH_SDK_LOG=1 shows the SDK's warnings and errors (a workflow task failing, say).
+    logger: (process.env.BENCH_SDK_LOG ? { ...silent, log: (level: string, m: string, meta?: Record<string, unknown>) => (level === 'WARN' || level === 'ERROR' ? warn(m, meta) : undefined), warn, error: warn } : silent) as never,
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} },
       ...(prometheusBindAddress ? { metrics: sdkMetricsOptions(prometheusBindAddress) } : {}),

@@ -7,8 +7,15 @@
 //   BENCH_QUICK=1 npm run bench        smaller sizes, for trying the harness out
 // See docs/performance.md for what each figure means and the targets.
 import os from 'node:os';
-import { benchClient, benchConfig, benchDb, installBenchRuntime, startBenchApp } from './context';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { freePort } from '../src/temporal/dev-server';
+import { parseExposition } from '../src/metrics/exposition';
+import { benchClient, benchConfig, benchDb, installBenchRuntime, startBenchApp, startBenchWorker, tokenFor } from './context';
 import { startInfra } from './infra';
+import { benchActions } from './phases/actions';
+import { benchHistories } from './phases/histories';
+import { benchMemory } from './phases/memory';
+import { benchStarts } from './phases/starts';
 import { benchStuckBoard } from './phases/stuck-board';
 import { round } from './stats';
 
@@ -29,7 +36,8 @@ async function main(): Promise<void> {
   const { only } = parseArgs(process.argv.slice(2));
   const quick = process.env.BENCH_QUICK === '1';
   const started = Date.now();
-  installBenchRuntime();
+  const sdkMetrics = `127.0.0.1:${await freePort()}`;
+  installBenchRuntime(sdkMetrics);
   log(`starting infrastructure (Temporal dev server in memory, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'PGlite in a child process'})`);
   const infra = await startInfra();
   const out: Record<string, unknown> = {
@@ -69,6 +77,63 @@ async function main(): Promise<void> {
           indexes: r.plan.indexes,
           seqScanOnSteps: r.plan.seqScanOnSteps,
         };
+      }
+
+      const needsTemporal = ['starts', 'actions', 'memory', 'histories'].some((p) => only.has(p as Phase));
+      if (needsTemporal) {
+        log('starting the course worker and the no-op worker');
+        const preload = process.env.BENCH_PRELOAD ? { bundlerOptions: { preloadModules: process.env.BENCH_PRELOAD.split(',').map((m) => (m.startsWith('.') ? require.resolve(m) : m)) } } : {};
+        const course = await startBenchWorker(config, db, preload);
+        const noopConnection = await NativeConnection.connect({ address: infra.temporalAddress });
+        const noop = await Worker.create({ connection: noopConnection, taskQueue: 'bench-noop', workflowsPath: require.resolve('./workflows/noop') });
+        const noopRunning = noop.run();
+        try {
+          let courseIds: string[] = [];
+          if (only.has('starts') || only.has('actions')) {
+            log('course starts vs no-op starts ...');
+            const r = await benchStarts({ db, temporal, courseTaskQueue: config.TEMPORAL_TASK_QUEUE, noopTaskQueue: 'bench-noop', startsPerRound: quick ? 100 : 300, rounds: 2, concurrency: 20, log });
+            courseIds = r.courseIds;
+            out.starts = {
+              coursePerSec: round(r.coursePerSec),
+              noopPerSec: round(r.noopPerSec),
+              ratio: round(r.ratio, 2),
+              courseProjectedPerSec: round(r.courseProjectedPerSec),
+              starts: r.starts,
+              concurrency: r.concurrency,
+            };
+            log(`starts: ${JSON.stringify(out.starts)}`);
+          }
+          if (only.has('actions')) {
+            log('staff actions over HTTP ...');
+            const token = await tokenFor(db, 'admin');
+            const k = quick ? 20 : 50;
+            const r = await benchActions({ baseUrl: api.baseUrl, token, temporal, courseIds: courseIds.slice(0, k), updateOnlyCourseIds: courseIds.slice(k, 2 * k), actionsPerCourse: 4, concurrency: 4 });
+            out.staffAction = { p50Ms: r.roundTrip.p50, p95Ms: r.roundTrip.p95, maxMs: r.roundTrip.max, n: r.roundTrip.n, concurrency: r.concurrency, updateOnlyP50Ms: r.updateOnly.p50, updateOnlyP95Ms: r.updateOnly.p95 };
+            out.visible = { p50Ms: r.visible.p50, p95Ms: r.visible.p95, maxMs: r.visible.max, onFirstRead: round(r.visibleOnFirstRead, 2) };
+            log(`actions: ${JSON.stringify({ staffAction: out.staffAction, visible: out.visible })}`);
+          }
+          if (only.has('memory')) {
+            log('worker memory with courses open and cached ...');
+            const r = await benchMemory({ db, temporal, worker: course.worker, taskQueue: config.TEMPORAL_TASK_QUEUE, courses: quick ? 200 : 1000, log });
+            out.workerMemory = r;
+            log(`memory: ${JSON.stringify(r)}`);
+          }
+          if (only.has('histories')) {
+            const timeScale = Number(process.env.BENCH_TIME_SCALE ?? 864_000);
+            log(`complete courses, one per protocol, at time scale ${timeScale} ...`);
+            const r = await benchHistories({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, timeScale, log });
+            out.historyEvents = { timeScale, maxEventsPerRun: Math.max(...r.map((x) => x.maxEventsPerRun)), perProtocol: Object.fromEntries(r.map((x) => [x.protocol, { status: x.status, runs: x.runs, maxEventsPerRun: x.maxEventsPerRun, totalEvents: x.totalEvents, eventsPerRun: x.eventsPerRun }])) };
+          }
+          // GET /metrics after all that: valid exposition with the API's and the SDK worker's metrics.
+          const m = await fetch(`${api.baseUrl}/metrics`);
+          const parsed = parseExposition(await m.text());
+          out.metricsEndpoint = { status: m.status, families: parsed.families.size, errors: parsed.errors.length, sdkFamilies: [...parsed.families.keys()].filter((k) => k.startsWith('temporal_')).length };
+        } finally {
+          noop.shutdown();
+          await noopRunning.catch(() => undefined);
+          await noopConnection.close();
+          await course.stop();
+        }
       }
     } finally {
       await api.stop();

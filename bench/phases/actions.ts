@@ -1,0 +1,64 @@
+// Staff actions as a staff member sees them: POST /api/courses/:id/<action> over real HTTP (auth, the
+// clinic check, the course workflow's Update, which answers once its projection is in PostgreSQL),
+// and the time until the dashboard's data shows it: GET /api/courses/:id (the course row the
+// dashboard and the stuck board read) returning the new status, counted from the moment the action
+// was sent. The actions are pause and resume, alternated on open courses: always valid, each a real
+// transition that writes the course row and its timeline.
+import type { Client } from '@temporalio/client';
+import { courseUpdates } from '../../src/workflows/messages';
+import { getJson } from '../context';
+import { msSince, pool, summarize, type Summary } from '../stats';
+
+export interface ActionsResult {
+  roundTrip: Summary;
+  /** The same Updates sent straight from a Temporal client (no HTTP, auth or course lookup). */
+  updateOnly: Summary;
+  visible: Summary;
+  /** Visible on the first read after the reply (the Update waits for its projection). */
+  visibleOnFirstRead: number;
+  concurrency: number;
+}
+
+async function post(baseUrl: string, path: string, token: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(baseUrl + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+export async function benchActions(opts: { baseUrl: string; token: string; temporal: Client; courseIds: string[]; updateOnlyCourseIds: string[]; actionsPerCourse: number; concurrency: number }): Promise<ActionsResult> {
+  const roundTrip: number[] = [];
+  const visible: number[] = [];
+  let firstRead = 0;
+  const act = async (courseId: string, action: 'pause' | 'resume') => {
+    const want = action === 'pause' ? 'paused' : 'active';
+    const t0 = process.hrtime.bigint();
+    const res = await post(opts.baseUrl, `/api/courses/${courseId}/${action}`, opts.token, action === 'pause' ? { reason: 'benchmark' } : {});
+    roundTrip.push(msSince(t0));
+    if (res.status !== 200) throw new Error(`${action} ${courseId}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    for (let i = 0; ; i++) {
+      const view = await getJson(opts.baseUrl, `/api/courses/${courseId}`, opts.token);
+      if (view.body?.status === want) {
+        visible.push(msSince(t0));
+        if (i === 0) firstRead++;
+        return;
+      }
+      if (msSince(t0) > 30_000) throw new Error(`${action} on ${courseId} not visible after 30 s (status ${view.body?.status})`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  await pool(opts.courseIds, opts.concurrency, async (courseId) => {
+    for (let i = 0; i < opts.actionsPerCourse; i++) await act(courseId, i % 2 === 0 ? 'pause' : 'resume');
+    if (opts.actionsPerCourse % 2 === 1) await act(courseId, 'resume');
+  });
+  const updateOnly: number[] = [];
+  await pool(opts.updateOnlyCourseIds, opts.concurrency, async (courseId) => {
+    const handle = opts.temporal.workflow.getHandle(`course-${courseId}`);
+    for (let i = 0; i < opts.actionsPerCourse + (opts.actionsPerCourse % 2); i++) {
+      const t0 = process.hrtime.bigint();
+      if (i % 2 === 0) await handle.executeUpdate(courseUpdates.pauseCourse, { args: [{ reason: 'benchmark' }] });
+      else await handle.executeUpdate(courseUpdates.resumeCourse, { args: [{}] });
+      updateOnly.push(msSince(t0));
+    }
+  });
+  return { roundTrip: summarize(roundTrip), updateOnly: summarize(updateOnly), visible: summarize(visible), visibleOnFirstRead: firstRead / visible.length, concurrency: opts.concurrency };
+}

@@ -1,0 +1,71 @@
+// Worker memory per 1,000 open courses: the process's RSS and V8 heap after a full GC, before and after
+// N more courses are started and have each run their first workflow task (so each sits in the worker's
+// workflow cache, waiting on its first step). The process also holds the API and the client, which do
+// not grow with open courses; the delta is the worker's.
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { sql } from 'kysely';
+import { enrollClient } from '../../src/client/courses';
+import type { Db } from '../../src/db/connect';
+import { pool, round, sleep } from '../stats';
+import { seedClients } from './starts';
+
+export interface MemoryResult {
+  courses: number;
+  rssMbPer1000: number;
+  heapMbPer1000: number;
+  rssMbPerCourse: number;
+  cachedBefore: number;
+  cachedAfter: number;
+  rssMbBefore: number;
+  rssMbAfter: number;
+}
+
+async function settle(): Promise<{ rss: number; heap: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await sleep(300);
+  }
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.external };
+}
+
+export async function benchMemory(opts: { db: Db; temporal: Client; worker: Worker; taskQueue: string; courses: number; log: (m: string) => void }): Promise<MemoryResult> {
+  if (!(globalThis as { gc?: unknown }).gc) opts.log('  (no --expose-gc: memory figures include garbage; run through npm run bench)');
+  const clientIds = await seedClients(opts.db, 'bench-live', opts.courses, `bench-mem-${Date.now().toString(36)}-`);
+  await sleep(2000); // let earlier phases' work drain
+  const cachedBefore = opts.worker.getStatus().numCachedWorkflows;
+  const before = await settle();
+  const ids: string[] = [];
+  await pool(clientIds, 20, async (clientId) => {
+    const { course } = await enrollClient({ db: opts.db, temporal: opts.temporal, taskQueue: opts.taskQueue }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' });
+    ids.push(course.id);
+  });
+  const t0 = Date.now();
+  for (;;) {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from courses where id = any(${ids}) and current_step is not null`.execute(opts.db);
+    if (rows[0]!.n >= ids.length) break;
+    if (Date.now() - t0 > Number(process.env.BENCH_PROJECT_TIMEOUT_MS ?? 180_000)) {
+      const desc = await opts.temporal.workflow.getHandle(`course-${ids[0]}`).describe();
+      const why = desc.status.name === 'FAILED' ? await opts.temporal.workflow.getHandle(`course-${ids[0]}`).result().catch((e: Error & { cause?: Error }) => e.cause?.message ?? e.message) : desc.status.name;
+      throw new Error(`only ${rows[0]!.n} of ${ids.length} courses projected (first: ${String(why)})`);
+    }
+    await sleep(100);
+  }
+  await sleep(2000);
+  const after = await settle();
+  const cachedAfter = opts.worker.getStatus().numCachedWorkflows;
+  const mb = (b: number) => b / 2 ** 20;
+  const per1000 = (d: number) => round((mb(d) / opts.courses) * 1000, 1);
+  return {
+    courses: opts.courses,
+    rssMbPer1000: per1000(after.rss - before.rss),
+    heapMbPer1000: per1000(after.heap - before.heap),
+    rssMbPerCourse: round(mb(after.rss - before.rss) / opts.courses, 3),
+    cachedBefore,
+    cachedAfter,
+    rssMbBefore: round(mb(before.rss)),
+    rssMbAfter: round(mb(after.rss)),
+  };
+}
