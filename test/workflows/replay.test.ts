@@ -1,0 +1,51 @@
+// Replays the committed histories of complete courses (recorded from the real dev server by
+// scripts/record-histories.ts) against the current workflow code. A failure here means a change is
+// not replay-safe: patch it or version it (see src/workflows/README.md).
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
+
+const dir = path.join(__dirname, '../histories');
+const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /-run\d+\.json$/.test(f)).sort() : [];
+/**
+ * Loads a `temporal workflow show --output json` history. Not `historyFromJSON` from
+ * @temporalio/common: in this install @temporalio/common and @temporalio/proto each carry their own
+ * copy of protobufjs 8.8.1, and the common copy's protojson rejects the proto copy's types
+ * ("type must be a Type"). Parsing with the proto package's own copy sidesteps it.
+ */
+function loadHistory(file: string): unknown {
+  const protoDir = path.dirname(require.resolve('@temporalio/proto/package.json'));
+  const nested = path.join(protoDir, 'node_modules/protobufjs/ext/protojson.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { fromJson } = require(fs.existsSync(nested) ? nested : 'protobufjs/ext/protojson') as { fromJson: (t: unknown, v: unknown, o: unknown) => unknown };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { patchProtobufRoot } = require('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot: (r: unknown) => { lookupType(n: string): unknown } };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const type = patchProtobufRoot(require('@temporalio/proto')).lookupType('temporal.api.history.v1.History');
+  return fromJson(type, JSON.parse(fs.readFileSync(file, 'utf8')), { ignoreUnknownFields: true });
+}
+
+const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+beforeAll(() => {
+  try {
+    Runtime.install({ logger: silent as never, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
+  } catch {
+    // already installed by another file in this process
+  }
+});
+
+test('there are committed histories for every shipped protocol', () => {
+  for (const id of ['kap-office', 'iv-series', 'spravato-rems']) expect(files.some((f) => f.startsWith(`${id}-`))).toBe(true);
+});
+
+test('every committed course history replays on the current workflow code', async () => {
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: silent as never });
+  const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: loadHistory(path.join(dir, f)) }));
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'course-replay' }, histories)) {
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  expect(failures).toEqual([]);
+  expect(histories.length).toBe(files.length);
+}, 120_000);
