@@ -4,9 +4,10 @@ import { register as registerAssess } from './assess';
 import { register as registerEnroll } from './enroll';
 import { register as registerProtocol } from './protocol';
 import { register as registerScore } from './score';
+import { register as registerSimulate } from './simulate';
 import { register as registerStatus } from './status';
 import { register as registerStuck } from './stuck';
 import { register as registerToken } from './token';
 
 /** Every command group of `kap`. Add a group by importing its `register` here. */
-export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerAssess, registerActions];
+export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerAssess, registerActions, registerSimulate];

@@ -1,0 +1,291 @@
+// `kap simulate`: synthetic clients driven through the real engine over its public HTTP API, with a
+// realistic mix of paths, ending in a summary of final states against what each profile predicts.
+//   kap simulate --clients 30 --protocol kap-office --time-scale 86400 --seed 1 [--json]
+//                [--url http://127.0.0.1:3000] [--token T | KAP_TOKEN] [--concurrency 8]
+// Assessments are left unanswered by synthetic clients (they expire as missed: the engine surfaces
+// them); the pre-dose check records the check-in screen. Safety escalations come from a positive
+// PHQ-9 item 9 at check-in.
+import type { Command } from 'commander';
+
+export type Profile = 'completes' | 'ineligible' | 'bp-hold' | 'no-show' | 'safety-escalation' | 'withdraws';
+
+/** Share of each profile; the rest completes. Expected final course status per profile. */
+export const PROFILE_MIX: ReadonlyArray<{ profile: Profile; share: number; expect: string }> = [
+  { profile: 'ineligible', share: 0.1, expect: 'ineligible' },
+  { profile: 'bp-hold', share: 0.15, expect: 'completed' },
+  { profile: 'no-show', share: 0.1, expect: 'completed' },
+  { profile: 'safety-escalation', share: 0.03, expect: 'withdrawn' },
+  { profile: 'withdraws', share: 0.07, expect: 'withdrawn' },
+];
+const EXPECT: Record<Profile, string> = { completes: 'completed', ...Object.fromEntries(PROFILE_MIX.map((p) => [p.profile, p.expect])) } as Record<Profile, string>;
+
+/** Deterministic PRNG (mulberry32) so a seed always gives the same synthetic clinic. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Assigns profiles: exact counts from the shares (rounded, at least one where the share allows), shuffled by seed. */
+export function assignProfiles(n: number, seed: number): Profile[] {
+  const out: Profile[] = [];
+  for (const { profile, share } of PROFILE_MIX) {
+    const k = Math.round(n * share) || (n * share >= 0.5 ? 1 : 0);
+    for (let i = 0; i < k && out.length < n; i++) out.push(profile);
+  }
+  while (out.length < n) out.push('completes');
+  const r = rng(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+const HARD_STOPS = ['psychotic-disorder', 'acute-mania', 'suicidal-ideation-with-intent', 'uncontrolled-hypertension', 'uncontrolled-substance-use', 'ketamine-allergy', 'pregnancy', 'aneurysmal-vascular-disease', 'arteriovenous-malformation', 'intracerebral-haemorrhage', 'severe-hepatic-impairment', 'uncontrolled-glaucoma', 'severe-breathing-problems'];
+const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Api {
+  constructor(
+    readonly base: string,
+    readonly token: string | undefined,
+  ) {}
+  async call<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await fetch(`${this.base}${url}`, {
+          method,
+          headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+        });
+        const text = await res.text();
+        return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(200 * (attempt + 1));
+      }
+    }
+  }
+  async ok<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> {
+    const r = await this.call<T>(method, url, body);
+    if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+}
+
+interface ProtocolInfo {
+  id: string;
+  preparationSessions: number;
+  dosingSessions: number;
+  minDaysBetweenDoses: number;
+  rems: boolean;
+  route: string;
+  checkMinutes: number[];
+}
+
+/** Reads what the driver needs from the course's own state (the protocol is pinned in the workflow). */
+async function protocolInfo(api: Api, courseId: string, protocolId: string): Promise<ProtocolInfo> {
+  const course = await api.ok<{ steps?: Array<{ key: string; kind: string }> }>('GET', `/api/courses/${courseId}`);
+  void course;
+  // The shipped protocols, by id (the simulation targets shipped protocols).
+  const { getProtocol } = await import('../../domain');
+  const p = getProtocol(protocolId)!;
+  return {
+    id: p.id,
+    preparationSessions: p.course.preparationSessions,
+    dosingSessions: p.course.dosingSessions,
+    minDaysBetweenDoses: p.course.minDaysBetweenDoses,
+    rems: !!p.rems,
+    route: p.routes[0]!,
+    checkMinutes: p.safety.bloodPressure.checkMinutes.filter((m): m is number => typeof m === 'number' && m > 0),
+  };
+}
+
+async function waitForStep(api: Api, courseId: string, key: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await api.ok<{ status: string; steps?: Array<{ key: string; state: string }> }>('GET', `/api/courses/${courseId}`);
+    if (c.steps?.some((s) => s.key === key && (s.state === 'open' || s.state === 'overdue'))) return;
+    if (c.status !== 'active' && c.status !== 'paused') throw new Error(`course ended (${c.status}) while waiting for ${key}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${key}`);
+    await sleep(100);
+  }
+}
+
+async function driveCourse(api: Api, courseId: string, profile: Profile, p: ProtocolInfo, r: () => number, timeoutMs: number, tick: () => void): Promise<void> {
+  const act = (action: string, body: unknown) => api.ok('POST', `/api/courses/${courseId}/${action}`, body);
+  await waitForStep(api, courseId, 'screening', timeoutMs);
+  const hardStops = Object.fromEntries(HARD_STOPS.map((h) => [h, false]));
+  if (profile === 'ineligible') hardStops[HARD_STOPS[Math.floor(r() * HARD_STOPS.length)]!] = true;
+  await act('screening', { hardStops });
+  tick();
+  if (profile === 'ineligible') return;
+  await act('clearance', { decision: 'approved' });
+  if (p.rems) await act('rems-enrollment', { enrolled: true });
+  await act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
+  tick();
+  const withdrawAt = profile === 'withdraws' ? 1 + Math.floor(r() * p.dosingSessions) : -1;
+  for (let n = 1; n <= p.preparationSessions; n++) {
+    await act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
+    if (profile === 'no-show' && n === 1) {
+      await act('no-show', { stepKey: `prep-${n}` });
+      await act('schedule', { stepKey: `prep-${n}`, startsInHours: 24 });
+    }
+    await act('session-complete', { stepKey: `prep-${n}` });
+  }
+  tick();
+  for (let n = 1; n <= p.dosingSessions; n++) {
+    const dose = `dose-${n}`;
+    if (n === withdrawAt) {
+      await act('withdraw', { reason: 'synthetic: client chose to stop' });
+      return;
+    }
+    await waitForStep(api, courseId, dose, timeoutMs);
+    await act('schedule', { stepKey: dose, startsInHours: Math.max(p.minDaysBetweenDoses * 24, 48) });
+    const check = { bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative', cssrsRisk: 'none', phq9Item9: 0 };
+    if (profile === 'safety-escalation' && n === 2) {
+      await act('pre-dose-check', { stepKey: dose, ...check, phq9Item9: 2, cssrsRisk: 'high' });
+      await act('safety-review', { outcome: 'withdraw', notes: 'synthetic: referred to a higher level of care' });
+      return;
+    }
+    if (profile === 'bp-hold' && n === 1) {
+      const held = await act('pre-dose-check', { stepKey: dose, ...check, bloodPressure: { systolic: 150, diastolic: 96 } });
+      if (held.outcome !== 'hold') throw new Error(`expected a blood-pressure hold, got ${String(held.outcome)}`);
+    }
+    const ok = await act('pre-dose-check', { stepKey: dose, ...check });
+    if (ok.outcome !== 'proceed') throw new Error(`pre-dose check held: ${JSON.stringify(ok.reasons)}`);
+    await act('dose', { stepKey: dose, route: p.route, doseMg: 56, lotNumber: 'SIM-1' });
+    for (const m of p.checkMinutes) await act('vitals', { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
+    for (;;) {
+      const res = await api.call('POST', `/api/courses/${courseId}/discharge`, { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
+      if (res.status < 300) break;
+      if (res.status !== 422) throw new Error(`discharge: ${res.status} ${JSON.stringify(res.body)}`);
+      await sleep(50); // minimum monitoring time not reached yet (scaled)
+    }
+    await act('session-complete', { stepKey: `integration-${n}` });
+    if (p.rems) {
+      await act('rems-form', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'SIM-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
+    }
+    tick();
+  }
+  await waitForStep(api, courseId, 'maintenance-decision', timeoutMs);
+  await act('maintenance-decision', { decision: 'complete' });
+  tick();
+}
+
+export interface SimulateOptions {
+  clients: number;
+  protocol: string;
+  timeScale: number;
+  seed: number;
+  json?: boolean;
+  url: string;
+  token?: string;
+  concurrency: number;
+}
+
+export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream = process.stderr): Promise<{ ok: boolean; summary: unknown }> {
+  const api = new Api(opts.url.replace(/\/$/, ''), opts.token);
+  const r = rng(opts.seed);
+  const profiles = assignProfiles(opts.clients, opts.seed);
+  const clinicId = `sim-${opts.seed}-${Date.now().toString(36)}`;
+  await api.ok('POST', '/api/clinics', { id: clinicId, name: `Simulation seed ${opts.seed}` });
+  const runs: Array<{ n: number; profile: Profile; courseId: string; clientId: string; error?: string; final?: string; endReason?: string | null }> = [];
+  for (const [i, profile] of profiles.entries()) {
+    const client = await api.ok<{ id: string }>('POST', '/api/clients', { clinicId, givenName: 'Synthetic', familyName: `Client ${i + 1}`, email: `sim-${opts.seed}-${i + 1}@example.org`, externalRef: `${clinicId}-${i + 1}` });
+    const course = await api.ok<{ id: string }>('POST', `/api/clients/${client.id}/courses`, { protocolId: opts.protocol, timeScale: opts.timeScale });
+    runs.push({ n: i + 1, profile, courseId: course.id, clientId: client.id });
+  }
+  const info = await protocolInfo(api, runs[0]!.courseId, opts.protocol);
+  // Progress: every milestone of every course, then waiting for the follow-ups to finish.
+  const total = runs.length * (info.dosingSessions + 5);
+  let done = 0;
+  const bar = () => {
+    const w = 30;
+    const f = Math.min(w, Math.round((done / total) * w));
+    err.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${Math.min(100, Math.round((done / total) * 100))}% ${runs.filter((x) => x.final).length}/${runs.length} courses ended`);
+  };
+  const tick = () => {
+    done++;
+    bar();
+  };
+  const timeoutMs = Math.max(120_000, (400 * 86_400_000) / opts.timeScale);
+  let next = 0;
+  const worker = async () => {
+    while (next < runs.length) {
+      const run = runs[next++]!;
+      try {
+        await driveCourse(api, run.courseId, run.profile, info, r, timeoutMs, tick);
+      } catch (e) {
+        run.error = e instanceof Error ? e.message : String(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, worker));
+  // Wait for every course to end (follow-ups run on the engine's timers).
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    for (const run of runs.filter((x) => !x.final)) {
+      const c = await api.ok<{ status: string; endedAt: string | null; endReason: string | null }>('GET', `/api/courses/${run.courseId}`);
+      if (c.endedAt) {
+        run.final = c.status;
+        run.endReason = c.endReason;
+        done = Math.min(total, done + (info.dosingSessions + 5));
+      }
+    }
+    bar();
+    if (runs.every((x) => x.final) || Date.now() > until) break;
+    await sleep(500);
+  }
+  err.write('\n');
+  const byProfile: Record<string, { expected: string; count: number; matched: number; finals: Record<string, number> }> = {};
+  for (const run of runs) {
+    const s = (byProfile[run.profile] ??= { expected: EXPECT[run.profile], count: 0, matched: 0, finals: {} });
+    s.count++;
+    const final = run.final ?? 'unfinished';
+    s.finals[final] = (s.finals[final] ?? 0) + 1;
+    if (final === EXPECT[run.profile]) s.matched++;
+  }
+  const mismatches = runs.filter((x) => x.final !== EXPECT[x.profile]).map((x) => ({ n: x.n, courseId: x.courseId, profile: x.profile, expected: EXPECT[x.profile], final: x.final ?? 'unfinished', endReason: x.endReason ?? null, error: x.error ?? null }));
+  const summary = { clinicId, protocol: opts.protocol, clients: opts.clients, timeScale: opts.timeScale, seed: opts.seed, byProfile, matched: runs.length - mismatches.length, mismatches };
+  return { ok: mismatches.length === 0, summary };
+}
+
+export function register(program: Command): void {
+  program
+    .command('simulate')
+    .description('Drive synthetic clients through the engine over its HTTP API and compare final states with each profile')
+    .option('--clients <n>', 'number of synthetic clients', '30')
+    .option('--protocol <id>', 'protocol id', 'kap-office')
+    .option('--time-scale <s>', 'protocol days per real day (86400 = a day per second)', '86400')
+    .option('--seed <k>', 'random seed', '1')
+    .option('--concurrency <n>', 'courses driven at once', '8')
+    .option('--url <url>', 'engine base URL', 'http://127.0.0.1:3000')
+    .option('--token <token>', 'API token (default: KAP_TOKEN)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { clients: string; protocol: string; timeScale: string; seed: string; concurrency: string; url: string; token?: string; json?: boolean }) => {
+      const { ok, summary } = await simulate({
+        clients: Number(o.clients),
+        protocol: o.protocol,
+        timeScale: Number(o.timeScale),
+        seed: Number(o.seed),
+        concurrency: Number(o.concurrency),
+        url: o.url,
+        token: o.token ?? process.env.KAP_TOKEN,
+        json: o.json,
+      });
+      if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else {
+        const s = summary as { byProfile: Record<string, { expected: string; count: number; matched: number; finals: Record<string, number> }>; matched: number; clients: number };
+        for (const [profile, v] of Object.entries(s.byProfile)) process.stdout.write(`${profile.padEnd(18)} ${String(v.count).padStart(3)} expected ${v.expected.padEnd(10)} got ${JSON.stringify(v.finals)}\n`);
+        process.stdout.write(`${s.matched}/${s.clients} courses ended as their profile predicts\n`);
+      }
+      if (!ok) process.exitCode = 1;
+    });
+}
