@@ -1,0 +1,257 @@
+// After the run: what the workflows say happened, against what PostgreSQL and the SMTP sink hold.
+//
+// Sources of truth:
+//   - each course workflow's result (its final CourseView) and the expected end of its profile;
+//   - every workflow history (course and assessment children): the notify activities it scheduled and
+//     completed, with their keys (payloads decoded with the same codec as the worker's);
+//   - the SMTP sink of the runner: every message received, by Message-ID.
+// Against: courses, course_steps, course_events, email_outbox, audit_log.
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import type { Db } from '../src/db/connect';
+import type { CourseView } from '../src/client/course-actions';
+import type { Profile } from './driver';
+
+export interface CourseUnderTest {
+  courseId: string;
+  profile: Profile;
+}
+
+export interface Problem {
+  kind: string;
+  courseId?: string;
+  key?: string;
+  detail: string;
+}
+
+export interface CheckReport {
+  courses: { started: number; finishedAsExpected: number; notAsExpected: number; unfinished: number };
+  projection: { courseRowsMismatched: number; stepRowsMissing: number; stepRowsUnexpected: number; stepRowsStale: number; eventGaps: number; eventDuplicates: number };
+  emails: {
+    requested: number;
+    outboxRows: number;
+    sent: number;
+    uncertain: number;
+    uncertainDelivered: number;
+    failedOrBlocked: number;
+    unsettled: number;
+    received: number;
+    missing: number;
+    duplicated: number;
+    unexpected: number;
+  };
+  audit: { gaps: number; duplicates: number };
+  problems: Problem[];
+}
+
+const TERMINAL = new Set(['completed', 'withdrawn', 'ineligible']);
+
+/** Notify keys from every workflow history: scheduled, and those whose activity completed. */
+async function notifyKeysFromHistories(client: Client, codec: PayloadCodec, problems: Problem[]): Promise<{ scheduled: Set<string>; completed: Set<string>; workflows: number }> {
+  const scheduled = new Set<string>();
+  const completed = new Set<string>();
+  let workflows = 0;
+  for await (const wf of client.workflow.list({ query: '' })) {
+    workflows++;
+    let history: temporal.api.history.v1.IHistory;
+    try {
+      history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    } catch (err) {
+      problems.push({ kind: 'history-unreadable', detail: `${wf.workflowId}/${wf.runId}: ${String(err)}` });
+      continue;
+    }
+    const byScheduledId = new Map<string, string>();
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s && s.activityType?.name === 'notify') {
+        const payloads = s.input?.payloads ?? [];
+        const [decoded] = await codec.decode(payloads as never);
+        const input = decoded ? (defaultPayloadConverter.fromPayload(decoded as never) as { key?: string }) : undefined;
+        if (input?.key) {
+          scheduled.add(input.key);
+          byScheduledId.set(String(e.eventId), input.key);
+        }
+      }
+      const c = e.activityTaskCompletedEventAttributes;
+      if (c) {
+        const key = byScheduledId.get(String(c.scheduledEventId));
+        if (key) completed.add(key);
+      }
+    }
+  }
+  return { scheduled, completed, workflows };
+}
+
+export async function runChecks(opts: { db: Db; client: Client; codec: PayloadCodec; courses: CourseUnderTest[]; sinkCounts: Map<string, number>; sinkReceived: number }): Promise<CheckReport> {
+  const { db, client } = opts;
+  const problems: Problem[] = [];
+  const r: CheckReport = {
+    courses: { started: opts.courses.length, finishedAsExpected: 0, notAsExpected: 0, unfinished: 0 },
+    projection: { courseRowsMismatched: 0, stepRowsMissing: 0, stepRowsUnexpected: 0, stepRowsStale: 0, eventGaps: 0, eventDuplicates: 0 },
+    emails: { requested: 0, outboxRows: 0, sent: 0, uncertain: 0, uncertainDelivered: 0, failedOrBlocked: 0, unsettled: 0, received: opts.sinkReceived, missing: 0, duplicated: 0, unexpected: 0 },
+    audit: { gaps: 0, duplicates: 0 },
+    problems,
+  };
+
+  // ---- courses: workflow result vs expectation, and vs the projection
+  for (const c of opts.courses) {
+    const handle = client.workflow.getHandle(`course-${c.courseId}`);
+    const d = await handle.describe().catch(() => null);
+    if (!d || d.status.name !== 'COMPLETED') {
+      r.courses.unfinished++;
+      problems.push({ kind: 'course-unfinished', courseId: c.courseId, detail: `${c.profile.name}: workflow ${d?.status.name ?? 'not found'}` });
+      continue;
+    }
+    const view = (await handle.result()) as CourseView;
+    const e = c.profile.expected;
+    const asExpected = view.status === e.status && view.endReason === e.endReason && (e.dosesGiven === undefined || view.dosesGiven === e.dosesGiven);
+    if (asExpected) r.courses.finishedAsExpected++;
+    else {
+      r.courses.notAsExpected++;
+      problems.push({ kind: 'course-not-as-expected', courseId: c.courseId, detail: `${c.profile.name}: ${view.status} (${view.endReason}, ${view.dosesGiven} doses), expected ${e.status} (${e.endReason}, ${e.dosesGiven ?? '?'} doses)` });
+    }
+
+    const row = await db.selectFrom('courses').selectAll().where('id', '=', c.courseId).executeTakeFirst();
+    if (!row || row.status !== view.status || row.end_reason !== view.endReason || !row.ended_at || row.current_step !== null) {
+      r.projection.courseRowsMismatched++;
+      problems.push({ kind: 'course-row-mismatch', courseId: c.courseId, detail: `row ${row ? `${row.status}/${row.end_reason}/ended ${row.ended_at ? 'yes' : 'no'}/step ${row.current_step}` : 'missing'} vs workflow ${view.status}/${view.endReason}` });
+    }
+
+    // Steps: every step the workflow ever opened has exactly one row in its final state.
+    const rows = await db.selectFrom('course_steps').select(['id', 'step_key', 'state']).where('course_id', '=', c.courseId).execute();
+    const byKey = new Map(rows.map((x) => [x.step_key, x]));
+    const touched = view.steps.filter((s) => s.status !== 'pending');
+    for (const s of touched) {
+      const x = byKey.get(s.id);
+      if (!x) {
+        r.projection.stepRowsMissing++;
+        problems.push({ kind: 'step-row-missing', courseId: c.courseId, detail: s.id });
+      } else if (x.state !== s.status) {
+        r.projection.stepRowsStale++;
+        problems.push({ kind: 'step-row-stale', courseId: c.courseId, detail: `${s.id}: row ${x.state}, workflow ${s.status}` });
+      }
+    }
+    const touchedIds = new Set(touched.map((s) => s.id));
+    for (const x of rows) {
+      if (!touchedIds.has(x.step_key)) {
+        r.projection.stepRowsUnexpected++;
+        problems.push({ kind: 'step-row-unexpected', courseId: c.courseId, detail: `${x.step_key} (${x.state})` });
+      }
+    }
+
+    // Timeline: seq 1..N without a gap, one start and one end event, the end matching the result.
+    const events = await db.selectFrom('course_events').select(['seq', 'type']).where('course_id', '=', c.courseId).orderBy('seq').execute();
+    const seqs = events.map((x) => Number(x.seq));
+    const distinct = new Set(seqs);
+    if (distinct.size !== seqs.length) {
+      r.projection.eventDuplicates += seqs.length - distinct.size;
+      problems.push({ kind: 'event-duplicate', courseId: c.courseId, detail: `${seqs.length - distinct.size} repeated seq` });
+    }
+    const max = seqs.length ? Math.max(...seqs) : 0;
+    if (max !== distinct.size) {
+      r.projection.eventGaps += max - distinct.size;
+      problems.push({ kind: 'event-gap', courseId: c.courseId, detail: `${distinct.size} events, highest seq ${max}` });
+    }
+    const starts = events.filter((x) => x.type === 'course.started').length;
+    const ends = events.filter((x) => TERMINAL.has(x.type.replace(/^course\./, '')) && x.type.startsWith('course.')).length;
+    const endType = `course.${view.status}`;
+    if (starts !== 1 || ends !== 1 || events[events.length - 1]?.type !== endType) {
+      r.projection.eventGaps += starts === 0 ? 1 : 0;
+      r.projection.eventGaps += ends === 0 ? 1 : 0;
+      r.projection.eventDuplicates += Math.max(starts - 1, 0) + Math.max(ends - 1, 0);
+      problems.push({ kind: 'timeline-ends', courseId: c.courseId, detail: `${starts} course.started, ${ends} end events, last ${events[events.length - 1]?.type}, expected ${endType}` });
+    }
+  }
+
+  // ---- email: histories -> outbox -> sink
+  const hist = await notifyKeysFromHistories(client, opts.codec, problems);
+  r.emails.requested = hist.scheduled.size;
+  const outbox = await db.selectFrom('email_outbox').select(['key', 'status', 'message_id', 'course_id']).execute();
+  r.emails.outboxRows = outbox.length;
+  const outboxByKey = new Map(outbox.map((o) => [o.key, o]));
+  for (const key of hist.scheduled) {
+    const o = outboxByKey.get(key);
+    if (!o) {
+      r.emails.missing++;
+      problems.push({ kind: 'email-no-outbox-row', key, detail: 'notify scheduled in a history, no outbox row' });
+    } else if (hist.completed.has(key) && o.status !== 'sent' && o.status !== 'uncertain') {
+      r.emails.missing++;
+      problems.push({ kind: 'email-completed-not-sent', key, detail: `notify completed, outbox row ${o.status}` });
+    }
+  }
+  const known = new Set<string>();
+  for (const o of outbox) {
+    known.add(o.message_id);
+    if (!hist.scheduled.has(o.key)) problems.push({ kind: 'email-outbox-orphan', key: o.key, detail: `outbox row ${o.status} that no history asked for` });
+    const n = opts.sinkCounts.get(o.message_id) ?? 0;
+    switch (o.status) {
+      case 'sent':
+        r.emails.sent++;
+        if (n === 0) {
+          r.emails.missing++;
+          problems.push({ kind: 'email-sent-not-received', key: o.key, detail: o.message_id });
+        }
+        if (n > 1) {
+          r.emails.duplicated += n - 1;
+          problems.push({ kind: 'email-received-twice', key: o.key, detail: `${o.message_id} x${n}` });
+        }
+        break;
+      case 'uncertain':
+        r.emails.uncertain++;
+        if (n === 1) r.emails.uncertainDelivered++;
+        if (n > 1) {
+          r.emails.duplicated += n - 1;
+          problems.push({ kind: 'email-received-twice', key: o.key, detail: `uncertain row, ${o.message_id} x${n}` });
+        }
+        break;
+      case 'failed':
+      case 'blocked':
+        r.emails.failedOrBlocked++;
+        problems.push({ kind: `email-${o.status}`, key: o.key, detail: 'final failure' });
+        if (n > 0) {
+          r.emails.duplicated += n;
+          problems.push({ kind: 'email-received-but-not-sent', key: o.key, detail: `${o.status} row, received x${n}` });
+        }
+        break;
+      default:
+        r.emails.unsettled++;
+        r.emails.missing++;
+        problems.push({ kind: 'email-unsettled', key: o.key, detail: `outbox row still ${o.status} at the end (received x${n})` });
+    }
+  }
+  for (const [messageId, n] of opts.sinkCounts) {
+    if (!known.has(messageId)) {
+      r.emails.unexpected += n;
+      problems.push({ kind: 'email-unexpected', detail: `${messageId} x${n} received, no outbox row` });
+    }
+  }
+
+  // ---- audit: enrollment once per course, one email.sent / email.uncertain per such row
+  const audit = await db.selectFrom('audit_log').select(['action', 'course_id', 'event_key']).where('action', 'in', ['course.enroll', 'email.sent', 'email.uncertain']).execute();
+  const enrolls = new Map<string, number>();
+  const emailAudit = new Map<string, number>();
+  for (const a of audit) {
+    if (a.action === 'course.enroll' && a.course_id) enrolls.set(a.course_id, (enrolls.get(a.course_id) ?? 0) + 1);
+    else if (a.event_key) emailAudit.set(a.event_key, (emailAudit.get(a.event_key) ?? 0) + 1);
+  }
+  for (const c of opts.courses) {
+    const n = enrolls.get(c.courseId) ?? 0;
+    if (n === 0) {
+      r.audit.gaps++;
+      problems.push({ kind: 'audit-no-enroll', courseId: c.courseId, detail: 'no course.enroll entry' });
+    } else if (n > 1) {
+      r.audit.duplicates += n - 1;
+      problems.push({ kind: 'audit-enroll-twice', courseId: c.courseId, detail: `${n} course.enroll entries` });
+    }
+  }
+  for (const o of outbox) {
+    if (o.status !== 'sent' && o.status !== 'uncertain') continue;
+    const n = emailAudit.get(`email.${o.status}:${o.key}`) ?? 0;
+    if (n === 0) {
+      r.audit.gaps++;
+      problems.push({ kind: 'audit-email-gap', key: o.key, detail: `no email.${o.status} entry` });
+    }
+  }
+  return r;
+}

@@ -1,0 +1,190 @@
+// Drives one simulated course through the engine's public client functions (src/client), as staff
+// would, while the runner breaks things underneath. A reconciler, not a script: every round reads the
+// course's state (its Query) and does the one next thing that state asks for. So a lost reply (the
+// Update went through, the answer did not come back) is harmless: the next round sees the change and
+// moves on, and no action is ever repeated blindly (a repeated scheduleSession or recordVitals would
+// be a real second event).
+import type { Client } from '@temporalio/client';
+import { executeCourseAction, getCourseState, type CourseActionInputs, type CourseActionName, type CourseView } from '../src/client/course-actions';
+import { getProtocol } from '../src/domain';
+import type { Protocol } from '../src/domain/protocol';
+import { AppError } from '../src/errors';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const HARD_STOPS = [
+  'psychotic-disorder',
+  'acute-mania',
+  'suicidal-ideation-with-intent',
+  'uncontrolled-hypertension',
+  'uncontrolled-substance-use',
+  'ketamine-allergy',
+  'pregnancy',
+  'aneurysmal-vascular-disease',
+  'arteriovenous-malformation',
+  'intracerebral-haemorrhage',
+  'severe-hepatic-impairment',
+  'uncontrolled-glaucoma',
+  'severe-breathing-problems',
+];
+const NO_HARD_STOPS = Object.fromEntries(HARD_STOPS.map((k) => [k, false]));
+const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, heartRate: 72, spo2: 98, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative' as const, cssrsRisk: 'none' as const, phq9Item9: 0 };
+const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
+const ACTOR = { role: 'coordinator' as const };
+
+/** A synthetic client: the protocol, what staff do, and the final state that must follow. */
+export interface Profile {
+  name: string;
+  protocolId: string;
+  /** A hard stop recorded at screening (the course ends ineligible). */
+  hardStop?: string;
+  /** Clearance denied with this reason (the course ends ineligible). */
+  denyClearance?: string;
+  /** Withdraw once this many doses were given. */
+  withdrawAfterDoses?: number;
+  /** Pause once this many doses were given, then resume. */
+  pauseAfterDoses?: number;
+  expected: { status: 'completed' | 'withdrawn' | 'ineligible'; endReason: string; dosesGiven?: number };
+}
+
+export const PROFILES: Profile[] = [
+  { name: 'kap-office-complete', protocolId: 'kap-office', expected: { status: 'completed', endReason: 'course-complete', dosesGiven: 6 } },
+  { name: 'iv-series-complete', protocolId: 'iv-series', expected: { status: 'completed', endReason: 'course-complete', dosesGiven: 6 } },
+  { name: 'hard-stop-ineligible', protocolId: 'kap-office', hardStop: 'psychotic-disorder', expected: { status: 'ineligible', endReason: 'ineligible: hard-stop:psychotic-disorder', dosesGiven: 0 } },
+  { name: 'withdrawn-after-dose-2', protocolId: 'kap-office', withdrawAfterDoses: 2, expected: { status: 'withdrawn', endReason: 'withdrawn: client moved away', dosesGiven: 2 } },
+  { name: 'clearance-denied', protocolId: 'iv-series', denyClearance: 'cardiology advises against', expected: { status: 'ineligible', endReason: 'clearance-denied: cardiology advises against', dosesGiven: 0 } },
+  { name: 'paused-resumed-complete', protocolId: 'iv-series', pauseAfterDoses: 3, expected: { status: 'completed', endReason: 'course-complete', dosesGiven: 6 } },
+  { name: 'spravato-rems-complete', protocolId: 'spravato-rems', expected: { status: 'completed', endReason: 'course-complete', dosesGiven: 12 } },
+];
+
+export interface DriverStats {
+  actions: number;
+  /** Errors of the transport kind (server, worker or database away): retried. */
+  transientErrors: number;
+  /** 409/422 answers: the state moved on (e.g. a lost reply of an Update that did apply); re-read. */
+  conflicts: number;
+  /** 400s: the driver asked for something malformed (a driver bug); re-read and carry on. */
+  invalid: number;
+  lastError: string | null;
+}
+
+type Next = { action: CourseActionName; input: unknown; note?: string } | { wait: number };
+
+export class CourseDriver {
+  readonly protocol: Protocol;
+  readonly stats: DriverStats = { actions: 0, transientErrors: 0, conflicts: 0, invalid: 0, lastError: null };
+  last: CourseView | null = null;
+  private paused = false;
+
+  constructor(
+    readonly temporal: Client,
+    readonly courseId: string,
+    readonly profile: Profile,
+  ) {
+    this.protocol = getProtocol(profile.protocolId)!;
+  }
+
+  /** Runs until the course has ended (returns its last view) or the deadline passes (returns null). */
+  async run(deadline: number, pollMs = 400): Promise<CourseView | null> {
+    while (Date.now() < deadline) {
+      let view: CourseView;
+      try {
+        view = await getCourseState(this.temporal, this.courseId);
+      } catch (err) {
+        this.transient(err);
+        await sleep(1000);
+        continue;
+      }
+      this.last = view;
+      if (view.status === 'completed' || view.status === 'withdrawn' || view.status === 'ineligible') return view;
+      const next = this.next(view);
+      if ('wait' in next) {
+        await sleep(next.wait);
+        continue;
+      }
+      try {
+        await executeCourseAction(this.temporal, this.courseId, next.action, next.input as CourseActionInputs[typeof next.action]);
+        this.stats.actions++;
+        if (next.action === 'pauseCourse') this.paused = true;
+      } catch (err) {
+        if (err instanceof AppError && (err.code === 'conflict' || err.code === 'unprocessable')) {
+          // Not ready for discharge yet is expected at a high time scale only for a few ms; anything
+          // else means the state moved on without us (a lost reply): re-read.
+          this.stats.conflicts++;
+          this.stats.lastError = `${next.action}: ${err.message}`;
+          await sleep(100);
+        } else if (err instanceof AppError && err.code === 'invalid_input') {
+          this.stats.invalid++;
+          this.stats.lastError = `${next.action}: ${err.message}`;
+          await sleep(1000);
+        } else {
+          this.transient(err);
+          await sleep(1000);
+        }
+      }
+    }
+    return null;
+  }
+
+  private transient(err: unknown): void {
+    this.stats.transientErrors++;
+    this.stats.lastError = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : String(err);
+  }
+
+  /** The one next thing staff would do, from the course's state alone. */
+  next(v: CourseView): Next {
+    const p = this.profile;
+    if (v.status === 'paused') {
+      this.paused = true;
+      return { action: 'resumeCourse', input: { actor: ACTOR } };
+    }
+    if (p.withdrawAfterDoses !== undefined && v.dosesGiven >= p.withdrawAfterDoses) return { action: 'withdrawCourse', input: { reason: 'client moved away', actor: ACTOR } };
+    if (p.pauseAfterDoses !== undefined && !this.paused && v.dosesGiven >= p.pauseAfterDoses) return { action: 'pauseCourse', input: { reason: 'client travelling', actor: ACTOR } };
+    for (const s of v.steps) {
+      if (s.status !== 'open') continue;
+      const ses = s.session;
+      switch (s.kind) {
+        case 'screening':
+          return { action: 'recordScreening', input: { hardStops: p.hardStop ? { ...NO_HARD_STOPS, [p.hardStop]: true } : NO_HARD_STOPS, actor: ACTOR } };
+        case 'clearance':
+          return { action: 'decideClearance', input: p.denyClearance ? { decision: 'denied', reason: p.denyClearance, actor: { role: 'prescriber' } } : { decision: 'approved', actor: { role: 'prescriber' } } };
+        case 'rems-enrollment':
+          return { action: 'recordRemsEnrollment', input: { enrolled: true, remsPatientId: `REMS-${this.courseId.slice(0, 8)}`, actor: { role: 'prescriber' } } };
+        case 'consent':
+          return { action: 'recordConsent', input: { documentVersion: 'v1', signedByClient: true, prescriberSigned: true, actor: ACTOR } };
+        case 'preparation':
+          if (!ses || ses.status === 'unscheduled' || ses.status === 'no-show') return { action: 'scheduleSession', input: { stepKey: s.id, startsInHours: 48, actor: ACTOR } };
+          return { action: 'completeSession', input: { stepKey: s.id, actor: { role: 'therapist' } } };
+        case 'integration':
+          return { action: 'completeSession', input: { stepKey: s.id, actor: { role: 'therapist' } } };
+        case 'dosing': {
+          const st = ses?.status ?? 'unscheduled';
+          if (st === 'unscheduled' || st === 'no-show') return { action: 'scheduleSession', input: { stepKey: s.id, startsInHours: Math.max(this.protocol.course.minDaysBetweenDoses * 24, 48), actor: ACTOR } };
+          if (st === 'scheduled' || st === 'held') return { action: 'recordPreDoseCheck', input: { stepKey: s.id, ...CHECK, actor: { role: 'prescriber' } } };
+          if (st === 'checked-in') return { action: 'recordDose', input: { stepKey: s.id, route: this.protocol.routes[0]!, doseMg: 56, lotNumber: 'L-1', actor: { role: 'prescriber' } } };
+          if (st === 'dosed') {
+            const have = new Set((ses?.readings ?? []).map((r) => r.at));
+            for (const m of this.protocol.safety.bloodPressure.checkMinutes) {
+              if (typeof m === 'number' && m > 0 && !have.has(m)) return { action: 'recordVitals', input: { stepKey: s.id, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98, actor: { role: 'prescriber' } } };
+            }
+            return { action: 'discharge', input: { stepKey: s.id, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true, actor: { role: 'prescriber' } } };
+          }
+          continue;
+        }
+        case 'rems-monitoring-form':
+          return {
+            action: 'submitRemsForm',
+            input: { stepKey: s.id, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false, actor: ACTOR },
+          };
+        case 'maintenance-decision':
+          return { action: 'decideMaintenance', input: { decision: 'complete', actor: { role: 'prescriber' } } };
+        case 'task':
+          return { action: 'completeTask', input: { stepKey: s.id, actor: ACTOR } };
+        default:
+          // Assessments are left to expire (missed): a real path, and it exercises reminders and notices.
+          continue;
+      }
+    }
+    return { wait: 500 };
+  }
+}

@@ -1,0 +1,462 @@
+// `npm run chaos`: a population of time-scaled courses runs while the runner kills the worker again
+// and again, restarts the Temporal dev server on its SQLite file, takes PostgreSQL away for 30 s and
+// the SMTP server away for a while; then it waits for every course to end and checks that nothing was
+// lost or done twice (chaos/checks.ts). Loopback only, everything in a temp folder that is removed at
+// the end, every child in its own process group and killed on exit. Prints ONE JSON line at the end
+// (progress goes to stderr); exits 1 when a check fails. See docs/chaos.md.
+//
+//   npm run chaos -- [--courses N] [--duration S] [--drain S] [--time-scale T] [--seed N] [--keep] [--verbose]
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { enrollClient } from '../src/client/courses';
+import { connectTemporal } from '../src/client/temporal';
+import { PROJECT_ROOT } from '../src/config';
+import { createDb, type Db } from '../src/db/connect';
+import { migrateToLatest } from '../src/db/migrate';
+import { EncryptionCodec, parsePayloadKeys } from '../src/security/payload-codec';
+import { freePort, waitForTemporal } from '../src/temporal/dev-server';
+import { resolveToolchain } from '../src/temporal/toolchain';
+import { COURSE_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
+import { runChecks, type CourseUnderTest } from './checks';
+import { CourseDriver, PROFILES } from './driver';
+import { type Child, killAllChildren, startChild } from './procs';
+import { ChaosSmtpSink } from './sink';
+
+// ------------------------------------------------------------------ options
+
+function option(name: string, env: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const raw = i >= 0 ? process.argv[i + 1] : process.env[env];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) {
+    process.stderr.write(`chaos: --${name} must be a non-negative number\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const flag = (name: string, env: string) => process.argv.includes(`--${name}`) || process.env[env] === '1';
+
+const opts = {
+  courses: Math.max(1, Math.floor(option('courses', 'CHAOS_COURSES', 14))),
+  /** Seconds of fault injection; the population starts at the beginning of it. */
+  duration: option('duration', 'CHAOS_DURATION', 210),
+  /** Seconds allowed after the faults for every course to end. */
+  drain: option('drain', 'CHAOS_DRAIN', 180),
+  /** Protocol days per real day: 864,000 = 10 protocol days per second. */
+  timeScale: option('time-scale', 'CHAOS_TIME_SCALE', 864_000),
+  seed: option('seed', 'CHAOS_SEED', 7),
+  pgOutage: option('pg-outage', 'CHAOS_PG_OUTAGE', 30),
+  smtpOutage: option('smtp-outage', 'CHAOS_SMTP_OUTAGE', 40),
+  temporalOutage: option('temporal-outage', 'CHAOS_TEMPORAL_OUTAGE', 10),
+  keep: flag('keep', 'CHAOS_KEEP'),
+  verbose: flag('verbose', 'CHAOS_VERBOSE'),
+};
+
+// A small seeded PRNG (mulberry32): the same seed gives the same fault timeline.
+let rngState = opts.seed >>> 0 || 1;
+function rand(): number {
+  rngState = (rngState + 0x6d2b79f5) >>> 0;
+  let t = rngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const between = (lo: number, hi: number) => lo + (hi - lo) * rand();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const t0 = Date.now();
+const elapsed = () => ((Date.now() - t0) / 1000).toFixed(1);
+function say(msg: string): void {
+  process.stderr.write(`[chaos ${elapsed().padStart(6)}s] ${msg}\n`);
+}
+
+// ------------------------------------------------------------------ the stack
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kap-chaos-'));
+const payloadKeys = `chaos-1:${crypto.randomBytes(32).toString('base64')}`;
+const secretKey = crypto.randomBytes(32).toString('hex');
+const tsx = require.resolve('tsx');
+
+interface Ports {
+  temporal: number;
+  pg: number;
+  smtp: number;
+}
+
+const faults = {
+  workerKills: 0,
+  workerRestarts: 0,
+  workerUnexpectedExits: 0,
+  temporalRestarts: 0,
+  temporalDownS: 0,
+  postgresOutages: 0,
+  postgresDownS: 0,
+  smtpOutages: 0,
+  smtpDownS: 0,
+  smtpConnectionsCut: 0,
+};
+
+class Stack {
+  pg: Child | null = null;
+  temporal: Child | null = null;
+  worker: Child | null = null;
+  /** false while the runner deliberately holds the worker down (kill, or the end of the run). */
+  workerWanted = false;
+  private workerStarting: Promise<void> | null = null;
+
+  constructor(
+    readonly ports: Ports,
+    readonly sink: ChaosSmtpSink,
+  ) {}
+
+  get databaseUrl(): string {
+    return `postgresql://postgres:postgres@127.0.0.1:${this.ports.pg}/postgres?sslmode=disable`;
+  }
+  get temporalAddress(): string {
+    return `127.0.0.1:${this.ports.temporal}`;
+  }
+
+  async startPg(): Promise<void> {
+    this.pg = await startChild({
+      name: 'postgres',
+      command: process.execPath,
+      args: ['--import', tsx, path.join(PROJECT_ROOT, 'src/db/embedded-postgres-main.ts'), '--data-dir', path.join(tmp, 'pg'), '--port', String(this.ports.pg)],
+      cwd: PROJECT_ROOT,
+      logFile: path.join(tmp, 'postgres.log'),
+      readyWhen: /READY \d+/,
+      readyTimeoutMs: 120_000,
+    });
+  }
+
+  async stopPg(): Promise<void> {
+    await this.pg?.stop(20_000);
+    this.pg = null;
+  }
+
+  async startTemporal(): Promise<void> {
+    const { temporalCli } = resolveToolchain(process.env.TEMPORAL_CLI_PATH || undefined);
+    const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(this.ports.temporal), '--log-level', 'warn'];
+    args.push('--db-filename', path.join(tmp, 'temporal.sqlite'), '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
+    for (const [name, type] of Object.entries(COURSE_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+    const child = await startChild({ name: 'temporal', command: temporalCli, args, logFile: path.join(tmp, 'temporal.log') });
+    this.temporal = child;
+    await waitForTemporal(this.temporalAddress, 120_000, () => child.alive());
+  }
+
+  async stopTemporal(): Promise<void> {
+    await this.temporal?.stop(15_000);
+    this.temporal = null;
+  }
+
+  workerEnv(): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      TEMPORAL_ADDRESS: this.temporalAddress,
+      DATABASE_URL: this.databaseUrl,
+      // PGlite serves one connection at a time (src/db/embedded-postgres.ts).
+      DATABASE_POOL_MAX: '1',
+      SMTP_URL: this.sink.url,
+      PAYLOAD_KEYS: payloadKeys,
+      SECRET_KEY: secretKey,
+      DATA_DIR: path.join(tmp, 'worker-data'),
+      TEMPORAL_METRICS_BIND: 'off',
+      PUBLIC_URL: 'http://127.0.0.1:3999',
+    };
+  }
+
+  async startWorker(): Promise<void> {
+    this.workerWanted = true;
+    if (this.workerStarting) return this.workerStarting;
+    this.workerStarting = (async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const child = await startChild({
+            name: 'worker',
+            command: process.execPath,
+            args: ['--import', tsx, path.join(PROJECT_ROOT, 'src/worker/main.ts')],
+            cwd: PROJECT_ROOT,
+            env: this.workerEnv(),
+            logFile: path.join(tmp, 'worker.log'),
+            readyWhen: /"msg":"worker started"/,
+            readyTimeoutMs: 120_000,
+          });
+          this.worker = child;
+          faults.workerRestarts++;
+          void child.exited.then(({ code, signal }) => {
+            if (this.worker !== child) return;
+            this.worker = null;
+            if (this.workerWanted) {
+              // Not one of ours: the worker gave up by itself (e.g. the server was away too long).
+              faults.workerUnexpectedExits++;
+              say(`worker exited by itself (code ${code}, signal ${signal}); restarting`);
+              void this.startWorker().catch((err) => say(`worker restart failed: ${String(err)}`));
+            }
+          });
+          return;
+        } catch (err) {
+          // It cannot start while Temporal is away (it connects first): try again.
+          if (!this.workerWanted) return;
+          say(`worker start attempt ${attempt} failed: ${String(err).slice(0, 200)}`);
+          await sleep(2000);
+        }
+      }
+    })().finally(() => {
+      this.workerStarting = null;
+    });
+    return this.workerStarting;
+  }
+
+  async killWorker(): Promise<void> {
+    if (this.workerStarting) await this.workerStarting;
+    const w = this.worker;
+    if (!w) return;
+    this.workerWanted = false;
+    this.worker = null;
+    await w.kill();
+    faults.workerKills++;
+  }
+
+  async stopWorker(): Promise<void> {
+    this.workerWanted = false;
+    if (this.workerStarting) await this.workerStarting.catch(() => undefined);
+    const w = this.worker;
+    this.worker = null;
+    await w?.stop(15_000);
+  }
+}
+
+// ------------------------------------------------------------------ faults
+
+async function faultSchedule(stack: Stack, until: number, abort: { stop: boolean }): Promise<void> {
+  const D = opts.duration * 1000;
+  const start = Date.now();
+  const at = (fraction: number) => start + D * fraction;
+  const waitUntil = async (t: number) => {
+    while (Date.now() < t && !abort.stop) await sleep(Math.min(500, t - Date.now()));
+  };
+
+  // (a) the worker: SIGKILL every 15-35 s, back after 1-5 s, for the whole window.
+  const killer = (async () => {
+    await waitUntil(start + between(10_000, 20_000));
+    while (Date.now() < until - 5000 && !abort.stop) {
+      await stack.killWorker();
+      say(`SIGKILL worker (#${faults.workerKills})`);
+      await sleep(between(1000, 5000));
+      await stack.startWorker();
+      say('worker restarted');
+      await waitUntil(Date.now() + between(15_000, 35_000));
+    }
+  })();
+
+  // (b) Temporal, (c) PostgreSQL, (d) SMTP: one after the other.
+  const outages = (async () => {
+    await waitUntil(at(0.2));
+    if (abort.stop) return;
+    say(`Temporal dev server: SIGTERM, down ${opts.temporalOutage} s`);
+    let t = Date.now();
+    await stack.stopTemporal();
+    await sleep(opts.temporalOutage * 1000);
+    await stack.startTemporal();
+    faults.temporalRestarts++;
+    faults.temporalDownS += Math.round((Date.now() - t) / 1000);
+    say(`Temporal dev server back on its SQLite file after ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+    await waitUntil(at(0.42));
+    if (abort.stop) return;
+    say(`PostgreSQL: stopped for ${opts.pgOutage} s`);
+    t = Date.now();
+    await stack.stopPg();
+    await sleep(opts.pgOutage * 1000);
+    await stack.startPg();
+    faults.postgresOutages++;
+    faults.postgresDownS += Math.round((Date.now() - t) / 1000);
+    say(`PostgreSQL back on the same files after ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+    await waitUntil(at(0.65));
+    if (abort.stop) return;
+    say(`SMTP: down for ${opts.smtpOutage} s (port closed, open connections cut)`);
+    t = Date.now();
+    const cutBefore = stack.sink.cutConnections;
+    await stack.sink.stop();
+    faults.smtpConnectionsCut += stack.sink.cutConnections - cutBefore;
+    await sleep(opts.smtpOutage * 1000);
+    await stack.sink.start();
+    faults.smtpOutages++;
+    faults.smtpDownS += Math.round((Date.now() - t) / 1000);
+    say('SMTP back');
+  })();
+
+  await Promise.all([killer, outages]);
+}
+
+// ------------------------------------------------------------------ main
+
+async function seed(db: Db, n: number): Promise<{ clinicId: string; clientIds: string[] }> {
+  const clinicId = 'clinic-chaos';
+  await db.insertInto('clinics').values({ id: clinicId, name: 'Chaos Clinic' }).execute();
+  for (const role of ['admin', 'coordinator', 'prescriber', 'therapist'] as const) {
+    const id = `staff-chaos-${role}`;
+    await db.insertInto('staff').values({ id, email: `${role}@chaos.example.org`, display_name: `Chaos ${role}`, role, password_hash: null }).execute();
+    await db.insertInto('staff_clinics').values({ staff_id: id, clinic_id: clinicId }).execute();
+  }
+  const clientIds: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `client-chaos-${String(i).padStart(3, '0')}`;
+    await db.insertInto('clients').values({ id, clinic_id: clinicId, given_name: 'Test', family_name: `Client${i}`, email: `client${i}@chaos.example.org`, phone: null, external_ref: null }).execute();
+    clientIds.push(id);
+  }
+  return { clinicId, clientIds };
+}
+
+async function main(): Promise<number> {
+  Runtime.install({
+    logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never,
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+  });
+  const ports: Ports = { temporal: await freePort(), pg: await freePort(), smtp: await freePort() };
+  const sink = new ChaosSmtpSink(ports.smtp);
+  const stack = new Stack(ports, sink);
+  const codec = new EncryptionCodec(parsePayloadKeys(payloadKeys));
+  say(`temp ${tmp}; ${opts.courses} courses, faults for ${opts.duration} s, drain ${opts.drain} s, time scale ${opts.timeScale}, seed ${opts.seed}`);
+
+  let client: Client | undefined;
+  try {
+    await Promise.all([stack.startPg(), stack.startTemporal(), sink.start()]);
+    say(`PostgreSQL (PGlite) :${ports.pg}, Temporal :${ports.temporal}, SMTP sink :${ports.smtp}`);
+
+    // Enrolment and the final checks use the database from this process; the worker holds PGlite's
+    // one connection in between, so enrol everyone before the worker starts.
+    let db = createDb({ url: stack.databaseUrl, poolMax: 1 });
+    await migrateToLatest(db);
+    const { clientIds } = await seed(db, opts.courses);
+    client = await connectTemporal({ address: stack.temporalAddress, namespace: 'default', payloadCodec: codec });
+    const courses: CourseUnderTest[] = [];
+    for (let i = 0; i < opts.courses; i++) {
+      const profile = PROFILES[i % PROFILES.length]!;
+      const { course } = await enrollClient({ db, temporal: client, taskQueue: 'kap-courses' }, { type: 'staff', id: 'staff-chaos-coordinator' }, { clientId: clientIds[i]!, protocolId: profile.protocolId, timeScale: opts.timeScale });
+      courses.push({ courseId: course.id, profile });
+    }
+    await db.destroy();
+    say(`${courses.length} courses enrolled (${[...new Set(courses.map((c) => c.profile.name))].join(', ')})`);
+
+    await stack.startWorker();
+    say('worker started (child process)');
+
+    const faultStart = Date.now();
+    const faultEnd = faultStart + opts.duration * 1000;
+    const deadline = faultEnd + opts.drain * 1000;
+    const abort = { stop: false };
+    const faultRun = faultSchedule(stack, faultEnd, abort);
+
+    // The population: staff start working on the courses over the first 40 % of the window.
+    const drivers = courses.map((c) => new CourseDriver(client!, c.courseId, c.profile));
+    const staggerMs = (opts.duration * 1000 * 0.4) / Math.max(drivers.length, 1);
+    let done = 0;
+    const runs = drivers.map(async (d, i) => {
+      await sleep(i * staggerMs);
+      const v = await d.run(deadline);
+      done++;
+      if (opts.verbose || !v) say(`${d.profile.name} ${d.courseId.slice(0, 8)}: ${v ? `${v.status} (${v.endReason})` : `NOT ENDED (${d.last?.status} at ${d.last?.currentStep}; ${d.stats.lastError ?? ''})`} [${done}/${drivers.length}]`);
+    });
+    const progress = setInterval(() => {
+      const states = drivers.map((d) => d.last?.status ?? 'new');
+      const count = (s: string) => states.filter((x) => x === s).length;
+      say(`progress: ${count('completed') + count('withdrawn') + count('ineligible')}/${drivers.length} ended, ${count('active') + count('paused')} active, worker ${stack.worker ? 'up' : 'down'}, Temporal ${stack.temporal ? 'up' : 'down'}, PostgreSQL ${stack.pg ? 'up' : 'down'}, SMTP ${sink.up ? 'up' : 'down'}, ${sink.received.length} emails received`);
+    }, 15_000);
+    await faultRun;
+    say('fault window over; everything is up; waiting for the courses to end');
+    await Promise.all(runs);
+    clearInterval(progress);
+
+    // Assessment children and cancellations may still be finishing: wait for nothing to be running.
+    const quietBy = Math.max(deadline, Date.now() + 30_000);
+    let running = -1;
+    while (Date.now() < quietBy) {
+      try {
+        running = (await client.workflow.count('ExecutionStatus="Running"')).count;
+        if (running === 0) break;
+      } catch {
+        // visibility briefly unavailable
+      }
+      await sleep(1000);
+    }
+    say(`${running} workflow(s) still running; stopping the worker`);
+    await stack.stopWorker();
+
+    db = createDb({ url: stack.databaseUrl, poolMax: 1 });
+    const report = await runChecks({ db, client, codec, courses, sinkCounts: sink.counts(), sinkReceived: sink.received.length });
+    await db.destroy();
+
+    const driverTotals = drivers.reduce(
+      (a, d) => ({ actions: a.actions + d.stats.actions, transientErrors: a.transientErrors + d.stats.transientErrors, conflicts: a.conflicts + d.stats.conflicts, invalid: a.invalid + d.stats.invalid }),
+      { actions: 0, transientErrors: 0, conflicts: 0, invalid: 0 },
+    );
+    const failed =
+      report.courses.notAsExpected +
+      report.courses.unfinished +
+      report.projection.courseRowsMismatched +
+      report.projection.stepRowsMissing +
+      report.projection.stepRowsUnexpected +
+      report.projection.stepRowsStale +
+      report.projection.eventGaps +
+      report.projection.eventDuplicates +
+      report.emails.missing +
+      report.emails.duplicated +
+      report.emails.unexpected +
+      report.audit.gaps +
+      report.audit.duplicates;
+    for (const p of report.problems.slice(0, 40)) say(`problem: ${p.kind} ${p.courseId ?? ''} ${p.key ?? ''} ${p.detail}`);
+    const summary = {
+      ok: failed === 0,
+      durationS: Math.round((Date.now() - t0) / 1000),
+      config: { courses: opts.courses, faultWindowS: opts.duration, drainS: opts.drain, timeScale: opts.timeScale, seed: opts.seed, database: 'pglite' },
+      courses: { ...report.courses, byProfile: Object.fromEntries(PROFILES.map((p) => [p.name, courses.filter((c) => c.profile === p).length]).filter(([, n]) => n)) },
+      projection: report.projection,
+      emails: report.emails,
+      audit: report.audit,
+      faults,
+      driver: driverTotals,
+      workflowsRunningAtEnd: running,
+      problems: report.problems.length,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return failed === 0 ? 0 : 1;
+  } finally {
+    await client?.connection.close().catch(() => undefined);
+    await stack.stopWorker().catch(() => undefined);
+    await sink.stop().catch(() => undefined);
+    await stack.stopTemporal().catch(() => undefined);
+    await stack.stopPg().catch(() => undefined);
+    killAllChildren();
+    if (opts.keep) say(`kept ${tmp}`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping`);
+    killAllChildren();
+    if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    say(`failed: ${err instanceof Error ? err.stack : String(err)}`);
+    killAllChildren();
+    if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
+    process.stdout.write(`${JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err), faults })}\n`);
+    process.exit(1);
+  },
+);
