@@ -36,3 +36,16 @@ export async function pool<T>(items: T[], concurrency: number, fn: (item: T, i: 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the worker has had no activation or activity in flight for `quietMs` (at most `maxMs`). */
+export async function waitIdle(worker: { getStatus(): { numInFlightWorkflowActivations: number; numInFlightActivities: number } }, quietMs = 1500, maxMs = 120_000): Promise<number> {
+  const t0 = Date.now();
+  let quietSince = Date.now();
+  while (Date.now() - t0 < maxMs) {
+    const s = worker.getStatus();
+    if (s.numInFlightWorkflowActivations > 0 || s.numInFlightActivities > 0) quietSince = Date.now();
+    else if (Date.now() - quietSince >= quietMs) break;
+    await sleep(50);
+  }
+  return Date.now() - t0;
+}

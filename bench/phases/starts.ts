@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import { enrollClient } from '../../src/client/courses';
 import type { Db } from '../../src/db/connect';
-import { pool, sleep } from '../stats';
+import { pool, sleep, waitIdle } from '../stats';
 
 export interface StartsResult {
   noopPerSec: number;
@@ -37,6 +37,8 @@ export async function benchStarts(opts: {
   temporal: Client;
   courseTaskQueue: string;
   noopTaskQueue: string;
+  /** The course worker: each round starts when it has gone idle, so no round inherits the last one's backlog. */
+  courseWorker: { getStatus(): { numInFlightWorkflowActivations: number; numInFlightActivities: number } };
   startsPerRound: number;
   rounds: number;
   concurrency: number;
@@ -87,9 +89,10 @@ export async function benchStarts(opts: {
     await temporal.workflow.start('noopWorkflow', { taskQueue: opts.noopTaskQueue, workflowId, args: [] });
   });
   for (let r = 0; r < opts.rounds; r++) {
+    await waitIdle(opts.courseWorker);
     await noopRound(r);
     opts.log(`  no-op round ${r + 1}: ${rounds.at(-1)!.perSec.toFixed(1)}/s`);
-    await sleep(500);
+    await waitIdle(opts.courseWorker);
     await courseRound(r);
     opts.log(`  course round ${r + 1}: ${rounds.at(-1)!.perSec.toFixed(1)}/s (all projected after ${(projectedMs / (r + 1) / 1000).toFixed(1)} s per round)`);
     await sleep(500);
