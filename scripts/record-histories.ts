@@ -56,16 +56,15 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const final = await new LiveCourse(temporal, course.id, protocol).runToCompletion((what) => process.stderr.write(`  ${protocol.id}: ${what}\n`));
       // Walk the continue-as-new chain from the first run.
-      const first = await temporal.workflow.getHandle(course.workflow_id).describe();
-      let runId: string | undefined = (await temporal.workflow.getHandle(course.workflow_id, undefined, first.runId).describe()).runId;
+      // Walk the continue-as-new chain back from the latest run to the first.
+      let runId: string | undefined = (await temporal.workflow.getHandle(course.workflow_id).describe()).runId;
       const chain: string[] = [];
-      // describe() gives the latest run; find the first via the history of each run's predecessor.
-      for (;;) {
-        chain.unshift(runId!);
-        const h = await temporal.workflow.getHandle(course.workflow_id, runId).fetchHistory();
-        const started = h.events?.[0]?.workflowExecutionStartedEventAttributes;
-        runId = started?.continuedExecutionRunId || undefined;
-        if (!runId) break;
+      while (runId) {
+        chain.unshift(runId);
+        const h: { events?: Array<{ workflowExecutionStartedEventAttributes?: { continuedExecutionRunId?: string | null } | null }> | null } = await temporal.workflow
+          .getHandle(course.workflow_id, runId)
+          .fetchHistory();
+        runId = h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
       }
       const runs: number[] = [];
       for (const [k, id] of chain.entries()) {
