@@ -85,11 +85,13 @@ async function mapError(err: unknown, what: string, describe?: () => Promise<{ s
     const f = err.cause;
     const reasons = (Array.isArray(f.details?.[0]) ? f.details[0] : []) as Array<{ code: string; message: string; blocking?: boolean }>;
     const problems: FieldProblem[] = reasons.filter((r) => r.blocking !== false).map((r) => ({ field: r.code, message: r.message }));
+    // The workflow's reason, with the rule's reasons when the message does not already carry them.
+    const message = problems.length && !f.message.includes(problems[0]!.message) ? `${f.message}: ${problems.map((p) => p.message).join('; ')}` : f.message;
     switch (f.type) {
       case 'InvalidTransition':
-        return new AppError('conflict', f.message, problems);
+        return new AppError('conflict', message, problems);
       case 'ClinicallyRefused':
-        return new AppError('unprocessable', f.message, problems);
+        return new AppError('unprocessable', message, problems);
       case 'InvalidInput':
       case 'InvalidAnswers':
         return new AppError('invalid_input', f.message, problems.length ? problems : [{ field: 'input', message: f.message }]);
