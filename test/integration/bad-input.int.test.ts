@@ -4,23 +4,14 @@
 // every refusal must be a 4xx that says what was wrong, and no workflow task may fail.
 import { temporal } from '@temporalio/proto';
 import { createApiToken } from '../../src/auth/tokens';
+import { mulberry32 } from '../../src/prng';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 
 const TOTAL = Number(process.env.KAP_BAD_INPUT_REQUESTS ?? 10_000);
 
-// A small seeded PRNG (mulberry32) so a failure can be replayed with KAP_BAD_INPUT_SEED.
+// Seeded, so a failure can be replayed with KAP_BAD_INPUT_SEED.
 const SEED = Number(process.env.KAP_BAD_INPUT_SEED ?? 20261126);
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
+const rand = mulberry32(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const chance = (p: number) => rand() < p;
 

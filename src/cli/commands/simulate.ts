@@ -5,6 +5,7 @@
 // Assessments are left unanswered by synthetic clients (they expire as missed: the engine surfaces
 // them); the pre-dose check records the check-in screen. Safety escalations come from a positive
 // PHQ-9 item 9 at check-in.
+import { mulberry32 } from '../../prng';
 import type { Command } from 'commander';
 
 export type Profile = 'completes' | 'ineligible' | 'bp-hold' | 'no-show' | 'safety-escalation' | 'withdraws';
@@ -19,17 +20,8 @@ export const PROFILE_MIX: ReadonlyArray<{ profile: Profile; share: number; expec
 ];
 const EXPECT: Record<Profile, string> = { completes: 'completed', ...Object.fromEntries(PROFILE_MIX.map((p) => [p.profile, p.expect])) } as Record<Profile, string>;
 
-/** Deterministic PRNG (mulberry32) so a seed always gives the same synthetic clinic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so a seed always gives the same synthetic clinic. */
+export const rng = mulberry32;
 
 /** Assigns profiles: exact counts from the shares (rounded, at least one where the share allows), shuffled by seed. */
 export function assignProfiles(n: number, seed: number): Profile[] {

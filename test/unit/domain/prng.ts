@@ -1,14 +1,7 @@
-// A tiny seeded PRNG (mulberry32) for property tests: same seed, same cases, so failures replay.
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded helpers for property tests: same seed, same cases, so failures replay.
+import { mulberry32 } from '../../../src/prng';
+
+export { mulberry32 };
 
 export function randomInt(rand: () => number, min: number, max: number): number {
   return min + Math.floor(rand() * (max - min + 1));
