@@ -35,6 +35,8 @@ async function main(): Promise<void> {
             'First start: an administrator was created. Log in at the dashboard with',
             `  email     ${firstAdmin.email}`,
             `  password  ${firstAdmin.password}`,
+            'and an admin API token for scripts and the kap CLI:',
+            `  export KAP_TOKEN=${firstAdmin.apiToken}`,
             `  (also written once to ${firstAdmin.credentialsFile}; delete it after logging in)`,
           ]
         : []),
