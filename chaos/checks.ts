@@ -6,9 +6,13 @@
 //     completed, with their keys (payloads decoded with the same codec as the worker's);
 //   - the SMTP sink of the runner: every message received, by Message-ID.
 // Against: courses, course_steps, course_events, email_outbox, audit_log.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../src/worker/worker';
 import type { Db } from '../src/db/connect';
 import type { CourseView } from '../src/client/course-actions';
 import type { Profile } from './driver';
@@ -42,15 +46,37 @@ export interface CheckReport {
     unexpected: number;
   };
   audit: { gaps: number; duplicates: number };
+  /** Every workflow history replayed on the workflow code from scratch, as a restarted worker would. */
+  replay: { histories: number; failures: number };
   problems: Problem[];
 }
 
 const TERMINAL = new Set(['completed', 'withdrawn', 'ineligible']);
 
 /** Notify keys from every workflow history: scheduled, and those whose activity completed. */
-async function notifyKeysFromHistories(client: Client, codec: PayloadCodec, problems: Problem[]): Promise<{ scheduled: Set<string>; completed: Set<string>; workflows: number }> {
+/**
+ * A history as `temporal workflow show --output json` writes it (what test/workflows/replay.test.ts
+ * loads). Not historyToJSON from @temporalio/common: here @temporalio/common and @temporalio/proto each
+ * carry their own protobufjs copy and the common copy rejects the proto copy's types; use the proto's.
+ */
+export function historyJson(history: temporal.api.history.v1.IHistory): string {
+  const protoDir = path.dirname(require.resolve('@temporalio/proto/package.json'));
+  const nested = path.join(protoDir, 'node_modules/protobufjs/ext/protojson.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { toJson } = require(fs.existsSync(nested) ? nested : 'protobufjs/ext/protojson') as { toJson: (t: unknown, m: unknown) => unknown };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { patchProtobufRoot } = require('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot: (r: unknown) => { lookupType(n: string): { fromObject(o: unknown): unknown } } };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const type = patchProtobufRoot(require('@temporalio/proto')).lookupType('temporal.api.history.v1.History');
+  return JSON.stringify(toJson(type, type.fromObject(history)), null, 2);
+}
+
+type Histories = Array<{ workflowId: string; runId: string; history: temporal.api.history.v1.IHistory }>;
+
+async function notifyKeysFromHistories(client: Client, codec: PayloadCodec, problems: Problem[]): Promise<{ scheduled: Set<string>; completed: Set<string>; workflows: number; histories: Histories }> {
   const scheduled = new Set<string>();
   const completed = new Set<string>();
+  const histories: Histories = [];
   let workflows = 0;
   for await (const wf of client.workflow.list({ query: '' })) {
     workflows++;
@@ -61,6 +87,7 @@ async function notifyKeysFromHistories(client: Client, codec: PayloadCodec, prob
       problems.push({ kind: 'history-unreadable', detail: `${wf.workflowId}/${wf.runId}: ${String(err)}` });
       continue;
     }
+    histories.push({ workflowId: wf.workflowId, runId: wf.runId, history });
     const byScheduledId = new Map<string, string>();
     for (const e of history.events ?? []) {
       const s = e.activityTaskScheduledEventAttributes;
@@ -80,10 +107,45 @@ async function notifyKeysFromHistories(client: Client, codec: PayloadCodec, prob
       }
     }
   }
-  return { scheduled, completed, workflows };
+  return { scheduled, completed, workflows, histories };
 }
 
-export async function runChecks(opts: { db: Db; client: Client; codec: PayloadCodec; courses: CourseUnderTest[]; sinkCounts: Map<string, number>; sinkReceived: number }): Promise<CheckReport> {
+/**
+ * Replays every history on the current workflow code, from the first event, with the run's codec:
+ * what a restarted worker (or one that evicted the workflow from its cache) does. A failure means that
+ * workflow would be stuck on its next task. Failing histories are written to `artifactsDir` with the
+ * run's payload key so that they can be replayed again (they hold synthetic data only).
+ */
+async function replayAll(histories: Histories, codec: PayloadCodec, problems: Problem[], artifactsDir: string, payloadKeys: string): Promise<{ histories: number; failures: number }> {
+  const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silent as never });
+  let failures = 0;
+  const byId = new Map(histories.map((h) => [`${h.workflowId}/${h.runId}`, h]));
+  const input = histories.map((h) => ({ workflowId: `${h.workflowId}/${h.runId}`, history: h.history }));
+  for await (const r of Worker.runReplayHistories({ workflowBundle, dataConverter: { payloadCodecs: [codec] }, replayName: 'chaos-replay' }, input as never)) {
+    if (!r.error) continue;
+    failures++;
+    problems.push({ kind: 'replay-failed', detail: `${r.workflowId}: ${r.error.message.slice(0, 400)}` });
+    const h = byId.get(r.workflowId);
+    if (h) {
+      fs.mkdirSync(artifactsDir, { recursive: true });
+      fs.writeFileSync(path.join(artifactsDir, `${h.workflowId}.${h.runId}.json`), historyJson(h.history));
+      fs.writeFileSync(path.join(artifactsDir, 'PAYLOAD_KEYS'), `${payloadKeys}\n`);
+    }
+  }
+  return { histories: histories.length, failures };
+}
+
+export async function runChecks(opts: {
+  db: Db;
+  client: Client;
+  codec: PayloadCodec;
+  courses: CourseUnderTest[];
+  sinkCounts: Map<string, number>;
+  sinkReceived: number;
+  artifactsDir: string;
+  payloadKeys: string;
+}): Promise<CheckReport> {
   const { db, client } = opts;
   const problems: Problem[] = [];
   const r: CheckReport = {
@@ -91,6 +153,7 @@ export async function runChecks(opts: { db: Db; client: Client; codec: PayloadCo
     projection: { courseRowsMismatched: 0, stepRowsMissing: 0, stepRowsUnexpected: 0, stepRowsStale: 0, eventGaps: 0, eventDuplicates: 0 },
     emails: { requested: 0, outboxRows: 0, sent: 0, uncertain: 0, uncertainDelivered: 0, failedOrBlocked: 0, unsettled: 0, received: opts.sinkReceived, missing: 0, duplicated: 0, unexpected: 0 },
     audit: { gaps: 0, duplicates: 0 },
+    replay: { histories: 0, failures: 0 },
     problems,
   };
 
@@ -167,6 +230,7 @@ export async function runChecks(opts: { db: Db; client: Client; codec: PayloadCo
   // ---- email: histories -> outbox -> sink
   const hist = await notifyKeysFromHistories(client, opts.codec, problems);
   r.emails.requested = hist.scheduled.size;
+  r.replay = await replayAll(hist.histories, opts.codec, problems, opts.artifactsDir, opts.payloadKeys);
   const outbox = await db.selectFrom('email_outbox').select(['key', 'status', 'message_id', 'course_id']).execute();
   r.emails.outboxRows = outbox.length;
   const outboxByKey = new Map(outbox.map((o) => [o.key, o]));

@@ -42,9 +42,9 @@ function option(name: string, env: string, fallback: number): number {
 const flag = (name: string, env: string) => process.argv.includes(`--${name}`) || process.env[env] === '1';
 
 const opts = {
-  courses: Math.max(1, Math.floor(option('courses', 'CHAOS_COURSES', 14))),
+  courses: Math.max(1, Math.floor(option('courses', 'CHAOS_COURSES', 12))),
   /** Seconds of fault injection; the population starts at the beginning of it. */
-  duration: option('duration', 'CHAOS_DURATION', 210),
+  duration: option('duration', 'CHAOS_DURATION', 180),
   /** Seconds allowed after the faults for every course to end. */
   drain: option('drain', 'CHAOS_DRAIN', 180),
   /** Protocol days per real day: 864,000 = 10 protocol days per second. */
@@ -392,7 +392,9 @@ async function main(): Promise<number> {
     await stack.stopWorker();
 
     db = createDb({ url: stack.databaseUrl, poolMax: 1 });
-    const report = await runChecks({ db, client, codec, courses, sinkCounts: sink.counts(), sinkReceived: sink.received.length });
+    const artifactsDir = path.join(PROJECT_ROOT, 'test-artifacts', 'chaos', new Date().toISOString().replace(/[:.]/g, '-'));
+    const report = await runChecks({ db, client, codec, courses, sinkCounts: sink.counts(), sinkReceived: sink.received.length, artifactsDir, payloadKeys });
+    if (report.replay.failures) say(`histories that do not replay: ${artifactsDir}`);
     await db.destroy();
 
     const driverTotals = drivers.reduce(
@@ -412,7 +414,8 @@ async function main(): Promise<number> {
       report.emails.duplicated +
       report.emails.unexpected +
       report.audit.gaps +
-      report.audit.duplicates;
+      report.audit.duplicates +
+      report.replay.failures;
     for (const p of report.problems.slice(0, 40)) say(`problem: ${p.kind} ${p.courseId ?? ''} ${p.key ?? ''} ${p.detail}`);
     const summary = {
       ok: failed === 0,
@@ -422,6 +425,7 @@ async function main(): Promise<number> {
       projection: report.projection,
       emails: report.emails,
       audit: report.audit,
+      replay: report.replay,
       faults,
       driver: driverTotals,
       workflowsRunningAtEnd: running,

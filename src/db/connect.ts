@@ -22,6 +22,11 @@ export function createDb(opts: DbOptions): Db {
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
+  // pg-pool listens for errors only on idle clients. A client that is checked out (a transaction
+  // between two statements, or a query just finished) emits 'error' on itself when the server goes
+  // away, and with no listener that error kills the process: seen in `npm run chaos`, where the worker
+  // died the moment PostgreSQL stopped. The query in flight still fails and the pool drops the client.
+  pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
   pool.on('error', (err) => opts.onError?.(err));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
