@@ -112,7 +112,10 @@ async function main(): Promise<void> {
         // Room in the workflow cache for every workflow the phases open (a course and its assessment child
         // each): the memory figure is about courses open *and cached*; production sizes this option
         // from the per-course figure (docs/performance.md).
-        const course = await startBenchWorker(config, db, { maxCachedWorkflows: 6000, ...preload });
+        // BENCH_WORKER_OPTIONS='{"maxConcurrentActivityTaskExecutions":8}' tries other worker options.
+        const extra = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : {};
+        const course = await startBenchWorker(config, db, { maxCachedWorkflows: 6000, ...preload, ...extra });
+        out.workerOptions = { maxCachedWorkflows: 6000, ...extra };
         const noopConnection = await NativeConnection.connect({ address: infra.temporalAddress });
         const noop = await Worker.create({ connection: noopConnection, taskQueue: 'bench-noop', workflowsPath: require.resolve('./workflows/noop') });
         const noopRunning = noop.run();
