@@ -867,8 +867,8 @@ export class CourseMachine {
     withdrawCourse: (input, now) => {
       if (typeof input.reason !== 'string' || !input.reason.trim()) throw new Rejection('InvalidInput', 'reason is required to withdraw a course');
       return () => {
-        this.event('course.withdrawn', null, input.actor, { reason: input.reason }, now);
-        this.withdraw(input.reason.trim(), now);
+        // end() records the one course.withdrawn event (recording it here too wrote it twice).
+        this.withdraw(input.reason.trim(), now, input.actor);
         return { outcome: 'withdrawn' };
       };
     },
@@ -974,11 +974,11 @@ export class CourseMachine {
     this.out.course = true;
   }
 
-  private withdraw(reason: string, now: number): void {
-    this.end('withdrawn', `withdrawn: ${reason}`, now);
+  private withdraw(reason: string, now: number, actor?: ActorRef): void {
+    this.end('withdrawn', `withdrawn: ${reason}`, now, actor);
   }
 
-  private end(status: 'completed' | 'withdrawn' | 'ineligible', reason: string, now: number): void {
+  private end(status: 'completed' | 'withdrawn' | 'ineligible', reason: string, now: number, actor?: ActorRef): void {
     if (this.finished) return;
     this.state.status = status;
     this.state.endedAt = now;
@@ -1002,7 +1002,7 @@ export class CourseMachine {
         this.out.cancel.push(a.id);
       }
     }
-    this.event(`course.${status}`, null, undefined, { reason }, now);
+    this.event(`course.${status}`, null, actor, { reason }, now);
     this.out.course = true;
   }
 
