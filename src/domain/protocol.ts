@@ -4,10 +4,12 @@
 // Units, chosen once and kept everywhere: waits and deadlines in hours (`...Hours`), calendar spacing
 // in days (`...Days`), on-site monitoring in minutes (`...Minutes`). The unit is always in the name.
 import { z } from 'zod';
-import { InstrumentIdSchema } from './instruments/instrument-id';
+import { INSTRUMENT_IDS } from './instruments/instrument-id';
 import { checkProtocol } from './protocol-checks';
 import { formatPath, type Problem } from './problem';
 
+
+export const InstrumentIdSchema = z.enum(INSTRUMENT_IDS);
 export type { Problem } from './problem';
 
 export const ROLES = ['coordinator', 'prescriber', 'therapist', 'client', 'admin'] as const;

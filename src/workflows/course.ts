@@ -21,7 +21,7 @@ import {
 import type { Activities } from '../activities';
 import type { NotifyInput } from '../activities/contracts';
 import type { Protocol } from '../domain/protocol';
-import { getProtocol } from '../domain/protocol-registry';
+import { findShippedProtocol } from '../domain/protocols';
 import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
@@ -80,7 +80,7 @@ const LOCAL_PROJECTION_PATCH = 'projection-as-local-activity';
 const DEFAULT_MAX_EVENTS_PER_RUN = 1500;
 
 export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
-  const protocol = input.protocol ?? getProtocol(input.protocolId, input.protocolVersion);
+  const protocol = input.protocol ?? findShippedProtocol(input.protocolId, input.protocolVersion);
   if (!protocol) throw ApplicationFailure.nonRetryable(`unknown protocol ${input.protocolId}@${input.protocolVersion}`, 'UnknownProtocol');
   const m = input.carried
     ? new CourseMachine(protocol, input.carried)
