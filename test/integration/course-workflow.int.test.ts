@@ -4,7 +4,9 @@ import { enrollClient } from '../../src/client/courses';
 import { executeCourseAction, getCourseState, submitAssessment } from '../../src/client/course-actions';
 import { AppError } from '../../src/errors';
 import { getProtocol } from '../../src/domain';
+import { createApiToken } from '../../src/auth/tokens';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
 import { LiveCourse, NO_HARD_STOPS } from './course-driver';
 
 let stack: TestStack;
@@ -30,6 +32,10 @@ test('enrollment -> steps -> projections: a complete kap-office course at 10 pro
   const clientId = await newClient('complete');
   const { course } = await enrollClient(services(), { type: 'staff', id: null }, { clientId, protocolId: 'kap-office', timeScale: 864_000 });
   const live = new LiveCourse(stack.temporal, course.id, getProtocol('kap-office', 1)!);
+  // The client answers the baseline PHQ-9 and GAD-7 (no critical item), so the export carries scored responses.
+  await live.waitOpen('screening');
+  await eventually(async () => (await submitAssessment(stack.temporal, `${course.id}/screening/phq9`, [2, 2, 1, 2, 1, 1, 2, 1, 0]).catch(() => undefined)) ?? undefined);
+  await eventually(async () => (await submitAssessment(stack.temporal, `${course.id}/screening/gad7`, [1, 2, 1, 1, 0, 1, 1]).catch(() => undefined)) ?? undefined);
   const final = await live.runToCompletion();
   expect(final.status).toBe('completed');
   expect(final.dosesGiven).toBe(6);
@@ -54,6 +60,20 @@ test('enrollment -> steps -> projections: a complete kap-office course at 10 pro
   expect(events[0]!.type).toBe('course.started');
   expect(events[events.length - 1]!.type).toBe('course.completed');
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+
+  // Issue 9: the FHIR R4 export of this complete course passes the independent validators.
+  const { token } = await createApiToken(stack.db, { role: 'admin', label: 'fhir export' });
+  const res = await stack.app.inject({ method: 'GET', url: `/api/courses/${course.id}/fhir`, headers: { authorization: `Bearer ${token}` } });
+  expect(res.statusCode).toBe(200);
+  const bundle = res.json() as { resourceType: string; entry: Array<{ resource: { resourceType: string; status?: string; code?: { coding?: Array<{ code?: string }> }; valueQuantity?: { value?: number } } }> };
+  expect(errorsOf(validateFhir(bundle))).toEqual([]);
+  const resources = bundle.entry.map((e) => e.resource);
+  const tasks = resources.filter((r) => r.resourceType === 'Task');
+  expect(tasks).toHaveLength(final.steps.length);
+  expect(tasks.every((t) => t.status === 'completed')).toBe(true);
+  expect(resources.filter((r) => r.resourceType === 'CarePlan').map((r) => r.status)).toEqual(['completed']);
+  const totals = resources.filter((r) => r.resourceType === 'Observation').map((r) => [r.code?.coding?.[0]?.code, r.valueQuantity?.value]);
+  expect(totals).toEqual(expect.arrayContaining([['44261-6', 12], ['70274-6', 7]]));
 }, 180_000);
 
 test('rejections map to AppErrors; answers reach the assessment; a critical answer holds dosing', async () => {
