@@ -65,14 +65,14 @@ test('enrollment -> steps -> projections: a complete kap-office course at 10 pro
   const { token } = await createApiToken(stack.db, { role: 'admin', label: 'fhir export' });
   const res = await stack.app.inject({ method: 'GET', url: `/api/courses/${course.id}/fhir`, headers: { authorization: `Bearer ${token}` } });
   expect(res.statusCode).toBe(200);
-  const bundle = res.json() as { resourceType: string; entry: Array<{ resource: { resourceType: string; status?: string; code?: { coding?: Array<{ code?: string }> }; valueQuantity?: { value?: number } } }> };
+  const bundle = res.json() as { resourceType: string; entry: Array<{ resource: { resourceType: string; status?: string; code?: { coding?: Array<{ code?: string }> }; valueQuantity?: { value?: number }; valueInteger?: number } }> };
   expect(errorsOf(validateFhir(bundle))).toEqual([]);
   const resources = bundle.entry.map((e) => e.resource);
   const tasks = resources.filter((r) => r.resourceType === 'Task');
   expect(tasks).toHaveLength(final.steps.length);
   expect(tasks.every((t) => t.status === 'completed')).toBe(true);
   expect(resources.filter((r) => r.resourceType === 'CarePlan').map((r) => r.status)).toEqual(['completed']);
-  const totals = resources.filter((r) => r.resourceType === 'Observation').map((r) => [r.code?.coding?.[0]?.code, r.valueQuantity?.value]);
+  const totals = resources.filter((r) => r.resourceType === 'Observation').map((r) => [r.code?.coding?.[0]?.code, r.valueInteger ?? r.valueQuantity?.value]);
   expect(totals).toEqual(expect.arrayContaining([['44261-6', 12], ['70274-6', 7]]));
 }, 180_000);
 
