@@ -76,6 +76,10 @@ const local = proxyLocalActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 const LOCAL_PROJECTION_PATCH = 'projection-as-local-activity';
+// Emails no longer hold up the staff action that caused them: an Update answers once its projection is
+// written, while its messages are still being sent (an SMTP outage used to freeze staff actions). The
+// course still waits for every message before it continues as new or ends.
+const DETACHED_NOTIFY_PATCH = 'notify-detached-from-updates';
 
 const DEFAULT_MAX_EVENTS_PER_RUN = 1500;
 
@@ -132,13 +136,23 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, risk: m.state.riskLevel, status: m.state.status });
   }
 
+  const sending: Promise<void>[] = []; // detached notifications still in flight
   const flush = async () => {
     while (m.hasOutput()) {
       const seq = applied;
       const out = m.takeOutput();
+      // Commands keep their order (projection, messages, children): replay of older histories depends on it.
+      const projection = out.projection ? (patched(LOCAL_PROJECTION_PATCH) ? local.projectCourse(out.projection) : acts.projectCourse(out.projection)) : undefined;
+      const notes = out.notifications.map((n) => tolerateNotifyFailure(acts.notify(n)));
+      const detach = notes.length > 0 && patched(DETACHED_NOTIFY_PATCH);
+      if (detach) {
+        // Awaited in drain(); marked handled now so a failure in flight is not an unhandled rejection.
+        for (const n of notes) n.catch(() => undefined);
+        sending.push(...notes);
+      }
       await Promise.all([
-        out.projection ? (patched(LOCAL_PROJECTION_PATCH) ? local.projectCourse(out.projection) : acts.projectCourse(out.projection)) : undefined,
-        ...out.notifications.map((n) => tolerateNotifyFailure(acts.notify(n))),
+        projection,
+        ...(detach ? [] : notes),
         ...out.startAssessments.map(async (a) => {
           try {
             await startChild(assessmentWorkflow, {
@@ -168,10 +182,14 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     flushed = applied;
   };
 
-  /** Flushes until no handler is running and nothing is left to execute. */
+  /** Flushes until no handler is running, nothing is left to execute and every message is sent. */
   const drain = async () => {
     for (;;) {
       await flush();
+      if (sending.length) {
+        await Promise.all(sending.splice(0));
+        continue;
+      }
       if (allHandlersFinished() && !m.hasOutput()) return;
       await condition(() => allHandlersFinished() || m.hasOutput());
     }
