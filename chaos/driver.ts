@@ -4,6 +4,7 @@
 // Update went through, the answer did not come back) is harmless: the next round sees the change and
 // moves on, and no action is ever repeated blindly (a repeated scheduleSession or recordVitals would
 // be a real second event).
+import { HARD_STOPS } from '../src/domain/rules/eligibility';
 import type { Client } from '@temporalio/client';
 import { executeCourseAction, getCourseState, type CourseActionInputs, type CourseActionName, type CourseView } from '../src/client/course-actions';
 import { getProtocol } from '../src/domain';
@@ -12,22 +13,9 @@ import { AppError } from '../src/errors';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const HARD_STOPS = [
-  'psychotic-disorder',
-  'acute-mania',
-  'suicidal-ideation-with-intent',
-  'uncontrolled-hypertension',
-  'uncontrolled-substance-use',
-  'ketamine-allergy',
-  'pregnancy',
-  'aneurysmal-vascular-disease',
-  'arteriovenous-malformation',
-  'intracerebral-haemorrhage',
-  'severe-hepatic-impairment',
-  'uncontrolled-glaucoma',
-  'severe-breathing-problems',
-];
-const NO_HARD_STOPS = Object.fromEntries(HARD_STOPS.map((k) => [k, false]));
+// Every hard stop the eligibility rule asks about, all absent.
+const HARD_STOP_IDS = Object.keys(HARD_STOPS);
+const NO_HARD_STOPS = Object.fromEntries(HARD_STOP_IDS.map((k) => [k, false]));
 const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, heartRate: 72, spo2: 98, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative' as const, cssrsRisk: 'none' as const, phq9Item9: 0 };
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
 const ACTOR = { role: 'coordinator' as const };

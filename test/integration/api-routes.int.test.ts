@@ -1,5 +1,6 @@
 // Route tests for the API: for each route its happy path, 400, 401/403, 404 and, for course actions,
 // 409 with the workflow's reason. The role matrix as a whole is covered in api-auth.int.test.ts.
+import { HARD_STOPS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import type { StaffRole } from '../../src/db/schema';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
@@ -98,7 +99,7 @@ describe('clients and enrollment', () => {
 });
 
 describe('staff actions', () => {
-  const allAbsent = { hardStops: Object.fromEntries(['psychotic-disorder', 'acute-mania', 'suicidal-ideation-with-intent', 'uncontrolled-hypertension', 'uncontrolled-substance-use', 'ketamine-allergy', 'pregnancy', 'aneurysmal-vascular-disease', 'arteriovenous-malformation', 'intracerebral-haemorrhage', 'severe-hepatic-impairment', 'uncontrolled-glaucoma', 'severe-breathing-problems'].map((k) => [k, false])) };
+  const allAbsent = { hardStops: Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false])) };
 
   test('an action out of order is a 409 with the reason; bad body 400; wrong role 403; unknown course 404', async () => {
     const early = await call('POST', `/api/courses/${courseId}/clearance`, { token: t.prescriber, body: { decision: 'approved' } });

@@ -2,6 +2,7 @@
 // (src/client/course-actions.ts), in real time at a high time scale. Shared by the course
 // integration tests and scripts/record-histories.ts. Assessments are left unanswered on purpose
 // (they expire as missed, a real path); the pre-dose check carries the check-in screen instead.
+import { HARD_STOPS } from '../../src/domain/rules/eligibility';
 import type { Client } from '@temporalio/client';
 import { AppError } from '../../src/errors';
 import type { Protocol } from '../../src/domain/protocol';
@@ -10,7 +11,7 @@ import { executeCourseAction, getCourseState, type CourseActionInputs, type Cour
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const NO_HARD_STOPS = Object.fromEntries(
-  ['psychotic-disorder', 'acute-mania', 'suicidal-ideation-with-intent', 'uncontrolled-hypertension', 'uncontrolled-substance-use', 'ketamine-allergy', 'pregnancy', 'aneurysmal-vascular-disease', 'arteriovenous-malformation', 'intracerebral-haemorrhage', 'severe-hepatic-impairment', 'uncontrolled-glaucoma', 'severe-breathing-problems'].map((k) => [k, false]),
+  Object.keys(HARD_STOPS).map((k) => [k, false]),
 );
 const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative' as const, cssrsRisk: 'none' as const, phq9Item9: 0 };
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };

@@ -3,6 +3,7 @@
 //  - the Spravato REMS monitoring form: 422 hard stop, filing, print page, and an unfiled form on
 //    the stuck board after 7 (time-scaled) days;
 //  - the FHIR export routes, checked by the independent validators.
+import { HARD_STOPS } from '../../src/domain/rules/eligibility';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { STAFF_ROLES } from '../../src/auth/roles';
@@ -17,7 +18,7 @@ import { client, tokenFor, uid } from './api-helpers';
 // Protocol days per real day: one protocol day lasts one second.
 const TIME_SCALE = 86_400;
 const NO_HARD_STOPS = Object.fromEntries(
-  ['psychotic-disorder', 'acute-mania', 'suicidal-ideation-with-intent', 'uncontrolled-hypertension', 'uncontrolled-substance-use', 'ketamine-allergy', 'pregnancy', 'aneurysmal-vascular-disease', 'arteriovenous-malformation', 'intracerebral-haemorrhage', 'severe-hepatic-impairment', 'uncontrolled-glaucoma', 'severe-breathing-problems'].map((k) => [k, false]),
+  Object.keys(HARD_STOPS).map((k) => [k, false]),
 );
 const BENIGN: Record<string, unknown[]> = { phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0], gad7: [1, 1, 1, 1, 1, 1, 1], pcl5: Array(20).fill(1), cssrs: [false, false, null, null, null, false], 'qids-sr16': Array(16).fill(0) };
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };

@@ -1,5 +1,6 @@
 // Shared set-up for workflow tests on the time-skipping test server: one prebuilt bundle per file,
 // mocked activities that record what the workflow asked for, and a small driver for courses.
+import { HARD_STOPS } from '../../src/domain/rules/eligibility';
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -152,23 +153,7 @@ export const BENIGN_ANSWERS: Record<string, unknown[]> = {
   'qids-sr16': Array(16).fill(0),
 };
 
-export const NO_HARD_STOPS = Object.fromEntries(
-  [
-    'psychotic-disorder',
-    'acute-mania',
-    'suicidal-ideation-with-intent',
-    'uncontrolled-hypertension',
-    'uncontrolled-substance-use',
-    'ketamine-allergy',
-    'pregnancy',
-    'aneurysmal-vascular-disease',
-    'arteriovenous-malformation',
-    'intracerebral-haemorrhage',
-    'severe-hepatic-impairment',
-    'uncontrolled-glaucoma',
-    'severe-breathing-problems',
-  ].map((k) => [k, false]),
-);
+export const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
 
 export const GOOD_CHECK = {
   bloodPressure: { systolic: 122, diastolic: 78 },

@@ -5,6 +5,7 @@
 // Assessments are left unanswered by synthetic clients (they expire as missed: the engine surfaces
 // them); the pre-dose check records the check-in screen. Safety escalations come from a positive
 // PHQ-9 item 9 at check-in.
+import { HARD_STOPS } from '../../domain/rules/eligibility';
 import { mulberry32 } from '../../prng';
 import type { Command } from 'commander';
 
@@ -39,7 +40,7 @@ export function assignProfiles(n: number, seed: number): Profile[] {
   return out;
 }
 
-const HARD_STOPS = ['psychotic-disorder', 'acute-mania', 'suicidal-ideation-with-intent', 'uncontrolled-hypertension', 'uncontrolled-substance-use', 'ketamine-allergy', 'pregnancy', 'aneurysmal-vascular-disease', 'arteriovenous-malformation', 'intracerebral-haemorrhage', 'severe-hepatic-impairment', 'uncontrolled-glaucoma', 'severe-breathing-problems'];
+const HARD_STOP_IDS = Object.keys(HARD_STOPS);
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -113,8 +114,8 @@ async function waitForStep(api: Api, courseId: string, key: string, timeoutMs: n
 async function driveCourse(api: Api, courseId: string, profile: Profile, p: ProtocolInfo, r: () => number, timeoutMs: number, tick: () => void): Promise<void> {
   const act = (action: string, body: unknown) => api.ok('POST', `/api/courses/${courseId}/${action}`, body);
   await waitForStep(api, courseId, 'screening', timeoutMs);
-  const hardStops = Object.fromEntries(HARD_STOPS.map((h) => [h, false]));
-  if (profile === 'ineligible') hardStops[HARD_STOPS[Math.floor(r() * HARD_STOPS.length)]!] = true;
+  const hardStops = Object.fromEntries(HARD_STOP_IDS.map((h) => [h, false]));
+  if (profile === 'ineligible') hardStops[HARD_STOP_IDS[Math.floor(r() * HARD_STOP_IDS.length)]!] = true;
   await act('screening', { hardStops });
   tick();
   if (profile === 'ineligible') return;
