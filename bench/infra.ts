@@ -2,11 +2,10 @@
 // free port, and PostgreSQL (a fresh database on the server in DATABASE_URL, else an in-memory PGlite
 // in a child process). Everything started here is stopped by `stop()`.
 import { type ChildProcess, spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { createScratchDatabase } from '../src/db/scratch-database';
 import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { resolveToolchain } from '../src/temporal/toolchain';
 
@@ -51,20 +50,9 @@ export async function startInfra(opts: { temporal?: boolean } = {}): Promise<Ben
     let database: BenchInfra['database'];
     if (process.env.DATABASE_URL) {
       database = 'postgresql';
-      const name = `kap_bench_${crypto.randomBytes(4).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`create database ${name}`);
-      await admin.end();
-      const u = new URL(process.env.DATABASE_URL);
-      u.pathname = `/${name}`;
-      databaseUrl = u.toString();
-      stops.push(async () => {
-        const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
-      });
+      const scratch = await createScratchDatabase(process.env.DATABASE_URL, 'kap_bench');
+      databaseUrl = scratch.url;
+      stops.push(scratch.drop);
     } else {
       database = 'pglite';
       const { url, child } = await startPgliteChild();

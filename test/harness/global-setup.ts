@@ -1,12 +1,11 @@
 // Starts, once for the whole integration tier, a real Temporal dev server and a real PostgreSQL
 // database (embedded PGlite by default, a fresh database on the server in DATABASE_URL when set),
 // migrates it, and hands the addresses to the tests through the environment.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { createDb } from '../../src/db/connect';
+import { createScratchDatabase } from '../../src/db/scratch-database';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { migrateToLatest } from '../../src/db/migrate';
 import { freePort, startDevServer } from '../../src/temporal/dev-server';
@@ -29,20 +28,9 @@ export default async function globalSetup(): Promise<void> {
 
   let url: string;
   if (process.env.DATABASE_URL) {
-    const name = `kap_test_${crypto.randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    state.dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    };
+    const scratch = await createScratchDatabase(process.env.DATABASE_URL, 'kap_test');
+    url = scratch.url;
+    state.dropDatabase = scratch.drop;
   } else {
     const embedded = await startEmbeddedPostgres({ port: await freePort() });
     state.embedded = embedded;
