@@ -6,6 +6,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
+  patched,
   setHandler,
   allHandlersFinished,
 } from '@temporalio/workflow';
@@ -13,6 +14,7 @@ import type { Activities } from '../activities';
 import type { NotifyInput } from '../activities/contracts';
 import type { AssessmentRecord } from '../activities/course-records';
 import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
+import { TIMER_CLOCK_PATCH, checkTimerTime } from './clock';
 import { asFailure, tolerateNotifyFailure } from './failures';
 import {
   assessmentCriticalSignal,
@@ -30,6 +32,8 @@ const acts = proxyActivities<Activities & NotifyActivities>({
 
 export async function assessmentWorkflow(input: AssessmentInput): Promise<AssessmentFinishedSignal> {
   const m = new AssessmentMachine(input, Date.now());
+  // Reminder and expiry decisions use the fired timer's target, not Date.now() (see clock.ts).
+  const clockPatched = patched(TIMER_CLOCK_PATCH);
   const iso = (t: number) => new Date(t).toISOString();
   let applied = 0;
   let flushed = 0;
@@ -83,7 +87,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
         for (const role of input.safetyAlertRoles) {
           work.push(tolerateNotifyFailure(acts.notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } })));
         }
-        work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes })));
+        work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes, at: Date.now() })));
       }
       if (dirty.size > 0) {
         const only = new Set(dirty);
@@ -110,10 +114,12 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
       const seen = applied;
       const woke = await condition(() => applied !== seen || m.done, Math.max(until - now, 1));
       if (woke) continue;
-      if (Date.now() >= m.expiresAt) {
+      checkTimerTime(until);
+      const at = clockPatched ? until : Date.now();
+      if (at >= m.expiresAt) {
         m.expire();
         for (const i of m.instruments) dirty.add(i.instrumentId);
-      } else if (reminder !== null && Date.now() >= reminder) {
+      } else if (reminder !== null && at >= reminder) {
         m.remindersSent++;
         await tolerateNotifyFailure(acts.notify({ ...base, key: `${input.assessmentId}/reminder-${m.remindersSent}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: m.remindersSent } }));
       }
@@ -127,7 +133,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     });
   }
   await condition(allHandlersFinished);
-  const finished: AssessmentFinishedSignal = { assessmentId: input.assessmentId, status: m.overallStatus(), results: m.results() };
+  const finished: AssessmentFinishedSignal = { assessmentId: input.assessmentId, status: m.overallStatus(), results: m.results(), at: Date.now() };
   if (!m.cancelled) await signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentFinishedSignal, finished));
   return finished;
 }

@@ -25,6 +25,7 @@ import { findShippedProtocol } from '../domain/protocols';
 import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
+import { TIMER_CLOCK_PATCH, WorkflowClock, checkTimerTime } from './clock';
 import { asFailure, tolerateNotifyFailure } from './failures';
 import {
   COURSE_ACTION_NAMES,
@@ -90,6 +91,12 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     ? new CourseMachine(protocol, input.carried)
     : CourseMachine.create(protocol, { courseId: input.courseId, clientId: input.clientId, clinicId: input.clinicId, timeScale: input.timeScale ?? 1, primaryClinicianId: input.primaryClinicianId ?? null }, Date.now());
 
+  // Decisions run on a clock fed only by what the history holds (see clock.ts); courses started before
+  // the patch keep deciding on Date.now().
+  const clockPatched = patched(TIMER_CLOCK_PATCH);
+  const clock = new WorkflowClock(Date.now());
+  const stamp = (t: number): number => (clockPatched ? clock.advance(t) : t);
+
   let applied = 0; // messages applied to the machine
   let flushed = 0; // messages whose output has been executed (projections written, mail queued)
 
@@ -99,7 +106,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     setHandler(
       update,
       async (raw: unknown) => {
-        const result = asFailure(() => m.apply(name as CourseActionName, raw as CourseActionInputs[CourseActionName], Date.now()));
+        const result = asFailure(() => m.apply(name as CourseActionName, raw as CourseActionInputs[CourseActionName], stamp(Date.now())));
         const mine = ++applied;
         // Answer once the change is in the database, so the caller reads what it just did.
         await condition(() => flushed >= mine);
@@ -109,11 +116,11 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     );
   }
   setHandler(assessmentCriticalSignal, (sig) => {
-    m.onAssessmentCritical(sig, Date.now());
+    m.onAssessmentCritical(sig, clockPatched ? clock.advance(sig.at ?? Date.now()) : Date.now());
     applied++;
   });
   setHandler(assessmentFinishedSignal, (sig) => {
-    m.onAssessmentFinished(sig, Date.now());
+    m.onAssessmentFinished(sig, clockPatched ? clock.advance(sig.at ?? Date.now()) : Date.now());
     applied++;
   });
 
@@ -206,11 +213,15 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
       if (!m.finished) return await continueAsNew<typeof courseWorkflow>({ ...input, carried: m.state });
       break;
     }
-    const wake = m.nextWakeAt(Date.now());
+    const wake = m.nextWakeAt(clockPatched ? clock.now : Date.now());
     const seen = applied;
     if (wake === null) await condition(() => applied !== seen || m.hasOutput());
-    else await condition(() => applied !== seen || m.hasOutput(), Math.max(wake - Date.now(), 1));
-    m.tick(Date.now());
+    else if (!(await condition(() => applied !== seen || m.hasOutput(), Math.max(wake - Date.now(), 1)))) {
+      // The timer fired: its target is the time the machine advances to.
+      checkTimerTime(wake);
+      clock.advance(wake);
+    }
+    m.tick(clockPatched ? clock.now : Date.now());
   }
   await drain();
   return m.view(Date.now());

@@ -232,6 +232,8 @@ export interface AssessmentCriticalSignal {
   level: CssrsRisk;
   /** Reason codes only (never answers). */
   codes: string[];
+  /** Workflow time the assessment sent it (epoch ms); absent from assessments started before patch timer-driven-clock. */
+  at?: number;
 }
 export interface AssessmentInstrumentResult {
   instrumentId: InstrumentId;
@@ -246,6 +248,8 @@ export interface AssessmentFinishedSignal {
   assessmentId: string;
   status: 'completed' | 'partial' | 'missed' | 'cancelled';
   results: AssessmentInstrumentResult[];
+  /** Workflow time the assessment finished (epoch ms); absent from assessments started before patch timer-driven-clock. */
+  at?: number;
 }
 export const assessmentCriticalSignal = defineSignal<[AssessmentCriticalSignal]>('assessmentCritical');
 export const assessmentFinishedSignal = defineSignal<[AssessmentFinishedSignal]>('assessmentFinished');
