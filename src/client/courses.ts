@@ -1,9 +1,10 @@
 // Enrolling a client in a course and reading a course: the service behind the API and the CLI.
 import crypto from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { Course, CourseStep } from '../db/schema';
-import { getProtocol } from '../domain';
+import { getProtocol, type Protocol } from '../domain';
 import { AppError, invalidInput, notFound } from '../errors';
 import type { CourseInput } from '../workflows/course';
 
@@ -38,43 +39,7 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
   if (!protocol) {
     throw invalidInput([{ field: input.protocolVersion ? 'protocolVersion' : 'protocolId', message: `unknown protocol ${input.protocolId}${input.protocolVersion ? `@${input.protocolVersion}` : ''}` }]);
   }
-  const client = await db.selectFrom('clients').select(['id', 'clinic_id']).where('id', '=', input.clientId).executeTakeFirst();
-  if (!client) throw notFound(`client ${input.clientId}`);
-
-  const { course, created } = await db.transaction().execute(async (trx) => {
-    const open = await trx.selectFrom('courses').selectAll().where('client_id', '=', client.id).where('ended_at', 'is', null).executeTakeFirst();
-    if (open) return { course: open, created: false };
-    const id = crypto.randomUUID();
-    const inserted = await trx
-      .insertInto('courses')
-      .values({
-        id,
-        client_id: client.id,
-        clinic_id: client.clinic_id,
-        workflow_id: courseWorkflowId(id),
-        protocol_id: protocol.id,
-        protocol_version: protocol.version,
-        protocol_snapshot: JSON.stringify(protocol),
-        primary_clinician_id: input.primaryClinicianId ?? null,
-        current_step: null,
-        current_step_deadline: null,
-        ended_at: null,
-        end_reason: null,
-      })
-      .onConflict((oc) => oc.column('client_id').where('ended_at', 'is', null).doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (!inserted) {
-      // A concurrent request won the race: return its course.
-      const other = await trx.selectFrom('courses').selectAll().where('client_id', '=', client.id).where('ended_at', 'is', null).executeTakeFirstOrThrow();
-      return { course: other, created: false };
-    }
-    await trx
-      .insertInto('audit_log')
-      .values({ actor_type: actor.type, actor_id: actor.id, action: 'course.enroll', clinic_id: client.clinic_id, client_id: client.id, course_id: id, event_key: null, detail: JSON.stringify({ protocol: `${protocol.id}@${protocol.version}` }) })
-      .execute();
-    return { course: inserted, created: true };
-  });
+  const { course, created } = await insertCourse(db, actor, input, protocol);
 
   // Start (or find) the workflow. Also covers a crash between the insert above and this start.
   const workflowInput: CourseInput = {
@@ -97,6 +62,46 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   return { course, created };
+}
+
+/**
+ * The course row and its audit entry in one statement (one round trip, atomic): enrollment is the
+ * hot path of a clinic's intake and shares the database with every projection the worker writes.
+ * While the client has an open course, that course comes back (created = false).
+ */
+async function insertCourse(db: Db, actor: Actor, input: EnrollInput, protocol: Protocol, attempt = 1): Promise<{ course: Course; created: boolean }> {
+  const id = crypto.randomUUID();
+  const snapshot = JSON.stringify(protocol);
+  const detail = JSON.stringify({ protocol: `${protocol.id}@${protocol.version}` });
+  const { rows } = await sql<Course & { created: boolean }>`
+    with client as (
+      select id, clinic_id from clients where id = ${input.clientId}
+    ), ins as (
+      insert into courses (id, client_id, clinic_id, workflow_id, protocol_id, protocol_version, protocol_snapshot, primary_clinician_id)
+      select ${id}, client.id, client.clinic_id, ${courseWorkflowId(id)}, ${protocol.id}, ${protocol.version}, ${snapshot}::jsonb, ${input.primaryClinicianId ?? null}
+      from client
+      on conflict (client_id) where ended_at is null do nothing
+      returning *
+    ), audit as (
+      insert into audit_log (actor_type, actor_id, action, clinic_id, client_id, course_id, detail)
+      select ${actor.type}, ${actor.id}, 'course.enroll', ins.clinic_id, ins.client_id, ins.id, ${detail}::jsonb from ins
+    )
+    select ins.*, true as created from ins
+    union all
+    select courses.*, false as created from courses
+    where courses.client_id = ${input.clientId} and courses.ended_at is null and not exists (select 1 from ins)`.execute(db);
+  const row = rows[0];
+  if (row) {
+    const { created, ...course } = row;
+    return { course: course as Course, created };
+  }
+  // No client, or a concurrent enrollment committed after this statement's snapshot was taken.
+  const client = await db.selectFrom('clients').select('id').where('id', '=', input.clientId).executeTakeFirst();
+  if (!client) throw notFound(`client ${input.clientId}`);
+  const open = await db.selectFrom('courses').selectAll().where('client_id', '=', input.clientId).where('ended_at', 'is', null).executeTakeFirst();
+  if (open) return { course: open, created: false };
+  if (attempt >= 3) throw new Error(`enrollment of client ${input.clientId} kept racing with other enrollments`);
+  return insertCourse(db, actor, input, protocol, attempt + 1);
 }
 
 export interface CourseView {

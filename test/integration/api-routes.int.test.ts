@@ -96,6 +96,19 @@ describe('clients and enrollment', () => {
     expect(list.body.courses.map((c: { id: string }) => c.id)).toContain(courseId);
     expect((await call('GET', '/api/protocols', { token: t.therapist })).body.protocols.length).toBeGreaterThanOrEqual(3);
   });
+
+  test('eight enrollments of one client at once: one course, one audit entry, every answer names it', async () => {
+    const created = await call('POST', '/api/clients', { token: t.coordinator, body: { clinicId, givenName: 'Race', familyName: 'Condition', email: `race-${uid()}@example.test` } });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => call('POST', `/api/clients/${id}/courses`, { token: t.coordinator, body: { protocolId: 'kap-office' } })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    const courses = await stack.db.selectFrom('courses').select('id').where('client_id', '=', id).execute();
+    expect(courses.map((c) => c.id)).toEqual([answers[0]!.body.id]);
+    const audit = await stack.db.selectFrom('audit_log').select('course_id').where('client_id', '=', id).where('action', '=', 'course.enroll').execute();
+    expect(audit).toEqual([{ course_id: answers[0]!.body.id }]);
+  });
 });
 
 describe('staff actions', () => {
