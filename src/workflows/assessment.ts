@@ -25,6 +25,7 @@ import {
 } from './messages';
 
 type NotifyActivities = { notify(input: NotifyInput): Promise<unknown> };
+const NOTIFY_OUTLIVES_CANCEL_PATCH = 'notify-outlives-cancel';
 const acts = proxyActivities<Activities & NotifyActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
@@ -34,6 +35,18 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   const m = new AssessmentMachine(input, Date.now());
   // Reminder and expiry decisions use the fired timer's target, not Date.now() (see clock.ts).
   const clockPatched = patched(TIMER_CLOCK_PATCH);
+  // A message already handed to the notify activity is seen through when the assessment is cancelled
+  // (the course moved on or ended): cancelling it mid-attempt left its outbox row claimed for good.
+  const notifyOutlivesCancel = patched(NOTIFY_OUTLIVES_CANCEL_PATCH);
+  const inflight = new Set<Promise<unknown>>();
+  const notify = (n: NotifyInput): Promise<unknown> => {
+    if (!notifyOutlivesCancel) return acts.notify(n);
+    const p = CancellationScope.nonCancellable(() => acts.notify(n));
+    inflight.add(p);
+    const done = () => void inflight.delete(p);
+    p.then(done, done);
+    return p;
+  };
   const iso = (t: number) => new Date(t).toISOString();
   let applied = 0;
   let flushed = 0;
@@ -85,7 +98,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
         const critical = m.critical;
         // Clinicians first, and the course's safety hold at once (never the answers themselves).
         for (const role of input.safetyAlertRoles) {
-          work.push(tolerateNotifyFailure(acts.notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } })));
+          work.push(tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } })));
         }
         work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes, at: Date.now() })));
       }
@@ -103,7 +116,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   try {
     await Promise.all([
       acts.recordAssessments({ assessments: rows() }),
-      tolerateNotifyFailure(acts.notify({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } })),
+      tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } })),
     ]);
     while (!m.done) {
       await flush();
@@ -121,7 +134,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
         for (const i of m.instruments) dirty.add(i.instrumentId);
       } else if (reminder !== null && at >= reminder) {
         m.remindersSent++;
-        await tolerateNotifyFailure(acts.notify({ ...base, key: `${input.assessmentId}/reminder-${m.remindersSent}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: m.remindersSent } }));
+        await tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/reminder-${m.remindersSent}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: m.remindersSent } }));
       }
     }
     await flush();
@@ -130,6 +143,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     m.cancel();
     await CancellationScope.nonCancellable(async () => {
       await acts.recordAssessments({ assessments: rows() });
+      await Promise.all([...inflight].map((p) => p.catch(() => undefined)));
     });
   }
   await condition(allHandlersFinished);
