@@ -74,6 +74,20 @@ async function main(): Promise<void> {
         const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', course.workflow_id, '--run-id', id, '--output', 'json'], { maxBuffer: 256 * 1024 * 1024 });
         fs.writeFileSync(path.join(outDir, `${protocol.id}-v${protocol.version}-run${k + 1}.json`), json);
       }
+      // The course's assessment children (one per set of forms), for the assessment workflow's replay.
+      const children = new Set<string>();
+      for (const id of chain) {
+        const h = await temporal.workflow.getHandle(course.workflow_id, id).fetchHistory();
+        for (const e of h.events ?? []) {
+          const c = e.startChildWorkflowExecutionInitiatedEventAttributes;
+          if (c?.workflowId) children.add(c.workflowId);
+        }
+      }
+      for (const childId of children) {
+        const stepKey = childId.slice(childId.lastIndexOf('/') + 1);
+        const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', childId, '--output', 'json'], { maxBuffer: 64 * 1024 * 1024 });
+        fs.writeFileSync(path.join(outDir, `assessment-${protocol.id}-${stepKey}-run1.json`), json);
+      }
       figures[protocol.id] = { runs, total: runs.reduce((a, b) => a + b, 0) };
       process.stdout.write(`${protocol.id}@${protocol.version}: ${final.status}, ${runs.length} run(s), events per run ${runs.join(' + ')} = ${figures[protocol.id]!.total} (${Date.now() - t0} ms at time scale ${timeScale})\n`);
     }

@@ -1,4 +1,4 @@
-// Replays the committed histories of complete courses (recorded from the real dev server by
+// Replays the committed histories of complete courses and of their assessment children (recorded from the real dev server by
 // scripts/record-histories.ts) against the current workflow code. A failure here means a change is
 // not replay-safe: patch it or version it (see src/workflows/README.md).
 import fs from 'node:fs';
