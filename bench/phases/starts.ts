@@ -2,7 +2,7 @@
 // same concurrency, rounds alternated so drift in the machine's load hits both alike.
 //
 // A course start is the real enrollment (src/client/courses.ts enrollClient): the course row and its
-// audit entry in one transaction, then the workflow start. The course worker runs meanwhile, so every
+// audit entry in one statement, then the workflow start. The course worker runs meanwhile, so every
 // started course also runs its first workflow task and writes its first projection, competing for the
 // same CPU and database, as it would in production. "Projected" is when the last of them had written
 // its current step to PostgreSQL (the dashboard can show it).
