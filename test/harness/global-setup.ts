@@ -25,6 +25,14 @@ export default async function globalSetup(): Promise<void> {
   });
   state.temporal = server;
   process.env.KAP_TEST_TEMPORAL_ADDRESS = server.address;
+  // The dev server runs in its own process group, so a signal that ends jest (a CI timeout's SIGTERM,
+  // Ctrl-C) would leave it running: stop it on the way out. (SIGKILL cannot be caught.)
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      server.process.kill('SIGKILL');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
 
   let url: string;
   if (process.env.DATABASE_URL) {
