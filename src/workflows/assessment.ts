@@ -14,7 +14,7 @@ import type { Activities } from '../activities';
 import type { NotifyInput } from '../activities/contracts';
 import type { AssessmentRecord } from '../activities/course-records';
 import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
-import { TIMER_CLOCK_PATCH, checkTimerTime } from './clock';
+import { LiveTimes, TIMER_CLOCK_PATCH } from './clock';
 import { asFailure, tolerateNotifyFailure } from './failures';
 import {
   assessmentCriticalSignal,
@@ -35,13 +35,15 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   const m = new AssessmentMachine(input, Date.now());
   // Reminder and expiry decisions use the fired timer's target, not Date.now() (see clock.ts).
   const clockPatched = patched(TIMER_CLOCK_PATCH);
+  const times = new LiveTimes();
+  times.saw();
   // A message already handed to the notify activity is seen through when the assessment is cancelled
   // (the course moved on or ended): cancelling it mid-attempt left its outbox row claimed for good.
   const notifyOutlivesCancel = patched(NOTIFY_OUTLIVES_CANCEL_PATCH);
   const inflight = new Set<Promise<unknown>>();
   const notify = (n: NotifyInput): Promise<unknown> => {
-    if (!notifyOutlivesCancel) return acts.notify(n);
-    const p = CancellationScope.nonCancellable(() => acts.notify(n));
+    if (!notifyOutlivesCancel) return times.track(acts.notify(n));
+    const p = times.track(CancellationScope.nonCancellable(() => acts.notify(n)));
     inflight.add(p);
     const done = () => void inflight.delete(p);
     p.then(done, done);
@@ -57,6 +59,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   setHandler(
     submitAnswersUpdate,
     async (sub) => {
+      times.saw();
       const r = asFailure(() => m.accept(sub, Date.now()));
       if (r.becameCritical) alertPending = true;
       dirty.add(sub.instrumentId);
@@ -105,7 +108,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
       if (dirty.size > 0) {
         const only = new Set(dirty);
         dirty.clear();
-        work.push(acts.recordAssessments({ assessments: rows(only) }));
+        work.push(times.track(acts.recordAssessments({ assessments: rows(only) })));
       }
       await Promise.all(work);
       flushed = seq;
@@ -115,7 +118,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
 
   try {
     await Promise.all([
-      acts.recordAssessments({ assessments: rows() }),
+      times.track(acts.recordAssessments({ assessments: rows() })),
       tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } })),
     ]);
     while (!m.done) {
@@ -126,8 +129,11 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
       const until = Math.min(reminder ?? Infinity, m.expiresAt);
       const seen = applied;
       const woke = await condition(() => applied !== seen || m.done, Math.max(until - now, 1));
-      if (woke) continue;
-      checkTimerTime(until);
+      if (woke) {
+        times.saw();
+        continue;
+      }
+      times.checkTimer(until);
       const at = clockPatched ? until : Date.now();
       if (at >= m.expiresAt) {
         m.expire();

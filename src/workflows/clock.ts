@@ -10,11 +10,11 @@
 // test/integration/stale-query-time.test.ts; reported upstream as an SDK bug.
 //
 // Two defences:
-// 1. `checkTimerTime`: a timer cannot fire before its target. If a live activation sees Date.now()
-//    well before the target of the timer that just fired, the time is stale: throw, which fails that
-//    activation (the query, when it is the query path), and the worker drops the cached run. The next
-//    real task replays from history at the right time. Never thrown while replaying, so it changes no
-//    command and needs no patch.
+// 1. `LiveTimes.checkTimer`: a timer cannot fire before its target. If a live activation sees
+//    Date.now() well before the target of the timer that just fired, and no later than an activation
+//    the code already saw, the time is stale: throw, which fails that activation (the query, on the
+//    query path), and the worker drops the cached run. The next real task replays from history at the
+//    right time. Never thrown while replaying, so it changes no command and needs no patch.
 // 2. Patch `timer-driven-clock`: decisions use a clock fed only by values the history holds (the
 //    target of a fired timer, the time a signal carries, an Update's task time), so a stale Date.now()
 //    that slips under the tolerance cannot change what the workflow decides.
@@ -25,7 +25,6 @@ export const TIMER_CLOCK_PATCH = 'timer-driven-clock';
 /**
  * How far before its target a timer may appear to fire before the time is called stale. Covers clock
  * skew between the worker (local activity completion times) and the Temporal server (task times).
- * Keep worker and server clocks synchronised (NTP) well within this.
  */
 export const STALE_TIME_TOLERANCE_MS = 100;
 
@@ -36,10 +35,36 @@ export class StaleWorkflowTimeError extends Error {
   }
 }
 
-/** Call right after a wait on a timer timed out (the timer fired), with the timer's target time. */
-export function checkTimerTime(target: number): void {
-  const now = Date.now();
-  if (!workflowInfo().unsafe.isReplaying && now + STALE_TIME_TOLERANCE_MS < target) throw new StaleWorkflowTimeError(now, target);
+/**
+ * The latest workflow time this run's code has seen, to tell a stale activation from clock skew.
+ * A stale activation carries exactly the time of an activation before it; a real task carries the
+ * server's task time, later than anything seen before. Requiring both (the timer fired before its
+ * target, and time did not move since the last activation this code saw) means a worker whose clock
+ * runs ahead of the server's is not mistaken for the defect, except for timers shorter than the skew
+ * and longer than the tolerance. Call `saw()` wherever the workflow's code runs in an activation and
+ * `track()` on every promise it awaits; an activation it misses only weakens the defence (the time
+ * then looks advanced), it never makes it fire wrongly.
+ */
+export class LiveTimes {
+  private last = -Infinity;
+
+  saw(): void {
+    const now = Date.now();
+    if (now > this.last) this.last = now;
+  }
+
+  track<T>(p: Promise<T>): Promise<T> {
+    const saw = () => this.saw();
+    p.then(saw, saw);
+    return p;
+  }
+
+  /** Right after a wait on a timer timed out (the timer fired), with the timer's target time. */
+  checkTimer(target: number): void {
+    const now = Date.now();
+    if (!workflowInfo().unsafe.isReplaying && now + STALE_TIME_TOLERANCE_MS < target && now <= this.last) throw new StaleWorkflowTimeError(now, target);
+    this.saw();
+  }
 }
 
 /** A clock that only moves forward. */

@@ -25,7 +25,7 @@ import { findShippedProtocol } from '../domain/protocols';
 import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
-import { TIMER_CLOCK_PATCH, WorkflowClock, checkTimerTime } from './clock';
+import { LiveTimes, TIMER_CLOCK_PATCH, WorkflowClock } from './clock';
 import { asFailure, tolerateNotifyFailure } from './failures';
 import {
   COURSE_ACTION_NAMES,
@@ -96,6 +96,8 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
   const clockPatched = patched(TIMER_CLOCK_PATCH);
   const clock = new WorkflowClock(Date.now());
   const stamp = (t: number): number => (clockPatched ? clock.advance(t) : t);
+  const times = new LiveTimes();
+  times.saw();
 
   let applied = 0; // messages applied to the machine
   let flushed = 0; // messages whose output has been executed (projections written, mail queued)
@@ -106,6 +108,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     setHandler(
       update,
       async (raw: unknown) => {
+        times.saw();
         const result = asFailure(() => m.apply(name as CourseActionName, raw as CourseActionInputs[CourseActionName], stamp(Date.now())));
         const mine = ++applied;
         // Answer once the change is in the database, so the caller reads what it just did.
@@ -116,10 +119,12 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     );
   }
   setHandler(assessmentCriticalSignal, (sig) => {
+    times.saw();
     m.onAssessmentCritical(sig, clockPatched ? clock.advance(sig.at ?? Date.now()) : Date.now());
     applied++;
   });
   setHandler(assessmentFinishedSignal, (sig) => {
+    times.saw();
     m.onAssessmentFinished(sig, clockPatched ? clock.advance(sig.at ?? Date.now()) : Date.now());
     applied++;
   });
@@ -149,8 +154,8 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
       const seq = applied;
       const out = m.takeOutput();
       // Commands keep their order (projection, messages, children): replay of older histories depends on it.
-      const projection = out.projection ? (patched(LOCAL_PROJECTION_PATCH) ? local.projectCourse(out.projection) : acts.projectCourse(out.projection)) : undefined;
-      const notes = out.notifications.map((n) => tolerateNotifyFailure(acts.notify(n)));
+      const projection = out.projection ? times.track(patched(LOCAL_PROJECTION_PATCH) ? local.projectCourse(out.projection) : acts.projectCourse(out.projection)) : undefined;
+      const notes = out.notifications.map((n) => times.track(tolerateNotifyFailure(acts.notify(n))));
       const detach = notes.length > 0 && patched(DETACHED_NOTIFY_PATCH);
       if (detach) {
         // Awaited in drain(); marked handled now so a failure in flight is not an unhandled rejection.
@@ -162,21 +167,21 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
         ...(detach ? [] : notes),
         ...out.startAssessments.map(async (a) => {
           try {
-            await startChild(assessmentWorkflow, {
+            await times.track(startChild(assessmentWorkflow, {
               workflowId: assessmentWorkflowId(a.assessmentId),
               args: [a],
               // The assessment reports back by signal to the course's workflow id, so it survives
               // the course continuing as new.
               parentClosePolicy: ParentClosePolicy.ABANDON,
               workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            });
+            }));
           } catch (err) {
             if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
           }
         }),
         ...out.cancelAssessments.map(async (id) => {
           try {
-            await getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel();
+            await times.track(getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel());
           } catch {
             // already finished
           }
@@ -218,9 +223,10 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     if (wake === null) await condition(() => applied !== seen || m.hasOutput());
     else if (!(await condition(() => applied !== seen || m.hasOutput(), Math.max(wake - Date.now(), 1)))) {
       // The timer fired: its target is the time the machine advances to.
-      checkTimerTime(wake);
+      times.checkTimer(wake);
       clock.advance(wake);
     }
+    times.saw();
     m.tick(clockPatched ? clock.now : Date.now());
   }
   await drain();
