@@ -16,6 +16,7 @@ import { WORKFLOWS_PATH } from '../src/worker/worker';
 import type { Db } from '../src/db/connect';
 import type { CourseView } from '../src/client/course-actions';
 import type { Profile } from './driver';
+import { historyToJson } from '../src/temporal/history-json';
 
 export interface CourseUnderTest {
   courseId: string;
@@ -54,23 +55,6 @@ export interface CheckReport {
 const TERMINAL = new Set(['completed', 'withdrawn', 'ineligible']);
 
 /** Notify keys from every workflow history: scheduled, and those whose activity completed. */
-/**
- * A history as `temporal workflow show --output json` writes it (what test/workflows/replay.test.ts
- * loads). Not historyToJSON from @temporalio/common: here @temporalio/common and @temporalio/proto each
- * carry their own protobufjs copy and the common copy rejects the proto copy's types; use the proto's.
- */
-export function historyJson(history: temporal.api.history.v1.IHistory): string {
-  const protoDir = path.dirname(require.resolve('@temporalio/proto/package.json'));
-  const nested = path.join(protoDir, 'node_modules/protobufjs/ext/protojson.js');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { toJson } = require(fs.existsSync(nested) ? nested : 'protobufjs/ext/protojson') as { toJson: (t: unknown, m: unknown) => unknown };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { patchProtobufRoot } = require('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot: (r: unknown) => { lookupType(n: string): { fromObject(o: unknown): unknown } } };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const type = patchProtobufRoot(require('@temporalio/proto')).lookupType('temporal.api.history.v1.History');
-  return JSON.stringify(toJson(type, type.fromObject(history)), null, 2);
-}
-
 type Histories = Array<{ workflowId: string; runId: string; history: temporal.api.history.v1.IHistory }>;
 
 async function notifyKeysFromHistories(client: Client, codec: PayloadCodec, problems: Problem[]): Promise<{ scheduled: Set<string>; completed: Set<string>; workflows: number; histories: Histories }> {
@@ -129,7 +113,7 @@ async function replayAll(histories: Histories, codec: PayloadCodec, problems: Pr
     const h = byId.get(r.workflowId);
     if (h) {
       fs.mkdirSync(artifactsDir, { recursive: true });
-      fs.writeFileSync(path.join(artifactsDir, `${h.workflowId}.${h.runId}.json`), historyJson(h.history));
+      fs.writeFileSync(path.join(artifactsDir, `${h.workflowId}.${h.runId}.json`), historyToJson(h.history));
       fs.writeFileSync(path.join(artifactsDir, 'PAYLOAD_KEYS'), `${payloadKeys}\n`);
     }
   }

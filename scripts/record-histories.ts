@@ -67,21 +67,17 @@ async function main(): Promise<void> {
         runId = h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
       }
       const runs: number[] = [];
+      const children = new Set<string>(); // the course's assessment children, for the assessment workflow's replay
       for (const [k, id] of chain.entries()) {
         const h = await temporal.workflow.getHandle(course.workflow_id, id).fetchHistory();
         runs.push(h.events?.length ?? 0);
-        // Exactly what `temporal workflow show --output json` prints: the format replay tests load.
-        const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', course.workflow_id, '--run-id', id, '--output', 'json'], { maxBuffer: 256 * 1024 * 1024 });
-        fs.writeFileSync(path.join(outDir, `${protocol.id}-v${protocol.version}-run${k + 1}.json`), json);
-      }
-      // The course's assessment children (one per set of forms), for the assessment workflow's replay.
-      const children = new Set<string>();
-      for (const id of chain) {
-        const h = await temporal.workflow.getHandle(course.workflow_id, id).fetchHistory();
         for (const e of h.events ?? []) {
           const c = e.startChildWorkflowExecutionInitiatedEventAttributes;
           if (c?.workflowId) children.add(c.workflowId);
         }
+        // Exactly what `temporal workflow show --output json` prints: the format replay tests load.
+        const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', course.workflow_id, '--run-id', id, '--output', 'json'], { maxBuffer: 256 * 1024 * 1024 });
+        fs.writeFileSync(path.join(outDir, `${protocol.id}-v${protocol.version}-run${k + 1}.json`), json);
       }
       for (const childId of children) {
         const stepKey = childId.slice(childId.lastIndexOf('/') + 1);

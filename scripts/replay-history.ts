@@ -5,18 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
 import { EncryptionCodec, parsePayloadKeys } from '../src/security/payload-codec';
-
-function loadHistory(file: string): unknown {
-  const protoDir = path.dirname(require.resolve('@temporalio/proto/package.json'));
-  const nested = path.join(protoDir, 'node_modules/protobufjs/ext/protojson.js');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { fromJson } = require(fs.existsSync(nested) ? nested : 'protobufjs/ext/protojson') as { fromJson: (t: unknown, v: unknown, o: unknown) => unknown };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { patchProtobufRoot } = require('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot: (r: unknown) => { lookupType(n: string): unknown } };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const type = patchProtobufRoot(require('@temporalio/proto')).lookupType('temporal.api.history.v1.History');
-  return fromJson(type, JSON.parse(fs.readFileSync(file, 'utf8')), { ignoreUnknownFields: true });
-}
+import { historyFromJson } from '../src/temporal/history-json';
 
 async function main(): Promise<void> {
   const files = process.argv.slice(2);
@@ -27,7 +16,7 @@ async function main(): Promise<void> {
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows') });
   let failures = 0;
   for (const f of files) {
-    const history = loadHistory(f);
+    const history = historyFromJson(fs.readFileSync(f, 'utf8'));
     try {
       await Worker.runReplayHistory({ workflowBundle, ...(keys ? { dataConverter: { payloadCodecs: [new EncryptionCodec(parsePayloadKeys(keys))] } } : {}), replayName: 'replay' }, history as never, path.basename(f));
       console.log(`ok   ${path.basename(f)}`);

@@ -44,7 +44,7 @@ export async function executeCourseAction<K extends CourseActionName>(temporal: 
 /** The full current state of a course, from the workflow itself (also after it ended). */
 export async function getCourseState(temporal: Client, courseId: string): Promise<CourseView> {
   try {
-    return await queryOnce(() => temporal.workflow.getHandle(courseWorkflowId(courseId)).query(getCourseStateQuery));
+    return await queryPastStaleRuns(() => temporal.workflow.getHandle(courseWorkflowId(courseId)).query(getCourseStateQuery));
   } catch (err) {
     throw await mapError(err, `course ${courseId}`);
   }
@@ -54,7 +54,7 @@ export async function getCourseState(temporal: Client, courseId: string): Promis
  * A query, asked again when the workflow refused to answer from a run replayed on stale time
  * (src/workflows/clock.ts): the worker has dropped that run, and the next query replays it properly.
  */
-async function queryOnce<T>(ask: () => Promise<T>): Promise<T> {
+async function queryPastStaleRuns<T>(ask: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await ask();
@@ -89,7 +89,7 @@ export async function submitAssessment(temporal: Client, assessmentId: string, a
 /** What the client sees of an assessment form set (`<courseId>/<stepKey>`): instruments and status. */
 export async function getAssessment(temporal: Client, formId: string): Promise<AssessmentView> {
   try {
-    return await queryOnce(() => temporal.workflow.getHandle(assessmentWorkflowId(formId)).query(getAssessmentQuery));
+    return await queryPastStaleRuns(() => temporal.workflow.getHandle(assessmentWorkflowId(formId)).query(getAssessmentQuery));
   } catch (err) {
     throw await mapError(err, `assessment ${formId}`);
   }

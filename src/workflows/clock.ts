@@ -7,7 +7,7 @@
 // time, keeps the result in its cache and sends the commands with the next real workflow task. A later
 // replay processes the same event at the real task's time, decides differently, and the workflow is
 // stuck on a nondeterminism error. Reproduced by `npm run chaos` and by
-// test/integration/stale-query-time.test.ts; reported upstream as an SDK bug.
+// test/integration/stale-query-time.int.test.ts; not yet reported upstream (no way out from here).
 //
 // Two defences:
 // 1. `LiveTimes.checkTimer`: a timer cannot fire before its target. If a live activation sees

@@ -96,6 +96,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
   const clockPatched = patched(TIMER_CLOCK_PATCH);
   const clock = new WorkflowClock(Date.now());
   const stamp = (t: number): number => (clockPatched ? clock.advance(t) : t);
+  const decisionTime = (): number => (clockPatched ? clock.now : Date.now());
   const times = new LiveTimes();
   times.saw();
 
@@ -218,7 +219,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
       if (!m.finished) return await continueAsNew<typeof courseWorkflow>({ ...input, carried: m.state });
       break;
     }
-    const wake = m.nextWakeAt(clockPatched ? clock.now : Date.now());
+    const wake = m.nextWakeAt(decisionTime());
     const seen = applied;
     if (wake === null) await condition(() => applied !== seen || m.hasOutput());
     else if (!(await condition(() => applied !== seen || m.hasOutput(), Math.max(wake - Date.now(), 1)))) {
@@ -227,7 +228,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
       clock.advance(wake);
     }
     times.saw();
-    m.tick(clockPatched ? clock.now : Date.now());
+    m.tick(decisionTime());
   }
   await drain();
   return m.view(Date.now());

@@ -4,25 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
+import { historyFromJson } from '../../src/temporal/history-json';
 
 const dir = path.join(__dirname, '../histories');
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /-run\d+\.json$/.test(f)).sort() : [];
-/**
- * Loads a `temporal workflow show --output json` history. Not `historyFromJSON` from
- * @temporalio/common: in this install @temporalio/common and @temporalio/proto each carry their own
- * copy of protobufjs 8.8.1, and the common copy's protojson rejects the proto copy's types
- * ("type must be a Type"). Parsing with the proto package's own copy sidesteps it.
- */
+/** Loads a `temporal workflow show --output json` history. */
 function loadHistory(file: string): unknown {
-  const protoDir = path.dirname(require.resolve('@temporalio/proto/package.json'));
-  const nested = path.join(protoDir, 'node_modules/protobufjs/ext/protojson.js');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { fromJson } = require(fs.existsSync(nested) ? nested : 'protobufjs/ext/protojson') as { fromJson: (t: unknown, v: unknown, o: unknown) => unknown };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { patchProtobufRoot } = require('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot: (r: unknown) => { lookupType(n: string): unknown } };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const type = patchProtobufRoot(require('@temporalio/proto')).lookupType('temporal.api.history.v1.History');
-  return fromJson(type, JSON.parse(fs.readFileSync(file, 'utf8')), { ignoreUnknownFields: true });
+  return historyFromJson(fs.readFileSync(file, 'utf8'));
 }
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
