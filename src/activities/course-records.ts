@@ -2,7 +2,7 @@
 // REMS monitoring forms, the course timeline), written idempotently: every id is made by the
 // workflow from the course id and step key, so a retry or a replay upserts the same row.
 // The record types are plain data: workflow code imports them as types.
-import type { Transaction } from 'kysely';
+import type { ExpressionBuilder, OperationNode, QueryCreator } from 'kysely';
 import type { Db } from '../db/connect';
 import type { Database } from '../db/schema';
 
@@ -122,15 +122,50 @@ export interface RecordAssessmentsInput {
   assessments: AssessmentRecord[];
 }
 
-type Trx = Transaction<Database> | Db;
 const json = (v: unknown) => JSON.stringify(v ?? {});
 
-/** Writes course records inside the caller's transaction. Upserts: the last write of a row wins. */
-export async function writeCourseRecords(trx: Trx, courseId: string, clinicId: string, records: readonly CourseRecord[]): Promise<void> {
-  for (const r of records) {
-    switch (r.table) {
+/**
+ * One multi-row INSERT of a projection (for use alone or as a data-modifying CTE): every row written
+ * in one round trip. PGlite serves a single connection, so a round trip saved on the worker's
+ * projections is one the API's enrollment and staff actions do not wait behind.
+ */
+export type RowWrite = (qc: QueryCreator<Database>) => { execute(): Promise<unknown>; toOperationNode(): OperationNode };
+
+/**
+ * Rows for one statement. A statement may not touch a row twice (ON CONFLICT DO UPDATE fails on it), so
+ * duplicates collapse the way separate statements resolved them: the last write wins for upserts, the
+ * first for insert-once tables.
+ */
+export function uniqueRows<R>(rows: readonly R[], key: (r: R) => string, keep: 'first' | 'last'): R[] {
+  const byKey = new Map<string, R>();
+  for (const r of rows) {
+    const k = key(r);
+    if (keep === 'first' && byKey.has(k)) continue;
+    byKey.delete(k);
+    byKey.set(k, r);
+  }
+  return [...byKey.values()];
+}
+
+/** `SET col = excluded.col` for each column: the upsert writes the incoming row's values. */
+export function fromExcluded<T extends string>(columns: readonly T[]) {
+  return (eb: ExpressionBuilder<any, any>) => Object.fromEntries(columns.map((c) => [c, eb.ref(`excluded.${c}`)]));
+}
+
+type Rec<T extends CourseRecord['table']> = Extract<CourseRecord, { table: T }>;
+
+/**
+ * The statements that write course records, one per table (the tables in the order they first
+ * appear). Upserts: the last write of a row wins; insert-once tables (vitals, adverse events,
+ * consents, timeline events) keep the first.
+ */
+export function courseRecordWrites(courseId: string, clinicId: string, records: readonly CourseRecord[]): RowWrite[] {
+  const tables = [...new Set(records.map((r) => r.table))];
+  const of = <T extends CourseRecord['table']>(t: T) => records.filter((r): r is Rec<T> => r.table === t);
+  return tables.map((table): RowWrite => {
+    switch (table) {
       case 'session': {
-        const row = {
+        const rows = uniqueRows(of('session'), (r) => r.id, 'last').map((r) => ({
           id: r.id,
           course_id: courseId,
           clinic_id: clinicId,
@@ -144,13 +179,12 @@ export async function writeCourseRecords(trx: Trx, courseId: string, clinicId: s
           completed_at: r.completedAt,
           detail: json(r.detail),
           updated_at: new Date(),
-        };
-        const { id: _id, course_id: _c, clinic_id: _cl, ...update } = row;
-        await trx.insertInto('course_sessions').values(row).onConflict((oc) => oc.column('id').doUpdateSet(update)).execute();
-        break;
+        }));
+        const update = ['step_key', 'kind', 'status', 'starts_at', 'schedule_count', 'no_show_count', 'dosed_at', 'completed_at', 'detail', 'updated_at'] as const;
+        return (qc) => qc.insertInto('course_sessions').values(rows).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(update)));
       }
       case 'vitals': {
-        const row = {
+        const rows = uniqueRows(of('vitals'), (r) => r.id, 'first').map((r) => ({
           id: r.id,
           course_id: courseId,
           step_key: r.stepKey,
@@ -161,12 +195,11 @@ export async function writeCourseRecords(trx: Trx, courseId: string, clinicId: s
           heart_rate: r.heartRate,
           spo2: r.spo2,
           taken_at: r.takenAt,
-        };
-        await trx.insertInto('course_vitals').values(row).onConflict((oc) => oc.column('id').doNothing()).execute();
-        break;
+        }));
+        return (qc) => qc.insertInto('course_vitals').values(rows).onConflict((oc) => oc.column('id').doNothing());
       }
       case 'safety-event': {
-        const row = {
+        const rows = uniqueRows(of('safety-event'), (r) => r.id, 'last').map((r) => ({
           id: r.id,
           course_id: courseId,
           clinic_id: clinicId,
@@ -177,51 +210,40 @@ export async function writeCourseRecords(trx: Trx, courseId: string, clinicId: s
           at: r.at,
           resolved_at: r.resolvedAt,
           detail: json(r.detail),
-        };
-        await trx
-          .insertInto('safety_events')
-          .values(row)
-          .onConflict((oc) => oc.column('id').doUpdateSet({ resolved_at: row.resolved_at, level: row.level, detail: row.detail }))
-          .execute();
-        break;
+        }));
+        return (qc) => qc.insertInto('safety_events').values(rows).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(['resolved_at', 'level', 'detail'] as const)));
       }
-      case 'adverse-event':
-        await trx
-          .insertInto('adverse_events')
-          .values({
-            id: r.id,
-            course_id: courseId,
-            clinic_id: clinicId,
-            step_key: r.stepKey,
-            category: r.category,
-            severity: r.severity,
-            serious: r.serious,
-            description: r.description,
-            onset_at: r.onsetAt,
-            recorded_at: r.recordedAt,
-            recorded_by: r.recordedBy,
-          })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
-        break;
-      case 'consent':
-        await trx
-          .insertInto('consents')
-          .values({
-            id: r.id,
-            course_id: courseId,
-            kind: r.kind,
-            document_version: r.documentVersion,
-            signed_by_client_at: r.signedByClientAt,
-            prescriber_signed_at: r.prescriberSignedAt,
-            prescriber_id: r.prescriberId,
-            detail: json(r.detail),
-          })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
-        break;
+      case 'adverse-event': {
+        const rows = uniqueRows(of('adverse-event'), (r) => r.id, 'first').map((r) => ({
+          id: r.id,
+          course_id: courseId,
+          clinic_id: clinicId,
+          step_key: r.stepKey,
+          category: r.category,
+          severity: r.severity,
+          serious: r.serious,
+          description: r.description,
+          onset_at: r.onsetAt,
+          recorded_at: r.recordedAt,
+          recorded_by: r.recordedBy,
+        }));
+        return (qc) => qc.insertInto('adverse_events').values(rows).onConflict((oc) => oc.column('id').doNothing());
+      }
+      case 'consent': {
+        const rows = uniqueRows(of('consent'), (r) => r.id, 'first').map((r) => ({
+          id: r.id,
+          course_id: courseId,
+          kind: r.kind,
+          document_version: r.documentVersion,
+          signed_by_client_at: r.signedByClientAt,
+          prescriber_signed_at: r.prescriberSignedAt,
+          prescriber_id: r.prescriberId,
+          detail: json(r.detail),
+        }));
+        return (qc) => qc.insertInto('consents').values(rows).onConflict((oc) => oc.column('id').doNothing());
+      }
       case 'rems-form': {
-        const row = {
+        const rows = uniqueRows(of('rems-form'), (r) => r.id, 'last').map((r) => ({
           id: r.id,
           course_id: courseId,
           clinic_id: clinicId,
@@ -240,67 +262,84 @@ export async function writeCourseRecords(trx: Trx, courseId: string, clinicId: s
           serious_adverse_event: r.seriousAdverseEvent,
           due_at: r.dueAt,
           submitted_at: r.submittedAt,
-        };
-        const { id: _id, course_id: _c, clinic_id: _cl, ...update } = row;
-        await trx.insertInto('rems_monitoring_forms').values(row).onConflict((oc) => oc.column('id').doUpdateSet(update)).execute();
-        break;
+        }));
+        const update = [
+          'session_step_key', 'first_treatment', 'dose_mg', 'lot_number', 'bp_pre', 'bp_40', 'bp_discharge', 'monitoring_minutes', 'concomitant',
+          'sedation', 'dissociation', 'respiratory_depression', 'serious_adverse_event', 'due_at', 'submitted_at',
+        ] as const;
+        return (qc) => qc.insertInto('rems_monitoring_forms').values(rows).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(update)));
       }
-      case 'event':
-        await trx
-          .insertInto('course_events')
-          .values({
-            id: r.id,
-            course_id: courseId,
-            clinic_id: clinicId,
-            seq: r.seq,
-            at: r.at,
-            type: r.type,
-            step_key: r.stepKey,
-            actor_type: r.actorType,
-            actor_id: r.actorId,
-            detail: json(r.detail),
-          })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
-        break;
+      case 'event': {
+        const rows = uniqueRows(of('event'), (r) => r.id, 'first').map((r) => ({
+          id: r.id,
+          course_id: courseId,
+          clinic_id: clinicId,
+          seq: r.seq,
+          at: r.at,
+          type: r.type,
+          step_key: r.stepKey,
+          actor_type: r.actorType,
+          actor_id: r.actorId,
+          detail: json(r.detail),
+        }));
+        return (qc) => qc.insertInto('course_events').values(rows).onConflict((oc) => oc.column('id').doNothing());
+      }
     }
-  }
+  });
+}
+
+/**
+ * Runs writes as one statement: each a data-modifying CTE, `last` (or a bare `select 1`) the main
+ * query. One round trip, atomic without BEGIN/COMMIT; foreign keys and the timeline's webhook trigger
+ * run at the end of the statement and see every row it wrote.
+ */
+export function inOneStatement(db: Db, writes: readonly RowWrite[]): QueryCreator<Database> {
+  let qc: QueryCreator<Database> = db;
+  writes.forEach((w, i) => {
+    qc = qc.with(`w${i}`, (q) => w(q as QueryCreator<Database>) as never) as unknown as QueryCreator<Database>;
+  });
+  return qc;
+}
+
+/** Runs writes as one statement (see inOneStatement); the last write is the main query. */
+export async function runWrites(db: Db, writes: readonly RowWrite[]): Promise<void> {
+  const last = writes.at(-1);
+  if (!last) return;
+  await last(inOneStatement(db, writes.slice(0, -1))).execute();
 }
 
 export function createCourseRecordActivities(deps: { db: Db }) {
   const { db } = deps;
   return {
-    /** Assessment rows (one per instrument) and their answers; called by the assessment workflow. */
+    /** Invitations and results of one assessment workflow, in one statement. Idempotent upserts. */
     async recordAssessments(input: RecordAssessmentsInput): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        for (const a of input.assessments) {
-          const row = {
-            id: a.id,
-            course_id: a.courseId,
-            clinic_id: a.clinicId,
-            step_key: a.stepKey,
-            instrument_id: a.instrumentId,
-            status: a.status,
-            trigger: a.trigger,
-            invited_at: a.invitedAt,
-            expires_at: a.expiresAt,
-            completed_at: a.completedAt,
-            total: a.total,
-            band: a.band,
-            critical: a.critical,
-            flags: JSON.stringify(a.flags),
-          };
-          const { id: _id, course_id: _c, clinic_id: _cl, invited_at: _i, ...update } = row;
-          await trx.insertInto('assessments').values(row).onConflict((oc) => oc.column('id').doUpdateSet(update)).execute();
-          for (const ans of a.answers ?? []) {
-            await trx
-              .insertInto('assessment_items')
-              .values({ assessment_id: a.id, item: ans.item, value: JSON.stringify(ans.value) })
-              .onConflict((oc) => oc.columns(['assessment_id', 'item']).doUpdateSet({ value: JSON.stringify(ans.value) }))
-              .execute();
-          }
-        }
-      });
+      const assessments = uniqueRows(input.assessments, (a) => a.id, 'last');
+      if (assessments.length === 0) return;
+      const rows = assessments.map((a) => ({
+        id: a.id,
+        course_id: a.courseId,
+        clinic_id: a.clinicId,
+        step_key: a.stepKey,
+        instrument_id: a.instrumentId,
+        status: a.status,
+        trigger: a.trigger,
+        invited_at: a.invitedAt,
+        expires_at: a.expiresAt,
+        completed_at: a.completedAt,
+        total: a.total,
+        band: a.band,
+        critical: a.critical,
+        flags: JSON.stringify(a.flags),
+      }));
+      const update = ['step_key', 'instrument_id', 'status', 'trigger', 'expires_at', 'completed_at', 'total', 'band', 'critical', 'flags'] as const;
+      const writes: RowWrite[] = [(qc) => qc.insertInto('assessments').values(rows).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(update)))];
+      const items = uniqueRows(
+        assessments.flatMap((a) => (a.answers ?? []).map((ans) => ({ assessment_id: a.id, item: ans.item, value: JSON.stringify(ans.value) }))),
+        (r) => `${r.assessment_id}\u0000${r.item}`,
+        'last',
+      );
+      if (items.length) writes.push((qc) => qc.insertInto('assessment_items').values(items).onConflict((oc) => oc.columns(['assessment_id', 'item']).doUpdateSet(fromExcluded(['value'] as const))));
+      await runWrites(db, writes);
     },
   };
 }

@@ -85,16 +85,23 @@ export function createNotifyActivities(deps: NotifyDeps) {
   const base = deps.publicUrl.replace(/\/+$/, '');
 
   async function resolve(input: NotifyInput): Promise<Resolved> {
-    const clinic = await db.selectFrom('clinics').select(['name', 'timezone']).where('id', '=', input.clinicId).executeTakeFirst();
-    if (!clinic) throw permanent(`clinic ${input.clinicId} not found`, 'NoRecipient');
-    const course = await db.selectFrom('courses').select(['client_id', 'clinic_id']).where('id', '=', input.courseId).executeTakeFirst();
+    // Clinic, course and client in one round trip.
+    const found = await db
+      .selectFrom('clinics as cl')
+      .leftJoin('courses as co', (join) => join.on('co.id', '=', input.courseId))
+      .leftJoin('clients as c', (join) => join.onRef('c.id', '=', 'co.client_id').on('c.clinic_id', '=', input.clinicId))
+      .select(['cl.name', 'cl.timezone', 'co.client_id', 'co.clinic_id', 'c.email', 'c.given_name'])
+      .where('cl.id', '=', input.clinicId)
+      .executeTakeFirst();
+    if (!found) throw permanent(`clinic ${input.clinicId} not found`, 'NoRecipient');
+    const clinic = { name: found.name, timezone: found.timezone };
+    const course = found.client_id !== null && found.clinic_id !== null ? { client_id: found.client_id, clinic_id: found.clinic_id } : undefined;
     if (course && course.clinic_id !== input.clinicId) throw permanent(`course ${input.courseId} is not in clinic ${input.clinicId}`, 'NoRecipient');
     const r: Recipient = input.recipient;
     if (r.kind === 'client') {
       if (!course) throw permanent(`course ${input.courseId} not found`, 'NoRecipient');
-      const client = await db.selectFrom('clients').select(['email', 'given_name']).where('id', '=', course.client_id).where('clinic_id', '=', input.clinicId).executeTakeFirst();
-      if (!client?.email) throw permanent(`no email address for the client of course ${input.courseId}`, 'NoRecipient');
-      return { audience: 'client', to: [client.email], clientId: course.client_id, staffIds: [], recipientName: client.given_name, clinic };
+      if (!found.email) throw permanent(`no email address for the client of course ${input.courseId}`, 'NoRecipient');
+      return { audience: 'client', to: [found.email], clientId: course.client_id, staffIds: [], recipientName: found.given_name, clinic };
     }
     // Staff: only active staff who belong to the course's clinic.
     const inClinic = db
@@ -180,8 +187,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
     if (!r || !['client', 'staff', 'role'].includes(r.kind)) throw permanent('recipient is required', 'InvalidNotifyInput');
     const messageId = messageIdForKey(input.key, domain);
 
-    // 1. The row, once per key.
-    await db
+    // 1. The row, once per key (the row just made comes back; an existing one is read).
+    const inserted = await db
       .insertInto('email_outbox')
       .values({
         key: input.key,
@@ -195,8 +202,9 @@ export function createNotifyActivities(deps: NotifyDeps) {
         data: JSON.stringify(input.data ?? {}),
       })
       .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
-    let row = await readRow(input.key);
+      .returningAll()
+      .executeTakeFirst();
+    let row = inserted ?? (await readRow(input.key));
     if (row.template !== input.template || row.course_id !== input.courseId || row.recipient_kind !== r.kind) {
       throw permanent(`key ${input.key} was already used for a different message (${row.template} to ${row.recipient_kind})`, 'NotifyKeyConflict');
     }

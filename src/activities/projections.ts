@@ -3,7 +3,8 @@
 // replay writes the same row again instead of a second one.
 import type { Db } from '../db/connect';
 import type { StepState } from '../db/schema';
-import { type CourseRecord, writeCourseRecords } from './course-records';
+import { sql } from 'kysely';
+import { type CourseRecord, courseRecordWrites, fromExcluded, inOneStatement, type RowWrite, uniqueRows } from './course-records';
 
 export interface StepProjectionInput {
   courseId: string;
@@ -100,52 +101,58 @@ export function createProjectionActivities(deps: { db: Db }) {
       });
     },
 
-    /** Steps, clinical records and the course row of one transition, in one transaction. Idempotent. */
-    async projectCourse(input: CourseProjectionInput): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        for (const step of input.steps) {
-          const row = {
-            id: stepRowId(input.courseId, step.stepKey),
-            course_id: input.courseId,
-            clinic_id: input.clinicId,
-            step_key: step.stepKey,
-            kind: step.kind,
-            state: step.state,
-            owner_role: step.ownerRole ?? null,
-            owner_staff_id: step.ownerStaffId ?? null,
-            entered_at: step.enteredAt,
-            deadline_at: step.deadlineAt ?? null,
-            completed_at: step.completedAt ?? null,
-            escalation_level: step.escalationLevel ?? 0,
-            outcome: step.outcome ?? null,
-            detail: JSON.stringify(step.detail ?? {}),
-          };
-          const { id: _id, course_id: _c, clinic_id: _cl, step_key: _k, kind: _kind, ...update } = row;
-          await trx.insertInto('course_steps').values(row).onConflict((oc) => oc.column('id').doUpdateSet(update)).execute();
-        }
-        await writeCourseRecords(trx, input.courseId, input.clinicId, input.records);
-        const c = input.course;
-        if (c) {
-          // An unknown clinician id must not fail the projection forever (FK): keep the old one.
-          const clinicianKnown =
-            c.primaryClinicianId === undefined || c.primaryClinicianId === null
-              ? true
-              : !!(await trx.selectFrom('staff').select('id').where('id', '=', c.primaryClinicianId).executeTakeFirst());
-          await trx
+    /**
+     * Steps, clinical records and the course row of one transition, in one statement (one round trip,
+     * atomic). Idempotent. Returns whether the clinic has webhook subscriptions, so the caller looks
+     * for deliveries to start only when the timeline trigger can have made some.
+     */
+    async projectCourse(input: CourseProjectionInput): Promise<{ webhooks: boolean }> {
+      const writes: RowWrite[] = [];
+      const steps = uniqueRows(input.steps, (s) => s.stepKey, 'last').map((step) => ({
+        id: stepRowId(input.courseId, step.stepKey),
+        course_id: input.courseId,
+        clinic_id: input.clinicId,
+        step_key: step.stepKey,
+        kind: step.kind,
+        state: step.state,
+        owner_role: step.ownerRole ?? null,
+        owner_staff_id: step.ownerStaffId ?? null,
+        entered_at: step.enteredAt,
+        deadline_at: step.deadlineAt ?? null,
+        completed_at: step.completedAt ?? null,
+        escalation_level: step.escalationLevel ?? 0,
+        outcome: step.outcome ?? null,
+        detail: JSON.stringify(step.detail ?? {}),
+      }));
+      if (steps.length) {
+        const update = ['state', 'owner_role', 'owner_staff_id', 'entered_at', 'deadline_at', 'completed_at', 'escalation_level', 'outcome', 'detail'] as const;
+        writes.push((qc) => qc.insertInto('course_steps').values(steps).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(update))));
+      }
+      writes.push(...courseRecordWrites(input.courseId, input.clinicId, input.records));
+      const c = input.course;
+      if (c) {
+        writes.push((qc) =>
+          qc
             .updateTable('courses')
             .set({
               status: c.status,
               current_step: c.currentStep,
               current_step_deadline: c.currentStepDeadline,
               risk_level: c.riskLevel,
-              ...(c.primaryClinicianId !== undefined && clinicianKnown ? { primary_clinician_id: c.primaryClinicianId } : {}),
+              // An unknown clinician id must not fail the projection forever (FK): keep the old one.
+              ...(c.primaryClinicianId === undefined
+                ? {}
+                : { primary_clinician_id: c.primaryClinicianId === null ? null : sql<string>`coalesce((select id from staff where id = ${c.primaryClinicianId}), courses.primary_clinician_id)` }),
               ...(c.endedAt ? { ended_at: c.endedAt, end_reason: c.endReason ?? null } : {}),
               updated_at: new Date(),
             })
-            .where('id', '=', input.courseId)
-            .execute();
-        }
-      });
+            .where('id', '=', input.courseId) as never,
+        );
+      }
+      const row = await inOneStatement(db, writes)
+        .selectNoFrom((eb) => eb.exists(eb.selectFrom('webhook_subscriptions').select('id').where('clinic_id', '=', input.clinicId)).as('webhooks'))
+        .executeTakeFirstOrThrow();
+      return { webhooks: !!row.webhooks };
     },
   };
 }

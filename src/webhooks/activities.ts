@@ -51,15 +51,15 @@ async function dispatchFromActivity(db: Db): Promise<number> {
 }
 
 /**
- * Wraps a projection activity: once its transaction has committed (so the outbox rows migration
- * 0005's trigger wrote are visible), start their deliveries. If starting fails the activity fails
- * and is retried; the projection is idempotent and its timeline rows make no second event.
+ * Wraps a projection activity: once its statement has committed (so the outbox rows migration 0005's
+ * trigger wrote are visible), start their deliveries, if the clinic has subscriptions at all. If
+ * starting fails the activity fails and is retried; the projection is idempotent and its timeline rows
+ * make no second event.
  */
-export function withWebhookDispatch<A extends unknown[], R>(db: Db, activity: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+export function withWebhookDispatch<A extends unknown[]>(db: Db, activity: (...args: A) => Promise<{ webhooks: boolean }>): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    const result = await activity(...args);
-    await dispatchFromActivity(db);
-    return result;
+    const { webhooks } = await activity(...args);
+    if (webhooks) await dispatchFromActivity(db);
   };
 }
 
