@@ -58,6 +58,8 @@ export interface CapturingDb {
   pool: pg.Pool;
   /** The last compiled query whose SQL matched, for EXPLAIN. */
   lastMatching(re: RegExp): CompiledQuery | undefined;
+  /** Statements sent so far through this Kysely (the API's and the worker's alike). */
+  statements(): number;
 }
 
 /**
@@ -69,10 +71,12 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
   const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: poolMax, connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000 });
   pool.on('error', () => undefined);
   const recent: CompiledQuery[] = [];
+  let statements = 0;
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     log: (event) => {
       if (event.level !== 'query') return;
+      statements++;
       recent.push(event.query);
       if (recent.length > 50) recent.shift();
     },
@@ -80,6 +84,7 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
   return {
     db,
     pool,
+    statements: () => statements,
     lastMatching(re) {
       for (let i = recent.length - 1; i >= 0; i--) if (re.test(recent[i]!.sql)) return recent[i];
       return undefined;

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   };
   try {
     const config = benchConfig(infra);
-    const { db, pool, lastMatching } = benchDb(infra);
+    const { db, pool, lastMatching, statements } = benchDb(infra);
     const { migrateToLatest } = await import('../src/db/migrate');
     await migrateToLatest(db);
     const temporal = await benchClient(config);
@@ -123,13 +123,14 @@ async function main(): Promise<void> {
           let courseIds: string[] = [];
           if (only.has('starts') || only.has('actions')) await phase('starts', async () => {
             log('course starts vs no-op starts ...');
-            const r = await benchStarts({ db, temporal, courseTaskQueue: config.TEMPORAL_TASK_QUEUE, noopTaskQueue: 'bench-noop', courseWorker: course.worker, startsPerRound: quick ? 100 : 300, rounds: 2, concurrency: 20, log });
+            const r = await benchStarts({ db, temporal, courseTaskQueue: config.TEMPORAL_TASK_QUEUE, noopTaskQueue: 'bench-noop', courseWorker: course.worker, statements, startsPerRound: quick ? 100 : 300, rounds: 2, concurrency: 20, log });
             courseIds = r.courseIds;
             out.starts = {
               coursePerSec: round(r.coursePerSec),
               noopPerSec: round(r.noopPerSec),
               ratio: round(r.ratio, 2),
               courseProjectedPerSec: round(r.courseProjectedPerSec),
+              sqlPerCourse: round(r.sqlPerCourse, 1),
               starts: r.starts,
               concurrency: r.concurrency,
             };

@@ -19,6 +19,8 @@ export interface StartsResult {
   ratio: number;
   /** Courses started per second counted until each had its first projection in PostgreSQL. */
   courseProjectedPerSec: number;
+  /** SQL statements per course from its enrollment until it was projected (API and worker). */
+  sqlPerCourse: number;
   starts: number;
   concurrency: number;
   rounds: Array<{ kind: 'noop' | 'course'; n: number; ms: number; perSec: number }>;
@@ -39,6 +41,8 @@ export async function benchStarts(opts: {
   noopTaskQueue: string;
   /** The course worker: each round starts when it has gone idle, so no round inherits the last one's backlog. */
   courseWorker: { getStatus(): { numInFlightWorkflowActivations: number; numInFlightActivities: number } };
+  /** Statements sent through `db` so far. */
+  statements: () => number;
   startsPerRound: number;
   rounds: number;
   concurrency: number;
@@ -62,9 +66,11 @@ export async function benchStarts(opts: {
   };
   let projectedMs = 0;
   let projectedN = 0;
+  let courseStatements = 0;
   const courseRound = async (r: number) => {
     const mine = clientIds.slice(r * n, (r + 1) * n);
     const ids: string[] = [];
+    const s0 = opts.statements();
     const t0 = Date.now();
     await pool(mine, concurrency, async (clientId) => {
       const { course } = await enrollClient({ db, temporal, taskQueue: opts.courseTaskQueue }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
@@ -74,7 +80,9 @@ export async function benchStarts(opts: {
     rounds.push({ kind: 'course', n, ms, perSec: (n * 1000) / ms });
     courseIds.push(...ids);
     // Until every course of the round shows its current step in PostgreSQL.
+    let polls = 0;
     for (;;) {
+      polls++;
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from courses where id = any(${ids}) and current_step is not null`.execute(db);
       if (rows[0]!.n >= ids.length) break;
       if (Date.now() - t0 > 120_000) throw new Error(`only ${rows[0]!.n} of ${ids.length} courses projected after 120 s`);
@@ -82,6 +90,8 @@ export async function benchStarts(opts: {
     }
     projectedMs += Date.now() - t0;
     projectedN += ids.length;
+    await waitIdle(opts.courseWorker); // the rest of their first work (mail, assessment children)
+    courseStatements += opts.statements() - s0 - polls; // not the benchmark's own polls
   };
 
   // Warm-up: connections, workflow caches, first bundles' code paths.
@@ -108,6 +118,7 @@ export async function benchStarts(opts: {
     coursePerSec,
     ratio: coursePerSec / noopPerSec,
     courseProjectedPerSec: (projectedN * 1000) / projectedMs,
+    sqlPerCourse: courseStatements / projectedN,
     starts: n * opts.rounds,
     concurrency,
     rounds,
