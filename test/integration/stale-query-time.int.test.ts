@@ -21,9 +21,15 @@ let bundlePath: string;
 let client: Client;
 let connection: Connection;
 
-function startWorker(taskQueue: string): Promise<ChildProcess> {
+function startWorker(taskQueue: string, slowLocalActivityMs?: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(fixtures, 'worker.ts')], {
-    env: { ...process.env, STALE_TEMPORAL_ADDRESS: testEnv().temporalAddress, STALE_TASK_QUEUE: taskQueue, STALE_BUNDLE: bundlePath },
+    env: {
+      ...process.env,
+      STALE_TEMPORAL_ADDRESS: testEnv().temporalAddress,
+      STALE_TASK_QUEUE: taskQueue,
+      STALE_BUNDLE: bundlePath,
+      ...(slowLocalActivityMs ? { STALE_SLOW_LA: String(slowLocalActivityMs) } : {}),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: true,
   });
@@ -78,4 +84,27 @@ test('a query that reaches a fresh worker before a fired timer does not make the
   expect(query === 'answered' || /stale workflow time/.test(query)).toBe(true);
   const history = await handle.fetchHistory();
   await expect(Worker.runReplayHistory({ workflowBundle: { code: fs.readFileSync(bundlePath, 'utf8') }, replayName: 'stale-time' }, history)).resolves.toBeUndefined();
+}, 90_000);
+
+test('a worker killed while it holds a started workflow task: the timer that fired meanwhile and the signal are processed once, and the history replays', async () => {
+  // Chaos finding 6 (docs/chaos.md) had this shape: a signal woke the loop, the worker ran the
+  // task's local activity and was killed holding the task; the loop's timer fired while the task
+  // waited out its 10 s timeout. Here the shape is made on purpose.
+  const taskQueue = `dead-task-${process.pid}-${Date.now()}`;
+  const first = await startWorker(taskQueue, 60_000);
+  const handle = await client.workflow.start('deadTaskProbe', { taskQueue, workflowId: `dead-task-probe-${Date.now()}`, args: [5000] });
+  while (!(await handle.query<boolean>('ready'))) await sleep(100);
+  await handle.signal('poke'); // the task that runs the slow local activity on `first`
+  await sleep(1500);
+  kill(first);
+  await startWorker(taskQueue);
+  await expect(handle.result()).resolves.toEqual({ pokes: 1 });
+  const history = await handle.fetchHistory();
+  const types = history.events!.map((e) => String(e.eventType));
+  const timedOut = types.findIndex((t) => t === 'EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT' || t === '8');
+  const fired = types.findIndex((t) => t === 'EVENT_TYPE_TIMER_FIRED' || t === '18');
+  // The scenario happened: the dead worker's task timed out, and the timer fired while it was held.
+  expect(timedOut).toBeGreaterThan(0);
+  expect(fired).toBeGreaterThan(timedOut);
+  await expect(Worker.runReplayHistory({ workflowBundle: { code: fs.readFileSync(bundlePath, 'utf8') }, replayName: 'dead-task' }, history)).resolves.toBeUndefined();
 }, 90_000);
