@@ -10,7 +10,6 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -25,6 +24,7 @@ import { findShippedProtocol } from '../domain/protocols';
 import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
+import { BASELINE, patchOn } from './baseline';
 import { LiveTimes, TIMER_CLOCK_PATCH, WorkflowClock } from './clock';
 import { asFailure, tolerateNotifyFailure } from './failures';
 import {
@@ -57,6 +57,8 @@ export interface CourseInput {
   carried?: CourseMachineState;
   /** Continue as new once a run's history reaches this many events (default 1,500; the ceiling is 2,000). */
   maxEventsPerRun?: number;
+  /** The patch baseline the starter's code knew (baseline.ts); absent in courses started before baselines. */
+  baseline?: number;
 }
 
 /** Kept for callers of the first slice: the course state type is the machine's view. */
@@ -93,7 +95,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
 
   // Decisions run on a clock fed only by what the history holds (see clock.ts); courses started before
   // the patch keep deciding on Date.now().
-  const clockPatched = patched(TIMER_CLOCK_PATCH);
+  const clockPatched = patchOn(input.baseline, TIMER_CLOCK_PATCH);
   const clock = new WorkflowClock(Date.now());
   const stamp = (t: number): number => (clockPatched ? clock.advance(t) : t);
   const decisionTime = (): number => (clockPatched ? clock.now : Date.now());
@@ -155,9 +157,9 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
       const seq = applied;
       const out = m.takeOutput();
       // Commands keep their order (projection, messages, children): replay of older histories depends on it.
-      const projection = out.projection ? times.track(patched(LOCAL_PROJECTION_PATCH) ? local.projectCourse(out.projection) : acts.projectCourse(out.projection)) : undefined;
+      const projection = out.projection ? times.track(patchOn(input.baseline, LOCAL_PROJECTION_PATCH) ? local.projectCourse(out.projection) : acts.projectCourse(out.projection)) : undefined;
       const notes = out.notifications.map((n) => times.track(tolerateNotifyFailure(acts.notify(n))));
-      const detach = notes.length > 0 && patched(DETACHED_NOTIFY_PATCH);
+      const detach = notes.length > 0 && patchOn(input.baseline, DETACHED_NOTIFY_PATCH);
       if (detach) {
         // Awaited in drain(); marked handled now so a failure in flight is not an unhandled rejection.
         for (const n of notes) n.catch(() => undefined);
@@ -170,7 +172,9 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
           try {
             await times.track(startChild(assessmentWorkflow, {
               workflowId: assessmentWorkflowId(a.assessmentId),
-              args: [a],
+              // A new assessment runs on the current baseline, whatever the course's own (an input
+              // is not part of replay: a course replaying its start of an older child is unaffected).
+              args: [{ ...a, baseline: BASELINE }],
               // The assessment reports back by signal to the course's workflow id, so it survives
               // the course continuing as new.
               parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -8,6 +8,7 @@ import { createApiToken } from '../../src/auth/tokens';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
 import { LiveCourse, NO_HARD_STOPS } from './course-driver';
+import { BASELINE } from '../../src/workflows/baseline';
 
 let stack: TestStack;
 const clinicId = `clinic-cw-${Date.now().toString(36)}`;
@@ -119,7 +120,7 @@ test('continue-as-new mid-course on the dev server carries the state intact', as
   const handle = await stack.temporal.workflow.start('courseWorkflow', {
     taskQueue: stack.taskQueue,
     workflowId: `course-${courseId}`,
-    args: [{ courseId, clientId, clinicId, protocolId: 'iv-series', protocolVersion: 1, timeScale: 864_000, maxEventsPerRun: 200 }],
+    args: [{ courseId, clientId, clinicId, protocolId: 'iv-series', protocolVersion: 1, timeScale: 864_000, maxEventsPerRun: 200, baseline: BASELINE }],
   });
   const live = new LiveCourse(stack.temporal, courseId, getProtocol('iv-series', 1)!);
   const final = await live.runToCompletion();

@@ -18,6 +18,7 @@ import type { courseWorkflow, CourseInput } from '../../src/workflows/course';
 import type { CourseView } from '../../src/workflows/course-machine';
 import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
 import { courseUpdates, getCourseStateQuery, submitAnswersUpdate, type CourseActionInputs, type CourseActionName, type SubmitAnswersInput } from '../../src/workflows/messages';
+import { BASELINE } from '../../src/workflows/baseline';
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 let runtime = false;
@@ -183,7 +184,7 @@ export class CourseDriver {
     this.handle = await this.h.env.client.workflow.start('courseWorkflow', {
       taskQueue: this.h.taskQueue,
       workflowId: `course-${this.courseId}`,
-      args: [{ courseId: this.courseId, clientId: 'client-1', clinicId: 'clinic-1', protocolId: this.protocolId, protocolVersion: 1, ...this.extra }],
+      args: [{ courseId: this.courseId, clientId: 'client-1', clinicId: 'clinic-1', protocolId: this.protocolId, protocolVersion: 1, baseline: BASELINE, ...this.extra }],
     });
     return this;
   }

@@ -37,3 +37,13 @@ test('every committed course history replays on the current workflow code', asyn
   expect(failures).toEqual([]);
   expect(histories.length).toBe(files.length);
 }, 120_000);
+
+test('courses and assessments started on a patch baseline record no patch markers (src/workflows/baseline.ts)', () => {
+  const onBaseline = files.filter((f) => f.includes('-baseline-'));
+  expect(onBaseline.length).toBeGreaterThanOrEqual(4);
+  for (const f of onBaseline) {
+    const json = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { events: Array<{ eventType: string; markerRecordedEventAttributes?: { markerName?: string } }> };
+    const markers = json.events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+    expect({ file: f, patchMarkers: markers.length }).toEqual({ file: f, patchMarkers: 0 });
+  }
+});
