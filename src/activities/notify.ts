@@ -33,7 +33,7 @@ import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
-import { appendAudit } from '../db/audit';
+import { appendAudit, auditInsert } from '../db/audit';
 import type { OutboxRow } from '../db/schema';
 import type { Logger } from '../log';
 import { assertClientSafe, ClinicalDetailError } from '../mail/guard';
@@ -354,26 +354,29 @@ export function createNotifyActivities(deps: NotifyDeps) {
     for (const delay of [0, 250, 1000, 3000]) {
       if (delay) await new Promise((r) => setTimeout(r, delay));
       try {
-        await db.transaction().execute(async (trx) => {
-          await trx
-            .updateTable('email_outbox')
-            .set({
-              status: 'sent',
-              sent_at: sql`now()`,
-              claim_token: null,
-              claimed_until: null,
-              to_addresses: JSON.stringify(resolved.to),
-              subject: rendered.subject,
-              provider_message_id: result.providerMessageId,
-              provider_response: result.response.slice(0, 500),
-              last_error: null,
-              updated_at: sql`now()`,
-            })
-            .where('key', '=', input.key)
-            // 'uncertain' too: if our lease ran out and another attempt marked the row, we know better now.
-            .where('status', 'in', ['sending', 'uncertain'])
-            .execute();
-          await appendAudit(trx as unknown as Db, {
+        // The row and its audit entry in one statement (one round trip, atomic).
+        await auditInsert(
+          db.with('sent', (qc) =>
+            qc
+              .updateTable('email_outbox')
+              .set({
+                status: 'sent',
+                sent_at: sql`now()`,
+                claim_token: null,
+                claimed_until: null,
+                to_addresses: JSON.stringify(resolved.to),
+                subject: rendered.subject,
+                provider_message_id: result.providerMessageId,
+                provider_response: result.response.slice(0, 500),
+                last_error: null,
+                updated_at: sql`now()`,
+              })
+              .where('key', '=', input.key)
+              // 'uncertain' too: if our lease ran out and another attempt marked the row, we know better now.
+              .where('status', 'in', ['sending', 'uncertain'])
+              .returning('key'),
+          ),
+          {
             actor: { type: 'system', id: null },
             action: 'email.sent',
             clinicId: input.clinicId,
@@ -381,8 +384,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
             courseId: input.courseId,
             eventKey: `email.sent:${input.key}`,
             detail: { key: input.key, template: input.template, messageId, audience: resolved.audience, recipientKind: r.kind, staffIds: resolved.staffIds, accepted: result.accepted.length, rejected: result.rejected.length },
-          });
-        });
+          },
+        ).execute();
         log?.info({ key: input.key, template: input.template, messageId, recipients: resolved.to.length }, 'email sent');
         return { key: input.key, status: 'sent', messageId };
       } catch (err) {

@@ -2,9 +2,9 @@
 // audit_log is append-only in the database itself (a trigger refuses UPDATE / DELETE / TRUNCATE for
 // every role; on a real server the application's role, kap_app, holds only INSERT and SELECT on it:
 // migration 0003). These are the only functions that write or read it outside migrations.
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import type { Db } from './connect';
-import type { AuditEntry } from './schema';
+import type { AuditEntry, Database } from './schema';
 
 export type AuditActorType = 'staff' | 'client' | 'system';
 
@@ -23,25 +23,30 @@ export interface AuditRecord {
   at?: Date | string;
 }
 
+/** The INSERT of one entry (idempotent by eventKey), for use alone or inside a larger statement. */
+export function auditInsert(qc: QueryCreator<Database>, rec: AuditRecord) {
+  return (
+    qc
+      .insertInto('audit_log')
+      .values({
+        actor_type: rec.actor.type,
+        actor_id: rec.actor.id,
+        action: rec.action,
+        clinic_id: rec.clinicId ?? null,
+        client_id: rec.clientId ?? null,
+        course_id: rec.courseId ?? null,
+        event_key: rec.eventKey ?? null,
+        detail: JSON.stringify(rec.detail ?? {}),
+        ...(rec.at ? { at: rec.at } : {}),
+      })
+      // DO NOTHING never updates, so the append-only trigger is not involved.
+      .onConflict((oc) => oc.column('event_key').doNothing())
+  );
+}
+
 /** Appends one entry; with an eventKey, at most once. Returns whether a row was written. */
 export async function appendAudit(db: Db, rec: AuditRecord): Promise<boolean> {
-  const row = await db
-    .insertInto('audit_log')
-    .values({
-      actor_type: rec.actor.type,
-      actor_id: rec.actor.id,
-      action: rec.action,
-      clinic_id: rec.clinicId ?? null,
-      client_id: rec.clientId ?? null,
-      course_id: rec.courseId ?? null,
-      event_key: rec.eventKey ?? null,
-      detail: JSON.stringify(rec.detail ?? {}),
-      ...(rec.at ? { at: rec.at } : {}),
-    })
-    // DO NOTHING never updates, so the append-only trigger is not involved.
-    .onConflict((oc) => oc.column('event_key').doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  const row = await auditInsert(db, rec).returning('id').executeTakeFirst();
   return row !== undefined;
 }
 
