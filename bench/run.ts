@@ -131,6 +131,9 @@ async function main(): Promise<void> {
               ratio: round(r.ratio, 2),
               courseProjectedPerSec: round(r.courseProjectedPerSec),
               sqlPerCourse: round(r.sqlPerCourse, 1),
+              enrollInsertMs: round(r.enrollInsertMs),
+              courseStartRpcMs: round(r.courseStartRpcMs),
+              noopStartRpcMs: round(r.noopStartRpcMs),
               starts: r.starts,
               concurrency: r.concurrency,
             };

@@ -21,6 +21,11 @@ export interface StartsResult {
   courseProjectedPerSec: number;
   /** SQL statements per course from its enrollment until it was projected (API and worker). */
   sqlPerCourse: number;
+  /** Where an enrollment's time goes, mean ms: the course row's INSERT, then the workflow start RPC. */
+  enrollInsertMs: number;
+  courseStartRpcMs: number;
+  /** The same start RPC for a no-op workflow, mean ms, in the no-op rounds. */
+  noopStartRpcMs: number;
   starts: number;
   concurrency: number;
   rounds: Array<{ kind: 'noop' | 'course'; n: number; ms: number; perSec: number }>;
@@ -51,15 +56,22 @@ export async function benchStarts(opts: {
 }): Promise<StartsResult> {
   const { db, temporal, startsPerRound: n, concurrency } = opts;
   const runId = crypto.randomBytes(3).toString('hex');
-  const clientIds = await seedClients(db, 'bench-live', n * opts.rounds, `bench-live-${runId}-`);
+  const WARM = 20;
+  const seeded = await seedClients(db, 'bench-live', n * opts.rounds + WARM, `bench-live-${runId}-`);
+  const warmClients = seeded.slice(0, WARM);
+  const clientIds = seeded.slice(WARM);
   const rounds: StartsResult['rounds'] = [];
   const courseIds: string[] = [];
 
+  const timing = { insertMs: 0, courseStartMs: 0, courses: 0, noopStartMs: 0, noops: 0 };
   const noopRound = async (r: number) => {
     const ids = Array.from({ length: n }, (_, i) => `noop-${runId}-${r}-${i}`);
     const t0 = Date.now();
     await pool(ids, concurrency, async (workflowId) => {
+      const s0 = performance.now();
       await temporal.workflow.start('noopWorkflow', { taskQueue: opts.noopTaskQueue, workflowId, args: [] });
+      timing.noopStartMs += performance.now() - s0;
+      timing.noops++;
     });
     const ms = Date.now() - t0;
     rounds.push({ kind: 'noop', n, ms, perSec: (n * 1000) / ms });
@@ -73,7 +85,12 @@ export async function benchStarts(opts: {
     const s0 = opts.statements();
     const t0 = Date.now();
     await pool(mine, concurrency, async (clientId) => {
-      const { course } = await enrollClient({ db, temporal, taskQueue: opts.courseTaskQueue }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
+      const observeEnrollment = (t: { insertMs: number; startMs: number }) => {
+        timing.insertMs += t.insertMs;
+        timing.courseStartMs += t.startMs;
+        timing.courses++;
+      };
+      const { course } = await enrollClient({ db, temporal, taskQueue: opts.courseTaskQueue, observeEnrollment }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
       ids.push(course.id);
     });
     const ms = Date.now() - t0;
@@ -94,9 +111,13 @@ export async function benchStarts(opts: {
     courseStatements += opts.statements() - s0 - polls; // not the benchmark's own polls
   };
 
-  // Warm-up: connections, workflow caches, first bundles' code paths.
-  await pool(Array.from({ length: 20 }, (_, i) => `noop-${runId}-warm-${i}`), 5, async (workflowId) => {
+  // Warm-up of both kinds, not counted: connections, workflow caches, the first runs of each code path
+  // (the first course round used to run a third slower than the second).
+  await pool(Array.from({ length: WARM }, (_, i) => `noop-${runId}-warm-${i}`), 5, async (workflowId) => {
     await temporal.workflow.start('noopWorkflow', { taskQueue: opts.noopTaskQueue, workflowId, args: [] });
+  });
+  await pool(warmClients, 5, async (clientId) => {
+    await enrollClient({ db, temporal, taskQueue: opts.courseTaskQueue }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
   });
   for (let r = 0; r < opts.rounds; r++) {
     await waitIdle(opts.courseWorker);
@@ -119,6 +140,9 @@ export async function benchStarts(opts: {
     ratio: coursePerSec / noopPerSec,
     courseProjectedPerSec: (projectedN * 1000) / projectedMs,
     sqlPerCourse: courseStatements / projectedN,
+    enrollInsertMs: timing.insertMs / timing.courses,
+    courseStartRpcMs: timing.courseStartMs / timing.courses,
+    noopStartRpcMs: timing.noopStartMs / timing.noops,
     starts: n * opts.rounds,
     concurrency,
     rounds,
