@@ -18,6 +18,7 @@ import { sdkMetricsOptions } from '../src/metrics/sdk';
 import { payloadCodecFor } from '../src/security/keys';
 import { createWorker } from '../src/worker/worker';
 import type { BenchInfra } from './infra';
+import { LaneGate, poolLane } from '../src/db/lanes';
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -54,7 +55,10 @@ export function benchConfig(infra: BenchInfra, taskQueue = 'kap-bench'): Config 
 }
 
 export interface CapturingDb {
+  /** The API's lane (requests, enrollment, seeding). */
   db: Db;
+  /** The worker's lane of the same pool, as `npm start` wires them (src/db/lanes.ts). */
+  workerDb: Db;
   pool: pg.Pool;
   /** The last compiled query whose SQL matched, for EXPLAIN. */
   lastMatching(re: RegExp): CompiledQuery | undefined;
@@ -63,8 +67,8 @@ export interface CapturingDb {
 }
 
 /**
- * A Kysely over one pg.Pool exactly like src/db/connect.ts (pool of one on PGlite, which serves one
- * connection), plus a log hook that keeps the recent compiled queries so the benchmark can EXPLAIN the
+ * Kysely over one pg.Pool exactly like `npm start` (src/db/connect.ts createDbLanes: a pool of one on
+ * PGlite, which serves one connection, with the API's lane served first), plus a log hook that keeps the recent compiled queries so the benchmark can EXPLAIN the
  * SQL the routes really sent.
  */
 export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite' ? 1 : 10): CapturingDb {
@@ -72,8 +76,9 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
   pool.on('error', () => undefined);
   const recent: CompiledQuery[] = [];
   let statements = 0;
+  const gate = new LaneGate(poolMax);
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: new PostgresDialect({ pool: poolLane(pool, gate, 'interactive') }),
     log: (event) => {
       if (event.level !== 'query') return;
       statements++;
@@ -81,8 +86,15 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
       if (recent.length > 50) recent.shift();
     },
   });
+  const workerDb = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: poolLane(pool, gate, 'background') }),
+    log: (event) => {
+      if (event.level === 'query') statements++;
+    },
+  });
   return {
     db,
+    workerDb,
     pool,
     statements: () => statements,
     lastMatching(re) {

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   };
   try {
     const config = benchConfig(infra);
-    const { db, pool, lastMatching, statements } = benchDb(infra);
+    const { db, workerDb, pool, lastMatching, statements } = benchDb(infra);
     const { migrateToLatest } = await import('../src/db/migrate');
     await migrateToLatest(db);
     const temporal = await benchClient(config);
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
         // from the per-course figure (docs/performance.md).
         // BENCH_WORKER_OPTIONS='{"maxConcurrentActivityTaskExecutions":8}' tries other worker options.
         const extra = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : {};
-        const course = await startBenchWorker(config, db, { maxCachedWorkflows: 6000, ...preload, ...extra });
+        const course = await startBenchWorker(config, workerDb, { maxCachedWorkflows: 6000, ...preload, ...extra });
         out.workerOptions = { maxCachedWorkflows: 6000, ...extra };
         const noopConnection = await NativeConnection.connect({ address: infra.temporalAddress });
         const noop = await Worker.create({ connection: noopConnection, taskQueue: 'bench-noop', workflowsPath: require.resolve('./workflows/noop') });
@@ -175,6 +175,7 @@ async function main(): Promise<void> {
       await api.stop();
       await temporal.connection.close();
       await db.destroy();
+      await workerDb.destroy();
     }
   } finally {
     await infra.stop();

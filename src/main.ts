@@ -4,7 +4,7 @@ import { ensureFirstAdmin } from './auth/first-admin';
 import { loadConfigOrExit } from './config';
 import { createLogger } from './log';
 import { temporalMetricsBind } from './metrics/sdk';
-import { installTemporalRuntime, onShutdownSignal, openDatabase, runMigrations, Stack, startApi, startInfrastructure, startMailRuntime, startWorker } from './runtime';
+import { installTemporalRuntime, onShutdownSignal, openDatabaseLanes, runMigrations, Stack, startApi, startInfrastructure, startMailRuntime, startWorker } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -15,11 +15,12 @@ async function main(): Promise<void> {
   try {
     installTemporalRuntime(log, { metricsBindAddress: await temporalMetricsBind(config) });
     const infra = await startInfrastructure(config, stack, log);
-    const db = openDatabase(config, infra.databaseUrl, stack, log);
+    // One pool for both: the API's requests are handed a connection before the worker's backlog.
+    const { interactive: db, background } = openDatabaseLanes(config, infra.databaseUrl, stack, log);
     await runMigrations(db, log);
     const firstAdmin = await ensureFirstAdmin(db, config.DATA_DIR);
-    const mail = await startMailRuntime(config, db, stack, log);
-    await startWorker(config, infra.temporalAddress, db, stack, log, mail);
+    const mail = await startMailRuntime(config, background, stack, log);
+    await startWorker(config, infra.temporalAddress, background, stack, log, mail);
     await startApi(config, infra.temporalAddress, db, stack, log);
     const lines = [
       '',

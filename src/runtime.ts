@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app';
 import { connectTemporal } from './client/temporal';
 import type { Config } from './config';
-import { createDb, type Db } from './db/connect';
+import { createDb, createDbLanes, type Db, type DbLanes } from './db/connect';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres';
 import { migrateToLatest } from './db/migrate';
 import type { Logger } from './log';
@@ -109,16 +109,30 @@ export async function startInfrastructure(config: Config, stack: Stack, log: Log
   return { temporalAddress, databaseUrl, temporalUiUrl: devServer?.uiUrl, devServer, embeddedPg };
 }
 
-export function openDatabase(config: Config, url: string, stack: Stack, log: Logger): Db {
-  const db = createDb({
+function poolOptions(config: Config, url: string, log: Logger) {
+  return {
     url,
     // The embedded PGlite serves one connection (see embedded-postgres.ts); never hold a transaction
     // open while awaiting another query on `db`, or a pool of one waits for itself.
     poolMax: config.embeddedDatabase ? 1 : config.DATABASE_POOL_MAX,
-    onError: (err) => log.warn({ err: err.message }, 'database pool error'),
-  });
+    onError: (err: Error) => log.warn({ err: err.message }, 'database pool error'),
+  };
+}
+
+export function openDatabase(config: Config, url: string, stack: Stack, log: Logger): Db {
+  const db = createDb(poolOptions(config, url, log));
   stack.add('database pool', () => db.destroy());
   return db;
+}
+
+/** One pool for a process that runs the API and the worker: the API's lane goes first (db/lanes.ts). */
+export function openDatabaseLanes(config: Config, url: string, stack: Stack, log: Logger): DbLanes {
+  const lanes = createDbLanes(poolOptions(config, url, log));
+  stack.add('database pool', async () => {
+    await lanes.interactive.destroy();
+    await lanes.background.destroy();
+  });
+  return lanes;
 }
 
 export async function runMigrations(db: Db, log: Logger): Promise<void> {

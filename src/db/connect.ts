@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { LaneGate, poolLane } from './lanes';
 import type { Database } from './schema';
 
 // Return BIGINT (int8) and NUMERIC as numbers where they fit; timestamps stay Date.
@@ -15,7 +16,7 @@ export interface DbOptions {
   onError?: (err: Error) => void;
 }
 
-export function createDb(opts: DbOptions): Db {
+function createPool(opts: DbOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolMax ?? 10,
@@ -28,7 +29,29 @@ export function createDb(opts: DbOptions): Db {
   // died the moment PostgreSQL stopped. The query in flight still fails and the pool drops the client.
   pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
   pool.on('error', (err) => opts.onError?.(err));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return pool;
+}
+
+export function createDb(opts: DbOptions): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(opts) }) });
+}
+
+/** One pool, two lanes (lanes.ts): `interactive` for the API, `background` for the worker. */
+export interface DbLanes {
+  interactive: Db;
+  background: Db;
+}
+
+/**
+ * For a process that hosts both the API and the worker on one pool (`npm start`): when connections
+ * are scarce (the embedded PGlite serves one), a staff member's request or an enrollment is handed the
+ * next connection before the worker's backlog of projections and outbox writes.
+ */
+export function createDbLanes(opts: DbOptions): DbLanes {
+  const pool = createPool(opts);
+  const gate = new LaneGate(opts.poolMax ?? 10);
+  const lane = (l: 'interactive' | 'background') => new Kysely<Database>({ dialect: new PostgresDialect({ pool: poolLane(pool, gate, l) }) });
+  return { interactive: lane('interactive'), background: lane('background') };
 }
 
 /** Cheap liveness probe used by /health. */
