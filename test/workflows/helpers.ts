@@ -233,6 +233,13 @@ export class CourseDriver {
     const a = (await this.state()).assessments.find((x) => x.id === `${this.courseId}/${stepKey}`) ?? (await this.state()).assessments.find((x) => x.stepKey === stepKey);
     if (!a) throw new Error(`no assessment for ${stepKey} (${st?.status})`);
     for (const i of a.instruments) await this.answer(stepKey, i, overrides[i]);
+    // The assessment tells the course by signal once its last answer is in; a staff member's next
+    // action comes after the course has heard it (a test acting at once would race that signal).
+    for (let k = 0; k < 500; k++) {
+      if ((await this.state()).assessments.find((x) => x.id === a.id)?.status !== 'pending') return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`the course did not hear that ${a.id} finished`);
   }
 
   /** Waits (in skipped time) until the workflow reports the predicate true. */
