@@ -4,21 +4,19 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Runtime, makeTelemetryFilterString, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
-import pg from 'pg';
+import type { CompiledQuery } from 'kysely';
+import type pg from 'pg';
 import { buildApp } from '../src/api/app';
 import { createApiToken } from '../src/auth/tokens';
 import { connectTemporal } from '../src/client/temporal';
 import { type Config, loadConfig } from '../src/config';
-import type { Db } from '../src/db/connect';
-import '../src/db/connect'; // its pg type parsers (int8, numeric as numbers)
-import type { Database, StaffRole } from '../src/db/schema';
+import { createDbLanes, type Db } from '../src/db/connect';
+import type { StaffRole } from '../src/db/schema';
 import { createLogger } from '../src/log';
 import { sdkMetricsOptions } from '../src/metrics/sdk';
 import { payloadCodecFor } from '../src/security/keys';
 import { createWorker } from '../src/worker/worker';
 import type { BenchInfra } from './infra';
-import { LaneGate, poolLane } from '../src/db/lanes';
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -62,23 +60,22 @@ export interface CapturingDb {
   pool: pg.Pool;
   /** The last compiled query whose SQL matched, for EXPLAIN. */
   lastMatching(re: RegExp): CompiledQuery | undefined;
-  /** Statements sent so far through this Kysely (the API's and the worker's alike). */
+  /** Statements sent so far through either lane. */
   statements(): number;
 }
 
 /**
- * Kysely over one pg.Pool exactly like `npm start` (src/db/connect.ts createDbLanes: a pool of one on
- * PGlite, which serves one connection, with the API's lane served first), plus a log hook that keeps the recent compiled queries so the benchmark can EXPLAIN the
- * SQL the routes really sent.
+ * The database exactly as `npm start` opens it (src/db/connect.ts createDbLanes: a pool of one on
+ * PGlite, which serves one connection, with the API's lane served first), plus a log hook that counts
+ * statements and keeps the recent compiled queries so the benchmark can EXPLAIN the SQL the routes
+ * really sent.
  */
 export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite' ? 1 : 10): CapturingDb {
-  const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: poolMax, connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000 });
-  pool.on('error', () => undefined);
   const recent: CompiledQuery[] = [];
   let statements = 0;
-  const gate = new LaneGate(poolMax);
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: poolLane(pool, gate, 'interactive') }),
+  const { interactive, background, pool } = createDbLanes({
+    url: infra.databaseUrl,
+    poolMax,
     log: (event) => {
       if (event.level !== 'query') return;
       statements++;
@@ -86,15 +83,9 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
       if (recent.length > 50) recent.shift();
     },
   });
-  const workerDb = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: poolLane(pool, gate, 'background') }),
-    log: (event) => {
-      if (event.level === 'query') statements++;
-    },
-  });
   return {
-    db,
-    workerDb,
+    db: interactive,
+    workerDb: background,
     pool,
     statements: () => statements,
     lastMatching(re) {

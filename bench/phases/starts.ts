@@ -19,7 +19,7 @@ export interface StartsResult {
   ratio: number;
   /** Courses started per second counted until each had its first projection in PostgreSQL. */
   courseProjectedPerSec: number;
-  /** SQL statements per course from its enrollment until it was projected (API and worker). */
+  /** SQL statements per course from its enrollment until the worker was idle again (API and worker). */
   sqlPerCourse: number;
   /** Where an enrollment's time goes, mean ms: the course row's INSERT, then the workflow start RPC. */
   enrollInsertMs: number;
@@ -64,6 +64,12 @@ export async function benchStarts(opts: {
   const courseIds: string[] = [];
 
   const timing = { insertMs: 0, courseStartMs: 0, courses: 0, noopStartMs: 0, noops: 0 };
+  const enrollDeps = { db, temporal, taskQueue: opts.courseTaskQueue };
+  const observeEnrollment = (t: { insertMs: number; startMs: number }) => {
+    timing.insertMs += t.insertMs;
+    timing.courseStartMs += t.startMs;
+    timing.courses++;
+  };
   const noopRound = async (r: number) => {
     const ids = Array.from({ length: n }, (_, i) => `noop-${runId}-${r}-${i}`);
     const t0 = Date.now();
@@ -85,12 +91,7 @@ export async function benchStarts(opts: {
     const s0 = opts.statements();
     const t0 = Date.now();
     await pool(mine, concurrency, async (clientId) => {
-      const observeEnrollment = (t: { insertMs: number; startMs: number }) => {
-        timing.insertMs += t.insertMs;
-        timing.courseStartMs += t.startMs;
-        timing.courses++;
-      };
-      const { course } = await enrollClient({ db, temporal, taskQueue: opts.courseTaskQueue, observeEnrollment }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
+      const { course } = await enrollClient({ ...enrollDeps, observeEnrollment }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
       ids.push(course.id);
     });
     const ms = Date.now() - t0;
@@ -117,7 +118,7 @@ export async function benchStarts(opts: {
     await temporal.workflow.start('noopWorkflow', { taskQueue: opts.noopTaskQueue, workflowId, args: [] });
   });
   await pool(warmClients, 5, async (clientId) => {
-    await enrollClient({ db, temporal, taskQueue: opts.courseTaskQueue }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
+    await enrollClient(enrollDeps, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
   });
   for (let r = 0; r < opts.rounds; r++) {
     await waitIdle(opts.courseWorker);

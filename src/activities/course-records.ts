@@ -289,9 +289,9 @@ export function courseRecordWrites(courseId: string, clinicId: string, records: 
 }
 
 /**
- * Runs writes as one statement: each a data-modifying CTE, `last` (or a bare `select 1`) the main
- * query. One round trip, atomic without BEGIN/COMMIT; foreign keys and the timeline's webhook trigger
- * run at the end of the statement and see every row it wrote.
+ * Writes as data-modifying CTEs in front of whatever main query the caller adds: one statement, one
+ * round trip, atomic without BEGIN/COMMIT; foreign keys and the timeline's webhook trigger run at the
+ * end of the statement and see every row it wrote.
  */
 export function inOneStatement(db: Db, writes: readonly RowWrite[]): QueryCreator<Database> {
   let qc: QueryCreator<Database> = db;

@@ -47,28 +47,33 @@ export function stepRowId(courseId: string, stepKey: string): string {
   return `${courseId}/${stepKey}`;
 }
 
+/** The `course_steps` row of one step. */
+function stepRow(courseId: string, clinicId: string, step: Omit<StepProjectionInput, 'courseId' | 'clinicId' | 'course'>) {
+  return {
+    id: stepRowId(courseId, step.stepKey),
+    course_id: courseId,
+    clinic_id: clinicId,
+    step_key: step.stepKey,
+    kind: step.kind,
+    state: step.state,
+    owner_role: step.ownerRole ?? null,
+    owner_staff_id: step.ownerStaffId ?? null,
+    entered_at: step.enteredAt,
+    deadline_at: step.deadlineAt ?? null,
+    completed_at: step.completedAt ?? null,
+    escalation_level: step.escalationLevel ?? 0,
+    outcome: step.outcome ?? null,
+    detail: JSON.stringify(step.detail ?? {}),
+  };
+}
+
 export function createProjectionActivities(deps: { db: Db }) {
   const { db } = deps;
   return {
     /** Upserts one step row and, in the same transaction, the course's current step. */
     async projectStep(input: StepProjectionInput): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        const row = {
-          id: stepRowId(input.courseId, input.stepKey),
-          course_id: input.courseId,
-          clinic_id: input.clinicId,
-          step_key: input.stepKey,
-          kind: input.kind,
-          state: input.state,
-          owner_role: input.ownerRole ?? null,
-          owner_staff_id: input.ownerStaffId ?? null,
-          entered_at: input.enteredAt,
-          deadline_at: input.deadlineAt ?? null,
-          completed_at: input.completedAt ?? null,
-          escalation_level: input.escalationLevel ?? 0,
-          outcome: input.outcome ?? null,
-          detail: JSON.stringify(input.detail ?? {}),
-        };
+        const row = stepRow(input.courseId, input.clinicId, input);
         await trx
           .insertInto('course_steps')
           .values(row)
@@ -108,22 +113,7 @@ export function createProjectionActivities(deps: { db: Db }) {
      */
     async projectCourse(input: CourseProjectionInput): Promise<{ webhooks: boolean }> {
       const writes: RowWrite[] = [];
-      const steps = uniqueRows(input.steps, (s) => s.stepKey, 'last').map((step) => ({
-        id: stepRowId(input.courseId, step.stepKey),
-        course_id: input.courseId,
-        clinic_id: input.clinicId,
-        step_key: step.stepKey,
-        kind: step.kind,
-        state: step.state,
-        owner_role: step.ownerRole ?? null,
-        owner_staff_id: step.ownerStaffId ?? null,
-        entered_at: step.enteredAt,
-        deadline_at: step.deadlineAt ?? null,
-        completed_at: step.completedAt ?? null,
-        escalation_level: step.escalationLevel ?? 0,
-        outcome: step.outcome ?? null,
-        detail: JSON.stringify(step.detail ?? {}),
-      }));
+      const steps = uniqueRows(input.steps, (s) => s.stepKey, 'last').map((step) => stepRow(input.courseId, input.clinicId, step));
       if (steps.length) {
         const update = ['state', 'owner_role', 'owner_staff_id', 'entered_at', 'deadline_at', 'completed_at', 'escalation_level', 'outcome', 'detail'] as const;
         writes.push((qc) => qc.insertInto('course_steps').values(steps).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(update))));
@@ -146,7 +136,7 @@ export function createProjectionActivities(deps: { db: Db }) {
               ...(c.endedAt ? { ended_at: c.endedAt, end_reason: c.endReason ?? null } : {}),
               updated_at: new Date(),
             })
-            .where('id', '=', input.courseId) as never,
+            .where('id', '=', input.courseId),
         );
       }
       const row = await inOneStatement(db, writes)

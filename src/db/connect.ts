@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, type KyselyConfig, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { LaneGate, poolLane } from './lanes';
 import type { Database } from './schema';
@@ -14,6 +14,8 @@ export interface DbOptions {
   poolMax?: number;
   /** Called for pool errors (e.g. the server went away); never throws. */
   onError?: (err: Error) => void;
+  /** Kysely's log hook (the benchmark counts and captures statements with it). */
+  log?: KyselyConfig['log'];
 }
 
 function createPool(opts: DbOptions): pg.Pool {
@@ -33,13 +35,15 @@ function createPool(opts: DbOptions): pg.Pool {
 }
 
 export function createDb(opts: DbOptions): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(opts) }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(opts) }), log: opts.log });
 }
 
 /** One pool, two lanes (lanes.ts): `interactive` for the API, `background` for the worker. */
 export interface DbLanes {
   interactive: Db;
   background: Db;
+  /** The pool underneath, outside the lanes: for diagnostics such as EXPLAIN. */
+  pool: pg.Pool;
 }
 
 /**
@@ -50,8 +54,8 @@ export interface DbLanes {
 export function createDbLanes(opts: DbOptions): DbLanes {
   const pool = createPool(opts);
   const gate = new LaneGate(opts.poolMax ?? 10);
-  const lane = (l: 'interactive' | 'background') => new Kysely<Database>({ dialect: new PostgresDialect({ pool: poolLane(pool, gate, l) }) });
-  return { interactive: lane('interactive'), background: lane('background') };
+  const lane = (l: 'interactive' | 'background') => new Kysely<Database>({ dialect: new PostgresDialect({ pool: poolLane(pool, gate, l) }), log: opts.log });
+  return { interactive: lane('interactive'), background: lane('background'), pool };
 }
 
 /** Cheap liveness probe used by /health. */

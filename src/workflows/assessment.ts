@@ -14,7 +14,7 @@ import type { Activities } from '../activities';
 import type { NotifyInput } from '../activities/contracts';
 import type { AssessmentRecord } from '../activities/course-records';
 import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
-import { patchOn } from './baseline';
+import { NOTIFY_OUTLIVES_CANCEL_PATCH, patchOn } from './baseline';
 import { LiveTimes, TIMER_CLOCK_PATCH } from './clock';
 import { asFailure, tolerateNotifyFailure } from './failures';
 import {
@@ -26,7 +26,6 @@ import {
 } from './messages';
 
 type NotifyActivities = { notify(input: NotifyInput): Promise<unknown> };
-const NOTIFY_OUTLIVES_CANCEL_PATCH = 'notify-outlives-cancel';
 const acts = proxyActivities<Activities & NotifyActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },

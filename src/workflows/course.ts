@@ -24,7 +24,7 @@ import { findShippedProtocol } from '../domain/protocols';
 import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
-import { BASELINE, patchOn } from './baseline';
+import { BASELINE, DETACHED_NOTIFY_PATCH, LOCAL_PROJECTION_PATCH, patchOn } from './baseline';
 import { LiveTimes, TIMER_CLOCK_PATCH, WorkflowClock } from './clock';
 import { asFailure, tolerateNotifyFailure } from './failures';
 import {
@@ -78,11 +78,9 @@ const local = proxyLocalActivities<Activities>({
   localRetryThreshold: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
-const LOCAL_PROJECTION_PATCH = 'projection-as-local-activity';
-// Emails no longer hold up the staff action that caused them: an Update answers once its projection is
-// written, while its messages are still being sent (an SMTP outage used to freeze staff actions). The
-// course still waits for every message before it continues as new or ends.
-const DETACHED_NOTIFY_PATCH = 'notify-detached-from-updates';
+// DETACHED_NOTIFY_PATCH: emails no longer hold up the staff action that caused them: an Update answers
+// once its projection is written, while its messages are still being sent (an SMTP outage used to
+// freeze staff actions). The course still waits for every message before it continues as new or ends.
 
 const DEFAULT_MAX_EVENTS_PER_RUN = 1500;
 
