@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
+import { GroupCommit } from '../db/group-commit';
 import type { Course, CourseStep } from '../db/schema';
 import { getProtocol, type Protocol } from '../domain';
 import { AppError, invalidInput, notFound } from '../errors';
@@ -71,37 +72,87 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
   return { course, created };
 }
 
+/** One enrollment's row, as written by `writeCourseRows`. */
+interface CourseRowRequest {
+  id: string;
+  clientId: string;
+  protocol: Protocol;
+  primaryClinicianId: string | null;
+  actor: Actor;
+}
+
+/** The course written (created) or the client's open course found (not created); null: neither. */
+type CourseRowResult = { course: Course; created: boolean } | null;
+
 /**
- * The course row and its audit entry in one statement (one round trip, atomic): enrollment is the
- * hot path of a clinic's intake and shares the database with every projection the worker writes.
- * While the client has an open course, that course comes back (created = false).
+ * The course rows and their audit entries of several enrollments in one statement (one round trip,
+ * atomic per statement). Enrollment is the hot path of a clinic's intake and shares the database
+ * with every projection the worker writes; concurrent enrollments are grouped (`GroupCommit`) so a
+ * burst costs one round trip per group, not one each, on the embedded database's one connection.
+ * A request whose client has an open course (already, or from an earlier request of the same
+ * group) gets that course back; one whose client is missing gets null.
  */
-async function insertCourse(db: Db, actor: Actor, input: EnrollInput, protocol: Protocol, attempt = 1): Promise<{ course: Course; created: boolean }> {
-  const id = crypto.randomUUID();
-  const snapshot = JSON.stringify(protocol);
-  const detail = JSON.stringify({ protocol: `${protocol.id}@${protocol.version}` });
+async function writeCourseRows(db: Db, reqs: CourseRowRequest[]): Promise<CourseRowResult[]> {
+  const col = <T>(f: (r: CourseRowRequest) => T) => reqs.map(f);
   const { rows } = await sql<Course & { created: boolean }>`
-    with client as (
-      select id, clinic_id from clients where id = ${input.clientId}
+    with input as (
+      select * from unnest(
+        ${col((r) => r.id)}::text[], ${col((r) => r.clientId)}::text[], ${col((r) => courseWorkflowId(r.id))}::text[],
+        ${col((r) => r.protocol.id)}::text[], ${col((r) => r.protocol.version)}::int[], ${col((r) => JSON.stringify(r.protocol))}::text[],
+        ${col((r) => r.primaryClinicianId)}::text[], ${col((r) => r.actor.type)}::text[], ${col((r) => r.actor.id)}::text[],
+        ${col((r) => JSON.stringify({ protocol: `${r.protocol.id}@${r.protocol.version}` }))}::text[]
+      ) with ordinality as t(id, client_id, workflow_id, protocol_id, protocol_version, snapshot, primary_clinician_id, actor_type, actor_id, detail, ord)
     ), ins as (
       insert into courses (id, client_id, clinic_id, workflow_id, protocol_id, protocol_version, protocol_snapshot, primary_clinician_id)
-      select ${id}, client.id, client.clinic_id, ${courseWorkflowId(id)}, ${protocol.id}, ${protocol.version}, ${snapshot}::jsonb, ${input.primaryClinicianId ?? null}
-      from client
+      select input.id, clients.id, clients.clinic_id, input.workflow_id, input.protocol_id, input.protocol_version, input.snapshot::jsonb, input.primary_clinician_id
+      from input join clients on clients.id = input.client_id
+      order by input.ord
       on conflict (client_id) where ended_at is null do nothing
       returning *
     ), audit as (
       insert into audit_log (actor_type, actor_id, action, clinic_id, client_id, course_id, detail)
-      select ${actor.type}, ${actor.id}, 'course.enroll', ins.clinic_id, ins.client_id, ins.id, ${detail}::jsonb from ins
+      select input.actor_type, input.actor_id, 'course.enroll', ins.clinic_id, ins.client_id, ins.id, input.detail::jsonb
+      from ins join input on input.id = ins.id
+      order by input.ord
     )
     select ins.*, true as created from ins
     union all
     select courses.*, false as created from courses
-    where courses.client_id = ${input.clientId} and courses.ended_at is null and not exists (select 1 from ins)`.execute(db);
-  const row = rows[0];
-  if (row) {
-    const { created, ...course } = row;
-    return { course: course as Course, created };
+    where courses.ended_at is null
+      and courses.client_id in (select client_id from input)
+      and courses.client_id not in (select client_id from ins)`.execute(db);
+  const created = new Map<string, Course>();
+  const openByClient = new Map<string, Course>();
+  for (const { created: isNew, ...course } of rows) {
+    if (isNew) created.set(course.id, course as Course);
+    openByClient.set(course.client_id, course as Course);
   }
+  return reqs.map((r) => {
+    const mine = created.get(r.id);
+    if (mine) return { course: mine, created: true };
+    const open = openByClient.get(r.clientId);
+    return open ? { course: open, created: false } : null;
+  });
+}
+
+const courseWriters = new WeakMap<Db, GroupCommit<CourseRowRequest, CourseRowResult>>();
+
+/** The course row and its audit entry; concurrent enrollments on one database share a statement. */
+function writeCourseRow(db: Db, req: CourseRowRequest): Promise<CourseRowResult> {
+  // Inside a caller's transaction the row must be written on that transaction, by itself.
+  if (db.isTransaction) return writeCourseRows(db, [req]).then((r) => r[0]!);
+  let writer = courseWriters.get(db);
+  if (!writer) courseWriters.set(db, (writer = new GroupCommit((reqs) => writeCourseRows(db, reqs))));
+  return writer.submit(req);
+}
+
+/**
+ * The course row and its audit entry, written together. While the client has an open course, that
+ * course comes back (created = false).
+ */
+async function insertCourse(db: Db, actor: Actor, input: EnrollInput, protocol: Protocol, attempt = 1): Promise<{ course: Course; created: boolean }> {
+  const written = await writeCourseRow(db, { id: crypto.randomUUID(), clientId: input.clientId, protocol, primaryClinicianId: input.primaryClinicianId ?? null, actor });
+  if (written) return written;
   // No client, or a concurrent enrollment committed after this statement's snapshot was taken.
   const client = await db.selectFrom('clients').select('id').where('id', '=', input.clientId).executeTakeFirst();
   if (!client) throw notFound(`client ${input.clientId}`);

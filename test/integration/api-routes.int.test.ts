@@ -2,6 +2,7 @@
 // 409 with the workflow's reason. The role matrix as a whole is covered in api-auth.int.test.ts.
 import { HARD_STOPS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
+import { enrollClient } from '../../src/client/courses';
 import type { StaffRole } from '../../src/db/schema';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, tokenFor, uid } from './api-helpers';
@@ -108,6 +109,36 @@ describe('clients and enrollment', () => {
     expect(courses.map((c) => c.id)).toEqual([answers[0]!.body.id]);
     const audit = await stack.db.selectFrom('audit_log').select('course_id').where('client_id', '=', id).where('action', '=', 'course.enroll').execute();
     expect(audit).toEqual([{ course_id: answers[0]!.body.id }]);
+  });
+
+  test('a burst of enrollments shares statements: each client its own course and audit entry; a row the database refuses fails alone', async () => {
+    const ids: string[] = [];
+    for (let k = 0; k < 9; k++) {
+      const c = await call('POST', '/api/clients', { token: t.coordinator, body: { clinicId, givenName: 'Burst', familyName: `Client ${k}`, email: `burst-${k}-${uid()}@example.test` } });
+      expect(c.status).toBe(201);
+      ids.push(c.body.id as string);
+    }
+    const deps = { db: stack.db, temporal: stack.temporal, taskQueue: stack.taskQueue };
+    const actor = { type: 'staff' as const, id: null };
+    // The last names a clinician that is not there (removed after the route checked it): the foreign key refuses it.
+    const results = await Promise.allSettled(ids.map((id, k) => enrollClient(deps, actor, { clientId: id, protocolId: 'kap-office', ...(k === 8 ? { primaryClinicianId: `gone-${uid()}` } : {}) })));
+    expect(results.slice(0, 8).map((r) => r.status)).toEqual(Array(8).fill('fulfilled'));
+    expect(results[8]!.status).toBe('rejected');
+    const made = results.slice(0, 8).map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof enrollClient>>>).value);
+    expect(made.every((m) => m.created)).toBe(true);
+    expect(made.map((m) => m.course.client_id)).toEqual(ids.slice(0, 8));
+    expect(new Set(made.map((m) => m.course.id)).size).toBe(8);
+    const rows = await stack.db.selectFrom('courses').select(['id', 'client_id', 'protocol_id']).where('client_id', 'in', ids).execute();
+    expect(rows.map((r) => r.client_id).sort()).toEqual(ids.slice(0, 8).sort());
+    expect(rows.every((r) => r.protocol_id === 'kap-office')).toBe(true);
+    const audit = await stack.db.selectFrom('audit_log').select(['client_id', 'course_id']).where('client_id', 'in', ids).where('action', '=', 'course.enroll').execute();
+    expect(audit.map((a) => `${a.client_id}:${a.course_id}`).sort()).toEqual(made.map((m) => `${m.course.client_id}:${m.course.id}`).sort());
+    // Every course's workflow runs: each shows its first step.
+    const shown = await eventually(async () => {
+      const rows = await stack.db.selectFrom('courses').select('current_step').where('client_id', 'in', ids).where('current_step', 'is not', null).execute();
+      return rows.length === 8 && rows;
+    });
+    expect(shown.map((c) => c.current_step)).toEqual(Array(8).fill('screening'));
   });
 });
 
