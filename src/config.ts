@@ -32,6 +32,13 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+
+  /** Workflow tasks one worker runs at once; default four per core (src/worker/worker.ts workerSlots). */
+  WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).optional(),
+  /** Local activities (the projections) one worker runs at once; default four per core. */
+  WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Activities (mail, webhooks, records) one worker runs at once; default 20. */
+  WORKER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
   EMBEDDED_PG_PORT: port.default(5433),
 
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),

@@ -16,7 +16,7 @@ import { type DevServer, startDevServer } from './temporal/dev-server';
 import { sdkMetricsOptions } from './metrics/sdk';
 import { payloadCodecFor } from './security/keys';
 import { resolveToolchain } from './temporal/toolchain';
-import { createWorker } from './worker/worker';
+import { createWorker, workerSlots } from './worker/worker';
 
 type Stopper = { name: string; stop: () => Promise<unknown> };
 
@@ -149,7 +149,7 @@ export async function startMailRuntime(config: Config, db: Db, stack: Stack, log
 
 export async function startWorker(config: Config, address: string, db: Db, stack: Stack, log: Logger, mail?: MailRuntime): Promise<Worker> {
   const t0 = Date.now();
-  const { worker, connection } = await createWorker({ address, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings, payloadCodec: payloadCodecFor(config) });
+  const { worker, connection } = await createWorker({ address, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings, payloadCodec: payloadCodecFor(config), overrides: workerSlots(config) });
   const running = worker.run();
   running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
   stack.add('worker connection', () => connection.close());

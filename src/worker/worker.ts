@@ -1,7 +1,9 @@
 // Wires the real dependencies into a Temporal worker for the course task queue.
+import os from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { Config } from '../config';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -30,4 +32,23 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     ...opts.overrides,
   });
   return { worker, connection, ownsConnection };
+}
+
+/**
+ * How much one worker runs at once, from the machine's cores unless configured. The SDK's defaults
+ * (40 workflow tasks, 100 activities, 100 local activities) suit a worker with a host to itself. In
+ * `npm start` it shares the cores with the Temporal server, the database and the API; workflow tasks
+ * and projections are CPU work, the projections on the embedded database's one connection too. With
+ * the defaults, a burst of new courses takes the CPU from the requests staff wait on (on 2 cores an
+ * enrollment took half as long again; docs/performance.md). Four per core leaves a free slot for the
+ * Updates of staff actions and their projections. Activities wait on the network (SMTP, webhooks),
+ * so they keep more room: a slow mail server must not hold every slot.
+ */
+export function workerSlots(config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_LOCAL_ACTIVITY_SLOTS' | 'WORKER_ACTIVITY_SLOTS'>, cores = os.availableParallelism()): Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentActivityTaskExecutions'> {
+  const perCores = Math.min(40, Math.max(4, 4 * cores));
+  return {
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS ?? perCores,
+    maxConcurrentLocalActivityExecutions: config.WORKER_LOCAL_ACTIVITY_SLOTS ?? perCores,
+    maxConcurrentActivityTaskExecutions: config.WORKER_ACTIVITY_SLOTS ?? 20,
+  };
 }

@@ -1,0 +1,86 @@
+import { GroupCommit } from '../../../src/db/group-commit';
+import { workerSlots } from '../../../src/worker/worker';
+
+/** A write that records each group it was given and waits until released. */
+function gatedWriter() {
+  const groups: number[][] = [];
+  const pending: Array<() => void> = [];
+  const write = async (items: number[]): Promise<string[]> => {
+    groups.push(items);
+    await new Promise<void>((r) => pending.push(r));
+    if (items.includes(13)) throw new Error('13 is refused');
+    return items.map((i) => `row ${i}`);
+  };
+  const releaseNext = async () => {
+    while (pending.length === 0) await new Promise((r) => setImmediate(r));
+    pending.shift()!();
+  };
+  return { groups, write, releaseNext };
+}
+
+describe('GroupCommit: writes that arrive while one is in flight go together in the next', () => {
+  test('the first write goes alone at once; those arriving meanwhile share the next statement', async () => {
+    const w = gatedWriter();
+    const gc = new GroupCommit(w.write);
+    const first = gc.submit(1);
+    const rest = [2, 3, 4].map((i) => gc.submit(i));
+    expect(w.groups).toEqual([[1]]);
+    await w.releaseNext();
+    expect(await first).toBe('row 1');
+    await w.releaseNext();
+    expect(await Promise.all(rest)).toEqual(['row 2', 'row 3', 'row 4']);
+    expect(w.groups).toEqual([[1], [2, 3, 4]]);
+  });
+
+  test('groups are capped at maxGroup items', async () => {
+    const w = gatedWriter();
+    const gc = new GroupCommit(w.write, 2);
+    const all = [1, 2, 3, 4, 5].map((i) => gc.submit(i));
+    for (let k = 0; k < 3; k++) await w.releaseNext();
+    expect(await Promise.all(all)).toEqual(['row 1', 'row 2', 'row 3', 'row 4', 'row 5']);
+    expect(w.groups).toEqual([[1], [2, 3], [4, 5]]);
+  });
+
+  test('a failing group is written again item by item: only the bad item fails', async () => {
+    const w = gatedWriter();
+    const gc = new GroupCommit(w.write);
+    const first = gc.submit(1);
+    const rest = [12, 13, 14].map((i) => gc.submit(i).then((v) => v, (e: Error) => `error: ${e.message}`));
+    for (let k = 0; k < 5; k++) await w.releaseNext(); // [1], [12,13,14] fails, then 12, 13, 14 alone
+    expect(await first).toBe('row 1');
+    expect(await Promise.all(rest)).toEqual(['row 12', 'error: 13 is refused', 'row 14']);
+    expect(w.groups).toEqual([[1], [12, 13, 14], [12], [13], [14]]);
+  });
+
+  test('a write returning the wrong number of results fails its items instead of answering them wrongly', async () => {
+    const short = new GroupCommit<number, string>(async (items) => items.slice(1).map(String));
+    await expect(short.submit(7)).rejects.toThrow('group write returned 0 results for 1 items');
+  });
+
+  test('after an idle spell the next write goes at once again', async () => {
+    const seen: number[][] = [];
+    const gc = new GroupCommit<number, number>(async (items) => {
+      seen.push(items);
+      return items;
+    });
+    expect(await gc.submit(1)).toBe(1);
+    expect(await gc.submit(2)).toBe(2);
+    expect(seen).toEqual([[1], [2]]);
+  });
+});
+
+describe('workerSlots: sized from the cores unless configured', () => {
+  test('four per core for workflow tasks and local activities (4 to 40), 20 activities', () => {
+    expect(workerSlots({}, 2)).toEqual({ maxConcurrentWorkflowTaskExecutions: 8, maxConcurrentLocalActivityExecutions: 8, maxConcurrentActivityTaskExecutions: 20 });
+    expect(workerSlots({}, 1)).toEqual({ maxConcurrentWorkflowTaskExecutions: 4, maxConcurrentLocalActivityExecutions: 4, maxConcurrentActivityTaskExecutions: 20 });
+    expect(workerSlots({}, 64).maxConcurrentWorkflowTaskExecutions).toBe(40);
+  });
+
+  test('the settings win', () => {
+    expect(workerSlots({ WORKER_WORKFLOW_TASK_SLOTS: 10, WORKER_LOCAL_ACTIVITY_SLOTS: 3, WORKER_ACTIVITY_SLOTS: 50 }, 2)).toEqual({
+      maxConcurrentWorkflowTaskExecutions: 10,
+      maxConcurrentLocalActivityExecutions: 3,
+      maxConcurrentActivityTaskExecutions: 50,
+    });
+  });
+});
