@@ -15,7 +15,7 @@ import type { StaffRole } from '../src/db/schema';
 import { createLogger } from '../src/log';
 import { sdkMetricsOptions } from '../src/metrics/sdk';
 import { payloadCodecFor } from '../src/security/keys';
-import { createWorker } from '../src/worker/worker';
+import { createWorker, workerSlots } from '../src/worker/worker';
 import type { BenchInfra } from './infra';
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -102,7 +102,7 @@ export async function startBenchWorker(config: Config, db: Db, overrides: Partia
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     db,
     payloadCodec: payloadCodecFor(config),
-    overrides: { shutdownGraceTime: '2 seconds', ...overrides },
+    overrides: { shutdownGraceTime: '2 seconds', ...workerSlots(config), ...overrides },
   });
   const running = worker.run();
   running.catch(() => undefined);

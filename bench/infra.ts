@@ -1,10 +1,12 @@
 // What the benchmark runs on, all on loopback and all its own: an in-memory Temporal dev server on a
 // free port, and PostgreSQL (a fresh database on the server in DATABASE_URL, else an in-memory PGlite
-// in a child process). Everything started here is stopped by `stop()`.
+// in this process, served on a loopback port as `npm start` serves it; BENCH_PGLITE=child hosts it in
+// a child process instead). Everything started here is stopped by `stop()`.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { createScratchDatabase } from '../src/db/scratch-database';
 import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { resolveToolchain } from '../src/temporal/toolchain';
@@ -14,6 +16,8 @@ export interface BenchInfra {
   databaseUrl: string;
   /** 'pglite' (embedded, one connection) or 'postgresql' (DATABASE_URL). */
   database: 'pglite' | 'postgresql';
+  /** Where PGlite runs: in this process (as in `npm start`) or in a child process. */
+  pgliteHost?: 'in-process' | 'child';
   tmpDir: string;
   devServer: DevServer;
   stop(): Promise<void>;
@@ -48,13 +52,23 @@ export async function startInfra(opts: { temporal?: boolean } = {}): Promise<Ben
   try {
     let databaseUrl: string;
     let database: BenchInfra['database'];
+    let pgliteHost: BenchInfra['pgliteHost'];
     if (process.env.DATABASE_URL) {
       database = 'postgresql';
       const scratch = await createScratchDatabase(process.env.DATABASE_URL, 'kap_bench');
       databaseUrl = scratch.url;
       stops.push(scratch.drop);
+    } else if (process.env.BENCH_PGLITE !== 'child') {
+      // In this process, as `npm start` hosts it (src/runtime.ts): the API, the worker and PGlite share
+      // one event loop, and the figures include that.
+      database = 'pglite';
+      pgliteHost = 'in-process';
+      const pg = await startEmbeddedPostgres({ port: await freePort() });
+      databaseUrl = pg.url;
+      stops.push(() => pg.stop());
     } else {
       database = 'pglite';
+      pgliteHost = 'child';
       const { url, child } = await startPgliteChild();
       databaseUrl = url;
       stops.push(async () => {
@@ -72,7 +86,7 @@ export async function startInfra(opts: { temporal?: boolean } = {}): Promise<Ben
       devServer = await startDevServer({ cliPath: temporalCli, port: await freePort(), logFile: path.join(tmpDir, 'temporal.log'), startTimeoutMs: 90_000 });
       stops.push(() => devServer!.stop());
     }
-    return { temporalAddress: devServer?.address ?? '', databaseUrl, database, tmpDir, devServer: devServer!, stop };
+    return { temporalAddress: devServer?.address ?? '', databaseUrl, database, pgliteHost, tmpDir, devServer: devServer!, stop };
   } catch (err) {
     await stop();
     throw err;

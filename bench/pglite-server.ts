@@ -1,7 +1,7 @@
-// The embedded PGlite (in memory) in a process of its own, for the benchmark: PostgreSQL in WASM runs
-// on the event loop of the process that hosts it, so hosting it beside the worker and the API would
-// charge every SQL statement to the process being measured. A real deployment runs PostgreSQL
-// elsewhere too. Prints `READY <port>` on stdout and exits when its parent goes away.
+// The embedded PGlite (in memory) in a process of its own, for the benchmark with BENCH_PGLITE=child:
+// PostgreSQL in WASM runs on the event loop of the process that hosts it; `npm start` hosts it beside
+// the worker and the API (the benchmark's default), a deployment runs PostgreSQL elsewhere. Prints
+// `READY <port>` on stdout and exits when its parent goes away.
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 
 async function main(): Promise<void> {

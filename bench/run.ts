@@ -10,6 +10,7 @@ import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server';
 import { parseExposition } from '../src/metrics/exposition';
+import { workerSlots } from '../src/worker/worker';
 import { benchClient, benchConfig, benchDb, installBenchRuntime, startBenchApp, startBenchWorker, tokenFor } from './context';
 import { startInfra } from './infra';
 import { benchActions } from './phases/actions';
@@ -54,11 +55,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   const sdkMetrics = `127.0.0.1:${await freePort()}`;
   installBenchRuntime(sdkMetrics);
-  log(`starting infrastructure (Temporal dev server in memory, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'PGlite in a child process'})`);
+  log(`starting infrastructure (Temporal dev server in memory, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : process.env.BENCH_PGLITE === 'child' ? 'PGlite in a child process' : 'PGlite in this process, as npm start runs it'})`);
   const infra = await startInfra();
   const out: Record<string, unknown> = {
     machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGb: round(os.totalmem() / 2 ** 30), loadAvg1m: round(os.loadavg()[0]!, 2), node: process.version },
     database: infra.database,
+    ...(infra.pgliteHost ? { pglite: infra.pgliteHost } : {}),
   };
   const errors: Record<string, string> = {};
   /** One phase; a failure is reported in the JSON line and the other phases still run. */
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
         // BENCH_WORKER_OPTIONS='{"maxConcurrentActivityTaskExecutions":8}' tries other worker options.
         const extra = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : {};
         const course = await startBenchWorker(config, workerDb, { maxCachedWorkflows: 6000, ...preload, ...extra });
-        out.workerOptions = { maxCachedWorkflows: 6000, ...extra };
+        out.workerOptions = { maxCachedWorkflows: 6000, ...workerSlots(config), ...extra };
         const noopConnection = await NativeConnection.connect({ address: infra.temporalAddress });
         const noop = await Worker.create({ connection: noopConnection, taskQueue: 'bench-noop', workflowsPath: require.resolve('./workflows/noop') });
         const noopRunning = noop.run();

@@ -1,5 +1,5 @@
 // Course starts per second against a no-op workflow's starts per second, same server, same client,
-// same concurrency, rounds alternated so drift in the machine's load hits both alike.
+// same concurrency, rounds in ABBA order so drift in the machine's load hits both alike.
 //
 // A course start is the real enrollment (src/client/courses.ts enrollClient): the course row and its
 // audit entry in one statement, then the workflow start. The course worker runs meanwhile, so every
@@ -120,14 +120,22 @@ export async function benchStarts(opts: {
   await pool(warmClients, 5, async (clientId) => {
     await enrollClient(enrollDeps, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
   });
+  // Rounds in ABBA order (no-op, course, course, no-op, ...): the server slows as the run goes on (its
+  // in-memory store fills with every workflow started), and a plain alternation would always measure
+  // courses one step later than no-ops; in ABBA order a steady drift weighs on both kinds alike.
   for (let r = 0; r < opts.rounds; r++) {
-    await waitIdle(opts.courseWorker);
-    await noopRound(r);
-    opts.log(`  no-op round ${r + 1}: ${rounds.at(-1)!.perSec.toFixed(1)}/s`);
-    await waitIdle(opts.courseWorker);
-    await courseRound(r);
-    opts.log(`  course round ${r + 1}: ${rounds.at(-1)!.perSec.toFixed(1)}/s (all projected after ${(projectedMs / (r + 1) / 1000).toFixed(1)} s per round)`);
-    await sleep(500);
+    const order: Array<'noop' | 'course'> = r % 2 === 0 ? ['noop', 'course'] : ['course', 'noop'];
+    for (const kind of order) {
+      await waitIdle(opts.courseWorker);
+      if (kind === 'noop') {
+        await noopRound(r);
+        opts.log(`  no-op round ${r + 1}: ${rounds.at(-1)!.perSec.toFixed(1)}/s`);
+      } else {
+        await courseRound(r);
+        opts.log(`  course round ${r + 1}: ${rounds.at(-1)!.perSec.toFixed(1)}/s (all projected after ${(projectedMs / (r + 1) / 1000).toFixed(1)} s per round)`);
+      }
+      await sleep(500);
+    }
   }
   const rate = (kind: 'noop' | 'course') => {
     const rs = rounds.filter((x) => x.kind === kind);
