@@ -102,7 +102,8 @@ export async function startBenchWorker(config: Config, db: Db, overrides: Partia
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     db,
     payloadCodec: payloadCodecFor(config),
-    overrides: { shutdownGraceTime: '2 seconds', ...workerSlots(config), ...overrides },
+    // A tuner replaces the slot counts (the SDK refuses both).
+    overrides: { shutdownGraceTime: '2 seconds', ...(overrides.tuner ? {} : workerSlots(config)), ...overrides },
   });
   const running = worker.run();
   running.catch(() => undefined);

@@ -117,7 +117,7 @@ async function main(): Promise<void> {
         // BENCH_WORKER_OPTIONS='{"maxConcurrentActivityTaskExecutions":8}' tries other worker options.
         const extra = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : {};
         const course = await startBenchWorker(config, workerDb, { maxCachedWorkflows: 6000, ...preload, ...extra });
-        out.workerOptions = { maxCachedWorkflows: 6000, ...workerSlots(config), ...extra };
+        out.workerOptions = { maxCachedWorkflows: 6000, ...(extra.tuner ? {} : workerSlots(config)), ...extra };
         const noopConnection = await NativeConnection.connect({ address: infra.temporalAddress });
         const noop = await Worker.create({ connection: noopConnection, taskQueue: 'bench-noop', workflowsPath: require.resolve('./workflows/noop') });
         const noopRunning = noop.run();
