@@ -95,20 +95,22 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
   };
 }
 
-export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}): Promise<{ worker: Worker; stop(): Promise<void> }> {
+export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}): Promise<{ worker: Worker; options: Partial<WorkerOptions>; stop(): Promise<void> }> {
+  // A tuner replaces the slot counts (the SDK refuses both).
+  const options: Partial<WorkerOptions> = { ...(overrides.tuner ? {} : workerSlots(config)), ...overrides };
   const { worker, connection } = await createWorker({
     address: config.TEMPORAL_ADDRESS!,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     db,
     payloadCodec: payloadCodecFor(config),
-    // A tuner replaces the slot counts (the SDK refuses both).
-    overrides: { shutdownGraceTime: '2 seconds', ...(overrides.tuner ? {} : workerSlots(config)), ...overrides },
+    overrides: { shutdownGraceTime: '2 seconds', ...options },
   });
   const running = worker.run();
   running.catch(() => undefined);
   return {
     worker,
+    options,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);

@@ -10,7 +10,6 @@ import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server';
 import { parseExposition } from '../src/metrics/exposition';
-import { workerSlots } from '../src/worker/worker';
 import { benchClient, benchConfig, benchDb, installBenchRuntime, startBenchApp, startBenchWorker, tokenFor } from './context';
 import { startInfra } from './infra';
 import { benchActions } from './phases/actions';
@@ -117,7 +116,8 @@ async function main(): Promise<void> {
         // BENCH_WORKER_OPTIONS='{"maxConcurrentActivityTaskExecutions":8}' tries other worker options.
         const extra = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : {};
         const course = await startBenchWorker(config, workerDb, { maxCachedWorkflows: 6000, ...preload, ...extra });
-        out.workerOptions = { maxCachedWorkflows: 6000, ...(extra.tuner ? {} : workerSlots(config)), ...extra };
+        const { bundlerOptions: _bundler, ...reported } = course.options;
+        out.workerOptions = reported;
         const noopConnection = await NativeConnection.connect({ address: infra.temporalAddress });
         const noop = await Worker.create({ connection: noopConnection, taskQueue: 'bench-noop', workflowsPath: require.resolve('./workflows/noop') });
         const noopRunning = noop.run();

@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
-import { enrollClient } from '../../src/client/courses';
+import { type CourseServiceDeps, enrollClient } from '../../src/client/courses';
 import type { Db } from '../../src/db/connect';
 import { pool, sleep, waitIdle } from '../stats';
 
@@ -64,7 +64,8 @@ export async function benchStarts(opts: {
   const courseIds: string[] = [];
 
   const timing = { insertMs: 0, courseStartMs: 0, courses: 0, noopStartMs: 0, noops: 0 };
-  const enrollDeps = { db, temporal, taskQueue: opts.courseTaskQueue };
+  const enroll = (clientId: string, observe?: CourseServiceDeps['observeEnrollment']) =>
+    enrollClient({ db, temporal, taskQueue: opts.courseTaskQueue, observeEnrollment: observe }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
   const observeEnrollment = (t: { insertMs: number; startMs: number }) => {
     timing.insertMs += t.insertMs;
     timing.courseStartMs += t.startMs;
@@ -91,7 +92,7 @@ export async function benchStarts(opts: {
     const s0 = opts.statements();
     const t0 = Date.now();
     await pool(mine, concurrency, async (clientId) => {
-      const { course } = await enrollClient({ ...enrollDeps, observeEnrollment }, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
+      const { course } = await enroll(clientId, observeEnrollment);
       ids.push(course.id);
     });
     const ms = Date.now() - t0;
@@ -118,7 +119,7 @@ export async function benchStarts(opts: {
     await temporal.workflow.start('noopWorkflow', { taskQueue: opts.noopTaskQueue, workflowId, args: [] });
   });
   await pool(warmClients, 5, async (clientId) => {
-    await enrollClient(enrollDeps, { type: 'system', id: 'bench' }, { clientId, protocolId: opts.protocolId ?? 'kap-office' });
+    await enroll(clientId);
   });
   // Rounds in ABBA order (no-op, course, course, no-op, ...): the server slows as the run goes on (its
   // in-memory store fills with every workflow started), and a plain alternation would always measure

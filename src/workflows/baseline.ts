@@ -3,9 +3,10 @@
 // `patched(id)` records a marker in every new run the first time it is asked, and sdk-core follows
 // each marker with an upsert of the `TemporalChangeVersion` search attribute: two history events and a
 // visibility write per patch, in every course and every assessment started (eight events and four
-// visibility writes per enrollment with the patches below). A run started by code that knows baseline N carries `baseline: N` in its input
-// and takes the branches of every patch in that baseline without asking; a run without it (started
-// before) still asks `patched(id)`, so its history replays exactly as it was recorded.
+// visibility writes per enrollment with the patches below). A run started by code that knows
+// baseline N carries `baseline: N` in its input and takes the branches of every patch in that
+// baseline without asking; a run without it (started before) still asks `patched(id)`, so its history
+// replays exactly as it was recorded.
 //
 // A new behaviour change is a new `patched('id')` as usual (src/workflows/README.md). Later, when the
 // next baseline is cut, its patch moves into BASELINE_PATCHES under the new number, and starters pass it.
