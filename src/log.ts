@@ -12,6 +12,7 @@ export const REDACT_PATHS = [
   'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
 ];
 
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', name = 'kap'): Logger {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } });
+export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', name = 'kap', destination?: pino.DestinationStream): Logger {
+  const opts = { name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } };
+  return destination ? pino(opts, destination) : pino(opts);
 }

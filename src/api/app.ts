@@ -1,9 +1,10 @@
 // The HTTP server: API, health and dashboard, built from injected dependencies.
 import formbody from '@fastify/formbody';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { installAuth, installSecurityHeaders } from './auth';
 import type { ApiDeps, AppDeps } from './context';
 import { installErrorHandling } from './errors';
+import { RouteLogController } from './request-log';
 import { installMetrics } from '../metrics/api-metrics';
 import { actionRoutes } from './routes/actions';
 import { clientAssessmentRoutes } from './routes/client-assessment';
@@ -32,8 +33,8 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: 256 * 1024,
     // Client links (/a/<token>) carry a signed token of ~250 characters in the path.
     routerOptions: { maxParamLength: 1024 },
-    // Never log the URL of a client's link: its token is a credential.
-    logController: new LogController({ disableRequestLogging: (req) => req.url.startsWith('/a/') }),
+    // Request lines carry the route pattern, never the URL (search strings, a client link's token).
+    logController: new RouteLogController(),
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   installErrorHandling(app);
