@@ -2,17 +2,23 @@
 // PGlite), or on TEMPORAL_ADDRESS / DATABASE_URL when set.
 import { ensureFirstAdmin } from './auth/first-admin';
 import { loadConfigOrExit } from './config';
+import { makePrivate, usePrivateUmask } from './data-dir';
 import { createLogger } from './log';
 import { temporalMetricsBind } from './metrics/sdk';
 import { installTemporalRuntime, onShutdownSignal, openDatabaseLanes, runMigrations, Stack, startApi, startInfrastructure, startMailRuntime, startWorker } from './runtime';
 
 async function main(): Promise<void> {
+  // Everything this process and its children create (PGlite's files and WAL, Temporal's SQLite, logs,
+  // keys) is the owner's alone; what an older version left is fixed below (src/data-dir.ts).
+  usePrivateUmask();
   const config = loadConfigOrExit();
   const log = createLogger(config.LOG_LEVEL);
   const stack = new Stack(log);
   onShutdownSignal(stack, log);
   const t0 = Date.now();
   try {
+    const fixed = makePrivate(config.DATA_DIR);
+    if (fixed) log.info({ dataDir: config.DATA_DIR, modesFixed: fixed }, 'data folder made private (folders 0700, files 0600)');
     installTemporalRuntime(log, { metricsBindAddress: await temporalMetricsBind(config) });
     const infra = await startInfrastructure(config, stack, log);
     // One pool for both: the API's requests are handed a connection before the worker's backlog.

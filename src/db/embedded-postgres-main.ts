@@ -6,6 +6,7 @@
 //
 // Prints `READY <port>` on stdout once it accepts connections. Like the in-process embedded server it
 // serves ONE client connection at a time (see embedded-postgres.ts): a second connection is refused.
+import { usePrivateUmask } from '../data-dir';
 import { startEmbeddedPostgres } from './embedded-postgres';
 
 function arg(name: string): string | undefined {
@@ -14,6 +15,7 @@ function arg(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
+  usePrivateUmask(); // the database's new files are the owner's alone (src/data-dir.ts)
   const dataDir = arg('data-dir');
   const port = Number(arg('port') ?? 0);
   if (!dataDir || !Number.isInteger(port) || port < 0 || port > 65535) {

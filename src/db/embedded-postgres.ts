@@ -1,9 +1,9 @@
 // Embedded PostgreSQL for the zero-configuration default: PGlite (PostgreSQL in WASM), persisted in
 // the data folder and served over the PostgreSQL wire protocol by pglite-socket, so that the same
 // `pg` + Kysely code path serves embedded and real PostgreSQL alike.
-import fs from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { makePrivate } from '../data-dir';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -25,8 +25,11 @@ export interface EmbeddedPostgresOptions {
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  if (opts.dataDir) fs.mkdirSync(opts.dataDir, { recursive: true });
+  // Client records: the folder 0700 and its files 0600, before PGlite opens it and again after (its
+  // initdb and some of its writes set 0666 themselves, whatever the umask; see src/data-dir.ts).
+  if (opts.dataDir) makePrivate(opts.dataDir);
   const db = opts.dataDir ? await PGlite.create(opts.dataDir) : await PGlite.create();
+  if (opts.dataDir) makePrivate(opts.dataDir);
   const host = opts.host ?? '127.0.0.1';
   const server = new PGLiteSocketServer({ db, port: opts.port, host, maxConnections: opts.maxConnections ?? 1 });
   try {
@@ -49,6 +52,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       stopped = true;
       await server.stop();
       await db.close();
+      if (opts.dataDir) makePrivate(opts.dataDir);
     },
   };
 }
