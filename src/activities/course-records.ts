@@ -2,11 +2,12 @@
 // REMS monitoring forms, the course timeline), written idempotently: every id is made by the
 // workflow from the course id and step key, so a retry or a replay upserts the same row.
 // The record types are plain data: workflow code imports them as types.
-import type { ExpressionBuilder, OperationNode, QueryCreator } from 'kysely';
+import { type ExpressionBuilder, type OperationNode, type QueryCreator, sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { Database } from '../db/schema';
 
-export type ActorType = 'staff' | 'client' | 'system';
+export type { ActorType } from '../db/schema';
+import type { ActorType } from '../db/schema';
 
 export type CourseRecord =
   | {
@@ -96,6 +97,8 @@ export type CourseRecord =
       actorType: ActorType;
       actorId: string | null;
       detail: Record<string, unknown>;
+      /** The acting principal's role, token id and label (staff and token actors): kept in the audit log. */
+      by?: { role?: string; tokenId?: string; label?: string };
     };
 
 export interface AssessmentRecord {
@@ -162,7 +165,7 @@ type Rec<T extends CourseRecord['table']> = Extract<CourseRecord, { table: T }>;
 export function courseRecordWrites(courseId: string, clinicId: string, records: readonly CourseRecord[]): RowWrite[] {
   const tables = [...new Set(records.map((r) => r.table))];
   const of = <T extends CourseRecord['table']>(t: T) => records.filter((r): r is Rec<T> => r.table === t);
-  return tables.map((table): RowWrite => {
+  return tables.flatMap((table): RowWrite | RowWrite[] => {
     switch (table) {
       case 'session': {
         const rows = uniqueRows(of('session'), (r) => r.id, 'last').map((r) => ({
@@ -282,7 +285,23 @@ export function courseRecordWrites(courseId: string, clinicId: string, records: 
           actor_id: r.actorId,
           detail: json(r.detail),
         }));
-        return (qc) => qc.insertInto('course_events').values(rows).onConflict((oc) => oc.column('id').doNothing());
+        const write: RowWrite = (qc) => qc.insertInto('course_events').values(rows).onConflict((oc) => oc.column('id').doNothing());
+        // What a person did (a staff member, or a token without one) is also in the audit log, with who
+        // it was and the reason given (once per timeline event: the event id is the entry's key).
+        const audited = uniqueRows(of('event'), (r) => r.id, 'first').filter((r) => r.actorType === 'staff' || r.actorType === 'token');
+        if (!audited.length) return write;
+        const auditRows = audited.map((r) => ({
+          actor_type: r.actorType,
+          actor_id: r.actorId,
+          action: r.type,
+          clinic_id: clinicId,
+          client_id: sql<string | null>`(select client_id from courses where id = ${courseId})`,
+          course_id: courseId,
+          event_key: `course-event:${r.id}`,
+          at: r.at,
+          detail: json({ ...r.detail, stepKey: r.stepKey, ...(r.by ? { by: r.by } : {}) }),
+        }));
+        return [write, (qc) => qc.insertInto('audit_log').values(auditRows).onConflict((oc) => oc.column('event_key').doNothing())];
       }
     }
   });

@@ -23,7 +23,8 @@ export const ACTION_SCHEMAS = {
     hardStops: z.partialRecord(hardStop, z.boolean()).describe('each hard-stop question: true = present, false = absent'),
     reviewItems: z.partialRecord(reviewItem, z.boolean()).optional(),
     medications: z.array(z.strictObject({ name: z.string().trim().min(1).max(200), class: medClass, diazepamEquivalentMgPerDay: z.number().min(0).max(1000).optional() })).max(50).optional(),
-    overrides: z.array(z.strictObject({ hardStop, byRole: z.enum(['prescriber', 'coordinator', 'therapist', 'admin', 'client']), byUserId: z.string().max(100).optional(), reason })).max(20).optional(),
+    // Which hard stop and why; never who (the server records the caller, and the protocol says which roles may override).
+    overrides: z.array(z.strictObject({ hardStop, reason })).max(20).optional().describe('hard stops to override, each with its reason; the override is made by the caller, whose role the protocol must allow (prescriber by default)'),
     notes,
   }),
   clearance: z.strictObject({ decision: z.enum(['approved', 'denied', 'needs-records']), reason: reason.optional() }),

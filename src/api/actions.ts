@@ -7,9 +7,9 @@ import { ACTION_ROLES, type CourseAction } from '../auth/role-matrix';
 import { assertClinicAccess } from '../auth/roles';
 import { executeCourseAction } from '../client/course-actions';
 import { getCourse } from '../client/courses';
-import { AppError, conflict } from '../errors';
+import { AppError, conflict, invalidInput } from '../errors';
 import type { InstrumentId } from '../domain';
-import type { ActionResult } from '../workflows/messages';
+import type { ActionResult, ActorRef } from '../workflows/messages';
 import type { ApiDeps } from './context';
 import { ACTION_UPDATES } from './action-schemas';
 
@@ -19,14 +19,21 @@ export function assertActionAllowed(principal: Principal, action: CourseAction):
   }
 }
 
-const actorFor = (p: Principal) => ({ ...(p.staffId ? { staffId: p.staffId } : {}), role: p.role });
+/** The Update's actor, from the credential only: staff id, role, token id and label (never from the body). */
+export const actorFor = (p: Principal): ActorRef => ({ ...(p.staffId ? { staffId: p.staffId } : {}), role: p.role, ...(p.tokenId ? { tokenId: p.tokenId } : {}), label: p.displayName });
+
+/** A body may not name who acts: `actor` (or any other key) is refused by the strict schema; this keeps it so if a schema loosens. */
+function withoutActor(body: Record<string, unknown>): Record<string, unknown> {
+  if ('actor' in body) throw invalidInput([{ field: 'actor', message: 'the actor is taken from your credentials, not from the request' }]);
+  return body;
+}
 
 export async function performAction(deps: ApiDeps, principal: Principal, courseId: string, action: CourseAction, body: Record<string, unknown>): Promise<ActionResult> {
   assertActionAllowed(principal, action);
   const { course } = await getCourse(deps.db, courseId);
   assertClinicAccess(principal, course.clinic_id);
   if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
-  return executeCourseAction(deps.temporal, course.id, ACTION_UPDATES[action], { ...body, actor: actorFor(principal) } as never);
+  return executeCourseAction(deps.temporal, course.id, ACTION_UPDATES[action], { ...withoutActor(body), actor: actorFor(principal) } as never);
 }
 
 export async function sendAssessmentNow(deps: ApiDeps, principal: Principal, courseId: string, input: { instruments: InstrumentId[]; reason?: string }): Promise<ActionResult> {

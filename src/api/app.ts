@@ -7,6 +7,7 @@ import { installErrorHandling } from './errors';
 import { RouteLogController } from './request-log';
 import { installMetrics } from '../metrics/api-metrics';
 import { actionRoutes } from './routes/actions';
+import { auditRoutes } from './routes/audit';
 import { clientAssessmentRoutes } from './routes/client-assessment';
 import { clientRoutes } from './routes/clients';
 import { clinicRoutes } from './routes/clinics';
@@ -56,6 +57,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   fhirRoutes(app, deps);
   webhookRoutes(app, deps);
   remsRoutes(app, deps);
+  auditRoutes(app, deps);
   loginRoutes(app, deps);
   clientAssessmentRoutes(app, deps);
   dashboardRoutes(app, deps);

@@ -49,6 +49,7 @@ const NAV: Array<{ href: string; label: string; roles?: string[] }> = [
   { href: '/outcomes', label: 'Outcomes', roles: ['admin', 'coordinator', 'prescriber'] },
   { href: '/outbox', label: 'Outbox', roles: ['admin', 'coordinator'] },
   { href: '/staff', label: 'Staff', roles: ['admin'] },
+  { href: '/audit', label: 'Audit log', roles: ['admin'] },
 ];
 
 export interface PageOptions {

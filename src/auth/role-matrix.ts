@@ -83,6 +83,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /api/staff': ADMIN,
   'GET /api/staff/:id': OPS,
   'GET /api/protocols': CARE_TEAM,
+  // The audit log: who did or read what (admins, within their clinics)
+  'GET /api/audit': ADMIN,
 
   // Clients and courses
   'GET /api/clients': CARE_TEAM,
@@ -140,6 +142,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /outbox': OPS,
   'GET /outbox/:id': OPS,
   'GET /staff': ADMIN,
+  'GET /audit': ADMIN,
   'POST /staff': ADMIN,
 
   // The client's assessment page from the emailed link

@@ -38,4 +38,17 @@ export function clinicFilter(principal: Principal, requested?: string): string[]
   return principal.clinics === 'all' ? undefined : [...principal.clinics];
 }
 
-export const actorOf = (principal: Principal) => ({ type: 'staff' as const, id: principal.staffId ?? (principal.tokenId ? `token:${principal.tokenId}` : null) });
+/**
+ * Who the record names for what a principal does, taken from the credential only: the staff member,
+ * or, for an API token without a staff member, the token itself (type `token`, its id). `system` is
+ * never a principal: it means the engine itself.
+ */
+export function actorOf(principal: Principal): { type: 'staff' | 'token'; id: string | null } {
+  if (principal.staffId) return { type: 'staff', id: principal.staffId };
+  return { type: 'token', id: principal.tokenId ?? null };
+}
+
+/** The rest of the principal for an audit entry's detail: role, how it authenticated, token id and label. */
+export function actorDetail(principal: Principal): { role: StaffRole; via: 'session' | 'token'; tokenId?: string; label: string } {
+  return { role: principal.role, via: principal.via, ...(principal.tokenId ? { tokenId: principal.tokenId } : {}), label: principal.displayName };
+}

@@ -11,8 +11,10 @@ import type { CourseInput } from '../workflows/course';
 import { BASELINE } from '../workflows/baseline';
 
 export interface Actor {
-  type: 'staff' | 'client' | 'system';
+  type: 'staff' | 'client' | 'system' | 'token';
   id: string | null;
+  /** Recorded in the audit entry's detail: the principal's role, token id and label (src/auth/roles.ts actorDetail). */
+  detail?: Record<string, unknown>;
 }
 
 export interface EnrollInput {
@@ -100,7 +102,7 @@ async function writeCourseRows(db: Db, reqs: CourseRowRequest[]): Promise<Course
         ${col((r) => r.id)}::text[], ${col((r) => r.clientId)}::text[], ${col((r) => courseWorkflowId(r.id))}::text[],
         ${col((r) => r.protocol.id)}::text[], ${col((r) => r.protocol.version)}::int[], ${col((r) => JSON.stringify(r.protocol))}::text[],
         ${col((r) => r.primaryClinicianId)}::text[], ${col((r) => r.actor.type)}::text[], ${col((r) => r.actor.id)}::text[],
-        ${col((r) => JSON.stringify({ protocol: `${r.protocol.id}@${r.protocol.version}` }))}::text[]
+        ${col((r) => JSON.stringify({ protocol: `${r.protocol.id}@${r.protocol.version}`, ...(r.actor.detail ? { by: r.actor.detail } : {}) }))}::text[]
       ) with ordinality as t(id, client_id, workflow_id, protocol_id, protocol_version, snapshot, primary_clinician_id, actor_type, actor_id, detail, ord)
     ), ins as (
       insert into courses (id, client_id, clinic_id, workflow_id, protocol_id, protocol_version, protocol_snapshot, primary_clinician_id)

@@ -4,9 +4,11 @@
 // migration 0003). These are the only functions that write or read it outside migrations.
 import { type QueryCreator, sql } from 'kysely';
 import type { Db } from './connect';
-import type { AuditEntry, Database } from './schema';
+import type { ActorType, AuditEntry, Database } from './schema';
+import type { Principal } from '../auth/roles';
 
-export type AuditActorType = 'staff' | 'client' | 'system';
+/** staff: a staff member; token: an API token without a staff member; client: from a link; system: the engine itself. */
+export type AuditActorType = ActorType;
 
 export interface AuditRecord {
   actor: { type: AuditActorType; id: string | null };
@@ -50,15 +52,18 @@ export async function appendAudit(db: Db, rec: AuditRecord): Promise<boolean> {
   return row !== undefined;
 }
 
-/** A staff member looked at a client's record (the compliance officer's "who saw what"). */
-export function recordStaffRead(db: Db, read: { staffId: string; clientId: string; clinicId: string; courseId?: string | null; what: string }): Promise<boolean> {
+/**
+ * A principal looked at a client's record (the compliance officer's "who saw what"): a staff member
+ * by session or personal token, or a token without a staff member, recorded as that token.
+ */
+export function recordClientRead(db: Db, principal: Principal, read: { clientId: string; clinicId: string; courseId?: string | null; what: string }): Promise<boolean> {
   return appendAudit(db, {
-    actor: { type: 'staff', id: read.staffId },
+    actor: principal.staffId ? { type: 'staff', id: principal.staffId } : { type: 'token', id: principal.tokenId ?? null },
     action: 'client.read',
     clinicId: read.clinicId,
     clientId: read.clientId,
     courseId: read.courseId ?? null,
-    detail: { what: read.what },
+    detail: { what: read.what, by: { role: principal.role, via: principal.via, ...(principal.tokenId ? { tokenId: principal.tokenId } : {}), label: principal.displayName } },
   });
 }
 
@@ -122,4 +127,92 @@ export async function auditForStaff(db: Db, staffId: string, q: AuditQuery = {})
   if (q.clinicIds) query = q.clinicIds.length ? query.where('clinic_id', 'in', [...q.clinicIds]) : query.where(sql<boolean>`false`);
   const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(page(q)).execute();
   return rows.map(auditView);
+}
+
+// ---- The admins' audit log (GET /api/audit, the dashboard's /audit, `kap audit`) ------------------
+
+export interface AuditFilter {
+  /** The principal's scope: only entries of these clinics (entries without a clinic are left out); undefined = everything. */
+  clinicIds?: readonly string[];
+  clinicId?: string;
+  clientId?: string;
+  courseId?: string;
+  /** A staff id or a token id. */
+  actor?: string;
+  /** An exact action (`course.override`), or a prefix ending in `.*` (`client.*`). */
+  action?: string;
+  from?: Date;
+  to?: Date;
+  /** Entries older than this id (the previous page's nextCursor). */
+  cursor?: number;
+  limit: number;
+}
+
+export interface AuditLogEntry {
+  id: number;
+  at: string;
+  actor: { type: AuditActorType; id: string | null; name: string | null; role: string | null };
+  action: string;
+  clinicId: string | null;
+  clientId: string | null;
+  courseId: string | null;
+  /** The reason given, where there was one: an override's reason, a review's notes summary, a pause or withdrawal reason. */
+  reason: string | null;
+  detail: Record<string, unknown>;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v : null);
+
+/** The reason an entry records, if any (see AuditLogEntry.reason). */
+export function auditReason(detail: Record<string, unknown>): string | null {
+  const parts: string[] = [];
+  const overrides = Array.isArray(detail.overrides) ? (detail.overrides as Array<Record<string, unknown>>) : [];
+  for (const o of overrides) if (str(o.reason)) parts.push(`${String(o.hardStop)}${o.accepted === false ? ' (override refused)' : ''}: ${String(o.reason)}`);
+  for (const k of ['reason', 'notesSummary']) {
+    const v = str(detail[k]);
+    if (v) parts.push(v);
+  }
+  return parts.length ? parts.join('; ') : null;
+}
+
+/** One page of the audit log, newest first, with who each actor is (staff name or token label, and role). */
+export async function listAudit(db: Db, f: AuditFilter): Promise<{ entries: AuditLogEntry[]; nextCursor: number | null }> {
+  let q = db
+    .selectFrom('audit_log as a')
+    .leftJoin('staff as s', (j) => j.onRef('s.id', '=', 'a.actor_id').on('a.actor_type', '=', 'staff'))
+    .leftJoin('api_tokens as t', (j) => j.onRef('t.id', '=', 'a.actor_id').on('a.actor_type', '=', 'token'))
+    .select(['a.id', 'a.at', 'a.actor_type', 'a.actor_id', 'a.action', 'a.clinic_id', 'a.client_id', 'a.course_id', 'a.detail', 's.display_name as staff_name', 's.role as staff_role', 't.label as token_label', 't.role as token_role']);
+  if (f.clinicIds) q = f.clinicIds.length ? q.where('a.clinic_id', 'in', [...f.clinicIds]) : q.where(sql<boolean>`false`);
+  if (f.clinicId) q = q.where('a.clinic_id', '=', f.clinicId);
+  if (f.clientId) q = q.where('a.client_id', '=', f.clientId);
+  if (f.courseId) q = q.where('a.course_id', '=', f.courseId);
+  if (f.actor) q = q.where('a.actor_id', '=', f.actor);
+  if (f.action) q = f.action.endsWith('.*') ? q.where('a.action', 'like', `${f.action.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : q.where('a.action', '=', f.action);
+  if (f.from) q = q.where('a.at', '>=', f.from);
+  if (f.to) q = q.where('a.at', '<', f.to);
+  if (f.cursor !== undefined) q = q.where('a.id', '<', f.cursor);
+  const rows = await q.orderBy('a.id', 'desc').limit(f.limit + 1).execute();
+  const more = rows.length > f.limit;
+  const shown = rows.slice(0, f.limit);
+  const entries = shown.map((r): AuditLogEntry => {
+    const detail = (r.detail ?? {}) as Record<string, unknown>;
+    const by = (detail.by ?? {}) as Record<string, unknown>;
+    return {
+      id: Number(r.id),
+      at: r.at.toISOString(),
+      actor: {
+        type: r.actor_type,
+        id: r.actor_id,
+        name: r.staff_name ?? r.token_label ?? str(by.label),
+        role: str(by.role) ?? r.staff_role ?? r.token_role ?? null,
+      },
+      action: r.action,
+      clinicId: r.clinic_id,
+      clientId: r.client_id,
+      courseId: r.course_id,
+      reason: auditReason(detail),
+      detail,
+    };
+  });
+  return { entries, nextCursor: more && shown.length ? Number(shown[shown.length - 1]!.id) : null };
 }

@@ -81,10 +81,13 @@ export interface CourseStepsTable {
   detail: JsonDefault;
 }
 
+/** Who acted: a staff member, a client (from a link), an API token without a staff member, or the engine itself. */
+export type ActorType = 'staff' | 'client' | 'system' | 'token';
+
 export interface AuditLogTable {
   id: Generated<number>;
   at: CreatedAt;
-  actor_type: 'staff' | 'client' | 'system';
+  actor_type: ActorType;
   actor_id: string | null;
   action: string;
   clinic_id: string | null;
@@ -289,7 +292,7 @@ export interface CourseEventsTable {
   at: Timestamp;
   type: string;
   step_key: string | null;
-  actor_type: 'staff' | 'client' | 'system';
+  actor_type: ActorType;
   actor_id: string | null;
   detail: JsonDefault;
 }

@@ -110,6 +110,8 @@ export const SafetySchema = z.strictObject({
   /** Benzodiazepines must be paused this long before a dose (0 = no pause asked). */
   benzodiazepinePauseHours: nonNegative,
   pregnancyCheck: z.boolean(),
+  /** Who may override a screening hard stop (with a recorded reason); checked on the acting principal. */
+  hardStopOverrideRoles: z.array(RoleSchema.exclude(['client'])).min(1).default(['prescriber']),
   dischargeChecklist: z.array(z.strictObject({ id: slug, label: text })).min(1),
 });
 

@@ -3,8 +3,8 @@
 // the client's record (an export is the widest read there is).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { actorOf, assertClinicAccess, type Principal } from '../auth/roles';
-import { appendAudit } from '../db/audit';
+import { assertClinicAccess, type Principal } from '../auth/roles';
+import { recordClientRead } from '../db/audit';
 import type { Db } from '../db/connect';
 import { notFound } from '../errors';
 import type { ApiDeps } from '../api/context';
@@ -19,7 +19,7 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 export const fhirSystemBase = (publicUrl: string) => `${publicUrl.replace(/\/+$/, '')}/fhir`;
 
 async function auditExport(db: Db, principal: Principal, clinicId: string, clientId: string, courseId: string | null): Promise<void> {
-  await appendAudit(db, { actor: actorOf(principal), action: 'client.read', clinicId, clientId, courseId, detail: { what: courseId ? 'fhir-export-course' : 'fhir-export-client' } });
+  await recordClientRead(db, principal, { clinicId, clientId, courseId, what: courseId ? 'fhir-export-course' : 'fhir-export-client' });
 }
 
 const BundleBody = z.object({ resourceType: z.literal('Bundle'), type: z.literal('collection'), entry: z.array(z.unknown()) }).loose();

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { assertClinicAccess, type Principal } from '../auth/roles';
+import { recordClientRead } from '../db/audit';
 import type { Db } from '../db/connect';
 import { AppError, conflict, notFound } from '../errors';
 import { performAction } from '../api/actions';
@@ -54,7 +55,8 @@ export function remsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { db } = deps;
 
   apiRoute(app, { method: 'GET', url: '/api/courses/:id/rems', tag: 'rems', summary: "A course's REMS monitoring forms, one per Spravato session, with the 7-day due date and status", params: z.strictObject({ id: Id }), errors: [404], response: z.object({ forms: z.array(FormView) }) }, async ({ params, principal }) => {
-    await loadCourse(db, principal, params.id);
+    const course = await loadCourse(db, principal, params.id);
+    await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: 'api rems forms' });
     const rows = await db.selectFrom('rems_monitoring_forms').selectAll().where('course_id', '=', params.id).orderBy('due_at').execute();
     return { forms: rows.map((r) => remsFormView(r)) };
   });
@@ -90,6 +92,7 @@ export function remsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const principal = principalOf(req);
     const course = await loadCourse(db, principal, p.data.id);
     const form = remsFormView(await loadForm(db, p.data.id, p.data.session));
+    await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: `rems form print ${form.session}` });
     const staff = principal.staffId ? await db.selectFrom('staff').select('display_name').where('id', '=', principal.staffId).executeTakeFirst() : undefined;
     const body = printBody(form, { name: `${course.given_name} ${course.family_name}`, dateOfBirth: course.date_of_birth, clinicId: course.clinic_id }, staff?.display_name ?? null);
     return reply.type('text/html; charset=utf-8').send(page({ title: `REMS Patient Monitoring Form: ${form.session}`, principal }, body));

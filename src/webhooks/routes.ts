@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { actorOf, assertClinicAccess, clinicFilter, type Principal } from '../auth/roles';
+import { assertClinicAccess, clinicFilter, type Principal } from '../auth/roles';
 import { randomSecret } from '../auth/secrets';
 import type { Db } from '../db/connect';
 import type { Selectable } from 'kysely';
@@ -108,7 +108,7 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const secret = newSecret();
       const row = await db
         .insertInto('webhook_subscriptions')
-        .values({ id, clinic_id: body.clinicId, url: body.url, event_types: body.eventTypes, description: body.description ?? null, secret_sealed: sealSecret(secretKey(), id, secret), created_by: actorOf(principal).id })
+        .values({ id, clinic_id: body.clinicId, url: body.url, event_types: body.eventTypes, description: body.description ?? null, secret_sealed: sealSecret(secretKey(), id, secret), created_by: principal.staffId ?? `token:${principal.tokenId}` })
         .returningAll()
         .executeTakeFirstOrThrow();
       return { ...view(row), secret };

@@ -10,7 +10,7 @@ import type { CourseProjectionInput } from '../activities/projections';
 import type { StepState as ProjectedStepState } from '../db/schema';
 import { planCourse, type PlannedStep } from '../domain/plan-course';
 import type { Protocol, Role } from '../domain/protocol';
-import { checkEligibility, type ScreeningRecord } from '../domain/rules/eligibility';
+import { checkEligibility, type HardStopOverride, type ScreeningRecord } from '../domain/rules/eligibility';
 import { preDoseCheck } from '../domain/rules/pre-dose-check';
 import { dischargeReadiness, type BpReading } from '../domain/rules/discharge-readiness';
 import { riskRank, type RiskLevel } from '../domain/rules/suicide-risk';
@@ -195,6 +195,18 @@ const PAUSE_EXEMPT: ReadonlySet<CourseActionName> = new Set(['resumeCourse', 'wi
 
 type Outcome = { outcome: string; reasons?: Reason[]; assessmentId?: string };
 type Plan = () => Outcome;
+
+/** The id a record names for an actor: the staff member, or `token:<id>` for a token without one. */
+function actorRefId(actor: ActorRef | undefined): string | null {
+  return actor?.staffId ?? (actor?.tokenId ? `token:${actor.tokenId}` : null);
+}
+
+/** A review's notes, shortened for the timeline and the audit log (the full text stays in the workflow). */
+function notesSummary(notes: string | undefined): { notesSummary?: string } {
+  const t = notes?.trim().replace(/\s+/g, ' ');
+  if (!t) return {};
+  return { notesSummary: t.length > 200 ? `${t.slice(0, 199)}…` : t };
+}
 
 export class CourseMachine {
   readonly plan: PlannedStep[];
@@ -482,17 +494,29 @@ export class CourseMachine {
       const [p, s] = this.stepOfKind('screening');
       if (typeof input.hardStops !== 'object' || input.hardStops === null) throw new Rejection('InvalidInput', 'hardStops: an object of hard-stop answers is required');
       const baseline = this.assessmentResults(`${this.state.courseId}/${p.id}`);
+      // Who overrides is the Update's actor (set by the server from the credential); anything else an
+      // override carries (byRole / byUserId from older clients) is ignored. The role is checked
+      // against the protocol's override roles by the eligibility rule.
+      const by = input.actor;
+      const requested = input.overrides ?? [];
+      if (requested.length && !by?.role) throw new Rejection('InvalidInput', 'overrides: a hard-stop override needs an authenticated staff member or token');
+      const overrides: HardStopOverride[] = requested.map((o) => ({
+        hardStop: o.hardStop,
+        reason: o.reason,
+        byRole: by!.role!,
+        ...(by?.staffId ? { byUserId: by.staffId } : by?.tokenId ? { byUserId: `token:${by.tokenId}` } : {}),
+      }));
       const record: ScreeningRecord = {
         hardStops: input.hardStops,
         reviewItems: input.reviewItems,
         medications: input.medications,
-        overrides: input.overrides,
+        overrides,
         ...(baseline.cssrsRisk ? { cssrsRisk: baseline.cssrsRisk } : {}),
         ...(baseline.phq9Item9 !== undefined ? { phq9Item9: baseline.phq9Item9 } : {}),
       };
       let decision;
       try {
-        decision = checkEligibility(record);
+        decision = checkEligibility(record, { overrideRoles: this.protocol.safety.hardStopOverrideRoles });
       } catch (err) {
         throw new Rejection('InvalidInput', `screening: ${(err as Error).message}`);
       }
@@ -503,6 +527,12 @@ export class CourseMachine {
         const codes = decision.reasons.map((r) => r.code);
         this.state.screening = { decision: decision.decision, codes };
         this.event('screening.recorded', p.id, input.actor, { decision: decision.decision, codes }, now);
+        // Each override of a hard stop that was present: accepted or refused, with the principal and the reason.
+        for (const o of overrides) {
+          const accepted = codes.includes(`hard-stop-overridden:${o.hardStop}`);
+          if (!accepted && !codes.includes(`hard-stop:${o.hardStop}`)) continue; // not present: nothing overridden
+          this.event(accepted ? 'hard-stop.overridden' : 'hard-stop.override-refused', p.id, input.actor, { hardStop: o.hardStop, byRole: o.byRole, reason: o.reason.trim(), accepted }, now);
+        }
         if (decision.decision === 'ineligible') {
           this.complete(p, s, 'ineligible', now);
           this.end('ineligible', `ineligible: ${codes.filter((c) => c.startsWith('hard-stop:')).join(', ')}`, now);
@@ -526,7 +556,7 @@ export class CourseMachine {
         if (input.decision === 'approved') this.complete(p, s, 'approved', now);
         else if (input.decision === 'denied') {
           this.complete(p, s, 'denied', now);
-          this.end('ineligible', `clearance-denied: ${reason}`, now);
+          this.end('ineligible', `clearance-denied: ${reason}`, now, input.actor);
         } else {
           s.outcome = 'needs-records';
           this.touch(p.id);
@@ -751,7 +781,7 @@ export class CourseMachine {
         const n = ++this.state.counters.adverse;
         const id = `${this.state.courseId}/ae-${n}`;
         const serious = input.serious === true || input.severity === 'severe' || input.severity === 'life-threatening';
-        this.out.records.push({ table: 'adverse-event', id, stepKey: input.stepKey ?? null, category: input.category, severity: input.severity, serious, description: input.description ?? null, onsetAt: iso(now)!, recordedAt: iso(now)!, recordedBy: input.actor?.staffId ?? null });
+        this.out.records.push({ table: 'adverse-event', id, stepKey: input.stepKey ?? null, category: input.category, severity: input.severity, serious, description: input.description ?? null, onsetAt: iso(now)!, recordedAt: iso(now)!, recordedBy: actorRefId(input.actor) });
         this.event('adverse-event.recorded', input.stepKey ?? null, input.actor, { id, category: input.category, severity: input.severity, serious }, now);
         if (serious) {
           // Serious events escalate at once, and no further dosing until a clinician reviews.
@@ -767,15 +797,15 @@ export class CourseMachine {
       if (input.riskLevel !== undefined && !['none', 'low', 'moderate', 'high'].includes(input.riskLevel)) throw new Rejection('InvalidInput', 'riskLevel must be none, low, moderate or high');
       if (input.outcome === 'release' && input.riskLevel === 'high') throw new Rejection('ClinicallyRefused', 'a hold cannot be released while the assessed risk is high');
       return () => {
-        this.event(`safety-review.${input.outcome}`, null, input.actor, { holds: this.state.holds.map((h) => h.id), riskLevel: input.riskLevel ?? null }, now);
+        this.event(`safety-review.${input.outcome}`, null, input.actor, { holds: this.state.holds.map((h) => h.id), riskLevel: input.riskLevel ?? null, ...notesSummary(input.notes) }, now);
         if (input.outcome === 'release') {
           for (const h of this.state.holds) {
-            this.out.records.push({ table: 'safety-event', id: h.id, kind: h.kind, level: h.level, stepKey: h.stepKey, assessmentId: null, at: iso(h.at)!, resolvedAt: iso(now), detail: { reason: h.reason, reviewedBy: input.actor?.staffId ?? null } });
+            this.out.records.push({ table: 'safety-event', id: h.id, kind: h.kind, level: h.level, stepKey: h.stepKey, assessmentId: null, at: iso(h.at)!, resolvedAt: iso(now), detail: { reason: h.reason, reviewedBy: actorRefId(input.actor) } });
           }
           this.state.holds = [];
           this.state.riskLevel = input.riskLevel ?? 'low';
         } else if (input.outcome === 'withdraw') {
-          this.withdraw(`safety-review: ${input.notes ?? 'withdrawn after safety review'}`, now);
+          this.withdraw(`safety-review: ${input.notes ?? 'withdrawn after safety review'}`, now, input.actor);
         }
         return { outcome: input.outcome };
       };
@@ -1032,9 +1062,11 @@ export class CourseMachine {
       type,
       stepKey,
       at: iso(now)!,
-      actorType: actor?.staffId ? 'staff' : 'system',
-      actorId: actor?.staffId ?? null,
+      // An actor is a staff member or, without one, the API token it acted with; no actor = the engine.
+      actorType: actor ? (actor.staffId ? 'staff' : 'token') : 'system',
+      actorId: actor ? (actor.staffId ?? actor.tokenId ?? null) : null,
       detail,
+      ...(actor ? { by: { ...(actor.role ? { role: actor.role } : {}), ...(actor.tokenId ? { tokenId: actor.tokenId } : {}), ...(actor.label ? { label: actor.label } : {}) } } : {}),
     });
   }
 

@@ -9,7 +9,7 @@
 // A rejected Update writes nothing to history.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { InstrumentId } from '../domain/instruments/instrument-id';
-import type { Medication, HardStop, ReviewItem, HardStopOverride } from '../domain/rules/eligibility';
+import type { Medication, HardStop, ReviewItem, HardStopOverrideRequest } from '../domain/rules/eligibility';
 import type { CssrsRisk } from '../domain/instruments/cssrs';
 import type { CourseView } from './course-machine';
 import type { AssessmentView } from './assessment-machine';
@@ -17,10 +17,18 @@ import type { AssessmentView } from './assessment-machine';
 export const REJECTION_TYPES = ['InvalidTransition', 'ClinicallyRefused', 'InvalidInput', 'InvalidAnswers'] as const;
 export type RejectionType = (typeof REJECTION_TYPES)[number];
 
-/** Who did it: stored on the course timeline. */
+/**
+ * Who did it: set by the server from the caller's credential (src/api/actions.ts), never from a
+ * request body; stored on the course timeline and in the audit log. A staff member (`staffId`), or an
+ * API token without a staff member (`tokenId`, recorded as the token). No actor = the engine itself.
+ */
 export interface ActorRef {
   staffId?: string;
   role?: 'coordinator' | 'prescriber' | 'therapist' | 'admin';
+  /** The API token the request authenticated with, if any. */
+  tokenId?: string;
+  /** The staff member's display name or the token's label at the time. */
+  label?: string;
 }
 
 interface Base {
@@ -40,7 +48,8 @@ export interface RecordScreeningInput extends Base {
   hardStops: Partial<Record<HardStop, boolean>>;
   reviewItems?: Partial<Record<ReviewItem, boolean>>;
   medications?: Medication[];
-  overrides?: HardStopOverride[];
+  /** Which hard stops to override and why; who overrides is `actor` (the role is checked on it). */
+  overrides?: HardStopOverrideRequest[];
   notes?: string;
 }
 export interface DecideClearanceInput extends Base {

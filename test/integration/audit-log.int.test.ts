@@ -2,7 +2,7 @@
 // role kap_app), the audit activity's idempotency, and the per-client and per-staff queries.
 import { sql } from 'kysely';
 import { createAuditActivities } from '../../src/activities/audit';
-import { appendAudit, auditForClient, auditForStaff, recordStaffRead } from '../../src/db/audit';
+import { appendAudit, auditForClient, auditForStaff, recordClientRead } from '../../src/db/audit';
 import type { Db } from '../../src/db/connect';
 import { APP_ROLE } from '../../migrations/0003_mail_audit';
 import { openTestDb, seedClinic, type Seeded } from './mail-helpers';
@@ -84,7 +84,7 @@ describe('audit activity and queries', () => {
     await appendAudit(db, { actor: { type: 'staff', id: s.staff.coordinator }, action: 'course.enroll', clinicId: s.clinicId, clientId: s.clientId, courseId: s.courseId });
     // A course-only entry (no client id) is still found for the client.
     await appendAudit(db, { actor: { type: 'system', id: null }, action: 'step.opened', clinicId: s.clinicId, courseId: s.courseId });
-    await recordStaffRead(db, { staffId: s.staff.therapist, clientId: s.clientId, clinicId: s.clinicId, courseId: s.courseId, what: 'client.record' });
+    await recordClientRead(db, { role: 'therapist', clinics: [s.clinicId], staffId: s.staff.therapist, via: 'session', displayName: 'Therapist' }, { clientId: s.clientId, clinicId: s.clinicId, courseId: s.courseId, what: 'client.record' });
     await appendAudit(db, { actor: { type: 'staff', id: s.staff.therapist }, action: 'client.read', clinicId: seed.clinicId, clientId: seed.clientId, detail: { what: 'client.record' } });
 
     const forClient = await auditForClient(db, s.clientId);

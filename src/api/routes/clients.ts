@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
+import { recordClientRead } from '../../db/audit';
 import type { Db } from '../../db/connect';
 import type { Client } from '../../db/schema';
 import { invalidInput, notFound } from '../../errors';
@@ -112,5 +113,9 @@ export function clientRoutes(app: FastifyInstance, { db }: ApiDeps): void {
   apiRoute(app, { method: 'GET', url: '/api/clients', tag: 'clients', summary: 'Clients in your clinics, by name', query: ListClientsQuery, response: z.object({ clients: z.array(ClientView) }) }, async ({ query, principal }) => ({
     clients: (await listClients(db, principal, query)).map(clientView),
   }));
-  apiRoute(app, { method: 'GET', url: '/api/clients/:id', tag: 'clients', summary: 'One client', params: IdParams, errors: [404], response: ClientView }, async ({ params, principal }) => clientView(await loadClient(db, principal, params.id)));
+  apiRoute(app, { method: 'GET', url: '/api/clients/:id', tag: 'clients', summary: 'One client', params: IdParams, errors: [404], response: ClientView }, async ({ params, principal }) => {
+    const client = await loadClient(db, principal, params.id);
+    await recordClientRead(db, principal, { clientId: client.id, clinicId: client.clinic_id, what: 'api client' });
+    return clientView(client);
+  });
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { actorOf, assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
+import { actorDetail, actorOf, assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
 import { enrollClient, getCourse } from '../../client/courses';
+import { recordClientRead } from '../../db/audit';
 import type { Db } from '../../db/connect';
 import type { Course, CourseStep } from '../../db/schema';
 import { listProtocols } from '../../domain';
@@ -85,7 +86,7 @@ export async function enroll(deps: ApiDeps, principal: Principal, clientId: stri
     const staff = await deps.db.selectFrom('staff').select('id').where('id', '=', body.primaryClinicianId).executeTakeFirst();
     if (!staff) throw invalidInput([{ field: 'primaryClinicianId', message: `no staff member ${body.primaryClinicianId}` }]);
   }
-  return enrollClient({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, actorOf(principal), { clientId: client.id, ...body });
+  return enrollClient({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, { ...actorOf(principal), detail: actorDetail(principal) }, { clientId: client.id, ...body });
 }
 
 export const ListCoursesQuery = z.strictObject({
@@ -109,6 +110,7 @@ export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
   apiRoute(app, { method: 'GET', url: '/api/courses/:id', tag: 'courses', summary: 'A course with every step so far', params: IdParams, errors: [404], response: CourseView }, async ({ params, principal }) => {
     const { course, steps } = await loadCourse(db, principal, params.id);
+    await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: 'api course' });
     return courseView(course, steps);
   });
   apiRoute(app, { method: 'GET', url: '/api/courses', tag: 'courses', summary: 'Courses in your clinics, newest first', query: ListCoursesQuery, response: z.object({ courses: z.array(CourseView) }) }, async ({ query, principal }) => {

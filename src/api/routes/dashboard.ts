@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ACTION_ROLES, type CourseAction } from '../../auth/role-matrix';
 import { assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
-import { recordStaffRead } from '../../db/audit';
+import { recordClientRead } from '../../db/audit';
 import { planCourse, type Protocol } from '../../domain';
 import { AppError } from '../../errors';
 import { getSinkMessage, listSinkMessages } from '../../mail/sink';
@@ -217,7 +217,7 @@ ${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? html`<form met
       if (!e) throw err;
       return send(reply, page({ title: e.status === 404 ? 'Client not found' : 'Not allowed', principal: p, flash: { kind: 'error', text: e.text }, footer }, html`<p><a href="/clients">All clients</a></p>`), e.status);
     }
-    if (p.staffId) await recordStaffRead(db, { staffId: p.staffId, clientId: client.id, clinicId: client.clinic_id, what: 'dashboard client page' });
+    await recordClientRead(db, p, { clientId: client.id, clinicId: client.clinic_id, what: 'dashboard client page' });
     const courses = await db.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
     const course = courses.find((c) => !c.ended_at) ?? courses[0];
     const [timeline, scores, steps, holds] = await Promise.all([

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { assertClinicAccess, clinicFilter } from '../../auth/roles';
+import { recordClientRead } from '../../db/audit';
 import { notFound } from '../../errors';
 import type { AppDeps } from '../context';
 import { assessmentQueue, clientScores, clientTimeline, clinicOutcomes, safetyQueue } from '../records';
@@ -28,6 +29,7 @@ export function recordRoutes(app: FastifyInstance, { db }: AppDeps): void {
     },
     async ({ params, principal }) => {
       const client = await loadClient(db, principal, params.id);
+      await recordClientRead(db, principal, { clientId: client.id, clinicId: client.clinic_id, what: 'api timeline' });
       return { clientId: client.id, entries: await clientTimeline(db, client.id) };
     },
   );
@@ -44,6 +46,7 @@ export function recordRoutes(app: FastifyInstance, { db }: AppDeps): void {
     },
     async ({ params, query, principal }) => {
       const client = await loadClient(db, principal, params.id);
+      await recordClientRead(db, principal, { clientId: client.id, clinicId: client.clinic_id, courseId: query.courseId ?? null, what: 'api scores' });
       return { clientId: client.id, instruments: await clientScores(db, client.id, query.courseId) };
     },
   );
@@ -52,6 +55,7 @@ export function recordRoutes(app: FastifyInstance, { db }: AppDeps): void {
     { method: 'GET', url: '/api/courses/:id/assessments', tag: 'assessments', summary: 'Every assessment of a course (one row per instrument), newest first', params: IdParams, errors: [404], response: z.object({ assessments: z.array(AssessmentView) }) },
     async ({ params, principal }) => {
       const { course } = await loadCourse(db, principal, params.id);
+      await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: 'api assessments' });
       const rows = await db.selectFrom('assessments').selectAll().where('course_id', '=', course.id).orderBy('invited_at', 'desc').execute();
       return {
         assessments: rows.map((r) => ({ id: r.id, courseId: r.course_id, stepKey: r.step_key, instrumentId: r.instrument_id, status: r.status, trigger: r.trigger, invitedAt: r.invited_at.toISOString(), expiresAt: r.expires_at.toISOString(), completedAt: iso(r.completed_at), total: r.total, band: r.band, critical: r.critical })),

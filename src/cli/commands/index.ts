@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerActions } from './actions';
 import { register as registerAssess } from './assess';
+import { register as registerAudit } from './audit';
 import { register as registerEnroll } from './enroll';
 import { register as registerProtocol } from './protocol';
 import { register as registerScore } from './score';
@@ -10,4 +11,4 @@ import { register as registerStuck } from './stuck';
 import { register as registerToken } from './token';
 
 /** Every command group of `kap`. Add a group by importing its `register` here. */
-export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerAssess, registerActions, registerSimulate];
+export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerAssess, registerActions, registerAudit, registerSimulate];

@@ -1,5 +1,7 @@
 // Eligibility from a screening record (clinical.md section 2). Every hard stop blocks clearance
-// unless a prescriber overrides it with a recorded, non-empty reason. Review items and interacting
+// unless someone in a role the protocol names (prescribers by default) overrides it with a recorded,
+// non-empty reason. Who overrode is the authenticated principal, filled in by the workflow from the
+// action's actor: a request names only the hard stop and the reason. Review items and interacting
 // medications send the case to a prescriber; unanswered hard-stop questions leave it incomplete.
 import type { Role } from '../protocol';
 import { block, note, type Decision, type Reason } from './decision';
@@ -52,12 +54,21 @@ export interface Medication {
   diazepamEquivalentMgPerDay?: number;
 }
 
-export interface HardStopOverride {
+/** An override as a request carries it: which hard stop and why (never who: that is the principal). */
+export interface HardStopOverrideRequest {
   hardStop: HardStop;
-  byRole: Role;
-  byUserId?: string;
   reason: string;
 }
+
+/** An override with the principal who made it (from the credential, never from the request body). */
+export interface HardStopOverride extends HardStopOverrideRequest {
+  byRole: Role;
+  /** The staff id, or `token:<id>` for an API token without a staff member. */
+  byUserId?: string;
+}
+
+/** Who may override a hard stop when the protocol does not say. */
+export const DEFAULT_OVERRIDE_ROLES: readonly Role[] = ['prescriber'];
 
 export interface ScreeningRecord {
   /** Answer to every hard-stop question: true = present, false = absent. Missing = not assessed. */
@@ -74,7 +85,11 @@ export interface ScreeningRecord {
 
 export type EligibilityDecision = 'eligible' | 'needs-review' | 'incomplete' | 'ineligible';
 
-export function checkEligibility(record: ScreeningRecord): Decision<EligibilityDecision> {
+const article = (r: string) => (/^[aeiou]/.test(r) ? `an ${r}` : `a ${r}`);
+
+/** `overrideRoles`: the roles allowed to override a hard stop (the protocol's `safety.hardStopOverrideRoles`). */
+export function checkEligibility(record: ScreeningRecord, opts: { overrideRoles?: readonly Role[] } = {}): Decision<EligibilityDecision> {
+  const overrideRoles = opts.overrideRoles?.length ? opts.overrideRoles : DEFAULT_OVERRIDE_ROLES;
   const reasons: Reason[] = [];
   const present = new Set<HardStop>();
   const missing: HardStop[] = [];
@@ -85,12 +100,12 @@ export function checkEligibility(record: ScreeningRecord): Decision<EligibilityD
   }
   if (record.cssrsRisk === 'high') present.add('suicidal-ideation-with-intent');
 
-  // Overrides: only a prescriber, only with a reason, only for a hard stop actually present.
+  // Overrides: only the protocol's override roles, only with a reason, only for a hard stop actually present.
   const overridden = new Map<HardStop, HardStopOverride>();
   for (const o of record.overrides ?? []) {
     if (!present.has(o.hardStop)) continue;
-    if (o.byRole !== 'prescriber') {
-      reasons.push(note('override-rejected', `Override of "${HARD_STOPS[o.hardStop]}" rejected: only a prescriber may override a hard stop (was ${o.byRole})`));
+    if (!overrideRoles.includes(o.byRole)) {
+      reasons.push(note('override-rejected', `Override of "${HARD_STOPS[o.hardStop]}" rejected: only ${overrideRoles.map(article).join(' or ')} may override a hard stop (was ${o.byRole})`));
     } else if (typeof o.reason !== 'string' || o.reason.trim() === '') {
       reasons.push(note('override-rejected', `Override of "${HARD_STOPS[o.hardStop]}" rejected: a reason must be recorded`));
     } else overridden.set(o.hardStop, o);
@@ -98,7 +113,7 @@ export function checkEligibility(record: ScreeningRecord): Decision<EligibilityD
   for (const stop of present) {
     const o = overridden.get(stop);
     const why = stop === 'suicidal-ideation-with-intent' && record.cssrsRisk === 'high' && record.hardStops[stop] !== true ? ' (C-SSRS high risk)' : '';
-    if (o) reasons.push(note(`hard-stop-overridden:${stop}`, `${HARD_STOPS[stop]}${why}: overridden by prescriber${o.byUserId ? ` ${o.byUserId}` : ''}: ${o.reason.trim()}`));
+    if (o) reasons.push(note(`hard-stop-overridden:${stop}`, `${HARD_STOPS[stop]}${why}: overridden by ${o.byRole}${o.byUserId ? ` ${o.byUserId}` : ''}: ${o.reason.trim()}`));
     else reasons.push(block(`hard-stop:${stop}`, `${HARD_STOPS[stop]}${why}`));
   }
   for (const stop of missing) reasons.push(block(`not-assessed:${stop}`, `Not assessed: ${HARD_STOPS[stop]}`));

@@ -67,6 +67,18 @@ describe('eligibility', () => {
     expect(r.decision).toBe('ineligible');
     expect(r.reasons).toContainEqual(expect.objectContaining({ code: 'override-rejected', message: expect.stringMatching(message) }));
   });
+  test("the protocol's override roles decide who may override; the default is prescribers only", () => {
+    const byAdmin = withOverride({ byRole: 'admin' });
+    expect(checkEligibility(byAdmin).decision).toBe('ineligible');
+    expect(checkEligibility(byAdmin).reasons).toContainEqual(expect.objectContaining({ code: 'override-rejected', message: expect.stringMatching(/only a prescriber may override a hard stop \(was admin\)/) }));
+    const allowed = checkEligibility(byAdmin, { overrideRoles: ['prescriber', 'admin'] });
+    expect(allowed.decision).toBe('eligible');
+    expect(allowed.reasons).toEqual([expect.objectContaining({ code: 'hard-stop-overridden:uncontrolled-glaucoma', blocking: false, message: expect.stringMatching(/overridden by admin/) })]);
+    // A protocol that names only admins refuses a prescriber.
+    const r = checkEligibility(withOverride({}), { overrideRoles: ['admin'] });
+    expect(r.decision).toBe('ineligible');
+    expect(r.reasons).toContainEqual(expect.objectContaining({ code: 'override-rejected', message: expect.stringMatching(/only an admin may override/) }));
+  });
   test('an override only clears the hard stop it names', () => {
     const r = checkEligibility({ ...withOverride({}), hardStops: { ...ALL_CLEAR, 'uncontrolled-glaucoma': true, pregnancy: true } });
     expect(r.decision).toBe('ineligible');
