@@ -5,11 +5,12 @@
 // Everything runs in one process (--runInBand via maxWorkers) because the embedded PGlite serves
 // one connection at a time and the 2-core CI box is better used serially than thrashed.
 const swc = (syntax) => ['@swc/jest', { jsc: { parser: { syntax }, target: 'es2022' }, module: { type: 'commonjs' } }];
-const ESM_ONLY = ['kysely', 'cookie'];
+const ESM_ONLY = ['kysely', 'cookie', '@fastify/cookie'];
 const common = {
   testEnvironment: 'node',
   // Some dependencies ship ES modules only (kysely 0.29, cookie 1.x under light-my-request); Node 20
-  // loads them natively, jest needs them compiled to CommonJS.
+  // loads them natively, jest needs them compiled to CommonJS. @fastify/cookie loads cookie 2 with a
+  // dynamic import(), which jest's VM refuses: compiled, it becomes a require().
   transform: { '^.+\\.ts$': swc('typescript'), [`/node_modules/(${ESM_ONLY.join('|')})/.+\\.js$`]: swc('ecmascript') },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'json'],

@@ -47,6 +47,12 @@ const schema = z.object({
 
   /** Bearer token a Prometheus scraper sends to GET /metrics; unset = direct loopback connections only. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Failed dashboard logins of one account before each further one waits (1 s, doubling, see LOGIN_BACKOFF_MAX_SECONDS). */
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** Failed logins from one address before its accounts that failed recently wait too. */
+  LOGIN_ADDRESS_FREE_FAILURES: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** The longest wait between two login attempts after failures: the right password is never refused longer. */
+  LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).max(300).default(30),
   /** Where the Temporal SDK runtime serves its worker metrics (host:port, loopback by default); 'off' = not at all. */
   TEMPORAL_METRICS_BIND: z.string().regex(/^([^\s:]+:\d+|off)$/, "must be host:port or 'off'").optional(),
 

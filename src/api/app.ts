@@ -1,9 +1,11 @@
 // The HTTP server: API, health and dashboard, built from injected dependencies.
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { installAuth, installSecurityHeaders } from './auth';
 import type { ApiDeps, AppDeps } from './context';
 import { installErrorHandling } from './errors';
+import { installRateLimits } from './rate-limits';
 import { RouteLogController } from './request-log';
 import { installMetrics } from '../metrics/api-metrics';
 import { actionRoutes } from './routes/actions';
@@ -38,8 +40,11 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
     logController: new RouteLogController(),
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
+  // Parses request cookies (req.cookies) before the auth hook runs; reply.setCookie for the dashboard.
+  await app.register(cookie);
+  await installRateLimits(app);
   installErrorHandling(app);
-  installSecurityHeaders(app, deps.config.publicUrl.startsWith('https://'));
+  await installSecurityHeaders(app, deps.config.publicUrl.startsWith('https://'));
   installAuth(app, deps);
   installMetrics(app, deps);
   healthRoutes(app, deps);

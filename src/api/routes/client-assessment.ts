@@ -3,7 +3,8 @@
 // large targets, native radio groups with legends (screen readers announce each question).
 // After submitting: thanks, never scores; crisis resources at once when suicidal thoughts were
 // endorsed (PHQ-9 item 9 > 0, C-SSRS item 1 or 2 yes), saying honestly that the clinic may not be
-// watching in real time.
+// watching in real time. Every page that refuses something (expired, used, unknown link, opened too
+// often) shows the same help too.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getInstrument, InvalidAnswersError, type Instrument, type InstrumentId } from '../../domain';
@@ -12,6 +13,7 @@ import { assessmentWorkflowId } from '../../workflows/assessment-machine';
 import type { SubmitAnswersResult } from '../../workflows/messages';
 import type { AppDeps } from '../context';
 import { html, page, type SafeHtml } from '../html';
+import { CLIENT_LINK_LIMITS } from '../rate-limits';
 
 const FAILURE_TEXT: Record<ClientLinkFailure, { status: number; title: string; text: string }> = {
   expired: { status: 410, title: 'This link has expired', text: 'The time to answer this questionnaire has passed. If you would still like to answer, please contact your clinic and ask for a new link.' },
@@ -20,24 +22,18 @@ const FAILURE_TEXT: Record<ClientLinkFailure, { status: number; title: string; t
   malformed: { status: 404, title: 'Link not recognised', text: 'This link is not valid. Please use the link exactly as it arrived in your email, or contact your clinic.' },
 };
 
-export const CRISIS_RESOURCES = html`<section class="crisis" role="alert" aria-labelledby="crisis-title"><h2 id="crisis-title">If you are thinking about hurting yourself, please reach out now</h2>
-<p>Your clinic will see your answers, but <strong>they may not be watching in real time</strong> and may not see them for some hours. Please do not wait for them to contact you.</p>
+const crisisSection = (urgent: boolean) => html`<section class="crisis"${urgent ? html` role="alert"` : ''} aria-labelledby="crisis-title"><h2 id="crisis-title">If you are thinking about hurting yourself, please reach out now</h2>
+${urgent ? html`<p>Your clinic will see your answers, but <strong>they may not be watching in real time</strong> and may not see them for some hours. Please do not wait for them to contact you.</p>` : html`<p>Your clinic <strong>may not be watching in real time</strong>. Please do not wait for them to contact you.</p>`}
 <ul><li><strong>In immediate danger:</strong> call <a href="tel:911">911</a> (or your local emergency number), or go to the nearest emergency department.</li>
 <li><strong>988 Suicide &amp; Crisis Lifeline</strong> (US): call or text <a href="tel:988">988</a>, or chat at <a href="https://988lifeline.org">988lifeline.org</a>. Free, confidential, 24/7.</li>
 <li><strong>Crisis Text Line</strong>: text HOME to <a href="sms:741741">741741</a>.</li>
 <li>Outside the US: call your local emergency number or find a helpline at <a href="https://findahelpline.com">findahelpline.com</a>.</li></ul>
-<p>You can also call your clinic and tell them you answered these questions today.</p></section>`;
+<p>You can also call your clinic and tell them ${urgent ? 'you answered these questions today' : 'how you are doing'}.</p></section>`;
 
-// Public endpoint: a small per-IP rate limit (60 requests in 10 minutes).
-const hits = new Map<string, number[]>();
-function limited(ip: string): boolean {
-  const now = Date.now();
-  const list = (hits.get(ip) ?? []).filter((t) => now - t < 600_000);
-  list.push(now);
-  hits.set(ip, list);
-  if (hits.size > 10_000) hits.clear();
-  return list.length > 60;
-}
+/** After answers that endorse suicidal thoughts: announced at once (role=alert). */
+export const CRISIS_RESOURCES = crisisSection(true);
+/** On every page that refuses something (expired, used, unknown link, too many opens): the same help, quieter. */
+export const CRISIS_RESOURCES_ON_REFUSAL = crisisSection(false);
 
 function clientPage(reply: FastifyReply, title: string, body: SafeHtml, status = 200) {
   const doc = page({ title }, body).replace('<body>', '<body class="client">');
@@ -90,17 +86,43 @@ export function clientAssessmentRoutes(app: FastifyInstance, deps: AppDeps): voi
     return rows.map((r) => getInstrument(r.instrument_id)).filter((i): i is Instrument => !!i).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   }
 
-  async function gate(req: FastifyRequest, reply: FastifyReply) {
-    if (limited(req.ip)) {
-      clientPage(reply, 'Please wait', html`<p>Too many requests from this connection. Please wait a few minutes and try again.</p>`, 429);
-      return null;
-    }
+  // Opening the form is limited per link and per client (rate-limits.ts), never per address: a
+  // clinic's Wi-Fi is one address for every client in its waiting room. Submitting is never limited.
+  const limitKeys = new WeakMap<FastifyRequest, { link: string; client: string }>();
+  const { perLink, perClient, windowMs } = CLIENT_LINK_LIMITS;
+  const opensPerLink = app.createRateLimit({ max: perLink, timeWindow: windowMs, keyGenerator: (req) => `link:${limitKeys.get(req)?.link}` });
+  const opensPerClient = app.createRateLimit({ max: perClient, timeWindow: windowMs, keyGenerator: (req) => `client:${limitKeys.get(req)?.client}` });
+
+  async function clientOf(assessmentId: string): Promise<string> {
+    const row = await deps.db
+      .selectFrom('assessments')
+      .innerJoin('courses', 'courses.id', 'assessments.course_id')
+      .select('courses.client_id')
+      .where('assessments.id', 'like', `${assessmentId.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`)
+      .limit(1)
+      .executeTakeFirst();
+    return row?.client_id ?? `assessment:${assessmentId}`;
+  }
+
+  async function gate(req: FastifyRequest, reply: FastifyReply, opts: { limited: boolean }) {
     const token = (req.params as { token?: string }).token;
     const check = await links.verifyClientLink(token);
     if (!check.ok) {
       const f = FAILURE_TEXT[check.reason];
-      clientPage(reply, f.title, html`<p>${f.text}</p>`, f.status);
+      clientPage(reply, f.title, html`<p>${f.text}</p>${CRISIS_RESOURCES_ON_REFUSAL}`, f.status);
       return null;
+    }
+    if (opts.limited) {
+      limitKeys.set(req, { link: check.nonce, client: await clientOf(check.assessmentId) });
+      for (const limit of [opensPerLink, opensPerClient]) {
+        const r = await limit(req);
+        if (!r.isAllowed && r.isExceeded) {
+          const minutes = Math.max(1, Math.ceil(r.ttlInSeconds / 60));
+          void reply.header('retry-after', String(Math.max(1, r.ttlInSeconds)));
+          clientPage(reply, 'Please wait a moment', html`<p>This page was opened many times in a short while. Please wait ${minutes} minute${minutes === 1 ? '' : 's'} and open your link again. It still works.</p>${CRISIS_RESOURCES_ON_REFUSAL}`, 429);
+          return null;
+        }
+      }
     }
     return { token: token!, assessmentId: check.assessmentId, expiresAt: check.expiresAt };
   }
@@ -117,18 +139,19 @@ ${errors.size ? html`<div class="flash error" role="alert">Some answers are miss
     );
 
   app.get('/a/:token', async (req, reply) => {
-    const g = await gate(req, reply);
+    const g = await gate(req, reply, { limited: true });
     if (!g) return reply;
     const instruments = await openInstruments(g.assessmentId);
-    if (!instruments.length) return clientPage(reply, 'Nothing to answer', html`<p>There is nothing left to answer with this link. Thank you.</p>`, 410);
+    if (!instruments.length) return clientPage(reply, 'Nothing to answer', html`<p>There is nothing left to answer with this link. Thank you.</p>${CRISIS_RESOURCES_ON_REFUSAL}`, 410);
     return render(reply, g.token, instruments, g.expiresAt);
   });
 
   app.post('/a/:token', async (req, reply) => {
-    const g = await gate(req, reply);
+    // Never rate-limited: answers (a crisis answer above all) must get through.
+    const g = await gate(req, reply, { limited: false });
     if (!g) return reply;
     const instruments = await openInstruments(g.assessmentId);
-    if (!instruments.length) return clientPage(reply, 'Nothing to answer', html`<p>There is nothing left to answer with this link. Thank you.</p>`, 410);
+    if (!instruments.length) return clientPage(reply, 'Nothing to answer', html`<p>There is nothing left to answer with this link. Thank you.</p>${CRISIS_RESOURCES_ON_REFUSAL}`, 410);
     const form = (req.body ?? {}) as Record<string, unknown>;
     // Validate every instrument locally first, so a missing answer never spends the link.
     const errors = new Map<string, Map<string, string>>();
@@ -150,7 +173,7 @@ ${errors.size ? html`<div class="flash error" role="alert">Some answers are miss
     const spent = await links.consumeClientLink(g.token);
     if (!spent.ok) {
       const f = FAILURE_TEXT[spent.reason];
-      return clientPage(reply, f.title, html`<p>${f.text}</p>`, f.status);
+      return clientPage(reply, f.title, html`<p>${f.text}</p>${CRISIS_RESOURCES_ON_REFUSAL}`, f.status);
     }
     let failed = false;
     for (const s of submissions) {

@@ -12,7 +12,6 @@ import { verifyApiToken } from '../../auth/tokens';
 import { appendAudit } from '../../db/audit';
 import { AppError } from '../../errors';
 import { payloadCodecFor } from '../../security/keys';
-import { parseCookies } from '../auth';
 import type { ApiDeps } from '../context';
 import { parse } from '../validation';
 
@@ -58,7 +57,7 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
       principal = m ? await verifyApiToken(deps.db, m[1]!) : null;
       if (!principal) throw new AppError('unauthenticated', 'the API token is invalid, expired or revoked');
     } else {
-      const sid = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+      const sid = req.cookies[SESSION_COOKIE];
       if (sid) principal = await sessionPrincipal(deps.db, sid);
       if (!principal) throw new AppError('unauthenticated', 'log in to the dashboard first, or send an API token');
       const origin = req.headers.origin;

@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { SESSION_COOKIE, SESSION_TTL_MS, checkLogin, createSession, destroySession } from '../../auth/sessions';
 import { constantTimeEqual, randomSecret } from '../../auth/secrets';
-import { cookie, parseCookies } from '../auth';
+import { cookieOptions } from '../auth';
+import { loginPolicies, loginThrottle } from '../rate-limits';
 import type { AppDeps } from '../context';
 import { html, page } from '../html';
 
@@ -15,22 +16,13 @@ const LoginForm = z.object({ email: z.string().trim().min(1).max(254), password:
 /** Only local paths, never `//host` or a scheme: no open redirect. */
 export const safeNext = (next: unknown) => (typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : '/');
 
-// Failed logins per IP, in memory: 10 failures in 15 minutes and the IP waits.
-const failures = new Map<string, number[]>();
-const WINDOW_MS = 15 * 60 * 1000;
-function tooMany(ip: string): boolean {
-  const now = Date.now();
-  const list = (failures.get(ip) ?? []).filter((t) => now - t < WINDOW_MS);
-  failures.set(ip, list);
-  return list.length >= 10;
-}
-
 export function loginRoutes(app: FastifyInstance, { db, config }: AppDeps): void {
   const secure = config.publicUrl.startsWith('https://');
+  const throttle = loginThrottle(app, loginPolicies(config));
 
   const renderLogin = (reply: FastifyReply, opts: { next: string; error?: string; status?: number; email?: string }) => {
     const token = randomSecret(18);
-    void reply.header('set-cookie', cookie(LOGIN_CSRF_COOKIE, token, { secure, maxAgeSeconds: 3600, path: '/login' }));
+    void reply.setCookie(LOGIN_CSRF_COOKIE, token, cookieOptions({ secure, maxAgeSeconds: 3600, path: '/login' }));
     return reply
       .code(opts.status ?? 200)
       .type('text/html; charset=utf-8')
@@ -50,28 +42,34 @@ export function loginRoutes(app: FastifyInstance, { db, config }: AppDeps): void
   app.get('/login', async (req, reply) => renderLogin(reply, { next: safeNext((req.query as Record<string, unknown>)?.next) }));
 
   app.post('/login', async (req, reply) => {
-    const ip = req.ip;
     const form = LoginForm.safeParse(req.body ?? {});
     const next = safeNext((req.body as Record<string, unknown> | undefined)?.next);
     if (!form.success) return renderLogin(reply, { next, error: 'Enter your email and password.', status: 400 });
-    const expected = parseCookies(req.headers.cookie)[LOGIN_CSRF_COOKIE];
+    const expected = req.cookies[LOGIN_CSRF_COOKIE];
     if (!expected || !constantTimeEqual(expected, form.data._csrf)) return renderLogin(reply, { next, error: 'The form expired: please try again.', status: 403, email: form.data.email });
-    if (tooMany(ip)) return renderLogin(reply, { next, error: 'Too many failed attempts: wait 15 minutes and try again.', status: 429 });
-    const ok = await checkLogin(db, form.data.email, form.data.password);
+    // Failed attempts slow the account (and a busy address) down for at most 30 s: see rate-limits.ts.
+    const email = form.data.email.trim().toLowerCase();
+    const wait = await throttle.check(req, email);
+    if (wait) {
+      void reply.header('retry-after', String(wait.retryAfterSeconds));
+      return renderLogin(reply, { next, error: `Too many failed attempts${wait.by === 'account' ? ' for this account' : ' from this network'}: wait ${wait.retryAfterSeconds} s and try again.`, status: 429, email: form.data.email });
+    }
+    const ok = await checkLogin(db, email, form.data.password);
     if (!ok) {
-      failures.get(ip)!.push(Date.now());
+      await throttle.failed(req, email);
       return renderLogin(reply, { next, error: 'Email or password is not right.', status: 401, email: form.data.email });
     }
-    failures.delete(ip);
+    throttle.succeeded(email);
     const { sessionId } = await createSession(db, ok.staffId);
-    void reply.header('set-cookie', [cookie(SESSION_COOKIE, sessionId, { secure, maxAgeSeconds: Math.floor(SESSION_TTL_MS / 1000) }), cookie(LOGIN_CSRF_COOKIE, '', { secure, maxAgeSeconds: 0, path: '/login' })]);
+    void reply.setCookie(SESSION_COOKIE, sessionId, cookieOptions({ secure, maxAgeSeconds: Math.floor(SESSION_TTL_MS / 1000) }));
+    void reply.setCookie(LOGIN_CSRF_COOKIE, '', cookieOptions({ secure, maxAgeSeconds: 0, path: '/login' }));
     return reply.redirect(next, 303);
   });
 
   app.post('/logout', async (req, reply) => {
-    const sid = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+    const sid = req.cookies[SESSION_COOKIE];
     if (sid) await destroySession(db, sid);
-    void reply.header('set-cookie', cookie(SESSION_COOKIE, '', { secure, maxAgeSeconds: 0 }));
+    void reply.setCookie(SESSION_COOKIE, '', cookieOptions({ secure, maxAgeSeconds: 0 }));
     return reply.redirect('/login', 303);
   });
 }

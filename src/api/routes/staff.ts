@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { clinicFilter, canAccessClinic } from '../../auth/roles';
 import { generatePassword, hashPassword } from '../../auth/secrets';
+import { passwordPolicyCheck } from '../../auth/password-policy';
 import type { Db } from '../../db/connect';
 import { AppError, invalidInput, notFound } from '../../errors';
 import type { ApiDeps } from '../context';
@@ -14,8 +15,8 @@ export const CreateStaffBody = z.strictObject({
   displayName: z.string().trim().min(1).max(200),
   role: StaffRoleSchema,
   clinicIds: z.array(z.string().min(1).max(100)).max(100).default([]),
-  password: z.string().min(12, 'at least 12 characters').max(200).optional().describe('omitted = a generated password, returned once'),
-});
+  password: z.string().min(12, 'at least 12 characters').max(200).optional().describe('omitted = a generated password, returned once; else checked by the password policy (src/auth/password-policy.ts)'),
+}).superRefine(passwordPolicyCheck);
 
 export const StaffView = z.object({ id: z.string(), email: z.string(), displayName: z.string(), role: StaffRoleSchema, active: z.boolean(), clinicIds: z.array(z.string()), canLogIn: z.boolean(), createdAt: z.string() });
 
