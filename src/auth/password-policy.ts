@@ -76,11 +76,11 @@ function core(s: string): { word: string; affix: string } {
 const alnum = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
 /** Why the password may not be used, or null when it may. */
-export function validatePassword(password: string, owner: PasswordOwner = {}): string | null {
+export function validatePassword(password: string, owner: PasswordOwner = {}, opts: { lengthCheckedElsewhere?: boolean } = {}): string | null {
   const pw = password.normalize('NFKC');
   const length = [...pw].length;
-  if (length < PASSWORD_MIN_LENGTH) return `must be at least ${PASSWORD_MIN_LENGTH} characters`;
-  if (length > PASSWORD_MAX_LENGTH) return `must be at most ${PASSWORD_MAX_LENGTH} characters`;
+  if (length < PASSWORD_MIN_LENGTH) return opts.lengthCheckedElsewhere ? null : `must be at least ${PASSWORD_MIN_LENGTH} characters`;
+  if (length > PASSWORD_MAX_LENGTH) return opts.lengthCheckedElsewhere ? null : `must be at most ${PASSWORD_MAX_LENGTH} characters`;
   if (!pw.trim()) return 'must not be only spaces';
   const lower = pw.toLowerCase();
 
@@ -109,7 +109,7 @@ export function validatePassword(password: string, owner: PasswordOwner = {}): s
 }
 
 /**
- * For a zod object schema with `password` and `email` / `displayName` fields:
+ * For a zod object schema with `password` (with its own min(12)/max(200)) and `email` / `displayName` fields:
  * `.superRefine(passwordPolicyCheck)` puts the policy's reason on the `password` field (a 400 that
  * names it), so the policy holds wherever that schema parses a body.
  */
@@ -118,7 +118,8 @@ export function passwordPolicyCheck(
   ctx: { addIssue(issue: { code: 'custom'; path: string[]; message: string }): void },
 ): void {
   if (value.password === undefined) return;
-  const reason = validatePassword(value.password, { email: value.email, displayName: value.displayName });
+  // The field's own min/max report a wrong length (once); the policy adds what they cannot see.
+  const reason = validatePassword(value.password, { email: value.email, displayName: value.displayName }, { lengthCheckedElsewhere: true });
   if (reason) ctx.addIssue({ code: 'custom', path: ['password'], message: reason });
 }
 
