@@ -4,6 +4,7 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { WebhookActivities } from './activities';
 import type { WebhookDeliveryInput } from './events';
+import { refuseUnsealed } from '../workflows/failures';
 
 const { deliverWebhook } = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '30 seconds',
@@ -13,6 +14,7 @@ const { deliverWebhook } = proxyActivities<WebhookActivities>({
 const { finishWebhookDelivery } = proxyActivities<WebhookActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '1 minute' } });
 
 export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Promise<{ outcome: string }> {
+  refuseUnsealed(input);
   try {
     return await deliverWebhook(input);
   } catch (err) {

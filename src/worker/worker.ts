@@ -3,6 +3,7 @@ import os from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
+import { EncryptionCodec } from '../security/payload-codec';
 import type { Config } from '../config';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -27,7 +28,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail, secretKey: opts.secretKey }),
-    dataConverter: { payloadCodecs: [opts.payloadCodec] },
+    // A worker never throws on a payload it cannot authenticate: workflow code gets a marker and refuses it
+    // (the Update is rejected, the signal ignored, the start fails; src/workflows/refused.ts).
+    dataConverter: { payloadCodecs: [opts.payloadCodec instanceof EncryptionCodec ? opts.payloadCodec.withMode('mark') : opts.payloadCodec] },
     shutdownGraceTime: '10 seconds',
     ...opts.overrides,
   });

@@ -16,7 +16,7 @@ import type { AssessmentRecord } from '../activities/course-records';
 import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
 import { NOTIFY_OUTLIVES_CANCEL_PATCH, patchOn } from './baseline';
 import { LiveTimes, TIMER_CLOCK_PATCH } from './clock';
-import { asFailure, tolerateNotifyFailure } from './failures';
+import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
 import {
   assessmentCriticalSignal,
   assessmentFinishedSignal,
@@ -37,6 +37,7 @@ const local = proxyLocalActivities<Activities>({
 });
 
 export async function assessmentWorkflow(input: AssessmentInput): Promise<AssessmentFinishedSignal> {
+  refuseUnsealed(input);
   const m = new AssessmentMachine(input, Date.now());
   // Reminder and expiry decisions use the fired timer's target, not Date.now() (see clock.ts).
   const clockPatched = patchOn(input.baseline, TIMER_CLOCK_PATCH);
@@ -75,7 +76,12 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
       await condition(() => flushed >= mine);
       return r.reply;
     },
-    { validator: (sub) => void asFailure(() => m.score(sub, Date.now())) },
+    {
+      validator: (sub) => {
+        refuseUnsealed(sub);
+        asFailure(() => m.score(sub, Date.now()));
+      },
+    },
   );
 
   const rows = (only?: Set<string>): AssessmentRecord[] =>

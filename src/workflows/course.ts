@@ -10,6 +10,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  log,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -26,7 +27,8 @@ import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
 import { BASELINE, DETACHED_NOTIFY_PATCH, LOCAL_PROJECTION_PATCH, patchOn } from './baseline';
 import { LiveTimes, TIMER_CLOCK_PATCH, WorkflowClock } from './clock';
-import { asFailure, tolerateNotifyFailure } from './failures';
+import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
+import { isUnusableInput } from './refused';
 import {
   COURSE_ACTION_NAMES,
   assessmentCriticalSignal,
@@ -85,6 +87,7 @@ const local = proxyLocalActivities<Activities>({
 const DEFAULT_MAX_EVENTS_PER_RUN = 1500;
 
 export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
+  refuseUnsealed(input);
   const protocol = input.protocol ?? findShippedProtocol(input.protocolId, input.protocolVersion);
   if (!protocol) throw ApplicationFailure.nonRetryable(`unknown protocol ${input.protocolId}@${input.protocolVersion}`, 'UnknownProtocol');
   const m = input.carried
@@ -116,15 +119,24 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
         await condition(() => flushed >= mine);
         return { ...result, state: m.view(Date.now()) };
       },
-      { validator: (raw: unknown) => asFailure(() => m.validate(name as CourseActionName, raw as CourseActionInputs[CourseActionName], Date.now())) },
+      {
+        validator: (raw: unknown) => {
+          refuseUnsealed(raw);
+          return asFailure(() => m.validate(name as CourseActionName, raw as CourseActionInputs[CourseActionName], Date.now()));
+        },
+      },
     );
   }
+  // A signal the codec refused (not sealed by the engine), or one without a payload, is ignored: it is
+  // in history already, and failing the task on it would fail every later task of the course too.
   setHandler(assessmentCriticalSignal, (sig) => {
+    if (isUnusableInput(sig)) return void log.warn('ignored a signal whose payload is missing or not sealed by the engine', { signal: 'assessmentCritical' });
     times.saw();
     m.onAssessmentCritical(sig, clockPatched ? clock.advance(sig.at ?? Date.now()) : Date.now());
     applied++;
   });
   setHandler(assessmentFinishedSignal, (sig) => {
+    if (isUnusableInput(sig)) return void log.warn('ignored a signal whose payload is missing or not sealed by the engine', { signal: 'assessmentFinished' });
     times.saw();
     m.onAssessmentFinished(sig, clockPatched ? clock.advance(sig.at ?? Date.now()) : Date.now());
     applied++;

@@ -1,6 +1,16 @@
 // Turning the state machines' Rejections into the only error type that may leave a handler.
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { Rejection } from './course-machine';
+import { isUnusableInput, REFUSED_PAYLOAD_FAILURE, REFUSED_PAYLOAD_MESSAGE } from './refused';
+
+/**
+ * Throws when the codec refused the input, or there is none (src/workflows/refused.ts): in an Update's
+ * validator this rejects the Update (nothing reaches history); at a workflow's start it fails the
+ * workflow at once.
+ */
+export function refuseUnsealed(input: unknown): void {
+  if (isUnusableInput(input)) throw ApplicationFailure.create({ type: REFUSED_PAYLOAD_FAILURE, message: REFUSED_PAYLOAD_MESSAGE, nonRetryable: true });
+}
 
 /** Runs `fn`; a Rejection (or any other error) leaves as an ApplicationFailure, never as a plain Error. */
 export function asFailure<T>(fn: () => T): T {

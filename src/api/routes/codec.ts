@@ -6,7 +6,7 @@
 // audited. A decode reveals payloads of every clinic, so only staff whose scope is every clinic may use it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Principal } from '../../auth/roles';
+import { assertAllClinics, type Principal } from '../../auth/roles';
 import { SESSION_COOKIE, sessionPrincipal } from '../../auth/sessions';
 import { verifyApiToken } from '../../auth/tokens';
 import { appendAudit } from '../../db/audit';
@@ -34,7 +34,9 @@ export function temporalUiOrigins(deps: ApiDeps): string[] {
 }
 
 export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const codec = payloadCodecFor(deps.config);
+  // Display mode: the Web UI sends every payload it shows, sealed or not (an unsealed one is a forgery
+  // the workers refused, shown as it is). Sealing is the engine's alone: see the encode route below.
+  const codec = payloadCodecFor(deps.config).withMode('display');
   const origins = temporalUiOrigins(deps);
 
   const cors = (req: FastifyRequest, reply: FastifyReply) => {
@@ -65,9 +67,8 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
         throw new AppError('forbidden', `cookie-authenticated codec calls are accepted only from the Temporal Web UI (${origins[0]})`);
       }
     }
-    if (principal.clinics !== 'all') {
-      throw new AppError('forbidden', 'the codec reveals payloads of every clinic: it needs staff whose access covers every clinic');
-    }
+    // The shared scope check (src/auth/scope.ts): a decode reveals payloads of every clinic.
+    assertAllClinics(principal, 'the codec (it reveals payloads of every clinic)');
     return principal;
   };
 
@@ -79,6 +80,11 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
     app.post(`/codec/${op}`, async (req, reply) => {
       cors(req, reply);
       const principal = await authenticate(req);
+      if (op === 'encode') {
+        // A sealed payload drives a workflow past the API's checks (role, scope, the actor taken from
+        // the credential): only the engine seals. Signals and Updates from the Web UI are refused.
+        throw new AppError('forbidden', 'the codec endpoint decodes only: payloads are sealed by the engine, so a workflow is driven through the API');
+      }
       const body = parse(Body, req.body);
       const payloads = body.payloads.map((p) => ({
         metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
