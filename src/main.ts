@@ -1,6 +1,6 @@
 // `npm start`: the whole engine in one process on the embedded defaults (Temporal dev server,
 // PGlite), or on TEMPORAL_ADDRESS / DATABASE_URL when set.
-import { ensureFirstAdmin } from './auth/first-admin';
+import { announceFirstAdmin, ensureFirstAdmin } from './auth/first-admin';
 import { loadConfigOrExit } from './config';
 import { makePrivate, usePrivateUmask } from './data-dir';
 import { createLogger } from './log';
@@ -36,17 +36,8 @@ async function main(): Promise<void> {
       infra.temporalUiUrl ? `  Temporal Web UI  ${infra.temporalUiUrl}` : `  Temporal         ${infra.temporalAddress}`,
       mail.sink ? `  Email (sink)     ${config.publicUrl}/outbox  (SMTP ${mail.sink.host}:${mail.sink.port})` : '  Email            SMTP_URL',
       `  Data             ${config.embeddedDatabase || config.embeddedTemporal ? config.DATA_DIR : '(external services)'}`,
-      ...(firstAdmin
-        ? [
-            '',
-            'First start: an administrator was created. Log in at the dashboard with',
-            `  email     ${firstAdmin.email}`,
-            `  password  ${firstAdmin.password}`,
-            'and an admin API token for scripts and the kap CLI:',
-            `  export KAP_TOKEN=${firstAdmin.apiToken}`,
-            `  (also written once to ${firstAdmin.credentialsFile}; delete it after logging in)`,
-          ]
-        : []),
+      // The password and token reach the terminal and the credentials file only, never the log.
+      ...(firstAdmin ? announceFirstAdmin(firstAdmin) : []),
       'Press Ctrl-C to stop.',
       '',
     ];
