@@ -14,7 +14,8 @@ import type { Config } from '../config';
 import type { Db } from '../db/connect';
 import { AppError } from '../errors';
 import type { Logger } from '../log';
-import { Counter, EXPOSITION_CONTENT_TYPE, Gauge, Histogram, Registry } from './exposition';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { EXPOSITION_CONTENT_TYPE } from './exposition';
 import { fetchSdkMetrics } from './sdk';
 
 export interface MetricsDeps {
@@ -82,18 +83,21 @@ export interface ApiMetrics {
 
 /** Installs the latency hook and GET /metrics. Call before the routes are registered. */
 export function installMetrics(app: FastifyInstance, deps: MetricsDeps): ApiMetrics {
+  // prom-client's registry, one per app (never the global one: tests build several apps in one process).
   const registry = new Registry();
-  const latency = registry.register(new Histogram('kap_http_request_duration_seconds', 'HTTP request latency by route pattern, method and status code.', LATENCY_BUCKETS));
-  const coursesTotal = registry.register(new Gauge('kap_courses', 'Courses by status and protocol (open and ended).'));
-  const openByStep = registry.register(new Gauge('kap_courses_open_by_step', 'Open courses by protocol and the step each waits on now.'));
-  const stuckTotal = registry.register(new Gauge('kap_stuck_steps', "Open steps of open courses past their deadline or escalated: the stuck board's deadline items."));
-  const stuckSteps = registry.register(new Gauge('kap_stuck_steps_by_clinic', 'The same, by clinic.'));
-  const emails = registry.register(new Gauge('kap_email_outbox_messages', 'Email outbox rows by status (sent, failed, pending, sending, uncertain, blocked).'));
-  const emailsSent = registry.register(new Gauge('kap_emails_sent', 'Emails handed to the mail server (outbox status sent).'));
-  const emailsFailed = registry.register(new Gauge('kap_emails_failed', 'Emails that failed for good (outbox status failed).'));
-  const readSeconds = registry.register(new Gauge('kap_metrics_database_read_seconds', 'How long the last database reading for these metrics took.'));
-  const readErrors = registry.register(new Counter('kap_metrics_database_errors_total', 'Database readings for these metrics that failed.'));
-  const sdkUp = registry.register(new Gauge('kap_temporal_sdk_metrics_up', "1 when the Temporal SDK runtime's metrics of this process were included below."));
+  const registers = [registry];
+  const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers });
+  const latency = new Histogram({ name: 'kap_http_request_duration_seconds', help: 'HTTP request latency by route pattern, method and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registers });
+  const coursesTotal = gauge('kap_courses', 'Courses by status and protocol (open and ended).', ['status', 'protocol']);
+  const openByStep = gauge('kap_courses_open_by_step', 'Open courses by protocol and the step each waits on now.', ['protocol', 'step']);
+  const stuckTotal = gauge('kap_stuck_steps', "Open steps of open courses past their deadline or escalated: the stuck board's deadline items.");
+  const stuckSteps = gauge('kap_stuck_steps_by_clinic', 'The same, by clinic.', ['clinic']);
+  const emails = gauge('kap_email_outbox_messages', 'Email outbox rows by status (sent, failed, pending, sending, uncertain, blocked).', ['status']);
+  const emailsSent = gauge('kap_emails_sent', 'Emails handed to the mail server (outbox status sent).');
+  const emailsFailed = gauge('kap_emails_failed', 'Emails that failed for good (outbox status failed).');
+  const readSeconds = gauge('kap_metrics_database_read_seconds', 'How long the last database reading for these metrics took.');
+  const readErrors = new Counter({ name: 'kap_metrics_database_errors_total', help: 'Database readings for these metrics that failed.', registers });
+  const sdkUp = gauge('kap_temporal_sdk_metrics_up', "1 when the Temporal SDK runtime's metrics of this process were included below.");
 
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern (/api/courses/:id), never the URL: ids and client-link tokens stay out of metrics.
@@ -139,15 +143,15 @@ export function installMetrics(app: FastifyInstance, deps: MetricsDeps): ApiMetr
         stuckSteps.set({ clinic: s.clinic }, s.n);
         total += s.n;
       }
-      stuckTotal.set({}, total);
+      stuckTotal.set(total);
       const email = new Map(reading.email.map((e) => [e.status, e.n]));
       for (const [status, n] of email) emails.set({ status }, n);
-      emailsSent.set({}, email.get('sent') ?? 0);
-      emailsFailed.set({}, email.get('failed') ?? 0);
-      readSeconds.set({}, Math.round(reading.seconds * 1e6) / 1e6);
+      emailsSent.set(email.get('sent') ?? 0);
+      emailsFailed.set(email.get('failed') ?? 0);
+      readSeconds.set(Math.round(reading.seconds * 1e6) / 1e6);
     }
-    sdkUp.set({}, sdk === null ? 0 : 1);
-    return registry.render() + (sdk ? (sdk.endsWith('\n') ? sdk : `${sdk}\n`) : '');
+    sdkUp.set(sdk === null ? 0 : 1);
+    return (await registry.metrics()) + (sdk ? (sdk.endsWith('\n') ? sdk : `${sdk}\n`) : '');
   };
 
   app.get('/metrics', async (req, reply) => {

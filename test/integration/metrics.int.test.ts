@@ -71,6 +71,13 @@ test('serves valid exposition text with the expected metric names and values', a
     kap_temporal_sdk_metrics_up: 'gauge',
     temporal_worker_task_slots_available: 'gauge',
   });
+  // Exactly the families served before the registry moved to prom-client (dashboards depend on them).
+  expect([...parsed.families.keys()].filter((n) => n.startsWith('kap_')).sort()).toEqual(
+    [
+      'kap_http_request_duration_seconds', 'kap_courses', 'kap_courses_open_by_step', 'kap_stuck_steps', 'kap_stuck_steps_by_clinic', 'kap_email_outbox_messages',
+      'kap_emails_sent', 'kap_emails_failed', 'kap_metrics_database_read_seconds', 'kap_metrics_database_errors_total', 'kap_temporal_sdk_metrics_up',
+    ].sort(),
+  );
   const sample = (name: string, labels: Record<string, string> = {}) =>
     parsed.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   // Request latency by route pattern: the enrollment above, never the raw URL with its ids.
