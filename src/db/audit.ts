@@ -166,8 +166,6 @@ const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? 
 /** The reason an entry records, if any (see AuditLogEntry.reason). */
 export function auditReason(detail: Record<string, unknown>): string | null {
   const parts: string[] = [];
-  const overrides = Array.isArray(detail.overrides) ? (detail.overrides as Array<Record<string, unknown>>) : [];
-  for (const o of overrides) if (str(o.reason)) parts.push(`${String(o.hardStop)}${o.accepted === false ? ' (override refused)' : ''}: ${String(o.reason)}`);
   for (const k of ['reason', 'notesSummary']) {
     const v = str(detail[k]);
     if (v) parts.push(v);
