@@ -12,10 +12,11 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-post
 import { migrateToLatest } from './db/migrate';
 import type { Logger } from './log';
 import { type MailRuntime, startMail } from './mail/setup';
-import { type DevServer, startDevServer } from './temporal/dev-server';
+import { type DevServer, startDevServer, stopLeftoverDevServer } from './temporal/dev-server';
 import { sdkMetricsOptions } from './metrics/sdk';
 import { payloadCodecFor } from './security/keys';
 import { resolveToolchain } from './temporal/toolchain';
+import { describeTemporalAuth, temporalAuth } from './temporal/auth';
 import { createWorker, workerSlots } from './worker/worker';
 
 type Stopper = { name: string; stop: () => Promise<unknown> };
@@ -84,6 +85,9 @@ export async function startInfrastructure(config: Config, stack: Stack, log: Log
   if (!temporalAddress) {
     const { temporalCli } = resolveToolchain(config.TEMPORAL_CLI_PATH);
     const t0 = Date.now();
+    // A dev server this data folder's previous `npm start` left running (it was killed): stop it first.
+    const pidFile = path.join(config.DATA_DIR, 'temporal-dev-server.pid');
+    await stopLeftoverDevServer(pidFile, (msg) => log.warn({ pidFile }, msg));
     devServer = await startDevServer({
       cliPath: temporalCli,
       port: config.TEMPORAL_PORT,
@@ -92,6 +96,7 @@ export async function startInfrastructure(config: Config, stack: Stack, log: Log
       namespace: config.TEMPORAL_NAMESPACE,
       logFile: path.join(config.DATA_DIR, 'temporal.log'),
       uiCodecEndpoint: `${config.publicUrl}/codec`,
+      pidFile,
     });
     stack.add('temporal dev server', () => devServer!.stop());
     temporalAddress = devServer.address;
@@ -149,7 +154,8 @@ export async function startMailRuntime(config: Config, db: Db, stack: Stack, log
 
 export async function startWorker(config: Config, address: string, db: Db, stack: Stack, log: Logger, mail?: MailRuntime): Promise<Worker> {
   const t0 = Date.now();
-  const { worker, connection } = await createWorker({ address, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings, payloadCodec: payloadCodecFor(config), overrides: workerSlots(config) });
+  const auth = temporalAuth(config);
+  const { worker, connection } = await createWorker({ address, auth, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings, payloadCodec: payloadCodecFor(config), overrides: workerSlots(config) });
   const running = worker.run();
   running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
   stack.add('worker connection', () => connection.close());
@@ -157,12 +163,12 @@ export async function startWorker(config: Config, address: string, db: Db, stack
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch(() => undefined);
   });
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, ms: Date.now() - t0 }, 'worker started');
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporalAuth: describeTemporalAuth(auth), ms: Date.now() - t0 }, 'worker started');
   return worker;
 }
 
 export async function startApi(config: Config, address: string, db: Db, stack: Stack, log: Logger): Promise<{ app: FastifyInstance; temporal: Client }> {
-  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE, apiKey: config.TEMPORAL_API_KEY, tls: config.TEMPORAL_TLS, payloadCodec: payloadCodecFor(config) });
+  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE, ...temporalAuth(config), payloadCodec: payloadCodecFor(config) });
   stack.add('temporal client', () => temporal.connection.close());
   const app = await buildApp({ config, db, temporal, log });
   try {

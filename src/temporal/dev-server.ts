@@ -19,6 +19,12 @@ export interface DevServerOptions {
   logFile?: string;
   /** Codec endpoint for the Web UI to decode payloads. */
   uiCodecEndpoint?: string;
+  /**
+   * Where to record the server's pid (`npm start`: DATA_DIR/temporal-dev-server.pid). A server left
+   * running by a previous process that was killed (SIGKILL, a crash) is found through it and stopped
+   * before this one starts; the file is removed when the server stops.
+   */
+  pidFile?: string;
   startTimeoutMs?: number;
 }
 
@@ -70,28 +76,171 @@ export async function waitForTemporal(address: string, timeoutMs: number, isAliv
   throw new Error(`Temporal at ${address} not reachable after ${timeoutMs} ms: ${String(lastError)}`);
 }
 
+// ---- A server left behind --------------------------------------------------------------------------
+
+interface PidRecord {
+  pid: number;
+  port: number;
+  uiPort?: number;
+  command: string;
+  startedAt: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A process's command line (Linux /proc), or null when it cannot be read. */
+export function commandLineOf(pid: number): string | null {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') || null;
+  } catch {
+    return null;
+  }
+}
+
+/** A Temporal CLI dev server (`temporal server start-dev ...`), judged by its command line. */
+export function isDevServerCommand(cmdline: string | null): boolean {
+  return !!cmdline && /temporal/.test(cmdline) && /\bserver start-dev\b/.test(cmdline);
+}
+
+/** Who listens on a TCP port on this machine, from /proc (Linux): pid and command line when visible. */
+export function portHolder(port: number): { pid: number | null; command: string | null } | null {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; st 0A = LISTEN; inode is the tenth field.
+      if (f.length < 10 || f[3] !== '0A') continue;
+      if (parseInt(f[1]!.split(':')[1]!, 16) === port) inodes.add(f[9]!);
+    }
+  }
+  if (!inodes.size) return null;
+  let procs: string[] = [];
+  try {
+    procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return { pid: null, command: null };
+  }
+  for (const pid of procs) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // another user's process, or gone
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m && inodes.has(m[1]!)) return { pid: Number(pid), command: commandLineOf(Number(pid)) };
+    }
+  }
+  return { pid: null, command: null };
+}
+
+/** "port 7233 is in use by pid 123 (temporal server start-dev ...)", or as much of it as is visible. */
+export function describePortInUse(port: number, what: string): string {
+  const holder = portHolder(port);
+  const by = holder?.pid ? ` by pid ${holder.pid}${holder.command ? ` (${holder.command.slice(0, 300)})` : ''}` : holder ? ' by a process of another user' : '';
+  return `${what} port ${port} is in use${by}`;
+}
+
+async function waitUntilFree(ports: number[], timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    let free = true;
+    for (const p of ports) if (!(await portIsFree(p))) free = false;
+    if (free) return true;
+    if (Date.now() > until) return false;
+    await sleep(100);
+  }
+}
+
+/**
+ * Stops the dev server a previous process recorded in the pid file and left running (that process was
+ * killed before it could stop it). A pid that is no longer a Temporal dev server (gone, or reused by
+ * another program) is left alone. Returns the pid stopped, if any.
+ */
+export async function stopLeftoverDevServer(pidFile: string, log?: (msg: string) => void): Promise<number | null> {
+  let rec: PidRecord;
+  try {
+    rec = JSON.parse(fs.readFileSync(pidFile, 'utf8')) as PidRecord;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') fs.rmSync(pidFile, { force: true }); // unreadable: stale
+    return null;
+  }
+  if (!Number.isInteger(rec.pid) || rec.pid <= 1 || !isAlive(rec.pid) || !isDevServerCommand(commandLineOf(rec.pid))) {
+    fs.rmSync(pidFile, { force: true });
+    return null;
+  }
+  log?.(`stopping the Temporal dev server (pid ${rec.pid}) left running by a previous start`);
+  // Its own process group (spawned detached): the group goes, whatever it started.
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-rec.pid, sig);
+    } catch {
+      try {
+        process.kill(rec.pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  };
+  signal('SIGTERM');
+  const until = Date.now() + 10_000;
+  while (isAlive(rec.pid) && Date.now() < until) await sleep(100);
+  if (isAlive(rec.pid)) {
+    signal('SIGKILL');
+    while (isAlive(rec.pid) && Date.now() < until + 5_000) await sleep(100);
+  }
+  if (isAlive(rec.pid)) throw new Error(`the Temporal dev server left running by a previous start (pid ${rec.pid}, ${pidFile}) did not stop`);
+  const ports = [rec.port, ...(rec.uiPort ? [rec.uiPort] : [])].filter((p) => Number.isInteger(p) && p > 0);
+  await waitUntilFree(ports, 10_000);
+  fs.rmSync(pidFile, { force: true });
+  return rec.pid;
+}
+
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const host = '127.0.0.1';
+  if (opts.pidFile) await stopLeftoverDevServer(opts.pidFile);
   if (!(await portIsFree(opts.port))) {
-    throw new Error(`port ${opts.port} is in use: another Temporal server? Set TEMPORAL_PORT, or TEMPORAL_ADDRESS to use it`);
+    throw new Error(`${describePortInUse(opts.port, 'Temporal')}: another Temporal server? Stop it, or set TEMPORAL_PORT, or TEMPORAL_ADDRESS to use it`);
   }
   if (opts.uiPort && !(await portIsFree(opts.uiPort))) {
-    throw new Error(`Temporal Web UI port ${opts.uiPort} is in use (set TEMPORAL_UI_PORT)`);
+    throw new Error(`${describePortInUse(opts.uiPort, 'Temporal Web UI')} (set TEMPORAL_UI_PORT)`);
   }
   const args = ['server', 'start-dev', '--ip', host, '--port', String(opts.port), '--namespace', opts.namespace ?? 'default', '--log-level', 'warn'];
   if (opts.uiPort) args.push('--ui-ip', host, '--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
   else args.push('--headless');
   if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFile) {
-    fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true, mode: 0o700 });
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
   }
   for (const [name, type] of Object.entries(COURSE_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
   let out: number | 'ignore' = 'ignore';
   if (opts.logFile) {
-    fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
-    out = fs.openSync(opts.logFile, 'a');
+    fs.mkdirSync(path.dirname(opts.logFile), { recursive: true, mode: 0o700 });
+    out = fs.openSync(opts.logFile, 'a', 0o600);
   }
   // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the server last, after the
   // worker has drained. The 'exit' hook below still kills it if this process ends any other way.
@@ -99,17 +248,36 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   if (typeof out === 'number') fs.closeSync(out);
   let exited = false;
   const exitPromise = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  const killOnExit = () => { if (!exited) child.kill('SIGKILL'); };
+  const pid = child.pid;
+  const removePidFile = () => {
+    if (!opts.pidFile || !pid) return;
+    try {
+      if ((JSON.parse(fs.readFileSync(opts.pidFile, 'utf8')) as PidRecord).pid === pid) fs.rmSync(opts.pidFile, { force: true });
+    } catch {
+      /* gone already */
+    }
+  };
+  if (opts.pidFile && pid) {
+    const rec: PidRecord = { pid, port: opts.port, ...(opts.uiPort ? { uiPort: opts.uiPort } : {}), command: [opts.cliPath, ...args].join(' '), startedAt: new Date().toISOString() };
+    fs.mkdirSync(path.dirname(opts.pidFile), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(opts.pidFile, `${JSON.stringify(rec)}\n`, { mode: 0o600 });
+  }
+  const killOnExit = () => {
+    if (!exited) child.kill('SIGKILL');
+    removePidFile();
+  };
   process.once('exit', killOnExit);
 
   const address = `${host}:${opts.port}`;
   const stop = async () => {
     process.removeListener('exit', killOnExit);
-    if (exited) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exitPromise;
-    clearTimeout(t);
+    if (!exited) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exitPromise;
+      clearTimeout(t);
+    }
+    removePidFile();
   };
   try {
     await waitForTemporal(address, opts.startTimeoutMs ?? 60_000, () => !exited);
