@@ -80,6 +80,8 @@ export async function waitForTemporal(address: string, timeoutMs: number, isAliv
 
 interface PidRecord {
   pid: number;
+  /** The process that started it (`npm start`); while it runs, the server is not a leftover. */
+  ownerPid?: number;
   port: number;
   uiPort?: number;
   command: string;
@@ -101,6 +103,17 @@ function isAlive(pid: number): boolean {
 export function commandLineOf(pid: number): string | null {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The parent pid of a process (Linux /proc), or null. */
+function parentOf(pid: number): number | null {
+  try {
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   } catch {
     return null;
   }
@@ -191,6 +204,10 @@ export async function stopLeftoverDevServer(pidFile: string, log?: (msg: string)
     fs.rmSync(pidFile, { force: true });
     return null;
   }
+  // Still the child of the live process that started it: another `npm start` on this data folder.
+  if (rec.ownerPid && rec.ownerPid !== process.pid && isAlive(rec.ownerPid) && parentOf(rec.pid) === rec.ownerPid) {
+    throw new Error(`the data folder is in use: process ${rec.ownerPid} (${commandLineOf(rec.ownerPid) ?? 'unknown'}) is running with its Temporal dev server (pid ${rec.pid}, port ${rec.port}); stop it first, or use another DATA_DIR`);
+  }
   log?.(`stopping the Temporal dev server (pid ${rec.pid}) left running by a previous start`);
   // Its own process group (spawned detached): the group goes, whatever it started.
   const signal = (sig: NodeJS.Signals) => {
@@ -258,7 +275,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     }
   };
   if (opts.pidFile && pid) {
-    const rec: PidRecord = { pid, port: opts.port, ...(opts.uiPort ? { uiPort: opts.uiPort } : {}), command: [opts.cliPath, ...args].join(' '), startedAt: new Date().toISOString() };
+    const rec: PidRecord = { pid, ownerPid: process.pid, port: opts.port, ...(opts.uiPort ? { uiPort: opts.uiPort } : {}), command: [opts.cliPath, ...args].join(' '), startedAt: new Date().toISOString() };
     fs.mkdirSync(path.dirname(opts.pidFile), { recursive: true, mode: 0o700 });
     fs.writeFileSync(opts.pidFile, `${JSON.stringify(rec)}\n`, { mode: 0o600 });
   }

@@ -41,8 +41,16 @@ test('a dev server left running by a killed start is stopped by the next start, 
     child.once('exit', (code) => reject(new Error(`the first start exited with ${code}`)));
   });
   const recorded = JSON.parse(fs.readFileSync(pidFile, 'utf8'));
-  expect(recorded).toMatchObject({ pid: oldPid, port });
+  expect(recorded).toMatchObject({ pid: oldPid, ownerPid: child.pid, port });
   expect(fs.statSync(pidFile).mode & 0o777).toBe(0o600);
+  // While the process that started it runs, it is not a leftover: a second start refuses, naming it.
+  const second = await startDevServer({ cliPath: temporalCli, port, pidFile, startTimeoutMs: 5_000 }).then(
+    () => null,
+    (e: Error) => e,
+  );
+  expect(second?.message).toContain(`process ${child.pid}`);
+  expect(second?.message).toContain(`pid ${oldPid}`);
+  expect(alive(oldPid)).toBe(true);
   const childExit = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
   await childExit;
