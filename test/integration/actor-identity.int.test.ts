@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { createSession, SESSION_COOKIE } from '../../src/auth/sessions';
 import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
-import { HARD_STOPS } from '../../src/domain/rules/eligibility';
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, uid } from './api-helpers';
 
@@ -18,6 +18,8 @@ const U = uid();
 const A = `ida-${U}`;
 const B = `idb-${U}`;
 const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
+/** Every review item answered (absent). */
+const reviewItems = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
 const GLAUCOMA_REASON = `Ophthalmology letter ${U}: pressure controlled since March`;
 
 let stack: TestStack;
@@ -80,12 +82,12 @@ describe('the actor comes from the credential', () => {
     const { courseId } = await enrolledCourse(A, staff.coordinator.token);
     const forged = await call('POST', `/api/courses/${courseId}/screening`, {
       token: staff.coordinator.token,
-      body: { hardStops: { ...NO_HARD_STOPS, 'suicidal-ideation-with-intent': true }, overrides: [{ hardStop: 'suicidal-ideation-with-intent', byRole: 'prescriber', byUserId: staff.prescriber.id, reason: 'forged' }] },
+      body: { reviewItems, hardStops: { ...NO_HARD_STOPS, 'suicidal-ideation-with-intent': true }, overrides: [{ hardStop: 'suicidal-ideation-with-intent', byRole: 'prescriber', byUserId: staff.prescriber.id, reason: 'forged' }] },
     });
     expect(forged.status).toBe(400);
     expect(forged.body.problems.map((p: { field: string }) => p.field).sort()).toEqual(['overrides.0.byRole', 'overrides.0.byUserId']);
     expect(forged.body.problems[0].message).toMatch(/credentials/);
-    const withActor = await call('POST', `/api/courses/${courseId}/screening`, { token: staff.coordinator.token, body: { hardStops: NO_HARD_STOPS, actor: { staffId: staff.prescriber.id, role: 'prescriber' } } });
+    const withActor = await call('POST', `/api/courses/${courseId}/screening`, { token: staff.coordinator.token, body: { reviewItems, hardStops: NO_HARD_STOPS, actor: { staffId: staff.prescriber.id, role: 'prescriber' } } });
     expect(withActor.status).toBe(400);
     expect(withActor.body.problems).toEqual([expect.objectContaining({ field: 'actor' })]);
     const course = await call('GET', `/api/courses/${courseId}`, { token: staff.coordinator.token });
@@ -97,7 +99,7 @@ describe('the actor comes from the credential', () => {
     const { courseId } = await enrolledCourse(A, staff.coordinator.token);
     const r = await call('POST', `/api/courses/${courseId}/screening`, {
       token: staff.coordinator.token,
-      body: { hardStops: { ...NO_HARD_STOPS, 'suicidal-ideation-with-intent': true }, overrides: [{ hardStop: 'suicidal-ideation-with-intent', reason: 'Coordinator thinks it is fine' }] },
+      body: { reviewItems, hardStops: { ...NO_HARD_STOPS, 'suicidal-ideation-with-intent': true }, overrides: [{ hardStop: 'suicidal-ideation-with-intent', reason: 'Coordinator thinks it is fine' }] },
     });
     expect(r.status).toBe(200);
     expect(r.body.outcome).toBe('ineligible');
@@ -114,7 +116,7 @@ describe('the actor comes from the credential', () => {
     const { clientId, courseId } = await enrolledCourse(A, staff.coordinator.token);
     const r = await call('POST', `/api/courses/${courseId}/screening`, {
       token: staff.prescriber.token,
-      body: { hardStops: { ...NO_HARD_STOPS, 'uncontrolled-glaucoma': true }, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason: GLAUCOMA_REASON }] },
+      body: { reviewItems, hardStops: { ...NO_HARD_STOPS, 'uncontrolled-glaucoma': true }, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason: GLAUCOMA_REASON }] },
     });
     expect(r.status).toBe(200);
     expect(r.body.outcome).toBe('eligible');
