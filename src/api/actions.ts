@@ -4,7 +4,7 @@
 // (the mapping lives in src/client/course-actions.ts, shared with the CLI and the simulator).
 import type { Principal } from '../auth/roles';
 import { ACTION_ROLES, type CourseAction } from '../auth/role-matrix';
-import { assertClinicAccess } from '../auth/roles';
+import { assertRecordInScope } from '../auth/roles';
 import { executeCourseAction } from '../client/course-actions';
 import { getCourse } from '../client/courses';
 import { AppError, conflict, invalidInput } from '../errors';
@@ -31,14 +31,14 @@ function withoutActor(body: Record<string, unknown>): Record<string, unknown> {
 export async function performAction(deps: ApiDeps, principal: Principal, courseId: string, action: CourseAction, body: Record<string, unknown>): Promise<ActionResult> {
   assertActionAllowed(principal, action);
   const { course } = await getCourse(deps.db, courseId);
-  assertClinicAccess(principal, course.clinic_id);
+  assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
   if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
   return executeCourseAction(deps.temporal, course.id, ACTION_UPDATES[action], { ...withoutActor(body), actor: actorFor(principal) } as never);
 }
 
 export async function sendAssessmentNow(deps: ApiDeps, principal: Principal, courseId: string, input: { instruments: InstrumentId[]; reason?: string }): Promise<ActionResult> {
   const { course } = await getCourse(deps.db, courseId);
-  assertClinicAccess(principal, course.clinic_id);
+  assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
   if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
   return executeCourseAction(deps.temporal, course.id, 'triggerAssessment', { ...input, actor: actorFor(principal) } as never);
 }

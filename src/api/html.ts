@@ -67,7 +67,7 @@ export function page(opts: PageOptions, body: SafeHtml): string {
     ? html`<nav aria-label="Main"><ul>${NAV.filter((n) => !n.roles || n.roles.includes(p.role)).map(
         (n) => html`<li><a href="${n.href}"${n.href === opts.active ? raw(' aria-current="page"') : ''}>${n.label}</a></li>`,
       )}</ul>
-      <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${p.csrfToken ?? ''}"><span>${p.displayName} (${p.role})</span> <button type="submit">Log out</button></form></nav>`
+      <form method="post" action="/logout" class="logout"><input type="hidden" name="_csrf" value="${p.csrfToken ?? ''}"><a href="/account" title="Your account: change your password">${p.displayName} (${p.role})</a> <button type="submit">Log out</button></form></nav>`
     : html``;
   const flash = opts.flash ? html`<div class="flash ${opts.flash.kind}" role="${opts.flash.kind === 'error' ? 'alert' : 'status'}">${opts.flash.text}</div>` : html``;
   return html`<!doctype html>

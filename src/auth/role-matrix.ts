@@ -70,6 +70,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
 
   // Who am I; tokens (admin)
   'GET /api/me': CARE_TEAM,
+  // Change one's own password (the current one is asked for); a token without a staff member has none: 403.
+  'POST /api/me/password': CARE_TEAM,
   'GET /api/tokens': ADMIN,
   'POST /api/tokens': ADMIN,
   'DELETE /api/tokens/:id': ADMIN,
@@ -82,6 +84,9 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /api/staff': OPS,
   'POST /api/staff': ADMIN,
   'GET /api/staff/:id': OPS,
+  // Account management within the admin's clinics (src/auth/accounts.ts).
+  'PATCH /api/staff/:id': ADMIN,
+  'POST /api/staff/:id/reset-password': ADMIN,
   'GET /api/protocols': CARE_TEAM,
   // The audit log: who did or read what (admins, within their clinics)
   'GET /api/audit': ADMIN,
@@ -144,6 +149,11 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /staff': ADMIN,
   'GET /audit': ADMIN,
   'POST /staff': ADMIN,
+  'POST /staff/:id': ADMIN,
+  'POST /staff/:id/reset-password': ADMIN,
+  // Everyone's own account page: change password.
+  'GET /account': CARE_TEAM,
+  'POST /account/password': CARE_TEAM,
 
   // The client's assessment page from the emailed link
   'GET /a/:token': 'client-link',

@@ -1,7 +1,6 @@
 // Staff roles and who may act where. A principal is a staff member (dashboard session or personal
 // token) or a system token; either way it has one role and a set of clinics it may touch.
 import type { StaffRole } from '../db/schema';
-import { AppError } from '../errors';
 
 export const STAFF_ROLES = ['admin', 'coordinator', 'prescriber', 'therapist'] as const satisfies readonly StaffRole[];
 export type { StaffRole };
@@ -20,23 +19,8 @@ export interface Principal {
   csrfToken?: string;
 }
 
-export function canAccessClinic(principal: Principal, clinicId: string): boolean {
-  return principal.clinics === 'all' || principal.clinics.includes(clinicId);
-}
-
-/** 403 unless the principal's clinic scope covers the clinic. */
-export function assertClinicAccess(principal: Principal, clinicId: string): void {
-  if (!canAccessClinic(principal, clinicId)) throw new AppError('forbidden', `your access does not include clinic ${clinicId}`);
-}
-
-/** The clinic ids to filter lists by: undefined = no filter (every clinic). */
-export function clinicFilter(principal: Principal, requested?: string): string[] | undefined {
-  if (requested) {
-    assertClinicAccess(principal, requested);
-    return [requested];
-  }
-  return principal.clinics === 'all' ? undefined : [...principal.clinics];
-}
+// Clinic scope lives in ./scope (one shared check for every surface); re-exported here.
+export { assertAllClinics, assertCanManageStaff, assertClinicAccess, assertClinicInScope, assertClinicsGrantable, assertRecordInScope, canAccessClinic, canSeeStaff, clinicFilter, staffScope, visibleClinicIds } from './scope';
 
 /**
  * Who the record names for what a principal does, taken from the credential only: the staff member,

@@ -99,12 +99,21 @@ export async function verifyApiToken(db: Db, token: string): Promise<Principal |
   };
 }
 
-export async function listApiTokens(db: Db): Promise<TokenInfo[]> {
-  const rows = await db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').execute();
-  return rows.map(tokenView);
+/** A caller's view of the tokens: `clinics` = only tokens limited to one of these clinics (every-clinic tokens left out); omitted = all. */
+export interface TokenScope {
+  clinics?: readonly string[];
 }
 
-export async function revokeApiToken(db: Db, id: string): Promise<TokenInfo> {
+export async function listApiTokens(db: Db, scope: TokenScope = {}): Promise<TokenInfo[]> {
+  let q = db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc');
+  if (scope.clinics) q = scope.clinics.length ? q.where('clinic_id', 'in', [...scope.clinics]) : q.where(({ lit }) => lit(false));
+  return (await q.execute()).map(tokenView);
+}
+
+/** Revokes a token (idempotent); a token outside `scope` is "not found", as a missing one. */
+export async function revokeApiToken(db: Db, id: string, scope: TokenScope = {}): Promise<TokenInfo> {
+  const existing = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!existing || (scope.clinics && !(existing.clinic_id && scope.clinics.includes(existing.clinic_id)))) throw notFound(`token ${id}`);
   const row = await db
     .updateTable('api_tokens')
     .set({ revoked_at: new Date() })
@@ -112,8 +121,5 @@ export async function revokeApiToken(db: Db, id: string): Promise<TokenInfo> {
     .where('revoked_at', 'is', null)
     .returningAll()
     .executeTakeFirst();
-  if (row) return tokenView(row);
-  const existing = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!existing) throw notFound(`token ${id}`);
-  return tokenView(existing);
+  return tokenView(row ?? existing);
 }

@@ -3,7 +3,7 @@
 // the client's record (an export is the widest read there is).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assertClinicAccess, type Principal } from '../auth/roles';
+import { assertRecordInScope, type Principal } from '../auth/roles';
 import { recordClientRead } from '../db/audit';
 import type { Db } from '../db/connect';
 import { notFound } from '../errors';
@@ -33,7 +33,7 @@ export function fhirRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async ({ params, principal, reply }) => {
       const client = await db.selectFrom('clients').select(['id', 'clinic_id']).where('id', '=', params.id).executeTakeFirst();
       if (!client) throw notFound(`client ${params.id}`);
-      assertClinicAccess(principal, client.clinic_id);
+      assertRecordInScope(principal, client.clinic_id, `client ${params.id}`);
       const bundle = buildFhirBundle(await loadFhirExport(db, client.id), { systemBase: base });
       await auditExport(db, principal, client.clinic_id, client.id, null);
       return reply.type(FHIR_JSON).send(JSON.stringify(bundle));
@@ -45,7 +45,7 @@ export function fhirRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async ({ params, principal, reply }) => {
       const course = await db.selectFrom('courses').select(['id', 'client_id', 'clinic_id']).where('id', '=', params.id).executeTakeFirst();
       if (!course) throw notFound(`course ${params.id}`);
-      assertClinicAccess(principal, course.clinic_id);
+      assertRecordInScope(principal, course.clinic_id, `course ${params.id}`);
       const bundle = buildFhirBundle(await loadFhirExport(db, course.client_id, [course.id]), { systemBase: base });
       await auditExport(db, principal, course.clinic_id, course.client_id, course.id);
       return reply.type(FHIR_JSON).send(JSON.stringify(bundle));

@@ -2,7 +2,7 @@
 // one (hard stop: 422 naming every missing required field), and a print-ready page per session.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assertClinicAccess, type Principal } from '../auth/roles';
+import { assertRecordInScope, type Principal } from '../auth/roles';
 import { recordClientRead } from '../db/audit';
 import type { Db } from '../db/connect';
 import { AppError, conflict, notFound } from '../errors';
@@ -41,7 +41,7 @@ const FormView = z.object({
 async function loadCourse(db: Db, principal: Principal, id: string) {
   const course = await db.selectFrom('courses as c').innerJoin('clients as cl', 'cl.id', 'c.client_id').select(['c.id', 'c.clinic_id', 'c.client_id', 'c.protocol_id', 'cl.given_name', 'cl.family_name', 'cl.date_of_birth']).where('c.id', '=', id).executeTakeFirst();
   if (!course) throw notFound(`course ${id}`);
-  assertClinicAccess(principal, course.clinic_id);
+  assertRecordInScope(principal, course.clinic_id, `course ${id}`);
   return course;
 }
 

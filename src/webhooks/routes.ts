@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assertClinicAccess, clinicFilter, type Principal } from '../auth/roles';
+import { assertClinicInScope, assertRecordInScope, clinicFilter, type Principal } from '../auth/roles';
 import { randomSecret } from '../auth/secrets';
 import type { Db } from '../db/connect';
 import type { Selectable } from 'kysely';
@@ -79,7 +79,7 @@ function checkUrl(url: string, production: boolean): void {
 async function loadSubscription(db: Db, principal: Principal, id: string) {
   const row = await db.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound(`webhook subscription ${id}`);
-  assertClinicAccess(principal, row.clinic_id);
+  assertRecordInScope(principal, row.clinic_id, `webhook subscription ${id}`);
   return row;
 }
 
@@ -100,7 +100,7 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
     app,
     { method: 'POST', url: '/api/webhooks', tag: 'webhooks', summary: 'Subscribe a URL to course events (step.entered, step.overdue, assessment.completed, safety.escalation); the response carries the signing secret once', body: CreateWebhookBody, status: 201, errors: [404], response: WithSecret },
     async ({ body, principal }) => {
-      assertClinicAccess(principal, body.clinicId);
+      assertClinicInScope(principal, body.clinicId);
       const clinic = await db.selectFrom('clinics').select('id').where('id', '=', body.clinicId).executeTakeFirst();
       if (!clinic) throw notFound(`clinic ${body.clinicId}`);
       checkUrl(body.url, production);

@@ -84,13 +84,13 @@ test('tokens are stored only as hashes; the secret is shown once', async () => {
   expect((await call('DELETE', `/api/tokens/${res.body.info.id}`, { token: tokens.admin })).body.revokedAt).toBeTruthy();
 });
 
-test('a clinic-scoped token sees only its clinic: 403 elsewhere', async () => {
+test('a clinic-scoped token sees only its clinic: another clinic is not found, naming one is 403', async () => {
   const a = `clin-a-${uid()}`;
   const b = `clin-b-${uid()}`;
   for (const id of [a, b]) expect((await call('POST', '/api/clinics', { token: tokens.admin, body: { id, name: id } })).status).toBe(201);
   const scoped = await tokenFor(stack.db, 'coordinator', a);
   expect((await call('GET', `/api/clinics/${a}`, { token: scoped })).status).toBe(200);
-  expect((await call('GET', `/api/clinics/${b}`, { token: scoped })).status).toBe(403);
+  expect((await call('GET', `/api/clinics/${b}`, { token: scoped })).status).toBe(404);
   const list = await call('GET', '/api/clinics', { token: scoped });
   expect(list.body.clinics.map((c: { id: string }) => c.id)).toEqual([a]);
   const client = await call('POST', '/api/clients', { token: scoped, body: { clinicId: b, givenName: 'X', familyName: 'Y', email: 'x@example.org' } });

@@ -1,6 +1,6 @@
 // Route tests for the API: for each route its happy path, 400, 401/403, 404 and, for course actions,
 // 409 with the workflow's reason. The role matrix as a whole is covered in api-auth.int.test.ts.
-import { HARD_STOPS } from '../../src/domain/rules/eligibility';
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import { enrollClient } from '../../src/client/courses';
 import type { StaffRole } from '../../src/db/schema';
@@ -57,7 +57,7 @@ describe('staff', () => {
     expect((await call('GET', '/api/staff/staff-nope', { token: t.coordinator })).status).toBe(404);
     expect((await call('POST', '/api/staff', { token: t.coordinator, body: {} })).status).toBe(403);
     const scoped = await tokenFor(stack.db, 'coordinator', otherClinic);
-    expect((await call('GET', `/api/staff/${res.body.staff.id}`, { token: scoped })).status).toBe(403);
+    expect((await call('GET', `/api/staff/${res.body.staff.id}`, { token: scoped })).status).toBe(404); // outside its clinics: not found
   });
 });
 
@@ -159,7 +159,7 @@ describe('staff actions', () => {
 
   test('screening then clearance move the course on', async () => {
     const hardStops = { ...allAbsent.hardStops };
-    const s = await call('POST', `/api/courses/${courseId}/screening`, { token: t.coordinator, body: { hardStops } });
+    const s = await call('POST', `/api/courses/${courseId}/screening`, { token: t.coordinator, body: { hardStops, reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) } });
     if (s.status !== 200) throw new Error(JSON.stringify(s.body));
     const c = await call('POST', `/api/courses/${courseId}/clearance`, { token: t.prescriber, body: { decision: 'approved' } });
     expect(c.status).toBe(200);

@@ -3,7 +3,7 @@
 //  - the Spravato REMS monitoring form: 422 hard stop, filing, print page, and an unfiled form on
 //    the stuck board after 7 (time-scaled) days;
 //  - the FHIR export routes, checked by the independent validators.
-import { HARD_STOPS } from '../../src/domain/rules/eligibility';
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { STAFF_ROLES } from '../../src/auth/roles';
@@ -17,6 +17,7 @@ import { client, tokenFor, uid } from './api-helpers';
 
 // Protocol days per real day: one protocol day lasts one second.
 const TIME_SCALE = 86_400;
+const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
 const NO_HARD_STOPS = Object.fromEntries(
   Object.keys(HARD_STOPS).map((k) => [k, false]),
 );
@@ -130,7 +131,7 @@ describe('webhooks', () => {
     expect(got.status).toBe(200);
     expect(got.body.secret).toBeUndefined();
     const scoped = await tokenFor(stack.db, 'coordinator', otherClinic);
-    expect((await call('GET', `/api/webhooks/${created.body.id}`, { token: scoped })).status).toBe(403);
+    expect((await call('GET', `/api/webhooks/${created.body.id}`, { token: scoped })).status).toBe(404); // outside its clinics: not found
     expect((await call('GET', '/api/webhooks/whk_nope', { token: t.admin })).status).toBe(404);
     const rotated = await call('POST', `/api/webhooks/${created.body.id}/rotate-secret`, { token: t.admin });
     expect(rotated.body.secret).not.toBe(created.body.secret);
@@ -152,7 +153,7 @@ describe('webhooks', () => {
       }
       const courseId = await enroll(await newClient(), 'kap-office');
       await answerAll(courseId, 'screening'); // assessment.completed
-      await act(courseId, 'screening', { hardStops: NO_HARD_STOPS }); // clearance entered
+      await act(courseId, 'screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }); // clearance entered
       await act(courseId, 'adverse-event', { category: 'psychiatric', severity: 'severe', serious: true, description: 'test' }); // safety.escalation
       // clearance is due in 72 protocol hours (3 s): it goes overdue on its own.
       await eventually(async () => (await stepState(courseId, 'clearance')) === 'overdue', 30_000, 250);
@@ -208,7 +209,7 @@ describe('Spravato REMS monitoring form', () => {
     clientId = await newClient();
     courseId = await enroll(clientId, 'spravato-rems');
     await answerAll(courseId, 'screening');
-    await act(courseId, 'screening', { hardStops: NO_HARD_STOPS });
+    await act(courseId, 'screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
     await act(courseId, 'clearance', { decision: 'approved' });
     await act(courseId, 'rems-enrollment', { enrolled: true, remsPatientId: 'R-1' });
     await act(courseId, 'consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
@@ -303,7 +304,7 @@ describe('Spravato REMS monitoring form', () => {
     const audit = await stack.db.selectFrom('audit_log').select(['action', 'detail', 'course_id']).where('client_id', '=', clientId).where('action', '=', 'client.read').execute();
     expect(audit.map((a) => (a.detail as { what: string }).what).sort()).toEqual(['fhir-export-client', 'fhir-export-course']);
     expect((await call('GET', `/api/courses/${courseId}/fhir`)).status).toBe(401);
-    expect((await call('GET', `/api/courses/${courseId}/fhir`, { token: await tokenFor(stack.db, 'therapist', otherClinic) })).status).toBe(403);
+    expect((await call('GET', `/api/courses/${courseId}/fhir`, { token: await tokenFor(stack.db, 'therapist', otherClinic) })).status).toBe(404); // outside its clinics: not found
     expect((await call('GET', '/api/courses/nope/fhir', { token: t.admin })).status).toBe(404);
     expect((await call('GET', '/api/clients/nope/fhir', { token: t.admin })).status).toBe(404);
   }, 60_000);

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
+import { assertClinicInScope, assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
 import type { Db } from '../../db/connect';
 import type { Client } from '../../db/schema';
@@ -46,19 +46,20 @@ export function clientView(row: Client) {
   };
 }
 
-/** The client, or 404; 403 when outside the caller's clinics. */
+/** The client, or 404 (also when outside the caller's clinics: the same answer as a missing client). */
 export async function loadClient(db: Db, principal: Principal, id: string): Promise<Client> {
   const row = await db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound(`client ${id}`);
-  assertClinicAccess(principal, row.clinic_id);
+  assertRecordInScope(principal, row.clinic_id, `client ${id}`);
   return row;
 }
 
 /** Creates a client (idempotent on clinic + externalRef): `created` false when it already existed. */
 export async function createClient(db: Db, principal: Principal, body: z.infer<typeof CreateClientBody>): Promise<{ client: Client; created: boolean }> {
+  // Scope before existence: a clinic outside the caller's is 403 whether or not it exists.
+  assertClinicInScope(principal, body.clinicId);
   const clinic = await db.selectFrom('clinics').select('id').where('id', '=', body.clinicId).executeTakeFirst();
   if (!clinic) throw invalidInput([{ field: 'clinicId', message: `no clinic ${body.clinicId}` }]);
-  assertClinicAccess(principal, body.clinicId);
   if (body.dateOfBirth && body.dateOfBirth > new Date().toISOString().slice(0, 10)) {
     throw invalidInput([{ field: 'dateOfBirth', message: 'must not be in the future' }]);
   }

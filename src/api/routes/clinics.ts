@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assertClinicAccess, clinicFilter } from '../../auth/roles';
+import { auditClinicCreated } from '../../auth/accounts';
+import { assertAllClinics, assertRecordInScope, clinicFilter } from '../../auth/roles';
 import type { Clinic } from '../../db/schema';
 import { notFound } from '../../errors';
 import type { ApiDeps } from '../context';
@@ -30,9 +31,11 @@ export const ClinicView = z.object({ id: z.string(), name: z.string(), timezone:
 export const clinicView = (c: Clinic) => ({ id: c.id, name: c.name, timezone: c.timezone, createdAt: c.created_at.toISOString() });
 
 export function clinicRoutes(app: FastifyInstance, { db }: ApiDeps): void {
-  apiRoute(app, { method: 'POST', url: '/api/clinics', tag: 'organisation', summary: 'Create a clinic (idempotent on id)', body: CreateClinicBody, response: ClinicView, status: 201 }, async ({ body, reply }) => {
+  apiRoute(app, { method: 'POST', url: '/api/clinics', tag: 'organisation', summary: 'Create a clinic (idempotent on id); admins whose access covers every clinic only', body: CreateClinicBody, response: ClinicView, status: 201 }, async ({ body, reply, principal }) => {
+    assertAllClinics(principal, 'creating a clinic');
     const id = body.id ?? `clinic-${crypto.randomUUID().slice(0, 8)}`;
     const row = await db.insertInto('clinics').values({ id, name: body.name, timezone: body.timezone }).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
+    if (row) await auditClinicCreated(db, principal, row.id);
     if (!row) {
       reply.code(200);
       return clinicView(await db.selectFrom('clinics').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
@@ -50,7 +53,7 @@ export function clinicRoutes(app: FastifyInstance, { db }: ApiDeps): void {
   apiRoute(app, { method: 'GET', url: '/api/clinics/:id', tag: 'organisation', summary: 'One clinic', params: IdParams, errors: [404], response: ClinicView }, async ({ params, principal }) => {
     const row = await db.selectFrom('clinics').selectAll().where('id', '=', params.id).executeTakeFirst();
     if (!row) throw notFound(`clinic ${params.id}`);
-    assertClinicAccess(principal, row.id);
+    assertRecordInScope(principal, row.id, `clinic ${params.id}`);
     return clinicView(row);
   });
 }

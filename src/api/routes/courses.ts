@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { actorDetail, actorOf, assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
+import { actorDetail, actorOf, assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
 import { enrollClient, getCourse } from '../../client/courses';
 import { recordClientRead } from '../../db/audit';
 import type { Db } from '../../db/connect';
@@ -73,10 +73,10 @@ export function courseView(course: Course, steps?: CourseStep[]) {
   };
 }
 
-/** The course (with steps), or 404; 403 when outside the caller's clinics. */
+/** The course (with steps), or 404 (also when outside the caller's clinics). */
 export async function loadCourse(db: Db, principal: Principal, id: string) {
   const view = await getCourse(db, id);
-  assertClinicAccess(principal, view.course.clinic_id);
+  assertRecordInScope(principal, view.course.clinic_id, `course ${id}`);
   return view;
 }
 

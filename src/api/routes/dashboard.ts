@@ -3,11 +3,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ACTION_ROLES, type CourseAction } from '../../auth/role-matrix';
-import { assertClinicAccess, clinicFilter, type Principal } from '../../auth/roles';
+import { assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
 import { planCourse, type Protocol } from '../../domain';
 import { AppError } from '../../errors';
-import { getSinkMessage, listSinkMessages } from '../../mail/sink';
 import { ACTION_SCHEMAS, TriggerAssessmentBody } from '../action-schemas';
 import { ACTIONS_FOR_KIND, actionForm, formToBody } from '../action-forms';
 import { performAction, sendAssessmentNow } from '../actions';
@@ -21,7 +20,12 @@ import { stuckBoard, UNSTICK_ACTION } from '../stuck';
 import { parse } from '../validation';
 import { createClient, CreateClientBody, listClients, loadClient } from './clients';
 import { enroll, EnrollBody } from './courses';
-import { CreateStaffBody, createStaff, staffWithClinics } from './staff';
+import { changeOwnPassword, resetStaffPassword, updateStaff } from '../../auth/accounts';
+import { STAFF_ROLES } from '../../auth/roles';
+import { canManageStaff } from '../../auth/scope';
+import { sinkMessageInScope, sinkMessagesInScope } from './outbox';
+import { CreateStaffBody, createStaffAs, staffInScope, UpdateStaffBody } from './staff';
+import { ChangePasswordBody } from './tokens';
 import { listProtocols } from '../../domain';
 
 type Flash = { kind: 'ok' | 'error'; text: string } | null;
@@ -267,7 +271,7 @@ ${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => 
     const params = parse(z.object({ id: z.string().min(1).max(100), action: z.enum(Object.keys(ACTION_SCHEMAS) as [CourseAction, ...CourseAction[]]) }), req.params, 'params');
     const course = await db.selectFrom('courses').select(['client_id', 'clinic_id']).where('id', '=', params.id).executeTakeFirst();
     if (!course) throw new AppError('not_found', `course ${params.id} not found`);
-    assertClinicAccess(p, course.clinic_id);
+    assertRecordInScope(p, course.clinic_id, `course ${params.id}`);
     const to = `/clients/${course.client_id}`;
     try {
       const body = parse(ACTION_SCHEMAS[params.action] as z.ZodType, formToBody(req.body as Record<string, unknown>));
@@ -297,7 +301,8 @@ ${results.length ? html`<table class="responsive"><caption>Response and remissio
   // ---- Outbox (embedded SMTP sink) -----------------------------------------------------------
   app.get('/outbox', async (req, reply) => {
     const p = principalOf(req);
-    const messages = await listSinkMessages(db, { limit: 200 });
+    // The same scope as GET /api/outbox: only messages of the viewer's clinics (every message for an every-clinic admin).
+    const messages = await sinkMessagesInScope(db, p, 200);
     const body = html`<p>${config.embeddedSmtp ? 'Every email the engine sent, as received by the embedded SMTP sink (nothing leaves this machine).' : `Mail goes to ${new URL(config.SMTP_URL ?? 'smtp://configured').hostname}; the embedded sink is off, so this list is empty unless it ran before.`}</p>
 ${messages.length ? html`<table class="responsive" id="outbox"><thead><tr><th scope="col">Received</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Attachments</th></tr></thead><tbody>${messages.map((m) => html`<tr><td>${fmtTime(m.receivedAt)}</td><td>${m.to.join(', ')}</td><td><a href="/outbox/${m.id}">${m.subject ?? '(no subject)'}</a></td><td>${m.attachments.map((a) => a.filename ?? a.contentType).join(', ')}</td></tr>`)}</tbody></table>` : html`<p class="empty">No messages yet.</p>`}`;
     return send(reply, page({ title: 'Outbox', principal: p, active: '/outbox', footer }, body));
@@ -306,7 +311,8 @@ ${messages.length ? html`<table class="responsive" id="outbox"><thead><tr><th sc
   app.get('/outbox/:id', async (req, reply) => {
     const p = principalOf(req);
     const { id } = parse(z.object({ id: z.coerce.number().int().positive() }), req.params, 'params');
-    const m = await getSinkMessage(db, id);
+    // Outside the viewer's clinics is "not found", exactly as a message that does not exist.
+    const m = (await sinkMessageInScope(db, p, id))?.message;
     if (!m) return send(reply, page({ title: 'Message not found', principal: p, active: '/outbox', footer }, html`<p><a href="/outbox">Back to the outbox</a></p>`), 404);
     // Links in the text body are made clickable; the HTML body is not rendered (it is untrusted markup).
     const text = (m.text ?? '').split(/(https?:\/\/[^\s<>"]+)/g).map((part, i) => (i % 2 ? html`<a href="${part}">${part}</a>` : html`${part}`));
@@ -318,8 +324,18 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
   // ---- Staff (admin) -------------------------------------------------------------------------
   app.get('/staff', async (req, reply) => {
     const p = principalOf(req);
-    const [staff, clinics] = await Promise.all([staffWithClinics(db), clinicsFor(deps, p)]);
-    const body = html`<table class="responsive"><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Clinics</th><th scope="col">Can log in</th></tr></thead><tbody>${staff.map((s) => html`<tr><td>${s.displayName}</td><td>${s.email}</td><td>${s.role}</td><td>${s.clinicIds.join(', ') || (s.role === 'admin' ? 'all' : 'none')}</td><td>${s.canLogIn ? 'yes' : 'no'}</td></tr>`)}</tbody></table>
+    // The same scope as GET /api/staff: staff of the admin's clinics only, their clinics as the admin may see them.
+    const [staff, clinics] = await Promise.all([staffInScope(db, p), clinicsFor(deps, p)]);
+    const controls = (s: (typeof staff)[number]) => {
+      if (s.id === p.staffId) return html`<a href="/account">Your account</a>`;
+      if (!canManageStaff(p, s)) return html`<span class="muted">also works in other clinics</span>`;
+      const roleOpts = STAFF_ROLES.map((r) => html`<option value="${r}"${r === s.role ? html` selected` : ''}>${r}</option>`);
+      return html`<form method="post" action="/staff/${s.id}" class="inline">${csrfField(p)}<label for="role-${s.id}" class="sr-only">Role of ${s.displayName}</label><select id="role-${s.id}" name="role">${roleOpts}</select> <button type="submit" class="secondary">Change role</button></form>
+<form method="post" action="/staff/${s.id}" class="inline">${csrfField(p)}<input type="hidden" name="active" value="${s.active ? 'false' : 'true'}"><button type="submit" class="secondary">${s.active ? 'Deactivate' : 'Reactivate'}</button></form>
+<form method="post" action="/staff/${s.id}/reset-password" class="inline">${csrfField(p)}<button type="submit" class="secondary">Reset password</button></form>`;
+    };
+    const body = html`<table class="responsive" id="staff"><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Clinics</th><th scope="col">Status</th><th scope="col">Manage</th></tr></thead><tbody>${staff.map((s) => html`<tr id="staff-${s.id}"><td>${s.displayName}</td><td>${s.email}</td><td>${s.role}</td><td>${s.clinicIds.join(', ') || (s.role === 'admin' ? 'all' : 'none')}</td><td>${s.active ? (s.canLogIn ? 'active' : 'active (no password)') : html`<span class="badge muted">deactivated</span>`}</td><td>${controls(s)}</td></tr>`)}</tbody></table>
+<p class="muted">Deactivating ends the person's sessions and revokes their API tokens at once. A password reset shows a new password once and ends their sessions.</p>
 <h2 id="new">New staff member</h2><form method="post" action="/staff" class="card">${csrfField(p)}<label for="sname">Name</label><input id="sname" name="displayName" required><label for="semail">Email</label><input id="semail" name="email" type="email" required>
 <label for="srole">Role</label><select id="srole" name="role"><option>coordinator</option><option>prescriber</option><option>therapist</option><option>admin</option></select>
 <fieldset><legend>Clinics</legend>${clinics.map((c) => html`<label class="check"><input type="checkbox" name="clinicIds" value="${c.id}"> ${c.name}</label>`)}</fieldset><p class="muted">A password is generated and shown once.</p><p><button type="submit">Create</button></p></form>`;
@@ -332,12 +348,76 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
     try {
       const ids = form.clinicIds === undefined ? [] : [form.clinicIds].flat();
       const body = parse(CreateStaffBody, { email: form.email, displayName: form.displayName, role: form.role, clinicIds: ids });
-      const { staff, initialPassword } = await createStaff(db, body);
+      const { staff, initialPassword } = await createStaffAs(db, p, body);
       return send(reply, page({ title: 'Staff member created', principal: p, active: '/staff', footer }, html`<div class="flash ok" role="status">Created ${staff.displayName} (${staff.role}).</div><p>Give them this password now; it is not shown again:</p><pre id="initial-password">${initialPassword ?? ''}</pre><p><a href="/staff">Back to staff</a></p>`), 201);
     } catch (err) {
       const e = errorText(err);
       if (!e) throw err;
       return reply.redirect(back('/staff', 'error', e.text), 303);
+    }
+  });
+
+  // Role, active state, name and clinics of one staff member (the same service as PATCH /api/staff/:id).
+  app.post('/staff/:id', async (req, reply) => {
+    const p = principalOf(req);
+    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params, 'params');
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const change: Record<string, unknown> = {};
+      if (form.role !== undefined) change.role = form.role;
+      if (form.displayName !== undefined) change.displayName = form.displayName;
+      if (form.active !== undefined) change.active = form.active === 'true' ? true : form.active === 'false' ? false : form.active;
+      if (form._clinics !== undefined) change.clinicIds = form.clinicIds === undefined ? [] : [form.clinicIds].flat();
+      const { staff } = await updateStaff(db, p, id, parse(UpdateStaffBody, change));
+      const what = change.active === false ? 'Deactivated' : change.active === true ? 'Reactivated' : 'Updated';
+      return reply.redirect(back('/staff', 'ok', `${what} ${staff.displayName} (${staff.role}).`), 303);
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      if (e.status === 404) return send(reply, page({ title: 'Staff member not found', principal: p, active: '/staff', flash: { kind: 'error', text: e.text }, footer }, html`<p><a href="/staff">Back to staff</a></p>`), 404);
+      return reply.redirect(back('/staff', 'error', e.text), 303);
+    }
+  });
+
+  app.post('/staff/:id/reset-password', async (req, reply) => {
+    const p = principalOf(req);
+    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params, 'params');
+    try {
+      const { staff, password } = await resetStaffPassword(db, p, id);
+      return send(reply, page({ title: 'Password reset', principal: p, active: '/staff', footer }, html`<div class="flash ok" role="status">New password for ${staff.displayName}; their sessions have ended.</div><p>Give them this password now; it is not shown again:</p><pre id="reset-password">${password}</pre><p><a href="/staff">Back to staff</a></p>`));
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      if (e.status === 404) return send(reply, page({ title: 'Staff member not found', principal: p, active: '/staff', flash: { kind: 'error', text: e.text }, footer }, html`<p><a href="/staff">Back to staff</a></p>`), 404);
+      return reply.redirect(back('/staff', 'error', e.text), 303);
+    }
+  });
+
+  // ---- Your account ----------------------------------------------------------------------------
+  app.get('/account', async (req, reply) => {
+    const p = principalOf(req);
+    const clinics = await clinicsFor(deps, p);
+    const body = html`<dl><dt>Name</dt><dd>${p.displayName}</dd><dt>Role</dt><dd>${p.role}</dd><dt>Clinics</dt><dd>${p.clinics === 'all' ? 'every clinic' : clinics.map((c) => c.name).join(', ') || 'none'}</dd></dl>
+${p.staffId ? html`<h2 id="password">Change your password</h2><form method="post" action="/account/password" class="card">${csrfField(p)}
+<label for="current">Current password</label><input id="current" name="currentPassword" type="password" autocomplete="current-password" required>
+<label for="newpw">New password (at least 12 characters, not a common one)</label><input id="newpw" name="newPassword" type="password" autocomplete="new-password" minlength="12" required>
+<label for="confirm">New password again</label><input id="confirm" name="confirmPassword" type="password" autocomplete="new-password" minlength="12" required>
+<p class="muted">Every session of yours ends, this one too: you log in again with the new password.</p><p><button type="submit">Change password</button></p></form>` : html`<p class="muted">This credential belongs to no staff member.</p>`}`;
+    return send(reply, page({ title: 'Your account', principal: p, flash: flashFrom(req), footer }, body));
+  });
+
+  app.post('/account/password', async (req, reply) => {
+    const p = principalOf(req);
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const body = parse(ChangePasswordBody, { currentPassword: form.currentPassword, newPassword: form.newPassword });
+      if (form.confirmPassword !== body.newPassword) throw new AppError('invalid_input', 'confirmPassword: does not match the new password', [{ field: 'confirmPassword', message: 'does not match the new password' }]);
+      await changeOwnPassword(db, p, body);
+      return send(reply, page({ title: 'Password changed', principal: null, footer }, html`<div class="flash ok" role="status">Your password is changed and your sessions have ended.</div><p><a href="/login">Log in</a> with the new password.</p>`));
+    } catch (err) {
+      const e = errorText(err);
+      if (!e) throw err;
+      return reply.redirect(back('/account', 'error', e.text), 303);
     }
   });
 }

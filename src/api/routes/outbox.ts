@@ -4,9 +4,10 @@
 // belong to an outbox row the principal may see (organisation-wide principals see the whole sink).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { canAccessClinic, clinicFilter } from '../../auth/roles';
+import { canAccessClinic, clinicFilter, type Principal } from '../../auth/roles';
+import type { Db } from '../../db/connect';
 import { notFound } from '../../errors';
-import { getSinkMessage, listSinkMessages } from '../../mail/sink';
+import { getSinkMessage, listSinkMessages, type SinkMessage, type SinkMessageSummary } from '../../mail/sink';
 import type { ApiDeps } from '../context';
 import { apiRoute } from '../route';
 
@@ -49,6 +50,27 @@ export const SinkMessageView = z.object({
 });
 
 const IdParam = z.strictObject({ id: z.coerce.number().int().min(1) });
+
+// The sink within a principal's scope, for the JSON API and the dashboard alike. A sink message belongs
+// to the clinic of the outbox row with its Message-ID; an every-clinic principal also sees messages
+// that no outbox row names (mail not sent by the engine).
+
+/** Sink messages the principal may see, newest first. */
+export async function sinkMessagesInScope(db: Db, principal: Principal, limit = 200): Promise<SinkMessageSummary[]> {
+  if (principal.clinics === 'all') return listSinkMessages(db, { limit });
+  if (principal.clinics.length === 0) return [];
+  const rows = await db.selectFrom('email_outbox').select('message_id').where('clinic_id', 'in', [...principal.clinics]).orderBy('created_at', 'desc').limit(limit).execute();
+  return listSinkMessages(db, { messageIds: rows.map((r) => r.message_id), limit });
+}
+
+/** One sink message, or undefined when it does not exist or is outside the principal's clinics (the same answer). */
+export async function sinkMessageInScope(db: Db, principal: Principal, id: number): Promise<{ message: SinkMessage; outboxKey: string | null; clinicId: string | null } | undefined> {
+  const message = await getSinkMessage(db, id);
+  if (!message) return undefined;
+  const row = message.messageId ? await db.selectFrom('email_outbox').select(['key', 'clinic_id']).where('message_id', '=', message.messageId).executeTakeFirst() : undefined;
+  if (row ? !canAccessClinic(principal, row.clinic_id) : principal.clinics !== 'all') return undefined;
+  return { message, outboxKey: row?.key ?? null, clinicId: row?.clinic_id ?? null };
+}
 
 export function outboxRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'db' | 'config'>): void {
   const { db } = deps;
@@ -104,14 +126,12 @@ export function outboxRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'db' | 'c
       errors: [404],
     },
     async ({ params, principal }) => {
-      const msg = await getSinkMessage(db, params.id);
-      if (!msg) throw notFound(`sink message ${params.id}`);
-      const row = msg.messageId ? await db.selectFrom('email_outbox').select(['key', 'clinic_id']).where('message_id', '=', msg.messageId).executeTakeFirst() : undefined;
       // A message outside the principal's clinics, or not from the engine at all, is "not found" to a
       // clinic-scoped principal (no hint that it exists).
-      if (row ? !canAccessClinic(principal, row.clinic_id) : principal.clinics !== 'all') throw notFound(`sink message ${params.id}`);
-      const { raw: _raw, ...view } = msg;
-      return { ...view, outboxKey: row?.key ?? null };
+      const found = await sinkMessageInScope(db, principal, params.id);
+      if (!found) throw notFound(`sink message ${params.id}`);
+      const { raw: _raw, ...view } = found.message;
+      return { ...view, outboxKey: found.outboxKey };
     },
   );
 }

@@ -1,7 +1,7 @@
 // Read-side routes over the clinic's record: timeline, scores, assessment and safety queues, outcomes.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { assertClinicAccess, clinicFilter } from '../../auth/roles';
+import { assertRecordInScope, clinicFilter } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
 import { notFound } from '../../errors';
 import type { AppDeps } from '../context';
@@ -76,7 +76,7 @@ export function recordRoutes(app: FastifyInstance, { db }: AppDeps): void {
   apiRoute(app, { method: 'GET', url: '/api/clinics/:id/outcomes', tag: 'organisation', summary: 'Response and remission rates of completed courses, beside published figures', params: IdParams, errors: [404] }, async ({ params, principal }) => {
     const clinic = await db.selectFrom('clinics').select('id').where('id', '=', params.id).executeTakeFirst();
     if (!clinic) throw notFound(`clinic ${params.id}`);
-    assertClinicAccess(principal, clinic.id);
+    assertRecordInScope(principal, clinic.id, `clinic ${params.id}`);
     return clinicOutcomes(db, clinic.id);
   });
 }

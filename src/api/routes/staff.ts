@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { clinicFilter, canAccessClinic } from '../../auth/roles';
+import { auditStaffCreated, checkNewStaff, resetStaffPassword, updateStaff } from '../../auth/accounts';
+import { canSeeStaff, clinicFilter, type Principal, visibleClinicIds } from '../../auth/roles';
 import { generatePassword, hashPassword } from '../../auth/secrets';
 import { passwordPolicyCheck } from '../../auth/password-policy';
 import type { Db } from '../../db/connect';
@@ -58,20 +59,81 @@ export async function createStaff(db: Db, body: z.infer<typeof CreateStaffBody>)
   return { staff: staff!, ...(body.password ? {} : { initialPassword: password }) };
 }
 
+/**
+ * Creates a staff member within the principal's scope (src/auth/accounts.ts: clinics in scope, and a
+ * principal limited to some clinics names at least one and never creates an admin with no clinic),
+ * audited as `staff.create`.
+ */
+export async function createStaffAs(db: Db, principal: Principal, body: z.infer<typeof CreateStaffBody>) {
+  await checkNewStaff(db, principal, body);
+  const created = await createStaff(db, body);
+  await auditStaffCreated(db, principal, created.staff);
+  return { ...created, staff: scopedView(principal, created.staff) };
+}
+
+/** Staff as a principal may see them: only the clinics in its own scope are named. */
+export const scopedView = <T extends { clinicIds: string[] }>(principal: Principal, staff: T): T => ({ ...staff, clinicIds: visibleClinicIds(principal, staff.clinicIds) });
+
+/** The staff the principal may see (src/auth/scope.ts canSeeStaff), with their clinics as it may see them. */
+export async function staffInScope(db: Db, principal: Principal) {
+  const clinics = clinicFilter(principal);
+  return (await staffWithClinics(db, clinics ? { clinics } : undefined)).filter((s) => canSeeStaff(principal, s)).map((s) => scopedView(principal, s));
+}
+
+export const UpdateStaffBody = z
+  .strictObject({
+    active: z.boolean().optional().describe('false = deactivate: their sessions end and their API tokens are revoked at once; true = reactivate (they log in again)'),
+    role: StaffRoleSchema.optional(),
+    displayName: z.string().trim().min(1).max(200).optional(),
+    clinicIds: z.array(z.string().min(1).max(100)).max(100).optional().describe('replaces their clinics; within yours'),
+  })
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change: send active, role, displayName or clinicIds', path: [] });
+
 export function staffRoutes(app: FastifyInstance, { db }: ApiDeps): void {
   apiRoute(
     app,
-    { method: 'POST', url: '/api/staff', tag: 'organisation', summary: 'Create a staff member who can log in to the dashboard', body: CreateStaffBody, status: 201, errors: [409], response: z.object({ staff: StaffView, initialPassword: z.string().optional() }) },
-    async ({ body }) => createStaff(db, body),
+    { method: 'POST', url: '/api/staff', tag: 'organisation', summary: 'Create a staff member who can log in to the dashboard, in your clinics', body: CreateStaffBody, status: 201, errors: [409], response: z.object({ staff: StaffView, initialPassword: z.string().optional() }) },
+    async ({ body, principal }) => createStaffAs(db, principal, body),
   );
-  apiRoute(app, { method: 'GET', url: '/api/staff', tag: 'organisation', summary: 'Staff in your clinics', response: z.object({ staff: z.array(StaffView) }) }, async ({ principal }) => {
-    const clinics = clinicFilter(principal);
-    return { staff: await staffWithClinics(db, clinics ? { clinics } : undefined) };
-  });
-  apiRoute(app, { method: 'GET', url: '/api/staff/:id', tag: 'organisation', summary: 'One staff member', params: IdParams, errors: [404], response: StaffView }, async ({ params, principal }) => {
+  apiRoute(app, { method: 'GET', url: '/api/staff', tag: 'organisation', summary: 'Staff in your clinics', response: z.object({ staff: z.array(StaffView) }) }, async ({ principal }) => ({ staff: await staffInScope(db, principal) }));
+  apiRoute(app, { method: 'GET', url: '/api/staff/:id', tag: 'organisation', summary: 'One staff member (404 outside your clinics)', params: IdParams, errors: [404], response: StaffView }, async ({ params, principal }) => {
     const [staff] = await staffWithClinics(db, { id: params.id });
-    if (!staff) throw notFound(`staff member ${params.id}`);
-    if (principal.clinics !== 'all' && !staff.clinicIds.some((c) => canAccessClinic(principal, c))) throw new AppError('forbidden', `staff member ${params.id} is not in your clinics`);
-    return staff;
+    if (!staff || !canSeeStaff(principal, staff)) throw notFound(`staff member ${params.id}`);
+    return scopedView(principal, staff);
   });
+  apiRoute(
+    app,
+    {
+      method: 'PATCH',
+      url: '/api/staff/:id',
+      tag: 'organisation',
+      summary: 'Deactivate or reactivate a staff member, change their role, name or clinics (within your clinics; not your own role or active state)',
+      params: IdParams,
+      body: UpdateStaffBody,
+      errors: [404],
+      response: z.object({ staff: StaffView, sessionsEnded: z.number(), tokensRevoked: z.number() }),
+    },
+    async ({ params, body, principal }) => {
+      const { sessionsEnded, tokensRevoked } = await updateStaff(db, principal, params.id, body);
+      const [staff] = await staffWithClinics(db, { id: params.id });
+      return { staff: scopedView(principal, staff!), sessionsEnded, tokensRevoked };
+    },
+  );
+  apiRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/api/staff/:id/reset-password',
+      tag: 'organisation',
+      summary: "Reset a staff member's password to a generated one, in this response only; their sessions end",
+      params: IdParams,
+      errors: [404],
+      response: z.object({ staff: StaffView, password: z.string().describe('shown once: give it to them; they should change it'), sessionsEnded: z.number() }),
+    },
+    async ({ params, principal }) => {
+      const { password, sessionsEnded } = await resetStaffPassword(db, principal, params.id);
+      const [staff] = await staffWithClinics(db, { id: params.id });
+      return { staff: scopedView(principal, staff!), password, sessionsEnded };
+    },
+  );
 }
