@@ -6,7 +6,7 @@
 // audited. A decode reveals payloads of every clinic, so only staff whose scope is every clinic may use it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { assertAllClinics, type Principal } from '../../auth/roles';
+import { actorDetail, actorOf, assertAllClinics, type Principal } from '../../auth/roles';
 import { SESSION_COOKIE, sessionPrincipal } from '../../auth/sessions';
 import { verifyApiToken } from '../../auth/tokens';
 import { appendAudit } from '../../db/audit';
@@ -98,9 +98,9 @@ export function codecRoutes(app: FastifyInstance, deps: ApiDeps): void {
       }
       if (op === 'decode') {
         await appendAudit(deps.db, {
-          actor: { type: 'staff', id: principal.staffId ?? (principal.tokenId ? `token:${principal.tokenId}` : null) },
+          actor: actorOf(principal),
           action: 'temporal.payloads.decode',
-          detail: { count: payloads.length, namespace: String(req.headers['x-namespace'] ?? deps.config.TEMPORAL_NAMESPACE) },
+          detail: { count: payloads.length, namespace: String(req.headers['x-namespace'] ?? deps.config.TEMPORAL_NAMESPACE), by: actorDetail(principal) },
         });
       }
       return reply.send({
