@@ -1,8 +1,9 @@
 // The HTTP server: API, health and dashboard, built from injected dependencies.
 import cookie from '@fastify/cookie';
+import csrfProtection from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { installAuth, installSecurityHeaders } from './auth';
+import { cookieSigningKey, installAuth, installSecurityHeaders } from './auth';
 import type { ApiDeps, AppDeps } from './context';
 import { installErrorHandling } from './errors';
 import { installRateLimits } from './rate-limits';
@@ -17,7 +18,7 @@ import { codecRoutes } from './routes/codec';
 import { courseRoutes } from './routes/courses';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
-import { loginRoutes } from './routes/login';
+import { loginCsrfOptions, loginRoutes } from './routes/login';
 import { openApiRoutes } from './routes/openapi';
 import { outboxRoutes } from './routes/outbox';
 import { recordRoutes } from './routes/records';
@@ -41,7 +42,9 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   // Parses request cookies (req.cookies) before the auth hook runs; reply.setCookie for the dashboard.
-  await app.register(cookie);
+  await app.register(cookie, { secret: cookieSigningKey(deps.config) });
+  // The login form's CSRF token (sessions carry their own: see auth.ts and the README).
+  await app.register(csrfProtection, loginCsrfOptions(deps.config.publicUrl.startsWith('https://')));
   await installRateLimits(app);
   installErrorHandling(app);
   await installSecurityHeaders(app, deps.config.publicUrl.startsWith('https://'));

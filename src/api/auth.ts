@@ -1,5 +1,6 @@
 // Authentication and authorisation for every route, from the role matrix (src/auth/role-matrix.ts).
 // Runs in onRequest, before the body is parsed, so an unauthenticated caller costs one lookup.
+import crypto from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +9,7 @@ import type { Principal } from '../auth/roles';
 import { SESSION_COOKIE, sessionPrincipal } from '../auth/sessions';
 import { constantTimeEqual } from '../auth/secrets';
 import { verifyApiToken } from '../auth/tokens';
+import { resolveSecretKey } from '../security/client-links';
 import { AppError } from '../errors';
 import type { ApiDeps } from './context';
 
@@ -15,6 +17,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+}
+
+/** The key @fastify/cookie signs cookies with (the login form's CSRF secret): derived from SECRET_KEY. */
+export function cookieSigningKey(config: { SECRET_KEY?: string; DATA_DIR: string; NODE_ENV?: string }): string {
+  return crypto.createHmac('sha256', resolveSecretKey(config)).update('kap dashboard cookie signatures v1').digest('base64url');
 }
 
 /** The dashboard's cookies: HttpOnly, SameSite=Strict, Secure behind https (set through @fastify/cookie). */

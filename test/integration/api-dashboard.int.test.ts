@@ -26,12 +26,14 @@ const pick = (cookies: string[], name: string) => cookies.find((c) => c.startsWi
 
 async function login(pw = password) {
   const form = await stack.app.inject({ method: 'GET', url: '/login?next=/safety' });
-  const loginCsrf = pick(cookiesOf(form.headers['set-cookie']), 'kap_login_csrf')!;
+  // The form's token and the signed secret cookie it was derived from (@fastify/csrf-protection).
+  const secret = pick(cookiesOf(form.headers['set-cookie']), 'kap_login_csrf')!;
+  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
   const res = await stack.app.inject({
     method: 'POST',
     url: '/login',
-    headers: { cookie: `kap_login_csrf=${loginCsrf}`, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ email, password: pw, _csrf: loginCsrf, next: '/safety' }).toString(),
+    headers: { cookie: `kap_login_csrf=${secret}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ email, password: pw, _csrf: token, next: '/safety' }).toString(),
   });
   return res;
 }

@@ -1,7 +1,8 @@
 // The security matrix: role x route x clinic, generated from the route table. Every route the app
 // registers (JSON and HTML) is called by every principal:
 //   - an all-clinic admin, an admin of clinic A, a coordinator, a prescriber and a therapist of clinic
-//     A (each a staff member with a personal token limited to clinic A), and no credentials at all;
+//     A (each a staff member with a personal token limited to clinic A, and again through a dashboard
+//     session), and no credentials at all;
 //   - roles: the outcome the role matrix (src/auth/role-matrix.ts) promises: an allowed role never gets
 //     401/403, any other role gets 403, no credentials get 401 or the login page;
 //   - clinic: every route with a parameter is called by clinic A's principals with clinic B's record
@@ -15,11 +16,12 @@
 import type { FastifyInstance } from 'fastify';
 import { registeredRoutes } from '../../src/api/auth';
 import { ACTION_ROLES, ROUTE_ACCESS, accessFor, type Access } from '../../src/auth/role-matrix';
+import { SESSION_COOKIE, createSession } from '../../src/auth/sessions';
 import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { uid } from './api-helpers';
-import { NO_HARD_STOPS } from './course-driver';
+import { NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
 
 jest.setTimeout(180_000);
 
@@ -57,6 +59,9 @@ interface Principal {
   /** 'all' or the one clinic (A) the principal is limited to. */
   scope: 'all' | 'A' | null;
   token?: string;
+  /** A dashboard session instead of a token: the session cookie, and its CSRF token for changes. */
+  session?: { id: string; csrf: string };
+  staffId?: string;
 }
 const principals: Principal[] = [];
 const byName = (n: string) => principals.find((p) => p.name === n)!;
@@ -110,7 +115,7 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
 
 const bp = { systolic: 122, diastolic: 78 };
 const ACTION_BODIES: Record<keyof typeof ACTION_ROLES, (s: Side) => Record<string, unknown>> = {
-  screening: () => ({ hardStops: NO_HARD_STOPS }),
+  screening: () => ({ hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }),
   clearance: () => ({ decision: 'needs-records', reason: 'security matrix' }),
   'rems-enrollment': () => ({ enrolled: true }),
   consent: () => ({ documentVersion: 'v1', signedByClient: true }),
@@ -207,6 +212,12 @@ interface Outcome {
 
 async function send(p: Principal, method: string, pattern: string, url: string, body?: Record<string, unknown>): Promise<Outcome> {
   const headers: Record<string, string> = p.token ? { authorization: `Bearer ${p.token}` } : {};
+  if (p.session) {
+    headers.cookie = `${SESSION_COOKIE}=${p.session.id}`;
+    if (isMutating(method)) headers['x-csrf-token'] = p.session.csrf;
+    // The codec takes a session only from the Temporal Web UI's origin (src/api/routes/codec.ts).
+    if (pattern.startsWith('/codec/')) headers.origin = `http://127.0.0.1:${stack.config.TEMPORAL_UI_PORT}`;
+  }
   let payload: string | undefined;
   if (body !== undefined && isMutating(method)) {
     if (isHtml(pattern)) {
@@ -303,13 +314,21 @@ beforeAll(async () => {
   const adminStaff = await insertStaff('admin', null, 'admin-all');
   const adminAll: Principal = { name: 'admin (all clinics)', role: 'admin', scope: 'all', token: (await createApiToken(stack.db, { role: 'admin', staffId: adminStaff.id, label: 'matrix admin all' })).token };
   principals.push(adminAll);
+  const session = async (staffId: string) => {
+    const { sessionId, csrfToken } = await createSession(stack.db, staffId);
+    return { id: sessionId, csrf: csrfToken };
+  };
+  const sessionPrincipals: Principal[] = [{ name: 'admin (all clinics) by session', role: 'admin', scope: 'all', staffId: adminStaff.id, session: await session(adminStaff.id) }];
   sides.A = await buildSide('A', adminAll);
   sides.B = await buildSide('B', adminAll);
   for (const role of ['admin', 'coordinator', 'prescriber', 'therapist'] as const) {
     const s = await insertStaff(role, sides.A.clinic, `${role}-a`);
     const { token } = await createApiToken(stack.db, { role, clinicId: sides.A.clinic, staffId: s.id, label: `matrix ${role} A` });
     principals.push({ name: `${role} of A`, role, scope: 'A', token });
+    sessionPrincipals.push({ name: `${role} of A by session`, role, scope: 'A', staffId: s.id, session: await session(s.id) });
   }
+  // The same staff through the dashboard's session cookie: one scope check for both ways in.
+  principals.push(...sessionPrincipals);
   principals.push({ name: 'no credentials', role: null, scope: null });
 }, 120_000);
 
@@ -352,6 +371,7 @@ test('every route with parameters has an entry in PARAMS, and every one that cha
 
 test('role x route: allowed roles are never refused, other roles get 403, no credentials get 401 or the login page', async () => {
   const failures: string[] = [];
+  const publicStatus: Record<string, number> = {};
   let checked = 0;
   for (const r of routes()) {
     if (r.access === 'client-link' || r.method === 'OPTIONS') continue;
@@ -361,6 +381,11 @@ test('role x route: allowed roles are never refused, other roles get 403, no cre
       const body = isMutating(r.method) ? (BODIES[r.key]?.(sides.A) ?? {}) : undefined;
       const o = await send(who, r.method, r.url, url, body);
       checked++;
+      // Logging out ends the session: the principal logs in again for the routes after this one.
+      if (r.key === 'POST /logout' && who.session && who.staffId) {
+        const { sessionId, csrfToken } = await createSession(stack.db, who.staffId);
+        who.session = { id: sessionId, csrf: csrfToken };
+      }
       const got = `${o.status}${o.location ? ` -> ${o.location.slice(0, 60)}` : ''}`;
       const fail = (expected: string) => failures.push(`${r.key} as ${who.name}: expected ${expected}, got ${got}: ${o.text.slice(0, 160)}`);
       if (o.status >= 500) {
@@ -368,7 +393,11 @@ test('role x route: allowed roles are never refused, other roles get 403, no cre
         continue;
       }
       if (r.access === 'public') {
-        if (o.status === 401 || o.status === 403) fail('public (no 401/403)');
+        // Public: the answer does not depend on who asks (a login form without its CSRF token is
+        // refused alike for everyone).
+        const first = (publicStatus[r.key] ??= o.status);
+        if (o.status !== first) fail(`the same status as for everyone else (${first})`);
+        if ((o.status === 401 || o.status === 403) && r.key !== 'POST /login') fail('public (no 401/403)');
         continue;
       }
       if (r.access === 'own-auth') {

@@ -33,13 +33,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function login(email: string, password: string, remoteAddress = CLINIC_WIFI) {
   const form = await app.inject({ method: 'GET', url: '/login', remoteAddress });
-  const csrf = cookieValue(cookiesOf(form.headers['set-cookie']), 'kap_login_csrf')!;
+  const secret = cookieValue(cookiesOf(form.headers['set-cookie']), 'kap_login_csrf')!;
+  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
   const res = await app.inject({
     method: 'POST',
     url: '/login',
     remoteAddress,
-    headers: { cookie: `kap_login_csrf=${csrf}`, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ email, password, _csrf: csrf, next: '/' }).toString(),
+    headers: { cookie: `kap_login_csrf=${secret}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ email, password, _csrf: token, next: '/' }).toString(),
   });
   return { status: res.statusCode, retryAfter: res.headers['retry-after'] === undefined ? undefined : Number(res.headers['retry-after']), body: res.body, cookies: cookiesOf(res.headers['set-cookie']) };
 }
@@ -238,6 +239,36 @@ describe('plumbing: headers, cookies, CSRF', () => {
     } finally {
       await https.close();
     }
+  });
+
+  test('login CSRF (@fastify/csrf-protection): the form token must match the signed secret cookie; a forged or unsigned cookie is refused', async () => {
+    const eve = await staffMember('Lou');
+    const form = await app.inject({ method: 'GET', url: '/login' });
+    const set = cookiesOf(form.headers['set-cookie']).find((c) => c.startsWith('kap_login_csrf='))!;
+    expect(set).toMatch(/Path=\/login/);
+    expect(set).toMatch(/HttpOnly/);
+    expect(set).toMatch(/SameSite=Strict/);
+    const secret = cookieValue([set], 'kap_login_csrf')!;
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
+    expect(token).not.toBe(secret);
+    const post = (cookie: string | undefined, csrf: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/login',
+        remoteAddress: '192.0.2.98',
+        headers: { ...(cookie ? { cookie } : {}), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ email: eve.email, password: eve.password, _csrf: csrf }).toString(),
+      });
+    // No cookie; a token without its secret; the raw secret as the token; an unsigned (tossed) cookie.
+    const unsigned = decodeURIComponent(secret).split('.')[0]!;
+    for (const [cookie, csrf] of [[undefined, token], [`kap_login_csrf=${secret}`, 'x'.repeat(30)], [`kap_login_csrf=${secret}`, decodeURIComponent(secret)], [`kap_login_csrf=${unsigned}`, token]] as const) {
+      const res = await post(cookie, csrf);
+      expect(res.statusCode).toBe(403);
+      expect(res.body).toContain('The form expired');
+      expect(cookiesOf(res.headers['set-cookie']).some((c) => c.startsWith('kap_session='))).toBe(false);
+    }
+    const ok = await post(`kap_login_csrf=${secret}`, token);
+    expect(ok.statusCode).toBe(303);
   });
 
   test('session cookie: HttpOnly, SameSite=Strict, path /; a session form without its CSRF token is refused, with it accepted', async () => {
