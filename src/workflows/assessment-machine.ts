@@ -53,7 +53,8 @@ export class AssessmentMachine {
   readonly instruments: InstrumentState[];
   remindersSent = 0;
   cancelled = false;
-  critical: { level: RiskLevel; codes: string[] } | null = null;
+  /** `summary`: what was endorsed, in words staff read on the hold (item numbers and values). */
+  critical: { level: RiskLevel; codes: string[]; summary?: string } | null = null;
   readonly expiresAt: number;
 
   constructor(
@@ -116,7 +117,7 @@ export class AssessmentMachine {
     const triage = this.triage();
     let becameCritical = false;
     if (triage.critical && !this.critical) {
-      this.critical = { level: triage.level, codes: triage.reasons.map((r) => r.code) };
+      this.critical = { level: triage.level, codes: triage.reasons.map((r) => r.code), summary: this.endorsed(triage.reasons) };
       becameCritical = true;
     }
     return {
@@ -129,6 +130,17 @@ export class AssessmentMachine {
       },
       becameCritical,
     };
+  }
+
+  /** The hold's reason in full: the triage's findings and the C-SSRS items answered yes. */
+  private endorsed(reasons: ReadonlyArray<{ code: string; message: string }>): string {
+    const parts = reasons.filter((r) => r.code !== 'phq9-item9-zero' && r.code !== 'no-data').map((r) => r.message);
+    const cssrs = this.instruments.find((i) => i.instrumentId === 'cssrs' && i.status === 'completed');
+    if (cssrs?.answers) {
+      const yes = cssrs.answers.map((v, k) => (v === true ? (k === 6 ? '6b' : String(k + 1)) : null)).filter((x): x is string => x !== null);
+      if (yes.length) parts.push(`C-SSRS items answered yes: ${yes.join(', ')}`);
+    }
+    return parts.join('; ');
   }
 
   triage() {
@@ -164,6 +176,7 @@ export class AssessmentMachine {
       critical: i.score?.critical ?? false,
       ...(i.score?.item9 !== undefined ? { phq9Item9: i.score.item9 } : {}),
       ...(i.score?.risk !== undefined ? { cssrsRisk: i.score.risk } : {}),
+      ...(i.answeredAt !== null ? { answeredAt: i.answeredAt } : {}),
     }));
   }
 

@@ -113,11 +113,12 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
       if (alertPending && m.critical) {
         alertPending = false;
         const critical = m.critical;
-        // Clinicians first, and the course's safety hold at once (never the answers themselves).
+        // Clinicians first (the email names no answer), and the course's safety hold at once, with what was
+        // endorsed (the hold's reason staff read; payloads are sealed by the codec).
         for (const role of input.safetyAlertRoles) {
           work.push(tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } })));
         }
-        work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes, at: Date.now() })));
+        work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes, ...(critical.summary ? { summary: critical.summary } : {}), at: Date.now() })));
       }
       if (dirty.size > 0) {
         const only = new Set(dirty);

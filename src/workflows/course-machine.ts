@@ -88,15 +88,46 @@ export interface AssessmentRuntime {
   trigger: 'scheduled' | 'staff';
   status: 'pending' | 'completed' | 'partial' | 'missed' | 'cancelled';
   results: AssessmentInstrumentResult[];
+  /** Workflow time it finished (the signal's time); an instrument's answeredAt is used when present. */
+  finishedAt?: number;
 }
 
+/**
+ * An open safety hold. The workflow is the one source of truth: every hold is opened and closed here,
+ * and each change is projected (table safety_events) in the same transition's projection write.
+ *   pre-dose-hold   a pre-dose check held the dose (blood pressure, fasting, escort...): closes when a
+ *                   later pre-dose check of that session proceeds, a clinician's review, or the course ends.
+ *   pre-dose-risk   the pre-dose check's suicide-risk triage was critical.
+ *   critical-answer a critical answer on an assessment (PHQ-9 item 9, C-SSRS).
+ *   adverse-event   a serious adverse event.
+ * Holds about suicide risk (`suicideRisk`) close only by a clinician's review: when the course ends
+ * they stay open (handed over to the review route on ended courses, see src/api/README.md); every
+ * other hold closes when the course ends.
+ */
 export interface SafetyHold {
   id: string;
-  kind: 'critical-answer' | 'adverse-event' | 'pre-dose-risk';
+  kind: 'critical-answer' | 'adverse-event' | 'pre-dose-risk' | 'pre-dose-hold';
+  /** In full: the values or the endorsed items that opened it. */
   reason: string;
-  level: RiskLevel;
+  /** Suicide-risk level; null for holds that carry none (a blood-pressure hold). */
+  level: RiskLevel | null;
   at: number;
   stepKey: string | null;
+  /** About suicide risk: only a clinician's review closes it (absent in states carried from before: see isSuicideRiskHold). */
+  suicideRisk?: boolean;
+  assessmentId?: string | null;
+}
+
+/** Whether only a clinician's review closes this hold. */
+export function isSuicideRiskHold(h: Pick<SafetyHold, 'kind' | 'suicideRisk'>): boolean {
+  return h.suicideRisk ?? (h.kind === 'critical-answer' || h.kind === 'pre-dose-risk');
+}
+
+/** What closes a hold, as staff read it in the queue. */
+export function holdClosesWhen(h: Pick<SafetyHold, 'kind' | 'suicideRisk'>): string {
+  if (isSuicideRiskHold(h)) return 'a clinician reviews it';
+  if (h.kind === 'pre-dose-hold') return 'a pre-dose check of this session that proceeds, a clinician reviews it, or the course ends';
+  return 'a clinician reviews it, or the course ends';
 }
 
 /** Everything a course carries across continue-as-new. Plain JSON. */
@@ -175,7 +206,7 @@ export interface CourseView {
   currentStep: string | null;
   currentStepDeadline: string | null;
   riskLevel: RiskLevel;
-  safetyHolds: Array<{ id: string; kind: string; reason: string; level: RiskLevel; at: string }>;
+  safetyHolds: Array<{ id: string; kind: string; reason: string; level: RiskLevel | null; at: string; stepKey: string | null; suicideRisk: boolean; closesWhen: string }>;
   primaryClinicianId: string | null;
   pauseReason: string | null;
   endReason: string | null;
@@ -465,7 +496,8 @@ export class CourseMachine {
     if (!a || this.finished) return;
     const holdId = `${sig.assessmentId}/hold`;
     if (this.state.holds.some((h) => h.id === holdId)) return;
-    this.addHold({ id: holdId, kind: 'critical-answer', reason: `critical answer on assessment ${sig.assessmentId} (${sig.codes.join(', ')})`, level: sig.level, at: now, stepKey: a.stepKey }, now, sig.assessmentId);
+    const what = sig.summary?.trim() || sig.codes.join(', ');
+    this.addHold({ id: holdId, kind: 'critical-answer', reason: `critical answer on the ${a.stepKey} assessment: ${what}`, level: sig.level, at: now, stepKey: a.stepKey, suicideRisk: true }, now, sig.assessmentId);
     this.out.course = true;
   }
 
@@ -668,13 +700,16 @@ export class CourseMachine {
       const ses = s.session!;
       if (ses.status !== 'scheduled' && ses.status !== 'held') throw new Rejection('InvalidTransition', `${p.id}: schedule the session before the pre-dose check (session is ${ses.status})`);
       this.bp(input.bloodPressure, 'bloodPressure');
+      // Suicide risk from the client's own answers (the latest C-SSRS and PHQ-9 of this course); a value
+      // typed at check-in may only make it stricter, never stand in for the answers.
       const fromAssessment = this.assessmentResults(s.assessmentId);
       const decision = preDoseCheck(this.protocol, {
         bloodPressure: input.bloodPressure,
         hoursSinceFood: input.hoursSinceFood ?? null,
         hoursSinceClearLiquids: input.hoursSinceClearLiquids ?? null,
         escortConfirmed: input.escortConfirmed,
-        openSafetyHolds: this.state.holds.map((h) => ({ id: h.id, reason: h.reason })),
+        // This session's own pre-dose hold is what this check re-decides, not a reason to hold it.
+        openSafetyHolds: this.state.holds.filter((h) => !(h.kind === 'pre-dose-hold' && h.stepKey === p.id)).map((h) => ({ id: h.id, reason: h.reason })),
         cssrsRisk: input.cssrsRisk ?? fromAssessment.cssrsRisk ?? null,
         phq9Item9: input.phq9Item9 ?? fromAssessment.phq9Item9 ?? null,
         benzodiazepine: input.benzodiazepine,
@@ -686,12 +721,29 @@ export class CourseMachine {
         ses.status = decision.decision === 'proceed' ? 'checked-in' : 'held';
         ses.readings = [...ses.readings.filter((r) => r.at !== 0), { at: 0, ...input.bloodPressure }];
         this.vitals(p, s, 'pre-dose', null, input.bloodPressure, input.heartRate, input.spo2, now);
+        // This session's pre-dose hold: opened (or its reason brought up to date) by a check that holds for
+        // reasons of its own, closed by one that proceeds. Holds that are already open (a critical answer,
+        // an adverse event) are theirs to close, and suicide risk gets its own hold below.
+        const own = this.state.holds.find((h) => h.kind === 'pre-dose-hold' && h.stepKey === p.id);
+        const mine = decision.reasons.filter((r) => r.blocking && r.code !== 'safety-hold-open' && r.code !== 'suicide-risk-critical');
+        if (decision.decision === 'proceed' && own) this.closeHold(own, now, 'a later pre-dose check of this session proceeded', input.actor);
+        if (decision.decision === 'hold' && mine.length) {
+          const bpText = `blood pressure ${input.bloodPressure.systolic}/${input.bloodPressure.diastolic} mmHg`;
+          const reason = `pre-dose check of ${p.id} held the dose (${bpText}): ${mine.map((r) => r.message).join('; ')}`;
+          if (own) {
+            own.reason = reason;
+            this.holdRecord(own, null);
+          } else {
+            this.addHold({ id: `${this.state.courseId}/${p.id}/pre-dose-hold-${ses.preDose.count}`, kind: 'pre-dose-hold', reason, level: null, at: now, stepKey: p.id, suicideRisk: false }, now, null, false);
+          }
+        }
         if (decision.decision === 'hold') {
-          const codes = decision.reasons.filter((r) => r.blocking).map((r) => r.code);
-          this.out.records.push({ table: 'safety-event', id: `${this.state.courseId}/${p.id}/pre-dose-hold-${ses.preDose.count}`, kind: 'pre-dose-hold', level: null, stepKey: p.id, assessmentId: null, at: iso(now)!, resolvedAt: null, detail: { codes } });
           const critical = decision.reasons.find((r) => r.code === 'suicide-risk-critical');
           if (critical && !this.state.holds.some((h) => h.stepKey === p.id && h.kind === 'pre-dose-risk')) {
-            this.addHold({ id: `${this.state.courseId}/${p.id}/risk-hold`, kind: 'pre-dose-risk', reason: critical.message, level: input.cssrsRisk === 'high' ? 'high' : 'moderate', at: now, stepKey: p.id }, now, null);
+            const cssrs = input.cssrsRisk ?? fromAssessment.cssrsRisk ?? null;
+            const item9 = input.phq9Item9 ?? fromAssessment.phq9Item9 ?? null;
+            const values = [cssrs ? `C-SSRS ${cssrs} risk` : null, item9 !== null ? `PHQ-9 item 9 = ${item9}` : null].filter(Boolean).join(', ');
+            this.addHold({ id: `${this.state.courseId}/${p.id}/risk-hold`, kind: 'pre-dose-risk', reason: `${critical.message}${values ? ` (${values})` : ''}`, level: cssrs === 'high' ? 'high' : 'moderate', at: now, stepKey: p.id, suicideRisk: true }, now, null);
           }
         }
         this.sessionRecord(p, s);
@@ -785,7 +837,10 @@ export class CourseMachine {
         this.event('adverse-event.recorded', input.stepKey ?? null, input.actor, { id, category: input.category, severity: input.severity, serious }, now);
         if (serious) {
           // Serious events escalate at once, and no further dosing until a clinician reviews.
-          this.addHold({ id: `${id}/hold`, kind: 'adverse-event', reason: `serious adverse event ${id} (${input.category}, ${input.severity})`, level: input.category === 'psychiatric' ? 'high' : this.state.riskLevel, at: now, stepKey: input.stepKey ?? null }, now, null);
+          // A psychiatric event is about suicide risk until a clinician has reviewed it.
+          const psychiatric = input.category === 'psychiatric';
+          const described = input.description?.trim() ? `: ${input.description.trim()}` : '';
+          this.addHold({ id: `${id}/hold`, kind: 'adverse-event', reason: `serious adverse event ${id} (${input.category}, ${input.severity})${described}`, level: psychiatric ? 'high' : null, at: now, stepKey: input.stepKey ?? null, suicideRisk: psychiatric }, now, null);
         }
         return { outcome: serious ? 'serious-escalated' : 'recorded' };
       };
@@ -798,11 +853,12 @@ export class CourseMachine {
       if (input.outcome === 'release' && input.riskLevel === 'high') throw new Rejection('ClinicallyRefused', 'a hold cannot be released while the assessed risk is high');
       return () => {
         this.event(`safety-review.${input.outcome}`, null, input.actor, { holds: this.state.holds.map((h) => h.id), riskLevel: input.riskLevel ?? null, ...notesSummary(input.notes) }, now);
+        // A review that releases, or that withdraws the client (referred on), closes every open hold, in
+        // the same projection as the review; keep-hold closes none.
+        if (input.outcome !== 'keep-hold') {
+          for (const h of [...this.state.holds]) this.closeHold(h, now, `clinician review: ${input.outcome}`, input.actor, input.notes);
+        }
         if (input.outcome === 'release') {
-          for (const h of this.state.holds) {
-            this.out.records.push({ table: 'safety-event', id: h.id, kind: h.kind, level: h.level, stepKey: h.stepKey, assessmentId: null, at: iso(h.at)!, resolvedAt: iso(now), detail: { reason: h.reason, reviewedBy: actorRefId(input.actor) } });
-          }
-          this.state.holds = [];
           this.state.riskLevel = input.riskLevel ?? 'low';
         } else if (input.outcome === 'withdraw') {
           this.withdraw(`safety-review: ${input.notes ?? 'withdrawn after safety review'}`, now, input.actor);
@@ -989,13 +1045,45 @@ export class CourseMachine {
     });
   }
 
-  private addHold(h: SafetyHold, now: number, assessmentId: string | null): void {
+  /** The projected row of a hold: open (resolvedAt null) or closed, with its full reason and what closes it. */
+  private holdRecord(h: SafetyHold, closed: { at: number; resolution: string; actor?: ActorRef; notes?: string } | null): void {
+    this.out.records.push({
+      table: 'safety-event',
+      id: h.id,
+      kind: h.kind,
+      level: h.level,
+      stepKey: h.stepKey,
+      assessmentId: h.assessmentId ?? null,
+      at: iso(h.at)!,
+      resolvedAt: closed ? iso(closed.at) : null,
+      detail: {
+        reason: h.reason,
+        suicideRisk: isSuicideRiskHold(h),
+        closesWhen: holdClosesWhen(h),
+        ...(closed ? { resolution: closed.resolution, ...(closed.actor ? { reviewedBy: actorRefId(closed.actor) } : {}), ...notesSummary(closed.notes) } : {}),
+      },
+    });
+    this.out.course = true;
+  }
+
+  /** Closes one open hold: drops it from the state and projects it closed in the same transition. */
+  private closeHold(h: SafetyHold, now: number, resolution: string, actor?: ActorRef, notes?: string): void {
+    const i = this.state.holds.findIndex((x) => x.id === h.id);
+    if (i < 0) return;
+    this.state.holds.splice(i, 1);
+    this.holdRecord(h, { at: now, resolution, actor, notes });
+    this.event('safety-hold.closed', h.stepKey, actor, { holdId: h.id, kind: h.kind, resolution }, now);
+  }
+
+  private addHold(h: SafetyHold, now: number, assessmentId: string | null, alert = true): void {
+    h.assessmentId = assessmentId;
+    h.suicideRisk ??= isSuicideRiskHold(h);
     this.state.holds.push(h);
-    if (riskRank(h.level) > riskRank(this.state.riskLevel)) this.state.riskLevel = h.level;
-    this.out.records.push({ table: 'safety-event', id: h.id, kind: h.kind, level: h.level, stepKey: h.stepKey, assessmentId, at: iso(now)!, resolvedAt: null, detail: { reason: h.reason } });
-    this.event('safety-hold.opened', h.stepKey, undefined, { holdId: h.id, kind: h.kind, level: h.level }, now);
+    if (h.level && riskRank(h.level) > riskRank(this.state.riskLevel)) this.state.riskLevel = h.level;
+    this.holdRecord(h, null);
+    this.event('safety-hold.opened', h.stepKey, undefined, { holdId: h.id, kind: h.kind, level: h.level, reason: h.reason }, now);
     // Critical answers are alerted by the assessment itself (at once); other holds alert from here.
-    if (h.kind !== 'critical-answer') {
+    if (h.kind !== 'critical-answer' && alert) {
       for (const role of this.protocol.escalation.safetyAlertRoles) {
         if (role === 'client') continue;
         this.notify(`${h.id}/alert-${role}`, 'safety-alert', { kind: 'role', role }, { reason: h.kind, courseId: this.state.courseId });
@@ -1032,6 +1120,10 @@ export class CourseMachine {
         this.out.cancel.push(a.id);
       }
     }
+    // Holds that are not about suicide risk end with the course. Suicide-risk holds stay open (in the
+    // state and in safety_events) until a clinician reviews them: on an ended course the API records
+    // that review in PostgreSQL, since this workflow no longer runs (src/api/safety-review.ts).
+    for (const h of this.state.holds.filter((x) => !isSuicideRiskHold(x))) this.closeHold(h, now, `the course ended (${status})`);
     this.event(`course.${status}`, null, actor, { reason }, now);
     this.out.course = true;
   }
@@ -1208,7 +1300,7 @@ export class CourseMachine {
       currentStep: cur.currentStep,
       currentStepDeadline: cur.currentStepDeadline,
       riskLevel: this.state.riskLevel,
-      safetyHolds: this.state.holds.map((h) => ({ id: h.id, kind: h.kind, reason: h.reason, level: h.level, at: iso(h.at)! })),
+      safetyHolds: this.state.holds.map((h) => ({ id: h.id, kind: h.kind, reason: h.reason, level: h.level, at: iso(h.at)!, stepKey: h.stepKey, suicideRisk: isSuicideRiskHold(h), closesWhen: holdClosesWhen(h) })),
       primaryClinicianId: this.state.primaryClinicianId,
       pauseReason: this.state.pauseReason,
       endReason: this.state.endReason,

@@ -239,8 +239,10 @@ export const getCourseStateQuery = defineQuery<CourseView>('getCourseState');
 export interface AssessmentCriticalSignal {
   assessmentId: string;
   level: CssrsRisk;
-  /** Reason codes only (never answers). */
+  /** Reason codes. */
   codes: string[];
+  /** What was endorsed (item numbers and values), for the hold's reason; absent from older assessments. */
+  summary?: string;
   /** Workflow time the assessment sent it (epoch ms); absent from assessments started before patch timer-driven-clock. */
   at?: number;
 }
