@@ -160,6 +160,8 @@ class Stack {
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       TEMPORAL_ADDRESS: this.temporalAddress,
+      // A dev server on loopback that this run started: no client authentication to configure.
+      TEMPORAL_ALLOW_UNAUTHENTICATED: 'true',
       DATABASE_URL: this.databaseUrl,
       // PGlite serves one connection at a time (src/db/embedded-postgres.ts).
       DATABASE_POOL_MAX: '1',

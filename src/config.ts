@@ -1,5 +1,6 @@
 // Configuration, read once from the environment through one zod schema.
 // Every problem is reported together; callers exit with code 2 on a ConfigError.
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -22,8 +23,18 @@ const schema = z.object({
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  /** API key for the Temporal frontend (Temporal Cloud, or a cluster with an authorizer); implies TLS. */
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS: bool.default(false),
+  /** mTLS: PEM files of this process's client certificate and its private key (both or neither); imply TLS. */
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  /** PEM file of the CA that signed the frontend's certificate (default: the system's roots); implies TLS. */
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  /** Server name to verify the frontend's certificate against (SNI), when it differs from the address's host. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name').optional(),
+  /** Production only: connect to TEMPORAL_ADDRESS without client authentication (a frontend no one else can reach). */
+  TEMPORAL_ALLOW_UNAUTHENTICATED: bool.default(false),
   /** Origin(s) of the Temporal Web UI allowed to call the codec endpoint; default the embedded UI. */
   TEMPORAL_UI_URL: z.string().regex(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, 'must be URL[,URL...]').optional(),
 
@@ -64,6 +75,46 @@ const schema = z.object({
     .optional(),
 });
 
+/**
+ * Temporal client authentication (mTLS and/or an API key): the files must be readable PEM, a
+ * certificate needs its key, the settings need TEMPORAL_ADDRESS (the embedded dev server takes none),
+ * and in production a TEMPORAL_ADDRESS needs one of them unless TEMPORAL_ALLOW_UNAUTHENTICATED says
+ * the frontend is reachable by this engine alone. Anyone who reaches an unauthenticated frontend can
+ * read every history and visibility record, and terminate or reset any course (payload encryption
+ * keeps them from reading payloads or driving a workflow, src/security/payload-codec.ts).
+ */
+function temporalAuthProblems(c: z.infer<typeof schema>): string[] {
+  const problems: string[] = [];
+  const pem = (name: 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY' | 'TEMPORAL_TLS_CA', marker: RegExp, what: string) => {
+    const file = c[name];
+    if (!file) return;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      problems.push(`${name}: cannot read ${file} (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory, not a file' : (code ?? 'unreadable')})`);
+      return;
+    }
+    if (!marker.test(text)) problems.push(`${name}: ${file} is not a PEM ${what}`);
+  };
+  pem('TEMPORAL_TLS_CERT', /-----BEGIN CERTIFICATE-----/, 'certificate (-----BEGIN CERTIFICATE-----)');
+  pem('TEMPORAL_TLS_KEY', /-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/, 'private key (-----BEGIN PRIVATE KEY-----)');
+  pem('TEMPORAL_TLS_CA', /-----BEGIN CERTIFICATE-----/, 'CA certificate (-----BEGIN CERTIFICATE-----)');
+  if (c.TEMPORAL_TLS_CERT && !c.TEMPORAL_TLS_KEY) problems.push('TEMPORAL_TLS_KEY: required with TEMPORAL_TLS_CERT (the client certificate\'s private key)');
+  if (c.TEMPORAL_TLS_KEY && !c.TEMPORAL_TLS_CERT) problems.push('TEMPORAL_TLS_CERT: required with TEMPORAL_TLS_KEY (the client certificate)');
+  if (!c.TEMPORAL_ADDRESS) {
+    for (const name of ['TEMPORAL_API_KEY', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_SERVER_NAME'] as const) {
+      if (c[name]) problems.push(`${name}: applies to a cluster at TEMPORAL_ADDRESS; the embedded dev server (TEMPORAL_ADDRESS unset) takes no client credentials`);
+    }
+  } else if (c.NODE_ENV === 'production' && !c.TEMPORAL_API_KEY && !c.TEMPORAL_TLS_CERT && !c.TEMPORAL_ALLOW_UNAUTHENTICATED) {
+    problems.push(
+      'TEMPORAL_TLS_CERT: required in production with TEMPORAL_ADDRESS, with TEMPORAL_TLS_KEY (mTLS), or TEMPORAL_API_KEY; set TEMPORAL_ALLOW_UNAUTHENTICATED=true only if no one but this engine can reach the Temporal frontend',
+    );
+  }
+  return problems;
+}
+
 export type Config = Readonly<
   z.infer<typeof schema> & {
     /** true when this process starts its own Temporal dev server */
@@ -98,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const missing: string[] = [];
   if (c.NODE_ENV === 'production' && !c.SECRET_KEY) missing.push('SECRET_KEY: required in production (at least 32 characters)');
   if (c.NODE_ENV === 'production' && !c.PAYLOAD_KEYS) missing.push('PAYLOAD_KEYS: required in production (payload encryption keys, id:base64key)');
+  missing.push(...temporalAuthProblems(c));
   if (missing.length) throw new ConfigError(missing);
   return Object.freeze({
     ...c,

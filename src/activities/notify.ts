@@ -29,6 +29,12 @@
 // Permanent failures (blocked, no recipient, bad template data, SMTP 5xx) throw non-retryable
 // ApplicationFailures with a type naming the cause; workflows should catch an ActivityFailure from
 // notify and carry on (the outbox row and the audit trail record what happened).
+//
+// A failure's message reaches Temporal's history (and the pending activity that the stuck board
+// shows), where it is not a place for client data: an SMTP server's refusal names the recipient's
+// address, the clinical-detail guard quotes what it found. So every failure that follows an outbox row
+// says only `<code>: outbox <key>` (failureMessage below); the full text stays in PostgreSQL, in the
+// row's last_error, for the outbox page.
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
@@ -68,6 +74,11 @@ export interface NotifyDeps {
 const TEMPLATES: ReadonlySet<MessageTemplate> = new Set(['appointment-reminder', 'assessment-invitation', 'assessment-reminder', 'safety-alert', 'step-escalation', 'course-notice']);
 
 const permanent = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
+
+/** What history may hold about a failed message: a code and the outbox row's key, never an address or a server's text. */
+export function failureMessage(code: string, key: string, extra?: string): string {
+  return `${code}: outbox ${key}${extra ? ` (${extra})` : ''}`;
+}
 
 interface Resolved {
   audience: Audience;
@@ -146,9 +157,9 @@ export function createNotifyActivities(deps: NotifyDeps) {
       case 'uncertain':
         return { key: row.key, status: 'uncertain', messageId: row.message_id };
       case 'blocked':
-        throw permanent(`message ${row.key} was blocked: ${row.last_error ?? ''}`, 'ClinicalDetailInMessage');
+        throw permanent(failureMessage('clinical-detail-blocked', row.key), 'ClinicalDetailInMessage');
       case 'failed':
-        throw permanent(`message ${row.key} failed permanently: ${row.last_error ?? ''}`, 'NotifyFailed');
+        throw permanent(failureMessage('notify-failed', row.key), 'NotifyFailed');
       default:
         return null;
     }
@@ -250,17 +261,20 @@ export function createNotifyActivities(deps: NotifyDeps) {
         await markFinal(input.key, 'blocked', err.message);
         await auditOutcome(row, 'email.blocked', { terms: err.terms }, null);
         log?.error({ key: input.key, template: input.template, terms: err.terms }, 'client email blocked: clinical detail');
-        throw permanent(err.message, 'ClinicalDetailInMessage');
+        throw permanent(failureMessage('clinical-detail-blocked', input.key), 'ClinicalDetailInMessage');
       }
       if (err instanceof TemplateError) {
         await markFinal(input.key, 'failed', err.message);
-        throw permanent(err.message, 'TemplateError');
+        throw permanent(failureMessage('template-error', input.key), 'TemplateError');
       }
       if (err instanceof ApplicationFailure && err.nonRetryable) {
         await markFinal(input.key, 'failed', err.message);
         await auditOutcome(row, 'email.failed', { reason: err.type }, null);
+        throw permanent(failureMessage(err.type === 'NoRecipient' ? 'no-recipient' : 'notify-failed', input.key), err.type ?? 'NotifyFailed');
       }
-      throw err;
+      // Anything else (the database, a bug) is retried; its text stays in the worker's log.
+      log?.warn({ key: input.key, err: err instanceof Error ? err.name : typeof err }, 'email not prepared; will retry');
+      throw ApplicationFailure.retryable(failureMessage('notify-prepare-failed', input.key, err instanceof Error ? err.name : undefined), 'NotifyPrepareFailed');
     }
 
     // 3. The claim.
@@ -287,7 +301,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
       row = await readRow(input.key);
       const settled = await settle(row);
       if (settled) return settled;
-      throw ApplicationFailure.retryable(`message ${input.key} is being sent by another attempt (claim held until ${row.claimed_until?.toISOString()})`, 'NotifyInProgress');
+      throw ApplicationFailure.retryable(failureMessage('notify-in-progress', input.key, `claim held until ${row.claimed_until?.toISOString()}`), 'NotifyInProgress');
     }
 
     // 4. Send; the row records the hand-over before the message data goes out.
@@ -334,7 +348,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
         await markFinal(input.key, 'failed', `SMTP ${err.responseCode}: ${err.message}`);
         await auditOutcome(claimed, 'email.failed', { smtp: err.responseCode ?? null }, resolved.clientId);
         log?.error({ key: input.key, messageId, smtp: err.responseCode }, 'email refused by the SMTP server');
-        throw permanent(`SMTP server refused message ${input.key}: ${err.message}`, 'SmtpRejected');
+        throw permanent(failureMessage('smtp-refused', input.key, err.responseCode ? `SMTP ${err.responseCode}` : undefined), 'SmtpRejected');
       }
       // Nothing was delivered: release the claim so the next retry can take it at once.
       await db
@@ -345,7 +359,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
         .execute()
         .catch(() => undefined); // the lease expires by itself if the database is down too
       log?.warn({ key: input.key, code: (err as MailSendError).code }, 'email not sent; will retry');
-      throw ApplicationFailure.retryable(`sending ${input.key} failed: ${err instanceof Error ? err.message : String(err)}`, 'SmtpUnavailable');
+      const code = err instanceof MailSendError ? (err.responseCode ? `SMTP ${err.responseCode}` : err.code) : undefined;
+      throw ApplicationFailure.retryable(failureMessage('smtp-unavailable', input.key, code && /^[A-Z0-9 ]{1,20}$/.test(code) ? code : undefined), 'SmtpUnavailable');
     }
 
     // 5. Record. Retried in place: after the 250, a lost record is the only way to an 'uncertain'.
@@ -392,7 +407,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
         lastError = err;
       }
     }
-    throw lastError;
+    log?.error({ key: input.key, messageId, err: lastError instanceof Error ? lastError.message : String(lastError) }, 'email sent but not recorded; the retry will mark it uncertain');
+    throw ApplicationFailure.retryable(failureMessage('notify-record-failed', input.key), 'NotifyRecordFailed');
   }
 
   return { notify };

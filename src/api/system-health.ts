@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connect';
 import type { Logger } from '../log';
+import { failureMessage } from '../client/temporal';
 
 export interface SystemProblem {
   courseId: string;
@@ -119,7 +120,7 @@ export class SystemHealthMonitor {
           kind: 'activity-retrying',
           what: a.activityType?.name ?? 'activity',
           attempt: a.attempt ?? 0,
-          lastFailure: a.lastFailure?.message ?? null,
+          lastFailure: await failureMessage(this.temporal, a.lastFailure),
           since: ts(a.lastAttemptCompleteTime) ?? ts(a.lastStartedTime),
           checkedAt,
         });

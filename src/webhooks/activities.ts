@@ -132,13 +132,21 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         .where('id', '=', row.id)
         .execute();
       if (ok) return { outcome: 'delivered' };
+      // The message reaches Temporal's history: a code, the delivery row and the HTTP status only. The
+      // error's text (which can quote the receiver's URL or network details) stays in last_error.
       // 410 Gone: the receiver says this endpoint is retired; stop retrying it.
-      if (status === 410) throw ApplicationFailure.nonRetryable(`HTTP 410 from ${new URL(row.url).host}`, 'WebhookGone');
-      throw ApplicationFailure.retryable(error!, 'WebhookDeliveryFailed');
+      if (status === 410) throw ApplicationFailure.nonRetryable(`webhook-gone: delivery ${row.id} (HTTP 410)`, 'WebhookGone');
+      throw ApplicationFailure.retryable(`webhook-delivery-failed: delivery ${row.id} (${status !== null ? `HTTP ${status}` : 'no response'})`, 'WebhookDeliveryFailed');
     },
 
     async finishWebhookDelivery(input: { deliveryId: string; status: 'failed' | 'cancelled'; error: string }): Promise<void> {
-      await db.updateTable('webhook_deliveries').set({ status: input.status, last_error: input.error }).where('id', '=', input.deliveryId).where('status', '=', 'pending').execute();
+      // The last attempt's own error (in last_error) says more than the failure the workflow saw.
+      await db
+        .updateTable('webhook_deliveries')
+        .set((eb) => ({ status: input.status, last_error: eb.fn.coalesce('last_error', eb.val(input.error)) }))
+        .where('id', '=', input.deliveryId)
+        .where('status', '=', 'pending')
+        .execute();
     },
   };
 }

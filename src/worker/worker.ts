@@ -4,15 +4,20 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { PayloadCodec } from '@temporalio/common';
 import { createActivities, type ActivityDeps } from '../activities';
 import { EncryptionCodec } from '../security/payload-codec';
+import type { TemporalAuth } from '../temporal/auth';
 import type { Config } from '../config';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** Failure messages and stack traces go to history encrypted (src/temporal/failure-converter.ts); give it to bundleWorkflowCode too. */
+export const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failure-converter');
 
 export interface CreateWorkerOptions extends ActivityDeps {
   address: string;
   namespace: string;
   taskQueue: string;
   connection?: NativeConnection;
+  /** mTLS and/or an API key for the connection this creates (src/temporal/auth.ts); the same as the clients'. */
+  auth?: TemporalAuth;
   /** Encrypts every payload (src/security/payload-codec.ts); the same codec as the clients'. */
   payloadCodec: PayloadCodec;
   /** Extra worker options (tests use a prebuilt bundle, benchmarks tune concurrency). */
@@ -21,7 +26,7 @@ export interface CreateWorkerOptions extends ActivityDeps {
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
   const ownsConnection = !opts.connection;
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.address }));
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: opts.address, ...(opts.auth?.tls ? { tls: opts.auth.tls } : {}), ...(opts.auth?.apiKey ? { apiKey: opts.auth.apiKey } : {}) }));
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
@@ -30,7 +35,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail, secretKey: opts.secretKey }),
     // A worker never throws on a payload it cannot authenticate: workflow code gets a marker and refuses it
     // (the Update is rejected, the signal ignored, the start fails; src/workflows/refused.ts).
-    dataConverter: { payloadCodecs: [opts.payloadCodec instanceof EncryptionCodec ? opts.payloadCodec.withMode('mark') : opts.payloadCodec] },
+    dataConverter: { payloadCodecs: [opts.payloadCodec instanceof EncryptionCodec ? opts.payloadCodec.withMode('mark') : opts.payloadCodec], failureConverterPath: FAILURE_CONVERTER_PATH },
     shutdownGraceTime: '10 seconds',
     ...opts.overrides,
   });

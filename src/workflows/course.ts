@@ -39,7 +39,7 @@ import {
   type CourseActionInputs,
   type CourseActionName,
 } from './messages';
-import { KapClinic, KapProtocol, KapRiskLevel, KapStatus, KapStep, KapStepDeadline } from './search-attributes';
+import { KapClinic, KapProtocol, KapStatus, KapStep, KapStepDeadline } from './search-attributes';
 
 export { getCourseStateQuery };
 export type { CourseView };
@@ -142,7 +142,10 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     applied++;
   });
 
-  const sa = { step: undefined as string | null | undefined, deadline: undefined as string | null | undefined, risk: '', status: '' };
+  // Operational state only: the suicide-risk level is clinical and stays out of search attributes (it is
+  // in the encrypted state and in PostgreSQL, courses.risk_level). Histories from before this change
+  // hold a KapRiskLevel upsert; replay does not compare an upsert's attributes.
+  const sa = { step: undefined as string | null | undefined, deadline: undefined as string | null | undefined, status: '' };
   const searchAttributes = () => {
     const cur = m.current();
     const changes: Parameters<typeof upsertSearchAttributes>[0] = [];
@@ -151,14 +154,13 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     }
     if (cur.currentStep !== sa.step) changes.push({ key: KapStep, value: cur.currentStep ?? 'none' });
     if (cur.currentStepDeadline !== sa.deadline) changes.push({ key: KapStepDeadline, value: cur.currentStepDeadline ? new Date(cur.currentStepDeadline) : null });
-    if (m.state.riskLevel !== sa.risk) changes.push({ key: KapRiskLevel, value: m.state.riskLevel });
     if (m.state.status !== sa.status) changes.push({ key: KapStatus, value: m.state.status });
     if (changes.length) upsertSearchAttributes(changes);
-    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, risk: m.state.riskLevel, status: m.state.status });
+    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: m.state.status });
   };
   if (input.carried) {
     const cur = m.current();
-    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, risk: m.state.riskLevel, status: m.state.status });
+    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: m.state.status });
   }
 
   const sending: Promise<void>[] = []; // detached notifications still in flight

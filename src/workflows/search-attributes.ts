@@ -1,10 +1,10 @@
 // Typed search attributes of a course workflow. Operational state only: never a name, an answer,
-// a score or a note (search attributes are not encrypted and are visible to anyone with Temporal access).
+// a score, a risk level or a note (search attributes are not encrypted and are visible to anyone with
+// Temporal access). The suicide-risk level was one until issue #15; boards read it from PostgreSQL.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const KapStep = defineSearchAttributeKey('KapStep', SearchAttributeType.KEYWORD);
 export const KapStepDeadline = defineSearchAttributeKey('KapStepDeadline', SearchAttributeType.DATETIME);
-export const KapRiskLevel = defineSearchAttributeKey('KapRiskLevel', SearchAttributeType.KEYWORD);
 export const KapClinic = defineSearchAttributeKey('KapClinic', SearchAttributeType.KEYWORD);
 export const KapStatus = defineSearchAttributeKey('KapStatus', SearchAttributeType.KEYWORD);
 export const KapProtocol = defineSearchAttributeKey('KapProtocol', SearchAttributeType.KEYWORD);
@@ -13,7 +13,6 @@ export const KapProtocol = defineSearchAttributeKey('KapProtocol', SearchAttribu
 export const COURSE_SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'Datetime'> = {
   KapStep: 'Keyword',
   KapStepDeadline: 'Datetime',
-  KapRiskLevel: 'Keyword',
   KapClinic: 'Keyword',
   KapStatus: 'Keyword',
   KapProtocol: 'Keyword',

@@ -10,7 +10,8 @@ import { type Config, loadConfig } from '../../src/config';
 import { createDb, type Db } from '../../src/db/connect';
 import { createLogger } from '../../src/log';
 import { payloadCodecFor } from '../../src/security/keys';
-import { createWorker, WORKFLOWS_PATH } from '../../src/worker/worker';
+import { createWorker, FAILURE_CONVERTER_PATH, WORKFLOWS_PATH } from '../../src/worker/worker';
+import type { Mailer } from '../../src/mail/mailer';
 
 let runtimeReady = false;
 
@@ -35,7 +36,7 @@ export function testEnv(): { temporalAddress: string; databaseUrl: string } {
   return { temporalAddress, databaseUrl };
 }
 
-export async function startTestStack(opts: { env?: Record<string, string>; workerOptions?: Partial<WorkerOptions> } = {}): Promise<TestStack> {
+export async function startTestStack(opts: { env?: Record<string, string>; workerOptions?: Partial<WorkerOptions>; mailer?: Mailer } = {}): Promise<TestStack> {
   const { temporalAddress, databaseUrl } = testEnv();
   if (!runtimeReady) {
     // Quiet SDK logs in tests; errors still surface through failing assertions.
@@ -59,7 +60,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
   const log = createLogger(process.env.KAP_TEST_LOG_LEVEL ?? 'silent');
   // One connection on the embedded PGlite (it serves one at a time), several on a real server.
   const db = createDb({ url: databaseUrl, poolMax: process.env.DATABASE_URL ? 4 : 1 });
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never });
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const { worker } = await createWorker({
     address: temporalAddress,
@@ -68,6 +69,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     db,
     connection,
     secretKey: config.SECRET_KEY,
+    ...(opts.mailer ? { mailer: opts.mailer } : {}),
     payloadCodec: payloadCodecFor(config),
     overrides: { workflowBundle: await bundle, workflowsPath: undefined, ...opts.workerOptions },
   });

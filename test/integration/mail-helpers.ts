@@ -98,8 +98,9 @@ export async function startTestSmtp(port = 0): Promise<TestSmtp> {
       onConnect(_session, cb) {
         Promise.resolve(t.onConnect?.()).then(() => cb(), (err: Error) => cb(err));
       },
-      onRcptTo(_addr, _session, cb) {
-        if (t.failRcpt) return cb(smtpError(t.failRcpt, 'mailbox unavailable (test)'));
+      onRcptTo(addr, _session, cb) {
+        // Like a real relay, the refusal names the recipient: it must stay out of Temporal (failure-scrub test).
+        if (t.failRcpt) return cb(smtpError(t.failRcpt, `<${addr.address}>: mailbox unavailable (test)`));
         cb();
       },
       onData(stream, session, cb) {

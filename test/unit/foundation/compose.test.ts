@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 
 const root = path.join(__dirname, '../../..');
 const compose = parse(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; build?: unknown; depends_on?: Record<string, { condition: string }>; environment?: Record<string, string>; command?: string[]; volumes?: string[] }>;
+  services: Record<string, { image?: string; build?: unknown; depends_on?: Record<string, { condition: string }>; environment?: Record<string, string>; command?: string[]; volumes?: string[]; ports?: string[] }>;
 };
 const services = compose.services;
 
@@ -45,6 +45,20 @@ test('services are wired: schema before server, migrations before worker and API
   expect(fs.existsSync(path.join(root, 'Dockerfile'))).toBe(true);
 });
 
+test('only the API is published beyond loopback: Temporal, its Web UI and the mail catcher bind 127.0.0.1', () => {
+  const published = Object.entries(services).flatMap(([name, svc]) => (svc.ports ?? []).map((p) => ({ name, p: String(p) })));
+  expect(published.map((x) => x.name).sort()).toEqual(['kap-api', 'mail', 'temporal', 'temporal-ui']);
+  for (const { name, p } of published) {
+    if (name === 'kap-api') continue; // the dashboard and API, behind the operator's TLS proxy
+    expect(`${name}: ${p}`).toMatch(new RegExp(`^${name}: 127\\.0\\.0\\.1:\\d+:\\d+$`));
+  }
+  // The engine's services need the payload keys in production, and say why they reach Temporal unauthenticated.
+  for (const app of ['kap-migrate', 'kap-worker', 'kap-api']) {
+    expect(services[app].environment?.PAYLOAD_KEYS).toMatch(/^\$\{PAYLOAD_KEYS:\?/);
+    expect(services[app].environment?.TEMPORAL_ALLOW_UNAUTHENTICATED).toBe('true');
+  }
+});
+
 test('the mounted setup scripts exist and register every search attribute the workflow uses', async () => {
   const { COURSE_SEARCH_ATTRIBUTES } = await import('../../../src/workflows/search-attributes');
   const script = fs.readFileSync(path.join(root, 'deploy/compose/setup-temporal-namespace.sh'), 'utf8');
@@ -63,7 +77,7 @@ test(`docker-compose config accepts the file (${haveDockerCompose ? 'docker-comp
   }
   const r = spawnSync('docker-compose', ['-f', path.join(root, 'docker-compose.yml'), 'config', '-q'], {
     encoding: 'utf8',
-    env: { ...process.env, SECRET_KEY: 'x'.repeat(40) },
+    env: { ...process.env, SECRET_KEY: 'x'.repeat(40), PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` },
   });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);

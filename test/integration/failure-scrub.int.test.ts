@@ -1,0 +1,120 @@
+// No client data in Temporal except ciphertext (issue #15, item 4): an SMTP server that refuses a
+// client's email names the address in its reply. The failure that reaches the workflow's history (and
+// the pending activity the stuck board reads) carries a code and the outbox row's key only, and even
+// that is sealed (src/temporal/failure-converter.ts); the full reply stays in PostgreSQL.
+import type { temporal } from '@temporalio/proto';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import { failureMessage } from '../../src/client/temporal';
+import { createSmtpMailer, type Mailer } from '../../src/mail/mailer';
+import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { client, tokenFor, uid } from './api-helpers';
+import { startTestSmtp, type TestSmtp } from './mail-helpers';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+let stack: TestStack;
+let smtp: TestSmtp;
+let mailer: Mailer;
+let call: ReturnType<typeof client>;
+let coordinator: string;
+const clinicId = `scrub-${uid()}`;
+const started: string[] = [];
+
+beforeAll(async () => {
+  smtp = await startTestSmtp();
+  mailer = createSmtpMailer({ url: smtp.url, from: 'Scrub Clinic <no-reply@kap.example>', timeoutSeconds: 5 });
+  stack = await startTestStack({ mailer });
+  call = client(stack.app);
+  const admin = await tokenFor(stack.db, 'admin');
+  coordinator = await tokenFor(stack.db, 'coordinator');
+  expect((await call('POST', '/api/clinics', { token: admin, body: { id: clinicId, name: 'Scrub Clinic' } })).status).toBe(201);
+});
+afterAll(async () => {
+  for (const id of started) await stack?.temporal.workflow.getHandle(id).terminate('test cleanup').catch(() => undefined);
+  await stack?.stop();
+  mailer?.close();
+  await smtp?.stop();
+});
+
+async function enroll(email: string): Promise<{ courseId: string; workflowId: string }> {
+  const c = await call('POST', '/api/clients', { token: coordinator, body: { clinicId, givenName: 'Quill', familyName: 'Marsh', email } });
+  expect(c.status).toBe(201);
+  const e = await call('POST', `/api/clients/${c.body.id}/courses`, { token: coordinator, body: { protocolId: 'kap-office' } });
+  expect(e.status).toBe(201);
+  started.push(e.body.workflowId);
+  return { courseId: e.body.id, workflowId: e.body.workflowId };
+}
+
+/** The raw history (no codec) of a course and of the children it started. */
+async function rawHistories(workflowId: string): Promise<Array<{ workflowId: string; events: HistoryEvent[] }>> {
+  const read = async (id: string) => (await stack.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: stack.config.TEMPORAL_NAMESPACE, execution: { workflowId: id } })).history?.events ?? [];
+  const course = await read(workflowId);
+  const children = course.map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId).filter((x): x is string => Boolean(x));
+  return [{ workflowId, events: course }, ...(await Promise.all(children.map(async (id) => ({ workflowId: id, events: await read(id) }))))];
+}
+
+/** Every text a failure chain shows without the keys: messages and stack traces. */
+function clearText(f: temporal.api.failure.v1.IFailure | null | undefined): string[] {
+  const out: string[] = [];
+  for (let x = f; x; x = x.cause) out.push(x.message ?? '', x.stackTrace ?? '');
+  return out;
+}
+
+test('an SMTP refusal that names the client: history holds no address, only a sealed code and outbox key', async () => {
+  const email = `quill.marsh.${uid()}@example.org`;
+  smtp.failRcpt = 550;
+  const { courseId, workflowId } = await enroll(email);
+
+  // The client's message is refused for good; its row keeps the server's reply, address and all.
+  const row = await eventually(async () => stack.db.selectFrom('email_outbox').selectAll().where('course_id', '=', courseId).where('audience', '=', 'client').where('status', '=', 'failed').executeTakeFirst());
+  expect(row.last_error).toContain(email);
+  expect(row.last_error).toMatch(/^SMTP 550/);
+
+  const failed = await eventually(async () => {
+    const all = (await rawHistories(workflowId)).flatMap((h) => h.events.filter((e) => e.activityTaskFailedEventAttributes).map((e) => e.activityTaskFailedEventAttributes!.failure!));
+    return all.length ? all : undefined;
+  });
+  for (const failure of failed) {
+    // Without the keys: no address, no SMTP text, not even the code (sealed in encodedAttributes).
+    for (const text of clearText(failure)) {
+      expect(text).not.toContain('@');
+      expect(text).not.toMatch(/mailbox|550|quill/i);
+    }
+    expect(failure.message).toBe('Encoded failure');
+    expect(Buffer.from(failure.encodedAttributes!.metadata!.encoding!).toString()).toBe('binary/encrypted');
+    expect(failure.applicationFailureInfo?.type).toBe('SmtpRejected');
+    expect(failure.applicationFailureInfo?.nonRetryable).toBe(true);
+    // With the keys: a code and the outbox row's key, still no address.
+    const opened = await decodeOptionalFailureToOptionalError(stack.temporal.options.loadedDataConverter, failure);
+    expect(opened?.message).toMatch(/^smtp-refused: outbox \S+ \(SMTP 550\)$/);
+    expect(opened?.message).not.toContain('@');
+  }
+  const keys = failed.map((f) => /outbox (\S+)/.exec(clearText(f).join(' ')) ?? null);
+  expect(keys.every((k) => k === null)).toBe(true);
+  const openedKeys = await Promise.all(failed.map(async (f) => /outbox (\S+) /.exec((await decodeOptionalFailureToOptionalError(stack.temporal.options.loadedDataConverter, f))!.message)![1]));
+  expect(openedKeys).toContain(row.key);
+  smtp.failRcpt = null;
+});
+
+test('a transient refusal while retrying: the pending failure is sealed too, and the stuck board reads its code', async () => {
+  const email = `robin.fell.${uid()}@example.org`;
+  smtp.failRcpt = 450;
+  try {
+    const { workflowId } = await enroll(email);
+    const pending = await eventually(async () => {
+      for (const h of await rawHistories(workflowId)) {
+        const desc = await stack.temporal.workflow.getHandle(h.workflowId).describe();
+        const a = (desc.raw.pendingActivities ?? []).find((p) => p.activityType?.name === 'notify' && (p.attempt ?? 0) >= 2 && p.lastFailure);
+        if (a) return a;
+      }
+      return undefined;
+    }, 30_000);
+    for (const text of clearText(pending.lastFailure)) expect(text).not.toContain('@');
+    expect(pending.lastFailure!.message).toBe('Encoded failure');
+    const message = await failureMessage(stack.temporal, pending.lastFailure);
+    expect(message).toMatch(/^smtp-unavailable: outbox \S+ \(SMTP 450\)$/);
+    expect(message).not.toContain('@');
+  } finally {
+    smtp.failRcpt = null;
+  }
+});
