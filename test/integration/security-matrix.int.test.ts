@@ -476,7 +476,7 @@ test("clinic: routes that take a clinic in the body refuse clinic A's principals
   expect(failures).toEqual([]);
 });
 
-test("clinic: lists read by clinic A's principals hold nothing of clinic B, with or without ?clinicId=B", async () => {
+test("clinic: lists read by clinic A's principals hold nothing of clinic B, unfiltered or filtered by its clinic, client, course, staff or name", async () => {
   const failures: string[] = [];
   const lists = routes().filter((r) => r.method === 'GET' && !hasParams(r.url) && Array.isArray(r.access));
   expect(lists.length).toBeGreaterThan(15);
@@ -488,11 +488,15 @@ test("clinic: lists read by clinic A's principals hold nothing of clinic B, with
       if (plain.status !== 200) failures.push(`${r.key} as ${who.name}: expected 200, got ${plain.status}: ${plain.text.slice(0, 160)}`);
       const leaked = leaks(plain, []);
       if (leaked.length) failures.push(`${r.key} as ${who.name}: lists clinic B's ${leaked.join(', ')}`);
-      // Asking for clinic B by name: refused, ignored or empty, never B's records.
-      const filtered = await send(who, 'GET', r.url, `${r.url}?clinicId=${encodeURIComponent(sides.B.clinic)}`);
-      if (filtered.status >= 500) failures.push(`${r.key}?clinicId=B as ${who.name}: got ${filtered.status}`);
-      const leakedF = leaks(filtered, [sides.B.clinic]);
-      if (leakedF.length) failures.push(`${r.key}?clinicId=B as ${who.name}: names clinic B's ${leakedF.join(', ')}`);
+      // Asking for clinic B's records by filter: refused, ignored or empty, never B's records.
+      const B = sides.B;
+      const filters: Array<[string, string]> = [['clinicId', B.clinic], ['clientId', B.clientId], ['courseId', B.courseId], ['actor', B.spareStaffId], ['q', B.familyName]];
+      for (const [name, value] of filters) {
+        const filtered = await send(who, 'GET', r.url, `${r.url}?${name}=${encodeURIComponent(value)}`);
+        if (filtered.status >= 500) failures.push(`${r.key}?${name}=<B> as ${who.name}: got ${filtered.status}`);
+        const leakedF = leaks(filtered, [value]);
+        if (leakedF.length) failures.push(`${r.key}?${name}=<B> as ${who.name}: names clinic B's ${leakedF.join(', ')}`);
+      }
     }
   }
   expect(read).toBeGreaterThan(40);
@@ -516,6 +520,8 @@ test("the all-clinic admin does see clinic B's records in the lists (the checks 
     [`/api/clients/${B.clientId}`, B.email],
     [`/api/outbox/${B.sinkMessageId}`, B.email],
     [`/outbox/${B.sinkMessageId}`, B.givenName],
+    // The audit log (when the app has one): what was done in clinic B, filtered by its client.
+    ...(registeredRoutes(app).some((r) => r.url === '/api/audit') ? ([[`/api/audit?clientId=${B.clientId}`, B.clinic]] as Array<[string, string]>) : []),
   ];
   const missing: string[] = [];
   for (const [url, marker] of expectations) {
