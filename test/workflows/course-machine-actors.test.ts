@@ -3,8 +3,11 @@
 // staff member is recorded as that token; no actor means the engine itself.
 import { getProtocol, type Protocol } from '../../src/domain';
 import type { CourseRecord } from '../../src/activities/course-records';
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { CourseMachine, Rejection } from '../../src/workflows/course-machine';
-import { NO_HARD_STOPS, NO_REVIEW_ITEMS } from './helpers';
+
+const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
+const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
 
 const T0 = Date.parse('2026-01-05T09:00:00Z');
 const make = (protocol: Protocol = getProtocol('kap-office', 1)!) => {
