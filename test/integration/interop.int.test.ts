@@ -302,7 +302,8 @@ describe('Spravato REMS monitoring form', () => {
     expect(errorsOf(validateFhir(JSON.parse(whole.text)))).toEqual([]);
 
     const audit = await stack.db.selectFrom('audit_log').select(['action', 'detail', 'course_id']).where('client_id', '=', clientId).where('action', '=', 'client.read').execute();
-    expect(audit.map((a) => (a.detail as { what: string }).what).sort()).toEqual(['fhir-export-client', 'fhir-export-course']);
+    // Every read of the record is audited: the REMS forms read earlier in this file, and both exports.
+    expect(audit.map((a) => (a.detail as { what: string }).what).sort()).toEqual(['api rems forms', 'fhir-export-client', 'fhir-export-course', 'rems form print dose-1']);
     expect((await call('GET', `/api/courses/${courseId}/fhir`)).status).toBe(401);
     expect((await call('GET', `/api/courses/${courseId}/fhir`, { token: await tokenFor(stack.db, 'therapist', otherClinic) })).status).toBe(404); // outside its clinics: not found
     expect((await call('GET', '/api/courses/nope/fhir', { token: t.admin })).status).toBe(404);
