@@ -19,10 +19,11 @@ export function usePrivateUmask(): void {
 
 /**
  * Creates the folder (0700) if missing and makes it and everything under it private: folders 0700,
- * files 0600. Symbolic links are left alone (never followed). Returns how many modes it changed.
+ * files 0600. Symbolic links under it are left alone (never followed). Returns how many modes it changed.
  */
-export function makePrivate(dir: string): number {
-  fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+export function makePrivate(folder: string): number {
+  fs.mkdirSync(folder, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const dir = fs.realpathSync(folder); // DATA_DIR may itself be a link to the real folder
   let changed = 0;
   const fix = (p: string, want: number): void => {
     let st: fs.Stats;

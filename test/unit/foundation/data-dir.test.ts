@@ -53,6 +53,14 @@ test('makePrivate fixes folders and files left open, creates a missing folder 07
   const fresh = path.join(tmp, 'fresh', 'nested');
   makePrivate(fresh);
   expect(modeOf(fresh)).toBe(0o700);
+
+  // DATA_DIR given as a link to the real folder: the folder itself is made private.
+  const real = path.join(tmp, 'real');
+  fs.mkdirSync(real, { mode: 0o755 });
+  fs.chmodSync(real, 0o755);
+  fs.symlinkSync(real, path.join(tmp, 'via-link'));
+  makePrivate(path.join(tmp, 'via-link'));
+  expect(modeOf(real)).toBe(0o700);
 });
 
 /** The embedded database as `npm run chaos` runs it: its own process (PGlite needs real ES modules). */
