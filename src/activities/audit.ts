@@ -12,8 +12,8 @@ export interface AuditInput {
   courseId?: string | null;
   clinicId?: string | null;
   clientId?: string | null;
-  /** Defaults to the system; a staff member when the workflow acts on a staff Update. */
-  actor?: { type: 'system' | 'staff' | 'client'; id?: string | null };
+  /** Defaults to the system (the engine itself); a staff member, or a token without one, when the workflow acts on their Update. */
+  actor?: { type: 'system' | 'staff' | 'token' | 'client'; id?: string | null };
   /** Identifiers and codes only: never answers, scores, notes or contact details. */
   detail?: Record<string, string | number | boolean | null>;
   /** Workflow time of the event (ISO); defaults to the insert time. */
