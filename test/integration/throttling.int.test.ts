@@ -129,6 +129,17 @@ describe('client links: per link and per client, never per address; answers alwa
   const clinicId = `throttle-${uid()}`;
   const phq9 = (item9: number) => Object.fromEntries([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => [`phq9.${n}`, String(n === 9 ? item9 : 1)]));
 
+  /** The prefixes of the client's invited assessments that hold the PHQ-9 alone (one per send). */
+  async function phq9Groups(courseId: string): Promise<string[]> {
+    const rows = await stack.db.selectFrom('assessments').select(['id', 'instrument_id']).where('course_id', '=', courseId).where('status', '=', 'invited').execute();
+    const groups = new Map<string, string[]>();
+    for (const r of rows) {
+      const prefix = r.id.slice(0, r.id.lastIndexOf('/'));
+      groups.set(prefix, [...(groups.get(prefix) ?? []), r.instrument_id]);
+    }
+    return [...groups].filter(([, instruments]) => instruments.join() === 'phq9').map(([prefix]) => prefix);
+  }
+
   async function invitedClients(n: number) {
     const call = client(stack.app);
     const admin = await tokenFor(stack.db, 'admin');
@@ -145,12 +156,7 @@ describe('client links: per link and per client, never per address; answers alwa
       const courseId = course.body.id as string;
       await eventually(async () => (await call('POST', `/api/courses/${courseId}/assessments`, { token: admin, body: { instruments: ['phq9'] } })).status === 201, 30_000, 250);
       // The assessment just sent holds the PHQ-9 alone (the baseline, sent at enrolment, holds more).
-      const assessmentId = await eventually(async () => {
-        const rows = await stack.db.selectFrom('assessments').select(['id', 'instrument_id']).where('course_id', '=', courseId).where('status', '=', 'invited').execute();
-        const groups = new Map<string, string[]>();
-        for (const r of rows) groups.set(r.id.slice(0, r.id.lastIndexOf('/')), [...(groups.get(r.id.slice(0, r.id.lastIndexOf('/'))) ?? []), r.instrument_id]);
-        return [...groups].find(([, instruments]) => instruments.join() === 'phq9')?.[0];
-      }, 30_000, 250);
+      const assessmentId = await eventually(async () => (await phq9Groups(courseId))[0], 30_000, 250);
       const { token } = links.createClientLink({ assessmentId, expiresAt: new Date(Date.now() + 3600_000) });
       out.push({ courseId, url: `/a/${token}`, assessmentId });
     }
@@ -202,6 +208,29 @@ describe('client links: per link and per client, never per address; answers alwa
       250,
     );
     expect(done!.total).toBe(11);
+  });
+
+  test("the client's limit counts every link of the client: 120 opens in 10 minutes, whichever links", async () => {
+    const [one] = await invitedClients(1);
+    const call = client(stack.app);
+    const admin = await tokenFor(stack.db, 'admin');
+    expect((await call('POST', `/api/courses/${one!.courseId}/assessments`, { token: admin, body: { instruments: ['phq9'] } })).status).toBe(201);
+    const groups = await eventually(async () => {
+      const g = await phq9Groups(one!.courseId);
+      return g.length >= 2 ? g : undefined;
+    }, 30_000, 250);
+    const links = createClientLinks({ db: stack.db, secretKey: stack.config.SECRET_KEY!, publicUrl: 'http://x' });
+    const [a, b] = groups.map((assessmentId) => `/a/${links.createClientLink({ assessmentId, expiresAt: new Date(Date.now() + 3600_000) }).token}`);
+    // A second link to the first assessment is a link of its own (its own nonce) for the same client.
+    const c = `/a/${links.createClientLink({ assessmentId: groups[0]!, expiresAt: new Date(Date.now() + 3600_000) }).token}`;
+    for (let i = 0; i < 60; i++) expect((await app.inject({ method: 'GET', url: a! })).statusCode).toBe(200);
+    for (let i = 0; i < 60; i++) expect((await app.inject({ method: 'GET', url: b! })).statusCode).toBe(200);
+    const refused = await app.inject({ method: 'GET', url: c });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.body).toContain('988');
+    // Another client is not affected.
+    const [other] = await invitedClients(1);
+    expect((await app.inject({ method: 'GET', url: other!.url })).statusCode).toBe(200);
   });
 
   test('refusal pages (expired, unknown link) show the crisis resources too', async () => {
