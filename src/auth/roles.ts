@@ -20,7 +20,7 @@ export interface Principal {
 }
 
 // Clinic scope lives in ./scope (one shared check for every surface); re-exported here.
-export { assertAllClinics, assertCanManageStaff, assertClinicAccess, assertClinicInScope, assertClinicsGrantable, assertRecordInScope, canAccessClinic, canSeeStaff, clinicFilter, staffScope, visibleClinicIds } from './scope';
+export { assertAllClinics, assertCanManageStaff, assertClinicAccess, assertClinicInScope, assertRecordInScope, canAccessClinic, canManageStaff, canSeeStaff, clinicFilter, staffScope, visibleClinicIds } from './scope';
 
 /**
  * Who the record names for what a principal does, taken from the credential only: the staff member,

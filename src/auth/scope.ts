@@ -83,11 +83,3 @@ export function canManageStaff(principal: Principal, staff: { clinicIds: readonl
 export function visibleClinicIds(principal: Principal, clinicIds: readonly string[]): string[] {
   return principal.clinics === 'all' ? [...clinicIds] : clinicIds.filter((c) => canAccessClinic(principal, c));
 }
-
-/**
- * The clinics a principal may give to a new or changed staff member or token: every id in scope, and a
- * principal limited to some clinics must name at least one (it cannot create every-clinic things).
- */
-export function assertClinicsGrantable(principal: Principal, clinicIds: readonly string[], field = 'clinicIds'): void {
-  for (const c of clinicIds) assertClinicInScope(principal, c, field);
-}
