@@ -264,6 +264,13 @@ describe('the audit log for admins', () => {
     expect(res.body).toContain('href="/audit"');
     expect(res.body).not.toMatch(/<td>client\.read/);
     expect(res.body).toMatch(/<td>hard-stop\.overridden/);
+    const paged = await page(`/audit?clinicId=${A}&limit=1`, staff.admin.session);
+    const older = /href="\/audit\?([^"]*cursor=\d+[^"]*)"/.exec(paged.body);
+    expect(older).not.toBeNull();
+    const next = await page(`/audit?${older![1]!.replace(/&#38;|&amp;/g, '&')}`, staff.admin.session);
+    expect(next.statusCode).toBe(200);
+    expect(next.body.match(/<tr><td><time/g)).toHaveLength(1);
+    expect(next.body).not.toBe(paged.body);
     const bad = await page('/audit?limit=9999', staff.admin.session);
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toMatch(/limit/);
