@@ -289,6 +289,11 @@ async function buildSide(tag: 'A' | 'B', admin: Principal): Promise<Side> {
     .values({ message_id: messageId, envelope_from: 'no-reply@kap.local', envelope_to: JSON.stringify([email]) as never, subject: sinkSubject, text_body: `Dear ${givenName} ${familyName}, answer here: http://127.0.0.1:3000/a/live-link-${tag}${U}`, html_body: null, raw: `To: ${email}\r\nSubject: ${sinkSubject}\r\n\r\nDear ${givenName}` })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // A REMS monitoring form for the first dose, as the course's projection writes it after discharge.
+  await stack.db
+    .insertInto('rems_monitoring_forms')
+    .values({ id: `rems-${tag.toLowerCase()}-${U}`, course_id: crs.id, clinic_id: clinic, session_step_key: 'dose-1', first_treatment: true, dose_mg: null, lot_number: null, bp_pre: null, bp_40: null, bp_discharge: null, monitoring_minutes: null, sedation: null, dissociation: null, respiratory_depression: null, serious_adverse_event: null, due_at: new Date(Date.now() + 7 * 86_400_000) })
+    .execute();
   return {
     clinic,
     clientId: c.id,
@@ -418,6 +423,8 @@ test('role x route: allowed roles are never refused, other roles get 403, no cre
       const scopeRefused = ALL_CLINIC_ONLY.has(r.key) && who.scope !== 'all';
       if (allowed && !scopeRefused) {
         if (o.status === 401 || o.status === 403) fail('allowed (no 401/403)');
+        // Its own clinic's record is there for it (so a 404 for clinic B's, below, is the clinic's doing).
+        else if (r.method === 'GET' && hasParams(r.url) && typeof p === 'function' && o.status !== 200) fail("200 (its own clinic's record)");
       } else if (isHtml(r.url) ? !(o.status === 403 || toLogin(o)) : o.status !== 403) {
         fail(scopeRefused ? '403 (all-clinic principals only)' : '403');
       }
@@ -520,6 +527,7 @@ test("the all-clinic admin does see clinic B's records in the lists (the checks 
     [`/api/clients/${B.clientId}`, B.email],
     [`/api/outbox/${B.sinkMessageId}`, B.email],
     [`/outbox/${B.sinkMessageId}`, B.givenName],
+    [`/courses/${B.courseId}/rems/dose-1/print`, B.familyName],
     // The audit log (when the app has one): what was done in clinic B, filtered by its client.
     ...(registeredRoutes(app).some((r) => r.url === '/api/audit') ? ([[`/api/audit?clientId=${B.clientId}`, B.clinic]] as Array<[string, string]>) : []),
   ];
