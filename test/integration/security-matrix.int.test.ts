@@ -379,7 +379,7 @@ test('role x route: allowed roles are never refused, other roles get 403, no cre
   const publicStatus: Record<string, number> = {};
   let checked = 0;
   for (const r of routes()) {
-    if (r.access === 'client-link' || r.method === 'OPTIONS') continue;
+    if (r.method === 'OPTIONS') continue;
     const p = PARAMS[r.url];
     const url = !p ? r.url : typeof p === 'function' ? fill(r.url, p(sides.A)) : fill(r.url, p.example);
     for (const who of principals) {
@@ -395,6 +395,13 @@ test('role x route: allowed roles are never refused, other roles get 403, no cre
       const fail = (expected: string) => failures.push(`${r.key} as ${who.name}: expected ${expected}, got ${got}: ${o.text.slice(0, 160)}`);
       if (o.status >= 500) {
         fail('no 5xx');
+        continue;
+      }
+      if (r.access === 'client-link') {
+        // The link is the credential: staff credentials change nothing (a made-up link is refused alike).
+        const first = (publicStatus[r.key] ??= o.status);
+        if (o.status !== first) fail(`the same status as for everyone else (${first})`);
+        if (o.status < 400) fail('a refusal of a made-up link');
         continue;
       }
       if (r.access === 'public') {
