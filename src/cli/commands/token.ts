@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .command('create')
     .description('create an API token and print it')
     .requiredOption('--role <role>', STAFF_ROLES.join(', '))
-    .option('--clinic <id>', 'limit the token to one clinic (default: every clinic)')
+    .option('--clinic <id>', 'limit the token to one clinic (default: every clinic; through the API with a one-clinic admin token, that clinic: scope is never widened)')
     .option('--staff <id>', 'the staff member the token acts for')
     .option('--label <text>', 'what the token is for')
     .option('--expires-days <n>', 'expire after this many days')
