@@ -4,6 +4,8 @@
 // in the UI's codec settings) or an API token. Cookie-authenticated calls are accepted only from the
 // Temporal UI's origin, which stands in for a CSRF token that the UI cannot send. Every decode is
 // audited. A decode reveals payloads of every clinic, so only staff whose scope is every clinic may use it.
+// It decodes only: /codec/encode answers 403 to everyone, because a payload sealed with the engine's
+// keys would drive a workflow past the API's checks (the worker refuses every payload not sealed).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { actorDetail, actorOf, assertAllClinics, type Principal } from '../../auth/roles';
