@@ -5,6 +5,7 @@ import type { StaffRole } from '../db/schema';
 import { invalidInput, notFound } from '../errors';
 import type { Principal } from './roles';
 import { randomSecret, sha256 } from './secrets';
+import { staffScope } from './scope';
 
 export const TOKEN_PREFIX = 'kap_';
 
@@ -79,19 +80,29 @@ export async function verifyApiToken(db: Db, token: string): Promise<Principal |
   const row = await db
     .selectFrom('api_tokens')
     .leftJoin('staff', 'staff.id', 'api_tokens.staff_id')
-    .select(['api_tokens.id', 'api_tokens.role', 'api_tokens.clinic_id', 'api_tokens.staff_id', 'api_tokens.label', 'api_tokens.expires_at', 'api_tokens.revoked_at', 'api_tokens.last_used_at', 'staff.active', 'staff.display_name'])
+    .select(['api_tokens.id', 'api_tokens.role', 'api_tokens.clinic_id', 'api_tokens.staff_id', 'api_tokens.label', 'api_tokens.expires_at', 'api_tokens.revoked_at', 'api_tokens.last_used_at', 'staff.active', 'staff.display_name', 'staff.role as staff_role'])
     .where('api_tokens.token_hash', '=', sha256(token))
     .executeTakeFirst();
   if (!row || row.revoked_at) return null;
   if (row.expires_at && row.expires_at.getTime() <= Date.now()) return null;
   if (row.staff_id && row.active === false) return null;
+  // A staff member's token never reaches further than the person does today: its role must still be
+  // theirs, and its clinics are cut to theirs (tokens made before a role or clinic change, or written
+  // straight into the database by `kap token create`, are held to the same bound as new ones).
+  let clinics: Principal['clinics'] = row.clinic_id ? [row.clinic_id] : 'all';
+  if (row.staff_id) {
+    if (row.staff_role !== row.role) return null;
+    const staffClinics = (await db.selectFrom('staff_clinics').select('clinic_id').where('staff_id', '=', row.staff_id).execute()).map((r) => r.clinic_id);
+    const personal = staffScope({ role: row.staff_role, clinicIds: staffClinics });
+    if (personal !== 'all') clinics = clinics === 'all' ? personal : clinics.filter((c) => personal.includes(c));
+  }
   // last_used_at at minute granularity: one write per token per minute at most, not one per request.
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
     await db.updateTable('api_tokens').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
   }
   return {
     role: row.role,
-    clinics: row.clinic_id ? [row.clinic_id] : 'all',
+    clinics,
     staffId: row.staff_id,
     via: 'token',
     tokenId: row.id,

@@ -251,3 +251,26 @@ describe('an admin manages staff of its clinics', () => {
     expect(new Set(entries.filter((e) => e.detail.staffId === target.id).map((e) => e.action))).toEqual(new Set(['staff.deactivate', 'staff.reactivate', 'staff.update', 'staff.password.reset']));
   });
 });
+
+describe('a personal token never reaches further than its person does today', () => {
+  // Tokens written straight into the database (`kap token create` on a stopped engine) or made before
+  // a change are bound at every request: the person's current role, and only their clinics.
+  test('a token whose role is not its staff member\'s role is refused; a token for another clinic sees nothing there', async () => {
+    const { createApiToken } = await import('../../src/auth/tokens');
+    const coord = await createStaffMember(stack.app, s.root, 'coordinator', [s.a]);
+    const asAdmin = await createApiToken(stack.db, { role: 'admin', staffId: coord.id, clinicId: null });
+    expect((await call('GET', '/api/me', { token: asAdmin.token })).status).toBe(401);
+
+    const own = await createApiToken(stack.db, { role: 'coordinator', staffId: coord.id, clinicId: null });
+    const me = await call('GET', '/api/me', { token: own.token });
+    expect(me.status).toBe(200);
+    expect(me.body.clinics).toEqual([s.a]);
+
+    const elsewhere = await createApiToken(stack.db, { role: 'coordinator', staffId: coord.id, clinicId: s.b });
+    const there = await call('GET', '/api/me', { token: elsewhere.token });
+    expect(there.status).toBe(200);
+    expect(there.body.clinics).toEqual([]);
+    const clients = await call('GET', `/api/clients?clinicId=${s.b}`, { token: elsewhere.token });
+    expect(clients.status).toBe(403);
+  });
+});
