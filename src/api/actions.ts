@@ -12,6 +12,7 @@ import type { InstrumentId } from '../domain';
 import type { ActionResult, ActorRef } from '../workflows/messages';
 import type { ApiDeps } from './context';
 import { ACTION_UPDATES } from './action-schemas';
+import { reviewEndedCourse, type SafetyReviewBody } from './safety-review';
 
 export function assertActionAllowed(principal: Principal, action: CourseAction): void {
   if (!(ACTION_ROLES[action] as readonly string[]).includes(principal.role)) {
@@ -32,6 +33,9 @@ export async function performAction(deps: ApiDeps, principal: Principal, courseI
   assertActionAllowed(principal, action);
   const { course } = await getCourse(deps.db, courseId);
   assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
+  // A safety item that outlives its course (suicide risk) is reviewed in the record itself: the
+  // course's workflow has ended (src/api/safety-review.ts).
+  if (course.ended_at && action === 'safety-review') return reviewEndedCourse(deps.db, principal, course, withoutActor(body) as unknown as SafetyReviewBody);
   if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
   return executeCourseAction(deps.temporal, course.id, ACTION_UPDATES[action], { ...withoutActor(body), actor: actorFor(principal) } as never);
 }

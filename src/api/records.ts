@@ -3,6 +3,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { getInstrument, remission, response, pcl5Change, REMISSION_BELOW, type RemissionInstrument } from '../domain';
+import { closesWhen, riskRank } from './safety-review';
+import { decisionSummary, pcl5ClusterText, pcl5Clusters } from './decisions';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 const none = <T>(q: T & { where: (...a: never[]) => T }, clinics: string[] | undefined, column: string): T =>
@@ -39,8 +41,12 @@ export async function clientTimeline(db: Db, clientId: string): Promise<Timeline
   }
   for (const e of events) {
     const d = (e.detail ?? {}) as Record<string, unknown>;
-    const summary = typeof d.summary === 'string' ? d.summary : typeof d.message === 'string' ? d.message : e.type.replace(/[.-]/g, ' ');
+    const summary = typeof d.summary === 'string' ? d.summary : typeof d.message === 'string' ? d.message : (decisionSummary(e.type, d) ?? e.type.replace(/[.-]/g, ' '));
     out.push({ at: e.at.toISOString(), courseId: e.course_id, type: e.type, stepKey: e.step_key, actor: e.actor_id ? `${e.actor_type}:${e.actor_id}` : e.actor_type, summary, detail: d });
+  }
+  // The PCL-5's DSM-5 cluster result, where it was decided (scored from the stored answers).
+  for (const p of await pcl5Clusters(db, ids)) {
+    if (p.completedAt) out.push({ at: p.completedAt, courseId: p.courseId, type: 'pcl5.dsm5-clusters', stepKey: p.stepKey, actor: 'client', summary: pcl5ClusterText(p), detail: { assessmentId: p.assessmentId, dsm5CriteriaMet: p.dsm5CriteriaMet, clusters: p.clusters } });
   }
   return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 }
@@ -217,20 +223,34 @@ export interface SafetyItem {
   at: string;
   ageSeconds: number;
   serious: boolean;
+  /** The hold's reason in full (values, endorsed items), or the adverse event. */
   summary: string;
+  /** The hold's own reason, in full (the summary adds the level). */
+  reason: string;
+  /** About suicide risk: only a clinician's review closes it. */
+  suicideRisk: boolean;
+  /** What closes it: "a clinician reviews it", "a pre-dose check of this session that proceeds, ...". */
+  closesWhen: string;
+  /** The course has ended (the item outlives it until reviewed). */
+  courseEnded: boolean;
 }
 
-/** Open safety holds and events, and adverse events (moderate or worse, or serious) of the last 30 days. */
-export async function safetyQueue(db: Db, clinics: string[] | undefined, now = new Date()): Promise<SafetyItem[]> {
+/**
+ * Open safety holds (exactly the workflow's open set, as projected: see src/api/safety-review.ts),
+ * then adverse events (moderate or worse, or serious) of the last 30 days. Holds are sorted by risk
+ * (suicide risk first, then level) and age (oldest first).
+ */
+export async function safetyQueue(db: Db, clinics: string[] | undefined, now = new Date(), clientId?: string): Promise<SafetyItem[]> {
   let hq = db
     .selectFrom('safety_events as s')
     .innerJoin('courses as c', 'c.id', 's.course_id')
     .innerJoin('clients as cl', 'cl.id', 'c.client_id')
-    .select(['s.id', 's.course_id', 's.clinic_id', 's.kind', 's.level', 's.step_key', 's.at', 'c.client_id', 'cl.given_name', 'cl.family_name'])
+    .select(['s.id', 's.course_id', 's.clinic_id', 's.kind', 's.level', 's.step_key', 's.at', 's.detail', 'c.client_id', 'c.ended_at', 'cl.given_name', 'cl.family_name'])
     .where('s.resolved_at', 'is', null)
     .orderBy('s.at')
     .limit(500);
   hq = none(hq, clinics, 's.clinic_id');
+  if (clientId) hq = hq.where('c.client_id', '=', clientId);
   const since = new Date(now.getTime() - 30 * 86_400_000);
   let aq = db
     .selectFrom('adverse_events as e')
@@ -242,10 +262,14 @@ export async function safetyQueue(db: Db, clinics: string[] | undefined, now = n
     .orderBy('e.onset_at', 'desc')
     .limit(500);
   aq = none(aq, clinics, 'e.clinic_id');
+  if (clientId) aq = aq.where('c.client_id', '=', clientId);
   const [holds, adverse] = await Promise.all([hq.execute(), aq.execute()]);
   const age = (d: Date) => Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000));
-  return [
-    ...holds.map((h) => ({
+  const items = holds.map((h) => {
+    const d = (h.detail ?? {}) as Record<string, unknown>;
+    const suicideRisk = d.suicideRisk === true || (d.suicideRisk === undefined && (h.kind === 'critical-answer' || h.kind === 'pre-dose-risk'));
+    const reason = typeof d.reason === 'string' && d.reason ? d.reason : h.kind.replace(/[-_]/g, ' ');
+    return {
       type: 'safety-hold' as const,
       id: h.id,
       courseId: h.course_id,
@@ -257,9 +281,17 @@ export async function safetyQueue(db: Db, clinics: string[] | undefined, now = n
       stepKey: h.step_key,
       at: h.at.toISOString(),
       ageSeconds: age(h.at),
-      serious: h.level === 'high',
-      summary: `${h.kind.replace(/[-_]/g, ' ')}${h.level ? ` (${h.level} risk)` : ''}: awaiting clinician review`,
-    })),
+      serious: h.level === 'high' || suicideRisk,
+      summary: `${h.level ? `${h.level} risk: ` : ''}${reason}`,
+      reason,
+      suicideRisk,
+      closesWhen: closesWhen(h.kind, d, h.ended_at !== null),
+      courseEnded: h.ended_at !== null,
+    };
+  });
+  items.sort((a, b) => riskRank(b.level, b.suicideRisk) - riskRank(a.level, a.suicideRisk) || a.at.localeCompare(b.at));
+  return [
+    ...items,
     ...adverse.map((e) => ({
       type: 'adverse-event' as const,
       id: e.id,
@@ -274,6 +306,10 @@ export async function safetyQueue(db: Db, clinics: string[] | undefined, now = n
       ageSeconds: age(e.onset_at),
       serious: e.serious,
       summary: `${e.severity}${e.serious ? ' serious' : ''} adverse event: ${e.category.replace(/-/g, ' ')}`,
+      reason: `${e.severity}${e.serious ? ' serious' : ''} adverse event: ${e.category.replace(/-/g, ' ')}`,
+      suicideRisk: false,
+      closesWhen: `leaves this list 30 days after it was recorded${e.serious ? ' (its safety hold is listed above until closed)' : ''}`,
+      courseEnded: false,
     })),
   ];
 }

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { ACTION_ROLES, type CourseAction } from '../auth/role-matrix';
 import type { Db } from '../db/connect';
 import type { SystemHealthMonitor } from './system-health';
+import { safetyQueue } from './records';
 
 /** The one action that unsticks a step of this kind (what the board's button does). */
 export const UNSTICK_ACTION: Record<string, { action: CourseAction | 'send-assessment'; label: string }> = {
@@ -29,7 +30,8 @@ export interface StuckFilters {
 }
 
 export interface StuckItem {
-  type: 'deadline' | 'system';
+  /** deadline: a step past its deadline; system: work failing in Temporal; safety: an open safety hold awaiting a clinician. */
+  type: 'deadline' | 'system' | 'safety';
   courseId: string;
   clientId: string;
   clientName: string;
@@ -126,8 +128,30 @@ export async function systemFailures(db: Db, monitor: SystemHealthMonitor, f: St
   return out;
 }
 
+/** Every open safety hold (the same open set as the safety queue), waiting on a clinician's review or what else closes it. */
+export async function safetyHolds(db: Db, f: StuckFilters, now = new Date()): Promise<StuckItem[]> {
+  if (f.owner && f.owner !== 'prescriber' && f.owner !== 'therapist') return [];
+  const items = (await safetyQueue(db, f.clinics, now)).filter((i) => i.type === 'safety-hold' && (!f.step || i.stepKey === f.step || i.kind === f.step));
+  return items.slice(0, f.limit ?? 500).map((i) => ({
+    type: 'safety' as const,
+    courseId: i.courseId,
+    clientId: i.clientId,
+    clientName: i.clientName,
+    clinicId: i.clinicId,
+    stepKey: i.stepKey,
+    stepKind: null,
+    owner: { role: 'prescriber', staffId: null, name: 'a clinician (prescriber or therapist)' },
+    deadlineAt: null,
+    stuckSince: i.at,
+    ageSeconds: i.ageSeconds,
+    escalationLevel: 0,
+    problem: `safety hold open${i.courseEnded ? ' (course ended)' : ''}: ${i.summary}; closes when ${i.closesWhen}`,
+    action: { id: 'safety-review', label: 'Record safety review', roles: ACTION_ROLES['safety-review'] },
+  }));
+}
+
 export async function stuckBoard(db: Db, monitor: SystemHealthMonitor, f: StuckFilters): Promise<StuckItem[]> {
   const now = new Date();
-  const [deadline, system] = await Promise.all([deadlineBreaches(db, f, now), f.owner && f.owner !== 'system' ? Promise.resolve([]) : systemFailures(db, monitor, f, now)]);
-  return [...system, ...deadline];
+  const [deadline, system, safety] = await Promise.all([deadlineBreaches(db, f, now), f.owner && f.owner !== 'system' ? Promise.resolve([]) : systemFailures(db, monitor, f, now), safetyHolds(db, f, now)]);
+  return [...system, ...safety, ...deadline];
 }

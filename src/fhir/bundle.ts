@@ -3,7 +3,7 @@
 // derived from its response, and per course a CarePlan with one Task per step.
 // Pure: the same input always gives the same bundle (ids are name-based UUIDs of our record ids),
 // so a receiver can upsert on re-export. Entries reference each other by `urn:uuid:` fullUrls.
-import type { Bundle, BundleEntry, CarePlan, CodeableConcept, Observation, Patient, Questionnaire, Reference, Resource, Task } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, CarePlan, CodeableConcept, Flag, Observation, ObservationComponent, Patient, Questionnaire, Reference, Resource, Task } from '@medplum/fhirtypes';
 import { getInstrument } from '../domain/instruments/registry';
 import { fhirId, fullUrl } from './ids';
 import { DEFAULT_SYSTEM_BASE, type FhirAssessment, type FhirCourse, type FhirExportInput, type FhirExportOptions, type FhirStep } from './model';
@@ -87,6 +87,8 @@ export function buildFhirBundle(input: FhirExportInput, options: FhirExportOptio
       const qrRef = ref(qr);
       (outputs.get(a.stepKey) ?? outputs.set(a.stepKey, []).get(a.stepKey)!).push(qrRef);
       const obs = scoreObservation(base, a, patientRef, qrRef);
+      const clusters = course.pcl5Clusters?.[a.id];
+      if (obs && clusters) obs.component = pcl5Components(base, clusters);
       if (obs) {
         obs.basedOn = [carePlanRef];
         add(obs);
@@ -105,9 +107,29 @@ export function buildFhirBundle(input: FhirExportInput, options: FhirExportOptio
       title: course.protocol.name,
       subject: patientRef,
       period: { start: course.enrolledAt, ...(course.endedAt ? { end: course.endedAt } : {}) },
-      ...(course.endReason ? { note: [{ text: `Ended: ${course.endReason}` }] } : {}),
+      // What was decided, in order (override reasons, review notes summaries...), then how it ended.
+      ...((course.decisions ?? []).length || course.endReason
+        ? { note: [...(course.decisions ?? []).map((d) => ({ time: d.at, text: d.summary })), ...(course.endReason ? [{ text: `Ended: ${course.endReason}` }] : [])] }
+        : {}),
       activity: taskIds.map((id) => ({ reference: { reference: fullUrl(id) } })),
     });
+
+    // One active Flag per open safety item: exactly the open set (a closed item is no Flag).
+    for (const h of course.safetyItems ?? []) {
+      add<Flag>({
+        resourceType: 'Flag',
+        id: fhirId('Flag', h.id),
+        identifier: [{ system: `${base}/safety-item-id`, value: h.id }],
+        status: 'active',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: 'safety', display: 'Safety' }] }],
+        code: {
+          coding: [{ system: `${base}/CodeSystem/safety-hold`, code: h.kind }],
+          text: `${h.suicideRisk ? 'Suicide risk' : 'Safety hold'}${h.level ? ` (${h.level})` : ''}: ${h.reason}. Closes when ${h.closesWhen}.`,
+        },
+        subject: patientRef,
+        period: { start: h.at },
+      });
+    }
 
     course.steps.forEach((s, i) => {
       const { status, business } = taskStatus(s.state);
@@ -193,4 +215,17 @@ export function scoreObservation(base: string, a: FhirAssessment, subject: Refer
     ...(a.band ? { interpretation: [{ coding: [{ system: `${base}/CodeSystem/${instrument.id}-band`, code: a.band }], text: band?.label ?? a.band }] } : {}),
     referenceRange: [{ low: { value: instrument.minTotal }, high: { value: instrument.maxTotal } }],
   };
+}
+
+/** The PCL-5's DSM-5 cluster rule as Observation components: one per cluster, then the rule itself. */
+function pcl5Components(base: string, p: NonNullable<FhirCourse['pcl5Clusters']>[string]): ObservationComponent[] {
+  const sys = `${base}/CodeSystem/pcl5-dsm5`;
+  return [
+    ...Object.entries(p.clusters).map(([k, c]) => ({
+      code: { coding: [{ system: sys, code: `cluster-${k}` }], text: `DSM-5 cluster ${k}: items rated >= 2 (needs ${c.required})` },
+      valueInteger: c.endorsed,
+      interpretation: [{ text: c.met ? 'met' : 'not met' }],
+    })),
+    { code: { coding: [{ system: sys, code: 'dsm5-criteria-met' }], text: 'DSM-5 cluster rule (B>=1, C>=1, D>=2, E>=2)' }, valueBoolean: p.dsm5CriteriaMet },
+  ];
 }

@@ -5,6 +5,8 @@ import type { Db } from '../db/connect';
 import { planCourse } from '../domain/plan-course';
 import type { Protocol } from '../domain/protocol';
 import { notFound } from '../errors';
+import { courseDecisions, pcl5Clusters } from '../api/decisions';
+import { safetyQueue } from '../api/records';
 import type { FhirAssessment, FhirCourse, FhirExportInput, FhirStep } from './model';
 
 const dateOnly = (d: Date | string | null): string | null => {
@@ -50,6 +52,11 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
   const items = assessments.length
     ? await db.selectFrom('assessment_items').selectAll().where('assessment_id', 'in', assessments.map((a) => a.id)).execute()
     : [];
+  const [safety, decisions, pcl5] = await Promise.all([
+    ids.length ? safetyQueue(db, undefined, new Date(), clientId) : Promise.resolve([]),
+    courseDecisions(db, ids),
+    pcl5Clusters(db, ids),
+  ]);
   const answers = new Map<string, Record<string, unknown>>();
   for (const it of items) (answers.get(it.assessment_id) ?? answers.set(it.assessment_id, {}).get(it.assessment_id)!)[it.item] = it.value;
 
@@ -95,6 +102,11 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
             answers: answers.get(a.id) ?? {},
           }),
         ),
+      safetyItems: safety
+        .filter((h) => h.type === 'safety-hold' && h.courseId === c.id)
+        .map((h) => ({ id: h.id, kind: h.kind, level: h.level, at: h.at, reason: h.reason, suicideRisk: h.suicideRisk, closesWhen: h.closesWhen })),
+      decisions: decisions.filter((d) => d.courseId === c.id).map((d) => ({ at: d.at, type: d.type, summary: d.summary })),
+      pcl5Clusters: Object.fromEntries(pcl5.filter((p) => p.courseId === c.id).map((p) => [p.assessmentId, { dsm5CriteriaMet: p.dsm5CriteriaMet, clusters: p.clusters }])),
     };
   });
   return { client: clientOf(client), courses: out };

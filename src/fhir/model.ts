@@ -49,6 +49,22 @@ export interface FhirCourse {
   endReason: string | null;
   steps: FhirStep[];
   assessments: FhirAssessment[];
+  /** Open safety items (exactly the workflow's open set, as projected): one active Flag each. */
+  safetyItems?: FhirSafetyItem[];
+  /** What was decided (overrides with their reason, reviews with their notes summary...): CarePlan notes. */
+  decisions?: Array<{ at: string; type: string; summary: string }>;
+  /** PCL-5 DSM-5 cluster results by assessment id (`<courseId>/<stepKey>/pcl5`). */
+  pcl5Clusters?: Record<string, { dsm5CriteriaMet: boolean; clusters: Record<string, { endorsed: number; required: number; met: boolean; score: number }> }>;
+}
+
+export interface FhirSafetyItem {
+  id: string;
+  kind: string;
+  level: string | null;
+  at: string;
+  reason: string;
+  suicideRisk: boolean;
+  closesWhen: string;
 }
 
 export interface FhirExportInput {

@@ -11,6 +11,8 @@ import type { ApiDeps } from '../context';
 import { apiRoute } from '../route';
 import { IdParams, iso, Limit } from '../schemas';
 import { loadClient } from './clients';
+import { courseDecisions, pcl5Clusters } from '../decisions';
+import { safetyQueue } from '../records';
 
 export const EnrollBody = z.strictObject({
   protocolId: z.string().min(1).max(100),
@@ -37,7 +39,23 @@ export const CourseView = z.object({
   endedAt: z.string().nullable(),
   endReason: z.string().nullable(),
   steps: z.array(StepView).optional(),
+  /** GET /api/courses/:id only: the open safety items, what was decided, and the PCL-5 DSM-5 cluster results. */
+  safetyHolds: z.array(z.object({ id: z.string(), kind: z.string(), level: z.string().nullable(), stepKey: z.string().nullable(), at: z.string(), reason: z.string(), suicideRisk: z.boolean(), closesWhen: z.string() })).optional(),
+  decisions: z.array(z.object({ at: z.string(), type: z.string(), stepKey: z.string().nullable(), actor: z.string(), summary: z.string(), reason: z.string().nullable(), notesSummary: z.string().nullable() })).optional(),
+  pcl5: z
+    .array(z.object({ assessmentId: z.string(), stepKey: z.string(), completedAt: z.string().nullable(), total: z.number(), provisionalPtsd: z.boolean(), dsm5CriteriaMet: z.boolean(), clusters: z.record(z.string(), z.object({ endorsed: z.number(), required: z.number(), met: z.boolean(), score: z.number() })) }))
+    .optional(),
 });
+
+/** The course's open safety items, decisions and PCL-5 cluster results (GET /api/courses/:id). */
+export async function courseRecordDetail(db: Db, course: Course) {
+  const [holds, decisions, pcl5] = await Promise.all([safetyQueue(db, undefined, new Date(), course.client_id), courseDecisions(db, [course.id]), pcl5Clusters(db, [course.id])]);
+  return {
+    safetyHolds: holds.filter((h) => h.type === 'safety-hold' && h.courseId === course.id).map((h) => ({ id: h.id, kind: h.kind, level: h.level, stepKey: h.stepKey, at: h.at, reason: h.reason, suicideRisk: h.suicideRisk, closesWhen: h.closesWhen })),
+    decisions: decisions.map(({ courseId: _c, ...d }) => d),
+    pcl5: pcl5.map(({ courseId: _c, ...p }) => p),
+  };
+}
 
 export function courseView(course: Course, steps?: CourseStep[]) {
   return {
@@ -111,7 +129,7 @@ export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
   apiRoute(app, { method: 'GET', url: '/api/courses/:id', tag: 'courses', summary: 'A course with every step so far', params: IdParams, errors: [404], response: CourseView }, async ({ params, principal }) => {
     const { course, steps } = await loadCourse(db, principal, params.id);
     await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: 'api course' });
-    return courseView(course, steps);
+    return { ...courseView(course, steps), ...(await courseRecordDetail(db, course)) };
   });
   apiRoute(app, { method: 'GET', url: '/api/courses', tag: 'courses', summary: 'Courses in your clinics, newest first', query: ListCoursesQuery, response: z.object({ courses: z.array(CourseView) }) }, async ({ query, principal }) => {
     const clinics = clinicFilter(principal, query.clinicId);

@@ -105,7 +105,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
       else if (action?.id === 'send-assessment') cell = html`<form method="post" action="/courses/${it.courseId}/assessments" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/"><button type="submit">${action.label}</button></form>`;
       else if (action && (action.roles as readonly string[]).includes(p.role)) cell = html`<a class="button" href="/clients/${it.clientId}#action-${action.id}">${action.label}</a>`;
       else if (action) cell = html`<span class="muted">${action.label} (${action.roles.filter((r) => r !== 'admin').join(' or ')})</span>`;
-      return html`<tr><td><a href="/clients/${it.clientId}">${it.clientName}</a></td><td>${it.clinicId}</td><td>${it.stepKey ?? ''}${it.type === 'system' ? html` <span class="badge bad">system</span>` : ''}</td>
+      return html`<tr><td><a href="/clients/${it.clientId}">${it.clientName}</a></td><td>${it.clinicId}</td><td>${it.stepKey ?? ''}${it.type === 'system' ? html` <span class="badge bad">system</span>` : it.type === 'safety' ? html` <span class="badge bad">safety hold</span>` : ''}</td>
 <td>${it.owner.name ?? it.owner.role ?? ''}</td><td>${it.ageSeconds !== null ? fmtAge(it.ageSeconds) : ''}${it.escalationLevel ? html` <span class="badge warn">escalated ×${it.escalationLevel}</span>` : ''}</td><td>${it.problem}</td><td>${cell}</td></tr>`;
     });
     const body = html`<form method="get" action="/" class="filters" aria-label="Filter the stuck board">
@@ -113,7 +113,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
 <div><label for="step">Step</label><select id="step" name="step">${opt('', filters.step, 'Any step')}${STEP_KINDS.map((s) => opt(s, filters.step))}</select></div>
 <div><label for="owner">Owner</label><select id="owner" name="owner">${opt('', filters.owner, 'Anyone')}${OWNERS.map((o) => opt(o, filters.owner))}</select></div>
 <div><button type="submit">Filter</button> <a href="/">Clear</a></div></form>
-<p role="status">${items.length === 0 ? 'Nothing is stuck.' : `${items.length} stuck: ${items.filter((i) => i.type === 'system').length} failing in the system, ${items.filter((i) => i.type === 'deadline').length} past a deadline.`}</p>
+<p role="status">${items.length === 0 ? 'Nothing is stuck.' : `${items.length} stuck: ${items.filter((i) => i.type === 'system').length} failing in the system, ${items.filter((i) => i.type === 'safety').length} on a safety hold, ${items.filter((i) => i.type === 'deadline').length} past a deadline.`}</p>
 ${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past a deadline or failing in the system, oldest first</caption><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">Step</th><th scope="col">Owner</th><th scope="col">Stuck for</th><th scope="col">Problem</th><th scope="col">Unstick</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">Every open course is within its deadlines and no system work is failing.</p>`}`;
     return send(reply, page({ title: 'Stuck board', principal: p, active: '/', flash, footer }, body));
   });
@@ -124,8 +124,8 @@ ${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past
     const items = await safetyQueue(db, clinicFilter(p));
     const canReview = (ACTION_ROLES['safety-review'] as readonly string[]).includes(p.role);
     const body = items.length
-      ? html`<table class="responsive"><caption>Open safety holds and recent adverse events</caption><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">What</th><th scope="col">Step</th><th scope="col">Since</th><th scope="col">Action</th></tr></thead><tbody>${items.map(
-          (i) => html`<tr><td><a href="/clients/${i.clientId}">${i.clientName}</a></td><td>${i.clinicId}</td><td>${i.serious ? html`<span class="badge bad">${i.type === 'safety-hold' ? 'hold' : 'serious'}</span> ` : html`<span class="badge warn">${i.type === 'safety-hold' ? 'hold' : 'adverse event'}</span> `}${i.summary}</td><td>${i.stepKey ?? ''}</td><td>${fmtAge(i.ageSeconds)} ago</td>
+      ? html`<table class="responsive"><caption>Open safety holds (highest risk, then oldest, first) and recent adverse events</caption><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">What</th><th scope="col">Step</th><th scope="col">Since</th><th scope="col">Closes when</th><th scope="col">Action</th></tr></thead><tbody>${items.map(
+          (i) => html`<tr><td><a href="/clients/${i.clientId}">${i.clientName}</a></td><td>${i.clinicId}</td><td>${i.serious ? html`<span class="badge bad">${i.type === 'safety-hold' ? (i.suicideRisk ? 'suicide risk' : 'hold') : 'serious'}</span> ` : html`<span class="badge warn">${i.type === 'safety-hold' ? 'hold' : 'adverse event'}</span> `}${i.courseEnded ? html`<span class="badge muted">course ended</span> ` : ''}${i.summary}</td><td>${i.stepKey ?? ''}</td><td>${fmtAge(i.ageSeconds)} ago</td><td>${i.closesWhen}</td>
 <td>${i.type === 'safety-hold' && canReview ? html`<a class="button" href="/clients/${i.clientId}#action-safety-review">Record safety review</a>` : html`<a href="/clients/${i.clientId}">Open</a>`}</td></tr>`,
         )}</tbody></table>`
       : html`<p class="empty">No open safety holds and no adverse events awaiting review.</p>`;
@@ -228,12 +228,23 @@ ${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? html`<form met
       clientTimeline(db, client.id),
       clientScores(db, client.id),
       course ? db.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
-      course ? db.selectFrom('safety_events').selectAll().where('course_id', '=', course.id).where('resolved_at', 'is', null).execute() : Promise.resolve([]),
+      // Every open safety item of the client, whichever course it came from: a suicide-risk item
+      // outlives its course until a clinician reviews it.
+      safetyQueue(db, undefined, new Date(), client.id).then((items) => items.filter((i) => i.type === 'safety-hold')),
     ]);
+    const holdsOf = (courseId: string) => holds.filter((h) => h.courseId === courseId);
+    const holdsHtml = holds.length
+      ? html`<div class="flash error" role="alert"><strong>Open safety items:</strong><ul>${holds.map((h) => html`<li>${h.summary}${h.courseEnded ? html` <span class="badge muted">course ${h.courseId} ended</span>` : ''} <span class="muted">(since ${fmtTime(h.at)}; closes when ${h.closesWhen})</span></li>`)}</ul>No dosing until a clinician records a review.</div>`
+      : html``;
+    // Reviews of items whose course has ended (no workflow left): one form per such course.
+    const endedReviewForms = [...new Set(holds.filter((h) => h.courseEnded).map((h) => h.courseId))].map((courseId) =>
+      actionForm('safety-review', { courseId, stepKey: null, principal: p, dischargeChecklist: [], routes: [] }, true),
+    );
     const canEnroll = p.role === 'admin' || p.role === 'coordinator';
     let courseHtml: SafeHtml;
     if (!course || course.ended_at) {
       courseHtml = html`${course ? html`<p>Last course ended ${fmtTime(course.ended_at)}${course.end_reason ? `: ${course.end_reason}` : ''}.</p>` : html`<p>Not enrolled in a course.</p>`}
+${holdsHtml}${endedReviewForms}
 ${canEnroll ? html`<form method="post" action="/clients/${client.id}/enroll" class="card" id="enroll">${csrfField(p)}<label for="protocol">Protocol</label><select id="protocol" name="protocolId">${listProtocols().map((pr) => html`<option value="${pr.id}">${pr.name} (v${pr.version})</option>`)}</select>
 <details><summary>Demo and simulation</summary>${raw('<label for="ts">Time scale (protocol days per real day; 1 = real time)</label>')}<input id="ts" name="timeScale:number" type="number" min="1" max="864000" step="any" placeholder="1"></details><p><button type="submit">Enroll</button></p></form>` : ''}`;
     } else {
@@ -245,13 +256,13 @@ ${canEnroll ? html`<form method="post" action="/clients/${client.id}/enroll" cla
       const ctx = { courseId: course.id, stepKey: course.current_step, principal: p, dischargeChecklist: protocol.safety?.dischargeChecklist ?? [], routes: protocol.routes ?? [] };
       const nextActions = ACTIONS_FOR_KIND[kind] ?? [];
       const forms: SafeHtml[] = nextActions.map((a, i) => actionForm(a, ctx, i === 0));
-      if (holds.length && !nextActions.includes('safety-review')) forms.unshift(actionForm('safety-review', ctx, true));
+      if (holdsOf(course.id).length && !nextActions.includes('safety-review')) forms.unshift(actionForm('safety-review', ctx, true));
       const canSend = true;
       const other: CourseAction[] = (['adverse-event', course.status === 'paused' ? 'resume' : 'pause', 'withdraw', 'change-clinician'] as CourseAction[]).filter((a) => !nextActions.includes(a));
       const overdue = current && (current.state === 'overdue' || (current.deadline_at && current.deadline_at.getTime() < Date.now()));
       courseHtml = html`<p><span class="badge ${course.status === 'active' ? 'ok' : 'muted'}">${course.status}</span> ${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">risk: ${course.risk_level}</span> ` : ''}
 ${protocol.name} v${course.protocol_version} · enrolled ${fmtTime(course.enrolled_at)} · current step <strong>${course.current_step ?? '(starting)'}</strong>${course.current_step_deadline ? html`, due ${fmtTime(course.current_step_deadline)}` : ''} ${overdue ? html`<span class="badge bad">overdue</span>` : ''}</p>
-${holds.length ? html`<div class="flash error" role="alert"><strong>Safety hold:</strong> ${holds.map((h) => `${h.kind.replace(/-/g, ' ')}${h.level ? ` (${h.level})` : ''}`).join('; ')}. No dosing until a clinician records a review.</div>` : ''}
+${holdsHtml}${endedReviewForms}
 <h2>Next</h2>${forms.length ? forms : html`<p class="muted">${kind === 'assessment' ? 'Waiting for the client to answer the assessment.' : 'Nothing to record for this step from your role.'}</p>`}
 <h2>Other actions</h2>${canSend ? html`<details id="action-send-assessment"><summary>Send an assessment now</summary><form method="post" action="/courses/${course.id}/assessments">${csrfField(p)}<input type="hidden" name="_back" value="/clients/${client.id}"><fieldset><legend>Instruments</legend>
 <label class="check"><input type="radio" name="instruments" value="phq9,gad7" checked> PHQ-9 and GAD-7</label><label class="check"><input type="radio" name="instruments" value="phq9,gad7,pcl5"> PHQ-9, GAD-7 and PCL-5</label><label class="check"><input type="radio" name="instruments" value="cssrs"> C-SSRS screener</label></fieldset><p><button type="submit">Send now</button></p></form></details>` : ''}

@@ -14,7 +14,7 @@ export const StuckQuery = z.strictObject({
 });
 
 export const StuckItemView = z.object({
-  type: z.enum(['deadline', 'system']),
+  type: z.enum(['deadline', 'system', 'safety']),
   courseId: z.string(),
   clientId: z.string(),
   clientName: z.string(),
