@@ -13,6 +13,7 @@ import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker/worker';
+import { EncryptionCodec } from '../src/security/payload-codec';
 import type { Db } from '../src/db/connect';
 import type { CourseView } from '../src/client/course-actions';
 import type { Profile } from './driver';
@@ -106,7 +107,9 @@ async function replayAll(histories: Histories, codec: PayloadCodec, problems: Pr
   let failures = 0;
   const byId = new Map(histories.map((h) => [`${h.workflowId}/${h.runId}`, h]));
   const input = histories.map((h) => ({ workflowId: `${h.workflowId}/${h.runId}`, history: h.history }));
-  for await (const r of Worker.runReplayHistories({ workflowBundle, dataConverter: { payloadCodecs: [codec] }, replayName: 'chaos-replay' }, input as never)) {
+  // As a live worker decodes: a payload not sealed with the keys becomes the refusal marker (src/workflows/refused.ts).
+  const replayCodec = codec instanceof EncryptionCodec ? codec.withMode('mark') : codec;
+  for await (const r of Worker.runReplayHistories({ workflowBundle, dataConverter: { payloadCodecs: [replayCodec] }, replayName: 'chaos-replay' }, input as never)) {
     if (!r.error) continue;
     failures++;
     problems.push({ kind: 'replay-failed', detail: `${r.workflowId}: ${r.error.message.slice(0, 400)}` });

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   for (const f of files) {
     const history = historyFromJson(fs.readFileSync(f, 'utf8'));
     try {
-      await Worker.runReplayHistory({ workflowBundle, ...(keys ? { dataConverter: { payloadCodecs: [new EncryptionCodec(parsePayloadKeys(keys))] } } : {}), replayName: 'replay' }, history as never, path.basename(f));
+      await Worker.runReplayHistory({ workflowBundle, ...(keys ? { dataConverter: { payloadCodecs: [new EncryptionCodec(parsePayloadKeys(keys), 'mark')] } } : {}), replayName: 'replay' }, history as never, path.basename(f));
       console.log(`ok   ${path.basename(f)}`);
     } catch (err) {
       failures++;
