@@ -4,7 +4,7 @@
 // Update went through, the answer did not come back) is harmless: the next round sees the change and
 // moves on, and no action is ever repeated blindly (a repeated scheduleSession or recordVitals would
 // be a real second event).
-import { HARD_STOPS } from '../src/domain/rules/eligibility';
+import { HARD_STOPS, REVIEW_ITEMS } from '../src/domain/rules/eligibility';
 import type { Client } from '@temporalio/client';
 import { executeCourseAction, getCourseState, type CourseActionInputs, type CourseActionName, type CourseView } from '../src/client/course-actions';
 import { getProtocol } from '../src/domain';
@@ -16,6 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Every hard stop the eligibility rule asks about, all absent.
 const HARD_STOP_IDS = Object.keys(HARD_STOPS);
 const NO_HARD_STOPS = Object.fromEntries(HARD_STOP_IDS.map((k) => [k, false]));
+const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
 const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, heartRate: 72, spo2: 98, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative' as const, cssrsRisk: 'none' as const, phq9Item9: 0 };
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
 const ACTOR = { role: 'coordinator' as const };
@@ -133,7 +134,7 @@ export class CourseDriver {
       const ses = s.session;
       switch (s.kind) {
         case 'screening':
-          return { action: 'recordScreening', input: { hardStops: p.hardStop ? { ...NO_HARD_STOPS, [p.hardStop]: true } : NO_HARD_STOPS, actor: ACTOR } };
+          return { action: 'recordScreening', input: { hardStops: p.hardStop ? { ...NO_HARD_STOPS, [p.hardStop]: true } : NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS, actor: ACTOR } };
         case 'clearance':
           return { action: 'decideClearance', input: p.denyClearance ? { decision: 'denied', reason: p.denyClearance, actor: { role: 'prescriber' } } : { decision: 'approved', actor: { role: 'prescriber' } } };
         case 'rems-enrollment':

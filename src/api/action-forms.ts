@@ -18,8 +18,15 @@ export function formToBody(form: Record<string, unknown>): Record<string, unknow
     const [path, type = 'string'] = rawKey.split(':');
     const parts = path!.split('.');
     if (parts.some((p) => !p || FORBIDDEN_KEYS.has(p))) continue;
+    if (type === 'reason') continue; // read with its `:answer` field
     let v: unknown = val.trim();
-    if (type === 'number') v = Number.isFinite(Number(val)) ? Number(val) : val;
+    if (type === 'answer') {
+      // A screening answer: yes, no, or not assessed with the reason typed next to it.
+      if (val === 'not-assessed') {
+        const r = form[`${path}:reason`];
+        v = { notAssessed: typeof r === 'string' ? r.trim() : Array.isArray(r) ? String(r[r.length - 1] ?? '').trim() : '' };
+      }
+    } else if (type === 'number') v = Number.isFinite(Number(val)) ? Number(val) : val;
     else if (type === 'bool') v = val === 'true' || val === 'on' || val === 'yes';
     else if (type === 'list') v = val.split(',').map((s) => s.trim()).filter(Boolean);
     else if (type === 'datetime') v = Number.isNaN(Date.parse(val)) ? val : new Date(val).toISOString();
@@ -41,6 +48,15 @@ export interface FormContext {
 const yesNo = (name: string, legend: string, def?: boolean) => html`<fieldset><legend>${legend}</legend>
 <label class="check"><input type="radio" name="${name}:bool" value="true"${def === true ? html` checked` : ''} required> Yes</label>
 <label class="check"><input type="radio" name="${name}:bool" value="false"${def === false ? html` checked` : ''}> No</label></fieldset>`;
+/** One screening question: present, absent, or not assessed with a reason; no choice is made for the clinician. */
+const screeningQuestion = (name: string, label: string) => {
+  const id = `f-${name.replace(/[^a-z0-9]/gi, '-')}`;
+  return html`<fieldset class="q"><legend>${label}</legend>
+<label class="check"><input type="radio" name="${name}:answer" value="yes" required> Present</label>
+<label class="check"><input type="radio" name="${name}:answer" value="no"> Absent</label>
+<label class="check"><input type="radio" name="${name}:answer" value="not-assessed"> Not assessed</label>
+<label for="${id}-reason">Why not assessed</label><input id="${id}-reason" name="${name}:reason"></fieldset>`;
+};
 const num = (name: string, label: string, opts: { min?: number; max?: number; step?: string; required?: boolean; value?: number } = {}) => {
   const id = `f-${name.replace(/[^a-z0-9]/gi, '-')}`;
   return html`<label for="${id}">${label}</label><input id="${id}" name="${name}:number" type="number" inputmode="decimal" min="${opts.min ?? ''}" max="${opts.max ?? ''}" step="${opts.step ?? 'any'}" value="${opts.value ?? ''}"${opts.required ? html` required` : ''}>`;
@@ -57,9 +73,8 @@ function fields(action: CourseAction, ctx: FormContext): SafeHtml {
   const step = ctx.stepKey ? html`<input type="hidden" name="stepKey" value="${ctx.stepKey}"><p class="muted">Step: ${ctx.stepKey}</p>` : html``;
   switch (action) {
     case 'screening':
-      return html`<fieldset><legend>Hard stops: tick each one that is present (unticked = assessed and absent)</legend>${Object.entries(HARD_STOPS).map(
-        ([id, label]) => html`<input type="hidden" name="hardStops.${id}:bool" value="false"><label class="check"><input type="checkbox" name="hardStops.${id}:bool" value="true"> ${label}</label>`,
-      )}</fieldset><fieldset><legend>Review items present</legend>${Object.entries(REVIEW_ITEMS).map(([id, label]) => html`<label class="check"><input type="checkbox" name="reviewItems.${id}:bool" value="true"> ${label}</label>`)}</fieldset>${text('notes', 'Notes', { area: true })}`;
+      return html`<fieldset><legend>Hard stops: answer every one (nothing is assumed)</legend>${Object.entries(HARD_STOPS).map(([id, label]) => screeningQuestion(`hardStops.${id}`, label))}</fieldset>
+<fieldset><legend>Review items: answer every one</legend>${Object.entries(REVIEW_ITEMS).map(([id, label]) => screeningQuestion(`reviewItems.${id}`, label))}</fieldset>${text('notes', 'Notes', { area: true })}`;
     case 'clearance':
       return html`<fieldset><legend>Decision</legend>${['approved', 'denied', 'needs-records'].map((d, i) => html`<label class="check"><input type="radio" name="decision" value="${d}"${i === 0 ? html` required` : ''}> ${d.replace('-', ' ')}</label>`)}</fieldset>${text('reason', 'Reason (required for a denial or when screening asked for review)', { area: true })}`;
     case 'rems-enrollment':

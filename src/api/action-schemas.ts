@@ -15,13 +15,21 @@ const heartRate = z.number().int().min(20).max(250).optional();
 const spo2 = z.number().min(50).max(100).optional();
 const cssrsRisk = z.enum(['none', 'low', 'moderate', 'high']);
 const hardStop = z.enum(Object.keys(HARD_STOPS) as [keyof typeof HARD_STOPS, ...Array<keyof typeof HARD_STOPS>]);
-const reviewItem = z.enum(Object.keys(REVIEW_ITEMS) as [keyof typeof REVIEW_ITEMS, ...Array<keyof typeof REVIEW_ITEMS>]);
+// Nothing is assumed: each screening question is answered yes, no, or not assessed with its reason.
+const screeningAnswer = z
+  .union([z.boolean(), z.enum(['yes', 'no']), z.strictObject({ notAssessed: z.string().trim().min(1, 'say why it was not assessed').max(500) })], {
+    error: (iss) => (iss.input === undefined ? 'required: answer yes, no, or { "notAssessed": "<reason>" }' : 'answer yes, no, or { "notAssessed": "<reason>" }'),
+  })
+  .describe('true / "yes" = present, false / "no" = absent, { "notAssessed": reason } = could not be assessed');
+// An absent list is read as an empty one, so the 400 names every unanswered question, not just the list.
+const everyOf = <K extends string>(keys: readonly K[]) =>
+  z.preprocess((v) => v ?? {}, z.strictObject(Object.fromEntries(keys.map((k) => [k, screeningAnswer])) as Record<K, typeof screeningAnswer>));
 const medClass = z.enum([...(Object.keys(INTERACTING_MEDICATION_CLASSES) as Array<keyof typeof INTERACTING_MEDICATION_CLASSES>), 'other']);
 
 export const ACTION_SCHEMAS = {
   screening: z.strictObject({
-    hardStops: z.partialRecord(hardStop, z.boolean()).describe('each hard-stop question: true = present, false = absent'),
-    reviewItems: z.partialRecord(reviewItem, z.boolean()).optional(),
+    hardStops: everyOf(Object.keys(HARD_STOPS) as Array<keyof typeof HARD_STOPS>).describe('every hard-stop question answered: present, absent, or not assessed with a reason'),
+    reviewItems: everyOf(Object.keys(REVIEW_ITEMS) as Array<keyof typeof REVIEW_ITEMS>).describe('every review item answered: present, absent, or not assessed with a reason'),
     medications: z.array(z.strictObject({ name: z.string().trim().min(1).max(200), class: medClass, diazepamEquivalentMgPerDay: z.number().min(0).max(1000).optional() })).max(50).optional(),
     // Which hard stop and why; never who (the server records the caller, and the protocol says which roles may override).
     overrides: z.array(z.strictObject({ hardStop, reason })).max(20).optional().describe('hard stops to override, each with its reason; the override is made by the caller, whose role the protocol must allow (prescriber by default)'),

@@ -124,6 +124,11 @@ export const AssessmentScheduleSchema = z.strictObject({
   /** Unanswered forms get `count` reminders, one every `everyHours`, then expire at `expiryHours`. */
   reminders: z.strictObject({ everyHours: positive, count: count }),
   expiryHours: positive,
+  /**
+   * No dose without a baseline: the client's own C-SSRS and PHQ-9 answered at most this many days
+   * before the first dose (counted to the dose, or to now before it). Default 30.
+   */
+  baselineWindowDays: positive.optional(),
 });
 
 export const EscalationSchema = z.strictObject({

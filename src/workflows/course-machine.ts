@@ -21,6 +21,7 @@ import {
   type ActorRef,
   type AssessmentCriticalSignal,
   type AssessmentFinishedSignal,
+  type LateCriticalAnswerInput,
   type AssessmentInstrumentResult,
   type CourseActionInputs,
   type CourseActionName,
@@ -501,11 +502,33 @@ export class CourseMachine {
     this.out.course = true;
   }
 
+  /**
+   * A critical answer on a link that had closed (expired, used, its assessment cancelled): a
+   * suicide-risk hold that only a clinician's review closes, and the safety alerts at once (keyed on
+   * the late answer: one email per role, ever). Null when the course has ended: no hold can be opened
+   * here any more, and the caller records the item itself.
+   */
+  onLateCriticalAnswer(input: LateCriticalAnswerInput, now: number): string | null {
+    if (this.finished) return null;
+    const holdId = `${input.key}/hold`;
+    if (this.state.holds.some((h) => h.id === holdId)) return holdId;
+    const stepKey = this.state.assessments[input.assessmentId]?.stepKey ?? null;
+    const what = input.summary.trim() || 'suicidal thoughts endorsed';
+    this.addHold({ id: holdId, kind: 'critical-answer', reason: `critical answer on an old link (${stepKey ?? input.assessmentId} assessment, answered after it closed): ${what}`, level: input.level, at: now, stepKey, suicideRisk: true }, now, input.assessmentId);
+    this.event('assessment.late-critical-answer', stepKey, undefined, { assessmentId: input.assessmentId, instruments: input.instrumentIds, holdId }, now);
+    for (const role of this.protocol.escalation.safetyAlertRoles) {
+      if (role === 'client') continue;
+      this.notify(`${input.key}/safety-alert-${role}`, 'safety-alert', { kind: 'role', role }, { reason: 'critical-answer', courseId: this.state.courseId, assessmentId: input.assessmentId });
+    }
+    return holdId;
+  }
+
   onAssessmentFinished(sig: AssessmentFinishedSignal, now: number): void {
     const a = this.state.assessments[sig.assessmentId];
     if (!a || a.status !== 'pending') return;
     a.status = sig.status;
     a.results = sig.results;
+    a.finishedAt = sig.at ?? now;
     this.event(`assessment.${sig.status}`, a.stepKey, undefined, { assessmentId: a.id, instruments: sig.results.map((r) => `${r.instrumentId}:${r.status}`) }, now);
     if (sig.status === 'missed' || sig.status === 'partial') {
       this.notify(`${a.id}/missed-notice`, 'course-notice', { kind: 'role', role: 'coordinator' }, { subjectKey: `assessment-${sig.status}`, courseId: this.state.courseId, assessmentId: a.id });
@@ -702,7 +725,7 @@ export class CourseMachine {
       this.bp(input.bloodPressure, 'bloodPressure');
       // Suicide risk from the client's own answers (the latest C-SSRS and PHQ-9 of this course); a value
       // typed at check-in may only make it stricter, never stand in for the answers.
-      const fromAssessment = this.assessmentResults(s.assessmentId);
+      const fromAssessment = this.checkInRisk(input);
       const decision = preDoseCheck(this.protocol, {
         bloodPressure: input.bloodPressure,
         hoursSinceFood: input.hoursSinceFood ?? null,
@@ -710,8 +733,9 @@ export class CourseMachine {
         escortConfirmed: input.escortConfirmed,
         // This session's own pre-dose hold is what this check re-decides, not a reason to hold it.
         openSafetyHolds: this.state.holds.filter((h) => !(h.kind === 'pre-dose-hold' && h.stepKey === p.id)).map((h) => ({ id: h.id, reason: h.reason })),
-        cssrsRisk: input.cssrsRisk ?? fromAssessment.cssrsRisk ?? null,
-        phq9Item9: input.phq9Item9 ?? fromAssessment.phq9Item9 ?? null,
+        cssrsRisk: fromAssessment.cssrsRisk ?? null,
+        phq9Item9: fromAssessment.phq9Item9 ?? null,
+        missingBaseline: this.baselineProblems(now),
         benzodiazepine: input.benzodiazepine,
         pregnancy: input.pregnancy,
         newInteractingMedications: input.newInteractingMedications,
@@ -740,8 +764,8 @@ export class CourseMachine {
         if (decision.decision === 'hold') {
           const critical = decision.reasons.find((r) => r.code === 'suicide-risk-critical');
           if (critical && !this.state.holds.some((h) => h.stepKey === p.id && h.kind === 'pre-dose-risk')) {
-            const cssrs = input.cssrsRisk ?? fromAssessment.cssrsRisk ?? null;
-            const item9 = input.phq9Item9 ?? fromAssessment.phq9Item9 ?? null;
+            const cssrs = fromAssessment.cssrsRisk ?? null;
+            const item9 = fromAssessment.phq9Item9 ?? null;
             const values = [cssrs ? `C-SSRS ${cssrs} risk` : null, item9 !== null ? `PHQ-9 item 9 = ${item9}` : null].filter(Boolean).join(', ');
             this.addHold({ id: `${this.state.courseId}/${p.id}/risk-hold`, kind: 'pre-dose-risk', reason: `${critical.message}${values ? ` (${values})` : ''}`, level: cssrs === 'high' ? 'high' : 'moderate', at: now, stepKey: p.id, suicideRisk: true }, now, null);
           }
@@ -755,13 +779,22 @@ export class CourseMachine {
     recordDose: (input, now) => {
       const [p, s] = this.openStep_(input.stepKey, ['dosing'], 'recordDose');
       const ses = s.session!;
-      if (this.state.holds.length > 0) {
-        throw new Rejection('ClinicallyRefused', `safety hold open (${this.state.holds.map((h) => h.reason).join('; ')}): no dosing until a clinician records a safety review`);
-      }
+      // No dose without its checks: every missing one is named in one refusal.
+      const missing: string[] = [];
+      const reasons: Reason[] = [];
+      // This session's own pre-dose hold is named below with the check that held it.
+      const others = this.state.holds.filter((h) => !(h.kind === 'pre-dose-hold' && h.stepKey === p.id));
+      if (others.length > 0) missing.push(`safety hold open (${others.map((h) => h.reason).join('; ')}): no dosing until a clinician records a safety review`);
+      for (const m of this.baselineProblems(now)) missing.push(m);
       if (ses.status === 'held') {
-        throw new Rejection('ClinicallyRefused', `the pre-dose check held this dose: ${ses.preDose!.reasons.filter((r) => r.blocking).map((r) => r.message).join('; ')}`, ses.preDose!.reasons);
+        const held = ses.preDose!.reasons.filter((r) => r.blocking && r.code !== 'baseline-missing');
+        if (held.length) missing.push(`the pre-dose check held this dose: ${held.map((r) => r.message).join('; ')}`);
+        else missing.push(`no passing pre-dose check recorded for this session of ${p.id} (the last one held it)`);
+        reasons.push(...ses.preDose!.reasons);
+      } else if (ses.status !== 'checked-in') {
+        missing.push(ses.status === 'unscheduled' || ses.status === 'no-show' ? `no session scheduled and no pre-dose check recorded for ${p.id} (session is ${ses.status})` : `no passing pre-dose check recorded for this session of ${p.id} (session is ${ses.status})`);
       }
-      if (ses.status !== 'checked-in') throw new Rejection('InvalidTransition', `${p.id}: record a passing pre-dose check before the dose (session is ${ses.status})`);
+      if (missing.length) throw new Rejection('ClinicallyRefused', `dose refused: ${missing.join('; ')}`, reasons.length ? reasons : missing.map((m) => ({ code: 'dose-check-missing', message: m, blocking: true })));
       if (typeof input.route !== 'string' || !input.route) throw new Rejection('InvalidInput', 'route is required');
       if (!(this.protocol.routes as string[]).includes(input.route)) throw new Rejection('ClinicallyRefused', `route ${input.route} is not one of this protocol's routes (${this.protocol.routes.join(', ')})`);
       return () => {
@@ -782,6 +815,12 @@ export class CourseMachine {
       if (ses.status !== 'dosed') throw new Rejection('InvalidTransition', `${p.id}: monitoring vitals are recorded after the dose (session is ${ses.status})`);
       this.bp(input.bloodPressure, 'bloodPressure');
       if (typeof input.atMinutes !== 'number' || input.atMinutes < 0) throw new Rejection('InvalidInput', 'atMinutes must be minutes after the start of dosing');
+      // A timed reading is taken at its time: a "40-minute" reading before 40 minutes is not one.
+      const elapsed = this.protocolMinutes(now - ses.doseAt!);
+      if (input.atMinutes > elapsed) {
+        const left = Math.ceil(input.atMinutes - elapsed);
+        throw new Rejection('ClinicallyRefused', `the ${input.atMinutes}-minute reading is taken ${input.atMinutes} min after the dose: ${Math.floor(elapsed)} min have passed, ${left} min left`);
+      }
       return () => {
         ses.readings = [...ses.readings, { at: input.atMinutes, ...input.bloodPressure }];
         if (typeof input.spo2 === 'number') ses.spo2 = input.spo2;
@@ -1014,6 +1053,52 @@ export class CourseMachine {
     const dose = p.timing.anchor === 'step' ? this.state.steps[p.timing.stepId] : undefined;
     const from = dose?.completedAt ?? s.openedAt!;
     return from + this.hours(this.protocol.course.integrationWindowHours ?? p.deadlineHours ?? 48);
+  }
+
+  /** The client's latest completed answer to an instrument in this course (any assessment), with its time. */
+  private latestAnswer(instrumentId: 'cssrs' | 'phq9', before = Infinity): { at: number; cssrsRisk?: RiskLevel; phq9Item9?: number } | null {
+    let best: { at: number; cssrsRisk?: RiskLevel; phq9Item9?: number } | null = null;
+    for (const a of Object.values(this.state.assessments)) {
+      for (const r of a.results) {
+        if (r.instrumentId !== instrumentId || r.status !== 'completed') continue;
+        const at = r.answeredAt ?? a.finishedAt;
+        if (at === undefined || at > before) continue;
+        if (!best || at >= best.at) best = { at, ...(r.cssrsRisk ? { cssrsRisk: r.cssrsRisk } : {}), ...(r.phq9Item9 !== undefined ? { phq9Item9: r.phq9Item9 } : {}) };
+      }
+    }
+    return best;
+  }
+
+  /**
+   * What the baseline lacks for a dose: the client's own C-SSRS and PHQ-9, answered at most the
+   * protocol's `baselineWindowDays` before the first dose (before it is given: before now).
+   */
+  baselineProblems(now: number): string[] {
+    const windowDays = this.protocol.assessments.baselineWindowDays ?? 30;
+    const doseAt = this.state.firstDoseAt ?? now;
+    const out: string[] = [];
+    for (const [id, name] of [['cssrs', 'C-SSRS'], ['phq9', 'PHQ-9']] as const) {
+      const last = this.latestAnswer(id, doseAt);
+      if (!last) out.push(`no baseline ${name} answered by the client`);
+      else if (doseAt - last.at > this.hours(windowDays * 24)) {
+        const days = Math.floor(((doseAt - last.at) * this.state.timeScale) / DAY);
+        out.push(`the client's baseline ${name} was answered ${days} days ago, outside the protocol's ${windowDays}-day window: send a new one`);
+      }
+    }
+    return out;
+  }
+
+  /** Suicide risk for a pre-dose check: the client's latest answers; typed values only make it stricter. */
+  private checkInRisk(input: { cssrsRisk?: RiskLevel; phq9Item9?: number }): { cssrsRisk?: RiskLevel; phq9Item9?: number } {
+    const cssrs = this.latestAnswer('cssrs')?.cssrsRisk;
+    const item9 = this.latestAnswer('phq9')?.phq9Item9;
+    const out: { cssrsRisk?: RiskLevel; phq9Item9?: number } = {};
+    // Without the client's answer a typed value counts only when it raises the risk (a typed "none" is not an answer).
+    if (cssrs !== undefined) out.cssrsRisk = input.cssrsRisk !== undefined && riskRank(input.cssrsRisk) > riskRank(cssrs) ? input.cssrsRisk : cssrs;
+    else if (input.cssrsRisk !== undefined && riskRank(input.cssrsRisk) > riskRank('none')) out.cssrsRisk = input.cssrsRisk;
+    if (item9 !== undefined) out.phq9Item9 = typeof input.phq9Item9 === 'number' && input.phq9Item9 > item9 ? input.phq9Item9 : item9;
+    else if (typeof input.phq9Item9 === 'number' && input.phq9Item9 > 0) out.phq9Item9 = input.phq9Item9;
+    return out;
   }
 
   private assessmentResults(id: string | null): { cssrsRisk?: RiskLevel; phq9Item9?: number } {

@@ -9,7 +9,7 @@
 // A rejected Update writes nothing to history.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { InstrumentId } from '../domain/instruments/instrument-id';
-import type { Medication, HardStop, ReviewItem, HardStopOverrideRequest } from '../domain/rules/eligibility';
+import type { Medication, HardStop, ReviewItem, HardStopOverrideRequest, ScreeningAnswer } from '../domain/rules/eligibility';
 import type { CssrsRisk } from '../domain/instruments/cssrs';
 import type { CourseView } from './course-machine';
 import type { AssessmentView } from './assessment-machine';
@@ -45,8 +45,10 @@ export interface BloodPressureInput {
 }
 
 export interface RecordScreeningInput extends Base {
-  hardStops: Partial<Record<HardStop, boolean>>;
-  reviewItems?: Partial<Record<ReviewItem, boolean>>;
+  /** Every hard stop answered: true/'yes', false/'no', or { notAssessed: reason }. */
+  hardStops: Partial<Record<HardStop, ScreeningAnswer>>;
+  /** Every review item answered the same way. */
+  reviewItems?: Partial<Record<ReviewItem, ScreeningAnswer>>;
   medications?: Medication[];
   /** Which hard stops to override and why; who overrides is `actor` (the role is checked on it). */
   overrides?: HardStopOverrideRequest[];
@@ -254,6 +256,8 @@ export interface AssessmentInstrumentResult {
   critical: boolean;
   phq9Item9?: number;
   cssrsRisk?: CssrsRisk;
+  /** Workflow time the client answered it (epoch ms); absent from assessments started before. */
+  answeredAt?: number;
 }
 export interface AssessmentFinishedSignal {
   assessmentId: string;
@@ -280,4 +284,28 @@ export interface SubmitAnswersResult {
   remaining: InstrumentId[];
 }
 export const submitAnswersUpdate = defineUpdate<SubmitAnswersResult, [SubmitAnswersInput]>('submitAnswers');
+
+// API -> course: a critical answer given on a link that had closed (expired, used, or its assessment
+// cancelled) while the course still runs. The course opens a suicide-risk hold and alerts at once.
+export interface LateCriticalAnswerInput {
+  /** Deterministic per late answer (assessment, instrument and answers): the hold's and the alerts' key. */
+  key: string;
+  assessmentId: string;
+  instrumentIds: InstrumentId[];
+  level: CssrsRisk;
+  /** What was endorsed (item numbers and values), for the hold's reason. */
+  summary: string;
+}
+/** `recorded: false`: the course has ended; the caller records the item itself (src/api/late-answers.ts). */
+export const recordLateCriticalAnswerUpdate = defineUpdate<{ recorded: boolean; holdId: string | null }, [LateCriticalAnswerInput]>('recordLateCriticalAnswer');
+
+// API -> its own short workflow: the safety alerts of a late critical answer on an ended course, sent
+// through the notify activity (one email per key, ever), once per late answer (the workflow id).
+export interface LateAnswerAlertInput {
+  key: string;
+  courseId: string;
+  clinicId: string;
+  assessmentId: string;
+  roles: Array<'coordinator' | 'prescriber' | 'therapist' | 'admin'>;
+}
 export const getAssessmentQuery = defineQuery<AssessmentView>('getAssessment');

@@ -1,18 +1,31 @@
 // Drives one course from enrollment to its end through the real service functions
 // (src/client/course-actions.ts), in real time at a high time scale. Shared by the course
-// integration tests and scripts/record-histories.ts. Assessments are left unanswered on purpose
-// (they expire as missed, a real path); the pre-dose check carries the check-in screen instead.
-import { HARD_STOPS } from '../../src/domain/rules/eligibility';
+// integration tests and scripts/record-histories.ts. The client answers the baseline (no dose goes
+// ahead without the client's own C-SSRS and PHQ-9); every later assessment is left unanswered on
+// purpose (they expire as missed, a real path).
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import type { Client } from '@temporalio/client';
 import { AppError } from '../../src/errors';
 import type { Protocol } from '../../src/domain/protocol';
 import { executeCourseAction, getCourseState, type CourseActionInputs, type CourseActionName, type CourseView } from '../../src/client/course-actions';
+import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
+import { submitAnswersUpdate, type SubmitAnswersInput } from '../../src/workflows/messages';
+
+/** Answers of a client doing well, per instrument (C-SSRS: no ideation). */
+export const BENIGN_ANSWERS: Record<string, unknown[]> = {
+  phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0],
+  gad7: [1, 1, 1, 1, 1, 1, 1],
+  pcl5: Array(20).fill(1),
+  cssrs: [false, false, null, null, null, false],
+  'qids-sr16': Array(16).fill(0),
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const NO_HARD_STOPS = Object.fromEntries(
   Object.keys(HARD_STOPS).map((k) => [k, false]),
 );
+export const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
 const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative' as const, cssrsRisk: 'none' as const, phq9Item9: 0 };
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
 
@@ -41,6 +54,38 @@ export class LiveCourse {
     }
   }
 
+  /** The client answers every instrument of a step's assessment; waits until the course has heard it finished. */
+  async answerAll(stepKey: string, overrides: Record<string, unknown[]> = {}): Promise<void> {
+    const id = `${this.courseId}/${stepKey}`;
+    const a = (await this.waitFor((v) => v.assessments.some((x) => x.id === id))).assessments.find((x) => x.id === id)!;
+    const handle = this.temporal.workflow.getHandle(assessmentWorkflowId(id));
+    for (const instrumentId of a.instruments) {
+      const input: SubmitAnswersInput = { instrumentId, answers: overrides[instrumentId] ?? BENIGN_ANSWERS[instrumentId]! };
+      for (let i = 0; ; i++) {
+        try {
+          await handle.executeUpdate(submitAnswersUpdate, { args: [input] });
+          break;
+        } catch (err) {
+          if (i > 100 || !(err instanceof Error) || err.name !== 'WorkflowNotFoundError') throw err;
+          await sleep(50);
+        }
+      }
+    }
+    await this.waitFor((v) => v.assessments.find((x) => x.id === id)?.status !== 'pending');
+  }
+
+  /** Retries an action refused only because its time has not come yet (a timed reading, discharge). */
+  async whenDue<K extends CourseActionName>(name: K, input: CourseActionInputs[K]) {
+    for (;;) {
+      try {
+        return await this.act(name, input);
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'unprocessable' && /min left/.test(err.message))) throw err;
+        await sleep(20);
+      }
+    }
+  }
+
   waitOpen(stepKey: string) {
     return this.waitFor((v) => v.steps.find((s) => s.id === stepKey)?.status === 'open');
   }
@@ -49,7 +94,8 @@ export class LiveCourse {
   async runToCompletion(onProgress?: (what: string) => void): Promise<CourseView> {
     const p = this.protocol;
     await this.waitOpen('screening');
-    await this.act('recordScreening', { hardStops: NO_HARD_STOPS });
+    await this.answerAll('screening');
+    await this.act('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
     await this.act('decideClearance', { decision: 'approved' });
     if (p.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await this.act('recordRemsEnrollment', { enrolled: true });
     await this.act('recordConsent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
@@ -64,18 +110,10 @@ export class LiveCourse {
       await this.act('recordPreDoseCheck', { stepKey: dose, ...CHECK });
       await this.act('recordDose', { stepKey: dose, route: p.routes[0]!, doseMg: 56, lotNumber: 'L-1' });
       for (const m of p.safety.bloodPressure.checkMinutes) {
-        if (typeof m === 'number' && m > 0) await this.act('recordVitals', { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98 });
+        if (typeof m === 'number' && m > 0) await this.whenDue('recordVitals', { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98 });
       }
       // Discharge once the (scaled) minimum monitoring time has passed.
-      for (;;) {
-        try {
-          await this.act('discharge', { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
-          break;
-        } catch (err) {
-          if (!(err instanceof AppError && err.code === 'unprocessable' && /Monitored/.test(err.message))) throw err;
-          await sleep(20);
-        }
-      }
+      await this.whenDue('discharge', { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
       await this.act('completeSession', { stepKey: `integration-${n}` });
       if (p.rems) {
         await this.act('submitRemsForm', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });

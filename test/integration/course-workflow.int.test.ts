@@ -7,7 +7,7 @@ import { getProtocol } from '../../src/domain';
 import { createApiToken } from '../../src/auth/tokens';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
-import { LiveCourse, NO_HARD_STOPS } from './course-driver';
+import { LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
 import { BASELINE } from '../../src/workflows/baseline';
 
 let stack: TestStack;
@@ -96,7 +96,7 @@ test('rejections map to AppErrors; answers reach the assessment; a critical answ
   });
   expect(held.riskLevel).toBe('moderate');
   await eventually(async () => (await stack.db.selectFrom('safety_events').select('id').where('course_id', '=', course.id).executeTakeFirst()) ?? undefined);
-  const screening = await executeCourseAction(stack.temporal, course.id, 'recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: { 'bipolar-disorder': true } }).then((r) => r.outcome);
+  const screening = await executeCourseAction(stack.temporal, course.id, 'recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: { ...NO_REVIEW_ITEMS, 'bipolar-disorder': true } }).then((r) => r.outcome);
   expect(screening).toBe('needs-review');
   const refused = await executeCourseAction(stack.temporal, course.id, 'decideClearance', { decision: 'approved' }).catch((e) => e);
   expect(refused).toMatchObject({ code: 'unprocessable' });

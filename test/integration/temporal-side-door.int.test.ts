@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, type Payload } from '@temporalio/common';
-import { HARD_STOPS } from '../../src/domain/rules/eligibility';
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { resolveToolchain } from '../../src/temporal/toolchain';
 import { REFUSED_PAYLOAD_FAILURE } from '../../src/workflows/refused';
 import { eventually, startTestStack, testEnv, type TestStack } from '../harness/stack';
@@ -43,7 +43,7 @@ beforeAll(async () => {
   workflowId = e.body.workflowId;
   // Screening done the normal way: the course now waits for the prescriber's clearance decision.
   const hardStops = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
-  const s = await call('POST', `/api/courses/${courseId}/screening`, { token: t.coordinator, body: { hardStops } });
+  const s = await call('POST', `/api/courses/${courseId}/screening`, { token: t.coordinator, body: { hardStops, reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) } });
   if (s.status !== 200) throw new Error(JSON.stringify(s.body));
   await eventually(async () => (await stack.db.selectFrom('courses').select('current_step').where('id', '=', courseId).executeTakeFirst())?.current_step === 'clearance');
 

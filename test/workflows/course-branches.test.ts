@@ -1,5 +1,5 @@
 // Every branch of issue 4 item 10, each on its own course, on the time-skipping server.
-import { CHECKLIST, CourseDriver, DAY, GOOD_CHECK, HOUR, NO_HARD_STOPS, startHarness, type Harness } from './helpers';
+import { CHECKLIST, CourseDriver, DAY, GOOD_CHECK, HOUR, NO_HARD_STOPS, NO_REVIEW_ITEMS, startHarness, type Harness } from './helpers';
 
 // A fresh test server per test: after a rejected Update the Java test server can leave time
 // skipping locked, which would make a later test's sleeps take real time.
@@ -32,7 +32,7 @@ async function sentNotes(courseId: string, template: string, enough: (ns: Return
 test('ineligible: a hard stop at screening ends the course as ineligible', async () => {
   const c = await course();
   await c.answerAll('screening');
-  const r = await c.act('recordScreening', { hardStops: { ...NO_HARD_STOPS, 'psychotic-disorder': true } });
+  const r = await c.act('recordScreening', { hardStops: { ...NO_HARD_STOPS, 'psychotic-disorder': true }, reviewItems: NO_REVIEW_ITEMS });
   expect(r.outcome).toBe('ineligible');
   const result = await c.handle.result();
   expect(result.status).toBe('ineligible');
@@ -42,15 +42,15 @@ test('ineligible: a hard stop at screening ends the course as ineligible', async
 
 test('an incomplete screening is refused with every unanswered hard stop', async () => {
   const c = await course();
-  const r = await c.reject('recordScreening', { hardStops: { pregnancy: false } });
+  const r = await c.reject('recordScreening', { hardStops: { pregnancy: false }, reviewItems: NO_REVIEW_ITEMS });
   expect(r.type).toBe('ClinicallyRefused');
-  expect(r.message).toContain('Not assessed: History of a primary psychotic disorder');
+  expect(r.message).toContain('Not answered: History of a primary psychotic disorder');
   await c.act('withdrawCourse', { reason: 'test over' });
 });
 
 test('clearance denied ends the course; a denial needs a reason', async () => {
   const c = await course();
-  await c.act('recordScreening', { hardStops: NO_HARD_STOPS });
+  await c.act('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
   expect((await c.reject('decideClearance', { decision: 'denied' })).type).toBe('InvalidInput');
   await c.act('decideClearance', { decision: 'denied', reason: 'cardiology advises against' });
   const result = await c.handle.result();
@@ -60,7 +60,7 @@ test('clearance denied ends the course; a denial needs a reason', async () => {
 
 test('clearance past its deadline: overdue, escalated to the prescriber, then the coordinator, then admin', async () => {
   const c = await course();
-  await c.act('recordScreening', { hardStops: NO_HARD_STOPS });
+  await c.act('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
   await c.sleep(71 * HOUR);
   expect((await c.step('clearance')).overdue).toBe(false);
   await c.sleep(2 * HOUR);
@@ -94,14 +94,19 @@ test('no dose before clearance; no discharge before the minimum monitoring time'
   expect(early.type).toBe('InvalidTransition');
   expect(early.message).toMatch(/no dosing before medical clearance/);
   await readyToDose(c);
-  expect((await c.reject('recordDose', { stepKey: 'dose-1', route: 'sublingual' })).message).toMatch(/pre-dose check before the dose/);
+  expect((await c.reject('recordDose', { stepKey: 'dose-1', route: 'sublingual' })).message).toMatch(/dose refused: no passing pre-dose check recorded/);
   await c.act('recordPreDoseCheck', { stepKey: 'dose-1', ...GOOD_CHECK });
   await c.act('recordDose', { stepKey: 'dose-1', route: 'sublingual' });
+  // The 30-minute reading is refused before its time, with the time left.
+  const tooSoon = await c.reject('recordVitals', { stepKey: 'dose-1', atMinutes: 30, bloodPressure: { systolic: 130, diastolic: 80 }, spo2: 97 });
+  expect(tooSoon.type).toBe('ClinicallyRefused');
+  expect(tooSoon.message).toMatch(/the 30-minute reading .* \d+ min left/);
+  await realSleep(550);
   await c.act('recordVitals', { stepKey: 'dose-1', atMinutes: 30, bloodPressure: { systolic: 130, diastolic: 80 }, spo2: 97 });
   await realSleep(750);
   const early2 = await c.reject('discharge', { stepKey: 'dose-1', bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
   expect(early2.type).toBe('ClinicallyRefused');
-  expect(early2.message).toMatch(/Monitored \d+ min; at least 120 min required/);
+  expect(early2.message).toMatch(/Monitored \d+ min; at least 120 min required \(\d+ min left\)/);
   await realSleep(1500);
   expect((await c.act('discharge', { stepKey: 'dose-1', bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true })).outcome).toBe('discharged');
   expect((await c.step('integration-1')).status).toBe('open');
@@ -252,7 +257,7 @@ test('withdraw mid-course cancels open steps and pending assessments', async () 
 
 test('pause and resume: actions refused while paused, deadlines move by the pause', async () => {
   const c = await course();
-  await c.act('recordScreening', { hardStops: NO_HARD_STOPS });
+  await c.act('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
   const before = Date.parse((await c.step('clearance')).deadlineAt!);
   await c.act('pauseCourse', { reason: 'client travelling' });
   await c.sleep(10 * DAY);
@@ -273,6 +278,7 @@ test('doses keep the protocol minimum spacing; integration must be within its wi
   await readyToDose(c);
   await c.act('recordPreDoseCheck', { stepKey: 'dose-1', ...GOOD_CHECK });
   await c.act('recordDose', { stepKey: 'dose-1', route: 'sublingual' });
+  await c.sleep(HOUR / 2);
   await c.act('recordVitals', { stepKey: 'dose-1', atMinutes: 30, bloodPressure: { systolic: 130, diastolic: 80 }, spo2: 97 });
   await c.sleep(2 * HOUR);
   await c.act('discharge', { stepKey: 'dose-1', bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });

@@ -2,7 +2,7 @@
 import { getProtocol } from '../../src/domain';
 import { CourseMachine, Rejection } from '../../src/workflows/course-machine';
 import { assignProfiles } from '../../src/cli/commands/simulate';
-import { NO_HARD_STOPS } from './helpers';
+import { NO_HARD_STOPS, NO_REVIEW_ITEMS } from './helpers';
 
 const T0 = Date.parse('2026-01-05T09:00:00Z');
 const H = 3_600_000;
@@ -30,7 +30,7 @@ test('validators reject without changing state, with the reason', () => {
 
 test('deadlines escalate owner first, then coordinator, with time scaled', () => {
   const m = make('kap-office', 24); // one protocol day per real hour
-  m.apply('recordScreening', { hardStops: NO_HARD_STOPS }, T0);
+  m.apply('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, T0);
   m.takeOutput();
   expect(m.nextWakeAt(T0)).toBe(T0 + 3 * H + 1); // 72 protocol hours = 3 real hours
   m.tick(T0 + 3 * H + 1);
@@ -41,7 +41,7 @@ test('deadlines escalate owner first, then coordinator, with time scaled', () =>
 
 test('the state survives a JSON round trip (continue-as-new)', () => {
   const m = make();
-  m.apply('recordScreening', { hardStops: NO_HARD_STOPS }, T0);
+  m.apply('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, T0);
   const copy = new CourseMachine(getProtocol('kap-office', 1)!, JSON.parse(JSON.stringify(m.state)));
   expect(copy.view(T0)).toEqual(m.view(T0));
 });

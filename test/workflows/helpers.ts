@@ -1,6 +1,6 @@
 // Shared set-up for workflow tests on the time-skipping test server: one prebuilt bundle per file,
 // mocked activities that record what the workflow asked for, and a small driver for courses.
-import { HARD_STOPS } from '../../src/domain/rules/eligibility';
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -155,6 +155,7 @@ export const BENIGN_ANSWERS: Record<string, unknown[]> = {
 };
 
 export const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
+export const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
 
 export const GOOD_CHECK = {
   bloodPressure: { systolic: 122, diastolic: 78 },
@@ -259,7 +260,7 @@ export class CourseDriver {
   /** Screening (baseline answered), clearance, REMS enrollment where required, consent. */
   async intake(): Promise<void> {
     await this.answerAll('screening');
-    await this.act('recordScreening', { hardStops: NO_HARD_STOPS });
+    await this.act('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
     await this.act('decideClearance', { decision: 'approved' });
     if ((await this.state()).steps.some((s) => s.kind === 'rems-enrollment')) await this.act('recordRemsEnrollment', { enrolled: true, remsPatientId: 'R-1' });
     await this.act('recordConsent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
@@ -278,8 +279,15 @@ export class CourseDriver {
     const check = await this.act('recordPreDoseCheck', { stepKey, ...GOOD_CHECK });
     if (check.outcome !== 'proceed') throw new Error(`pre-dose held: ${JSON.stringify(check.reasons)}`);
     await this.act('recordDose', { stepKey, route: opts.route, doseMg: 56, lotNumber: 'L1' });
-    for (const m of opts.checkMinutes) if (typeof m === 'number' && m > 0) await this.act('recordVitals', { stepKey, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
-    await this.sleep(opts.monitoringMinutes * 60_000);
+    // Each timed reading at its time after the dose (one taken early is refused).
+    let waited = 0;
+    for (const m of opts.checkMinutes) {
+      if (typeof m !== 'number' || m <= 0) continue;
+      await this.sleep((m - waited) * 60_000);
+      waited = m;
+      await this.act('recordVitals', { stepKey, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
+    }
+    await this.sleep(Math.max(0, opts.monitoringMinutes - waited) * 60_000);
     await this.act('discharge', { stepKey, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
   }
 }

@@ -33,4 +33,5 @@ export const DEFAULT_ASSESSMENTS: ProtocolInput['assessments'] = {
   ],
   reminders: { everyHours: 24, count: 3 },
   expiryHours: 96,
+  baselineWindowDays: 30,
 };

@@ -27,7 +27,8 @@ export function dischargeReadiness(protocol: Protocol, input: DischargeInput): D
   const reasons: Reason[] = [];
 
   if (!(input.minutesSinceDoseStart >= s.minMonitoringMinutes)) {
-    reasons.push(block('monitoring-time', `Monitored ${input.minutesSinceDoseStart} min; at least ${s.minMonitoringMinutes} min required`));
+    const left = Math.max(1, Math.ceil(s.minMonitoringMinutes - input.minutesSinceDoseStart));
+    reasons.push(block('monitoring-time', `Monitored ${input.minutesSinceDoseStart} min; at least ${s.minMonitoringMinutes} min required (${left} min left)`));
   }
   const readingAt = (at: number | 'discharge') => [...input.readings].reverse().find((r) => r.at === at);
   for (const at of s.bloodPressure.checkMinutes) {

@@ -2,7 +2,10 @@
 // unless someone in a role the protocol names (prescribers by default) overrides it with a recorded,
 // non-empty reason. Who overrode is the authenticated principal, filled in by the workflow from the
 // action's actor: a request names only the hard stop and the reason. Review items and interacting
-// medications send the case to a prescriber; unanswered hard-stop questions leave it incomplete.
+// medications send the case to a prescriber. Nothing is assumed: every hard stop and every review item
+// is answered explicitly (yes, no, or not assessed with a reason); an unanswered one leaves the
+// screening incomplete, a hard stop not assessed leaves it incomplete (with its reason), and a review
+// item not assessed goes to the prescriber with its reason.
 import type { Role } from '../protocol';
 import { block, note, type Decision, type Reason } from './decision';
 
@@ -70,11 +73,27 @@ export interface HardStopOverride extends HardStopOverrideRequest {
 /** Who may override a hard stop when the protocol does not say. */
 export const DEFAULT_OVERRIDE_ROLES: readonly Role[] = ['prescriber'];
 
+/**
+ * One screening answer: present (`true` / 'yes'), absent (`false` / 'no'), or not assessed with the
+ * reason it could not be (`{ notAssessed: reason }`). A missing answer is never read as "absent".
+ */
+export type ScreeningAnswer = boolean | 'yes' | 'no' | { notAssessed: string };
+
+/** Present / absent / not assessed (with its reason) / unanswered (missing or not a valid answer). */
+export function readAnswer(v: unknown): { kind: 'present' } | { kind: 'absent' } | { kind: 'not-assessed'; reason: string } | { kind: 'unanswered' } {
+  if (v === true || v === 'yes') return { kind: 'present' };
+  if (v === false || v === 'no') return { kind: 'absent' };
+  if (typeof v === 'object' && v !== null && typeof (v as { notAssessed?: unknown }).notAssessed === 'string' && (v as { notAssessed: string }).notAssessed.trim()) {
+    return { kind: 'not-assessed', reason: (v as { notAssessed: string }).notAssessed.trim() };
+  }
+  return { kind: 'unanswered' };
+}
+
 export interface ScreeningRecord {
-  /** Answer to every hard-stop question: true = present, false = absent. Missing = not assessed. */
-  hardStops: Partial<Record<HardStop, boolean>>;
-  /** Review items found (true). Unanswered review items are not required. */
-  reviewItems?: Partial<Record<ReviewItem, boolean>>;
+  /** An explicit answer to every hard-stop question. A missing one leaves the screening incomplete. */
+  hardStops: Partial<Record<HardStop, ScreeningAnswer>>;
+  /** An explicit answer to every review item. A missing one leaves the screening incomplete. */
+  reviewItems?: Partial<Record<ReviewItem, ScreeningAnswer>>;
   medications?: readonly Medication[];
   /** Baseline C-SSRS risk, if done: 'high' counts as the suicidal-ideation hard stop. */
   cssrsRisk?: 'none' | 'low' | 'moderate' | 'high';
@@ -93,10 +112,12 @@ export function checkEligibility(record: ScreeningRecord, opts: { overrideRoles?
   const reasons: Reason[] = [];
   const present = new Set<HardStop>();
   const missing: HardStop[] = [];
+  const notAssessed = new Map<HardStop, string>();
   for (const stop of Object.keys(HARD_STOPS) as HardStop[]) {
-    const v = record.hardStops[stop];
-    if (v === true) present.add(stop);
-    else if (v !== false) missing.push(stop);
+    const a = readAnswer(record.hardStops?.[stop]);
+    if (a.kind === 'present') present.add(stop);
+    else if (a.kind === 'not-assessed') notAssessed.set(stop, a.reason);
+    else if (a.kind === 'unanswered') missing.push(stop);
   }
   if (record.cssrsRisk === 'high') present.add('suicidal-ideation-with-intent');
 
@@ -112,14 +133,18 @@ export function checkEligibility(record: ScreeningRecord, opts: { overrideRoles?
   }
   for (const stop of present) {
     const o = overridden.get(stop);
-    const why = stop === 'suicidal-ideation-with-intent' && record.cssrsRisk === 'high' && record.hardStops[stop] !== true ? ' (C-SSRS high risk)' : '';
+    const why = stop === 'suicidal-ideation-with-intent' && record.cssrsRisk === 'high' && readAnswer(record.hardStops?.[stop]).kind !== 'present' ? ' (C-SSRS high risk)' : '';
     if (o) reasons.push(note(`hard-stop-overridden:${stop}`, `${HARD_STOPS[stop]}${why}: overridden by ${o.byRole}${o.byUserId ? ` ${o.byUserId}` : ''}: ${o.reason.trim()}`));
     else reasons.push(block(`hard-stop:${stop}`, `${HARD_STOPS[stop]}${why}`));
   }
-  for (const stop of missing) reasons.push(block(`not-assessed:${stop}`, `Not assessed: ${HARD_STOPS[stop]}`));
+  for (const stop of missing) if (!present.has(stop)) reasons.push(block(`not-assessed:${stop}`, `Not answered: ${HARD_STOPS[stop]}`));
+  for (const [stop, why] of notAssessed) if (!present.has(stop)) reasons.push(block(`not-assessed:${stop}`, `Not assessed: ${HARD_STOPS[stop]} (${why})`));
 
-  for (const [item, v] of Object.entries(record.reviewItems ?? {}) as Array<[ReviewItem, boolean | undefined]>) {
-    if (v === true) reasons.push(block(`review:${item}`, REVIEW_ITEMS[item]));
+  for (const item of Object.keys(REVIEW_ITEMS) as ReviewItem[]) {
+    const a = readAnswer(record.reviewItems?.[item]);
+    if (a.kind === 'present') reasons.push(block(`review:${item}`, REVIEW_ITEMS[item]));
+    else if (a.kind === 'not-assessed') reasons.push(block(`review:not-assessed:${item}`, `Not assessed: ${REVIEW_ITEMS[item]} (${a.reason}): prescriber to review`));
+    else if (a.kind === 'unanswered') reasons.push(block(`not-assessed:review:${item}`, `Not answered: ${REVIEW_ITEMS[item]}`));
   }
   if (record.phq9Item9 !== undefined && record.phq9Item9 > 0) reasons.push(block('review:phq9-item9', `PHQ-9 item 9 = ${record.phq9Item9}: suicide-risk assessment before clearance`));
   if (record.cssrsRisk === 'moderate') reasons.push(block('review:cssrs-moderate', 'C-SSRS moderate risk'));

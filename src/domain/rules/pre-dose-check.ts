@@ -20,7 +20,9 @@ export interface PreDoseInput {
   escortConfirmed?: boolean;
   /** Any open safety hold on the course (e.g. from a critical answer) blocks until released. */
   openSafetyHolds?: ReadonlyArray<{ id: string; reason: string }>;
-  /** C-SSRS "since last visit" risk and PHQ-9 item 9 from the pre-dose assessment. */
+  /** What the client's baseline lacks (no baseline C-SSRS / PHQ-9, or one outside the protocol's window): each holds. */
+  missingBaseline?: readonly string[];
+  /** C-SSRS risk and PHQ-9 item 9 from the client's latest answers (a typed value may only raise them). */
   cssrsRisk?: CssrsRisk | null;
   phq9Item9?: number | null;
   benzodiazepine?: { taking: boolean; hoursSinceLastDose?: number | null };
@@ -56,9 +58,10 @@ export function preDoseCheck(protocol: Protocol, input: PreDoseInput): Decision<
 
   for (const hold of input.openSafetyHolds ?? []) reasons.push(block('safety-hold-open', `Safety hold ${hold.id} is open: ${hold.reason}`));
 
+  for (const m of input.missingBaseline ?? []) reasons.push(block('baseline-missing', `Baseline: ${m}`));
   const wants = protocol.assessments.beforeEachDose;
-  if (wants.includes('cssrs') && (input.cssrsRisk === undefined || input.cssrsRisk === null)) reasons.push(block('cssrs-missing', 'C-SSRS since last visit not done'));
-  if (wants.includes('phq9') && (input.phq9Item9 === undefined || input.phq9Item9 === null)) reasons.push(block('phq9-missing', 'PHQ-9 (item 9) before this dose not done'));
+  if (wants.includes('cssrs') && (input.cssrsRisk === undefined || input.cssrsRisk === null)) reasons.push(block('cssrs-missing', 'C-SSRS not answered by the client'));
+  if (wants.includes('phq9') && (input.phq9Item9 === undefined || input.phq9Item9 === null)) reasons.push(block('phq9-missing', 'PHQ-9 (item 9) not answered by the client'));
   const triage = triageSuicideRisk({ phq9Item9: input.phq9Item9 ?? null, cssrs: input.cssrsRisk ? { risk: input.cssrsRisk } : null });
   if (triage.critical) {
     reasons.push(block('suicide-risk-critical', `Suicide-risk triage is critical (${triage.level}): clinician review before dosing`));

@@ -1,5 +1,6 @@
 import {
   HARD_STOPS,
+  REVIEW_ITEMS,
   assessmentSchedule,
   boosterSuggestion,
   checkEligibility,
@@ -24,33 +25,35 @@ const spravato = getProtocol('spravato-rems')!;
 const iv = getProtocol('iv-series')!;
 const codes = (r: { reasons: Array<{ code: string; blocking: boolean }> }) => r.reasons.filter((x) => x.blocking).map((x) => x.code);
 const ALL_CLEAR: Record<HardStop, boolean> = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false])) as Record<HardStop, boolean>;
+const NO_REVIEW = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
 
 describe('eligibility', () => {
   test('nothing found => eligible', () => {
-    expect(checkEligibility({ hardStops: ALL_CLEAR })).toEqual({ decision: 'eligible', reasons: [] });
+    expect(checkEligibility({ reviewItems: NO_REVIEW, hardStops: ALL_CLEAR })).toEqual({ decision: 'eligible', reasons: [] });
   });
 
   test.each(Object.keys(HARD_STOPS) as HardStop[])('hard stop %s => ineligible', (stop) => {
-    const r = checkEligibility({ hardStops: { ...ALL_CLEAR, [stop]: true } });
+    const r = checkEligibility({ reviewItems: NO_REVIEW, hardStops: { ...ALL_CLEAR, [stop]: true } });
     expect(r.decision).toBe('ineligible');
     expect(codes(r)).toEqual([`hard-stop:${stop}`]);
   });
 
   test('unanswered hard-stop questions => incomplete, naming each', () => {
     const { pregnancy: _p, 'acute-mania': _m, ...rest } = ALL_CLEAR;
-    const r = checkEligibility({ hardStops: rest });
+    const r = checkEligibility({ reviewItems: NO_REVIEW, hardStops: rest });
     expect(r.decision).toBe('incomplete');
     expect(codes(r).sort()).toEqual(['not-assessed:acute-mania', 'not-assessed:pregnancy']);
   });
 
   test('C-SSRS high at screening counts as the suicidal-ideation hard stop', () => {
-    const r = checkEligibility({ hardStops: ALL_CLEAR, cssrsRisk: 'high' });
+    const r = checkEligibility({ reviewItems: NO_REVIEW, hardStops: ALL_CLEAR, cssrsRisk: 'high' });
     expect(r.decision).toBe('ineligible');
     expect(codes(r)).toEqual(['hard-stop:suicidal-ideation-with-intent']);
   });
 
   const withOverride = (o: Partial<NonNullable<ScreeningRecord['overrides']>[number]>): ScreeningRecord => ({
     hardStops: { ...ALL_CLEAR, 'uncontrolled-glaucoma': true },
+    reviewItems: NO_REVIEW,
     overrides: [{ hardStop: 'uncontrolled-glaucoma', byRole: 'prescriber', reason: 'Ophthalmology letter: pressure controlled since March', ...o }],
   });
   test('a prescriber override with a reason clears the hard stop and is recorded', () => {
@@ -86,7 +89,7 @@ describe('eligibility', () => {
   });
 
   test.each(['bipolar-disorder', 'psychosis-first-degree-relative', 'liver-disease', 'cystitis', 'hyperthyroidism', 'prior-ketamine-use', 'breastfeeding'] as const)('review item %s => needs-review', (item) => {
-    const r = checkEligibility({ hardStops: ALL_CLEAR, reviewItems: { [item]: true } });
+    const r = checkEligibility({ hardStops: ALL_CLEAR, reviewItems: { ...NO_REVIEW, [item]: true } });
     expect(r.decision).toBe('needs-review');
     expect(codes(r)).toEqual([`review:${item}`]);
   });
@@ -102,21 +105,21 @@ describe('eligibility', () => {
     ['other sedative', { name: 'zolpidem', class: 'other-sedative' as const }, 'needs-review', ['interaction:other-sedative']],
     ['non-interacting', { name: 'sertraline', class: 'other' as const }, 'eligible', []],
   ])('medication: %s', (_name, med, decision, blocking) => {
-    const r = checkEligibility({ hardStops: ALL_CLEAR, medications: [med] });
+    const r = checkEligibility({ reviewItems: NO_REVIEW, hardStops: ALL_CLEAR, medications: [med] });
     expect(r.decision).toBe(decision);
     expect(codes(r)).toEqual(blocking);
   });
 
   test('baseline PHQ-9 item 9 > 0 or C-SSRS moderate => needs-review', () => {
-    expect(checkEligibility({ hardStops: ALL_CLEAR, phq9Item9: 1 }).decision).toBe('needs-review');
-    expect(checkEligibility({ hardStops: ALL_CLEAR, cssrsRisk: 'moderate' }).decision).toBe('needs-review');
-    expect(checkEligibility({ hardStops: ALL_CLEAR, cssrsRisk: 'low', phq9Item9: 0 }).decision).toBe('eligible');
+    expect(checkEligibility({ reviewItems: NO_REVIEW, hardStops: ALL_CLEAR, phq9Item9: 1 }).decision).toBe('needs-review');
+    expect(checkEligibility({ reviewItems: NO_REVIEW, hardStops: ALL_CLEAR, cssrsRisk: 'moderate' }).decision).toBe('needs-review');
+    expect(checkEligibility({ reviewItems: NO_REVIEW, hardStops: ALL_CLEAR, cssrsRisk: 'low', phq9Item9: 0 }).decision).toBe('eligible');
   });
 
   test('precedence: ineligible > incomplete > needs-review', () => {
     const { pregnancy: _p, ...rest } = ALL_CLEAR;
-    expect(checkEligibility({ hardStops: { ...rest, 'acute-mania': true }, reviewItems: { cystitis: true } }).decision).toBe('ineligible');
-    expect(checkEligibility({ hardStops: rest, reviewItems: { cystitis: true } }).decision).toBe('incomplete');
+    expect(checkEligibility({ hardStops: { ...rest, 'acute-mania': true }, reviewItems: { ...NO_REVIEW, cystitis: true } }).decision).toBe('ineligible');
+    expect(checkEligibility({ hardStops: rest, reviewItems: { ...NO_REVIEW, cystitis: true } }).decision).toBe('incomplete');
   });
 });
 
