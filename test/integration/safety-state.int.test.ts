@@ -4,6 +4,9 @@
 // the PCL-5's DSM-5 cluster result) is in the course API, the client's timeline and the FHIR export.
 // Real API (fastify inject), real Temporal dev server, real PostgreSQL; the client answers through the
 // engine's own client, as the client link does.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { createSession, SESSION_COOKIE } from '../../src/auth/sessions';
 import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
@@ -20,6 +23,10 @@ const CHECK = { hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: t
 
 let stack: TestStack;
 let call: ReturnType<typeof client>;
+let url: string;
+const exec = promisify(execFile);
+/** The `kap` CLI against this server, as a clinician of the clinic. */
+const kap = async (token: string, ...args: string[]) => (await exec(path.resolve(__dirname, '../../bin/kap'), args, { env: { ...process.env, KAP_URL: url, KAP_TOKEN: token }, timeout: 60_000 })).stdout;
 type Person = { id: string; token: string; session: string };
 const staffOf: Record<string, Record<'prescriber' | 'coordinator' | 'therapist', Person>> = {};
 
@@ -78,6 +85,7 @@ async function readyToDose(c: { prescriber: Person; coordinator: Person; therapi
 beforeAll(async () => {
   stack = await startTestStack();
   call = client(stack.app);
+  url = await stack.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
   if (!stack) return;
@@ -171,6 +179,11 @@ test("a screening C-SSRS with intent ends the course as ineligible; the high-ris
   expect(await page(`/clients/${clientId}`, c.prescriber)).toContain('C-SSRS items answered yes: 1, 2, 3, 4');
   expect(await page(`/clients/${clientId}`, c.prescriber)).toContain(`action="/courses/${courseId}/actions/safety-review"`);
   expect((await stuckSafety(c.id, c.coordinator.token)).map((i) => i.courseId)).toEqual([courseId, other.courseId]);
+  const cli = await kap(c.prescriber.token, 'safety', '--clinic', c.id);
+  expect(cli).toContain('2 open safety hold(s)');
+  expect(cli.indexOf('SUICIDE RISK (high)')).toBeLessThan(cli.indexOf('BP 190/110 at 30 min'));
+  expect(cli).toContain('C-SSRS items answered yes: 1, 2, 3, 4');
+  expect(cli).toContain('closes when a clinician reviews it\n');
 
   // Only a clinician's review closes it, even on an ended course; nothing else is possible there.
   expect((await call('POST', `/api/courses/${courseId}/safety-review`, { token: c.coordinator.token, body: { outcome: 'release' } })).status).toBe(403);
@@ -194,9 +207,12 @@ test("a screening C-SSRS with intent ends the course as ineligible; the high-ris
   const again = await call('POST', `/api/courses/${courseId}/safety-review`, { token: c.prescriber.token, body: { outcome: 'release' } });
   expect(again.status).toBe(409);
   expect(again.text).toMatch(/no safety item is open/);
+  expect(await kap(c.prescriber.token, 'status', courseId)).toContain('no open safety holds');
+  expect(await kap(c.prescriber.token, 'status', other.courseId)).toContain('closes when a clinician reviews it, or the course ends');
   await ok('POST', `/api/courses/${other.courseId}/withdraw`, c.coordinator.token, { reason: 'test over' });
   // Not about suicide risk: the adverse event's hold closed with its course.
   expect(await queue(c.id, c.therapist.token)).toEqual([]);
+  expect(await kap(c.prescriber.token, 'safety', '--clinic', c.id)).toContain('no open safety holds');
 }, 150_000);
 
 test('a hold reason over 200 characters is shown in full', async () => {

@@ -5,10 +5,11 @@ import { register as registerAudit } from './audit';
 import { register as registerEnroll } from './enroll';
 import { register as registerProtocol } from './protocol';
 import { register as registerScore } from './score';
+import { register as registerSafety } from './safety';
 import { register as registerSimulate } from './simulate';
 import { register as registerStatus } from './status';
 import { register as registerStuck } from './stuck';
 import { register as registerToken } from './token';
 
 /** Every command group of `kap`. Add a group by importing its `register` here. */
-export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerAssess, registerActions, registerAudit, registerSimulate];
+export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerSafety, registerAssess, registerActions, registerAudit, registerSimulate];
