@@ -5,7 +5,9 @@
 // moves on, and no action is ever repeated blindly (a repeated scheduleSession or recordVitals would
 // be a real second event).
 import { HARD_STOPS, REVIEW_ITEMS } from '../src/domain/rules/eligibility';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { assessmentWorkflowId } from '../src/workflows/assessment-machine';
+import { submitAnswersUpdate } from '../src/workflows/messages';
 import { executeCourseAction, getCourseState, type CourseActionInputs, type CourseActionName, type CourseView } from '../src/client/course-actions';
 import { getProtocol } from '../src/domain';
 import type { Protocol } from '../src/domain/protocol';
@@ -57,7 +59,10 @@ export interface DriverStats {
   lastError: string | null;
 }
 
-type Next = { action: CourseActionName; input: unknown; note?: string } | { wait: number };
+type Next = { action: CourseActionName; input: unknown; note?: string } | { wait: number } | { answer: string };
+
+/** A client doing well (no dose goes ahead without the baseline answered by the client). */
+const BENIGN: Record<string, unknown[]> = { phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0], gad7: [1, 1, 1, 1, 1, 1, 1], pcl5: Array(20).fill(1), cssrs: [false, false, null, null, null, false], 'qids-sr16': Array(16).fill(0) };
 
 export class CourseDriver {
   readonly protocol: Protocol;
@@ -89,6 +94,19 @@ export class CourseDriver {
       const next = this.next(view);
       if ('wait' in next) {
         await sleep(next.wait);
+        continue;
+      }
+      if ('answer' in next) {
+        // The client answers the baseline; an instrument already answered is refused and skipped.
+        const a = view.assessments.find((x) => x.id === next.answer)!;
+        for (const instrumentId of a.instruments) {
+          try {
+            await this.temporal.workflow.getHandle(assessmentWorkflowId(a.id)).executeUpdate(submitAnswersUpdate, { args: [{ instrumentId, answers: BENIGN[instrumentId]! }] });
+          } catch (err) {
+            if (!(err instanceof WorkflowUpdateFailedError)) this.transient(err);
+          }
+        }
+        await sleep(200);
         continue;
       }
       try {
@@ -134,6 +152,7 @@ export class CourseDriver {
       const ses = s.session;
       switch (s.kind) {
         case 'screening':
+          if (v.assessments.some((a) => a.id === `${this.courseId}/${s.id}` && a.status === 'pending')) return { answer: `${this.courseId}/${s.id}` };
           return { action: 'recordScreening', input: { hardStops: p.hardStop ? { ...NO_HARD_STOPS, [p.hardStop]: true } : NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS, actor: ACTOR } };
         case 'clearance':
           return { action: 'decideClearance', input: p.denyClearance ? { decision: 'denied', reason: p.denyClearance, actor: { role: 'prescriber' } } : { decision: 'approved', actor: { role: 'prescriber' } } };

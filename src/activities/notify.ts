@@ -80,7 +80,12 @@ export function failureMessage(code: string, key: string, extra?: string): strin
   return `${code}: outbox ${key}${extra ? ` (${extra})` : ''}`;
 }
 
+/** Marks (in last_error) a message sent to the clinic's admins because nobody active held its role: the stuck board lists such safety alerts. */
+export const NOBODY_IN_ROLE = 'nobody active in role';
+
 interface Resolved {
+  /** Set when the role had nobody and the clinic's admins got the message instead. */
+  note?: string;
   audience: Audience;
   to: string[];
   clientId: string | null;
@@ -123,14 +128,16 @@ export function createNotifyActivities(deps: NotifyDeps) {
       .where('staff.active', '=', true);
     let staff =
       r.kind === 'staff' ? await inClinic.where('staff.id', '=', r.staffId).execute() : await inClinic.where('staff.role', '=', r.role).orderBy('staff.id').execute();
+    let note: string | undefined;
     if (staff.length === 0 && r.kind === 'role' && r.role !== 'admin') {
       // Nobody holds the role in this clinic: the clinic's admins hear about it rather than nobody.
       staff = await inClinic.where('staff.role', '=', 'admin').orderBy('staff.id').execute();
+      note = `${NOBODY_IN_ROLE} ${r.role} in clinic ${input.clinicId}: sent to the clinic's admins instead`;
     }
     if (staff.length === 0) {
       throw permanent(`no active staff ${r.kind === 'staff' ? r.staffId : `with role ${r.role}`} in clinic ${input.clinicId}`, 'NoRecipient');
     }
-    return { audience: 'staff', to: staff.map((s) => s.email), clientId: course?.client_id ?? null, staffIds: staff.map((s) => s.id), recipientName: null, clinic };
+    return { audience: 'staff', to: staff.map((s) => s.email), clientId: course?.client_id ?? null, staffIds: staff.map((s) => s.id), recipientName: null, clinic, ...(note ? { note } : {}) };
   }
 
   async function readRow(key: string): Promise<OutboxRow> {
@@ -383,7 +390,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
                 subject: rendered.subject,
                 provider_message_id: result.providerMessageId,
                 provider_response: result.response.slice(0, 500),
-                last_error: null,
+                last_error: resolved.note ?? null,
                 updated_at: sql`now()`,
               })
               .where('key', '=', input.key)

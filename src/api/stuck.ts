@@ -5,6 +5,7 @@ import { ACTION_ROLES, type CourseAction } from '../auth/role-matrix';
 import type { Db } from '../db/connect';
 import type { SystemHealthMonitor } from './system-health';
 import { safetyQueue } from './records';
+import { clinicStaffingProblems, undeliveredSafetyAlerts } from './alert-problems';
 
 /** The one action that unsticks a step of this kind (what the board's button does). */
 export const UNSTICK_ACTION: Record<string, { action: CourseAction | 'send-assessment'; label: string }> = {
@@ -32,9 +33,10 @@ export interface StuckFilters {
 export interface StuckItem {
   /** deadline: a step past its deadline; system: work failing in Temporal; safety: an open safety hold awaiting a clinician. */
   type: 'deadline' | 'system' | 'safety';
-  courseId: string;
-  clientId: string;
-  clientName: string;
+  /** Null for a clinic's configuration problem (no course involved: alert-problems.ts). */
+  courseId: string | null;
+  clientId: string | null;
+  clientName: string | null;
   clinicId: string;
   stepKey: string | null;
   stepKind: string | null;
@@ -152,6 +154,14 @@ export async function safetyHolds(db: Db, f: StuckFilters, now = new Date()): Pr
 
 export async function stuckBoard(db: Db, monitor: SystemHealthMonitor, f: StuckFilters): Promise<StuckItem[]> {
   const now = new Date();
-  const [deadline, system, safety] = await Promise.all([deadlineBreaches(db, f, now), f.owner && f.owner !== 'system' ? Promise.resolve([]) : systemFailures(db, monitor, f, now), safetyHolds(db, f, now)]);
-  return [...system, ...safety, ...deadline];
+  const sys = !f.owner || f.owner === 'system';
+  const [deadline, system, safety, alerts, staffing] = await Promise.all([
+    deadlineBreaches(db, f, now),
+    sys ? systemFailures(db, monitor, f, now) : Promise.resolve([]),
+    safetyHolds(db, f, now),
+    // Alerts that reached nobody, and clinics missing a role alerts go to (alert-problems.ts).
+    sys ? undeliveredSafetyAlerts(db, f, now) : Promise.resolve([]),
+    sys ? clinicStaffingProblems(db, f, now) : Promise.resolve([]),
+  ]);
+  return [...alerts, ...staffing, ...system, ...safety, ...deadline];
 }

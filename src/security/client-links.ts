@@ -68,6 +68,16 @@ export function checkClientLink(linkKey: Buffer, token: unknown, now: Date = new
   return { ok: true, assessmentId: claims.a, expiresAt, nonce: claims.n };
 }
 
+/**
+ * The claims of a link whose signature checks out, whatever its expiry: a link the client really
+ * received. Used only to take a critical answer given on a link that has closed (src/api/late-answers.ts);
+ * a tampered or malformed token gives null.
+ */
+export function signedClaims(linkKey: Buffer, token: unknown): ClientLinkClaims | null {
+  const r = checkClientLink(linkKey, token, new Date(0));
+  return r.ok ? { assessmentId: r.assessmentId, expiresAt: r.expiresAt, nonce: r.nonce } : null;
+}
+
 export interface ClientLinksDeps {
   db: Db;
   secretKey: string | Buffer;
@@ -85,6 +95,8 @@ export interface ClientLinks {
    * Call it in the same transaction as the write it guards by passing that transaction as `trx`.
    */
   consumeClientLink(token: unknown, trx?: Db): Promise<ClientLinkResult>;
+  /** A validly signed link's claims even when expired or used (see signedClaims); null otherwise. */
+  signedClaims(token: unknown): ClientLinkClaims | null;
 }
 
 export function createClientLinks(deps: ClientLinksDeps): ClientLinks {
@@ -103,6 +115,9 @@ export function createClientLinks(deps: ClientLinksDeps): ClientLinks {
       if (!result.ok) return result;
       const used = await deps.db.selectFrom('client_link_uses').select('nonce').where('assessment_id', '=', result.assessmentId).executeTakeFirst();
       return used ? { ok: false, reason: 'used' } : result;
+    },
+    signedClaims(token) {
+      return signedClaims(key, token);
     },
     async consumeClientLink(token, trx) {
       const result = checkClientLink(key, token, now());

@@ -35,6 +35,7 @@ import {
   assessmentFinishedSignal,
   courseUpdates,
   getCourseStateQuery,
+  recordLateCriticalAnswerUpdate,
   type ActionResult,
   type CourseActionInputs,
   type CourseActionName,
@@ -127,6 +128,20 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
       },
     );
   }
+  // A critical answer on a closed link: a suicide-risk hold and alerts, or `recorded: false` once the
+  // course has ended (the API then records the item in PostgreSQL; see src/api/late-answers.ts).
+  setHandler(
+    recordLateCriticalAnswerUpdate,
+    async (input) => {
+      times.saw();
+      const holdId = m.onLateCriticalAnswer(input, stamp(Date.now()));
+      if (holdId === null) return { recorded: false, holdId: null };
+      const mine = ++applied;
+      await condition(() => flushed >= mine);
+      return { recorded: true, holdId };
+    },
+    { validator: (raw) => refuseUnsealed(raw) },
+  );
   // A signal the codec refused (not sealed by the engine), or one without a payload, is ignored: it is
   // in history already, and failing the task on it would fail every later task of the course too.
   setHandler(assessmentCriticalSignal, (sig) => {

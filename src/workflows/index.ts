@@ -2,4 +2,5 @@
 // no Node builtins, no database, no config. See README.md in this folder.
 export { courseWorkflow } from './course';
 export { assessmentWorkflow } from './assessment';
+export { lateAnswerAlertWorkflow } from './late-answer-alert';
 export { webhookDeliveryWorkflow } from '../webhooks/workflow';

@@ -5,6 +5,13 @@
 // endorsed (PHQ-9 item 9 > 0, C-SSRS item 1 or 2 yes), saying honestly that the clinic may not be
 // watching in real time. Every page that refuses something (expired, used, unknown link, opened too
 // often) shows the same help too.
+//
+// A link whose signature checks out but that has closed (expired, used, its assessment cancelled
+// because the course was withdrawn or ended) still takes a critical answer: the page shows the
+// closed-link text, the crisis resources and the suicide-risk questions (PHQ-9 / C-SSRS) of that
+// assessment; a critical answer sent from it is recorded and raises the safety item and the alerts
+// (src/api/late-answers.ts). A non-critical late answer is not recorded (the page says so). A form
+// refuses any answer it did not ask (an unknown field, a GAD-7 "item 8") with a message, recording nothing.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getInstrument, InvalidAnswersError, type Instrument, type InstrumentId } from '../../domain';
@@ -14,6 +21,7 @@ import type { SubmitAnswersResult } from '../../workflows/messages';
 import type { AppDeps } from '../context';
 import { html, page, type SafeHtml } from '../html';
 import { CLIENT_LINK_LIMITS } from '../rate-limits';
+import { recordLateCriticalAnswer, triageLate, type LateSubmission } from '../late-answers';
 
 const FAILURE_TEXT: Record<ClientLinkFailure, { status: number; title: string; text: string }> = {
   expired: { status: 410, title: 'This link has expired', text: 'The time to answer this questionnaire has passed. If you would still like to answer, please contact your clinic and ask for a new link.' },
@@ -21,6 +29,8 @@ const FAILURE_TEXT: Record<ClientLinkFailure, { status: number; title: string; t
   tampered: { status: 404, title: 'Link not recognised', text: 'This link is not valid. Please use the link exactly as it arrived in your email, or contact your clinic.' },
   malformed: { status: 404, title: 'Link not recognised', text: 'This link is not valid. Please use the link exactly as it arrived in your email, or contact your clinic.' },
 };
+
+const CLOSED_TEXT = { status: 410, title: 'This questionnaire has closed', text: 'There is nothing left to answer with this link. If you would like to tell your clinic how you are doing, please contact them.' };
 
 const crisisSection = (urgent: boolean) => html`<section class="crisis"${urgent ? html` role="alert"` : ''} aria-labelledby="crisis-title"><h2 id="crisis-title">If you are thinking about hurting yourself, please reach out now</h2>
 ${urgent ? html`<p>Your clinic will see your answers, but <strong>they may not be watching in real time</strong> and may not see them for some hours. Please do not wait for them to contact you.</p>` : html`<p>Your clinic <strong>may not be watching in real time</strong>. Please do not wait for them to contact you.</p>`}
@@ -80,6 +90,13 @@ function answersFrom(inst: Instrument, form: Record<string, unknown>): unknown[]
 export function clientAssessmentRoutes(app: FastifyInstance, deps: AppDeps): void {
   const links = createClientLinks({ db: deps.db, secretKey: resolveSecretKey(deps.config), publicUrl: deps.config.publicUrl });
 
+  /** Every instrument of an assessment, whatever its status (for a closed link's late answers). */
+  async function allInstruments(assessmentId: string): Promise<Instrument[]> {
+    const rows = await deps.db.selectFrom('assessments').select(['instrument_id']).where('id', 'like', `${assessmentId.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`).orderBy('id').execute();
+    const order = ['cssrs', 'phq9', 'gad7', 'pcl5', 'qids-sr16'];
+    return rows.map((r) => getInstrument(r.instrument_id)).filter((i): i is Instrument => !!i).sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+  }
+
   async function openInstruments(assessmentId: string): Promise<Instrument[]> {
     const rows = await deps.db.selectFrom('assessments').select(['instrument_id']).where('id', 'like', `${assessmentId.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`).where('status', '=', 'invited').orderBy('id').execute();
     const order = ['cssrs', 'phq9', 'gad7', 'pcl5', 'qids-sr16'];
@@ -104,10 +121,17 @@ export function clientAssessmentRoutes(app: FastifyInstance, deps: AppDeps): voi
     return row?.client_id ?? `assessment:${assessmentId}`;
   }
 
-  async function gate(req: FastifyRequest, reply: FastifyReply, opts: { limited: boolean }) {
+  type Open = { kind: 'open'; token: string; assessmentId: string; expiresAt: Date };
+  /** A validly signed link that has closed: expired, used, or nothing left open on it. */
+  type Late = { kind: 'late'; token: string; assessmentId: string; failure: 'expired' | 'used' | 'closed' };
+
+  async function gate(req: FastifyRequest, reply: FastifyReply, opts: { limited: boolean }): Promise<Open | Late | null> {
     const token = (req.params as { token?: string }).token;
     const check = await links.verifyClientLink(token);
     if (!check.ok) {
+      // A link the client really received (its signature checks out) still takes a crisis answer.
+      const claims = check.reason === 'expired' || check.reason === 'used' ? links.signedClaims(token) : null;
+      if (claims) return { kind: 'late', token: token!, assessmentId: claims.assessmentId, failure: check.reason as 'expired' | 'used' };
       const f = FAILURE_TEXT[check.reason];
       clientPage(reply, f.title, html`<p>${f.text}</p>${CRISIS_RESOURCES_ON_REFUSAL}`, f.status);
       return null;
@@ -124,36 +148,51 @@ export function clientAssessmentRoutes(app: FastifyInstance, deps: AppDeps): voi
         }
       }
     }
-    return { token: token!, assessmentId: check.assessmentId, expiresAt: check.expiresAt };
+    return { kind: 'open', token: token!, assessmentId: check.assessmentId, expiresAt: check.expiresAt };
   }
 
-  const render = (reply: FastifyReply, token: string, instruments: Instrument[], expiresAt: Date, errors = new Map<string, Map<string, string>>(), prev: Record<string, unknown> = {}, status = 200) =>
+  const render = (reply: FastifyReply, token: string, instruments: Instrument[], expiresAt: Date, errors = new Map<string, Map<string, string>>(), prev: Record<string, unknown> = {}, status = 200, notice?: string) =>
     clientPage(
       reply,
       'A few questions from your clinic',
       html`<p>Your clinic asks these questions to see how you are doing. It takes a few minutes. Your answers go to your care team only.</p>
 <p class="muted">This link works once and until ${expiresAt.toUTCString()}.</p>
-${errors.size ? html`<div class="flash error" role="alert">Some answers are missing. Please look at the questions marked below.</div>` : ''}
+${notice ? html`<div class="flash error" role="alert">${notice}</div>` : errors.size ? html`<div class="flash error" role="alert">Some answers are missing. Please look at the questions marked below.</div>` : ''}
 <form method="post" action="/a/${token}" novalidate>${instruments.map((i) => questionFields(i, errors.get(i.id) ?? new Map(), prev))}<p><button type="submit">Send my answers</button></p></form>`,
       status,
     );
 
-  app.get('/a/:token', async (req, reply) => {
-    const g = await gate(req, reply, { limited: true });
-    if (!g) return reply;
-    const instruments = await openInstruments(g.assessmentId);
-    if (!instruments.length) return clientPage(reply, 'Nothing to answer', html`<p>There is nothing left to answer with this link. Thank you.</p>${CRISIS_RESOURCES_ON_REFUSAL}`, 410);
-    return render(reply, g.token, instruments, g.expiresAt);
-  });
+  const closedText = (failure: Late['failure']) => (failure === 'closed' ? CLOSED_TEXT : FAILURE_TEXT[failure]);
+  /** The suicide-risk questions of an assessment, offered on its closed link. */
+  const riskInstruments = async (assessmentId: string) => (await allInstruments(assessmentId)).filter((i) => i.id === 'phq9' || i.id === 'cssrs');
 
-  app.post('/a/:token', async (req, reply) => {
-    // Never rate-limited: answers (a crisis answer above all) must get through.
-    const g = await gate(req, reply, { limited: false });
-    if (!g) return reply;
-    const instruments = await openInstruments(g.assessmentId);
-    if (!instruments.length) return clientPage(reply, 'Nothing to answer', html`<p>There is nothing left to answer with this link. Thank you.</p>${CRISIS_RESOURCES_ON_REFUSAL}`, 410);
-    const form = (req.body ?? {}) as Record<string, unknown>;
-    // Validate every instrument locally first, so a missing answer never spends the link.
+  /** A closed link's page: why it is closed, the crisis resources, and the suicide-risk questions. */
+  async function renderLate(reply: FastifyReply, g: Late, errors = new Map<string, Map<string, string>>(), prev: Record<string, unknown> = {}, status?: number, notice?: string) {
+    const f = closedText(g.failure);
+    const instruments = await riskInstruments(g.assessmentId);
+    const form = instruments.length
+      ? html`<section aria-labelledby="late-title"><h2 id="late-title">Are you having thoughts of death or of hurting yourself?</h2>
+<p>You can still answer the questions below. If your answers show that you may be at risk, your care team is alerted at once. Other answers can no longer be recorded with this link.</p>
+${notice ? html`<div class="flash error" role="alert">${notice}</div>` : errors.size ? html`<div class="flash error" role="alert">Some answers are missing. Please look at the questions marked below.</div>` : ''}
+<form method="post" action="/a/${g.token}" novalidate>${instruments.map((i) => questionFields(i, errors.get(i.id) ?? new Map(), prev))}<p><button type="submit">Send my answers</button></p></form></section>`
+      : html``;
+    return clientPage(reply, f.title, html`<p>${f.text}</p>${CRISIS_RESOURCES_ON_REFUSAL}${form}`, status ?? f.status);
+  }
+
+  /** Form fields that are no answer to the questions asked (an unknown field, a GAD-7 "item 8"), each with why. */
+  function unexpectedFields(instruments: Instrument[], form: Record<string, unknown>): string[] {
+    const allowed = new Set(instruments.flatMap((i) => [...i.items.map((it) => `${i.id}.${it.number}`), ...(i.id === 'cssrs' ? ['cssrs.6b'] : [])]));
+    return Object.keys(form)
+      .filter((k) => !allowed.has(k))
+      .map((k) => {
+        const inst = instruments.find((i) => k.startsWith(`${i.id}.`));
+        return inst ? `"${k}" is not a question of the ${inst.shortName}, which has ${inst.items.length} questions` : `"${k}" is not a question of this form`;
+      });
+  }
+  const unexpectedNotice = (extra: string[]) => `Your answers were not sent: this form received answers it did not ask for (${extra.join('; ')}). Please answer the questions below only.`;
+
+  /** Answers for each instrument given in the form; errors by instrument and item. */
+  function readAnswers(instruments: Instrument[], form: Record<string, unknown>) {
     const errors = new Map<string, Map<string, string>>();
     const submissions: Array<{ instrumentId: InstrumentId; answers: unknown[] }> = [];
     let endorsed = false;
@@ -169,13 +208,73 @@ ${errors.size ? html`<div class="flash error" role="alert">Some answers are miss
         errors.set(inst.id, new Map(err.problems.map((p) => [String(p.item ?? '1'), p.reason === 'missing' || p.reason.startsWith('missing') ? 'Please choose an answer.' : p.reason])));
       }
     }
+    return { errors, submissions, endorsed };
+  }
+
+  /**
+   * Answers on a closed link: a critical one is recorded and raises the safety item and the alerts;
+   * any other is not recorded, and the page says so (with the crisis resources, urgent when endorsed).
+   */
+  async function acceptLate(req: FastifyRequest, reply: FastifyReply, g: Late, form: Record<string, unknown>) {
+    const all = await allInstruments(g.assessmentId);
+    const extra = unexpectedFields(all, form);
+    if (extra.length) return renderLate(reply, g, undefined, form, 400, unexpectedNotice(extra));
+    const given = all.filter((i) => Object.keys(form).some((k) => k.startsWith(`${i.id}.`)));
+    const f = closedText(g.failure);
+    if (!given.length) return clientPage(reply, f.title, html`<p>${f.text}</p>${CRISIS_RESOURCES_ON_REFUSAL}`, f.status);
+    const { errors, submissions } = readAnswers(given, form);
+    if (errors.size) return renderLate(reply, g, errors, form, 400);
+    return lateOutcome(req, reply, g, submissions);
+  }
+
+  async function lateOutcome(req: FastifyRequest, reply: FastifyReply, g: Late, submissions: LateSubmission[]) {
+    const f = closedText(g.failure);
+    const t = triageLate(submissions);
+    if (!t.critical) {
+      return clientPage(reply, f.title, html`${t.endorsed ? CRISIS_RESOURCES : ''}<p>${f.text}</p><p>Your answers were not recorded, because this link has closed. If you would like to tell your clinic how you are doing, please contact them.</p>${t.endorsed ? '' : CRISIS_RESOURCES_ON_REFUSAL}`, f.status);
+    }
+    try {
+      await recordLateCriticalAnswer(deps, g.assessmentId, submissions, t);
+    } catch (err) {
+      req.log.error({ assessmentId: g.assessmentId, err: err instanceof Error ? err.message : String(err) }, 'late critical answer could not be recorded');
+      return clientPage(reply, 'Please contact your clinic', html`${CRISIS_RESOURCES}<p>We could not pass your answers on to your clinic just now. Please call your clinic, or use the numbers above.</p>`, 503);
+    }
+    return clientPage(reply, 'Thank you', html`${CRISIS_RESOURCES}<p>Thank you. This questionnaire had closed, but your answers have been sent to your care team and they have been alerted.</p><p>You can close this page now.</p>`);
+  }
+
+  app.get('/a/:token', async (req, reply) => {
+    const g = await gate(req, reply, { limited: true });
+    if (!g) return reply;
+    if (g.kind === 'late') return renderLate(reply, g);
+    const instruments = await openInstruments(g.assessmentId);
+    if (!instruments.length) return renderLate(reply, { kind: 'late', token: g.token, assessmentId: g.assessmentId, failure: 'closed' });
+    return render(reply, g.token, instruments, g.expiresAt);
+  });
+
+  app.post('/a/:token', async (req, reply) => {
+    // Never rate-limited: answers (a crisis answer above all) must get through.
+    const g = await gate(req, reply, { limited: false });
+    if (!g) return reply;
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    if (g.kind === 'late') return acceptLate(req, reply, g, form);
+    const instruments = await openInstruments(g.assessmentId);
+    if (!instruments.length) return acceptLate(req, reply, { kind: 'late', token: g.token, assessmentId: g.assessmentId, failure: 'closed' }, form);
+    // Nothing is assumed: an answer the form did not ask for refuses the whole form (nothing recorded).
+    const extra = unexpectedFields(instruments, form);
+    if (extra.length) return render(reply, g.token, instruments, g.expiresAt, undefined, form, 400, unexpectedNotice(extra));
+    // Validate every instrument locally first, so a missing answer never spends the link.
+    const read = readAnswers(instruments, form);
+    const { errors, submissions } = read;
+    let endorsed = read.endorsed;
     if (errors.size) return render(reply, g.token, instruments, g.expiresAt, errors, form, 400);
     const spent = await links.consumeClientLink(g.token);
     if (!spent.ok) {
+      // Spent or expired between the form and the submission: a crisis answer is still taken.
+      if (spent.reason === 'used' || spent.reason === 'expired') return lateOutcome(req, reply, { kind: 'late', token: g.token, assessmentId: g.assessmentId, failure: spent.reason }, submissions);
       const f = FAILURE_TEXT[spent.reason];
       return clientPage(reply, f.title, html`<p>${f.text}</p>${CRISIS_RESOURCES_ON_REFUSAL}`, f.status);
     }
-    let failed = false;
+    const refused: LateSubmission[] = [];
     for (const s of submissions) {
       try {
         const r = await deps.temporal.workflow.getHandle(assessmentWorkflowId(g.assessmentId)).executeUpdate<SubmitAnswersResult, [typeof s]>('submitAnswers', { args: [s] });
@@ -183,10 +282,12 @@ ${errors.size ? html`<div class="flash error" role="alert">Some answers are miss
       } catch (err) {
         if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof WorkflowNotFoundError)) throw err;
         req.log.warn({ assessmentId: g.assessmentId, instrumentId: s.instrumentId, err: err.message }, 'assessment submission refused');
-        failed = true;
+        refused.push(s);
       }
     }
-    const body = html`${endorsed ? CRISIS_RESOURCES : ''}<p>Thank you. Your answers have been sent to your care team.</p>${failed ? html`<p>Part of your answers could not be recorded because this questionnaire has closed. Please tell your clinic.</p>` : ''}<p>You can close this page now.</p>`;
+    // The questionnaire closed while the client answered: a critical answer among the refused is still recorded.
+    if (refused.length && triageLate(refused).critical) return lateOutcome(req, reply, { kind: 'late', token: g.token, assessmentId: g.assessmentId, failure: 'closed' }, refused);
+    const body = html`${endorsed ? CRISIS_RESOURCES : ''}<p>Thank you. Your answers have been sent to your care team.</p>${refused.length ? html`<p>Part of your answers could not be recorded because this questionnaire has closed. Please tell your clinic.</p>` : ''}<p>You can close this page now.</p>`;
     return clientPage(reply, 'Thank you', body);
   });
 }

@@ -101,11 +101,12 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
     const rows = items.map((it) => {
       const action = it.action;
       let cell: SafeHtml = html``;
-      if (it.type === 'system') cell = config.embeddedTemporal ? html`<a class="button secondary" href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/course-${it.courseId}">${action?.label}</a>` : html`${action?.label}`;
+      if (action?.id === 'manage-staff') cell = (action.roles as readonly string[]).includes(p.role) ? html`<a class="button" href="/staff">${action.label}</a>` : html`<span class="muted">${action.label} (admin)</span>`;
+      else if (it.type === 'system') cell = config.embeddedTemporal ? html`<a class="button secondary" href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/course-${it.courseId}">${action?.label}</a>` : html`${action?.label}`;
       else if (action?.id === 'send-assessment') cell = html`<form method="post" action="/courses/${it.courseId}/assessments" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/"><button type="submit">${action.label}</button></form>`;
       else if (action && (action.roles as readonly string[]).includes(p.role)) cell = html`<a class="button" href="/clients/${it.clientId}#action-${action.id}">${action.label}</a>`;
       else if (action) cell = html`<span class="muted">${action.label} (${action.roles.filter((r) => r !== 'admin').join(' or ')})</span>`;
-      return html`<tr><td><a href="/clients/${it.clientId}">${it.clientName}</a></td><td>${it.clinicId}</td><td>${it.stepKey ?? ''}${it.type === 'system' ? html` <span class="badge bad">system</span>` : it.type === 'safety' ? html` <span class="badge bad">safety hold</span>` : ''}</td>
+      return html`<tr><td>${it.clientId ? html`<a href="/clients/${it.clientId}">${it.clientName}</a>` : html`<span class="muted">clinic set-up</span>`}</td><td>${it.clinicId}</td><td>${it.stepKey ?? ''}${it.type === 'system' ? html` <span class="badge bad">system</span>` : it.type === 'safety' ? html` <span class="badge bad">safety hold</span>` : ''}</td>
 <td>${it.owner.name ?? it.owner.role ?? ''}</td><td>${it.ageSeconds !== null ? fmtAge(it.ageSeconds) : ''}${it.escalationLevel ? html` <span class="badge warn">escalated ×${it.escalationLevel}</span>` : ''}</td><td>${it.problem}</td><td>${cell}</td></tr>`;
     });
     const body = html`<form method="get" action="/" class="filters" aria-label="Filter the stuck board">

@@ -15,9 +15,9 @@ export const StuckQuery = z.strictObject({
 
 export const StuckItemView = z.object({
   type: z.enum(['deadline', 'system', 'safety']),
-  courseId: z.string(),
-  clientId: z.string(),
-  clientName: z.string(),
+  courseId: z.string().nullable().describe("null for a clinic's configuration problem (no active prescriber, therapist or coordinator)"),
+  clientId: z.string().nullable(),
+  clientName: z.string().nullable(),
   clinicId: z.string(),
   stepKey: z.string().nullable(),
   stepKind: z.string().nullable(),

@@ -2,10 +2,11 @@
 // realistic mix of paths, ending in a summary of final states against what each profile predicts.
 //   kap simulate --clients 30 --protocol kap-office --time-scale 86400 --seed 1 [--json]
 //                [--url http://127.0.0.1:3000] [--token T | KAP_TOKEN] [--concurrency 8]
-// Assessments are left unanswered by synthetic clients (they expire as missed: the engine surfaces
-// them); the pre-dose check records the check-in screen. Safety escalations come from a positive
-// PHQ-9 item 9 at check-in.
-import { HARD_STOPS } from '../../domain/rules/eligibility';
+// Synthetic clients answer their baseline from the emailed link, as a client would (no dose goes
+// ahead without the client's own C-SSRS and PHQ-9; this needs the embedded mail sink); every later
+// assessment is left unanswered (they expire as missed: the engine surfaces them). Safety
+// escalations come from a risk the clinician raises at check-in. Timed readings wait for their time.
+import { HARD_STOPS, REVIEW_ITEMS } from '../../domain/rules/eligibility';
 import { mulberry32 } from '../../prng';
 import type { Command } from 'commander';
 
@@ -80,6 +81,8 @@ interface ProtocolInfo {
   rems: boolean;
   route: string;
   checkMinutes: number[];
+  /** The baseline instruments the client answers at screening. */
+  baseline: string[];
 }
 
 /** Reads what the driver needs from the course's own state (the protocol is pinned in the workflow). */
@@ -97,7 +100,49 @@ async function protocolInfo(api: Api, courseId: string, protocolId: string): Pro
     rems: !!p.rems,
     route: p.routes[0]!,
     checkMinutes: p.safety.bloodPressure.checkMinutes.filter((m): m is number => typeof m === 'number' && m > 0),
+    baseline: [...p.assessments.baseline],
   };
+}
+
+/** Form answers of a client doing well, per instrument, as the client page posts them. */
+const BENIGN_FORM: Record<string, Record<string, string>> = {
+  phq9: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`phq9.${i + 1}`, i === 8 ? '0' : '1'])),
+  gad7: Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`gad7.${i + 1}`, '1'])),
+  pcl5: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`pcl5.${i + 1}`, '1'])),
+  cssrs: { 'cssrs.1': 'false', 'cssrs.2': 'false', 'cssrs.6': 'false' },
+  'qids-sr16': Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`qids-sr16.${i + 1}`, '0'])),
+};
+
+/** The synthetic client opens the emailed link of a step's assessment and answers every question. */
+async function answerAsClient(api: Api, courseId: string, stepKey: string, instruments: readonly string[], timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  const key = `${courseId}/${stepKey}/invitation`;
+  for (;;) {
+    const box = await api.ok<{ embeddedSink: boolean; items: Array<{ key: string; sinkMessageId: number | null }> }>('GET', `/api/outbox?courseId=${encodeURIComponent(courseId)}`);
+    if (!box.embeddedSink) throw new Error('kap simulate answers the baseline as the clients, from their emailed links: it needs the engine\'s embedded mail sink (SMTP_URL unset)');
+    const row = box.items.find((i) => i.key === key && i.sinkMessageId !== null);
+    if (row) {
+      const msg = await api.ok<{ text: string | null; html: string | null }>('GET', `/api/outbox/${row.sinkMessageId}`);
+      const token = /\/a\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/.exec(`${msg.text ?? ''} ${msg.html ?? ''}`)?.[1];
+      if (!token) throw new Error(`no assessment link in the invitation ${key}`);
+      const form = new URLSearchParams(Object.assign({}, ...instruments.map((i) => BENIGN_FORM[i] ?? {})) as Record<string, string>);
+      const res = await fetch(`${api.base}/a/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+      if (res.status !== 200) throw new Error(`answering ${key}: ${res.status}`);
+      return;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for the invitation ${key}`);
+    await sleep(100);
+  }
+}
+
+/** Posts an action, retrying while it is refused only because its time has not come (a timed reading, discharge). */
+async function whenDue(api: Api, url: string, body: unknown): Promise<void> {
+  for (;;) {
+    const res = await api.call<{ message?: string }>('POST', url, body);
+    if (res.status < 300) return;
+    if (res.status !== 422 || !/min left/.test(String(res.body.message ?? ''))) throw new Error(`POST ${url}: ${res.status} ${JSON.stringify(res.body)}`);
+    await sleep(50); // its time has not come yet (scaled)
+  }
 }
 
 async function waitForStep(api: Api, courseId: string, key: string, timeoutMs: number): Promise<void> {
@@ -116,7 +161,9 @@ async function driveCourse(api: Api, courseId: string, profile: Profile, p: Prot
   await waitForStep(api, courseId, 'screening', timeoutMs);
   const hardStops = Object.fromEntries(HARD_STOP_IDS.map((h) => [h, false]));
   if (profile === 'ineligible') hardStops[HARD_STOP_IDS[Math.floor(r() * HARD_STOP_IDS.length)]!] = true;
-  await act('screening', { hardStops });
+  // The client answers the baseline from the emailed link before the coordinator records screening.
+  await answerAsClient(api, courseId, 'screening', p.baseline, timeoutMs);
+  await act('screening', { hardStops, reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) });
   tick();
   if (profile === 'ineligible') return;
   await act('clearance', { decision: 'approved' });
@@ -154,13 +201,8 @@ async function driveCourse(api: Api, courseId: string, profile: Profile, p: Prot
     const ok = await act('pre-dose-check', { stepKey: dose, ...check });
     if (ok.outcome !== 'proceed') throw new Error(`pre-dose check held: ${JSON.stringify(ok.reasons)}`);
     await act('dose', { stepKey: dose, route: p.route, doseMg: 56, lotNumber: 'SIM-1' });
-    for (const m of p.checkMinutes) await act('vitals', { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
-    for (;;) {
-      const res = await api.call('POST', `/api/courses/${courseId}/discharge`, { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
-      if (res.status < 300) break;
-      if (res.status !== 422) throw new Error(`discharge: ${res.status} ${JSON.stringify(res.body)}`);
-      await sleep(50); // minimum monitoring time not reached yet (scaled)
-    }
+    for (const m of p.checkMinutes) await whenDue(api, `/api/courses/${courseId}/vitals`, { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
+    await whenDue(api, `/api/courses/${courseId}/discharge`, { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
     await act('session-complete', { stepKey: `integration-${n}` });
     if (p.rems) {
       await act('rems-form', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'SIM-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });

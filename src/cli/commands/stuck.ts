@@ -4,7 +4,7 @@ import { api, run, withApiOptions, type ApiOptions } from './actions';
 
 interface StuckJson {
   count: number;
-  items: Array<{ type: string; courseId: string; clientName: string; clinicId: string; stepKey: string | null; owner: { role: string | null; name: string | null }; ageSeconds: number | null; problem: string; action: { id: string; label: string } | null }>;
+  items: Array<{ type: string; courseId: string | null; clientName: string | null; clinicId: string; stepKey: string | null; owner: { role: string | null; name: string | null }; ageSeconds: number | null; problem: string; action: { id: string; label: string } | null }>;
 }
 
 const age = (s: number | null) => (s === null ? '' : s < 3600 ? `${Math.floor(s / 60)}m` : s < 86400 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`);
@@ -23,7 +23,7 @@ export function register(program: Command): void {
       (r) =>
         r.count === 0
           ? 'nothing is stuck'
-          : [`${r.count} stuck`, ...r.items.map((i) => `${age(i.ageSeconds).padStart(5)}  ${i.type.padEnd(8)} ${i.courseId}  ${i.clientName} (${i.clinicId})  ${i.stepKey ?? '-'}  owner ${i.owner.name ?? i.owner.role ?? '-'}\n        ${i.problem}${i.action ? `\n        -> ${i.action.label} (kap action ${i.courseId} ${i.action.id} ...)` : ''}`)].join('\n'),
+          : [`${r.count} stuck`, ...r.items.map((i) => `${age(i.ageSeconds).padStart(5)}  ${i.type.padEnd(8)} ${i.courseId ?? '-'}  ${i.clientName ?? 'clinic set-up'} (${i.clinicId})  ${i.stepKey ?? '-'}  owner ${i.owner.name ?? i.owner.role ?? '-'}\n        ${i.problem}${i.action ? `\n        -> ${i.action.label}${i.courseId ? ` (kap action ${i.courseId} ${i.action.id} ...)` : ''}` : ''}`)].join('\n'),
     );
   });
 }
