@@ -19,6 +19,12 @@ const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/e2e');
 const haveBrowser = fs.existsSync(CHROMIUM);
 const maybe = haveBrowser ? describe : describe.skip;
 
+/** Ticks "Absent" for every screening question (the form offers present / absent / not assessed, none chosen). */
+async function answerScreeningAbsent(page: Page): Promise<void> {
+  const absent = page.locator('#action-screening input[type=radio][value=no]');
+  for (let i = 0, n = await absent.count(); i < n; i++) await absent.nth(i).check();
+}
+
 let stack: TestStack;
 let sink: SmtpSink;
 let browser: Browser;
@@ -102,6 +108,8 @@ maybe('dashboard and client page in headless Chromium', () => {
       return (await page.locator('#action-screening form').count()) > 0;
     }, 30_000, 500);
     await shot(page, '02-client-screening');
+    // Nothing is assumed: every hard stop and review item is answered (here: absent).
+    await answerScreeningAbsent(page);
     await page.click('#action-screening button[type=submit]');
     await page.locator('.flash.ok').waitFor();
     await eventually(async () => {
@@ -138,6 +146,7 @@ maybe('dashboard and client page in headless Chromium', () => {
     await shot(page, '03-stuck-board');
     await row.getByRole('link', { name: 'Record screening' }).click();
     await page.waitForURL(new RegExp(`${samUrl.split('/').pop()}#action-screening`));
+    await answerScreeningAbsent(page);
     await page.click('#action-screening button[type=submit]');
     await page.locator('.flash.ok').waitFor();
     await eventually(async () => {

@@ -4,7 +4,7 @@
 // KAP_TOKEN (a staff API token from `kap token create`), or --url / --token.
 import type { Command } from 'commander';
 import { ACTION_ROLES } from '../../auth/role-matrix';
-import { HARD_STOPS } from '../../domain/rules/eligibility';
+import { HARD_STOPS, REVIEW_ITEMS } from '../../domain/rules/eligibility';
 
 export interface ApiOptions {
   url?: string;
@@ -108,14 +108,18 @@ export function register(program: Command): void {
   withApiOptions(
     program
       .command('screening <courseId>')
-      .description('record screening; --all-absent records every hard stop as assessed and absent')
-      .option('--all-absent', 'every hard stop assessed and absent')
-      .option('--present <hardStop>', `a hard stop that is present (repeatable): ${Object.keys(HARD_STOPS).join(', ')}`, collect, [])
+      .description('record screening: every hard stop and review item answered; --all-absent says every one was assessed and found absent, except those named present')
+      .option('--all-absent', 'every hard stop and review item assessed and absent (except those given with --present)')
+      .option('--present <item>', `a hard stop or review item that is present (repeatable): ${[...Object.keys(HARD_STOPS), ...Object.keys(REVIEW_ITEMS)].join(', ')}`, collect, [])
       .option('--notes <text>'),
   ).action(async (courseId: string, o: ApiOptions & { allAbsent?: boolean; present: string[]; notes?: string }) => {
-    if (!o.allAbsent && o.present.length === 0) throw new Error('give --all-absent or at least one --present <hardStop>');
-    const hardStops = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, o.present.includes(k)]));
-    await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/screening`, { hardStops, ...(o.notes ? { notes: o.notes } : {}) }), actionDone);
+    // Nothing is assumed: without --all-absent the server answers 400 naming every unanswered item.
+    if (!o.allAbsent) throw new Error('give --all-absent (every item assessed; name those present with --present), or use `kap action <course> screening --data <json>` with an answer for every item');
+    const unknown = o.present.filter((k) => !(k in HARD_STOPS) && !(k in REVIEW_ITEMS));
+    if (unknown.length) throw new Error(`not a hard stop or review item: ${unknown.join(', ')}`);
+    const hardStops = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, o.present.includes(k) ? 'yes' : 'no']));
+    const reviewItems = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, o.present.includes(k) ? 'yes' : 'no']));
+    await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/screening`, { hardStops, reviewItems, ...(o.notes ? { notes: o.notes } : {}) }), actionDone);
   });
 
   withApiOptions(
