@@ -36,7 +36,7 @@ beforeAll(async () => {
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServerPath() } } });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: { KapStep: 2, KapStepDeadline: 6, KapRiskLevel: 2, KapClinic: 2, KapStatus: 2, KapProtocol: 2 },
+    searchAttributes: { KapStep: 2, KapStepDeadline: 6, KapClinic: 2, KapStatus: 2, KapProtocol: 2 },
   });
   const taskQueue = `mail-course-${crypto.randomUUID()}`;
   const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: silent as never });

@@ -125,7 +125,7 @@ export async function startHarness(): Promise<Harness> {
   // The test server knows no custom search attributes until they are registered.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: { KapStep: 2, KapStepDeadline: 6, KapRiskLevel: 2, KapClinic: 2, KapStatus: 2, KapProtocol: 2 },
+    searchAttributes: { KapStep: 2, KapStepDeadline: 6, KapClinic: 2, KapStatus: 2, KapProtocol: 2 },
   });
   bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: { ...silent, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) } as never });
   const fakes = new FakeActivities();
