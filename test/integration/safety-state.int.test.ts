@@ -13,6 +13,7 @@ import type { StaffRole } from '../../src/db/schema';
 import { getProtocol } from '../../src/domain';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
 import { client, uid } from './api-helpers';
 import { BENIGN_ANSWERS, LiveCourse } from './course-driver';
 
@@ -115,6 +116,7 @@ test('a pre-dose hold at 165/102, a re-check at 135/85 proceeds: the queue no lo
   expect(await page('/safety', c.prescriber)).toContain('Systolic 165 mmHg is above the limit of 140');
   expect((await stuckSafety(c.id, c.coordinator.token)).map((i) => i.problem)).toEqual([expect.stringContaining('blood pressure 165/102 mmHg')]);
   expect((await flags(clientId, c.prescriber.token)).map((f) => f.code.text)).toEqual([expect.stringContaining('165/102')]);
+  expect(errorsOf(validateFhir(await ok('GET', `/api/clients/${clientId}/fhir`, c.prescriber.token)))).toEqual([]);
 
   const again = await ok('POST', `/api/courses/${courseId}/pre-dose-check`, c.prescriber.token, { stepKey: 'dose-1', ...CHECK, bloodPressure: { systolic: 135, diastolic: 85 } });
   expect(again.outcome).toBe('proceed');
@@ -269,6 +271,7 @@ test("what was decided is visible: a prescriber's override reason, a review's no
   expect(timeline).toContain('PCL-5 total 28; DSM-5 cluster rule not met (B 5/1, C 2/1, D 2/2, E 1/2)');
 
   const bundle = await ok('GET', `/api/clients/${clientId}/fhir`, c.prescriber.token);
+  expect(errorsOf(validateFhir(bundle))).toEqual([]);
   const resources = (bundle.entry as Array<{ resource: Record<string, any> }>).map((e) => e.resource);
   const notes = resources.find((r) => r.resourceType === 'CarePlan')!.note.map((n: { text: string }) => n.text);
   expect(notes).toEqual(expect.arrayContaining([`Hard stop uncontrolled-glaucoma overridden by prescriber: ${reason}`, 'Safety review (release), risk assessed low: Settled; grounding plan reviewed']));
