@@ -1,9 +1,11 @@
 // No client data in Temporal except ciphertext (issue #15, item 4): an SMTP server that refuses a
 // client's email names the address in its reply. The failure that reaches the workflow's history (and
 // the pending activity the stuck board reads) carries a code and the outbox row's key only, and even
-// that is sealed (src/temporal/failure-converter.ts); the full reply stays in PostgreSQL.
+// that is sealed (src/temporal/failure-converter.ts); the full reply stays in PostgreSQL. And the
+// suicide-risk level, clinical, is no search attribute (those are never encrypted).
 import type { temporal } from '@temporalio/proto';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import { submitAssessment } from '../../src/client/course-actions';
 import { failureMessage } from '../../src/client/temporal';
 import { createSmtpMailer, type Mailer } from '../../src/mail/mailer';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
@@ -117,4 +119,26 @@ test('a transient refusal while retrying: the pending failure is sealed too, and
   } finally {
     smtp.failRcpt = null;
   }
+});
+
+test('a critical answer raises the risk level in PostgreSQL and the encrypted state, never in search attributes', async () => {
+  smtp.failRcpt = null;
+  const { courseId, workflowId } = await enroll(`sam.reed.${uid()}@example.org`);
+  await eventually(async () => (await stack.db.selectFrom('courses').select('current_step').where('id', '=', courseId).executeTakeFirst())?.current_step === 'screening');
+  // PHQ-9 item 9 answered: a critical answer, a safety hold and a raised risk level.
+  await eventually(async () => (await submitAssessment(stack.temporal, `${courseId}/screening/phq9`, [1, 1, 1, 1, 1, 1, 1, 1, 1]).catch(() => undefined)) ?? undefined);
+  const row = await eventually(async () => {
+    const r = await stack.db.selectFrom('courses').select('risk_level').where('id', '=', courseId).executeTakeFirst();
+    return r && r.risk_level !== 'none' ? r : undefined;
+  });
+  expect(['low', 'moderate', 'high']).toContain(row.risk_level);
+  // The workflow task that wrote the projection has completed (its upserts with it).
+  const desc = await eventually(async () => {
+    const d = await stack.temporal.workflow.getHandle(workflowId).describe();
+    return d.raw.pendingWorkflowTask ? undefined : d;
+  });
+  const raw = desc.raw.workflowExecutionInfo?.searchAttributes?.indexedFields ?? {};
+  expect(Object.keys(raw).filter((k) => k.startsWith('Kap')).sort()).toEqual(['KapClinic', 'KapProtocol', 'KapStatus', 'KapStep', 'KapStepDeadline']);
+  const values = Object.values(raw).map((p) => Buffer.from(p.data ?? new Uint8Array()).toString());
+  for (const v of values) expect(v).not.toMatch(/\b(low|moderate|high)\b/);
 });
