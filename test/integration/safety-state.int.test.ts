@@ -10,7 +10,9 @@ import { promisify } from 'node:util';
 import { createSession, SESSION_COOKIE } from '../../src/auth/sessions';
 import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
+import { getCourseState } from '../../src/client/course-actions';
 import { getProtocol } from '../../src/domain';
+import { mulberry32 } from '../../src/prng';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
@@ -74,7 +76,7 @@ async function enrolled(c: { id: string; coordinator: Person }, answers: Record<
 /** Screening, clearance, consent and preparation, then dose-1 scheduled: the pre-dose check is next. */
 async function readyToDose(c: { prescriber: Person; coordinator: Person; therapist: Person }, courseId: string) {
   await ok('POST', `/api/courses/${courseId}/screening`, c.prescriber.token, { hardStops: NO_HARD_STOPS, reviewItems });
-  await ok('POST', `/api/courses/${courseId}/clearance`, c.prescriber.token, { decision: 'approved' });
+  await ok('POST', `/api/courses/${courseId}/clearance`, c.prescriber.token, { decision: 'approved', reason: 'cleared by the prescriber' });
   await ok('POST', `/api/courses/${courseId}/consent`, c.coordinator.token, { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
   for (const n of [1, 2, 3]) {
     await ok('POST', `/api/courses/${courseId}/schedule`, c.coordinator.token, { stepKey: `prep-${n}`, startsInHours: 1 });
@@ -279,3 +281,78 @@ test("what was decided is visible: a prescriber's override reason, a review's no
   expect(obs.component.find((x: { code: { coding: Array<{ code: string }> } }) => x.code.coding[0]!.code === 'dsm5-criteria-met').valueBoolean).toBe(false);
   expect(obs.component.find((x: { code: { coding: Array<{ code: string }> } }) => x.code.coding[0]!.code === 'cluster-E')).toMatchObject({ valueInteger: 1, interpretation: [{ text: 'not met' }] });
 }, 120_000);
+
+test('after 16 courses with holds, re-checks, reviews, withdrawals and ineligible screenings, the queue lists exactly the open holds and every suicide-risk signal has an open item or a clinician review', async () => {
+  const c = await clinic('many');
+  const rnd = mulberry32(16);
+  const courses: string[] = [];
+  const high = { systolic: 168, diastolic: 104 };
+  const fine = { systolic: 132, diastolic: 84 };
+  for (let n = 0; n < 16; n++) {
+    const r = rnd();
+    const answers: Record<string, unknown[]> = r < 0.2 ? { phq9: [2, 2, 2, 1, 1, 1, 1, 1, 2] } : r < 0.3 ? { cssrs: [true, true, true, false, false, false] } : {};
+    const { courseId } = await enrolled(c, answers);
+    courses.push(courseId);
+    if (rnd() < 0.2) {
+      await ok('POST', `/api/courses/${courseId}/screening`, c.prescriber.token, { hardStops: { ...NO_HARD_STOPS, 'suicidal-ideation-with-intent': true }, reviewItems });
+      continue;
+    }
+    await readyToDose(c, courseId);
+    for (let k = 0; k < 6; k++) {
+      const x = rnd();
+      // Refusals are part of the story (a review with nothing open, a dose under a hold): only 5xx fail.
+      const send = async (action: string, body: unknown, token = c.prescriber.token) => {
+        const res = await call('POST', `/api/courses/${courseId}/${action}`, { token, body });
+        expect([200, 201, 409, 422]).toContain(res.status);
+        return res;
+      };
+      if (x < 0.35) await send('pre-dose-check', { stepKey: 'dose-1', ...CHECK, bloodPressure: rnd() < 0.5 ? high : fine });
+      else if (x < 0.45) await send('adverse-event', { category: rnd() < 0.5 ? 'psychiatric' : 'hypertension', severity: 'severe', serious: true });
+      else if (x < 0.65) await send('safety-review', rnd() < 0.7 ? { outcome: 'release', riskLevel: 'low', notes: 'reviewed' } : { outcome: 'keep-hold', notes: 'to see again' });
+      else if (x < 0.75) {
+        await send('pause', { reason: 'travelling' }, c.coordinator.token);
+        await send('resume', {}, c.coordinator.token);
+      } else if (x < 0.82) {
+        await send('withdraw', { reason: 'moved away' }, c.coordinator.token);
+        break;
+      } else await send('dose', { stepKey: 'dose-1', route: 'sublingual', doseMg: 200 });
+    }
+  }
+  // Some ended courses have their left-over suicide-risk item reviewed after the end.
+  const ended = await stack.db.selectFrom('courses').select('id').where('clinic_id', '=', c.id).where('ended_at', 'is not', null).execute();
+  for (const e of ended.slice(0, Math.ceil(ended.length / 2))) {
+    const res = await call('POST', `/api/courses/${e.id}/safety-review`, { token: c.prescriber.token, body: { outcome: 'release', notes: 'followed up by phone' } });
+    expect([200, 409]).toContain(res.status);
+  }
+
+  const listed = await queue(c.id, c.therapist.token);
+  const rows = await stack.db.selectFrom('safety_events').selectAll().where('clinic_id', '=', c.id).execute();
+  let suicideSignals = 0;
+  for (const courseId of courses) {
+    const wf = await getCourseState(stack.temporal, courseId);
+    const open = listed.filter((i) => i.courseId === courseId).map((i) => i.id).sort();
+    // A running course: exactly the workflow's holds. An ended one: the workflow's suicide-risk holds
+    // left at its end, less those a clinician has reviewed since.
+    const reviewedAfter = rows.filter((r) => r.course_id === courseId && (r.detail as Record<string, unknown>).reviewedAt).map((r) => r.id);
+    const expected = wf.safetyHolds.map((h) => h.id).filter((id) => !reviewedAfter.includes(id)).sort();
+    expect({ courseId, status: wf.status, open }).toEqual({ courseId, status: wf.status, open: expected });
+    if (wf.status !== 'active' && wf.status !== 'paused') for (const h of wf.safetyHolds) expect({ id: h.id, suicideRisk: h.suicideRisk }).toEqual({ id: h.id, suicideRisk: true });
+  }
+  for (const r of rows) {
+    const d = r.detail as Record<string, unknown>;
+    if (d.suicideRisk !== true) continue;
+    suicideSignals++;
+    if (r.resolved_at) expect({ id: r.id, resolution: d.resolution }).toEqual({ id: r.id, resolution: expect.stringMatching(/^clinician review: (release|withdraw)$/) });
+    else expect(listed.map((i) => i.id)).toContain(r.id);
+  }
+  // The run really had risk in it, and ended courses.
+  expect(suicideSignals).toBeGreaterThanOrEqual(3);
+  expect(ended.length).toBeGreaterThanOrEqual(2);
+  // Sorted by risk, then age.
+  const rank = (i: Record<string, any>) => (i.suicideRisk ? 10 : 0) + (({ high: 3, moderate: 2, low: 1 } as Record<string, number>)[i.level ?? ''] ?? 0);
+  for (let i = 1; i < listed.length; i++) {
+    const a = listed[i - 1]!;
+    const b = listed[i]!;
+    expect(rank(a) > rank(b) || (rank(a) === rank(b) && a.at <= b.at)).toBe(true);
+  }
+}, 300_000);
