@@ -34,11 +34,28 @@ export function isCourseActionName(name: string): name is CourseActionName {
 export async function executeCourseAction<K extends CourseActionName>(temporal: Client, courseId: string, action: K, input: CourseActionInputs[K]): Promise<ActionResult> {
   if (!isCourseActionName(action)) throw new AppError('invalid_input', `unknown course action ${String(action)}`, [{ field: 'action', message: `must be one of ${COURSE_ACTION_NAMES.join(', ')}` }]);
   const handle = temporal.workflow.getHandle(courseWorkflowId(courseId));
-  try {
-    return await handle.executeUpdate(courseUpdates[action] as never, { args: [input] } as never);
-  } catch (err) {
-    throw await mapError(err, `course ${courseId}`, () => handle.describe());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await handle.executeUpdate(courseUpdates[action] as never, { args: [input] } as never);
+    } catch (err) {
+      // An Update rides on a workflow task; when that task fails because an event arrived as it was
+      // completing the course (an assessment child closing as a screening ends it: UnhandledCommand),
+      // the server refuses the Update without recording it. Nothing was applied: send it again.
+      if (attempt < 5 && updateLostToTaskFailure(err)) {
+        await new Promise((r) => setTimeout(r, 25 * attempt));
+        continue;
+      }
+      throw await mapError(err, `course ${courseId}`, () => handle.describe());
+    }
   }
+}
+
+/** The server refused an Update because the workflow task carrying it failed: it is not in history. */
+function updateLostToTaskFailure(err: unknown): boolean {
+  for (let e = err as { cause?: unknown; code?: unknown; details?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
+    if (e.code === 9 && typeof e.details === 'string' && e.details.includes('unexpected workflow task failure')) return true;
+  }
+  return false;
 }
 
 /** The full current state of a course, from the workflow itself (also after it ended). */
