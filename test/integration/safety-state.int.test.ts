@@ -247,6 +247,23 @@ test('a hold reason over 200 characters is shown in full', async () => {
   expect((await stuckSafety(c.id, c.coordinator.token))[0]!.problem).toContain(fullText);
   const row = await stack.db.selectFrom('safety_events').select('detail').where('id', '=', item!.id).executeTakeFirstOrThrow();
   expect((row.detail as { reason: string }).reason).toBe(fullText);
+
+  // The nurse re-checks from the dashboard's form: still held; the message after the form names every
+  // reason (a long one used to be dropped), and the one hold of this session now has the new values.
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page(`/clients/${clientId}`, c.prescriber))![1]!;
+  const later = ['phenelzine restarted by the client s psychiatrist yesterday', 'methylphenidate 20 mg added for attention and not yet reviewed'];
+  const form = new URLSearchParams({ _csrf: csrf, stepKey: 'dose-1', 'bloodPressure.systolic:number': '158', 'bloodPressure.diastolic:number': '99', 'hoursSinceFood:number': '2', 'hoursSinceClearLiquids:number': '1', 'escortConfirmed:bool': 'false', 'benzodiazepine.taking:bool': 'false', pregnancy: 'negative', 'newInteractingMedications:list': later.join(',') });
+  const posted = await stack.app.inject({ method: 'POST', url: `/courses/${courseId}/actions/pre-dose-check`, headers: { cookie: `${SESSION_COOKIE}=${c.prescriber.session}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: form.toString() });
+  expect(posted.statusCode).toBe(303);
+  const after = await page(String(posted.headers.location), c.prescriber);
+  const flash = /<div class="flash ok"[^>]*>([\s\S]*?)<\/div>/.exec(after)?.[1] ?? '';
+  expect(flash.length).toBeGreaterThan(200);
+  for (const text of ['Recorded: hold', 'Systolic 158 mmHg', 'No escort / ride home confirmed', ...later]) expect(flash).toContain(text);
+  const [updated, ...none] = await queue(c.id, c.therapist.token);
+  expect(none).toEqual([]);
+  expect(updated).toMatchObject({ id: item!.id, reason: expect.stringContaining('blood pressure 158/99 mmHg') });
+  for (const text of later) expect(updated!.reason).toContain(text);
+  expect(updated!.reason).not.toContain(meds[0]);
 }, 120_000);
 
 test("what was decided is visible: a prescriber's override reason, a review's notes and the PCL-5 DSM-5 cluster result in the course, the timeline and the FHIR export", async () => {

@@ -29,11 +29,13 @@ import { ChangePasswordBody } from './tokens';
 import { listProtocols } from '../../domain';
 
 type Flash = { kind: 'ok' | 'error'; text: string } | null;
+const FLASH_MAX = 2000;
 
 function flashFrom(req: FastifyRequest): Flash {
   const q = req.query as Record<string, unknown>;
-  if (typeof q.ok === 'string' && q.ok.length < 200) return { kind: 'ok', text: q.ok };
-  if (typeof q.error === 'string' && q.error.length < 500) return { kind: 'error', text: q.error };
+  // Long enough for a pre-dose hold's every reason with its values (a longer text was dropped whole).
+  if (typeof q.ok === 'string' && q.ok.length <= FLASH_MAX) return { kind: 'ok', text: q.ok };
+  if (typeof q.error === 'string' && q.error.length <= FLASH_MAX) return { kind: 'error', text: q.error };
   return null;
 }
 
@@ -58,7 +60,7 @@ const safePath = (url: string) =>
       return '%EF%BF%BD'; // a lone surrogate: the replacement character
     }
   });
-const back = (url: string, kind: 'ok' | 'error', text: string) => `${safePath(url)}${url.includes('?') ? '&' : '?'}${kind}=${encodeURIComponent(text.slice(0, 400))}`;
+const back = (url: string, kind: 'ok' | 'error', text: string) => `${safePath(url)}${url.includes('?') ? '&' : '?'}${kind}=${encodeURIComponent(text.length > FLASH_MAX ? `${text.slice(0, FLASH_MAX - 1)}…` : text)}`;
 
 async function clinicsFor(deps: AppDeps, p: Principal) {
   const ids = clinicFilter(p);
