@@ -56,7 +56,8 @@ export class UnencryptedPayloadError extends ValueError {
  *   code refuses: the Update is rejected, the signal ignored, the start fails. Its content never
  *   reaches workflow or activity code. Throwing in a worker would fail the whole workflow task, and
  *   for a signal (already in history) every later one too.
- * - 'display' (the codec endpoint for the Temporal Web UI): unsealed payloads are shown as they are.
+ * - 'display' (the codec endpoint for the Temporal Web UI): unsealed or forged payloads are shown as
+ *   they are (a forged signal stays in history; it must not make the history unreadable to staff).
  * A payload sealed with a key id that is not listed throws in every mode: it names PAYLOAD_KEYS, so a
  * key dropped too early fails loudly and is retried once the key is back, instead of being ignored.
  */
@@ -81,7 +82,8 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   private refuse(payload: Payload, reason: RefusedPayload[typeof REFUSED_PAYLOAD_KEY]): Payload {
-    if (this.mode === 'display' && reason === 'not-encrypted') return payload;
+    // The Web UI shows a forgery as it is: failing the batch would hide the whole history from staff.
+    if (this.mode === 'display') return payload;
     if (this.mode === 'mark') return defaultPayloadConverter.toPayload({ [REFUSED_PAYLOAD_KEY]: reason });
     throw new UnencryptedPayloadError(reason === 'not-encrypted' ? 'not encrypted' : 'the seal does not verify');
   }
