@@ -113,13 +113,15 @@ const BENIGN_FORM: Record<string, Record<string, string>> = {
   'qids-sr16': Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`qids-sr16.${i + 1}`, '0'])),
 };
 
-/** The synthetic client opens the emailed link of a step's assessment and answers every question. */
-async function answerAsClient(api: Api, courseId: string, stepKey: string, instruments: readonly string[], timeoutMs: number): Promise<void> {
+/**
+ * The synthetic client opens the emailed link of a step's assessment and answers every question.
+ * False when the link had closed first (at a high time scale a form expires within a second or so).
+ */
+async function answerAsClient(api: Api, courseId: string, stepKey: string, instruments: readonly string[], timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   const key = `${courseId}/${stepKey}/invitation`;
   for (;;) {
     const box = await api.ok<{ embeddedSink: boolean; items: Array<{ key: string; sinkMessageId: number | null }> }>('GET', `/api/outbox?courseId=${encodeURIComponent(courseId)}`);
-    if (!box.embeddedSink) throw new Error('kap simulate answers the baseline as the clients, from their emailed links: it needs the engine\'s embedded mail sink (SMTP_URL unset)');
     const row = box.items.find((i) => i.key === key && i.sinkMessageId !== null);
     if (row) {
       const msg = await api.ok<{ text: string | null; html: string | null }>('GET', `/api/outbox/${row.sinkMessageId}`);
@@ -127,10 +129,12 @@ async function answerAsClient(api: Api, courseId: string, stepKey: string, instr
       if (!token) throw new Error(`no assessment link in the invitation ${key}`);
       const form = new URLSearchParams(Object.assign({}, ...instruments.map((i) => BENIGN_FORM[i] ?? {})) as Record<string, string>);
       const res = await fetch(`${api.base}/a/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+      if (res.status === 410) return false;
       if (res.status !== 200) throw new Error(`answering ${key}: ${res.status}`);
-      return;
+      // The form may close while the answers go in: part of them not recorded.
+      return !(await res.text()).includes('could not be recorded');
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for the invitation ${key}`);
+    if (Date.now() > until) throw new Error(`timed out waiting for the invitation ${key}${box.embeddedSink ? '' : ': kap simulate answers the baseline as the clients, from their emailed links, read from the embedded mail sink (SMTP_URL unset)'}`);
     await sleep(100);
   }
 }
@@ -161,8 +165,15 @@ async function driveCourse(api: Api, courseId: string, profile: Profile, p: Prot
   await waitForStep(api, courseId, 'screening', timeoutMs);
   const hardStops = Object.fromEntries(HARD_STOP_IDS.map((h) => [h, false]));
   if (profile === 'ineligible') hardStops[HARD_STOP_IDS[Math.floor(r() * HARD_STOP_IDS.length)]!] = true;
-  // The client answers the baseline from the emailed link before the coordinator records screening.
-  await answerAsClient(api, courseId, 'screening', p.baseline, timeoutMs);
+  // The client answers the baseline from the emailed link before the coordinator records screening. If
+  // it closed before they did, the coordinator sends a new C-SSRS and PHQ-9, as a clinic would.
+  let answered = await answerAsClient(api, courseId, 'screening', p.baseline, timeoutMs);
+  for (let attempt = 0; !answered && attempt < 5; attempt++) {
+    const sent = await api.ok<{ assessmentId?: string }>('POST', `/api/courses/${courseId}/assessments`, { instruments: ['cssrs', 'phq9'], reason: 'baseline not answered in time' });
+    if (!sent.assessmentId) throw new Error('sending a new baseline C-SSRS and PHQ-9 gave no assessment id');
+    answered = await answerAsClient(api, courseId, sent.assessmentId.slice(sent.assessmentId.lastIndexOf('/') + 1), ['cssrs', 'phq9'], timeoutMs);
+  }
+  if (!answered) throw new Error('the client could not answer a baseline before it expired (time scale too high for answers through the link)');
   await act('screening', { hardStops, reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) });
   tick();
   if (profile === 'ineligible') return;
@@ -198,7 +209,17 @@ async function driveCourse(api: Api, courseId: string, profile: Profile, p: Prot
       const held = await act('pre-dose-check', { stepKey: dose, ...check, bloodPressure: { systolic: 150, diastolic: 96 } });
       if (held.outcome !== 'hold') throw new Error(`expected a blood-pressure hold, got ${String(held.outcome)}`);
     }
-    const ok = await act('pre-dose-check', { stepKey: dose, ...check });
+    let ok = await act('pre-dose-check', { stepKey: dose, ...check });
+    // Held only for the client's own C-SSRS / PHQ-9 (the answers not heard yet, or the form closed
+    // before the client finished it): the coordinator sends a new one and the client answers it.
+    const answersOnly = (r: Record<string, unknown>) => ((r.reasons ?? []) as Array<{ code: string; blocking: boolean }>).filter((x) => x.blocking).every((x) => ['baseline-missing', 'cssrs-missing', 'phq9-missing'].includes(x.code));
+    for (let attempt = 0; ok.outcome !== 'proceed' && answersOnly(ok) && attempt < 5; attempt++) {
+      await sleep(300);
+      ok = await act('pre-dose-check', { stepKey: dose, ...check });
+      if (ok.outcome === 'proceed' || !answersOnly(ok)) break;
+      const sent = await api.ok<{ assessmentId?: string }>('POST', `/api/courses/${courseId}/assessments`, { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose' });
+      if (sent.assessmentId) await answerAsClient(api, courseId, sent.assessmentId.slice(sent.assessmentId.lastIndexOf('/') + 1), ['cssrs', 'phq9'], timeoutMs);
+    }
     if (ok.outcome !== 'proceed') throw new Error(`pre-dose check held: ${JSON.stringify(ok.reasons)}`);
     await act('dose', { stepKey: dose, route: p.route, doseMg: 56, lotNumber: 'SIM-1' });
     for (const m of p.checkMinutes) await whenDue(api, `/api/courses/${courseId}/vitals`, { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });

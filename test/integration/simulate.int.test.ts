@@ -1,0 +1,55 @@
+// `kap simulate` through the real engine over HTTP: synthetic clients answer their baseline from the
+// emailed link (read from the SMTP sink), so every dose has the client's own C-SSRS and PHQ-9, the
+// screening answers every item, timed readings wait for their time, and every course completes.
+import { Writable } from 'node:stream';
+import { createActivities } from '../../src/activities';
+import { simulate } from '../../src/cli/commands/simulate';
+import type { Db } from '../../src/db/connect';
+import { createSmtpMailer } from '../../src/mail/mailer';
+import { startSmtpSink, type SmtpSink } from '../../src/mail/sink';
+import { freePort } from '../../src/temporal/dev-server';
+import { startTestStack, type TestStack } from '../harness/stack';
+import { tokenFor } from './api-helpers';
+
+let stack: TestStack;
+let sink: SmtpSink;
+let base: string;
+
+beforeAll(async () => {
+  const appPort = await freePort();
+  const smtpPort = await freePort();
+  base = `http://127.0.0.1:${appPort}`;
+  // The worker sends through a real SMTP sink on loopback; the database handle is bound late (the
+  // embedded PGlite serves one connection, so everything shares the stack's pool).
+  const dbRef: { db?: Db } = {};
+  const lateDb = new Proxy({} as Db, { get: (_t, k) => { const v = (dbRef.db as never)[k] as unknown; return typeof v === 'function' ? v.bind(dbRef.db) : v; } });
+  const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${smtpPort}`, from: 'KAP Clinic <no-reply@kap.local>', timeoutSeconds: 5 });
+  const secretKey = 'test-secret-key-0123456789abcdef0123456789';
+  stack = await startTestStack({
+    env: { PUBLIC_URL: base, SMTP_URL: `smtp://127.0.0.1:${smtpPort}` },
+    workerOptions: { activities: createActivities({ db: lateDb, mailer, mail: { publicUrl: base, secretKey }, secretKey }) },
+  });
+  dbRef.db = stack.db;
+  sink = await startSmtpSink({ db: stack.db, port: smtpPort });
+  await stack.app.listen({ port: appPort, host: '127.0.0.1' });
+}, 120_000);
+
+afterAll(async () => {
+  await sink?.stop();
+  await stack?.stop();
+});
+
+test('a small synthetic clinic: clients answer the baseline from their emailed links and every course completes with its doses', async () => {
+  const token = await tokenFor(stack.db, 'admin');
+  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
+  const { ok, summary } = await simulate({ clients: 3, protocol: 'kap-office', timeScale: 432_000, seed: 7, url: base, token, concurrency: 3 }, quiet);
+  expect(summary).toMatchObject({ mismatches: [] });
+  expect(ok).toBe(true);
+  const courses = await stack.db.selectFrom('courses').select(['id', 'status']).where('clinic_id', '=', (summary as { clinicId: string }).clinicId).execute();
+  expect(courses.map((c) => c.status)).toEqual(['completed', 'completed', 'completed']);
+  // The baseline was answered by each client through the page (C-SSRS and PHQ-9 completed).
+  for (const c of courses) {
+    const rows = await stack.db.selectFrom('assessments').select(['instrument_id', 'status']).where('id', 'like', `${c.id}/screening/%`).execute();
+    expect(rows.filter((r) => r.status === 'completed').map((r) => r.instrument_id).sort()).toEqual(['cssrs', 'gad7', 'pcl5', 'phq9']);
+  }
+}, 240_000);
