@@ -145,6 +145,18 @@ describe('a crisis answer on an old link is never lost', () => {
     expect(state.safetyHolds[0]!.reason).toMatch(/old link.*PHQ-9 item 9 = 2/);
     expect(state.status).toBe('active');
     await eventually(async () => (await stack.db.selectFrom('email_outbox').select('key').where('course_id', '=', courseId).where('template', '=', 'safety-alert').execute()).length === 2, 30_000, 200);
+
+    // The client answers the baseline (the link is spent), then days later uses the same link again with item 9 = 3.
+    const url = linkFor(`${courseId}/screening`);
+    expect((await post(url, baselineForm(0))).statusCode).toBe(200);
+    const again = await post(url, phq9(3));
+    expect(again.statusCode).toBe(200);
+    expect(again.body).toContain('alerted');
+    const two = await eventually(async () => {
+      const v = await getCourseState(stack.temporal, courseId);
+      return v.safetyHolds.length === 2 ? v : undefined;
+    }, 30_000, 200);
+    expect(two.safetyHolds.map((h) => h.reason).join(' | ')).toMatch(/PHQ-9 item 9 = 3/);
   }, 120_000);
 });
 
@@ -169,6 +181,20 @@ describe('an alert always reaches someone, or the board says it did not', () => 
     expect(items[0]!.problem).toMatch(/safety alert for the prescriber reached no prescriber/);
     // The therapist's alert went through and is not on the board.
     expect(items.some((i) => /for the therapist/.test(String(i.problem)))).toBe(false);
+  }, 120_000);
+
+  test('a clinic with no therapist but an admin: the therapist\'s alert goes to the admin, and the board says no therapist got it', async () => {
+    const clinicId = await clinicWith(['prescriber', 'coordinator']);
+    await createStaff(stack.db, { email: `admin-${uid()}@corner.example`, displayName: 'Clinic Admin', role: 'admin', clinicIds: [clinicId], password: `tidal ${uid()} harbour lantern` });
+    const { courseId } = await enroll(clinicId);
+    expect((await post(linkFor(`${courseId}/screening`), baselineForm(1))).statusCode).toBe(200);
+    const row = await eventually(async () => stack.db.selectFrom('email_outbox').select(['status', 'last_error', 'to_addresses']).where('course_id', '=', courseId).where('template', '=', 'safety-alert').where('recipient_ref', '=', 'therapist').where('status', '=', 'sent').executeTakeFirst(), 30_000, 200);
+    expect(JSON.stringify(row.to_addresses)).toMatch(/admin-/);
+    expect(row.last_error).toMatch(/^nobody active in role therapist/);
+    const r = await call('GET', `/api/stuck?clinicId=${clinicId}`, { token: admin });
+    const mine = (r.body.items as Array<Record<string, unknown>>).filter((i) => i.courseId === courseId && i.type === 'system');
+    expect(mine.map((i) => i.problem)).toEqual([expect.stringMatching(/safety alert for the therapist reached no therapist: nobody active holds the therapist role in this clinic, so it went to the clinic's admins instead/)]);
+    expect((r.body.items as Array<Record<string, unknown>>).some((i) => i.courseId === null && /no active therapist/.test(String(i.problem)))).toBe(true);
   }, 120_000);
 });
 
