@@ -183,6 +183,21 @@ describe('an alert always reaches someone, or the board says it did not', () => 
     expect(items.some((i) => /for the therapist/.test(String(i.problem)))).toBe(false);
   }, 120_000);
 
+  test('mail failing: a safety alert still being retried is a system item at once, naming the failure', async () => {
+    const clinicId = await clinicWith(['prescriber', 'therapist', 'coordinator']);
+    const { courseId } = await enroll(clinicId);
+    // What the notify activity leaves while the relay refuses connections: the row pending, its attempts counted.
+    await stack.db
+      .insertInto('email_outbox')
+      .values({ key: `${courseId}/test/safety-alert-prescriber`, template: 'safety-alert', course_id: courseId, clinic_id: clinicId, recipient_kind: 'role', recipient_ref: 'prescriber', audience: 'staff', message_id: `<${uid()}@kap.local>`, data: JSON.stringify({}), status: 'pending', attempts: 3, last_error: 'connect ECONNREFUSED 127.0.0.1:25' })
+      .execute();
+    const r = await call('GET', `/api/stuck?clinicId=${clinicId}`, { token: admin });
+    const mine = (r.body.items as Array<Record<string, unknown>>).filter((i) => i.courseId === courseId && i.type === 'system');
+    expect(mine.map((i) => i.problem)).toEqual([expect.stringMatching(/safety alert for the prescriber reached no prescriber: mail is failing \(3 attempts so far: connect ECONNREFUSED/)]);
+    // Nothing about staffing: this clinic has every role.
+    expect((r.body.items as Array<Record<string, unknown>>).some((i) => i.courseId === null)).toBe(false);
+  }, 60_000);
+
   test('a clinic with no therapist but an admin: the therapist\'s alert goes to the admin, and the board says no therapist got it', async () => {
     const clinicId = await clinicWith(['prescriber', 'coordinator']);
     await createStaff(stack.db, { email: `admin-${uid()}@corner.example`, displayName: 'Clinic Admin', role: 'admin', clinicIds: [clinicId], password: `tidal ${uid()} harbour lantern` });
