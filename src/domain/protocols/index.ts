@@ -20,6 +20,7 @@ export function findShippedProtocol(id: string, version?: number): Protocol | un
   const copy = JSON.parse(JSON.stringify(raw)) as ProtocolInput;
   return {
     ...copy,
+    safety: { ...copy.safety, hardStopOverrideRoles: copy.safety.hardStopOverrideRoles ?? ['prescriber'] },
     phases: copy.phases.map((phase) => ({
       ...phase,
       repeat: phase.repeat ?? 'once',
