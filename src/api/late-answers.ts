@@ -10,7 +10,8 @@
 // - the course has ended: the item is written here to safety_events (kind `late-critical-answer`, open
 //   until a clinician's review), with a timeline event, and the alerts go out through a short workflow
 //   (src/workflows/late-answer-alert.ts) that runs the same notify activity, once per late answer.
-// Either way an audit entry `assessment.late-critical-answer` records it (scores, not answers).
+// Either way an audit entry `assessment.late-critical-answer` records it (which instruments, never
+// the answers or scores: those are in the course's record).
 import crypto from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { sql } from 'kysely';
@@ -84,6 +85,8 @@ export async function recordLateCriticalAnswer(deps: Pick<ApiDeps, 'db' | 'tempo
   const digest = crypto.createHash('sha256').update(JSON.stringify([assessmentId, submissions.map((s) => [s.instrumentId, s.answers])])).digest('base64url').slice(0, 16);
   const key = `late/${assessmentId}/${digest}`;
   const instrumentIds = submissions.map((s) => s.instrumentId);
+  // The answers as given, with their scores: the course's record of the late answer.
+  const responses = submissions.map((s, i) => ({ instrumentId: s.instrumentId, total: triage.scores[i]!.total, band: triage.scores[i]!.band, answers: s.answers }));
   await appendAudit(db, {
     actor: { type: 'client', id: course.client_id },
     action: 'assessment.late-critical-answer',
@@ -91,14 +94,14 @@ export async function recordLateCriticalAnswer(deps: Pick<ApiDeps, 'db' | 'tempo
     clientId: course.client_id,
     courseId: course.id,
     eventKey: `late-answer:${key}`,
-    detail: { assessmentId, key, instruments: instrumentIds, level: triage.level, scores: triage.scores, courseEnded: course.ended_at !== null },
+    detail: { assessmentId, key, instruments: instrumentIds, courseEnded: course.ended_at !== null },
   });
 
   if (course.ended_at === null) {
     try {
       const r = await deps.temporal.workflow
         .getHandle(courseWorkflowId(course.id))
-        .executeUpdate(recordLateCriticalAnswerUpdate, { args: [{ key, assessmentId, instrumentIds, level: triage.level, summary: triage.summary }] });
+        .executeUpdate(recordLateCriticalAnswerUpdate, { args: [{ key, assessmentId, instrumentIds, level: triage.level, summary: triage.summary, responses }] });
       if (r.recorded && r.holdId) return { recorded: 'course-hold', holdId: r.holdId };
     } catch (err) {
       // The workflow has closed (the course just ended): record the item here instead.
@@ -139,7 +142,7 @@ export async function recordLateCriticalAnswer(deps: Pick<ApiDeps, 'db' | 'tempo
         step_key: course.step_key,
         actor_type: 'client',
         actor_id: course.client_id,
-        detail: JSON.stringify({ assessmentId, instruments: instrumentIds, holdId: itemId, level: triage.level }),
+        detail: JSON.stringify({ assessmentId, instruments: instrumentIds, holdId: itemId, responses }),
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
