@@ -142,7 +142,7 @@ export async function recordLateCriticalAnswer(deps: Pick<ApiDeps, 'db' | 'tempo
         step_key: course.step_key,
         actor_type: 'client',
         actor_id: course.client_id,
-        detail: JSON.stringify({ assessmentId, instruments: instrumentIds, holdId: itemId, responses }),
+        detail: JSON.stringify({ summary: `Critical answer on an old link of the ${course.step_key} assessment, after the course ended: ${triage.summary || 'suicidal thoughts endorsed'}`, assessmentId, instruments: instrumentIds, holdId: itemId, responses }),
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();

@@ -515,7 +515,7 @@ export class CourseMachine {
     const stepKey = this.state.assessments[input.assessmentId]?.stepKey ?? null;
     const what = input.summary.trim() || 'suicidal thoughts endorsed';
     this.addHold({ id: holdId, kind: 'critical-answer', reason: `critical answer on an old link (${stepKey ?? input.assessmentId} assessment, answered after it closed): ${what}`, level: input.level, at: now, stepKey, suicideRisk: true }, now, input.assessmentId);
-    this.event('assessment.late-critical-answer', stepKey, undefined, { assessmentId: input.assessmentId, instruments: input.instrumentIds, holdId, ...(input.responses ? { responses: input.responses } : {}) }, now);
+    this.event('assessment.late-critical-answer', stepKey, undefined, { summary: `Critical answer on an old link of the ${stepKey ?? input.assessmentId} assessment, after it closed: ${what}`, assessmentId: input.assessmentId, instruments: input.instrumentIds, holdId, ...(input.responses ? { responses: input.responses } : {}) }, now);
     for (const role of this.protocol.escalation.safetyAlertRoles) {
       if (role === 'client') continue;
       this.notify(`${input.key}/safety-alert-${role}`, 'safety-alert', { kind: 'role', role }, { reason: 'critical-answer', courseId: this.state.courseId, assessmentId: input.assessmentId });

@@ -146,7 +146,7 @@ describe('a crisis answer on an old link is never lost', () => {
     expect(state.status).toBe('active');
     // The late answers are in the course's record (its timeline event), with their score.
     const event = await eventually(async () => stack.db.selectFrom('course_events').select('detail').where('course_id', '=', courseId).where('type', '=', 'assessment.late-critical-answer').executeTakeFirst(), 30_000, 200);
-    expect(event.detail).toMatchObject({ responses: [{ instrumentId: 'phq9', total: 10, answers: [1, 1, 1, 1, 1, 1, 1, 1, 2] }] });
+    expect(event.detail).toMatchObject({ summary: expect.stringMatching(/^Critical answer on an old link of the screening assessment, after it closed: PHQ-9 item 9 = 2/), responses: [{ instrumentId: 'phq9', total: 10, answers: [1, 1, 1, 1, 1, 1, 1, 1, 2] }] });
     await eventually(async () => (await stack.db.selectFrom('email_outbox').select('key').where('course_id', '=', courseId).where('template', '=', 'safety-alert').execute()).length === 2, 30_000, 200);
 
     // The client answers the baseline (the link is spent), then days later uses the same link again with item 9 = 3.
