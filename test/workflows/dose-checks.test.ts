@@ -112,3 +112,31 @@ describe('timed readings are taken at their time', () => {
     expect(early.message).toMatch(/Monitored 45 min; at least 120 min required \(75 min left\)/);
   });
 });
+
+describe('a critical answer on a closed link (the course machine)', () => {
+  const late = { key: 'late/c1/screening/abc', assessmentId: 'c1/screening', instrumentIds: ['phq9' as const], level: 'moderate' as const, summary: 'PHQ-9 item 9 = 3' };
+  test('opens a suicide-risk hold and alerts each safety role once; the same late answer again changes nothing; the dose is refused until a review', () => {
+    const m = toDose(T0);
+    expect(m.onLateCriticalAnswer(late, T0 + H)).toBe('late/c1/screening/abc/hold');
+    const out = m.takeOutput();
+    expect(out.notifications.map((n) => [n.key, n.template, n.recipient])).toEqual([
+      ['late/c1/screening/abc/safety-alert-prescriber', 'safety-alert', { kind: 'role', role: 'prescriber' }],
+      ['late/c1/screening/abc/safety-alert-therapist', 'safety-alert', { kind: 'role', role: 'therapist' }],
+    ]);
+    const hold = m.view(T0 + H).safetyHolds[0]!;
+    expect(hold).toMatchObject({ kind: 'critical-answer', suicideRisk: true, level: 'moderate' });
+    expect(hold.reason).toMatch(/old link.*PHQ-9 item 9 = 3/);
+    expect(m.onLateCriticalAnswer(late, T0 + 2 * H)).toBe('late/c1/screening/abc/hold');
+    expect(m.hasOutput()).toBe(false);
+    m.apply('recordPreDoseCheck', { stepKey: 'dose-1', ...CHECK }, T0 + 2 * H);
+    expect(rejection(() => m.validate('recordDose', { stepKey: 'dose-1', route: 'sublingual' }, T0 + 2 * H)).message).toMatch(/safety hold open \(critical answer on an old link/);
+  });
+
+  test('on a course that has ended it records nothing and says so (the API records the item itself)', () => {
+    const m = toDose(T0);
+    m.apply('withdrawCourse', { reason: 'moved away' }, T0 + H);
+    m.takeOutput();
+    expect(m.onLateCriticalAnswer(late, T0 + 2 * H)).toBeNull();
+    expect(m.hasOutput()).toBe(false);
+  });
+});
