@@ -13,7 +13,7 @@
 // Either way an audit entry `assessment.late-critical-answer` records it (which instruments, never
 // the answers or scores: those are in the course's record).
 import crypto from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { sql } from 'kysely';
 import { appendAudit } from '../db/audit';
 import type { InstrumentId } from '../domain/instruments/instrument-id';
@@ -66,6 +66,17 @@ export function triageLate(submissions: LateSubmission[]): LateTriage {
 
 export type LateOutcome = { recorded: 'course-hold'; holdId: string } | { recorded: 'ended-course-item'; itemId: string } | { recorded: 'no-course' };
 
+/** Whether the course's workflow has closed (its last run is no longer running). */
+async function courseClosed(deps: Pick<ApiDeps, 'temporal'>, courseId: string): Promise<boolean> {
+  try {
+    const d = await deps.temporal.workflow.getHandle(courseWorkflowId(courseId)).describe();
+    return d.status.name !== 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return true;
+    throw err;
+  }
+}
+
 /** Records a critical late answer and raises the safety item and its alerts (see the file comment). */
 export async function recordLateCriticalAnswer(deps: Pick<ApiDeps, 'db' | 'temporal' | 'config' | 'log'>, assessmentId: string, submissions: LateSubmission[], triage: LateTriage, now = new Date()): Promise<LateOutcome> {
   const { db } = deps;
@@ -104,8 +115,9 @@ export async function recordLateCriticalAnswer(deps: Pick<ApiDeps, 'db' | 'tempo
         .executeUpdate(recordLateCriticalAnswerUpdate, { args: [{ key, assessmentId, instrumentIds, level: triage.level, summary: triage.summary, responses }] });
       if (r.recorded && r.holdId) return { recorded: 'course-hold', holdId: r.holdId };
     } catch (err) {
-      // The workflow has closed (the course just ended): record the item here instead.
-      if (!(err instanceof WorkflowNotFoundError) && !(err instanceof WorkflowUpdateFailedError)) throw err;
+      // The workflow has closed (the course just ended): record the item here instead. A workflow
+      // that still runs keeps its holds to itself (one writer), so any other failure goes up.
+      if (!(err instanceof WorkflowNotFoundError) && !(await courseClosed(deps, course.id))) throw err;
     }
   }
 

@@ -119,6 +119,21 @@ describe('a crisis answer on an old link is never lost', () => {
     expect((await stack.db.selectFrom('safety_events').select('resolved_at').where('id', '=', item.id).executeTakeFirstOrThrow()).resolved_at).not.toBeNull();
   }, 120_000);
 
+  test('the course ended a moment ago and its record does not show it yet: the late answer is still recorded as an open item', async () => {
+    const clinicId = await clinicWith(['prescriber', 'therapist', 'coordinator']);
+    const { courseId } = await enroll(clinicId);
+    const url = linkFor(`${courseId}/screening`);
+    expect((await act(courseId, 'withdraw', { reason: 'client moved away' })).status).toBe(200);
+    // The workflow has closed; the projection lags (as it would for an instant).
+    await eventually(async () => (await stack.temporal.workflow.getHandle(`course-${courseId}`).describe()).status.name !== 'RUNNING', 30_000, 100);
+    await stack.db.updateTable('courses').set({ ended_at: null }).where('id', '=', courseId).execute();
+    const sent = await post(url, phq9(2));
+    expect(sent.statusCode).toBe(200);
+    expect(sent.body).toContain('alerted');
+    const item = await stack.db.selectFrom('safety_events').select(['kind', 'resolved_at']).where('course_id', '=', courseId).where('kind', '=', 'late-critical-answer').executeTakeFirst();
+    expect(item).toEqual({ kind: 'late-critical-answer', resolved_at: null });
+  }, 120_000);
+
   test('an expired link on a running course with item 9 = 2 opens a hold on the course at once; an answer without risk on it is not recorded; a tampered link stays refused', async () => {
     const clinicId = await clinicWith(['prescriber', 'therapist', 'coordinator']);
     const { courseId } = await enroll(clinicId);
