@@ -223,6 +223,8 @@ describe('Spravato REMS monitoring form', () => {
       if (n > 1) await new Promise((r) => setTimeout(r, 2200));
       await act(courseId, 'pre-dose-check', { stepKey: dose, bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative', cssrsRisk: 'none', phq9Item9: 0 });
       await act(courseId, 'dose', { stepKey: dose, route: 'intranasal', doseMg: 56, lotNumber: 'LOT-7' });
+      // A 40-minute reading is refused before 40 minutes have passed (~28 ms here).
+      await new Promise((r) => setTimeout(r, 100));
       await act(courseId, 'vitals', { stepKey: dose, atMinutes: 40, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
       await new Promise((r) => setTimeout(r, 200)); // 120 protocol minutes are ~83 ms here
       await act(courseId, 'discharge', { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
