@@ -173,6 +173,7 @@ describe('client links: per link and per client, never per address; answers alwa
     const form = await app.inject({ method: 'GET', url: robin!.url, remoteAddress: CLINIC_WIFI });
     expect(form.statusCode).toBe(200);
     const sent = await app.inject({ method: 'POST', url: robin!.url, remoteAddress: CLINIC_WIFI, payload: phq9(2) });
+    const answeredAt = Date.now();
     expect(sent.statusCode).toBe(200);
     expect(sent.body).toContain('Thank you');
     expect(sent.body).toContain('988');
@@ -185,6 +186,14 @@ describe('client links: per link and per client, never per address; answers alwa
     );
     expect(done!.total).toBe(10);
     await eventually(async () => !!(await stack.db.selectFrom('safety_events').select('id').where('course_id', '=', robin!.courseId).executeTakeFirst()), 30_000, 250);
+    // ...and the clinicians' alert is in the outbox within seconds of the answer.
+    const alert = await eventually(
+      async () => stack.db.selectFrom('email_outbox').select(['template', 'created_at']).where('course_id', '=', robin!.courseId).where('template', '=', 'safety-alert').executeTakeFirst(),
+      10_000,
+      100,
+    );
+    expect(alert!.template).toBe('safety-alert');
+    expect(new Date(alert!.created_at).getTime() - answeredAt).toBeLessThan(10_000);
   });
 
   test('one link opened too often is refused (429, Retry-After, crisis resources), other links are not, and its answers still get through', async () => {
