@@ -299,13 +299,13 @@ test("what was decided is visible: a prescriber's override reason, a review's no
   expect(obs.component.find((x: { code: { coding: Array<{ code: string }> } }) => x.code.coding[0]!.code === 'cluster-E')).toMatchObject({ valueInteger: 1, interpretation: [{ text: 'not met' }] });
 }, 120_000);
 
-test('after 16 courses with holds, re-checks, reviews, withdrawals and ineligible screenings, the queue lists exactly the open holds and every suicide-risk signal has an open item or a clinician review', async () => {
+test('after 50 courses with holds, re-checks, reviews, withdrawals and ineligible screenings, the queue lists exactly the open holds and every suicide-risk signal has an open item or a clinician review', async () => {
   const c = await clinic('many');
-  const rnd = mulberry32(16);
+  const rnd = mulberry32(50);
   const courses: string[] = [];
   const high = { systolic: 168, diastolic: 104 };
   const fine = { systolic: 132, diastolic: 84 };
-  for (let n = 0; n < 16; n++) {
+  for (let n = 0; n < 50; n++) {
     const r = rnd();
     const answers: Record<string, unknown[]> = r < 0.2 ? { phq9: [2, 2, 2, 1, 1, 1, 1, 1, 2] } : r < 0.3 ? { cssrs: [true, true, true, false, false, false] } : {};
     const { courseId } = await enrolled(c, answers);
@@ -363,8 +363,8 @@ test('after 16 courses with holds, re-checks, reviews, withdrawals and ineligibl
     else expect(listed.map((i) => i.id)).toContain(r.id);
   }
   // The run really had risk in it, and ended courses.
-  expect(suicideSignals).toBeGreaterThanOrEqual(3);
-  expect(ended.length).toBeGreaterThanOrEqual(2);
+  expect(suicideSignals).toBeGreaterThanOrEqual(10);
+  expect(ended.length).toBeGreaterThanOrEqual(5);
   // Sorted by risk, then age.
   const rank = (i: Record<string, any>) => (i.suicideRisk ? 10 : 0) + (({ high: 3, moderate: 2, low: 1 } as Record<string, number>)[i.level ?? ''] ?? 0);
   for (let i = 1; i < listed.length; i++) {
