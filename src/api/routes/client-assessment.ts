@@ -151,16 +151,30 @@ export function clientAssessmentRoutes(app: FastifyInstance, deps: AppDeps): voi
     return { kind: 'open', token: token!, assessmentId: check.assessmentId, expiresAt: check.expiresAt };
   }
 
-  const render = (reply: FastifyReply, token: string, instruments: Instrument[], expiresAt: Date, errors = new Map<string, Map<string, string>>(), prev: Record<string, unknown> = {}, status = 200, notice?: string) =>
-    clientPage(
+  /**
+   * The form, or the form again after a refusal (missing or extra answers: nothing recorded). A refused
+   * form shows the crisis resources like every refusal page, at the top and urgent when the answers sent
+   * endorse suicidal thoughts (PHQ-9 item 9 > 0, C-SSRS item 1 or 2 yes).
+   */
+  const render = (reply: FastifyReply, token: string, instruments: Instrument[], expiresAt: Date, errors = new Map<string, Map<string, string>>(), prev: Record<string, unknown> = {}, status = 200, notice?: string) => {
+    const refused = status >= 400;
+    const urgent = refused && endorses(instruments, prev);
+    return clientPage(
       reply,
       'A few questions from your clinic',
-      html`<p>Your clinic asks these questions to see how you are doing. It takes a few minutes. Your answers go to your care team only.</p>
+      html`${urgent ? CRISIS_RESOURCES : ''}<p>Your clinic asks these questions to see how you are doing. It takes a few minutes. Your answers go to your care team only.</p>
 <p class="muted">This link works once and until ${expiresAt.toUTCString()}.</p>
 ${notice ? html`<div class="flash error" role="alert">${notice}</div>` : errors.size ? html`<div class="flash error" role="alert">Some answers are missing. Please look at the questions marked below.</div>` : ''}
-<form method="post" action="/a/${token}" novalidate>${instruments.map((i) => questionFields(i, errors.get(i.id) ?? new Map(), prev))}<p><button type="submit">Send my answers</button></p></form>`,
+<form method="post" action="/a/${token}" novalidate>${instruments.map((i) => questionFields(i, errors.get(i.id) ?? new Map(), prev))}<p><button type="submit">Send my answers</button></p></form>${refused && !urgent ? CRISIS_RESOURCES_ON_REFUSAL : ''}`,
       status,
     );
+  };
+  /** Whether answers sent endorse suicidal thoughts, read item by item (the form may be incomplete). */
+  const endorses = (instruments: Instrument[], form: Record<string, unknown>) =>
+    instruments.some((i) => {
+      const a = answersFrom(i, form);
+      return (i.id === 'phq9' && typeof a[8] === 'number' && a[8] > 0) || (i.id === 'cssrs' && (a[0] === true || a[1] === true));
+    });
 
   const closedText = (failure: Late['failure']) => (failure === 'closed' ? CLOSED_TEXT : FAILURE_TEXT[failure]);
   /** The suicide-risk questions of an assessment, offered on its closed link. */
