@@ -64,6 +64,29 @@ export function triageLate(submissions: LateSubmission[]): LateTriage {
   return { critical: t.critical, endorsed: t.actions.includes('show-crisis-resources'), level: t.level, summary: parts.join('; '), scores };
 }
 
+/**
+ * A critical answer inside an instrument the client left incomplete, which cannot be scored: PHQ-9
+ * item 9 > 0, or a C-SSRS item 4 or 5 "yes", or item 6 "yes" not said to be older than 3 months.
+ * Only answered items are read; an unanswered item is never given a value. Null when nothing
+ * critical was answered. `whyNotScored` (the unanswered items, an extra answer) goes into the staff's record.
+ */
+export function triageIncomplete(s: LateSubmission, whyNotScored: string): LateTriage | null {
+  const gaps = ` (${getInstrument(s.instrumentId)?.shortName ?? s.instrumentId} not scored: ${whyNotScored})`;
+  if (s.instrumentId === 'phq9') {
+    const item9 = s.answers[8];
+    if (typeof item9 !== 'number' || !Number.isInteger(item9) || item9 < 1 || item9 > 3) return null;
+    const t = triageSuicideRisk({ phq9Item9: item9, cssrs: null });
+    return { critical: t.critical, endorsed: true, level: t.level, summary: `PHQ-9 item 9 = ${item9}${gaps}`, scores: [] };
+  }
+  if (s.instrumentId === 'cssrs') {
+    const a = s.answers;
+    if (!(a[3] === true || a[4] === true || (a[5] === true && a[6] !== false))) return null;
+    const yes = a.map((v, k) => (v === true ? (k === 6 ? '6b' : String(k + 1)) : null)).filter((x): x is string => x !== null);
+    return { critical: true, endorsed: true, level: 'high', summary: `C-SSRS high risk (items answered yes: ${yes.join(', ')})${gaps}`, scores: [] };
+  }
+  return null;
+}
+
 export type LateOutcome = { recorded: 'course-hold'; holdId: string } | { recorded: 'ended-course-item'; itemId: string } | { recorded: 'no-course' };
 
 /** Whether the course's workflow has closed (its last run is no longer running). */
@@ -97,7 +120,11 @@ export async function recordLateCriticalAnswer(deps: Pick<ApiDeps, 'db' | 'tempo
   const key = `late/${assessmentId}/${digest}`;
   const instrumentIds = submissions.map((s) => s.instrumentId);
   // The answers as given, with their scores: the course's record of the late answer.
-  const responses = submissions.map((s, i) => ({ instrumentId: s.instrumentId, total: triage.scores[i]!.total, band: triage.scores[i]!.band, answers: s.answers }));
+  // (An incomplete instrument, see triageIncomplete, has no score: its answers are kept as given.)
+  const responses = submissions.map((s, i) => {
+    const sc = triage.scores[i];
+    return { instrumentId: s.instrumentId, ...(sc ? { total: sc.total, band: sc.band } : { scored: false as const }), answers: s.answers };
+  });
   await appendAudit(db, {
     actor: { type: 'client', id: course.client_id },
     action: 'assessment.late-critical-answer',

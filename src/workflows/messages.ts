@@ -295,8 +295,8 @@ export interface LateCriticalAnswerInput {
   level: CssrsRisk;
   /** What was endorsed (item numbers and values), for the hold's reason. */
   summary: string;
-  /** The late answers as given, with their scores: kept in the course's timeline event (the clinical record). */
-  responses?: Array<{ instrumentId: InstrumentId; total: number; band: string; answers: unknown[] }>;
+  /** The late answers as given, with their scores (none for an incomplete form: `scored: false`): kept in the course's timeline event (the clinical record). */
+  responses?: Array<{ instrumentId: InstrumentId; total?: number; band?: string; scored?: false; answers: unknown[] }>;
 }
 /** `recorded: false`: the course has ended; the caller records the item itself (src/api/late-answers.ts). */
 export const recordLateCriticalAnswerUpdate = defineUpdate<{ recorded: boolean; holdId: string | null }, [LateCriticalAnswerInput]>('recordLateCriticalAnswer');

@@ -11,7 +11,13 @@
 // closed-link text, the crisis resources and the suicide-risk questions (PHQ-9 / C-SSRS) of that
 // assessment; a critical answer sent from it is recorded and raises the safety item and the alerts
 // (src/api/late-answers.ts). A non-critical late answer is not recorded (the page says so). A form
-// refuses any answer it did not ask (an unknown field, a GAD-7 "item 8") with a message, recording nothing.
+// refuses any answer it did not ask (an unknown field, a GAD-7 "item 8") and any missing answer, with a
+// message naming them; a crisis answer is never lost to that refusal: every instrument whose answers
+// are complete and valid on their own is still submitted (scored; a critical one opens the hold and
+// alerts as usual), a critical answer inside an instrument that cannot be scored (PHQ-9 item 9 = 3 with
+// item 4 blank) is recorded as a critical answer (safety item and alerts, src/api/late-answers.ts),
+// and the form comes back with the rest, the answers typed kept, and the crisis resources. The link
+// is spent only when nothing is left open on it. No unanswered item is ever given a value.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getInstrument, InvalidAnswersError, type Instrument, type InstrumentId } from '../../domain';
@@ -21,7 +27,7 @@ import type { SubmitAnswersResult } from '../../workflows/messages';
 import type { AppDeps } from '../context';
 import { html, page, type SafeHtml } from '../html';
 import { CLIENT_LINK_LIMITS } from '../rate-limits';
-import { recordLateCriticalAnswer, triageLate, type LateSubmission } from '../late-answers';
+import { recordLateCriticalAnswer, triageIncomplete, triageLate, type LateSubmission } from '../late-answers';
 
 const FAILURE_TEXT: Record<ClientLinkFailure, { status: number; title: string; text: string }> = {
   expired: { status: 410, title: 'This link has expired', text: 'The time to answer this questionnaire has passed. If you would still like to answer, please contact your clinic and ask for a new link.' },
@@ -156,9 +162,9 @@ export function clientAssessmentRoutes(app: FastifyInstance, deps: AppDeps): voi
    * form shows the crisis resources like every refusal page, at the top and urgent when the answers sent
    * endorse suicidal thoughts (PHQ-9 item 9 > 0, C-SSRS item 1 or 2 yes).
    */
-  const render = (reply: FastifyReply, token: string, instruments: Instrument[], expiresAt: Date, errors = new Map<string, Map<string, string>>(), prev: Record<string, unknown> = {}, status = 200, notice?: string) => {
+  const render = (reply: FastifyReply, token: string, instruments: Instrument[], expiresAt: Date, errors = new Map<string, Map<string, string>>(), prev: Record<string, unknown> = {}, status = 200, notice?: string, endorsedElsewhere = false) => {
     const refused = status >= 400;
-    const urgent = refused && endorses(instruments, prev);
+    const urgent = refused && (endorsedElsewhere || endorses(instruments, prev));
     return clientPage(
       reply,
       'A few questions from your clinic',
@@ -194,10 +200,12 @@ ${notice ? html`<div class="flash error" role="alert">${notice}</div>` : errors.
   }
 
   /** Form fields that are no answer to the questions asked (an unknown field, a GAD-7 "item 8"), each with why. */
-  function unexpectedFields(instruments: Instrument[], form: Record<string, unknown>): string[] {
+  const unexpectedKeys = (instruments: Instrument[], form: Record<string, unknown>): string[] => {
     const allowed = new Set(instruments.flatMap((i) => [...i.items.map((it) => `${i.id}.${it.number}`), ...(i.id === 'cssrs' ? ['cssrs.6b'] : [])]));
-    return Object.keys(form)
-      .filter((k) => !allowed.has(k))
+    return Object.keys(form).filter((k) => !allowed.has(k));
+  };
+  function unexpectedFields(instruments: Instrument[], form: Record<string, unknown>): string[] {
+    return unexpectedKeys(instruments, form)
       .map((k) => {
         const inst = instruments.find((i) => k.startsWith(`${i.id}.`));
         return inst ? `"${k}" is not a question of the ${inst.shortName}, which has ${inst.items.length} questions` : `"${k}" is not a question of this form`;
@@ -256,6 +264,76 @@ ${notice ? html`<div class="flash error" role="alert">${notice}</div>` : errors.
     return clientPage(reply, 'Thank you', html`${CRISIS_RESOURCES}<p>Thank you. This questionnaire had closed, but your answers have been sent to your care team and they have been alerted.</p><p>You can close this page now.</p>`);
   }
 
+  /**
+   * A form refused for missing or extra answers: each instrument complete and valid on its own (and
+   * with no extra answer of its own) is submitted; a critical answer inside one that cannot be scored
+   * is recorded as a critical answer; the page asks for the rest, with the answers typed and the
+   * crisis resources. The link stays usable for the rest (spent only when nothing is left open).
+   */
+  async function acceptPart(req: FastifyRequest, reply: FastifyReply, g: Open, instruments: Instrument[], form: Record<string, unknown>, read: ReturnType<typeof readAnswers>) {
+    const extraKeys = unexpectedKeys(instruments, form);
+    const withExtra = new Set(instruments.filter((i) => extraKeys.some((k) => k.startsWith(`${i.id}.`))).map((i) => i.id));
+    const complete = read.submissions.filter((s) => !withExtra.has(s.instrumentId));
+    let endorsed = endorses(instruments, form);
+    const recorded: Instrument[] = [];
+    const critical: Array<{ submissions: LateSubmission[]; triage: ReturnType<typeof triageLate> }> = [];
+    const closed: LateSubmission[] = [];
+    for (const s of complete) {
+      try {
+        const r = await deps.temporal.workflow.getHandle(assessmentWorkflowId(g.assessmentId)).executeUpdate<SubmitAnswersResult, [typeof s]>('submitAnswers', { args: [s] });
+        if (r.showCrisisResources) endorsed = true;
+        recorded.push(getInstrument(s.instrumentId)!);
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof WorkflowNotFoundError)) throw err;
+        req.log.warn({ assessmentId: g.assessmentId, instrumentId: s.instrumentId, err: err.message }, 'assessment submission refused');
+        closed.push(s);
+      }
+    }
+    // Closed while the client answered: a critical answer among them is recorded as a late one.
+    if (closed.length && triageLate(closed).critical) critical.push({ submissions: closed, triage: triageLate(closed) });
+    // An instrument that cannot be scored (an answer missing, or one it did not ask): a critical answer in it is recorded.
+    for (const inst of instruments) {
+      if (complete.some((s) => s.instrumentId === inst.id)) continue;
+      const missing = [...(read.errors.get(inst.id)?.keys() ?? [])];
+      const why = withExtra.has(inst.id) ? 'it came with an answer the form did not ask for' : `item${missing.length === 1 ? '' : 's'} ${missing.join(', ')} unanswered`;
+      const s: LateSubmission = { instrumentId: inst.id, answers: answersFrom(inst, form) };
+      const t = triageIncomplete(s, why);
+      if (t?.critical) critical.push({ submissions: [s], triage: t });
+    }
+    for (const c of critical) {
+      try {
+        await recordLateCriticalAnswer(deps, g.assessmentId, c.submissions, c.triage);
+      } catch (err) {
+        req.log.error({ assessmentId: g.assessmentId, err: err instanceof Error ? err.message : String(err) }, 'critical answer on a refused form could not be recorded');
+        return clientPage(reply, 'Please contact your clinic', html`${CRISIS_RESOURCES}<p>We could not pass your answers on to your clinic just now. Please call your clinic, or use the numbers above.</p>`, 503);
+      }
+      endorsed = true;
+    }
+    const sent = [
+      recorded.length ? `Your answers to the ${recorded.map((i) => i.shortName).join(' and ')} have been sent to your care team.` : '',
+      critical.length ? 'Your answer about thoughts of death or of hurting yourself has been sent to your care team, and they have been alerted.' : '',
+    ].filter(Boolean).join(' ');
+    const extra = unexpectedFields(instruments, form);
+    const remaining = await openInstruments(g.assessmentId);
+    if (!remaining.length) {
+      await links.consumeClientLink(g.token);
+      const body = html`${endorsed ? CRISIS_RESOURCES : ''}<p>Thank you. ${sent || 'Your answers have been sent to your care team.'}</p>${extra.length ? html`<p>Answers this form did not ask for were not recorded (${extra.join('; ')}).</p>` : ''}<p>You can close this page now.</p>`;
+      return clientPage(reply, 'Thank you', body);
+    }
+    const left = remaining.map((i) => {
+      const missing = [...(read.errors.get(i.id)?.keys() ?? [])];
+      return missing.length === i.items.length ? `the ${i.shortName} (all ${i.items.length} questions)` : missing.length ? `the ${i.shortName} (question${missing.length === 1 ? '' : 's'} ${missing.join(', ')})` : `the ${i.shortName}`;
+    });
+    const notice = [
+      sent,
+      extra.length ? `This form received answers it did not ask for, which were not recorded (${extra.join('; ')}).` : '',
+      read.errors.size ? `Some answers are missing: ${left.join(', ')}.` : '',
+      `Please answer ${remaining.length === 1 ? `the ${remaining[0]!.shortName}` : 'the questions'} below and send again.`,
+    ].filter(Boolean).join(' ');
+    const errors = new Map([...read.errors].filter(([id]) => remaining.some((i) => i.id === id)));
+    return render(reply, g.token, remaining, g.expiresAt, errors, form, 400, notice, endorsed);
+  }
+
   app.get('/a/:token', async (req, reply) => {
     const g = await gate(req, reply, { limited: true });
     if (!g) return reply;
@@ -273,14 +351,13 @@ ${notice ? html`<div class="flash error" role="alert">${notice}</div>` : errors.
     if (g.kind === 'late') return acceptLate(req, reply, g, form);
     const instruments = await openInstruments(g.assessmentId);
     if (!instruments.length) return acceptLate(req, reply, { kind: 'late', token: g.token, assessmentId: g.assessmentId, failure: 'closed' }, form);
-    // Nothing is assumed: an answer the form did not ask for refuses the whole form (nothing recorded).
-    const extra = unexpectedFields(instruments, form);
-    if (extra.length) return render(reply, g.token, instruments, g.expiresAt, undefined, form, 400, unexpectedNotice(extra));
+    // Nothing is assumed: an answer the form did not ask for, or a missing one, refuses the form; what
+    // is complete and valid on its own is still recorded (acceptPart), so no crisis answer is lost.
     // Validate every instrument locally first, so a missing answer never spends the link.
     const read = readAnswers(instruments, form);
     const { errors, submissions } = read;
     let endorsed = read.endorsed;
-    if (errors.size) return render(reply, g.token, instruments, g.expiresAt, errors, form, 400);
+    if (errors.size || unexpectedKeys(instruments, form).length) return acceptPart(req, reply, g, instruments, form, read);
     const spent = await links.consumeClientLink(g.token);
     if (!spent.ok) {
       // Spent or expired between the form and the submission: a crisis answer is still taken.
