@@ -10,7 +10,7 @@ import type { CourseProjectionInput } from '../activities/projections';
 import type { StepState as ProjectedStepState } from '../db/schema';
 import { planCourse, type PlannedStep } from '../domain/plan-course';
 import type { Protocol, Role } from '../domain/protocol';
-import { checkEligibility, type HardStopOverride, type ScreeningRecord } from '../domain/rules/eligibility';
+import { checkEligibility, HARD_STOPS, readAnswer, SUICIDE_HARD_STOPS, type HardStopOverride, type ScreeningRecord } from '../domain/rules/eligibility';
 import { preDoseCheck } from '../domain/rules/pre-dose-check';
 import { dischargeReadiness, type BpReading } from '../domain/rules/discharge-readiness';
 import { riskRank, type RiskLevel } from '../domain/rules/suicide-risk';
@@ -101,13 +101,15 @@ export interface AssessmentRuntime {
  *   pre-dose-risk   the pre-dose check's suicide-risk triage was critical.
  *   critical-answer a critical answer on an assessment (PHQ-9 item 9, C-SSRS).
  *   adverse-event   a serious adverse event.
+ *   screening-risk  a suicide-related hard stop answered yes at screening (active suicidal ideation
+ *                   with intent), whether the course then ends ineligible or goes on by an override.
  * Holds about suicide risk (`suicideRisk`) close only by a clinician's review: when the course ends
  * they stay open (handed over to the review route on ended courses, see src/api/README.md); every
  * other hold closes when the course ends.
  */
 export interface SafetyHold {
   id: string;
-  kind: 'critical-answer' | 'adverse-event' | 'pre-dose-risk' | 'pre-dose-hold';
+  kind: 'critical-answer' | 'adverse-event' | 'pre-dose-risk' | 'pre-dose-hold' | 'screening-risk';
   /** In full: the values or the endorsed items that opened it. */
   reason: string;
   /** Suicide-risk level; null for holds that carry none (a blood-pressure hold). */
@@ -587,6 +589,16 @@ export class CourseMachine {
           const accepted = codes.includes(`hard-stop-overridden:${o.hardStop}`);
           if (!accepted && !codes.includes(`hard-stop:${o.hardStop}`)) continue; // not present: nothing overridden
           this.event(accepted ? 'hard-stop.overridden' : 'hard-stop.override-refused', p.id, input.actor, { hardStop: o.hardStop, byRole: o.byRole, reason: o.reason.trim(), accepted }, now);
+        }
+        // A suicide-related hard stop answered yes by staff is a suicide-risk signal: it opens a high
+        // suicide-risk item that only a clinician's review closes, whether the course ends
+        // ineligible or goes on by an override (then it holds dosing until reviewed like any other).
+        for (const stop of SUICIDE_HARD_STOPS) {
+          if (readAnswer(input.hardStops[stop]).kind !== 'present') continue;
+          const holdId = `${this.state.courseId}/${p.id}/screening-risk-${stop}`;
+          if (this.state.holds.some((h) => h.id === holdId)) continue;
+          const overridden = codes.includes(`hard-stop-overridden:${stop}`);
+          this.addHold({ id: holdId, kind: 'screening-risk', reason: `Screening: ${HARD_STOPS[stop].toLowerCase()}${overridden ? ' (hard stop overridden; the course goes on)' : ' (the course is ineligible)'}`, level: 'high', at: now, stepKey: p.id, suicideRisk: true }, now, null);
         }
         if (decision.decision === 'ineligible') {
           this.complete(p, s, 'ineligible', now);

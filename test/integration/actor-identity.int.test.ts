@@ -157,6 +157,66 @@ describe('the actor comes from the credential', () => {
   });
 });
 
+describe('an override of a hard stop is a clinical judgement by a person', () => {
+  const INTENT = { reviewItems, hardStops: { ...NO_HARD_STOPS, 'suicidal-ideation-with-intent': true } };
+  const openItems = async (courseId: string) => ((await call('GET', `/api/safety?clinicId=${A}`, { token: staff.prescriber.token })).body.items as Array<Record<string, any>>).filter((i) => i.courseId === courseId && i.type === 'safety-hold');
+
+  test("a prescriber token with no staff member (labelled with a real prescriber's name) may not override: refused, recorded as refused, the course stays ineligible", async () => {
+    const named = await createApiToken(stack.db, { role: 'prescriber', clinicId: A, label: staff.prescriber.name });
+    const { courseId } = await enrolledCourse(A, staff.coordinator.token);
+    const r = await call('POST', `/api/courses/${courseId}/screening`, { token: named.token, body: { ...INTENT, overrides: [{ hardStop: 'suicidal-ideation-with-intent', reason: 'Seen; passive thoughts only' }] } });
+    expect(r.status).toBe(200);
+    expect(r.body.outcome).toBe('ineligible');
+    expect(r.body.reasons).toContainEqual(expect.objectContaining({ code: 'override-rejected', message: expect.stringMatching(/clinical judgement by a person; this API token belongs to no staff member/) }));
+    expect(r.body.reasons).toContainEqual(expect.objectContaining({ code: 'hard-stop:suicidal-ideation-with-intent', blocking: true }));
+    expect((await call('GET', `/api/courses/${courseId}`, { token: staff.coordinator.token })).body.status).toBe('ineligible');
+    const refused = await eventually(async () => (await audit(`courseId=${courseId}&action=hard-stop.override-refused`)).entries[0]);
+    expect(refused.actor).toMatchObject({ type: 'token', id: named.info.id, role: 'prescriber' });
+    expect(refused.detail).toMatchObject({ hardStop: 'suicidal-ideation-with-intent', accepted: false });
+    expect((await audit(`courseId=${courseId}&action=hard-stop.overridden`)).entries).toEqual([]);
+    // The suicide-risk signal still opens its item, whoever recorded it.
+    expect(await eventually(async () => (await openItems(courseId)).length === 1 || undefined)).toBe(true);
+  });
+
+  test("a prescriber's staff-bound token overrides the intent hard stop; the course goes on and the suicide-risk item stays open until a clinician's review", async () => {
+    const { courseId } = await enrolledCourse(A, staff.coordinator.token);
+    const r = await call('POST', `/api/courses/${courseId}/screening`, { token: staff.prescriber.token, body: { ...INTENT, overrides: [{ hardStop: 'suicidal-ideation-with-intent', reason: `Reassessed ${U}: passive thoughts, safety plan agreed` }] } });
+    expect(r.status).toBe(200);
+    expect(r.body.outcome).toBe('eligible');
+    expect(r.body.reasons).toContainEqual(expect.objectContaining({ code: 'hard-stop-overridden:suicidal-ideation-with-intent', message: expect.stringContaining(`overridden by prescriber ${staff.prescriber.id}`) }));
+    expect((await call('GET', `/api/courses/${courseId}`, { token: staff.coordinator.token })).body.status).toBe('active');
+    const items = await eventually(async () => {
+      const xs = await openItems(courseId);
+      return xs.length ? xs : undefined;
+    });
+    expect(items).toEqual([expect.objectContaining({ kind: 'screening-risk', level: 'high', suicideRisk: true, courseEnded: false, closesWhen: 'a clinician reviews it', reason: expect.stringContaining('Screening: active suicidal ideation with intent') })]);
+  });
+
+  test('the screening intent hard stop opens a high suicide-risk item and a safety alert; a prescriber reviews it on the ended course and it closes', async () => {
+    const { courseId } = await enrolledCourse(A, staff.coordinator.token);
+    const r = await call('POST', `/api/courses/${courseId}/screening`, { token: staff.coordinator.token, body: INTENT });
+    expect(r.status).toBe(200);
+    expect(r.body.outcome).toBe('ineligible');
+    const items = await eventually(async () => {
+      const xs = await openItems(courseId);
+      return xs.length ? xs : undefined;
+    });
+    expect(items).toEqual([expect.objectContaining({ kind: 'screening-risk', level: 'high', suicideRisk: true, courseEnded: true, reason: 'Screening: active suicidal ideation with intent (the course is ineligible)' })]);
+    const alerts = await eventually(async () => {
+      const rows = await stack.db.selectFrom('email_outbox').select(['recipient_ref']).where('course_id', '=', courseId).where('template', '=', 'safety-alert').execute();
+      return rows.some((x) => x.recipient_ref === 'prescriber') ? rows : undefined;
+    }, 30_000, 200);
+    expect(alerts.map((x) => x.recipient_ref)).toContain('prescriber');
+    expect((await call('GET', `/api/courses/${courseId}`, { token: staff.coordinator.token })).body.status).toBe('ineligible');
+    const review = await call('POST', `/api/courses/${courseId}/safety-review`, { token: staff.prescriber.token, body: { outcome: 'release', riskLevel: 'high', notes: `Called the client ${U}; crisis team engaged` } });
+    expect(review.status).toBe(200);
+    expect(await openItems(courseId)).toEqual([]);
+    const row = await stack.db.selectFrom('safety_events').selectAll().where('course_id', '=', courseId).executeTakeFirstOrThrow();
+    expect(row.resolved_at).not.toBeNull();
+    expect(row.detail).toMatchObject({ resolution: 'clinician review: release', reviewedBy: staff.prescriber.id });
+  });
+});
+
 test("a clinician's safety review is in the audit log with the reviewer and a summary of the notes", async () => {
   const { courseId } = await enrolledCourse(A, staff.coordinator.token);
   const ae = await call('POST', `/api/courses/${courseId}/adverse-event`, { token: staff.prescriber.token, body: { category: 'psychiatric', severity: 'severe', serious: true } });

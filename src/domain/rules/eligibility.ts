@@ -26,6 +26,12 @@ export const HARD_STOPS = {
 } as const;
 export type HardStop = keyof typeof HARD_STOPS;
 
+/**
+ * The hard stops that are suicide-risk signals: answered yes at screening, each opens a high
+ * suicide-risk safety item that only a clinician's review closes, whether or not the course goes on.
+ */
+export const SUICIDE_HARD_STOPS: readonly HardStop[] = ['suicidal-ideation-with-intent'];
+
 export const REVIEW_ITEMS = {
   'bipolar-disorder': 'Bipolar disorder (case by case)',
   'psychosis-first-degree-relative': 'Psychotic disorder in a first-degree relative (a hard stop at some clinics)',
@@ -66,7 +72,10 @@ export interface HardStopOverrideRequest {
 /** An override with the principal who made it (from the credential, never from the request body). */
 export interface HardStopOverride extends HardStopOverrideRequest {
   byRole: Role;
-  /** The staff id, or `token:<id>` for an API token without a staff member. */
+  /**
+   * The staff id, or `token:<id>` for an API token without a staff member. Only a staff member (a
+   * person) may override: an override without a staff id is rejected.
+   */
   byUserId?: string;
 }
 
@@ -125,7 +134,10 @@ export function checkEligibility(record: ScreeningRecord, opts: { overrideRoles?
   const overridden = new Map<HardStop, HardStopOverride>();
   for (const o of record.overrides ?? []) {
     if (!present.has(o.hardStop)) continue;
-    if (!overrideRoles.includes(o.byRole)) {
+    if (!o.byUserId || o.byUserId.startsWith('token:')) {
+      // An override is a clinical judgement by a person: a token bound to no staff member names nobody.
+      reasons.push(note('override-rejected', `Override of "${HARD_STOPS[o.hardStop]}" rejected: an override of a hard stop is a clinical judgement by a person; this API token belongs to no staff member (sign in, or use a token bound to a staff member in the role)`));
+    } else if (!overrideRoles.includes(o.byRole)) {
       reasons.push(note('override-rejected', `Override of "${HARD_STOPS[o.hardStop]}" rejected: only ${overrideRoles.map(article).join(' or ')} may override a hard stop (was ${o.byRole})`));
     } else if (typeof o.reason !== 'string' || o.reason.trim() === '') {
       reasons.push(note('override-rejected', `Override of "${HARD_STOPS[o.hardStop]}" rejected: a reason must be recorded`));

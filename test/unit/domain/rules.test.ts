@@ -54,7 +54,7 @@ describe('eligibility', () => {
   const withOverride = (o: Partial<NonNullable<ScreeningRecord['overrides']>[number]>): ScreeningRecord => ({
     hardStops: { ...ALL_CLEAR, 'uncontrolled-glaucoma': true },
     reviewItems: NO_REVIEW,
-    overrides: [{ hardStop: 'uncontrolled-glaucoma', byRole: 'prescriber', reason: 'Ophthalmology letter: pressure controlled since March', ...o }],
+    overrides: [{ hardStop: 'uncontrolled-glaucoma', byRole: 'prescriber', byUserId: 'dr-lee', reason: 'Ophthalmology letter: pressure controlled since March', ...o }],
   });
   test('a prescriber override with a reason clears the hard stop and is recorded', () => {
     const r = checkEligibility(withOverride({ byUserId: 'dr-lee' }));
@@ -65,6 +65,8 @@ describe('eligibility', () => {
     ['not a prescriber', { byRole: 'therapist' as const }, /only a prescriber/],
     ['empty reason', { reason: '' }, /a reason must be recorded/],
     ['blank reason', { reason: '   ' }, /a reason must be recorded/],
+    ['an API token with no staff member', { byUserId: 'token:tok-1' }, /a clinical judgement by a person; this API token belongs to no staff member/],
+    ['no staff member named', { byUserId: undefined }, /a clinical judgement by a person/],
   ])('override rejected: %s', (_name, o, message) => {
     const r = checkEligibility(withOverride(o));
     expect(r.decision).toBe('ineligible');

@@ -98,8 +98,22 @@ function drive(seed: number, steps: number): { ops: string[]; maxOpen: number; c
   if (rnd() < 0.15) m.onAssessmentCritical({ assessmentId: `${courseId}/screening`, level: 'high', codes: ['cssrs-high'], summary: 'C-SSRS screener: high risk; C-SSRS items answered yes: 1, 2, 3, 4', at: now }, now);
   flush();
   check('intake');
-  const ineligible = rnd() < 0.1;
-  act('recordScreening', { hardStops: { ...NO(HARD_STOPS), ...(ineligible ? { 'suicidal-ideation-with-intent': true } : {}) }, reviewItems: NO(REVIEW_ITEMS) } as never);
+  // Sometimes staff answer "active suicidal ideation with intent" yes: the course ends ineligible, or
+  // a prescriber overrides it and the course goes on. Either way a high suicide-risk item opens.
+  const intent = rnd();
+  const ineligible = intent < 0.1;
+  const overridden = !ineligible && intent < 0.2;
+  act('recordScreening', {
+    hardStops: { ...NO(HARD_STOPS), ...(ineligible || overridden ? { 'suicidal-ideation-with-intent': true } : {}) },
+    reviewItems: NO(REVIEW_ITEMS),
+    ...(overridden ? { overrides: [{ hardStop: 'suicidal-ideation-with-intent', reason: 'passive thoughts only on review; safety plan in place' }] } : {}),
+  } as never);
+  if (ineligible || overridden) {
+    flush();
+    const item = [...rows].find(([id]) => id === `${courseId}/screening/screening-risk-suicidal-ideation-with-intent`);
+    expect({ seed, item: item?.[1] }).toEqual({ seed, item: expect.objectContaining({ kind: 'screening-risk', resolvedAt: null, suicideRisk: true, reason: expect.stringContaining('Screening: active suicidal ideation with intent') }) });
+    expect(m.state.status).toBe(ineligible ? 'ineligible' : 'active');
+  }
   act('decideClearance', { decision: 'approved', reason: 'fit' });
   act('recordConsent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
   for (const n of [1, 2, 3]) act('completeSession', { stepKey: `prep-${n}` });
