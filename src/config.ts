@@ -35,6 +35,8 @@ const schema = z.object({
   TEMPORAL_TLS_SERVER_NAME: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name').optional(),
   /** Production only: connect to TEMPORAL_ADDRESS without client authentication (a frontend no one else can reach). */
   TEMPORAL_ALLOW_UNAUTHENTICATED: bool.default(false),
+  /** Webhook targets on this machine or a private network: refused unless 'allow' (the test suite's default, for its local receivers). */
+  WEBHOOK_PRIVATE_TARGETS: z.enum(['allow', 'refuse']).optional(),
   /** Origin(s) of the Temporal Web UI allowed to call the codec endpoint; default the embedded UI. */
   TEMPORAL_UI_URL: z.string().regex(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, 'must be URL[,URL...]').optional(),
 
@@ -123,6 +125,8 @@ export type Config = Readonly<
     embeddedDatabase: boolean;
     /** true when mail goes to the embedded SMTP sink */
     embeddedSmtp: boolean;
+    /** Whether webhooks may target loopback, link-local and private addresses (src/webhooks/target-guard.ts). */
+    webhookPrivateTargets: 'allow' | 'refuse';
     publicUrl: string;
   }
 >;
@@ -156,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedTemporal: !c.TEMPORAL_ADDRESS,
     embeddedDatabase: !c.DATABASE_URL,
     embeddedSmtp: !c.SMTP_URL,
+    webhookPrivateTargets: c.WEBHOOK_PRIVATE_TARGETS ?? (c.NODE_ENV === 'test' ? 'allow' : 'refuse'),
     publicUrl: c.PUBLIC_URL ?? `http://${c.HOST === '0.0.0.0' ? '127.0.0.1' : c.HOST}:${c.PORT}`,
   });
 }

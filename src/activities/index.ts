@@ -12,6 +12,8 @@ export interface ActivityDeps {
   mail?: MailActivityDeps['mail'];
   /** The installation's SECRET_KEY (opens webhook signing secrets); defaults to the mail settings' key. */
   secretKey?: string;
+  /** Webhook deliveries to loopback / private addresses: refused unless 'allow' (src/webhooks/target-guard.ts). */
+  webhookPrivateTargets?: 'allow' | 'refuse';
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -20,7 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...projections,
     // Starts webhook deliveries for the timeline rows each projection committed (src/webhooks).
     projectCourse: withWebhookDispatch(deps.db, projections.projectCourse),
-    ...createWebhookActivities({ db: deps.db, secretKey: deps.secretKey ?? deps.mail?.secretKey }),
+    ...createWebhookActivities({ db: deps.db, secretKey: deps.secretKey ?? deps.mail?.secretKey, privateTargets: deps.webhookPrivateTargets ?? 'refuse' }),
     ...createMailActivities(deps),
     ...createCourseRecordActivities(deps),
   };

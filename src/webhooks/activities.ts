@@ -1,5 +1,6 @@
 // Webhook activities: start the delivery workflows for events the outbox trigger recorded, and
 // deliver one (event, subscription) pair: sign, POST, log the attempt.
+import { privateTargetProblem } from './target-guard';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
@@ -14,6 +15,8 @@ export interface WebhookActivityDeps {
   secretKey?: string;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
+  /** 'refuse' (default): a target that resolves to loopback, link-local or a private network is not called. */
+  privateTargets?: 'allow' | 'refuse';
 }
 
 /** Starts one delivery workflow per undispatched delivery row; idempotent (deterministic workflow ids). */
@@ -96,6 +99,9 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       let status: number | null = null;
       let error: string | null = null;
       try {
+        // Checked again at delivery: the name may resolve elsewhere than when the subscription was saved.
+        const refused = deps.privateTargets === 'allow' ? null : await privateTargetProblem(row.url);
+        if (refused) throw new Error(`target refused: ${refused}`);
         const res = await fetch(row.url, {
           method: 'POST',
           headers: {

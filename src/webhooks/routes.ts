@@ -1,5 +1,6 @@
 // Managing a clinic's webhook subscriptions, and the delivery log. Admins and coordinators, within
 // their clinics. The signing secret is shown once (create, rotate) and stored sealed.
+import { privateTargetProblem } from './target-guard';
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -68,11 +69,15 @@ const view = (s: Selectable<WebhookSubscriptionsTable>) => ({
   updatedAt: s.updated_at.toISOString(),
 });
 
-function checkUrl(url: string, production: boolean): void {
+async function checkUrl(url: string, production: boolean, privateTargets: 'allow' | 'refuse'): Promise<void> {
   const u = new URL(url);
   const problems: Array<{ field: string; message: string }> = [];
   if (production && u.protocol !== 'https:') problems.push({ field: 'url', message: 'must be https:// in production' });
   if (u.username || u.password) problems.push({ field: 'url', message: 'must not carry credentials (the signature authenticates us)' });
+  if (privateTargets === 'refuse') {
+    const refused = await privateTargetProblem(url);
+    if (refused) problems.push({ field: 'url', message: refused });
+  }
   if (problems.length) throw invalidInput(problems);
 }
 
@@ -103,7 +108,7 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
       assertClinicInScope(principal, body.clinicId);
       const clinic = await db.selectFrom('clinics').select('id').where('id', '=', body.clinicId).executeTakeFirst();
       if (!clinic) throw notFound(`clinic ${body.clinicId}`);
-      checkUrl(body.url, production);
+      await checkUrl(body.url, production, config.webhookPrivateTargets);
       const id = `whk_${crypto.randomUUID()}`;
       const secret = newSecret();
       const row = await db
@@ -124,7 +129,7 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
     { method: 'PATCH', url: '/api/webhooks/:id', tag: 'webhooks', summary: 'Change the URL, event types, description, or pause/resume (active)', params: IdParams, body: UpdateWebhookBody, errors: [404], response: SubscriptionView },
     async ({ params, body, principal }) => {
       await loadSubscription(db, principal, params.id);
-      if (body.url) checkUrl(body.url, production);
+      if (body.url) await checkUrl(body.url, production, config.webhookPrivateTargets);
       const row = await db
         .updateTable('webhook_subscriptions')
         .set({

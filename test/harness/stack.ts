@@ -69,6 +69,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     db,
     connection,
     secretKey: config.SECRET_KEY,
+    webhookPrivateTargets: config.webhookPrivateTargets,
     ...(opts.mailer ? { mailer: opts.mailer } : {}),
     payloadCodec: payloadCodecFor(config),
     overrides: { workflowBundle: await bundle, workflowsPath: undefined, ...opts.workerOptions },
