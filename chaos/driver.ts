@@ -66,6 +66,10 @@ const BENIGN: Record<string, unknown[]> = { phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0], g
 
 export class CourseDriver {
   readonly protocol: Protocol;
+  /** Per dosing step: the assessment count after which staff last sent a fresh C-SSRS and PHQ-9. */
+  private readonly baselineAsked = new Map<string, number>();
+  /** A fresh C-SSRS and PHQ-9 the client has just answered, until the course has heard it finished. */
+  private freshBaseline: string | null = null;
   readonly stats: DriverStats = { actions: 0, transientErrors: 0, conflicts: 0, invalid: 0, lastError: null };
   last: CourseView | null = null;
   private paused = false;
@@ -168,6 +172,27 @@ export class CourseDriver {
         case 'dosing': {
           const st = ses?.status ?? 'unscheduled';
           if (st === 'unscheduled' || st === 'no-show') return { action: 'scheduleSession', input: { stepKey: s.id, startsInHours: Math.max(this.protocol.course.minDaysBetweenDoses * 24, 48), actor: ACTOR } };
+          if (st === 'held' && (ses?.preDose?.reasons ?? []).some((r) => r.code === 'baseline-missing')) {
+            // The client's C-SSRS and PHQ-9 are missing or older than the protocol's window (30
+            // protocol days are 3 s at the default time scale, less than one fault): staff send fresh
+            // ones, the client answers them, and once the course has heard they are done the check is
+            // made again (a re-check before that would only hold again).
+            const answered = this.freshBaseline && v.assessments.find((a) => a.id === this.freshBaseline);
+            if (answered && answered.status === 'pending') return { wait: 200 };
+            if (answered) this.freshBaseline = null;
+            else {
+              const fresh = v.assessments.find((a) => a.status === 'pending' && a.trigger === 'staff' && a.instruments.includes('cssrs') && a.instruments.includes('phq9'));
+              if (fresh) {
+                this.freshBaseline = fresh.id;
+                return { answer: fresh.id };
+              }
+              if ((this.baselineAsked.get(s.id) ?? 0) <= v.assessments.length) {
+                this.baselineAsked.set(s.id, v.assessments.length + 1);
+                return { action: 'triggerAssessment', input: { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose', actor: ACTOR } };
+              }
+              return { wait: 200 };
+            }
+          }
           if (st === 'scheduled' || st === 'held') return { action: 'recordPreDoseCheck', input: { stepKey: s.id, ...CHECK, actor: { role: 'prescriber' } } };
           if (st === 'checked-in') return { action: 'recordDose', input: { stepKey: s.id, route: this.protocol.routes[0]!, doseMg: 56, lotNumber: 'L-1', actor: { role: 'prescriber' } } };
           if (st === 'dosed') {
