@@ -149,3 +149,21 @@ test('an extra GAD-7 answer refuses the GAD-7 by name but the PHQ-9 with item 9 
   expect(await h.status('phq9')).toBe('invited');
   expect(await h.status('gad7')).toBe('invited');
 }, 180_000);
+
+test('a stray answer that belongs to no questionnaire ("q8") refuses the whole form, nothing is scored, but PHQ-9 item 9 = 3 in it still raises a safety item and the alerts', async () => {
+  const f = await courseWithForm();
+  const page = await post(f.url, { ...phq9(3), ...gad7(), q8: '3' });
+  expect(page.statusCode).toBe(400);
+  expect(page.body).toContain('&#34;q8&#34; is not a question of this form');
+  expect(page.body).toContain(URGENT);
+  expect(page.body).toContain('they have been alerted');
+  expect(await f.status('phq9')).toBe('invited');
+  expect(await f.status('gad7')).toBe('invited');
+  const items = await eventually(async () => { const i = await suicideRiskItems(f.clinicId, f.courseId); return i.length ? i : undefined; }, 30_000, 200);
+  expect(items).toHaveLength(1);
+  await eventually(async () => (await safetyAlerts(f.courseId)).some((x) => x.recipient_ref === 'prescriber') || undefined, 30_000, 200);
+  // The same form without the stray answer is accepted whole.
+  expect((await post(f.url, { ...phq9(3), ...gad7() })).statusCode).toBe(200);
+  expect(await f.status('phq9')).toBe('completed');
+  expect(await f.status('gad7')).toBe('completed');
+}, 120_000);

@@ -272,7 +272,11 @@ ${notice ? html`<div class="flash error" role="alert">${notice}</div>` : errors.
    */
   async function acceptPart(req: FastifyRequest, reply: FastifyReply, g: Open, instruments: Instrument[], form: Record<string, unknown>, read: ReturnType<typeof readAnswers>) {
     const extraKeys = unexpectedKeys(instruments, form);
-    const withExtra = new Set(instruments.filter((i) => extraKeys.some((k) => k.startsWith(`${i.id}.`))).map((i) => i.id));
+    // An extra answer refuses its instrument (a GAD-7 "item 8": the PHQ-9 beside it is still recorded);
+    // one that belongs to no instrument (a stray "q8") could be any of them, so none is scored, and
+    // only a critical answer among them is recorded (as below, the way an unscorable form's is).
+    const stray = extraKeys.some((k) => !instruments.some((i) => k.startsWith(`${i.id}.`)));
+    const withExtra = new Set(instruments.filter((i) => stray || extraKeys.some((k) => k.startsWith(`${i.id}.`))).map((i) => i.id));
     const complete = read.submissions.filter((s) => !withExtra.has(s.instrumentId));
     let endorsed = endorses(instruments, form);
     const recorded: Instrument[] = [];
