@@ -29,8 +29,22 @@ function withoutActor(body: Record<string, unknown>): Record<string, unknown> {
   return body;
 }
 
+/**
+ * Actions that are a clinician's judgement, recorded against a person: an API token with no staff
+ * member (whatever its role or label) may not take them. Hard-stop overrides follow the same rule in
+ * the eligibility rule itself (the screening is recorded, the override refused).
+ */
+const PERSON_ONLY: ReadonlySet<CourseAction> = new Set(['safety-review']);
+
+export function assertPersonFor(principal: Principal, action: CourseAction): void {
+  if (PERSON_ONLY.has(action) && !principal.staffId) {
+    throw new AppError('forbidden', `a ${action} is a clinical judgement by a person: this API token belongs to no staff member (sign in, or use a token bound to a staff member)`);
+  }
+}
+
 export async function performAction(deps: ApiDeps, principal: Principal, courseId: string, action: CourseAction, body: Record<string, unknown>): Promise<ActionResult> {
   assertActionAllowed(principal, action);
+  assertPersonFor(principal, action);
   const { course } = await getCourse(deps.db, courseId);
   assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
   // A safety item that outlives its course (suicide risk) is reviewed in the record itself: the

@@ -208,6 +208,11 @@ describe('an override of a hard stop is a clinical judgement by a person', () =>
     }, 30_000, 200);
     expect(alerts.map((x) => x.recipient_ref)).toContain('prescriber');
     expect((await call('GET', `/api/courses/${courseId}`, { token: staff.coordinator.token })).body.status).toBe('ineligible');
+    // A bare prescriber token may not record the review (a clinical judgement by a person): 403, the item stays open.
+    const byToken = await call('POST', `/api/courses/${courseId}/safety-review`, { token: bare.prescriber, body: { outcome: 'release', riskLevel: 'moderate' } });
+    expect(byToken.status).toBe(403);
+    expect(byToken.text).toMatch(/clinical judgement by a person: this API token belongs to no staff member/);
+    expect(await openItems(courseId)).toHaveLength(1);
     const review = await call('POST', `/api/courses/${courseId}/safety-review`, { token: staff.prescriber.token, body: { outcome: 'release', riskLevel: 'high', notes: `Called the client ${U}; crisis team engaged` } });
     expect(review.status).toBe(200);
     expect(await openItems(courseId)).toEqual([]);

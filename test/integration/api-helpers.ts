@@ -12,6 +12,19 @@ export async function tokenFor(db: Db, role: StaffRole, clinicId?: string): Prom
   return token;
 }
 
+/**
+ * A token bound to a new staff member of that role (a person): what clinical judgements need (a
+ * safety review, a hard-stop override). An admin with no clinic reaches every clinic; other roles
+ * need a clinic (which must exist).
+ */
+export async function personTokenFor(db: Db, role: StaffRole, clinicId?: string): Promise<{ token: string; staffId: string }> {
+  const staffId = `staff-${role}-${uid()}`;
+  await db.insertInto('staff').values({ id: staffId, email: `${staffId}@example.org`, display_name: `Test ${role} ${staffId.slice(-8)}`, role, password_hash: null }).execute();
+  if (clinicId) await db.insertInto('staff_clinics').values({ staff_id: staffId, clinic_id: clinicId }).execute();
+  const { token } = await createApiToken(db, { role, clinicId: clinicId ?? null, staffId, label: `test ${role} (person)` });
+  return { token, staffId };
+}
+
 export interface Res {
   status: number;
   body: any;

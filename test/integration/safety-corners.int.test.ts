@@ -7,7 +7,7 @@ import { createStaff } from '../../src/api/routes/staff';
 import { getCourseState } from '../../src/client/course-actions';
 import { createClientLinks } from '../../src/security/client-links';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
-import { client, tokenFor, uid } from './api-helpers';
+import { client, personTokenFor, uid } from './api-helpers';
 
 let stack: TestStack;
 let call: ReturnType<typeof client>;
@@ -57,7 +57,8 @@ const act = (courseId: string, action: string, body: unknown, token = admin) => 
 beforeAll(async () => {
   stack = await startTestStack();
   call = client(stack.app);
-  admin = await tokenFor(stack.db, 'admin');
+  // A person (a staff member's token): safety reviews are a clinician's judgement, never a bare token's.
+  admin = (await personTokenFor(stack.db, 'admin')).token;
   links = createClientLinks({ db: stack.db, secretKey: stack.config.SECRET_KEY!, publicUrl: 'http://x' });
 }, 120_000);
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { createSmtpMailer } from '../../src/mail/mailer';
 import { startSmtpSink, type SmtpSink } from '../../src/mail/sink';
 import { freePort } from '../../src/temporal/dev-server';
 import { startTestStack, type TestStack } from '../harness/stack';
-import { tokenFor } from './api-helpers';
+import { personTokenFor } from './api-helpers';
 
 let stack: TestStack;
 let sink: SmtpSink;
@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 test('a small synthetic clinic: clients answer the baseline from their emailed links and every course completes with its doses', async () => {
-  const token = await tokenFor(stack.db, 'admin');
+  const { token } = await personTokenFor(stack.db, 'admin'); // a person: the simulator records safety reviews
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   const { ok, summary } = await simulate({ clients: 3, protocol: 'kap-office', timeScale: 432_000, seed: 7, url: base, token, concurrency: 3 }, quiet);
   expect(summary).toMatchObject({ mismatches: [] });
