@@ -126,12 +126,17 @@ export interface Throttled {
 }
 
 export interface LoginThrottle {
-  /** Whether this attempt may be checked now; never counts it. */
-  check(req: FastifyRequest, email: string): Promise<Throttled | null>;
-  /** Counts a wrong password against the account and the address. */
-  failed(req: FastifyRequest, email: string): Promise<void>;
-  /** A right password: the account's failures are forgotten. */
-  succeeded(email: string): void;
+  /**
+   * Whether this attempt may be checked now; never counts it. `device` is the id of a browser this
+   * account has logged in from before (a signed cookie, routes/login.ts): its attempts back off on
+   * their own count, so an attacker hammering the account from elsewhere (or from the same Wi-Fi)
+   * cannot keep its owner out for as long as the attack lasts.
+   */
+  check(req: FastifyRequest, email: string, device?: string | null): Promise<Throttled | null>;
+  /** Counts a wrong password against the account (or the known device) and the address. */
+  failed(req: FastifyRequest, email: string, device?: string | null): Promise<void>;
+  /** A right password: the account's (and the device's) failures are forgotten. */
+  succeeded(email: string, device?: string | null): void;
 }
 
 const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`;
@@ -148,26 +153,30 @@ export function loginPolicies(config: { LOGIN_FREE_FAILURES?: number; LOGIN_ADDR
 export function loginThrottle(app: FastifyInstance, policies = { account: ACCOUNT_BACKOFF, address: ADDRESS_BACKOFF }): LoginThrottle {
   const accounts = new BackoffStore(policies.account);
   const addresses = new BackoffStore(policies.address);
-  const emails = new WeakMap<FastifyRequest, string>();
-  const byAccount = app.createRateLimit({ max: policies.account.free, timeWindow: policies.account.capMs, keyGenerator: (req: FastifyRequest) => accountKey(emails.get(req) ?? ''), backoffStore: accounts } as never);
+  const keys = new WeakMap<FastifyRequest, string>();
+  const keyFor = (email: string, device?: string | null) => (device ? `device:${device}:${accountKey(email)}` : accountKey(email));
+  const byAccount = app.createRateLimit({ max: policies.account.free, timeWindow: policies.account.capMs, keyGenerator: (req: FastifyRequest) => keys.get(req) ?? '', backoffStore: accounts } as never);
   const byAddress = app.createRateLimit({ max: policies.address.free, timeWindow: policies.address.capMs, keyGenerator: (req: FastifyRequest) => `address:${normalizeIP(req.ip)}`, backoffStore: addresses } as never);
   return {
-    async check(req, email) {
-      emails.set(req, email);
+    async check(req, email, device) {
+      keys.set(req, keyFor(email, device));
       const account = await byAccount(req, { increment: false });
       if (!account.isAllowed && account.isExceeded) return { retryAfterSeconds: Math.max(1, account.ttlInSeconds), by: 'account' };
+      // A known device is slowed only by its own failures, never by the address it shares.
+      if (device) return null;
       // The address limit slows only accounts that failed recently, never a colleague's.
       const address = await byAddress(req, { increment: false });
       if (!address.isAllowed && address.isExceeded && !account.isAllowed && account.remaining < account.max) return { retryAfterSeconds: Math.max(1, address.ttlInSeconds), by: 'address' };
       return null;
     },
-    async failed(req, email) {
-      emails.set(req, email);
+    async failed(req, email, device) {
+      keys.set(req, keyFor(email, device));
       await byAccount(req);
       await byAddress(req);
     },
-    succeeded(email) {
+    succeeded(email, device) {
       accounts.reset(accountKey(email));
+      if (device) accounts.reset(keyFor(email, device));
     },
   };
 }

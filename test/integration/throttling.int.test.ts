@@ -31,7 +31,7 @@ const cookiesOf = (h: unknown): string[] => (Array.isArray(h) ? h : h ? [String(
 const cookieValue = (set: string[], name: string) => set.map((c) => new RegExp(`^${name}=([^;]*)`).exec(c)?.[1]).find((v) => v !== undefined);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function login(email: string, password: string, remoteAddress = CLINIC_WIFI) {
+async function login(email: string, password: string, remoteAddress = CLINIC_WIFI, device?: string) {
   const form = await app.inject({ method: 'GET', url: '/login', remoteAddress });
   const secret = cookieValue(cookiesOf(form.headers['set-cookie']), 'kap_login_csrf')!;
   const token = /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!;
@@ -39,7 +39,7 @@ async function login(email: string, password: string, remoteAddress = CLINIC_WIF
     method: 'POST',
     url: '/login',
     remoteAddress,
-    headers: { cookie: `kap_login_csrf=${secret}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { cookie: `kap_login_csrf=${secret}${device ? `; kap_device=${device}` : ''}`, 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ email, password, _csrf: token, next: '/' }).toString(),
   });
   return { status: res.statusCode, retryAfter: res.headers['retry-after'] === undefined ? undefined : Number(res.headers['retry-after']), body: res.body, cookies: cookiesOf(res.headers['set-cookie']) };
@@ -53,6 +53,42 @@ async function staffMember(name: string) {
 }
 
 describe('dashboard login throttling', () => {
+  test("someone hammering an account from the clinic's Wi-Fi does not keep its owner out: her own browser logs in at once, a new browser waits at most the cap", async () => {
+    // A shared address of its own (the other tests' Wi-Fi keeps a clean record).
+    const WIFI = '198.51.100.77';
+    const eve = await staffMember('Eve');
+    // Eve logged in from her laptop last week: it carries the account's device cookie.
+    const first = await login(eve.email, eve.password, '203.0.113.7');
+    expect(first.status).toBe(303);
+    const device = cookieValue(first.cookies, 'kap_device');
+    expect(device).toBeTruthy();
+    // Someone on the same Wi-Fi guesses her password without pause.
+    let attacking = true;
+    const attack = (async () => {
+      while (attacking) {
+        await login(eve.email, `guess ${uid()}`, WIFI);
+        await sleep(50);
+      }
+    })();
+    await sleep(1500);
+    // From her laptop, on that same Wi-Fi, the right password works at once, every time.
+    for (let i = 0; i < 3; i++) {
+      expect((await login(eve.email, eve.password, WIFI, device)).status).toBe(303);
+      await sleep(200);
+    }
+    // Her laptop's own wrong guesses still slow it (the cookie is no way around the backoff).
+    const laptopTries = [];
+    for (let i = 0; i < 5; i++) laptopTries.push((await login(eve.email, 'fat fingers', WIFI, device)).status);
+    expect(laptopTries).toContain(429);
+    // A tampered or another account's device cookie counts for nothing: the attack's backoff applies.
+    const other = await staffMember('Oscar');
+    const otherDevice = cookieValue((await login(other.email, other.password, '203.0.113.8')).cookies, 'kap_device')!;
+    expect((await login(eve.email, eve.password, WIFI, otherDevice)).status).toBe(429);
+    expect((await login(eve.email, eve.password, WIFI, `${device}x`)).status).toBe(429);
+    attacking = false;
+    await attack;
+  });
+
   test('wrong passwords earn a short, growing wait (429 with Retry-After); the right one works once it has passed', async () => {
     const ana = await staffMember('Ana');
     for (let i = 0; i < 3; i++) expect((await login(ana.email, 'not the password at all')).status).toBe(401);

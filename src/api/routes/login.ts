@@ -4,7 +4,8 @@
 // from it in the form, so another site cannot log a browser in to an account of its choosing (not
 // even one that can set cookies for a sibling subdomain: it cannot sign them).
 import type { FastifyCsrfProtectionOptions } from '@fastify/csrf-protection';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomSecret, sha256 } from '../../auth/secrets';
 import { z } from 'zod';
 import { SESSION_COOKIE, SESSION_TTL_MS, checkLogin, createSession, destroySession } from '../../auth/sessions';
 import { cookieOptions } from '../auth';
@@ -27,6 +28,24 @@ export function loginCsrfOptions(secure: boolean): FastifyCsrfProtectionOptions 
 
 /** Only local paths, never `//host` or a scheme: no open redirect. */
 export const safeNext = (next: unknown) => (typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : '/');
+
+/**
+ * A browser that has logged in to an account before carries a signed cookie naming the account (by a
+ * hash of its email) and a random device id. Its attempts back off on their own failures only
+ * (src/api/rate-limits.ts), so someone guessing the account's password cannot keep its owner out
+ * (OWASP's "device cookies"). The cookie holds no credential: it only changes whose failures count.
+ */
+const DEVICE_COOKIE = 'kap_device';
+const DEVICE_TTL_S = 180 * 86_400;
+const emailTag = (email: string) => sha256(`kap-device:${email}`).slice(0, 24);
+function knownDevice(req: FastifyRequest, email: string): string | null {
+  const raw = req.cookies[DEVICE_COOKIE];
+  if (!raw) return null;
+  const { valid, value } = req.unsignCookie(raw);
+  if (!valid || !value) return null;
+  const [id, tag] = value.split('.');
+  return id && /^[A-Za-z0-9_-]{8,64}$/.test(id) && tag === emailTag(email) ? id : null;
+}
 
 export function loginRoutes(app: FastifyInstance, { db, config }: AppDeps): void {
   const secure = config.publicUrl.startsWith('https://');
@@ -71,17 +90,20 @@ export function loginRoutes(app: FastifyInstance, { db, config }: AppDeps): void
       if (!form.success) return renderLogin(reply, { next, error: 'Enter your email and password.', status: 400 });
       // Failed attempts slow the account (and a busy address) down for at most 30 s: see rate-limits.ts.
       const email = form.data.email.trim().toLowerCase();
-      const wait = await throttle.check(req, email);
+      const device = knownDevice(req, email);
+      const wait = await throttle.check(req, email, device);
       if (wait) {
         void reply.header('retry-after', String(wait.retryAfterSeconds));
         return renderLogin(reply, { next, error: `Too many failed attempts${wait.by === 'account' ? ' for this account' : ' from this network'}: wait ${wait.retryAfterSeconds} s and try again.`, status: 429, email: form.data.email });
       }
       const ok = await checkLogin(db, email, form.data.password);
       if (!ok) {
-        await throttle.failed(req, email);
+        await throttle.failed(req, email, device);
         return renderLogin(reply, { next, error: 'Email or password is not right.', status: 401, email: form.data.email });
       }
-      throttle.succeeded(email);
+      throttle.succeeded(email, device);
+      // This browser is now a known device of the account (see knownDevice).
+      void reply.setCookie(DEVICE_COOKIE, device ? `${device}.${emailTag(email)}` : `${randomSecret(12)}.${emailTag(email)}`, { ...cookieOptions({ secure, maxAgeSeconds: DEVICE_TTL_S, path: '/login' }), signed: true });
       const { sessionId } = await createSession(db, ok.staffId);
       void reply.setCookie(SESSION_COOKIE, sessionId, cookieOptions({ secure, maxAgeSeconds: Math.floor(SESSION_TTL_MS / 1000) }));
       void reply.setCookie(LOGIN_CSRF_COOKIE, '', cookieOptions({ secure, maxAgeSeconds: 0, path: '/login' }));
