@@ -167,3 +167,18 @@ test('a stray answer that belongs to no questionnaire ("q8") refuses the whole f
   expect(await f.status('phq9')).toBe('completed');
   expect(await f.status('gad7')).toBe('completed');
 }, 120_000);
+
+test('on a link already used, PHQ-9 item 9 = 3 with item 4 blank still raises a safety item and the alerts, with crisis resources', async () => {
+  const f = await courseWithForm();
+  expect((await post(f.url, { ...phq9(0), ...gad7() })).statusCode).toBe(200);
+  const form = phq9(3);
+  delete form['phq9.4'];
+  const late = await post(f.url, form);
+  expect(late.statusCode).toBe(400);
+  expect(late.body).toContain(LIFELINE);
+  expect(late.body).toContain('they have been alerted');
+  const items = await eventually(async () => { const i = await suicideRiskItems(f.clinicId, f.courseId); return i.length ? i : undefined; }, 30_000, 200);
+  expect(items).toHaveLength(1);
+  expect(JSON.stringify(items[0])).toContain('item 4 unanswered');
+  await eventually(async () => (await safetyAlerts(f.courseId)).some((x) => x.recipient_ref === 'prescriber') || undefined, 30_000, 200);
+}, 120_000);

@@ -240,13 +240,38 @@ ${notice ? html`<div class="flash error" role="alert">${notice}</div>` : errors.
   async function acceptLate(req: FastifyRequest, reply: FastifyReply, g: Late, form: Record<string, unknown>) {
     const all = await allInstruments(g.assessmentId);
     const extra = unexpectedFields(all, form);
-    if (extra.length) return renderLate(reply, g, undefined, form, 400, unexpectedNotice(extra));
     const given = all.filter((i) => Object.keys(form).some((k) => k.startsWith(`${i.id}.`)));
     const f = closedText(g.failure);
+    if (extra.length) return refuseLate(req, reply, g, all, form, new Map(), unexpectedNotice(extra));
     if (!given.length) return clientPage(reply, f.title, html`<p>${f.text}</p>${CRISIS_RESOURCES_ON_REFUSAL}`, f.status);
     const { errors, submissions } = readAnswers(given, form);
-    if (errors.size) return renderLate(reply, g, errors, form, 400);
+    if (errors.size) return refuseLate(req, reply, g, given, form, errors);
     return lateOutcome(req, reply, g, submissions);
+  }
+
+  /**
+   * A closed link's form refused (an answer missing, or one it did not ask for): a critical answer in it
+   * is still recorded (triageIncomplete reads only the answered items), then the form comes back.
+   */
+  async function refuseLate(req: FastifyRequest, reply: FastifyReply, g: Late, instruments: Instrument[], form: Record<string, unknown>, errors: Map<string, Map<string, string>>, notice?: string) {
+    let alerted = false;
+    for (const inst of instruments) {
+      const missing = [...(errors.get(inst.id)?.keys() ?? [])];
+      const s: LateSubmission = { instrumentId: inst.id, answers: answersFrom(inst, form) };
+      // Complete on its own (another questionnaire of the form is not): scored as a late answer.
+      const t = !notice && !missing.length ? triageLate([s]) : triageIncomplete(s, notice ? 'it came with an answer the form did not ask for' : `item${missing.length === 1 ? '' : 's'} ${missing.join(', ')} unanswered`);
+      if (!t?.critical) continue;
+      try {
+        await recordLateCriticalAnswer(deps, g.assessmentId, [s], t);
+      } catch (err) {
+        req.log.error({ assessmentId: g.assessmentId, err: err instanceof Error ? err.message : String(err) }, 'late critical answer could not be recorded');
+        return clientPage(reply, 'Please contact your clinic', html`${CRISIS_RESOURCES}<p>We could not pass your answers on to your clinic just now. Please call your clinic, or use the numbers above.</p>`, 503);
+      }
+      alerted = true;
+    }
+    const sent = alerted ? 'Your answer about thoughts of death or of hurting yourself has been sent to your care team, and they have been alerted.' : '';
+    const text = [sent, notice ?? (alerted && errors.size ? 'Some answers are missing. Please look at the questions marked below.' : '')].filter(Boolean).join(' ');
+    return renderLate(reply, g, errors, form, 400, text || undefined);
   }
 
   async function lateOutcome(req: FastifyRequest, reply: FastifyReply, g: Late, submissions: LateSubmission[]) {
