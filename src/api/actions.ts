@@ -34,7 +34,7 @@ function withoutActor(body: Record<string, unknown>): Record<string, unknown> {
  * member (whatever its role or label) may not take them. Hard-stop overrides follow the same rule in
  * the eligibility rule itself (the screening is recorded, the override refused).
  */
-const PERSON_ONLY: ReadonlySet<CourseAction> = new Set(['safety-review']);
+const PERSON_ONLY: ReadonlySet<CourseAction> = new Set(['clearance', 'safety-review']);
 
 export function assertPersonFor(principal: Principal, action: CourseAction): void {
   if (PERSON_ONLY.has(action) && !principal.staffId) {
@@ -44,9 +44,9 @@ export function assertPersonFor(principal: Principal, action: CourseAction): voi
 
 export async function performAction(deps: ApiDeps, principal: Principal, courseId: string, action: CourseAction, body: Record<string, unknown>): Promise<ActionResult> {
   assertActionAllowed(principal, action);
-  assertPersonFor(principal, action);
   const { course } = await getCourse(deps.db, courseId);
   assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
+  assertPersonFor(principal, action);
   // A safety item that outlives its course (suicide risk) is reviewed in the record itself: the
   // course's workflow has ended (src/api/safety-review.ts).
   if (course.ended_at && action === 'safety-review') return reviewEndedCourse(deps.db, principal, course, withoutActor(body) as unknown as SafetyReviewBody);

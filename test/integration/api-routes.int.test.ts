@@ -5,7 +5,7 @@ import { STAFF_ROLES } from '../../src/auth/roles';
 import { enrollClient } from '../../src/client/courses';
 import type { StaffRole } from '../../src/db/schema';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
-import { client, tokenFor, uid } from './api-helpers';
+import { client, personTokenFor, tokenFor, uid } from './api-helpers';
 
 let stack: TestStack;
 let call: ReturnType<typeof client>;
@@ -14,6 +14,7 @@ const clinicId = `api-${uid()}`;
 const otherClinic = `api-other-${uid()}`;
 let clientId: string;
 let courseId: string;
+let prescriberPerson: string;
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -21,6 +22,8 @@ beforeAll(async () => {
   for (const role of STAFF_ROLES) t[role] = await tokenFor(stack.db, role);
   expect((await call('POST', '/api/clinics', { token: t.admin, body: { id: clinicId, name: 'API Clinic', timezone: 'Europe/London' } })).status).toBe(201);
   expect((await call('POST', '/api/clinics', { token: t.admin, body: { id: otherClinic, name: 'Other Clinic' } })).status).toBe(201);
+  // Clearance is a clinical judgement by a person: a prescriber's own token (a bare one gets 403).
+  prescriberPerson = (await personTokenFor(stack.db, 'prescriber', clinicId)).token;
 });
 afterAll(async () => {
   for (const c of await stack.db.selectFrom('courses').select('workflow_id').where('clinic_id', 'in', [clinicId, otherClinic]).where('ended_at', 'is', null).execute()) {
@@ -146,13 +149,17 @@ describe('staff actions', () => {
   const allAbsent = { hardStops: Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false])) };
 
   test('an action out of order is a 409 with the reason; bad body 400; wrong role 403; unknown course 404', async () => {
-    const early = await call('POST', `/api/courses/${courseId}/clearance`, { token: t.prescriber, body: { decision: 'approved' } });
+    const early = await call('POST', `/api/courses/${courseId}/clearance`, { token: prescriberPerson, body: { decision: 'approved' } });
     expect(early.status).toBe(409);
     expect(early.body.error).toBe('conflict');
     expect(early.body.message.length).toBeGreaterThan(5);
-    expect((await call('POST', `/api/courses/${courseId}/clearance`, { token: t.prescriber, body: { decision: 'maybe' } })).body.problems[0].field).toBe('decision');
+    expect((await call('POST', `/api/courses/${courseId}/clearance`, { token: prescriberPerson, body: { decision: 'maybe' } })).body.problems[0].field).toBe('decision');
     expect((await call('POST', `/api/courses/${courseId}/clearance`, { token: t.therapist, body: { decision: 'approved' } })).status).toBe(403);
-    expect((await call('POST', '/api/courses/nope/clearance', { token: t.prescriber, body: { decision: 'approved' } })).status).toBe(404);
+    // A prescriber token bound to no staff member: a clearance is a clinical judgement by a person.
+    const bare = await call('POST', `/api/courses/${courseId}/clearance`, { token: t.prescriber, body: { decision: 'approved' } });
+    expect(bare.status).toBe(403);
+    expect(bare.body.message).toMatch(/a clearance is a clinical judgement by a person: this API token belongs to no staff member/);
+    expect((await call('POST', '/api/courses/nope/clearance', { token: prescriberPerson, body: { decision: 'approved' } })).status).toBe(404);
     const dose = await call('POST', `/api/courses/${courseId}/dose`, { token: t.prescriber, body: { stepKey: 'dose-1', route: 'sublingual' } });
     expect(dose.status).toBe(409);
   });
@@ -161,7 +168,7 @@ describe('staff actions', () => {
     const hardStops = { ...allAbsent.hardStops };
     const s = await call('POST', `/api/courses/${courseId}/screening`, { token: t.coordinator, body: { hardStops, reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) } });
     if (s.status !== 200) throw new Error(JSON.stringify(s.body));
-    const c = await call('POST', `/api/courses/${courseId}/clearance`, { token: t.prescriber, body: { decision: 'approved' } });
+    const c = await call('POST', `/api/courses/${courseId}/clearance`, { token: prescriberPerson, body: { decision: 'approved' } });
     expect(c.status).toBe(200);
     expect(c.body.outcome).toBeTruthy();
     const timeline = await eventually(async () => {

@@ -13,7 +13,7 @@ import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { resolveToolchain } from '../../src/temporal/toolchain';
 import { REFUSED_PAYLOAD_FAILURE } from '../../src/workflows/refused';
 import { eventually, startTestStack, testEnv, type TestStack } from '../harness/stack';
-import { client, tokenFor, uid } from './api-helpers';
+import { client, personTokenFor, tokenFor, uid } from './api-helpers';
 
 const run = promisify(execFile);
 
@@ -181,7 +181,8 @@ test('a plain signal (a forged critical assessment) is ignored: no hold, no risk
   expect(desc.raw.pendingWorkflowTask ?? null).toBeNull();
 
   // The real API still drives the course: the prescriber's clearance is applied and recorded as theirs.
-  const ok = await call('POST', `/api/courses/${courseId}/clearance`, { token: t.prescriber, body: { decision: 'approved' } });
+  // (A clearance is a clinical judgement by a person: the prescriber's own token.)
+  const ok = await call('POST', `/api/courses/${courseId}/clearance`, { token: (await personTokenFor(stack.db, 'prescriber', clinicId)).token, body: { decision: 'approved' } });
   expect(ok.status).toBe(200);
   const after = await snapshot();
   expect(after.view.clearance).not.toBe(before.view.clearance);
