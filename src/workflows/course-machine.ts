@@ -593,8 +593,11 @@ export class CourseMachine {
         // A suicide-related hard stop answered yes by staff is a suicide-risk signal: it opens a high
         // suicide-risk item that only a clinician's review closes, whether the course ends
         // ineligible or goes on by an override (then it holds dosing until reviewed like any other).
+        // When a suicide-risk item is already open (the client's own screening C-SSRS or PHQ-9 item 9),
+        // the clinician's finding is the same episode: that item already waits for the same review.
         for (const stop of SUICIDE_HARD_STOPS) {
           if (readAnswer(input.hardStops[stop]).kind !== 'present') continue;
+          if (this.state.holds.some((h) => h.suicideRisk)) continue;
           const holdId = `${this.state.courseId}/${p.id}/screening-risk-${stop}`;
           if (this.state.holds.some((h) => h.id === holdId)) continue;
           const overridden = codes.includes(`hard-stop-overridden:${stop}`);
