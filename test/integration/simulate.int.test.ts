@@ -42,14 +42,14 @@ afterAll(async () => {
 test('a small synthetic clinic: clients answer the baseline from their emailed links and every course completes with its doses', async () => {
   const { token } = await personTokenFor(stack.db, 'admin'); // a person: the simulator records safety reviews
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-  const { ok, summary } = await simulate({ clients: 3, protocol: 'kap-office', timeScale: 432_000, seed: 7, url: base, token, concurrency: 3 }, quiet);
+  const { ok, summary } = await simulate({ clients: 3, protocol: 'kap-office', timeScale: 216_000, seed: 7, url: base, token, concurrency: 3 }, quiet);
   expect(summary).toMatchObject({ mismatches: [] });
   expect(ok).toBe(true);
   const courses = await stack.db.selectFrom('courses').select(['id', 'status']).where('clinic_id', '=', (summary as { clinicId: string }).clinicId).execute();
   expect(courses.map((c) => c.status)).toEqual(['completed', 'completed', 'completed']);
   // The baseline was answered by each client through the page: a C-SSRS and a PHQ-9 completed before
   // the first dose. On a loaded machine the screening form can close before the simulated client gets
-  // to it (a protocol week is ~1.4 s here); the simulator then has staff send a fresh C-SSRS and PHQ-9,
+  // to it (a protocol week is ~2.8 s here); the simulator then has staff send a fresh C-SSRS and PHQ-9,
   // as a clinic would, so the answers may sit on the screening step or on a later one.
   for (const c of courses) {
     const rows = await stack.db.selectFrom('assessments').select(['instrument_id', 'status', 'completed_at']).where('course_id', '=', c.id).where('status', '=', 'completed').execute();
