@@ -72,7 +72,8 @@ async function snapshot() {
   await settled();
   const course = await stack.db.selectFrom('courses').select(['status', 'current_step', 'current_step_deadline', 'risk_level']).where('id', '=', courseId).executeTakeFirstOrThrow();
   const events = await stack.db.selectFrom('course_events').select(['type', 'step_key']).where('course_id', '=', courseId).orderBy('seq').execute();
-  const audit = await stack.db.selectFrom('audit_log').select(['action']).where('course_id', '=', courseId).orderBy('id').execute();
+  // Emails the course had already asked for keep going out on their own (email.sent): not a change.
+  const audit = await stack.db.selectFrom('audit_log').select(['action']).where('course_id', '=', courseId).where('action', 'not like', 'email.%').orderBy('id').execute();
   const view = await stack.temporal.workflow.getHandle(workflowId).query<{ currentStep: string | null; riskLevel: string; safetyHolds: unknown[]; steps: Array<{ id: string; status: string }> }>('getCourseState');
   return {
     course,
