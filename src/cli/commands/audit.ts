@@ -2,20 +2,12 @@
 //   kap audit [--clinic id] [--client id] [--course id] [--actor staffOrTokenId] [--action client.read|client.*]
 //             [--from 2026-11-01] [--to 2026-11-30] [--limit 100] [--cursor id] [--json]
 import type { Command } from 'commander';
+import type { AuditLogEntry } from '../../db/audit';
 import { api, run, withApiOptions, type ApiOptions } from './actions';
 
+/** The API's answer (`GET /api/audit`): the same entries the database module reads. */
 interface AuditJson {
-  entries: Array<{
-    id: number;
-    at: string;
-    actor: { type: string; id: string | null; name: string | null; role: string | null };
-    action: string;
-    clinicId: string | null;
-    clientId: string | null;
-    courseId: string | null;
-    reason: string | null;
-    detail: Record<string, unknown>;
-  }>;
+  entries: AuditLogEntry[];
   nextCursor: number | null;
 }
 
