@@ -2,7 +2,7 @@
 // would, while the runner breaks things underneath. A reconciler, not a script: every round reads the
 // course's state (its Query) and does the one next thing that state asks for. So a lost reply (the
 // Update went through, the answer did not come back) is harmless: the next round sees the change and
-// moves on, and no action is ever repeated blindly (a repeated scheduleSession or recordVitals would
+// moves on, and no action is ever repeated blindly (a repeated schedule or vitals would
 // be a real second event).
 import { HARD_STOPS, REVIEW_ITEMS } from '../src/domain/rules/eligibility';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
@@ -116,7 +116,7 @@ export class CourseDriver {
       try {
         await executeCourseAction(this.temporal, this.courseId, next.action, next.input as CourseActionInputs[typeof next.action]);
         this.stats.actions++;
-        if (next.action === 'pauseCourse') this.paused = true;
+        if (next.action === 'pause') this.paused = true;
       } catch (err) {
         if (err instanceof AppError && (err.code === 'conflict' || err.code === 'unprocessable')) {
           // Not ready for discharge yet is expected at a high time scale only for a few ms; anything
@@ -147,31 +147,31 @@ export class CourseDriver {
     const p = this.profile;
     if (v.status === 'paused') {
       this.paused = true;
-      return { action: 'resumeCourse', input: { actor: ACTOR } };
+      return { action: 'resume', input: { actor: ACTOR } };
     }
-    if (p.withdrawAfterDoses !== undefined && v.dosesGiven >= p.withdrawAfterDoses) return { action: 'withdrawCourse', input: { reason: 'client moved away', actor: ACTOR } };
-    if (p.pauseAfterDoses !== undefined && !this.paused && v.dosesGiven >= p.pauseAfterDoses) return { action: 'pauseCourse', input: { reason: 'client travelling', actor: ACTOR } };
+    if (p.withdrawAfterDoses !== undefined && v.dosesGiven >= p.withdrawAfterDoses) return { action: 'withdraw', input: { reason: 'client moved away', actor: ACTOR } };
+    if (p.pauseAfterDoses !== undefined && !this.paused && v.dosesGiven >= p.pauseAfterDoses) return { action: 'pause', input: { reason: 'client travelling', actor: ACTOR } };
     for (const s of v.steps) {
       if (s.status !== 'open') continue;
       const ses = s.session;
       switch (s.kind) {
         case 'screening':
           if (v.assessments.some((a) => a.id === `${this.courseId}/${s.id}` && a.status === 'pending')) return { answer: `${this.courseId}/${s.id}` };
-          return { action: 'recordScreening', input: { hardStops: p.hardStop ? { ...NO_HARD_STOPS, [p.hardStop]: true } : NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS, actor: ACTOR } };
+          return { action: 'screening', input: { hardStops: p.hardStop ? { ...NO_HARD_STOPS, [p.hardStop]: true } : NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS, actor: ACTOR } };
         case 'clearance':
-          return { action: 'decideClearance', input: p.denyClearance ? { decision: 'denied', reason: p.denyClearance, actor: { role: 'prescriber' } } : { decision: 'approved', actor: { role: 'prescriber' } } };
+          return { action: 'clearance', input: p.denyClearance ? { decision: 'denied', reason: p.denyClearance, actor: { role: 'prescriber' } } : { decision: 'approved', actor: { role: 'prescriber' } } };
         case 'rems-enrollment':
-          return { action: 'recordRemsEnrollment', input: { enrolled: true, remsPatientId: `REMS-${this.courseId.slice(0, 8)}`, actor: { role: 'prescriber' } } };
+          return { action: 'rems-enrollment', input: { enrolled: true, remsPatientId: `REMS-${this.courseId.slice(0, 8)}`, actor: { role: 'prescriber' } } };
         case 'consent':
-          return { action: 'recordConsent', input: { documentVersion: 'v1', signedByClient: true, prescriberSigned: true, actor: ACTOR } };
+          return { action: 'consent', input: { documentVersion: 'v1', signedByClient: true, prescriberSigned: true, actor: ACTOR } };
         case 'preparation':
-          if (!ses || ses.status === 'unscheduled' || ses.status === 'no-show') return { action: 'scheduleSession', input: { stepKey: s.id, startsInHours: 48, actor: ACTOR } };
-          return { action: 'completeSession', input: { stepKey: s.id, actor: { role: 'therapist' } } };
+          if (!ses || ses.status === 'unscheduled' || ses.status === 'no-show') return { action: 'schedule', input: { stepKey: s.id, startsInHours: 48, actor: ACTOR } };
+          return { action: 'session-complete', input: { stepKey: s.id, actor: { role: 'therapist' } } };
         case 'integration':
-          return { action: 'completeSession', input: { stepKey: s.id, actor: { role: 'therapist' } } };
+          return { action: 'session-complete', input: { stepKey: s.id, actor: { role: 'therapist' } } };
         case 'dosing': {
           const st = ses?.status ?? 'unscheduled';
-          if (st === 'unscheduled' || st === 'no-show') return { action: 'scheduleSession', input: { stepKey: s.id, startsInHours: Math.max(this.protocol.course.minDaysBetweenDoses * 24, 48), actor: ACTOR } };
+          if (st === 'unscheduled' || st === 'no-show') return { action: 'schedule', input: { stepKey: s.id, startsInHours: Math.max(this.protocol.course.minDaysBetweenDoses * 24, 48), actor: ACTOR } };
           if (st === 'held' && (ses?.preDose?.reasons ?? []).some((r) => r.code === 'baseline-missing')) {
             // The client's C-SSRS and PHQ-9 are missing or older than the protocol's window (30
             // protocol days are 3 s at the default time scale, less than one fault): staff send fresh
@@ -188,17 +188,17 @@ export class CourseDriver {
               }
               if ((this.baselineAsked.get(s.id) ?? 0) <= v.assessments.length) {
                 this.baselineAsked.set(s.id, v.assessments.length + 1);
-                return { action: 'triggerAssessment', input: { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose', actor: ACTOR } };
+                return { action: 'send-assessment', input: { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose', actor: ACTOR } };
               }
               return { wait: 200 };
             }
           }
-          if (st === 'scheduled' || st === 'held') return { action: 'recordPreDoseCheck', input: { stepKey: s.id, ...CHECK, actor: { role: 'prescriber' } } };
-          if (st === 'checked-in') return { action: 'recordDose', input: { stepKey: s.id, route: this.protocol.routes[0]!, doseMg: 56, lotNumber: 'L-1', actor: { role: 'prescriber' } } };
+          if (st === 'scheduled' || st === 'held') return { action: 'pre-dose-check', input: { stepKey: s.id, ...CHECK, actor: { role: 'prescriber' } } };
+          if (st === 'checked-in') return { action: 'dose', input: { stepKey: s.id, route: this.protocol.routes[0]!, doseMg: 56, lotNumber: 'L-1', actor: { role: 'prescriber' } } };
           if (st === 'dosed') {
             const have = new Set((ses?.readings ?? []).map((r) => r.at));
             for (const m of this.protocol.safety.bloodPressure.checkMinutes) {
-              if (typeof m === 'number' && m > 0 && !have.has(m)) return { action: 'recordVitals', input: { stepKey: s.id, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98, actor: { role: 'prescriber' } } };
+              if (typeof m === 'number' && m > 0 && !have.has(m)) return { action: 'vitals', input: { stepKey: s.id, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98, actor: { role: 'prescriber' } } };
             }
             return { action: 'discharge', input: { stepKey: s.id, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true, actor: { role: 'prescriber' } } };
           }
@@ -206,13 +206,13 @@ export class CourseDriver {
         }
         case 'rems-monitoring-form':
           return {
-            action: 'submitRemsForm',
+            action: 'rems-form',
             input: { stepKey: s.id, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false, actor: ACTOR },
           };
         case 'maintenance-decision':
-          return { action: 'decideMaintenance', input: { decision: 'complete', actor: { role: 'prescriber' } } };
+          return { action: 'maintenance-decision', input: { decision: 'complete', actor: { role: 'prescriber' } } };
         case 'task':
-          return { action: 'completeTask', input: { stepKey: s.id, actor: ACTOR } };
+          return { action: 'task-complete', input: { stepKey: s.id, actor: ACTOR } };
         default:
           // Assessments are left to expire (missed): a real path, and it exercises reminders and notices.
           continue;

@@ -55,8 +55,8 @@ export async function benchActions(opts: { baseUrl: string; token: string; tempo
     const handle = opts.temporal.workflow.getHandle(`course-${courseId}`);
     for (let i = 0; i < opts.actionsPerCourse + (opts.actionsPerCourse % 2); i++) {
       const t0 = process.hrtime.bigint();
-      if (i % 2 === 0) await handle.executeUpdate(courseUpdates.pauseCourse, { args: [{ reason: 'benchmark' }] });
-      else await handle.executeUpdate(courseUpdates.resumeCourse, { args: [{}] });
+      if (i % 2 === 0) await handle.executeUpdate(courseUpdates.pause, { args: [{ reason: 'benchmark' }] });
+      else await handle.executeUpdate(courseUpdates.resume, { args: [{}] });
       updateOnly.push(msSince(t0));
     }
   });

@@ -58,5 +58,5 @@ export async function sendAssessmentNow(deps: ApiDeps, principal: Principal, cou
   const { course } = await getCourse(deps.db, courseId);
   assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
   if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
-  return executeCourseAction(deps.temporal, course.id, 'triggerAssessment', { ...input, actor: actorFor(principal) } as never);
+  return executeCourseAction(deps.temporal, course.id, 'send-assessment', { ...input, actor: actorFor(principal) } as never);
 }

@@ -225,7 +225,7 @@ export interface CourseView {
 
 const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
 const SESSION_KINDS = new Set(['preparation', 'dosing', 'integration']);
-const PAUSE_EXEMPT: ReadonlySet<CourseActionName> = new Set(['resumeCourse', 'withdrawCourse', 'recordAdverseEvent', 'recordSafetyReview', 'changeClinician', 'triggerAssessment', 'submitRemsForm']);
+const PAUSE_EXEMPT: ReadonlySet<CourseActionName> = new Set(['resume', 'withdraw', 'adverse-event', 'safety-review', 'change-clinician', 'send-assessment', 'rems-form']);
 
 type Outcome = { outcome: string; reasons?: Reason[]; assessmentId?: string };
 type Plan = () => Outcome;
@@ -547,7 +547,7 @@ export class CourseMachine {
   // ---------------------------------------------------------------- action handlers
 
   private readonly handlers: { [K in CourseActionName]: (input: CourseActionInputs[K], now: number) => Plan } = {
-    recordScreening: (input, now) => {
+    'screening': (input, now) => {
       const [p, s] = this.stepOfKind('screening');
       if (typeof input.hardStops !== 'object' || input.hardStops === null) throw new Rejection('InvalidInput', 'hardStops: an object of hard-stop answers is required');
       const baseline = this.assessmentResults(`${this.state.courseId}/${p.id}`);
@@ -611,7 +611,7 @@ export class CourseMachine {
       };
     },
 
-    decideClearance: (input, now) => {
+    'clearance': (input, now) => {
       const [p, s] = this.stepOfKind('clearance');
       if (!['approved', 'denied', 'needs-records'].includes(input.decision)) throw new Rejection('InvalidInput', 'decision must be approved, denied or needs-records');
       const reason = input.reason?.trim() || null;
@@ -635,7 +635,7 @@ export class CourseMachine {
       };
     },
 
-    recordRemsEnrollment: (input, now) => {
+    'rems-enrollment': (input, now) => {
       const [p, s] = this.stepOfKind('rems-enrollment');
       if (input.enrolled !== true) throw new Rejection('ClinicallyRefused', 'the client must be enrolled in the REMS before treatment (enrolled: true)');
       return () => {
@@ -646,7 +646,7 @@ export class CourseMachine {
       };
     },
 
-    recordConsent: (input, now) => {
+    'consent': (input, now) => {
       const [p, s] = this.stepOfKind('consent');
       if (typeof input.documentVersion !== 'string' || !input.documentVersion.trim()) throw new Rejection('InvalidInput', 'documentVersion is required');
       if (input.signedByClient !== true) throw new Rejection('ClinicallyRefused', 'informed consent must be signed by the client');
@@ -669,8 +669,8 @@ export class CourseMachine {
       };
     },
 
-    scheduleSession: (input, now) => {
-      const [p, s] = this.openStep_(input.stepKey, ['preparation', 'dosing', 'integration'], 'scheduleSession');
+    'schedule': (input, now) => {
+      const [p, s] = this.openStep_(input.stepKey, ['preparation', 'dosing', 'integration'], 'schedule');
       const ses = s.session!;
       if (!['unscheduled', 'scheduled', 'no-show', 'held'].includes(ses.status)) throw new Rejection('InvalidTransition', `${p.id} cannot be (re)scheduled: its session is ${ses.status}`);
       const hasAt = typeof input.startsAt === 'string';
@@ -701,8 +701,8 @@ export class CourseMachine {
       };
     },
 
-    completeSession: (input, now) => {
-      const [p, s] = this.openStep_(input.stepKey, ['preparation', 'integration'], 'completeSession');
+    'session-complete': (input, now) => {
+      const [p, s] = this.openStep_(input.stepKey, ['preparation', 'integration'], 'session-complete');
       const ses = s.session!;
       if (ses.status === 'no-show') throw new Rejection('InvalidTransition', `${p.id} was a no-show: reschedule it first`);
       return () => {
@@ -714,8 +714,8 @@ export class CourseMachine {
       };
     },
 
-    recordNoShow: (input, now) => {
-      const [p, s] = this.openStep_(input.stepKey, ['preparation', 'dosing', 'integration'], 'recordNoShow');
+    'no-show': (input, now) => {
+      const [p, s] = this.openStep_(input.stepKey, ['preparation', 'dosing', 'integration'], 'no-show');
       const ses = s.session!;
       if (ses.status !== 'scheduled' && ses.status !== 'held') throw new Rejection('InvalidTransition', `${p.id} has no scheduled session to miss (session is ${ses.status})`);
       return () => {
@@ -733,8 +733,8 @@ export class CourseMachine {
       };
     },
 
-    recordPreDoseCheck: (input, now) => {
-      const [p, s] = this.openStep_(input.stepKey, ['dosing'], 'recordPreDoseCheck');
+    'pre-dose-check': (input, now) => {
+      const [p, s] = this.openStep_(input.stepKey, ['dosing'], 'pre-dose-check');
       const ses = s.session!;
       if (ses.status !== 'scheduled' && ses.status !== 'held') throw new Rejection('InvalidTransition', `${p.id}: schedule the session before the pre-dose check (session is ${ses.status})`);
       this.bp(input.bloodPressure, 'bloodPressure');
@@ -791,8 +791,8 @@ export class CourseMachine {
       };
     },
 
-    recordDose: (input, now) => {
-      const [p, s] = this.openStep_(input.stepKey, ['dosing'], 'recordDose');
+    'dose': (input, now) => {
+      const [p, s] = this.openStep_(input.stepKey, ['dosing'], 'dose');
       const ses = s.session!;
       // No dose without its checks: every missing one is named in one refusal.
       const missing: string[] = [];
@@ -824,8 +824,8 @@ export class CourseMachine {
       };
     },
 
-    recordVitals: (input, now) => {
-      const [p, s] = this.openStep_(input.stepKey, ['dosing'], 'recordVitals');
+    'vitals': (input, now) => {
+      const [p, s] = this.openStep_(input.stepKey, ['dosing'], 'vitals');
       const ses = s.session!;
       if (ses.status !== 'dosed') throw new Rejection('InvalidTransition', `${p.id}: monitoring vitals are recorded after the dose (session is ${ses.status})`);
       this.bp(input.bloodPressure, 'bloodPressure');
@@ -879,7 +879,7 @@ export class CourseMachine {
       };
     },
 
-    recordAdverseEvent: (input, now) => {
+    'adverse-event': (input, now) => {
       if (!(ADVERSE_EVENT_CATEGORIES as readonly string[]).includes(input.category)) throw new Rejection('InvalidInput', `category must be one of ${ADVERSE_EVENT_CATEGORIES.join(', ')}`);
       if (!['mild', 'moderate', 'severe', 'life-threatening'].includes(input.severity)) throw new Rejection('InvalidInput', 'severity must be mild, moderate, severe or life-threatening');
       if (input.stepKey !== undefined && !this.byId.has(input.stepKey)) throw new Rejection('InvalidInput', `unknown step ${input.stepKey}`);
@@ -900,7 +900,7 @@ export class CourseMachine {
       };
     },
 
-    recordSafetyReview: (input, now) => {
+    'safety-review': (input, now) => {
       if (this.state.holds.length === 0) throw new Rejection('InvalidTransition', 'no safety hold is open');
       if (!['release', 'keep-hold', 'withdraw'].includes(input.outcome)) throw new Rejection('InvalidInput', 'outcome must be release, keep-hold or withdraw');
       if (input.riskLevel !== undefined && !['none', 'low', 'moderate', 'high'].includes(input.riskLevel)) throw new Rejection('InvalidInput', 'riskLevel must be none, low, moderate or high');
@@ -921,8 +921,8 @@ export class CourseMachine {
       };
     },
 
-    submitRemsForm: (input, now) => {
-      const [p, s] = this.openStep_(input.stepKey, ['rems-monitoring-form'], 'submitRemsForm');
+    'rems-form': (input, now) => {
+      const [p, s] = this.openStep_(input.stepKey, ['rems-monitoring-form'], 'rems-form');
       if (typeof input.lotNumber !== 'string' || !input.lotNumber.trim()) throw new Rejection('InvalidInput', 'lotNumber is required on the REMS monitoring form');
       if (typeof input.doseMg !== 'number' || input.doseMg <= 0) throw new Rejection('InvalidInput', 'doseMg is required on the REMS monitoring form');
       if (typeof input.concomitant !== 'object' || input.concomitant === null) throw new Rejection('InvalidInput', 'concomitant medications must be answered');
@@ -937,7 +937,7 @@ export class CourseMachine {
       };
     },
 
-    decideMaintenance: (input, now) => {
+    'maintenance-decision': (input, now) => {
       const [p, s] = this.stepOfKind('maintenance-decision');
       if (input.decision !== 'maintenance' && input.decision !== 'complete') throw new Rejection('InvalidInput', 'decision must be maintenance or complete');
       if (input.decision === 'maintenance' && !this.protocol.maintenance.boostersOffered) throw new Rejection('ClinicallyRefused', 'this protocol does not offer maintenance boosters');
@@ -949,8 +949,8 @@ export class CourseMachine {
       };
     },
 
-    completeTask: (input, now) => {
-      const [p, s] = this.openStep_(input.stepKey, ['review', 'task'], 'completeTask');
+    'task-complete': (input, now) => {
+      const [p, s] = this.openStep_(input.stepKey, ['review', 'task'], 'task-complete');
       return () => {
         this.event('task.completed', p.id, input.actor, { outcome: input.outcome ?? null }, now);
         this.complete(p, s, input.outcome ?? 'done', now);
@@ -958,7 +958,7 @@ export class CourseMachine {
       };
     },
 
-    triggerAssessment: (input, now) => {
+    'send-assessment': (input, now) => {
       if (!Array.isArray(input.instruments) || input.instruments.length === 0) throw new Rejection('InvalidInput', 'instruments: at least one instrument id is required');
       const bad = input.instruments.filter((i) => !isInstrumentId(i));
       if (bad.length) throw new Rejection('InvalidInput', `unknown instrument(s): ${bad.join(', ')}`);
@@ -972,7 +972,7 @@ export class CourseMachine {
       };
     },
 
-    pauseCourse: (input, now) => {
+    'pause': (input, now) => {
       if (typeof input.reason !== 'string' || !input.reason.trim()) throw new Rejection('InvalidInput', 'reason is required to pause a course');
       return () => {
         this.state.status = 'paused';
@@ -983,7 +983,7 @@ export class CourseMachine {
       };
     },
 
-    resumeCourse: (input, now) => {
+    'resume': (input, now) => {
       if (this.state.status !== 'paused') throw new Rejection('InvalidTransition', 'the course is not paused');
       return () => {
         const pausedFor = now - this.state.pausedAt!;
@@ -1004,7 +1004,7 @@ export class CourseMachine {
       };
     },
 
-    withdrawCourse: (input, now) => {
+    'withdraw': (input, now) => {
       if (typeof input.reason !== 'string' || !input.reason.trim()) throw new Rejection('InvalidInput', 'reason is required to withdraw a course');
       return () => {
         // end() records the one course.withdrawn event (recording it here too wrote it twice).
@@ -1013,7 +1013,7 @@ export class CourseMachine {
       };
     },
 
-    changeClinician: (input, now) => {
+    'change-clinician': (input, now) => {
       if (typeof input.clinicianId !== 'string' || !input.clinicianId.trim()) throw new Rejection('InvalidInput', 'clinicianId is required');
       if (input.clinicianId === this.state.primaryClinicianId) throw new Rejection('InvalidTransition', `${input.clinicianId} is already the course's clinician`);
       return () => {
@@ -1285,7 +1285,7 @@ export class CourseMachine {
     });
   }
 
-  private remsRecord(p: PlannedStep, s: StepRuntime, now: number, input: CourseActionInputs['submitRemsForm'] | null): void {
+  private remsRecord(p: PlannedStep, s: StepRuntime, now: number, input: CourseActionInputs['rems-form'] | null): void {
     const doseKey = p.timing.anchor === 'step' ? p.timing.stepId : p.id;
     const ses = this.state.steps[doseKey]?.session ?? null;
     const reading = (at: number | 'discharge') => {

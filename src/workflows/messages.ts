@@ -174,58 +174,58 @@ export interface ChangeClinicianInput extends Base {
 
 /** Every staff action: its Update name and input type. */
 export interface CourseActionInputs {
-  recordScreening: RecordScreeningInput;
-  decideClearance: DecideClearanceInput;
-  recordRemsEnrollment: RecordRemsEnrollmentInput;
-  recordConsent: RecordConsentInput;
-  scheduleSession: ScheduleSessionInput;
-  completeSession: CompleteSessionInput;
-  recordNoShow: RecordNoShowInput;
-  recordPreDoseCheck: RecordPreDoseCheckInput;
-  recordDose: RecordDoseInput;
-  recordVitals: RecordVitalsInput;
+  'screening': RecordScreeningInput;
+  'clearance': DecideClearanceInput;
+  'rems-enrollment': RecordRemsEnrollmentInput;
+  'consent': RecordConsentInput;
+  'schedule': ScheduleSessionInput;
+  'session-complete': CompleteSessionInput;
+  'no-show': RecordNoShowInput;
+  'pre-dose-check': RecordPreDoseCheckInput;
+  'dose': RecordDoseInput;
+  'vitals': RecordVitalsInput;
   discharge: DischargeInput;
-  recordAdverseEvent: RecordAdverseEventInput;
-  recordSafetyReview: RecordSafetyReviewInput;
-  submitRemsForm: SubmitRemsFormInput;
-  decideMaintenance: DecideMaintenanceInput;
-  completeTask: CompleteTaskInput;
-  triggerAssessment: TriggerAssessmentInput;
-  pauseCourse: PauseCourseInput;
-  resumeCourse: ResumeCourseInput;
-  withdrawCourse: WithdrawCourseInput;
-  changeClinician: ChangeClinicianInput;
+  'adverse-event': RecordAdverseEventInput;
+  'safety-review': RecordSafetyReviewInput;
+  'rems-form': SubmitRemsFormInput;
+  'maintenance-decision': DecideMaintenanceInput;
+  'task-complete': CompleteTaskInput;
+  'send-assessment': TriggerAssessmentInput;
+  'pause': PauseCourseInput;
+  'resume': ResumeCourseInput;
+  'withdraw': WithdrawCourseInput;
+  'change-clinician': ChangeClinicianInput;
 }
 export type CourseActionName = keyof CourseActionInputs;
 export const COURSE_ACTION_NAMES: readonly CourseActionName[] = [
-  'recordScreening',
-  'decideClearance',
-  'recordRemsEnrollment',
-  'recordConsent',
-  'scheduleSession',
-  'completeSession',
-  'recordNoShow',
-  'recordPreDoseCheck',
-  'recordDose',
-  'recordVitals',
+  'screening',
+  'clearance',
+  'rems-enrollment',
+  'consent',
+  'schedule',
+  'session-complete',
+  'no-show',
+  'pre-dose-check',
+  'dose',
+  'vitals',
   'discharge',
-  'recordAdverseEvent',
-  'recordSafetyReview',
-  'submitRemsForm',
-  'decideMaintenance',
-  'completeTask',
-  'triggerAssessment',
-  'pauseCourse',
-  'resumeCourse',
-  'withdrawCourse',
-  'changeClinician',
+  'adverse-event',
+  'safety-review',
+  'rems-form',
+  'maintenance-decision',
+  'task-complete',
+  'send-assessment',
+  'pause',
+  'resume',
+  'withdraw',
+  'change-clinician',
 ];
 
 /** What every course Update returns: a short outcome, clinical reasons where a rule decided, and the new state. */
 export interface ActionResult {
   outcome: string;
   reasons?: Array<{ code: string; message: string; blocking: boolean }>;
-  /** For triggerAssessment: the assessment form-set id. */
+  /** For 'send-assessment': the assessment form-set id. */
   assessmentId?: string;
   state: CourseView;
 }

@@ -97,33 +97,33 @@ export class LiveCourse {
     const p = this.protocol;
     await this.waitOpen('screening');
     await this.answerAll('screening');
-    await this.act('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
-    await this.act('decideClearance', { decision: 'approved' });
-    if (p.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await this.act('recordRemsEnrollment', { enrolled: true });
-    await this.act('recordConsent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
+    await this.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
+    await this.act('clearance', { decision: 'approved' });
+    if (p.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await this.act('rems-enrollment', { enrolled: true });
+    await this.act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
     for (let n = 1; n <= p.course.preparationSessions; n++) {
-      await this.act('scheduleSession', { stepKey: `prep-${n}`, startsInHours: 48 });
-      await this.act('completeSession', { stepKey: `prep-${n}` });
+      await this.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
+      await this.act('session-complete', { stepKey: `prep-${n}` });
     }
     for (let n = 1; n <= p.course.dosingSessions; n++) {
       const dose = `dose-${n}`;
       await this.waitOpen(dose);
-      await this.act('scheduleSession', { stepKey: dose, startsInHours: Math.max(p.course.minDaysBetweenDoses * 24, 48) });
-      await this.act('recordPreDoseCheck', { stepKey: dose, ...CHECK });
-      await this.act('recordDose', { stepKey: dose, route: p.routes[0]!, doseMg: 56, lotNumber: 'L-1' });
+      await this.act('schedule', { stepKey: dose, startsInHours: Math.max(p.course.minDaysBetweenDoses * 24, 48) });
+      await this.act('pre-dose-check', { stepKey: dose, ...CHECK });
+      await this.act('dose', { stepKey: dose, route: p.routes[0]!, doseMg: 56, lotNumber: 'L-1' });
       for (const m of p.safety.bloodPressure.checkMinutes) {
-        if (typeof m === 'number' && m > 0) await this.whenDue('recordVitals', { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98 });
+        if (typeof m === 'number' && m > 0) await this.whenDue('vitals', { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98 });
       }
       // Discharge once the (scaled) minimum monitoring time has passed.
       await this.whenDue('discharge', { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
-      await this.act('completeSession', { stepKey: `integration-${n}` });
+      await this.act('session-complete', { stepKey: `integration-${n}` });
       if (p.rems) {
-        await this.act('submitRemsForm', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
+        await this.act('rems-form', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
       }
       onProgress?.(dose);
     }
     await this.waitOpen('maintenance-decision');
-    await this.act('decideMaintenance', { decision: 'complete' });
+    await this.act('maintenance-decision', { decision: 'complete' });
     onProgress?.('follow-ups');
     return this.waitFor((v) => v.status === 'completed', 120_000);
   }

@@ -82,7 +82,7 @@ test('rejections map to AppErrors; answers reach the assessment; a critical answ
   const { course } = await enrollClient(services(), { type: 'staff', id: null }, { clientId, protocolId: 'spravato-rems' });
   const live = new LiveCourse(stack.temporal, course.id, getProtocol('spravato-rems', 1)!);
   await live.waitOpen('screening');
-  const early = await executeCourseAction(stack.temporal, course.id, 'recordDose', { stepKey: 'dose-1', route: 'intranasal' }).catch((e) => e);
+  const early = await executeCourseAction(stack.temporal, course.id, 'dose', { stepKey: 'dose-1', route: 'intranasal' }).catch((e) => e);
   expect(early).toBeInstanceOf(AppError);
   expect(early).toMatchObject({ code: 'conflict' });
   expect(early.message).toMatch(/no dosing before medical clearance/);
@@ -96,17 +96,17 @@ test('rejections map to AppErrors; answers reach the assessment; a critical answ
   });
   expect(held.riskLevel).toBe('moderate');
   await eventually(async () => (await stack.db.selectFrom('safety_events').select('id').where('course_id', '=', course.id).executeTakeFirst()) ?? undefined);
-  const screening = await executeCourseAction(stack.temporal, course.id, 'recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: { ...NO_REVIEW_ITEMS, 'bipolar-disorder': true } }).then((r) => r.outcome);
+  const screening = await executeCourseAction(stack.temporal, course.id, 'screening', { hardStops: NO_HARD_STOPS, reviewItems: { ...NO_REVIEW_ITEMS, 'bipolar-disorder': true } }).then((r) => r.outcome);
   expect(screening).toBe('needs-review');
-  const refused = await executeCourseAction(stack.temporal, course.id, 'decideClearance', { decision: 'approved' }).catch((e) => e);
+  const refused = await executeCourseAction(stack.temporal, course.id, 'clearance', { decision: 'approved' }).catch((e) => e);
   expect(refused).toMatchObject({ code: 'unprocessable' });
-  await executeCourseAction(stack.temporal, course.id, 'withdrawCourse', { reason: 'test over' });
+  await executeCourseAction(stack.temporal, course.id, 'withdraw', { reason: 'test over' });
   const row = await eventually(async () => {
     const r = await stack.db.selectFrom('courses').select(['status', 'end_reason', 'ended_at']).where('id', '=', course.id).executeTakeFirst();
     return r?.ended_at ? r : undefined;
   });
   expect(row).toMatchObject({ status: 'withdrawn', end_reason: 'withdrawn: test over' });
-  const after = await executeCourseAction(stack.temporal, course.id, 'resumeCourse', {}).catch((e) => e);
+  const after = await executeCourseAction(stack.temporal, course.id, 'resume', {}).catch((e) => e);
   expect(after).toMatchObject({ code: 'conflict' });
 }, 120_000);
 

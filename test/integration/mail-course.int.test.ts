@@ -84,7 +84,7 @@ test('dosing session and the assessment after it: exactly the expected messages,
   const followUp = v.assessments.find((a) => a.id === `${seed.courseId}/dose-2`)!;
   await c.answerAll('dose-2');
   expect((await c.state()).assessments.find((a) => a.id === followUp.id)!.status).not.toBe('pending');
-  await c.act('withdrawCourse', { reason: 'end of test' });
+  await c.act('withdraw', { reason: 'end of test' });
   await c.handle.result().catch(() => undefined);
 
   // --- what the workflow asked for (the outbox holds one row per notify key) ---

@@ -98,7 +98,7 @@ test('a plain-JSON Update from an SDK client without the codec is rejected and c
 
   const err = await raw.workflow
     .getHandle(workflowId)
-    .executeUpdate('decideClearance', { args: [forgedClearance] })
+    .executeUpdate('clearance', { args: [forgedClearance] })
     .then(
       () => null,
       (e: unknown) => e,
@@ -109,7 +109,7 @@ test('a plain-JSON Update from an SDK client without the codec is rejected and c
   expect((cause as ApplicationFailure).type).toBe(REFUSED_PAYLOAD_FAILURE);
 
   // No argument at all (no payload for the codec to refuse): the validator refuses the missing input.
-  const empty = await raw.workflow.getHandle(workflowId).executeUpdate('decideClearance', { args: [] }).then(() => null, (e: unknown) => e);
+  const empty = await raw.workflow.getHandle(workflowId).executeUpdate('clearance', { args: [] }).then(() => null, (e: unknown) => e);
   expect(empty).toBeInstanceOf(WorkflowUpdateFailedError);
   expect(((empty as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe(REFUSED_PAYLOAD_FAILURE);
 
@@ -126,7 +126,7 @@ test('a plain-JSON Update from an SDK client without the codec is rejected and c
       ],
     },
   });
-  const forged = await forger.workflow.getHandle(workflowId).executeUpdate('decideClearance', { args: [forgedClearance] }).then(() => null, (e: unknown) => e);
+  const forged = await forger.workflow.getHandle(workflowId).executeUpdate('clearance', { args: [forgedClearance] }).then(() => null, (e: unknown) => e);
   expect(forged).toBeInstanceOf(WorkflowUpdateFailedError);
   expect(((forged as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe(REFUSED_PAYLOAD_FAILURE);
 
@@ -146,7 +146,7 @@ test('the `temporal workflow update execute` CLI without the keys is rejected an
     '--address', testEnv().temporalAddress,
     '--namespace', stack.config.TEMPORAL_NAMESPACE,
     '--workflow-id', workflowId,
-    '--name', 'decideClearance',
+    '--name', 'clearance',
     '--input', JSON.stringify(forgedClearance),
   ]).then(
     (r) => ({ code: 0, out: `${r.stdout}${r.stderr}` }),

@@ -19,10 +19,10 @@ export async function completeCourse(c: CourseDriver): Promise<void> {
     const gap = n === 1 ? 48 : Math.max(p.course.minDaysBetweenDoses * 24, 24);
     await c.dose(`dose-${n}`, { inHours: gap, monitoringMinutes: p.safety.minMonitoringMinutes, checkMinutes: p.safety.bloodPressure.checkMinutes, route: p.routes[0]! });
     await c.session(`integration-${n}`, 12);
-    if (p.rems) await c.act('submitRemsForm', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'L1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
+    if (p.rems) await c.act('rems-form', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'L1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
   }
   await c.answerAll('post-course-assessment');
-  await c.act('decideMaintenance', { decision: 'complete' });
+  await c.act('maintenance-decision', { decision: 'complete' });
   for (const f of p.assessments.followUps) {
     const key = `followup-${f.afterCourseDays}d`;
     await c.until((v) => v.steps.find((s) => s.id === key)!.status === 'open', DAY);
@@ -67,6 +67,6 @@ test('a course at time scale 86400 runs its timers a protocol day per second', a
   const prep = await c.step('prep-1');
   expect(prep.overdue).toBe(true);
   expect(h.fakes.steps.get(`${c.courseId}/prep-1`)!.state).toBe('overdue');
-  await c.act('withdrawCourse', { reason: 'test over' });
+  await c.act('withdraw', { reason: 'test over' });
   void HOUR;
 });

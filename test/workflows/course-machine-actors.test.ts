@@ -22,7 +22,7 @@ const reason = 'Ophthalmology letter: pressure controlled since March';
 test("a raw Update naming a prescriber in the override is judged on its actor's role: refused for a coordinator", () => {
   const m = make();
   const forged = { hardStop: 'uncontrolled-glaucoma', reason, byRole: 'prescriber', byUserId: 'staff-prescriber' } as never;
-  const r = m.apply('recordScreening', { ...glaucoma, overrides: [forged], actor: { staffId: 'staff-coord', role: 'coordinator' } }, T0) as { outcome: string };
+  const r = m.apply('screening', { ...glaucoma, overrides: [forged], actor: { staffId: 'staff-coord', role: 'coordinator' } }, T0) as { outcome: string };
   expect(r.outcome).toBe('ineligible');
   const e = events(m);
   const refused = e.find((x) => x.type === 'hard-stop.override-refused')!;
@@ -33,7 +33,7 @@ test("a raw Update naming a prescriber in the override is judged on its actor's 
 
 test("a prescriber's override clears the hard stop and names the prescriber", () => {
   const m = make();
-  const r = m.apply('recordScreening', { ...glaucoma, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason }], actor: { staffId: 'staff-p', role: 'prescriber', label: 'Dr P' } }, T0) as { outcome: string; reasons: Array<{ code: string; message: string }> };
+  const r = m.apply('screening', { ...glaucoma, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason }], actor: { staffId: 'staff-p', role: 'prescriber', label: 'Dr P' } }, T0) as { outcome: string; reasons: Array<{ code: string; message: string }> };
   expect(r.outcome).toBe('eligible');
   expect(r.reasons).toContainEqual(expect.objectContaining({ code: 'hard-stop-overridden:uncontrolled-glaucoma', message: expect.stringContaining('overridden by prescriber staff-p') }));
   expect(events(m).find((x) => x.type === 'hard-stop.overridden')).toMatchObject({ actorType: 'staff', actorId: 'staff-p', detail: { accepted: true, reason }, by: { role: 'prescriber', label: 'Dr P' } });
@@ -42,23 +42,23 @@ test("a prescriber's override clears the hard stop and names the prescriber", ()
 test('an override without an actor is refused before anything changes', () => {
   const m = make();
   const before = JSON.stringify(m.state);
-  expect(() => m.validate('recordScreening', { ...glaucoma, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason }] }, T0)).toThrow(Rejection);
+  expect(() => m.validate('screening', { ...glaucoma, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason }] }, T0)).toThrow(Rejection);
   expect(JSON.stringify(m.state)).toBe(before);
 });
 
 test("the protocol's hardStopOverrideRoles decide: a protocol naming only admins refuses a prescriber", () => {
   const base = getProtocol('kap-office', 1)!;
   const m = make({ ...base, safety: { ...base.safety, hardStopOverrideRoles: ['admin'] } });
-  const r = m.apply('recordScreening', { ...glaucoma, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason }], actor: { staffId: 'staff-p', role: 'prescriber' } }, T0) as { outcome: string };
+  const r = m.apply('screening', { ...glaucoma, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason }], actor: { staffId: 'staff-p', role: 'prescriber' } }, T0) as { outcome: string };
   expect(r.outcome).toBe('ineligible');
   expect(getProtocol('kap-office', 1)!.safety.hardStopOverrideRoles).toEqual(['prescriber']);
 });
 
 test('a token without a staff member is recorded as the token; no actor is the engine', () => {
   const m = make();
-  m.apply('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS, actor: { role: 'coordinator', tokenId: 'tok-1', label: 'intake system' } }, T0);
+  m.apply('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS, actor: { role: 'coordinator', tokenId: 'tok-1', label: 'intake system' } }, T0);
   const screening = events(m).find((x) => x.type === 'screening.recorded')!;
   expect(screening).toMatchObject({ actorType: 'token', actorId: 'tok-1', by: { role: 'coordinator', tokenId: 'tok-1', label: 'intake system' } });
-  m.apply('pauseCourse', { reason: 'travel' }, T0 + 1000);
+  m.apply('pause', { reason: 'travel' }, T0 + 1000);
   expect(events(m).find((x) => x.type === 'course.paused')).toMatchObject({ actorType: 'system', actorId: null });
 });

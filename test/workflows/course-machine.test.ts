@@ -19,9 +19,9 @@ test('a new course opens screening and asks for the baseline assessment', () => 
 test('validators reject without changing state, with the reason', () => {
   const m = make();
   const before = JSON.stringify(m.state);
-  expect(() => m.validate('recordDose', { stepKey: 'dose-1', route: 'sublingual' }, T0)).toThrow(Rejection);
+  expect(() => m.validate('dose', { stepKey: 'dose-1', route: 'sublingual' }, T0)).toThrow(Rejection);
   try {
-    m.validate('decideClearance', { decision: 'approved' }, T0);
+    m.validate('clearance', { decision: 'approved' }, T0);
   } catch (e) {
     expect(e).toMatchObject({ type: 'InvalidTransition', message: 'clearance is not open yet: waiting for screening (Screening and intake)' });
   }
@@ -30,7 +30,7 @@ test('validators reject without changing state, with the reason', () => {
 
 test('deadlines escalate owner first, then coordinator, with time scaled', () => {
   const m = make('kap-office', 24); // one protocol day per real hour
-  m.apply('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, T0);
+  m.apply('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, T0);
   m.takeOutput();
   expect(m.nextWakeAt(T0)).toBe(T0 + 3 * H + 1); // 72 protocol hours = 3 real hours
   m.tick(T0 + 3 * H + 1);
@@ -41,7 +41,7 @@ test('deadlines escalate owner first, then coordinator, with time scaled', () =>
 
 test('the state survives a JSON round trip (continue-as-new)', () => {
   const m = make();
-  m.apply('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, T0);
+  m.apply('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, T0);
   const copy = new CourseMachine(getProtocol('kap-office', 1)!, JSON.parse(JSON.stringify(m.state)));
   expect(copy.view(T0)).toEqual(m.view(T0));
 });

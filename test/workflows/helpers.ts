@@ -260,32 +260,32 @@ export class CourseDriver {
   /** Screening (baseline answered), clearance, REMS enrollment where required, consent. */
   async intake(): Promise<void> {
     await this.answerAll('screening');
-    await this.act('recordScreening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
-    await this.act('decideClearance', { decision: 'approved' });
-    if ((await this.state()).steps.some((s) => s.kind === 'rems-enrollment')) await this.act('recordRemsEnrollment', { enrolled: true, remsPatientId: 'R-1' });
-    await this.act('recordConsent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
+    await this.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
+    await this.act('clearance', { decision: 'approved' });
+    if ((await this.state()).steps.some((s) => s.kind === 'rems-enrollment')) await this.act('rems-enrollment', { enrolled: true, remsPatientId: 'R-1' });
+    await this.act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
   }
 
   async session(stepKey: string, inHours = 48): Promise<void> {
-    await this.act('scheduleSession', { stepKey, startsInHours: inHours });
+    await this.act('schedule', { stepKey, startsInHours: inHours });
     await this.sleep(inHours * HOUR);
-    await this.act('completeSession', { stepKey });
+    await this.act('session-complete', { stepKey });
   }
 
   /** One dosing session from scheduling to discharge (monitoring for the protocol's minimum). */
   async dose(stepKey: string, opts: { inHours?: number; monitoringMinutes: number; checkMinutes: Array<number | 'discharge'>; route: string }): Promise<void> {
-    await this.act('scheduleSession', { stepKey, startsInHours: opts.inHours ?? 48 });
+    await this.act('schedule', { stepKey, startsInHours: opts.inHours ?? 48 });
     await this.sleep((opts.inHours ?? 48) * HOUR);
-    const check = await this.act('recordPreDoseCheck', { stepKey, ...GOOD_CHECK });
+    const check = await this.act('pre-dose-check', { stepKey, ...GOOD_CHECK });
     if (check.outcome !== 'proceed') throw new Error(`pre-dose held: ${JSON.stringify(check.reasons)}`);
-    await this.act('recordDose', { stepKey, route: opts.route, doseMg: 56, lotNumber: 'L1' });
+    await this.act('dose', { stepKey, route: opts.route, doseMg: 56, lotNumber: 'L1' });
     // Each timed reading at its time after the dose (one taken early is refused).
     let waited = 0;
     for (const m of opts.checkMinutes) {
       if (typeof m !== 'number' || m <= 0) continue;
       await this.sleep((m - waited) * 60_000);
       waited = m;
-      await this.act('recordVitals', { stepKey, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
+      await this.act('vitals', { stepKey, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
     }
     await this.sleep(Math.max(0, opts.monitoringMinutes - waited) * 60_000);
     await this.act('discharge', { stepKey, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });

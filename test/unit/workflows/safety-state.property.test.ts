@@ -106,7 +106,7 @@ function drive(seed: number, steps: number): { ops: string[]; maxOpen: number; c
   // A suicide-risk item already open (the client's own screening answers) is the same episode: the
   // clinician's finding does not open a second one.
   const riskAlreadyOpen = m.state.holds.some((h) => h.suicideRisk);
-  act('recordScreening', {
+  act('screening', {
     hardStops: { ...NO(HARD_STOPS), ...(ineligible || overridden ? { 'suicidal-ideation-with-intent': true } : {}) },
     reviewItems: NO(REVIEW_ITEMS),
     ...(overridden ? { overrides: [{ hardStop: 'suicidal-ideation-with-intent', reason: 'passive thoughts only on review; safety plan in place' }] } : {}),
@@ -122,9 +122,9 @@ function drive(seed: number, steps: number): { ops: string[]; maxOpen: number; c
     }
     expect(m.state.status).toBe(ineligible ? 'ineligible' : 'active');
   }
-  act('decideClearance', { decision: 'approved', reason: 'fit' });
-  act('recordConsent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
-  for (const n of [1, 2, 3]) act('completeSession', { stepKey: `prep-${n}` });
+  act('clearance', { decision: 'approved', reason: 'fit' });
+  act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
+  for (const n of [1, 2, 3]) act('session-complete', { stepKey: `prep-${n}` });
   flush();
   check('screening');
 
@@ -138,16 +138,16 @@ function drive(seed: number, steps: number): { ops: string[]; maxOpen: number; c
       const high = rnd() < 0.5;
       const typedRisk = rnd() < 0.08 ? { cssrsRisk: 'high' } : {};
       op = `pre-dose-check ${dose.id} ${high ? '165/102' : '135/85'}${'cssrsRisk' in typedRisk ? ' c-ssrs high' : ''}`;
-      if (dose.session?.status === 'unscheduled' || dose.session?.status === 'no-show') act('scheduleSession', { stepKey: dose.id, startsInHours: 1 });
+      if (dose.session?.status === 'unscheduled' || dose.session?.status === 'no-show') act('schedule', { stepKey: dose.id, startsInHours: 1 });
       // The client answers the session's PHQ-9 and C-SSRS before the visit (most of the time).
       const asked = dose.assessmentId ? m.state.assessments[dose.assessmentId] : undefined;
       if (asked?.status === 'pending' && rnd() < 0.8) {
         m.onAssessmentFinished({ assessmentId: asked.id, status: 'completed', results: asked.instruments.map((instrumentId) => ({ instrumentId, status: 'completed' as const, total: 2, band: 'minimal', critical: false, ...(instrumentId === 'phq9' ? { phq9Item9: 0 } : {}), ...(instrumentId === 'cssrs' ? { cssrsRisk: 'none' as const } : {}) })), at: now }, now);
       }
-      act('recordPreDoseCheck', { stepKey: dose.id, ...CHECK, bloodPressure: high ? { systolic: 165, diastolic: 102 } : { systolic: 135, diastolic: 85 }, ...typedRisk } as never);
+      act('pre-dose-check', { stepKey: dose.id, ...CHECK, bloodPressure: high ? { systolic: 165, diastolic: 102 } : { systolic: 135, diastolic: 85 }, ...typedRisk } as never);
     } else if (r < 0.42) {
       op = 'critical answer';
-      if (act('triggerAssessment', { instruments: ['phq9'], reason: 'check-in' })) {
+      if (act('send-assessment', { instruments: ['phq9'], reason: 'check-in' })) {
         const id = Object.keys(m.state.assessments).at(-1)!;
         flush();
         m.onAssessmentCritical({ assessmentId: id, level: pick(['moderate', 'high'] as const), codes: ['phq9-item9-positive'], summary: `PHQ-9 item 9 = ${pick([1, 2, 3])} (thoughts of death or self-harm)`, at: now }, now);
@@ -156,36 +156,36 @@ function drive(seed: number, steps: number): { ops: string[]; maxOpen: number; c
       const category = pick(['hypertension', 'psychiatric', 'nausea-vomiting'] as const);
       const severity = pick(['mild', 'severe'] as const);
       op = `adverse event ${category} ${severity}`;
-      act('recordAdverseEvent', { category, severity, serious: severity === 'severe', description: 'observed in clinic' });
+      act('adverse-event', { category, severity, serious: severity === 'severe', description: 'observed in clinic' });
     } else if (r < 0.64) {
       const outcome = rnd() < 0.08 ? 'withdraw' : rnd() < 0.25 ? 'keep-hold' : 'release';
       op = `safety review ${outcome}`;
-      act('recordSafetyReview', { outcome, riskLevel: outcome === 'release' ? 'low' : undefined, notes: 'reviewed with the client' } as never);
+      act('safety-review', { outcome, riskLevel: outcome === 'release' ? 'low' : undefined, notes: 'reviewed with the client' } as never);
     } else if (r < 0.7) {
       op = m.state.status === 'paused' ? 'resume' : 'pause';
-      if (m.state.status === 'paused') act('resumeCourse', {});
-      else act('pauseCourse', { reason: 'client travelling' });
+      if (m.state.status === 'paused') act('resume', {});
+      else act('pause', { reason: 'client travelling' });
     } else if (r < 0.72) {
       op = 'withdraw';
-      act('withdrawCourse', { reason: 'client moved away' });
+      act('withdraw', { reason: 'client moved away' });
     } else if (r < 0.76 && dose && dose.session?.status === 'held') {
       op = `reschedule ${dose.id}`;
-      act('scheduleSession', { stepKey: dose.id, startsInHours: 24 });
+      act('schedule', { stepKey: dose.id, startsInHours: 24 });
     } else {
       // Move the course on: dose, discharge, integration, the next dose.
       op = 'advance';
-      if (dose?.session?.status === 'checked-in') act('recordDose', { stepKey: dose.id, route: 'sublingual', doseMg: 200 });
+      if (dose?.session?.status === 'checked-in') act('dose', { stepKey: dose.id, route: 'sublingual', doseMg: 200 });
       else if (dose?.session?.status === 'dosed') {
         now += 3 * H;
         m.tick(now);
         act('discharge', { stepKey: dose.id, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
       } else {
         const integ = openOf('integration');
-        if (integ) act('completeSession', { stepKey: integ.id });
+        if (integ) act('session-complete', { stepKey: integ.id });
         const other = m.view(now).steps.find((s) => s.status === 'open' && ['review', 'task'].includes(s.kind));
-        if (other) act('completeTask', { stepKey: other.id });
+        if (other) act('task-complete', { stepKey: other.id });
         const md = openOf('maintenance-decision');
-        if (md) act('decideMaintenance', { decision: 'complete' });
+        if (md) act('maintenance-decision', { decision: 'complete' });
       }
     }
     m.tick(now);
@@ -221,23 +221,23 @@ test('a hold at 165/102 is closed by a re-check at 135/85 of that session, in th
   const m = CourseMachine.create(protocol, { courseId: 'c1', clientId: 'k1', clinicId: 'x1', timeScale: 1 }, T0);
   const act = <K extends CourseActionName>(name: K, input: CourseActionInputs[K]) => m.apply(name, { ...input, actor: { staffId: 's1', role: 'prescriber' } } as CourseActionInputs[K], T0);
   answerBaseline(m, T0);
-  act('recordScreening', { hardStops: NO(HARD_STOPS), reviewItems: NO(REVIEW_ITEMS) } as never);
-  act('decideClearance', { decision: 'approved' });
-  act('recordConsent', { documentVersion: 'v1', signedByClient: true });
-  for (const n of [1, 2, 3]) act('completeSession', { stepKey: `prep-${n}` });
-  act('scheduleSession', { stepKey: 'dose-1', startsInHours: 1 });
+  act('screening', { hardStops: NO(HARD_STOPS), reviewItems: NO(REVIEW_ITEMS) } as never);
+  act('clearance', { decision: 'approved' });
+  act('consent', { documentVersion: 'v1', signedByClient: true });
+  for (const n of [1, 2, 3]) act('session-complete', { stepKey: `prep-${n}` });
+  act('schedule', { stepKey: 'dose-1', startsInHours: 1 });
   m.takeOutput();
-  act('recordPreDoseCheck', { stepKey: 'dose-1', ...CHECK, cssrsRisk: 'none', phq9Item9: 0, bloodPressure: { systolic: 165, diastolic: 102 } } as never);
+  act('pre-dose-check', { stepKey: 'dose-1', ...CHECK, cssrsRisk: 'none', phq9Item9: 0, bloodPressure: { systolic: 165, diastolic: 102 } } as never);
   const held = m.takeOutput().projection!;
   const open = held.records.filter((r) => r.table === 'safety-event');
   expect(open).toHaveLength(1);
   expect(open[0]).toMatchObject({ kind: 'pre-dose-hold', resolvedAt: null, detail: { reason: expect.stringContaining('165/102') } });
   expect(String(open[0]!.detail.reason)).toMatch(/Systolic 165 mmHg is above the limit of 140; Diastolic 102 mmHg is above the limit of 90/);
   expect(m.state.holds.map((h) => h.kind)).toEqual(['pre-dose-hold']);
-  act('recordPreDoseCheck', { stepKey: 'dose-1', ...CHECK, cssrsRisk: 'none', phq9Item9: 0, bloodPressure: { systolic: 135, diastolic: 85 } } as never);
+  act('pre-dose-check', { stepKey: 'dose-1', ...CHECK, cssrsRisk: 'none', phq9Item9: 0, bloodPressure: { systolic: 135, diastolic: 85 } } as never);
   const proceeded = m.takeOutput().projection!;
   expect(proceeded.records.filter((r) => r.table === 'safety-event')).toEqual([expect.objectContaining({ id: open[0]!.id, resolvedAt: new Date(T0).toISOString(), detail: expect.objectContaining({ resolution: 'a later pre-dose check of this session proceeded' }) })]);
   expect(proceeded.course).toBeDefined(); // the same transition's projection carries the course row too
   expect(m.state.holds).toEqual([]);
-  expect(act('recordDose', { stepKey: 'dose-1', route: 'sublingual' }).outcome).toBe('dosed');
+  expect(act('dose', { stepKey: 'dose-1', route: 'sublingual' }).outcome).toBe('dosed');
 });
