@@ -103,12 +103,6 @@ export async function reviewEndedCourse(db: Db, principal: Principal, course: Co
     if (body.riskLevel) writes.push((qc) => qc.updateTable('courses').set({ risk_level: body.riskLevel!, updated_at: now }).where('id', '=', course.id));
   }
   await runWrites(db, writes);
-  const still = await db.selectFrom('safety_events').select(['id', 'kind', 'level', 'detail']).where('course_id', '=', course.id).where('resolved_at', 'is', null).orderBy('at').execute();
-  const state = {
-    courseId: course.id,
-    status: course.status,
-    endedAt: course.ended_at?.toISOString() ?? null,
-    safetyHolds: still.map((h) => ({ id: h.id, kind: h.kind, level: h.level, reason: String((h.detail as Record<string, unknown>).reason ?? h.kind), closesWhen: 'a clinician reviews it' })),
-  };
-  return { outcome: body.outcome, state: state as unknown as ActionResult['state'] };
+  const { seq } = await db.selectFrom('course_events').select('seq').where('id', '=', eventId).executeTakeFirstOrThrow();
+  return { outcome: body.outcome, ids: { eventId }, seq };
 }

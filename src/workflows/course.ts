@@ -118,7 +118,8 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
         const mine = ++applied;
         // Answer once the change is in the database, so the caller reads what it just did.
         await condition(() => flushed >= mine);
-        return { ...result, state: m.view(Date.now()) };
+        const { assessmentId, ...rest } = result;
+        return { ...rest, ...(assessmentId ? { ids: { assessmentId } } : {}), seq: m.state.counters.event };
       },
       {
         validator: (raw: unknown) => {

@@ -221,13 +221,29 @@ export const COURSE_ACTION_NAMES: readonly CourseActionName[] = [
   'change-clinician',
 ];
 
-/** What every course Update returns: a short outcome, clinical reasons where a rule decided, and the new state. */
+/**
+ * What every course Update returns: an acknowledgement, never the course's state (that is read from
+ * PostgreSQL, written before the Update answers). A short outcome, the clinical reasons where a rule
+ * decided, the ids of what the action created, and `seq`: the course's event counter after this
+ * action (the timeline's `seq` of its last event; later actions answer with a higher one).
+ */
 export interface ActionResult {
   outcome: string;
   reasons?: Array<{ code: string; message: string; blocking: boolean }>;
-  /** For 'send-assessment': the assessment form-set id. */
-  assessmentId?: string;
-  state: CourseView;
+  /** What the action created, e.g. `assessmentId` for 'send-assessment'. */
+  ids?: Record<string, string>;
+  seq: number;
+}
+
+/** What a course workflow returns when it ends: a short summary (the full record is in PostgreSQL). */
+export interface CourseResult {
+  courseId: string;
+  status: 'completed' | 'withdrawn' | 'ineligible';
+  endReason: string | null;
+  endedAt: string | null;
+  dosesGiven: number;
+  /** The course's event counter at the end. */
+  seq: number;
 }
 
 /** Update definitions, one per staff action, named exactly as in CourseActionInputs. */
@@ -245,8 +261,8 @@ export interface AssessmentCriticalSignal {
   codes: string[];
   /** What was endorsed (item numbers and values), for the hold's reason; absent from older assessments. */
   summary?: string;
-  /** Workflow time the assessment sent it (epoch ms); absent from assessments started before patch timer-driven-clock. */
-  at?: number;
+  /** Workflow time the assessment sent it (epoch ms): the time the course applies it at. */
+  at: number;
 }
 export interface AssessmentInstrumentResult {
   instrumentId: InstrumentId;
@@ -263,8 +279,8 @@ export interface AssessmentFinishedSignal {
   assessmentId: string;
   status: 'completed' | 'partial' | 'missed' | 'cancelled';
   results: AssessmentInstrumentResult[];
-  /** Workflow time the assessment finished (epoch ms); absent from assessments started before patch timer-driven-clock. */
-  at?: number;
+  /** Workflow time the assessment finished (epoch ms): the time the course applies it at. */
+  at: number;
 }
 export const assessmentCriticalSignal = defineSignal<[AssessmentCriticalSignal]>('assessmentCritical');
 export const assessmentFinishedSignal = defineSignal<[AssessmentFinishedSignal]>('assessmentFinished');

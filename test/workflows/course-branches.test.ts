@@ -234,10 +234,11 @@ test('missed assessment: reminders on cadence, expiry as missed, surfaced to the
 test('staff can trigger an assessment at any time', async () => {
   const c = await course();
   const r = await c.act('send-assessment', { instruments: ['gad7'], reason: 'check-in call' });
-  expect(r.assessmentId).toBe(`${c.courseId}/adhoc-1`);
+  expect(r.ids?.assessmentId).toBe(`${c.courseId}/adhoc-1`);
+  const assessmentId = r.ids!.assessmentId!;
   await c.answer('adhoc-1', 'gad7');
-  const v = await c.until((s) => s.assessments.find((a) => a.id === r.assessmentId)!.status === 'completed', 1000, 50);
-  expect(v.assessments.find((a) => a.id === r.assessmentId)!.results[0]).toMatchObject({ instrumentId: 'gad7', total: 7, band: 'mild' });
+  const v = await c.until((s) => s.assessments.find((a) => a.id === assessmentId)!.status === 'completed', 1000, 50);
+  expect(v.assessments.find((a) => a.id === assessmentId)!.results[0]).toMatchObject({ instrumentId: 'gad7', total: 7, band: 'mild' });
   expect((await c.reject('send-assessment', { instruments: ['madrs' as never] })).type).toBe('InvalidInput');
   await c.act('withdraw', { reason: 'test over' });
 });
