@@ -3,7 +3,7 @@
 // machine and the protocols: when the machine moves, change the import lines below and nothing else.
 import { CourseMachine, Rejection, type MachineOutput, type StepView } from '../../../../src/workflows/course-machine';
 import { AssessmentMachine, type AssessmentInput } from '../../../../src/workflows/assessment-machine';
-import { getProtocol, type Protocol } from '../../../../src/domain';
+import { assertProtocol, getProtocol, type Protocol } from '../../../../src/domain';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../../../src/domain/rules/eligibility';
 import type { ActorRef, AssessmentInstrumentResult, CourseActionInputs, CourseActionName } from '../../../../src/workflows/messages';
 
@@ -208,4 +208,24 @@ export class Course {
     expect(this.act('discharge', { stepKey, ...DISCHARGE }).outcome).toBe('discharged');
     return this;
   }
+
+  /** From intake to the last integration (and REMS form): every session on time, the protocol's minimum spacing between doses. */
+  throughDoses(): this {
+    this.intake();
+    for (let n = 1; n <= this.p.course.preparationSessions; n++) this.session(`prep-${n}`, 48);
+    for (let n = 1; n <= this.p.course.dosingSessions; n++) {
+      this.doseDay(`dose-${n}`, n === 1 ? 48 : Math.max(this.p.course.minDaysBetweenDoses * 24, 24));
+      this.session(`integration-${n}`, 12);
+      if (this.p.rems) this.act('rems-form', { stepKey: `rems-form-${n}`, ...REMS_FORM });
+    }
+    return this;
+  }
+}
+
+/** A shipped protocol with one more step (a task or review) added to a phase, validated by the protocol schema. */
+export function withStep(id: ProtocolId, phaseId: string, step: Record<string, unknown>, change: (p: Record<string, unknown>) => void = () => undefined): Protocol {
+  const raw = JSON.parse(JSON.stringify(protocol(id))) as { phases: Array<{ id: string; steps: unknown[] }> } & Record<string, unknown>;
+  raw.phases.find((ph) => ph.id === phaseId)!.steps.push(step);
+  change(raw);
+  return assertProtocol(raw);
 }
