@@ -84,6 +84,8 @@ export class Course {
   readonly p: Protocol;
   now: number;
   readonly id: string;
+  /** When set (`record()`), every transition's output is taken and kept here, in order. */
+  log: MachineOutput[] | null = null;
 
   constructor(
     readonly protocolId: ProtocolId = 'kap-office',
@@ -96,7 +98,30 @@ export class Course {
   }
 
   act<K extends CourseActionName>(name: K, input: Omit<CourseActionInputs[K], 'actor'>, actor: ActorRef | null = PRESCRIBER) {
-    return this.m.apply(name, { ...input, ...(actor ? { actor } : {}) } as CourseActionInputs[K], this.now);
+    const r = this.m.apply(name, { ...input, ...(actor ? { actor } : {}) } as CourseActionInputs[K], this.now);
+    this.keep();
+    return r;
+  }
+
+  /** Keeps every output from now on in `log` (what the workflow would have executed, in order). */
+  record(): this {
+    this.log = [this.m.takeOutput()];
+    return this;
+  }
+  private keep(): void {
+    if (this.log) this.log.push(this.m.takeOutput());
+  }
+  /** Everything recorded: notifications, projected records and steps, assessments started and cancelled. */
+  get all() {
+    const log = this.log ?? [];
+    return {
+      notifications: log.flatMap((o) => o.notifications),
+      records: log.flatMap((o) => o.projection?.records ?? []),
+      steps: log.flatMap((o) => o.projection?.steps ?? []),
+      courses: log.flatMap((o) => (o.projection?.course ? [o.projection.course] : [])),
+      started: log.flatMap((o) => o.startAssessments),
+      cancelled: log.flatMap((o) => o.cancelAssessments),
+    };
   }
 
   /** The Rejection of an action now; validate and apply both refuse it and the state stays as it was. */
@@ -118,6 +143,7 @@ export class Course {
   to(t: number): this {
     this.now = t;
     this.m.tick(t);
+    this.keep();
     return this;
   }
   advance(ms: number): this {
@@ -157,6 +183,7 @@ export class Course {
     if (!a) throw new Error(`no assessment ${id}`);
     const results = o.results ?? (o.status === 'missed' ? a.instruments.map((instrumentId) => ({ instrumentId, status: 'missed' as const, total: null, band: null, critical: false })) : answers(a.instruments, this.now, o));
     this.m.onAssessmentFinished({ assessmentId: id, status: o.status ?? 'completed', results, at: this.now }, this.now);
+    this.keep();
   }
 
   /** Baseline answered, screening eligible, clearance approved, REMS enrolment (Spravato) and consent. */
@@ -212,11 +239,26 @@ export class Course {
   /** From intake to the last integration (and REMS form): every session on time, the protocol's minimum spacing between doses. */
   throughDoses(): this {
     this.intake();
-    for (let n = 1; n <= this.p.course.preparationSessions; n++) this.session(`prep-${n}`, 48);
+    // Three days ahead: both reminders (48 h and 24 h before) go out for every session.
+    for (let n = 1; n <= this.p.course.preparationSessions; n++) this.session(`prep-${n}`, 72);
     for (let n = 1; n <= this.p.course.dosingSessions; n++) {
-      this.doseDay(`dose-${n}`, n === 1 ? 48 : Math.max(this.p.course.minDaysBetweenDoses * 24, 24));
+      this.doseDay(`dose-${n}`, Math.max(this.p.course.minDaysBetweenDoses * 24, 72));
       this.session(`integration-${n}`, 12);
       if (this.p.rems) this.act('rems-form', { stepKey: `rems-form-${n}`, ...REMS_FORM });
+    }
+    return this;
+  }
+
+  /** A complete course: through the doses, the post-course assessment, the maintenance decision and every follow-up at its date. */
+  complete(): this {
+    this.throughDoses();
+    this.finish('post-course-assessment');
+    this.act('maintenance-decision', { decision: 'complete' });
+    for (const f of this.p.assessments.followUps) {
+      const key = `followup-${f.afterCourseDays}d`;
+      this.wakeUntil(this.m.state.courseEndAt! + this.hours(f.afterCourseDays * 24));
+      expect(this.status(key)).toBe('open');
+      this.finish(key);
     }
     return this;
   }
