@@ -1,7 +1,8 @@
 // After the run: what the workflows say happened, against what PostgreSQL and the SMTP sink hold.
 //
 // Sources of truth:
-//   - each course workflow's result (its final CourseView) and the expected end of its profile;
+//   - each course workflow's result (a short summary: status, end reason, doses, event counter) and
+//     the expected end of its profile;
 //   - every workflow history (course and assessment children): the notify activities it scheduled and
 //     completed, with their keys (payloads decoded with the same codec as the worker's);
 //   - the SMTP sink of the runner: every message received, by Message-ID.
@@ -15,9 +16,9 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker/worker';
 import { EncryptionCodec } from '../src/security/payload-codec';
 import type { Db } from '../src/db/connect';
-import type { CourseView } from '../src/client/course-actions';
 import type { Profile } from './driver';
 import { historyToJson } from '../src/temporal/history-json';
+import { sql } from 'kysely';
 
 export interface CourseUnderTest {
   courseId: string;
@@ -40,7 +41,15 @@ export interface CheckReport {
     sent: number;
     uncertain: number;
     uncertainDelivered: number;
+    /** Uncertain rows not received and carrying the reason they were not resent (with their email.uncertain audit entry). */
+    uncertainRecorded: number;
+    /** Uncertain rows neither delivered exactly once nor recorded with a reason: must be 0. */
+    uncertainUnaccounted: number;
     failedOrBlocked: number;
+    /** failed / blocked rows the run did not expect (it expects none: the sink accepts everything, the messages are benign): must be 0. */
+    failedOrBlockedUnexpected: number;
+    /** Rows with no course, assessment or notify request they belong to, or still claimed past their lease after the drain: must be 0. */
+    orphans: number;
     unsettled: number;
     received: number;
     missing: number;
@@ -54,6 +63,22 @@ export interface CheckReport {
 }
 
 const TERMINAL = new Set(['completed', 'withdrawn', 'ineligible']);
+
+/**
+ * Outbox keys that may end `failed` or `blocked` in a chaos run: none. The sink accepts every message
+ * and the population's messages carry nothing the clinical-detail guard stops, so any final failure is
+ * a finding (e.g. docs/chaos.md finding 7). A profile that provokes one on purpose lists its key here.
+ */
+const EXPECTED_FINAL_FAILURES: RegExp[] = [];
+
+/** The course workflow's result: a short summary (src/workflows/messages.ts CourseResult), read loosely. */
+interface CourseResultSummary {
+  status?: string;
+  endReason?: string | null;
+  dosesGiven?: number;
+  /** The course's event counter at the end: the timeline's highest seq. */
+  seq?: number;
+}
 
 /** Notify keys from every workflow history: scheduled, and those whose activity completed. */
 type Histories = Array<{ workflowId: string; runId: string; history: temporal.api.history.v1.IHistory }>;
@@ -138,13 +163,13 @@ export async function runChecks(opts: {
   const r: CheckReport = {
     courses: { started: opts.courses.length, finishedAsExpected: 0, notAsExpected: 0, unfinished: 0 },
     projection: { courseRowsMismatched: 0, stepRowsMissing: 0, stepRowsUnexpected: 0, stepRowsStale: 0, eventGaps: 0, eventDuplicates: 0 },
-    emails: { requested: 0, outboxRows: 0, sent: 0, uncertain: 0, uncertainDelivered: 0, failedOrBlocked: 0, unsettled: 0, received: opts.sinkReceived, missing: 0, duplicated: 0, unexpected: 0 },
+    emails: { requested: 0, outboxRows: 0, sent: 0, uncertain: 0, uncertainDelivered: 0, uncertainRecorded: 0, uncertainUnaccounted: 0, failedOrBlocked: 0, failedOrBlockedUnexpected: 0, orphans: 0, unsettled: 0, received: opts.sinkReceived, missing: 0, duplicated: 0, unexpected: 0 },
     audit: { gaps: 0, duplicates: 0 },
     replay: { histories: 0, failures: 0 },
     problems,
   };
 
-  // ---- courses: workflow result vs expectation, and vs the projection
+  // ---- courses: the workflow's result (a short summary) and the projection vs the profile's expectation
   for (const c of opts.courses) {
     const handle = client.workflow.getHandle(`course-${c.courseId}`);
     const d = await handle.describe().catch(() => null);
@@ -153,45 +178,27 @@ export async function runChecks(opts: {
       problems.push({ kind: 'course-unfinished', courseId: c.courseId, detail: `${c.profile.name}: workflow ${d?.status.name ?? 'not found'}` });
       continue;
     }
-    const view = (await handle.result()) as CourseView;
+    const result = ((await handle.result()) ?? {}) as CourseResultSummary;
+    const row = await db.selectFrom('courses').selectAll().where('id', '=', c.courseId).executeTakeFirst();
+    const sessions = await db.selectFrom('course_sessions').select(['step_key', 'kind', 'status']).where('course_id', '=', c.courseId).execute();
+    const dosesInDb = sessions.filter((x) => x.kind === 'dosing' && x.status === 'completed').length;
     const e = c.profile.expected;
-    const asExpected = view.status === e.status && view.endReason === e.endReason && (e.dosesGiven === undefined || view.dosesGiven === e.dosesGiven);
+    const asExpected = result.status === e.status && result.endReason === e.endReason && (e.dosesGiven === undefined || result.dosesGiven === e.dosesGiven);
     if (asExpected) r.courses.finishedAsExpected++;
     else {
       r.courses.notAsExpected++;
-      problems.push({ kind: 'course-not-as-expected', courseId: c.courseId, detail: `${c.profile.name}: ${view.status} (${view.endReason}, ${view.dosesGiven} doses), expected ${e.status} (${e.endReason}, ${e.dosesGiven ?? '?'} doses)` });
+      problems.push({ kind: 'course-not-as-expected', courseId: c.courseId, detail: `${c.profile.name}: ${result.status} (${result.endReason}, ${result.dosesGiven} doses), expected ${e.status} (${e.endReason}, ${e.dosesGiven ?? '?'} doses)` });
     }
 
-    const row = await db.selectFrom('courses').selectAll().where('id', '=', c.courseId).executeTakeFirst();
-    if (!row || row.status !== view.status || row.end_reason !== view.endReason || !row.ended_at || row.current_step !== null) {
+    // The course row says what the result says, and the projection's sessions hold the doses given.
+    if (!row || row.status !== result.status || row.end_reason !== result.endReason || !row.ended_at || row.current_step !== null || dosesInDb !== result.dosesGiven) {
       r.projection.courseRowsMismatched++;
-      problems.push({ kind: 'course-row-mismatch', courseId: c.courseId, detail: `row ${row ? `${row.status}/${row.end_reason}/ended ${row.ended_at ? 'yes' : 'no'}/step ${row.current_step}` : 'missing'} vs workflow ${view.status}/${view.endReason}` });
+      problems.push({ kind: 'course-row-mismatch', courseId: c.courseId, detail: `row ${row ? `${row.status}/${row.end_reason}/ended ${row.ended_at ? 'yes' : 'no'}/step ${row.current_step}` : 'missing'}, ${dosesInDb} dosing sessions completed vs workflow ${result.status}/${result.endReason}, ${result.dosesGiven} doses` });
     }
 
-    // Steps: every step the workflow ever opened has exactly one row in its final state.
-    const rows = await db.selectFrom('course_steps').select(['id', 'step_key', 'state']).where('course_id', '=', c.courseId).execute();
-    const byKey = new Map(rows.map((x) => [x.step_key, x]));
-    const touched = view.steps.filter((s) => s.status !== 'pending');
-    for (const s of touched) {
-      const x = byKey.get(s.id);
-      if (!x) {
-        r.projection.stepRowsMissing++;
-        problems.push({ kind: 'step-row-missing', courseId: c.courseId, detail: s.id });
-      } else if (x.state !== s.status) {
-        r.projection.stepRowsStale++;
-        problems.push({ kind: 'step-row-stale', courseId: c.courseId, detail: `${s.id}: row ${x.state}, workflow ${s.status}` });
-      }
-    }
-    const touchedIds = new Set(touched.map((s) => s.id));
-    for (const x of rows) {
-      if (!touchedIds.has(x.step_key)) {
-        r.projection.stepRowsUnexpected++;
-        problems.push({ kind: 'step-row-unexpected', courseId: c.courseId, detail: `${x.step_key} (${x.state})` });
-      }
-    }
-
-    // Timeline: seq 1..N without a gap, one start and one end event, the end matching the result.
-    const events = await db.selectFrom('course_events').select(['seq', 'type']).where('course_id', '=', c.courseId).orderBy('seq').execute();
+    // Timeline: seq 1..N without a gap, N the workflow's own event counter, one start and one end
+    // event, the end matching the result.
+    const events = await db.selectFrom('course_events').select(['seq', 'type', 'step_key']).where('course_id', '=', c.courseId).orderBy('seq').execute();
     const seqs = events.map((x) => Number(x.seq));
     const distinct = new Set(seqs);
     if (distinct.size !== seqs.length) {
@@ -199,18 +206,40 @@ export async function runChecks(opts: {
       problems.push({ kind: 'event-duplicate', courseId: c.courseId, detail: `${seqs.length - distinct.size} repeated seq` });
     }
     const max = seqs.length ? Math.max(...seqs) : 0;
-    if (max !== distinct.size) {
-      r.projection.eventGaps += max - distinct.size;
-      problems.push({ kind: 'event-gap', courseId: c.courseId, detail: `${distinct.size} events, highest seq ${max}` });
+    const expectedMax = typeof result.seq === 'number' ? result.seq : max;
+    if (max !== distinct.size || max !== expectedMax) {
+      r.projection.eventGaps += Math.max(expectedMax, max) - distinct.size;
+      problems.push({ kind: 'event-gap', courseId: c.courseId, detail: `${distinct.size} events, highest seq ${max}, the workflow's counter ${result.seq ?? '?'}` });
     }
     const starts = events.filter((x) => x.type === 'course.started').length;
     const ends = events.filter((x) => TERMINAL.has(x.type.replace(/^course\./, '')) && x.type.startsWith('course.')).length;
-    const endType = `course.${view.status}`;
+    const endType = `course.${result.status}`;
     if (starts !== 1 || ends !== 1 || events[events.length - 1]?.type !== endType) {
       r.projection.eventGaps += starts === 0 ? 1 : 0;
       r.projection.eventGaps += ends === 0 ? 1 : 0;
       r.projection.eventDuplicates += Math.max(starts - 1, 0) + Math.max(ends - 1, 0);
       problems.push({ kind: 'timeline-ends', courseId: c.courseId, detail: `${starts} course.started, ${ends} end events, last ${events[events.length - 1]?.type}, expected ${endType}` });
+    }
+
+    // Steps: every step the timeline says opened has its row; no row of a step that never opened is
+    // open or done; on an ended course no row is still open (each is in its final state).
+    const rows = await db.selectFrom('course_steps').select(['step_key', 'state']).where('course_id', '=', c.courseId).execute();
+    const opened = new Set(events.filter((x) => x.type === 'step.opened' && x.step_key).map((x) => x.step_key!));
+    const byKey = new Map(rows.map((x) => [x.step_key, x]));
+    for (const k of opened) {
+      if (!byKey.has(k)) {
+        r.projection.stepRowsMissing++;
+        problems.push({ kind: 'step-row-missing', courseId: c.courseId, detail: `${k} opened on the timeline, no course_steps row` });
+      }
+    }
+    for (const x of rows) {
+      if (x.state === 'open' || x.state === 'overdue') {
+        r.projection.stepRowsStale++;
+        problems.push({ kind: 'step-row-stale', courseId: c.courseId, detail: `${x.step_key}: row still ${x.state} on an ended course` });
+      } else if (x.state === 'done' && !opened.has(x.step_key)) {
+        r.projection.stepRowsUnexpected++;
+        problems.push({ kind: 'step-row-unexpected', courseId: c.courseId, detail: `${x.step_key} done, never opened on the timeline` });
+      }
     }
   }
 
@@ -218,7 +247,14 @@ export async function runChecks(opts: {
   const hist = await notifyKeysFromHistories(client, opts.codec, problems);
   r.emails.requested = hist.scheduled.size;
   r.replay = await replayAll(hist.histories, opts.codec, problems, opts.artifactsDir, opts.payloadKeys);
-  const outbox = await db.selectFrom('email_outbox').select(['key', 'status', 'message_id', 'course_id']).execute();
+  const outbox = await db
+    .selectFrom('email_outbox')
+    .select(['key', 'status', 'message_id', 'course_id', 'template', 'data', 'claim_token', 'claimed_until', 'last_error'])
+    .select(sql<boolean>`claimed_until is not null and claimed_until < now()`.as('lease_over'))
+    .execute();
+  const courseIds = new Set((await db.selectFrom('courses').select('id').execute()).map((x) => x.id));
+  const formIds = new Set((await db.selectFrom('assessments').select(['course_id', 'step_key']).execute()).map((x) => `${x.course_id}/${x.step_key}`));
+  const uncertainAudit = new Set((await db.selectFrom('audit_log').select('event_key').where('action', '=', 'email.uncertain').execute()).map((x) => x.event_key));
   r.emails.outboxRows = outbox.length;
   const outboxByKey = new Map(outbox.map((o) => [o.key, o]));
   for (const key of hist.scheduled) {
@@ -234,7 +270,21 @@ export async function runChecks(opts: {
   const known = new Set<string>();
   for (const o of outbox) {
     known.add(o.message_id);
-    if (!hist.scheduled.has(o.key)) problems.push({ kind: 'email-outbox-orphan', key: o.key, detail: `outbox row ${o.status} that no history asked for` });
+    // Orphans: a row must belong to a course, to the assessment it names, and to a notify some history asked for.
+    const data = (o.data ?? {}) as { assessmentId?: unknown };
+    const orphan = !o.course_id || !courseIds.has(o.course_id)
+      ? `course ${o.course_id ?? '(none)'} not in courses`
+      : typeof data.assessmentId === 'string' && !formIds.has(data.assessmentId)
+        ? `assessment ${data.assessmentId} has no rows`
+        : !hist.scheduled.has(o.key)
+          ? 'no history asked for it'
+          : (o.status === 'sending' || o.claim_token !== null) && o.lease_over
+            ? `still ${o.status}, claimed past its lease (${o.claimed_until?.toISOString()}) after the drain`
+            : null;
+    if (orphan) {
+      r.emails.orphans++;
+      problems.push({ kind: 'email-outbox-orphan', key: o.key, detail: `${o.template} row ${o.status}: ${orphan}` });
+    }
     const n = opts.sinkCounts.get(o.message_id) ?? 0;
     switch (o.status) {
       case 'sent':
@@ -249,8 +299,15 @@ export async function runChecks(opts: {
         }
         break;
       case 'uncertain':
+        // Accounted for: delivered exactly once, or not delivered and recorded (the reason it was not
+        // resent in last_error, and the email.uncertain audit entry a person works from).
         r.emails.uncertain++;
         if (n === 1) r.emails.uncertainDelivered++;
+        else if (n === 0 && o.last_error && uncertainAudit.has(`email.uncertain:${o.key}`)) r.emails.uncertainRecorded++;
+        else {
+          r.emails.uncertainUnaccounted++;
+          problems.push({ kind: 'email-uncertain-unaccounted', key: o.key, detail: `uncertain row, received x${n}, reason ${o.last_error ? 'recorded' : 'missing'}, audit entry ${uncertainAudit.has(`email.uncertain:${o.key}`) ? 'present' : 'missing'}` });
+        }
         if (n > 1) {
           r.emails.duplicated += n - 1;
           problems.push({ kind: 'email-received-twice', key: o.key, detail: `uncertain row, ${o.message_id} x${n}` });
@@ -259,7 +316,8 @@ export async function runChecks(opts: {
       case 'failed':
       case 'blocked':
         r.emails.failedOrBlocked++;
-        problems.push({ kind: `email-${o.status}`, key: o.key, detail: 'final failure' });
+        if (!EXPECTED_FINAL_FAILURES.some((re) => re.test(o.key))) r.emails.failedOrBlockedUnexpected++;
+        problems.push({ kind: `email-${o.status}`, key: o.key, detail: `final failure: ${(o.last_error ?? 'no reason recorded').slice(0, 120)}` });
         if (n > 0) {
           r.emails.duplicated += n;
           problems.push({ kind: 'email-received-but-not-sent', key: o.key, detail: `${o.status} row, received x${n}` });

@@ -1,17 +1,18 @@
 // Drives one simulated course through the engine's public client functions (src/client), as staff
-// would, while the runner breaks things underneath. A reconciler, not a script: every round reads the
-// course's state (its Query) and does the one next thing that state asks for. So a lost reply (the
-// Update went through, the answer did not come back) is harmless: the next round sees the change and
-// moves on, and no action is ever repeated blindly (a repeated schedule or vitals would
-// be a real second event).
+// would, while the runner breaks things underneath. A reconciler, not a script: every round reads what
+// staff would see, the course's rows in PostgreSQL (chaos/course-state.ts; the running workflow is
+// never queried), and does the one next thing those rows ask for. An Update answers only once its
+// projection is written, so after a lost reply (the Update went through, the answer did not come back)
+// the next round reads the change and moves on; no action is repeated blindly. Update results are not
+// read at all: whatever they carry (an acknowledgement), the database says what happened.
 import { HARD_STOPS, REVIEW_ITEMS } from '../src/domain/rules/eligibility';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { assessmentWorkflowId } from '../src/workflows/assessment-machine';
-import { submitAnswersUpdate } from '../src/workflows/messages';
-import { executeCourseAction, getCourseState, type CourseActionInputs, type CourseActionName, type CourseView } from '../src/client/course-actions';
+import type { Client } from '@temporalio/client';
+import { executeCourseAction, submitAssessment, type CourseActionInputs, type CourseActionName } from '../src/client/course-actions';
 import { getProtocol } from '../src/domain';
 import type { Protocol } from '../src/domain/protocol';
+import type { Db } from '../src/db/connect';
 import { AppError } from '../src/errors';
+import { type CourseSnapshot, ENDED, readCourse } from './course-state';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -56,58 +57,61 @@ export interface DriverStats {
   conflicts: number;
   /** 400s: the driver asked for something malformed (a driver bug); re-read and carry on. */
   invalid: number;
+  /** Client answers submitted (one instrument each). */
+  answers: number;
   lastError: string | null;
 }
 
-type Next = { action: CourseActionName; input: unknown; note?: string } | { wait: number } | { answer: string };
+type Next = { action: CourseActionName; input: unknown; note?: string } | { wait: number } | { answer: Array<{ id: string; instrumentId: string }> };
 
 /** A client doing well (no dose goes ahead without the baseline answered by the client). */
 const BENIGN: Record<string, unknown[]> = { phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0], gad7: [1, 1, 1, 1, 1, 1, 1], pcl5: Array(20).fill(1), cssrs: [false, false, null, null, null, false], 'qids-sr16': Array(16).fill(0) };
 
 export class CourseDriver {
   readonly protocol: Protocol;
-  /** Per dosing step: the assessment count after which staff last sent a fresh C-SSRS and PHQ-9. */
-  private readonly baselineAsked = new Map<string, number>();
-  /** A fresh C-SSRS and PHQ-9 the client has just answered, until the course has heard it finished. */
-  private freshBaseline: string | null = null;
-  readonly stats: DriverStats = { actions: 0, transientErrors: 0, conflicts: 0, invalid: 0, lastError: null };
-  last: CourseView | null = null;
-  private paused = false;
+  readonly stats: DriverStats = { actions: 0, transientErrors: 0, conflicts: 0, invalid: 0, answers: 0, lastError: null };
+  last: CourseSnapshot | null = null;
 
   constructor(
     readonly temporal: Client,
+    readonly db: Db,
     readonly courseId: string,
     readonly profile: Profile,
   ) {
     this.protocol = getProtocol(profile.protocolId)!;
   }
 
-  /** Runs until the course has ended (returns its last view) or the deadline passes (returns null). */
-  async run(deadline: number, pollMs = 400): Promise<CourseView | null> {
+  /** Runs until the course has ended (returns its last snapshot) or the deadline passes (returns null). */
+  async run(deadline: number, pollMs = 500): Promise<CourseSnapshot | null> {
     while (Date.now() < deadline) {
-      let view: CourseView;
+      let view: CourseSnapshot | null;
       try {
-        view = await getCourseState(this.temporal, this.courseId);
+        view = await readCourse(this.db, this.courseId);
       } catch (err) {
         this.transient(err);
         await sleep(1000);
         continue;
       }
+      if (!view) {
+        this.stats.lastError = 'no courses row';
+        await sleep(1000);
+        continue;
+      }
       this.last = view;
-      if (view.status === 'completed' || view.status === 'withdrawn' || view.status === 'ineligible') return view;
+      if (ENDED.has(view.status)) return view;
       const next = this.next(view);
       if ('wait' in next) {
-        await sleep(next.wait);
+        await sleep(Math.max(next.wait, pollMs));
         continue;
       }
       if ('answer' in next) {
-        // The client answers the baseline; an instrument already answered is refused and skipped.
-        const a = view.assessments.find((x) => x.id === next.answer)!;
-        for (const instrumentId of a.instruments) {
+        // The client answers the form; an instrument already answered (or closed) is refused and skipped.
+        for (const row of next.answer) {
           try {
-            await this.temporal.workflow.getHandle(assessmentWorkflowId(a.id)).executeUpdate(submitAnswersUpdate, { args: [{ instrumentId, answers: BENIGN[instrumentId]! }] });
+            await submitAssessment(this.temporal, row.id, BENIGN[row.instrumentId] ?? []);
+            this.stats.answers++;
           } catch (err) {
-            if (!(err instanceof WorkflowUpdateFailedError)) this.transient(err);
+            if (!(err instanceof AppError)) this.transient(err);
           }
         }
         await sleep(200);
@@ -116,7 +120,6 @@ export class CourseDriver {
       try {
         await executeCourseAction(this.temporal, this.courseId, next.action, next.input as CourseActionInputs[typeof next.action]);
         this.stats.actions++;
-        if (next.action === 'pause') this.paused = true;
       } catch (err) {
         if (err instanceof AppError && (err.code === 'conflict' || err.code === 'unprocessable')) {
           // Not ready for discharge yet is expected at a high time scale only for a few ms; anything
@@ -142,22 +145,20 @@ export class CourseDriver {
     this.stats.lastError = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : String(err);
   }
 
-  /** The one next thing staff would do, from the course's state alone. */
-  next(v: CourseView): Next {
+  /** The one next thing staff would do, from the course's rows alone. */
+  next(v: CourseSnapshot): Next {
     const p = this.profile;
-    if (v.status === 'paused') {
-      this.paused = true;
-      return { action: 'resume', input: { actor: ACTOR } };
-    }
+    if (v.status === 'paused') return { action: 'resume', input: { actor: ACTOR } };
     if (p.withdrawAfterDoses !== undefined && v.dosesGiven >= p.withdrawAfterDoses) return { action: 'withdraw', input: { reason: 'client moved away', actor: ACTOR } };
-    if (p.pauseAfterDoses !== undefined && !this.paused && v.dosesGiven >= p.pauseAfterDoses) return { action: 'pause', input: { reason: 'client travelling', actor: ACTOR } };
-    for (const s of v.steps) {
-      if (s.status !== 'open') continue;
+    if (p.pauseAfterDoses !== undefined && !v.paused && v.dosesGiven >= p.pauseAfterDoses) return { action: 'pause', input: { reason: 'client travelling', actor: ACTOR } };
+    for (const s of v.openSteps) {
       const ses = s.session;
       switch (s.kind) {
-        case 'screening':
-          if (v.assessments.some((a) => a.id === `${this.courseId}/${s.id}` && a.status === 'pending')) return { answer: `${this.courseId}/${s.id}` };
+        case 'screening': {
+          const form = v.forms.find((f) => f.id === `${this.courseId}/${s.stepKey}` && f.invited.length > 0);
+          if (form) return { answer: form.invited };
           return { action: 'screening', input: { hardStops: p.hardStop ? { ...NO_HARD_STOPS, [p.hardStop]: true } : NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS, actor: ACTOR } };
+        }
         case 'clearance':
           return { action: 'clearance', input: p.denyClearance ? { decision: 'denied', reason: p.denyClearance, actor: { role: 'prescriber' } } : { decision: 'approved', actor: { role: 'prescriber' } } };
         case 'rems-enrollment':
@@ -165,54 +166,45 @@ export class CourseDriver {
         case 'consent':
           return { action: 'consent', input: { documentVersion: 'v1', signedByClient: true, prescriberSigned: true, actor: ACTOR } };
         case 'preparation':
-          if (!ses || ses.status === 'unscheduled' || ses.status === 'no-show') return { action: 'schedule', input: { stepKey: s.id, startsInHours: 48, actor: ACTOR } };
-          return { action: 'session-complete', input: { stepKey: s.id, actor: { role: 'therapist' } } };
+          if (!ses || ses.status === 'unscheduled' || ses.status === 'no-show') return { action: 'schedule', input: { stepKey: s.stepKey, startsInHours: 48, actor: ACTOR } };
+          return { action: 'session-complete', input: { stepKey: s.stepKey, actor: { role: 'therapist' } } };
         case 'integration':
-          return { action: 'session-complete', input: { stepKey: s.id, actor: { role: 'therapist' } } };
+          return { action: 'session-complete', input: { stepKey: s.stepKey, actor: { role: 'therapist' } } };
         case 'dosing': {
           const st = ses?.status ?? 'unscheduled';
-          if (st === 'unscheduled' || st === 'no-show') return { action: 'schedule', input: { stepKey: s.id, startsInHours: Math.max(this.protocol.course.minDaysBetweenDoses * 24, 48), actor: ACTOR } };
-          if (st === 'held' && (ses?.preDose?.reasons ?? []).some((r) => r.code === 'baseline-missing')) {
+          if (st === 'unscheduled' || st === 'no-show') return { action: 'schedule', input: { stepKey: s.stepKey, startsInHours: Math.max(this.protocol.course.minDaysBetweenDoses * 24, 48), actor: ACTOR } };
+          if (st === 'held' && ses!.preDoseCodes.includes('baseline-missing')) {
             // The client's C-SSRS and PHQ-9 are missing or older than the protocol's window (30
             // protocol days are 3 s at the default time scale, less than one fault): staff send fresh
-            // ones, the client answers them, and once the course has heard they are done the check is
-            // made again (a re-check before that would only hold again).
-            const answered = this.freshBaseline && v.assessments.find((a) => a.id === this.freshBaseline);
-            if (answered && answered.status === 'pending') return { wait: 200 };
-            if (answered) this.freshBaseline = null;
-            else {
-              const fresh = v.assessments.find((a) => a.status === 'pending' && a.trigger === 'staff' && a.instruments.includes('cssrs') && a.instruments.includes('phq9'));
-              if (fresh) {
-                this.freshBaseline = fresh.id;
-                return { answer: fresh.id };
-              }
-              if ((this.baselineAsked.get(s.id) ?? 0) <= v.assessments.length) {
-                this.baselineAsked.set(s.id, v.assessments.length + 1);
-                return { action: 'send-assessment', input: { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose', actor: ACTOR } };
-              }
-              return { wait: 200 };
-            }
+            // ones after the check that held, the client answers them, and once the course has heard
+            // they are done (its timeline says so) the check is made again (before that it would only
+            // hold again). All of it read from the timeline, so a lost reply repeats nothing.
+            const sent = v.forms.find((f) => f.trigger === 'staff' && (v.triggeredSeq.get(f.stepKey) ?? 0) > ses!.preDoseSeq && f.instruments.includes('cssrs') && f.instruments.includes('phq9'));
+            const asked = [...v.triggeredSeq.values()].some((seq) => seq > ses!.preDoseSeq);
+            if (sent && sent.invited.length) return { answer: sent.invited };
+            if (sent && !sent.heard) return { wait: 200 };
+            if (!sent && asked) return { wait: 200 }; // sent, its rows not written yet
+            if (!sent) return { action: 'send-assessment', input: { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose', actor: ACTOR } };
           }
-          if (st === 'scheduled' || st === 'held') return { action: 'pre-dose-check', input: { stepKey: s.id, ...CHECK, actor: { role: 'prescriber' } } };
-          if (st === 'checked-in') return { action: 'dose', input: { stepKey: s.id, route: this.protocol.routes[0]!, doseMg: 56, lotNumber: 'L-1', actor: { role: 'prescriber' } } };
+          if (st === 'scheduled' || st === 'held') return { action: 'pre-dose-check', input: { stepKey: s.stepKey, ...CHECK, actor: { role: 'prescriber' } } };
+          if (st === 'checked-in') return { action: 'dose', input: { stepKey: s.stepKey, route: this.protocol.routes[0]!, doseMg: 56, lotNumber: 'L-1', actor: { role: 'prescriber' } } };
           if (st === 'dosed') {
-            const have = new Set((ses?.readings ?? []).map((r) => r.at));
             for (const m of this.protocol.safety.bloodPressure.checkMinutes) {
-              if (typeof m === 'number' && m > 0 && !have.has(m)) return { action: 'vitals', input: { stepKey: s.id, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98, actor: { role: 'prescriber' } } };
+              if (typeof m === 'number' && m > 0 && !ses!.readings.has(m)) return { action: 'vitals', input: { stepKey: s.stepKey, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98, actor: { role: 'prescriber' } } };
             }
-            return { action: 'discharge', input: { stepKey: s.id, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true, actor: { role: 'prescriber' } } };
+            return { action: 'discharge', input: { stepKey: s.stepKey, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true, actor: { role: 'prescriber' } } };
           }
           continue;
         }
         case 'rems-monitoring-form':
           return {
             action: 'rems-form',
-            input: { stepKey: s.id, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false, actor: ACTOR },
+            input: { stepKey: s.stepKey, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false, actor: ACTOR },
           };
         case 'maintenance-decision':
           return { action: 'maintenance-decision', input: { decision: 'complete', actor: { role: 'prescriber' } } };
         case 'task':
-          return { action: 'task-complete', input: { stepKey: s.id, actor: ACTOR } };
+          return { action: 'task-complete', input: { stepKey: s.stepKey, actor: ACTOR } };
         default:
           // Assessments are left to expire (missed): a real path, and it exercises reminders and notices.
           continue;

@@ -1,13 +1,66 @@
 // Child processes of the chaos runner: each in a process group of its own (so that a kill reaches
 // everything it started, e.g. tsx's node), output appended to a log file in the run's temp folder,
 // and every group still alive killed when the runner exits, however it exits.
+//
+// A PostgreSQL postmaster puts each process it forks (backends, checkpointer, WAL writer) in a session
+// of its own (setsid), out of reach of a signal to its group; for such a child (`treeKill`) a SIGKILL
+// first stops the leader (SIGSTOP: it can fork nothing more), then kills every descendant and the
+// group in one go, so that no process of the tree outlives the others.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 
 const live = new Set<ChildProcess>();
+const treeKill = new WeakSet<ChildProcess>();
+
+/** Every live descendant of `pid`, from /proc (empty where there is no /proc). */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parentOf.set(Number(e), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    for (const [c, pp] of parentOf) {
+      if (pp === p) {
+        out.push(c);
+        queue.push(c);
+      }
+    }
+  }
+  return out;
+}
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  if (signal === 'SIGKILL' && treeKill.has(child)) {
+    try {
+      process.kill(child.pid, 'SIGSTOP');
+    } catch {
+      // already gone
+    }
+    for (const pid of descendants(child.pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
   try {
     process.kill(-child.pid, signal);
   } catch {
@@ -33,8 +86,8 @@ export interface Child {
   alive(): boolean;
   /** SIGKILL to the whole group; resolves when the process is gone. */
   kill(): Promise<void>;
-  /** SIGTERM to the group, SIGKILL after graceMs; resolves when the process is gone. */
-  stop(graceMs?: number): Promise<void>;
+  /** `signal` (SIGTERM by default) to the group, SIGKILL after graceMs; resolves when the process is gone. */
+  stop(graceMs?: number, signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface SpawnOptions {
@@ -43,6 +96,11 @@ export interface SpawnOptions {
   args: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Run as this user (PostgreSQL refuses to run as root). */
+  uid?: number;
+  gid?: number;
+  /** The child moves its own children out of its group (PostgreSQL): a SIGKILL reaches every descendant. */
+  treeKill?: boolean;
   logFile: string;
   /** Resolves start() when a line of output matches; otherwise start() resolves at once. */
   readyWhen?: RegExp;
@@ -52,12 +110,17 @@ export interface SpawnOptions {
 export async function startChild(opts: SpawnOptions): Promise<Child> {
   const log = fs.createWriteStream(opts.logFile, { flags: 'a' });
   log.write(`\n--- ${new Date().toISOString()} start ${opts.name}\n`);
-  const child = spawn(opts.command, opts.args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(opts.command, opts.args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, uid: opts.uid, gid: opts.gid });
   live.add(child);
+  if (opts.treeKill) treeKill.add(child);
+  // An orphan of a killed process (a PostgreSQL backend) may still write to the inherited pipe after the exit.
+  const append = (d: Buffer | string) => {
+    if (!log.writableEnded) log.write(d);
+  };
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       live.delete(child);
-      log.write(`--- ${new Date().toISOString()} exit ${opts.name} code=${code} signal=${signal}\n`);
+      append(`--- ${new Date().toISOString()} exit ${opts.name} code=${code} signal=${signal}\n`);
       log.end();
       resolve({ code, signal });
     }),
@@ -85,8 +148,8 @@ export async function startChild(opts: SpawnOptions): Promise<Child> {
       });
     });
   }
-  child.stdout!.on('data', (d: Buffer) => log.write(d));
-  child.stderr!.on('data', (d: Buffer) => log.write(d));
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
   const alive = () => child.exitCode === null && child.signalCode === null;
   const handle: Child = {
     name: opts.name,
@@ -97,9 +160,9 @@ export async function startChild(opts: SpawnOptions): Promise<Child> {
       killGroup(child, 'SIGKILL');
       await exited;
     },
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM') {
       if (!alive()) return;
-      killGroup(child, 'SIGTERM');
+      killGroup(child, signal);
       const t = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
       await exited;
       clearTimeout(t);

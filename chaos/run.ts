@@ -1,9 +1,10 @@
-// `npm run chaos`: a population of time-scaled courses runs while the runner kills the worker again
-// and again, restarts the Temporal dev server on its SQLite file, takes PostgreSQL away for 30 s and
-// the SMTP server away for a while; then it waits for every course to end and checks that nothing was
-// lost or done twice (chaos/checks.ts). Loopback only, everything in a temp folder that is removed at
-// the end, every child in its own process group and killed on exit. Prints ONE JSON line at the end
-// (progress goes to stderr); exits 1 when a check fails. See docs/chaos.md.
+// `npm run chaos`: a population of time-scaled courses runs while the runner SIGKILLs the worker again
+// and again, SIGKILLs the Temporal dev server and starts it again on its SQLite file, SIGKILLs the
+// PostgreSQL server (a real one, chaos/postgres.ts) and starts it again on its data directory (crash
+// recovery replays its WAL), and takes the SMTP server away for a while; then it waits for every course
+// to end and checks that nothing was lost or done twice (chaos/checks.ts). Loopback only, everything in
+// a temp folder that is removed at the end, every child in its own process group and killed on exit.
+// Prints ONE JSON line at the end (progress goes to stderr); exits 1 when a check fails. See docs/chaos.md.
 //
 //   npm run chaos -- [--courses N] [--duration S] [--drain S] [--time-scale T] [--seed N] [--keep] [--verbose]
 import crypto from 'node:crypto';
@@ -23,6 +24,8 @@ import { resolveToolchain } from '../src/temporal/toolchain';
 import { COURSE_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
 import { runChecks, type CourseUnderTest } from './checks';
 import { CourseDriver, PROFILES } from './driver';
+import { ENDED } from './course-state';
+import { ChaosPostgres } from './postgres';
 import { type Child, killAllChildren, startChild } from './procs';
 import { ChaosSmtpSink } from './sink';
 
@@ -70,6 +73,8 @@ const between = (lo: number, hi: number) => lo + (hi - lo) * rand();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const t0 = Date.now();
+/** The machine's 1-minute load average when the run started (other work on the box slows every run). */
+const loadAtStart = os.loadavg()[0]!;
 const elapsed = () => ((Date.now() - t0) / 1000).toFixed(1);
 function say(msg: string): void {
   process.stderr.write(`[chaos ${elapsed().padStart(6)}s] ${msg}\n`);
@@ -92,17 +97,19 @@ const faults = {
   workerKills: 0,
   workerRestarts: 0,
   workerUnexpectedExits: 0,
-  temporalRestarts: 0,
+  temporalKills: 0,
   temporalDownS: 0,
-  postgresOutages: 0,
+  postgresKills: 0,
   postgresDownS: 0,
+  /** Crash recoveries PostgreSQL completed on restart (its log's "redo done"): one per kill. */
+  postgresRecoveries: 0,
   smtpOutages: 0,
   smtpDownS: 0,
   smtpConnectionsCut: 0,
 };
 
 class Stack {
-  pg: Child | null = null;
+  readonly pg: ChaosPostgres;
   temporal: Child | null = null;
   worker: Child | null = null;
   /** false while the runner deliberately holds the worker down (kill, or the end of the run). */
@@ -112,30 +119,19 @@ class Stack {
   constructor(
     readonly ports: Ports,
     readonly sink: ChaosSmtpSink,
-  ) {}
+  ) {
+    this.pg = new ChaosPostgres(tmp, ports.pg);
+  }
 
   get databaseUrl(): string {
-    return `postgresql://postgres:postgres@127.0.0.1:${this.ports.pg}/postgres?sslmode=disable`;
+    return this.pg.url;
   }
   get temporalAddress(): string {
     return `127.0.0.1:${this.ports.temporal}`;
   }
 
   async startPg(): Promise<void> {
-    this.pg = await startChild({
-      name: 'postgres',
-      command: process.execPath,
-      args: ['--import', tsx, path.join(PROJECT_ROOT, 'src/db/embedded-postgres-main.ts'), '--data-dir', path.join(tmp, 'pg'), '--port', String(this.ports.pg)],
-      cwd: PROJECT_ROOT,
-      logFile: path.join(tmp, 'postgres.log'),
-      readyWhen: /READY \d+/,
-      readyTimeoutMs: 120_000,
-    });
-  }
-
-  async stopPg(): Promise<void> {
-    await this.pg?.stop(20_000);
-    this.pg = null;
+    await this.pg.start();
   }
 
   async startTemporal(): Promise<void> {
@@ -146,6 +142,12 @@ class Stack {
     const child = await startChild({ name: 'temporal', command: temporalCli, args, logFile: path.join(tmp, 'temporal.log') });
     this.temporal = child;
     await waitForTemporal(this.temporalAddress, 120_000, () => child.alive());
+  }
+
+  /** SIGKILL: the dev server gets no chance to flush or close its SQLite file. */
+  async killTemporal(): Promise<void> {
+    await this.temporal?.kill();
+    this.temporal = null;
   }
 
   async stopTemporal(): Promise<void> {
@@ -163,8 +165,6 @@ class Stack {
       // A dev server on loopback that this run started: no client authentication to configure.
       TEMPORAL_ALLOW_UNAUTHENTICATED: 'true',
       DATABASE_URL: this.databaseUrl,
-      // PGlite serves one connection at a time (src/db/embedded-postgres.ts).
-      DATABASE_POOL_MAX: '1',
       SMTP_URL: this.sink.url,
       PAYLOAD_KEYS: payloadKeys,
       SECRET_KEY: secretKey,
@@ -262,25 +262,26 @@ async function faultSchedule(stack: Stack, until: number, abort: { stop: boolean
   const outages = (async () => {
     await waitUntil(at(0.2));
     if (abort.stop) return;
-    say(`Temporal dev server: SIGTERM, down ${opts.temporalOutage} s`);
+    say(`Temporal dev server: SIGKILL, down ${opts.temporalOutage} s`);
     let t = Date.now();
-    await stack.stopTemporal();
+    await stack.killTemporal();
+    faults.temporalKills++;
     await sleep(opts.temporalOutage * 1000);
     await stack.startTemporal();
-    faults.temporalRestarts++;
     faults.temporalDownS += Math.round((Date.now() - t) / 1000);
     say(`Temporal dev server back on its SQLite file after ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
     await waitUntil(at(0.42));
     if (abort.stop) return;
-    say(`PostgreSQL: stopped for ${opts.pgOutage} s`);
+    say(`PostgreSQL: SIGKILL (postmaster and every backend), down ${opts.pgOutage} s`);
     t = Date.now();
-    await stack.stopPg();
+    await stack.pg.kill();
+    faults.postgresKills++;
     await sleep(opts.pgOutage * 1000);
     await stack.startPg();
-    faults.postgresOutages++;
     faults.postgresDownS += Math.round((Date.now() - t) / 1000);
-    say(`PostgreSQL back on the same files after ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    faults.postgresRecoveries = stack.pg.recoveries();
+    say(`PostgreSQL back on the same data directory after ${((Date.now() - t) / 1000).toFixed(1)} s (crash recoveries so far: ${faults.postgresRecoveries})`);
 
     await waitUntil(at(0.65));
     if (abort.stop) return;
@@ -330,13 +331,15 @@ async function main(): Promise<number> {
   say(`temp ${tmp}; ${opts.courses} courses, faults for ${opts.duration} s, drain ${opts.drain} s, time scale ${opts.timeScale}, seed ${opts.seed}`);
 
   let client: Client | undefined;
+  let db: Db | undefined;
   try {
+    stack.pg.init();
     await Promise.all([stack.startPg(), stack.startTemporal(), sink.start()]);
-    say(`PostgreSQL (PGlite) :${ports.pg}, Temporal :${ports.temporal}, SMTP sink :${ports.smtp}`);
+    say(`PostgreSQL ${path.basename(path.dirname(stack.pg.bin))} (${stack.pg.bin}) :${ports.pg}, Temporal :${ports.temporal}, SMTP sink :${ports.smtp}`);
 
-    // Enrolment and the final checks use the database from this process; the worker holds PGlite's
-    // one connection in between, so enrol everyone before the worker starts.
-    let db = createDb({ url: stack.databaseUrl, poolMax: 1 });
+    // The runner's own connections (enrolment, the staff drivers' reads, the checks): errors while the
+    // server is killed fail the query in flight, which the driver retries.
+    db = createDb({ url: stack.databaseUrl, poolMax: 4, onError: () => undefined });
     await migrateToLatest(db);
     const { clientIds } = await seed(db, opts.courses);
     client = await connectTemporal({ address: stack.temporalAddress, namespace: 'default', payloadCodec: codec });
@@ -346,7 +349,6 @@ async function main(): Promise<number> {
       const { course } = await enrollClient({ db, temporal: client, taskQueue: 'kap-courses' }, { type: 'staff', id: 'staff-chaos-coordinator' }, { clientId: clientIds[i]!, protocolId: profile.protocolId, timeScale: opts.timeScale });
       courses.push({ courseId: course.id, profile });
     }
-    await db.destroy();
     say(`${courses.length} courses enrolled (${[...new Set(courses.map((c) => c.profile.name))].join(', ')})`);
 
     await stack.startWorker();
@@ -359,19 +361,19 @@ async function main(): Promise<number> {
     const faultRun = faultSchedule(stack, faultEnd, abort);
 
     // The population: staff start working on the courses over the first 40 % of the window.
-    const drivers = courses.map((c) => new CourseDriver(client!, c.courseId, c.profile));
+    const drivers = courses.map((c) => new CourseDriver(client!, db!, c.courseId, c.profile));
     const staggerMs = (opts.duration * 1000 * 0.4) / Math.max(drivers.length, 1);
     let done = 0;
     const runs = drivers.map(async (d, i) => {
       await sleep(i * staggerMs);
       const v = await d.run(deadline);
       done++;
-      if (opts.verbose || !v) say(`${d.profile.name} ${d.courseId.slice(0, 8)}: ${v ? `${v.status} (${v.endReason})` : `NOT ENDED (${d.last?.status} at ${d.last?.currentStep}; ${d.stats.lastError ?? ''})`} [${done}/${drivers.length}]`);
+      if (opts.verbose || !v) say(`${d.profile.name} ${d.courseId.slice(0, 8)}: ${v ? `${v.status} (${v.endReason})` : `NOT ENDED (${d.last?.status} at ${d.last?.openSteps.map((s) => `${s.stepKey}${s.session ? `/${s.session.status}` : ''}`).join(',') || '-'}; ${d.stats.lastError ?? ''})`} [${done}/${drivers.length}]`);
     });
     const progress = setInterval(() => {
       const states = drivers.map((d) => d.last?.status ?? 'new');
       const count = (s: string) => states.filter((x) => x === s).length;
-      say(`progress: ${count('completed') + count('withdrawn') + count('ineligible')}/${drivers.length} ended, ${count('active') + count('paused')} active, worker ${stack.worker ? 'up' : 'down'}, Temporal ${stack.temporal ? 'up' : 'down'}, PostgreSQL ${stack.pg ? 'up' : 'down'}, SMTP ${sink.up ? 'up' : 'down'}, ${sink.received.length} emails received`);
+      say(`progress: ${states.filter((x) => ENDED.has(x)).length}/${drivers.length} ended, ${count('active') + count('paused')} active, worker ${stack.worker ? 'up' : 'down'}, Temporal ${stack.temporal ? 'up' : 'down'}, PostgreSQL ${stack.pg.up ? 'up' : 'down'}, SMTP ${sink.up ? 'up' : 'down'}, ${sink.received.length} emails received`);
     }, 15_000);
     await faultRun;
     say('fault window over; everything is up; waiting for the courses to end');
@@ -393,15 +395,13 @@ async function main(): Promise<number> {
     say(`${running} workflow(s) still running; stopping the worker`);
     await stack.stopWorker();
 
-    db = createDb({ url: stack.databaseUrl, poolMax: 1 });
     const artifactsDir = path.join(PROJECT_ROOT, 'test-artifacts', 'chaos', new Date().toISOString().replace(/[:.]/g, '-'));
     const report = await runChecks({ db, client, codec, courses, sinkCounts: sink.counts(), sinkReceived: sink.received.length, artifactsDir, payloadKeys });
     if (report.replay.failures) say(`histories that do not replay: ${artifactsDir}`);
-    await db.destroy();
 
     const driverTotals = drivers.reduce(
-      (a, d) => ({ actions: a.actions + d.stats.actions, transientErrors: a.transientErrors + d.stats.transientErrors, conflicts: a.conflicts + d.stats.conflicts, invalid: a.invalid + d.stats.invalid }),
-      { actions: 0, transientErrors: 0, conflicts: 0, invalid: 0 },
+      (a, d) => ({ actions: a.actions + d.stats.actions, answers: a.answers + d.stats.answers, transientErrors: a.transientErrors + d.stats.transientErrors, conflicts: a.conflicts + d.stats.conflicts, invalid: a.invalid + d.stats.invalid }),
+      { actions: 0, answers: 0, transientErrors: 0, conflicts: 0, invalid: 0 },
     );
     const failed =
       report.courses.notAsExpected +
@@ -415,6 +415,9 @@ async function main(): Promise<number> {
       report.emails.missing +
       report.emails.duplicated +
       report.emails.unexpected +
+      report.emails.uncertainUnaccounted +
+      report.emails.failedOrBlockedUnexpected +
+      report.emails.orphans +
       report.audit.gaps +
       report.audit.duplicates +
       report.replay.failures;
@@ -422,7 +425,7 @@ async function main(): Promise<number> {
     const summary = {
       ok: failed === 0,
       durationS: Math.round((Date.now() - t0) / 1000),
-      config: { courses: opts.courses, faultWindowS: opts.duration, drainS: opts.drain, timeScale: opts.timeScale, seed: opts.seed, database: 'pglite' },
+      config: { courses: opts.courses, faultWindowS: opts.duration, drainS: opts.drain, timeScale: opts.timeScale, seed: opts.seed, database: `postgresql ${path.basename(path.dirname(stack.pg.bin))}` },
       courses: { ...report.courses, byProfile: Object.fromEntries(PROFILES.map((p) => [p.name, courses.filter((c) => c.profile === p).length]).filter(([, n]) => n)) },
       projection: report.projection,
       emails: report.emails,
@@ -431,16 +434,18 @@ async function main(): Promise<number> {
       faults,
       driver: driverTotals,
       workflowsRunningAtEnd: running,
+      host: { cpus: os.cpus().length, loadAvgStart: Number(loadAtStart.toFixed(2)), loadAvgEnd1m: Number(os.loadavg()[0]!.toFixed(2)), loadAvgEnd5m: Number(os.loadavg()[1]!.toFixed(2)) },
       problems: report.problems.length,
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return failed === 0 ? 0 : 1;
   } finally {
     await client?.connection.close().catch(() => undefined);
+    await db?.destroy().catch(() => undefined);
     await stack.stopWorker().catch(() => undefined);
     await sink.stop().catch(() => undefined);
     await stack.stopTemporal().catch(() => undefined);
-    await stack.stopPg().catch(() => undefined);
+    await stack.pg.stop().catch(() => undefined);
     killAllChildren();
     if (opts.keep) say(`kept ${tmp}`);
     else fs.rmSync(tmp, { recursive: true, force: true });
