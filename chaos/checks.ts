@@ -19,43 +19,19 @@ import type { Db } from '../src/db/connect';
 import type { Profile } from './driver';
 import { historyToJson } from '../src/temporal/history-json';
 import { sql } from 'kysely';
+import { checkEmails, emptyEmailReport, type EmailReport, type Problem } from './email-checks';
 
 export interface CourseUnderTest {
   courseId: string;
   profile: Profile;
 }
 
-export interface Problem {
-  kind: string;
-  courseId?: string;
-  key?: string;
-  detail: string;
-}
+export type { Problem };
 
 export interface CheckReport {
   courses: { started: number; finishedAsExpected: number; notAsExpected: number; unfinished: number };
   projection: { courseRowsMismatched: number; stepRowsMissing: number; stepRowsUnexpected: number; stepRowsStale: number; eventGaps: number; eventDuplicates: number };
-  emails: {
-    requested: number;
-    outboxRows: number;
-    sent: number;
-    uncertain: number;
-    uncertainDelivered: number;
-    /** Uncertain rows not received and carrying the reason they were not resent (with their email.uncertain audit entry). */
-    uncertainRecorded: number;
-    /** Uncertain rows neither delivered exactly once nor recorded with a reason: must be 0. */
-    uncertainUnaccounted: number;
-    failedOrBlocked: number;
-    /** failed / blocked rows the run did not expect (it expects none: the sink accepts everything, the messages are benign): must be 0. */
-    failedOrBlockedUnexpected: number;
-    /** Rows with no course, assessment or notify request they belong to, or still claimed past their lease after the drain: must be 0. */
-    orphans: number;
-    unsettled: number;
-    received: number;
-    missing: number;
-    duplicated: number;
-    unexpected: number;
-  };
+  emails: EmailReport;
   audit: { gaps: number; duplicates: number };
   /** Every workflow history replayed on the workflow code from scratch, as a restarted worker would. */
   replay: { histories: number; failures: number };
@@ -63,13 +39,6 @@ export interface CheckReport {
 }
 
 const TERMINAL = new Set(['completed', 'withdrawn', 'ineligible']);
-
-/**
- * Outbox keys that may end `failed` or `blocked` in a chaos run: none. The sink accepts every message
- * and the population's messages carry nothing the clinical-detail guard stops, so any final failure is
- * a finding (e.g. docs/chaos.md finding 7). A profile that provokes one on purpose lists its key here.
- */
-const EXPECTED_FINAL_FAILURES: RegExp[] = [];
 
 /** The course workflow's result: a short summary (src/workflows/messages.ts CourseResult), read loosely. */
 interface CourseResultSummary {
@@ -163,7 +132,7 @@ export async function runChecks(opts: {
   const r: CheckReport = {
     courses: { started: opts.courses.length, finishedAsExpected: 0, notAsExpected: 0, unfinished: 0 },
     projection: { courseRowsMismatched: 0, stepRowsMissing: 0, stepRowsUnexpected: 0, stepRowsStale: 0, eventGaps: 0, eventDuplicates: 0 },
-    emails: { requested: 0, outboxRows: 0, sent: 0, uncertain: 0, uncertainDelivered: 0, uncertainRecorded: 0, uncertainUnaccounted: 0, failedOrBlocked: 0, failedOrBlockedUnexpected: 0, orphans: 0, unsettled: 0, received: opts.sinkReceived, missing: 0, duplicated: 0, unexpected: 0 },
+    emails: emptyEmailReport(opts.sinkReceived),
     audit: { gaps: 0, duplicates: 0 },
     replay: { histories: 0, failures: 0 },
     problems,
@@ -245,7 +214,6 @@ export async function runChecks(opts: {
 
   // ---- email: histories -> outbox -> sink
   const hist = await notifyKeysFromHistories(client, opts.codec, problems);
-  r.emails.requested = hist.scheduled.size;
   r.replay = await replayAll(hist.histories, opts.codec, problems, opts.artifactsDir, opts.payloadKeys);
   const outbox = await db
     .selectFrom('email_outbox')
@@ -255,86 +223,7 @@ export async function runChecks(opts: {
   const courseIds = new Set((await db.selectFrom('courses').select('id').execute()).map((x) => x.id));
   const formIds = new Set((await db.selectFrom('assessments').select(['course_id', 'step_key']).execute()).map((x) => `${x.course_id}/${x.step_key}`));
   const uncertainAudit = new Set((await db.selectFrom('audit_log').select('event_key').where('action', '=', 'email.uncertain').execute()).map((x) => x.event_key));
-  r.emails.outboxRows = outbox.length;
-  const outboxByKey = new Map(outbox.map((o) => [o.key, o]));
-  for (const key of hist.scheduled) {
-    const o = outboxByKey.get(key);
-    if (!o) {
-      r.emails.missing++;
-      problems.push({ kind: 'email-no-outbox-row', key, detail: 'notify scheduled in a history, no outbox row' });
-    } else if (hist.completed.has(key) && o.status !== 'sent' && o.status !== 'uncertain') {
-      r.emails.missing++;
-      problems.push({ kind: 'email-completed-not-sent', key, detail: `notify completed, outbox row ${o.status}` });
-    }
-  }
-  const known = new Set<string>();
-  for (const o of outbox) {
-    known.add(o.message_id);
-    // Orphans: a row must belong to a course, to the assessment it names, and to a notify some history asked for.
-    const data = (o.data ?? {}) as { assessmentId?: unknown };
-    const orphan = !o.course_id || !courseIds.has(o.course_id)
-      ? `course ${o.course_id ?? '(none)'} not in courses`
-      : typeof data.assessmentId === 'string' && !formIds.has(data.assessmentId)
-        ? `assessment ${data.assessmentId} has no rows`
-        : !hist.scheduled.has(o.key)
-          ? 'no history asked for it'
-          : (o.status === 'sending' || o.claim_token !== null) && o.lease_over
-            ? `still ${o.status}, claimed past its lease (${o.claimed_until?.toISOString()}) after the drain`
-            : null;
-    if (orphan) {
-      r.emails.orphans++;
-      problems.push({ kind: 'email-outbox-orphan', key: o.key, detail: `${o.template} row ${o.status}: ${orphan}` });
-    }
-    const n = opts.sinkCounts.get(o.message_id) ?? 0;
-    switch (o.status) {
-      case 'sent':
-        r.emails.sent++;
-        if (n === 0) {
-          r.emails.missing++;
-          problems.push({ kind: 'email-sent-not-received', key: o.key, detail: o.message_id });
-        }
-        if (n > 1) {
-          r.emails.duplicated += n - 1;
-          problems.push({ kind: 'email-received-twice', key: o.key, detail: `${o.message_id} x${n}` });
-        }
-        break;
-      case 'uncertain':
-        // Accounted for: delivered exactly once, or not delivered and recorded (the reason it was not
-        // resent in last_error, and the email.uncertain audit entry a person works from).
-        r.emails.uncertain++;
-        if (n === 1) r.emails.uncertainDelivered++;
-        else if (n === 0 && o.last_error && uncertainAudit.has(`email.uncertain:${o.key}`)) r.emails.uncertainRecorded++;
-        else {
-          r.emails.uncertainUnaccounted++;
-          problems.push({ kind: 'email-uncertain-unaccounted', key: o.key, detail: `uncertain row, received x${n}, reason ${o.last_error ? 'recorded' : 'missing'}, audit entry ${uncertainAudit.has(`email.uncertain:${o.key}`) ? 'present' : 'missing'}` });
-        }
-        if (n > 1) {
-          r.emails.duplicated += n - 1;
-          problems.push({ kind: 'email-received-twice', key: o.key, detail: `uncertain row, ${o.message_id} x${n}` });
-        }
-        break;
-      case 'failed':
-      case 'blocked':
-        r.emails.failedOrBlocked++;
-        if (!EXPECTED_FINAL_FAILURES.some((re) => re.test(o.key))) r.emails.failedOrBlockedUnexpected++;
-        problems.push({ kind: `email-${o.status}`, key: o.key, detail: `final failure: ${(o.last_error ?? 'no reason recorded').slice(0, 120)}` });
-        if (n > 0) {
-          r.emails.duplicated += n;
-          problems.push({ kind: 'email-received-but-not-sent', key: o.key, detail: `${o.status} row, received x${n}` });
-        }
-        break;
-      default:
-        r.emails.unsettled++;
-        r.emails.missing++;
-        problems.push({ kind: 'email-unsettled', key: o.key, detail: `outbox row still ${o.status} at the end (received x${n})` });
-    }
-  }
-  for (const [messageId, n] of opts.sinkCounts) {
-    if (!known.has(messageId)) {
-      r.emails.unexpected += n;
-      problems.push({ kind: 'email-unexpected', detail: `${messageId} x${n} received, no outbox row` });
-    }
-  }
+  checkEmails({ outbox, scheduled: hist.scheduled, completed: hist.completed, sinkCounts: opts.sinkCounts, courseIds, formIds, uncertainAudit }, r.emails, problems);
 
   // ---- audit: enrollment once per course, one email.sent / email.uncertain per such row
   const audit = await db.selectFrom('audit_log').select(['action', 'course_id', 'event_key']).where('action', 'in', ['course.enroll', 'email.sent', 'email.uncertain']).execute();
