@@ -7,8 +7,8 @@ import { InvalidAnswersError, type ScoreResult } from '../domain/instruments/typ
 import type { CssrsResult } from '../domain/instruments/cssrs';
 import type { Phq9Result } from '../domain/instruments/phq9';
 import { triageSuicideRisk, type RiskLevel } from '../domain/rules/suicide-risk';
-import type { AssessmentInstrumentResult, SubmitAnswersInput, SubmitAnswersResult } from './messages';
-import { Rejection } from './course-machine';
+import type { AssessmentInstrumentResult, SubmitAnswersInput, SubmitAnswersResult } from './contracts';
+import { Rejection } from './rejection';
 
 export interface AssessmentInput {
   /** `<courseId>/<stepKey>`; each instrument's id is `<assessmentId>/<instrument>`. */

@@ -1,6 +1,6 @@
 // Turning the state machines' Rejections into the only error type that may leave a handler.
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { Rejection } from './course-machine';
+import { Rejection } from './rejection';
 import { isUnusableInput, REFUSED_PAYLOAD_FAILURE, REFUSED_PAYLOAD_MESSAGE } from './refused';
 
 /**

@@ -1,0 +1,83 @@
+// The course machine: the progression (progression.ts) with every action's handler (handlers/<group>.ts),
+// the assessment children's reports, and the views. Emits domain events (events.ts); knows nothing of
+// rows, Temporal or the clock. src/workflows/course-machine.ts adds the rows those events become.
+import type { Protocol } from '../../domain/protocol';
+import type { AssessmentCriticalSignal, AssessmentFinishedSignal, CourseActionInputs, CourseActionName, LateCriticalAnswerInput } from '../contracts';
+import { Rejection } from '../rejection';
+import { administration } from './handlers/administration';
+import { assessments, onAssessmentCritical, onAssessmentFinished, onLateCriticalAnswer } from './handlers/assessments';
+import { screeningAndClearance } from './handlers/screening-and-clearance';
+import { sessionsAndSafety } from './handlers/sessions-and-safety';
+import { Progression, type Handler, type Outcome, type Plan } from './progression';
+import type { CourseInit } from './state';
+import { courseView, currentStep, type CourseView } from './views';
+
+const GROUPS = [screeningAndClearance, sessionsAndSafety, assessments, administration];
+/** Every action's handler; the type check fails when an action of the catalogue has none. */
+const HANDLERS: { [K in CourseActionName]: Handler<K> } = { ...screeningAndClearance, ...sessionsAndSafety, ...assessments, ...administration };
+if (Object.keys(HANDLERS).length !== GROUPS.reduce((n, g) => n + Object.keys(g).length, 0)) throw new Error('an action has a handler in two groups');
+
+const PAUSE_EXEMPT: ReadonlySet<CourseActionName> = new Set(['resume', 'withdraw', 'adverse-event', 'safety-review', 'change-clinician', 'send-assessment', 'rems-form']);
+
+export class CourseMachineCore extends Progression {
+  constructor(protocol: Protocol, state: ReturnType<typeof Progression.initialState>) {
+    super(protocol, state);
+  }
+
+  static create(protocol: Protocol, init: CourseInit, now: number): CourseMachineCore {
+    const m = new CourseMachineCore(protocol, Progression.initialState(protocol, init, now));
+    m.start(now);
+    return m;
+  }
+
+  // ---------------------------------------------------------------- staff actions
+
+  /** Throws a Rejection when the action is not allowed now. Never changes state. */
+  validate<K extends CourseActionName>(name: K, input: CourseActionInputs[K], now: number): void {
+    this.prepare(name, input, now);
+  }
+
+  /** Validates and applies an action; the workflow then flushes `takeOutput()`. */
+  apply<K extends CourseActionName>(name: K, input: CourseActionInputs[K], now: number): Outcome {
+    const commit = this.prepare(name, input, now);
+    const result = commit();
+    this.courseChanged();
+    this.tick(now);
+    return result;
+  }
+
+  private prepare<K extends CourseActionName>(name: K, input: CourseActionInputs[K], now: number): Plan {
+    if (typeof input !== 'object' || input === null) throw new Rejection('InvalidInput', `${name}: input must be an object`);
+    if (this.finished) throw new Rejection('InvalidTransition', `the course is ${this.state.status}${this.state.endReason ? ` (${this.state.endReason})` : ''}`);
+    if (this.state.status === 'paused' && !PAUSE_EXEMPT.has(name)) throw new Rejection('InvalidTransition', `the course is paused (${this.state.pauseReason}): resume it first`);
+    const handler = (HANDLERS as Record<string, (m: Progression, i: unknown, n: number) => Plan>)[name];
+    if (!handler) throw new Rejection('InvalidInput', `unknown action ${name}`);
+    return handler(this, input, now);
+  }
+
+  // ---------------------------------------------------------------- the assessment children's reports
+
+  onAssessmentCritical(sig: AssessmentCriticalSignal, now: number): void {
+    onAssessmentCritical(this, sig, now);
+  }
+
+  /** The hold's id, or null when the course has ended (the caller records the item itself). */
+  onLateCriticalAnswer(input: LateCriticalAnswerInput, now: number): string | null {
+    return onLateCriticalAnswer(this, input, now);
+  }
+
+  onAssessmentFinished(sig: AssessmentFinishedSignal, now: number): void {
+    onAssessmentFinished(this, sig, now);
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** The step the course waits on now: the first open step of the main line, else the next pending one. */
+  current(): { currentStep: string | null; currentStepDeadline: string | null } {
+    return currentStep(this.plan, this.state);
+  }
+
+  view(now: number): CourseView {
+    return courseView(this.protocol, this.plan, this.state, now);
+  }
+}
