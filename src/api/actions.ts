@@ -8,10 +8,9 @@ import { assertRecordInScope } from '../auth/roles';
 import { executeCourseAction } from '../client/course-actions';
 import { getCourse } from '../client/courses';
 import { AppError, conflict, invalidInput } from '../errors';
-import type { InstrumentId } from '../domain';
+import { ACTIONS } from '../domain/actions/catalogue';
 import type { ActionResult, ActorRef } from '../workflows/messages';
 import type { ApiDeps } from './context';
-import { ACTION_UPDATES } from './action-schemas';
 import { reviewEndedCourse, type SafetyReviewBody } from './safety-review';
 
 export function assertActionAllowed(principal: Principal, action: CourseAction): void {
@@ -30,14 +29,14 @@ function withoutActor(body: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * Actions that are a clinician's judgement, recorded against a person: an API token with no staff
- * member (whatever its role or label) may not take them. Hard-stop overrides follow the same rule in
- * the eligibility rule itself (the screening is recorded, the override refused).
+ * Actions that are a clinician's judgement, recorded against a person (`personOnly` in the catalogue):
+ * an API token with no staff member (whatever its role or label) may not take them. Hard-stop
+ * overrides follow the same rule in the eligibility rule itself (the screening is recorded, the
+ * override refused).
  */
-const PERSON_ONLY: ReadonlySet<CourseAction> = new Set(['clearance', 'safety-review']);
-
 export function assertPersonFor(principal: Principal, action: CourseAction): void {
-  if (PERSON_ONLY.has(action) && !principal.staffId) {
+  const spec: { personOnly?: true } = ACTIONS[action];
+  if (spec.personOnly && !principal.staffId) {
     throw new AppError('forbidden', `a ${action} is a clinical judgement by a person: this API token belongs to no staff member (sign in, or use a token bound to a staff member)`);
   }
 }
@@ -51,12 +50,5 @@ export async function performAction(deps: ApiDeps, principal: Principal, courseI
   // course's workflow has ended (src/api/safety-review.ts).
   if (course.ended_at && action === 'safety-review') return reviewEndedCourse(deps.db, principal, course, withoutActor(body) as unknown as SafetyReviewBody);
   if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
-  return executeCourseAction(deps.temporal, course.id, ACTION_UPDATES[action], { ...withoutActor(body), actor: actorFor(principal) } as never);
-}
-
-export async function sendAssessmentNow(deps: ApiDeps, principal: Principal, courseId: string, input: { instruments: InstrumentId[]; reason?: string }): Promise<ActionResult> {
-  const { course } = await getCourse(deps.db, courseId);
-  assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
-  if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
-  return executeCourseAction(deps.temporal, course.id, 'send-assessment', { ...input, actor: actorFor(principal) } as never);
+  return executeCourseAction(deps.temporal, course.id, action, { ...withoutActor(body), actor: actorFor(principal) } as never);
 }

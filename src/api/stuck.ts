@@ -8,11 +8,11 @@ import { safetyQueue } from './records';
 import { clinicStaffingProblems, undeliveredSafetyAlerts } from './alert-problems';
 
 /** The one action that unsticks a step of this kind (what the board's button does). */
-export const UNSTICK_ACTION: Record<string, { action: CourseAction | 'send-assessment'; label: string }> = {
+export const UNSTICK_ACTION: Record<string, { action: CourseAction; label: string }> = {
   screening: { action: 'screening', label: 'Record screening' },
   clearance: { action: 'clearance', label: 'Record clearance decision' },
   consent: { action: 'consent', label: 'Record consent' },
-  'rems-enrollment': { action: 'consent', label: 'Record REMS enrollment' },
+  'rems-enrollment': { action: 'rems-enrollment', label: 'Record REMS enrollment' },
   preparation: { action: 'session-complete', label: 'Record preparation session' },
   dosing: { action: 'dose', label: 'Record dose' },
   integration: { action: 'session-complete', label: 'Record integration session' },
@@ -86,7 +86,7 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
       problem:
         `${r.step_key} is past its deadline, waiting on ${r.display_name ?? r.owner_role ?? 'someone'}` +
         (r.rems_due_at ? `; REMS form for ${r.rems_session} ${r.rems_due_at.getTime() < now.getTime() ? 'was due' : 'is due'} by ${r.rems_due_at.toISOString()} (7-day REMS deadline)` : ''),
-      action: unstick ? { id: unstick.action, label: unstick.label, roles: unstick.action === 'send-assessment' ? ['admin', 'coordinator', 'prescriber', 'therapist'] : ACTION_ROLES[unstick.action] } : null,
+      action: unstick ? { id: unstick.action, label: unstick.label, roles: ACTION_ROLES[unstick.action] } : null,
     };
   });
 }

@@ -13,44 +13,23 @@
 // the pathway (enrolment, scheduling, unsticking). Prescribers make medical decisions (clearance,
 // dosing, discharge). Therapists run preparation and integration. Safety reviews belong to clinicians.
 import type { StaffRole } from '../db/schema';
+import { ACTIONS, ACTION_NAMES, type ActionName } from '../domain/actions/catalogue';
 
 export type Access = 'public' | 'client-link' | 'any-staff' | 'own-auth' | readonly StaffRole[];
 
 const ALL: readonly StaffRole[] = ['admin', 'coordinator', 'prescriber', 'therapist'];
 const ADMIN: readonly StaffRole[] = ['admin'];
 const OPS: readonly StaffRole[] = ['admin', 'coordinator'];
-const PRESCRIBER: readonly StaffRole[] = ['admin', 'prescriber'];
-const CLINICIANS: readonly StaffRole[] = ['admin', 'prescriber', 'therapist'];
 const PATHWAY: readonly StaffRole[] = ['admin', 'coordinator', 'prescriber'];
 const CARE_TEAM: readonly StaffRole[] = ALL;
 
 /**
- * Staff actions on a course (Updates of the course workflow), by the URL segment used in
- * `POST /api/courses/:id/<action>` and in the dashboard's action forms.
+ * Staff actions on a course (Updates of the course workflow), by their one name as used in
+ * `POST /api/courses/:id/<action>` and in the dashboard's action forms: the roles come from the action
+ * catalogue (src/domain/actions/catalogue.ts), where each action is defined once.
  */
-export const ACTION_ROLES = {
-  screening: OPS.concat('prescriber'), // record screening answers and history
-  clearance: PRESCRIBER, // medical clearance decision (approved / denied / needs records)
-  'rems-enrollment': PATHWAY, // Spravato REMS patient enrollment
-  consent: PATHWAY, // informed consent recorded
-  schedule: OPS.concat('therapist'), // schedule or reschedule a session
-  'session-complete': CLINICIANS, // a preparation or integration session took place
-  'no-show': OPS.concat('therapist', 'prescriber'),
-  'pre-dose-check': PRESCRIBER, // vitals, fasting, escort, medications before a dose
-  dose: PRESCRIBER, // the dose was given
-  vitals: PRESCRIBER, // monitoring vitals after a dose
-  discharge: PRESCRIBER,
-  'adverse-event': CARE_TEAM,
-  'safety-review': CLINICIANS, // clinician review that lifts (or keeps) a safety hold
-  'rems-form': PRESCRIBER,
-  'maintenance-decision': PRESCRIBER,
-  'task-complete': OPS, // a generic task step done
-  pause: PATHWAY,
-  resume: PATHWAY,
-  withdraw: PATHWAY,
-  'change-clinician': OPS,
-} as const satisfies Record<string, readonly StaffRole[]>;
-export type CourseAction = keyof typeof ACTION_ROLES;
+export const ACTION_ROLES = Object.fromEntries(ACTION_NAMES.map((name) => [name, ACTIONS[name].roles])) as Record<ActionName, readonly StaffRole[]>;
+export type CourseAction = ActionName;
 
 const actionRoutes = Object.fromEntries(Object.entries(ACTION_ROLES).map(([action, roles]) => [`POST /api/courses/:id/${action}`, roles]));
 
@@ -105,7 +84,6 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   // Assessments
   'GET /api/assessments': CARE_TEAM,
   'GET /api/courses/:id/assessments': CARE_TEAM,
-  'POST /api/courses/:id/assessments': CARE_TEAM,
 
   // Interoperability: FHIR R4 export (audited as a read of the client's record), REMS forms, webhooks
   'GET /api/clients/:id/fhir': CARE_TEAM,
@@ -136,7 +114,6 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /': CARE_TEAM,
   'GET /safety': CARE_TEAM,
   'GET /assessments': CARE_TEAM,
-  'POST /courses/:id/assessments': CARE_TEAM,
   'GET /clients': CARE_TEAM,
   'POST /clients': OPS,
   'GET /clients/:id': CARE_TEAM,

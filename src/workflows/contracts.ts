@@ -3,213 +3,42 @@
 // no Temporal: the machines import these, and messages.ts (which defines the Updates, Signals and
 // Queries on them) re-exports them.
 import type { InstrumentId } from '../domain/instruments/instrument-id';
-import type { Medication, HardStop, ReviewItem, HardStopOverrideRequest, ScreeningAnswer } from '../domain/rules/eligibility';
 import type { CssrsRisk } from '../domain/instruments/cssrs';
+import { ACTION_NAMES, type ActionInput, type ActionName, type ActionRequest, type ActorRef } from '../domain/actions/catalogue';
 
-/**
- * Who did it: set by the server from the caller's credential (src/api/actions.ts), never from a
- * request body; stored on the course timeline and in the audit log. A staff member (`staffId`), or an
- * API token without a staff member (`tokenId`, recorded as the token). No actor = the engine itself.
- */
-export interface ActorRef {
-  staffId?: string;
-  role?: 'coordinator' | 'prescriber' | 'therapist' | 'admin';
-  /** The API token the request authenticated with, if any. */
-  tokenId?: string;
-  /** The staff member's display name or the token's label at the time. */
-  label?: string;
-}
+// Every staff action's name and input type come from the action catalogue (src/domain/actions/catalogue.ts).
+export { ADVERSE_EVENT_CATEGORIES } from '../domain/actions/catalogue';
+export type { ActorRef };
 
-interface Base {
-  actor?: ActorRef;
-}
-interface StepBase extends Base {
-  /** The step acted on, e.g. `dose-2`, `prep-1`, `integration-3`. */
-  stepKey: string;
-}
+/** Every staff action: its Update name and the input its handler receives (`z.infer` of its schema, plus the actor). */
+export type CourseActionInputs = { [K in ActionName]: ActionInput<K> };
+/** What a caller sends for each action (before the schema's defaults), plus the actor. */
+export type CourseActionRequests = { [K in ActionName]: ActionRequest<K> };
+export type CourseActionName = ActionName;
+export const COURSE_ACTION_NAMES: readonly CourseActionName[] = ACTION_NAMES;
 
-export interface BloodPressureInput {
-  systolic: number;
-  diastolic: number;
-}
-
-export interface RecordScreeningInput extends Base {
-  /** Every hard stop answered: true/'yes', false/'no', or { notAssessed: reason }. */
-  hardStops: Partial<Record<HardStop, ScreeningAnswer>>;
-  /** Every review item answered the same way. */
-  reviewItems?: Partial<Record<ReviewItem, ScreeningAnswer>>;
-  medications?: Medication[];
-  /** Which hard stops to override and why; who overrides is `actor` (the role is checked on it). */
-  overrides?: HardStopOverrideRequest[];
-  notes?: string;
-}
-export interface DecideClearanceInput extends Base {
-  decision: 'approved' | 'denied' | 'needs-records';
-  /** Required for a denial, and for an approval when screening asked for prescriber review. */
-  reason?: string;
-}
-export interface RecordRemsEnrollmentInput extends Base {
-  enrolled: boolean;
-  remsPatientId?: string;
-}
-export interface RecordConsentInput extends Base {
-  documentVersion: string;
-  signedByClient: boolean;
-  /** Spravato REMS: the prescriber signs too. */
-  prescriberSigned?: boolean;
-}
-export interface ScheduleSessionInput extends StepBase {
-  /** Exactly one of: an absolute time, or protocol hours from now (scaled by the course's time scale). */
-  startsAt?: string;
-  startsInHours?: number;
-}
-export interface CompleteSessionInput extends StepBase {
-  notes?: string;
-}
-export interface RecordNoShowInput extends StepBase {
-  notes?: string;
-}
-export interface RecordPreDoseCheckInput extends StepBase {
-  bloodPressure: BloodPressureInput;
-  heartRate?: number;
-  spo2?: number;
-  hoursSinceFood?: number;
-  hoursSinceClearLiquids?: number;
-  escortConfirmed: boolean;
-  benzodiazepine?: { taking: boolean; hoursSinceLastDose?: number | null };
-  pregnancy?: 'negative' | 'positive' | 'unknown' | 'not-applicable';
-  newInteractingMedications?: string[];
-  /** At check-in, when the before-dose assessment was not answered online. */
-  cssrsRisk?: CssrsRisk;
-  phq9Item9?: number;
-}
-export interface RecordDoseInput extends StepBase {
-  route: string;
-  doseMg?: number;
-  lotNumber?: string;
-}
-export interface RecordVitalsInput extends StepBase {
-  /** Minutes after the start of dosing this reading belongs to (a protocol check time). */
-  atMinutes: number;
-  bloodPressure: BloodPressureInput;
-  heartRate?: number;
-  spo2?: number;
-}
-export interface DischargeInput extends StepBase {
-  bloodPressure: BloodPressureInput;
-  spo2?: number;
-  heartRate?: number;
-  /** Checklist item id -> done (ids from the protocol's dischargeChecklist). */
-  checklist: Record<string, boolean>;
-  responsibleAdultPresent: boolean;
-}
-export const ADVERSE_EVENT_CATEGORIES = [
-  'hypertension',
-  'tachycardia',
-  'respiratory',
-  'sedation',
-  'dissociation-distress',
-  'nausea-vomiting',
-  'psychiatric',
-  'fall-injury',
-  'misuse-diversion',
-  'urological',
-  'other',
-] as const;
-export interface RecordAdverseEventInput extends Base {
-  stepKey?: string;
-  category: (typeof ADVERSE_EVENT_CATEGORIES)[number];
-  severity: 'mild' | 'moderate' | 'severe' | 'life-threatening';
-  serious: boolean;
-  description?: string;
-}
-export interface RecordSafetyReviewInput extends Base {
-  outcome: 'release' | 'keep-hold' | 'withdraw';
-  /** The risk level the clinician assessed; default 'low' on release. */
-  riskLevel?: CssrsRisk;
-  notes?: string;
-}
-export interface SubmitRemsFormInput extends StepBase {
-  doseMg: number;
-  lotNumber: string;
-  concomitant: { benzodiazepines: boolean; sedativeHypnotics: boolean; psychostimulants: boolean; maois: boolean; opioids: boolean };
-  sedation: boolean;
-  dissociation: boolean;
-  respiratoryDepression: boolean;
-  seriousAdverseEvent: boolean;
-}
-export interface DecideMaintenanceInput extends Base {
-  decision: 'maintenance' | 'complete';
-  reason?: string;
-}
-export interface CompleteTaskInput extends StepBase {
-  outcome?: string;
-}
-export interface TriggerAssessmentInput extends Base {
-  instruments: InstrumentId[];
-  reason?: string;
-}
-export interface PauseCourseInput extends Base {
-  reason: string;
-}
-export type ResumeCourseInput = Base;
-export interface WithdrawCourseInput extends Base {
-  reason: string;
-}
-export interface ChangeClinicianInput extends Base {
-  clinicianId: string;
-  reason?: string;
-}
-
-/** Every staff action: its Update name and input type. */
-export interface CourseActionInputs {
-  'screening': RecordScreeningInput;
-  'clearance': DecideClearanceInput;
-  'rems-enrollment': RecordRemsEnrollmentInput;
-  'consent': RecordConsentInput;
-  'schedule': ScheduleSessionInput;
-  'session-complete': CompleteSessionInput;
-  'no-show': RecordNoShowInput;
-  'pre-dose-check': RecordPreDoseCheckInput;
-  'dose': RecordDoseInput;
-  'vitals': RecordVitalsInput;
-  discharge: DischargeInput;
-  'adverse-event': RecordAdverseEventInput;
-  'safety-review': RecordSafetyReviewInput;
-  'rems-form': SubmitRemsFormInput;
-  'maintenance-decision': DecideMaintenanceInput;
-  'task-complete': CompleteTaskInput;
-  'send-assessment': TriggerAssessmentInput;
-  'pause': PauseCourseInput;
-  'resume': ResumeCourseInput;
-  'withdraw': WithdrawCourseInput;
-  'change-clinician': ChangeClinicianInput;
-}
-export type CourseActionName = keyof CourseActionInputs;
-export const COURSE_ACTION_NAMES: readonly CourseActionName[] = [
-  'screening',
-  'clearance',
-  'rems-enrollment',
-  'consent',
-  'schedule',
-  'session-complete',
-  'no-show',
-  'pre-dose-check',
-  'dose',
-  'vitals',
-  'discharge',
-  'adverse-event',
-  'safety-review',
-  'rems-form',
-  'maintenance-decision',
-  'task-complete',
-  'send-assessment',
-  'pause',
-  'resume',
-  'withdraw',
-  'change-clinician',
-];
-
+export type BloodPressureInput = CourseActionInputs['pre-dose-check']['bloodPressure'];
+export type RecordScreeningInput = CourseActionInputs['screening'];
+export type DecideClearanceInput = CourseActionInputs['clearance'];
+export type RecordRemsEnrollmentInput = CourseActionInputs['rems-enrollment'];
+export type RecordConsentInput = CourseActionInputs['consent'];
+export type ScheduleSessionInput = CourseActionInputs['schedule'];
+export type CompleteSessionInput = CourseActionInputs['session-complete'];
+export type RecordNoShowInput = CourseActionInputs['no-show'];
+export type RecordPreDoseCheckInput = CourseActionInputs['pre-dose-check'];
+export type RecordDoseInput = CourseActionInputs['dose'];
+export type RecordVitalsInput = CourseActionInputs['vitals'];
+export type DischargeInput = CourseActionInputs['discharge'];
+export type RecordAdverseEventInput = CourseActionInputs['adverse-event'];
+export type RecordSafetyReviewInput = CourseActionInputs['safety-review'];
+export type SubmitRemsFormInput = CourseActionInputs['rems-form'];
+export type DecideMaintenanceInput = CourseActionInputs['maintenance-decision'];
+export type CompleteTaskInput = CourseActionInputs['task-complete'];
+export type TriggerAssessmentInput = CourseActionInputs['send-assessment'];
+export type PauseCourseInput = CourseActionInputs['pause'];
+export type ResumeCourseInput = CourseActionInputs['resume'];
+export type WithdrawCourseInput = CourseActionInputs['withdraw'];
+export type ChangeClinicianInput = CourseActionInputs['change-clinician'];
 
 // Assessment child -> course parent.
 export interface AssessmentCriticalSignal {

@@ -16,6 +16,7 @@ import {
   type AssessmentFinishedSignal,
   type CourseActionInputs,
   type CourseActionName,
+  type CourseActionRequests,
   type LateCriticalAnswerInput,
   type SubmitAnswersInput,
   type SubmitAnswersResult,
@@ -50,9 +51,9 @@ export interface CourseResult {
   seq: number;
 }
 
-/** Update definitions, one per staff action, named exactly as in CourseActionInputs. */
+/** Update definitions, one per staff action, named as in the catalogue; the argument is what a caller sends. */
 export const courseUpdates = Object.fromEntries(COURSE_ACTION_NAMES.map((n) => [n, defineUpdate<ActionResult, [unknown]>(n)])) as {
-  [K in CourseActionName]: ReturnType<typeof defineUpdate<ActionResult, [CourseActionInputs[K]]>>;
+  [K in CourseActionName]: ReturnType<typeof defineUpdate<ActionResult, [CourseActionRequests[K]]>>;
 };
 
 export const getCourseStateQuery = defineQuery<CourseView>('getCourseState');

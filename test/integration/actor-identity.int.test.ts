@@ -151,7 +151,7 @@ describe('the actor comes from the credential', () => {
     expect(await stack.db.selectFrom('audit_log').select('action').where('course_id', '=', courseId).where('actor_type', '=', 'system').where('action', 'in', ['course.paused', 'course.enroll']).execute()).toEqual([]);
     // Sending an assessment (the send-assessment action) is the token too.
     expect((await call('POST', `/api/courses/${courseId}/resume`, { token: bare.coordinator.token, body: {} })).status).toBe(200);
-    expect((await call('POST', `/api/courses/${courseId}/assessments`, { token: bare.coordinator.token, body: { instruments: ['phq9'] } })).status).toBe(201);
+    expect((await call('POST', `/api/courses/${courseId}/send-assessment`, { token: bare.coordinator.token, body: { instruments: ['phq9'] } })).status).toBe(200);
     const triggered = await eventually(async () => (await audit(`courseId=${courseId}&action=assessment.triggered`)).entries[0]);
     expect(triggered.actor).toMatchObject({ type: 'token', id: bare.coordinator.id });
   });

@@ -180,9 +180,9 @@ describe('staff actions', () => {
   });
 
   test('trigger an assessment now; list it; scores; 400 for an unknown instrument', async () => {
-    expect((await call('POST', `/api/courses/${courseId}/assessments`, { token: t.therapist, body: { instruments: ['phq10'] } })).status).toBe(400);
-    const res = await call('POST', `/api/courses/${courseId}/assessments`, { token: t.therapist, body: { instruments: ['phq9', 'gad7'] } });
-    expect(res.status).toBe(201);
+    expect((await call('POST', `/api/courses/${courseId}/send-assessment`, { token: t.therapist, body: { instruments: ['phq10'] } })).status).toBe(400);
+    const res = await call('POST', `/api/courses/${courseId}/send-assessment`, { token: t.therapist, body: { instruments: ['phq9', 'gad7'] } });
+    expect(res.status).toBe(200);
     const list = await eventually(async () => {
       const r = await call('GET', `/api/courses/${courseId}/assessments`, { token: t.therapist });
       return r.body.assessments.length >= 2 ? r.body : undefined;

@@ -119,7 +119,7 @@ test(`${TOTAL} random and malformed requests: no 5xx, every refusal a 4xx with a
     }
   }
   // Dashboard forms and the client's link: form-encoded bodies.
-  for (const path of ['/login', '/clients', '/clients/:id/enroll', '/courses/:id/actions/:action', '/courses/:id/assessments', '/staff', '/a/:token']) ops.push({ method: 'POST', path });
+  for (const path of ['/login', '/clients', '/clients/:id/enroll', '/courses/:id/actions/:action', '/staff', '/a/:token']) ops.push({ method: 'POST', path });
   for (const path of ['/a/:token', '/clients/:id', '/', '/safety', '/assessments', '/outcomes']) ops.push({ method: 'GET', path });
   expect(ops.length).toBeGreaterThan(20);
 

@@ -43,7 +43,7 @@ async function courseWithForm() {
   const course = await call('POST', `/api/clients/${c.body.id}/courses`, { token: admin, body: { protocolId: 'kap-office' } });
   expect(course.status).toBe(201);
   const courseId = course.body.id as string;
-  expect((await call('POST', `/api/courses/${courseId}/assessments`, { token: admin, body: { instruments: ['phq9', 'gad7'] } })).status).toBe(201);
+  expect((await call('POST', `/api/courses/${courseId}/send-assessment`, { token: admin, body: { instruments: ['phq9', 'gad7'] } })).status).toBe(200);
   const row = await eventually(
     async () => (await stack.db.selectFrom('assessments').select('id').where('course_id', '=', courseId).where('instrument_id', '=', 'phq9').where('id', 'not like', `${courseId}/screening/%`).executeTakeFirst())?.id,
     30_000,

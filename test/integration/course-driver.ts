@@ -24,8 +24,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const NO_HARD_STOPS = Object.fromEntries(
   Object.keys(HARD_STOPS).map((k) => [k, false]),
-);
-export const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
+) as Record<keyof typeof HARD_STOPS, boolean>;
+export const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) as Record<keyof typeof REVIEW_ITEMS, boolean>;
 const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative' as const, cssrsRisk: 'none' as const, phq9Item9: 0 };
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
 

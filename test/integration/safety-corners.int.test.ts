@@ -294,7 +294,7 @@ describe('nothing is assumed', () => {
   test('an extra GAD-7 answer is refused and nothing is recorded; the same form without it is accepted', async () => {
     const clinicId = await clinicWith(['prescriber', 'therapist', 'coordinator']);
     const { courseId } = await enroll(clinicId);
-    expect((await call('POST', `/api/courses/${courseId}/assessments`, { token: admin, body: { instruments: ['gad7'] } })).status).toBe(201);
+    expect((await call('POST', `/api/courses/${courseId}/send-assessment`, { token: admin, body: { instruments: ['gad7'] } })).status).toBe(200);
     const assessmentId = await eventually(async () => (await stack.db.selectFrom('assessments').select('id').where('course_id', '=', courseId).where('instrument_id', '=', 'gad7').where('id', 'not like', `${courseId}/screening/%`).executeTakeFirst())?.id, 30_000, 100);
     const url = linkFor(assessmentId.slice(0, assessmentId.lastIndexOf('/')));
     const extra = await post(url, { ...gad7(), 'gad7.8': '3' });

@@ -15,13 +15,13 @@
 // something, a body in BODIES. Failures are collected per combination and reported together.
 import type { FastifyInstance } from 'fastify';
 import { registeredRoutes } from '../../src/api/auth';
-import { ACTION_ROLES, ROUTE_ACCESS, accessFor, type Access } from '../../src/auth/role-matrix';
+import { ROUTE_ACCESS, accessFor, type Access } from '../../src/auth/role-matrix';
+import { ACTIONS, ACTION_NAMES, type ActionName } from '../../src/domain/actions/catalogue';
 import { SESSION_COOKIE, createSession } from '../../src/auth/sessions';
 import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { uid } from './api-helpers';
-import { NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
 
 jest.setTimeout(180_000);
 
@@ -95,13 +95,12 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
   '/api/courses/:id/fhir': course,
   '/api/courses/:id/rems': course,
   '/api/courses/:id/rems/:session': (s) => ({ id: s.courseId, session: 'dose-1' }),
-  ...Object.fromEntries(Object.keys(ACTION_ROLES).map((action) => [`/api/courses/:id/${action}`, course])),
+  ...Object.fromEntries(ACTION_NAMES.map((action) => [`/api/courses/:id/${action}`, course])),
   '/api/webhooks/:id': webhook,
   '/api/webhooks/:id/rotate-secret': webhook,
   '/api/webhooks/:id/deliveries': webhook,
   '/api/outbox/:id': (s) => ({ id: String(s.sinkMessageId) }),
   '/courses/:id/rems/:session/print': (s) => ({ id: s.courseId, session: 'dose-1' }),
-  '/courses/:id/assessments': course,
   '/clients/:id': client,
   '/clients/:id/enroll': client,
   // An action every role may record, so that the clinic (not the role) decides.
@@ -113,29 +112,11 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
 // Valid, so that validation passes and only the role and the clinic decide. Keyed by `METHOD pattern`;
 // HTML forms get the same fields form-encoded (see formEncode). Required for routes with parameters.
 
-const bp = { systolic: 122, diastolic: 78 };
-const ACTION_BODIES: Record<keyof typeof ACTION_ROLES, (s: Side) => Record<string, unknown>> = {
-  screening: () => ({ hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }),
-  clearance: () => ({ decision: 'needs-records', reason: 'security matrix' }),
-  'rems-enrollment': () => ({ enrolled: true }),
-  consent: () => ({ documentVersion: 'v1', signedByClient: true }),
-  schedule: () => ({ stepKey: 'prep-1', startsInHours: 48 }),
-  'session-complete': () => ({ stepKey: 'prep-1' }),
-  'no-show': () => ({ stepKey: 'prep-1' }),
-  'pre-dose-check': () => ({ stepKey: 'dose-1', bloodPressure: bp, escortConfirmed: true }),
-  dose: () => ({ stepKey: 'dose-1', route: 'sublingual' }),
-  vitals: () => ({ stepKey: 'dose-1', atMinutes: 40, bloodPressure: bp }),
-  discharge: () => ({ stepKey: 'dose-1', bloodPressure: bp, checklist: {}, responsibleAdultPresent: true }),
-  'adverse-event': () => ({ category: 'nausea-vomiting', severity: 'mild', serious: false }),
-  'safety-review': () => ({ outcome: 'keep-hold' }),
-  'rems-form': () => ({ stepKey: 'rems-form-1', doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: false, respiratoryDepression: false, seriousAdverseEvent: false }),
-  'maintenance-decision': () => ({ decision: 'complete' }),
-  'task-complete': () => ({ stepKey: 'prep-1' }),
-  pause: () => ({ reason: 'security matrix' }),
-  resume: () => ({}),
-  withdraw: () => ({ reason: 'security matrix' }),
-  'change-clinician': (s) => ({ clinicianId: s.prescriberStaffId }),
-};
+// Every staff action's body is its catalogue example (valid by construction, checked in
+// test/unit/domain/action-catalogue.test.ts); only the clinician to change to is this side's.
+const ACTION_BODIES = Object.fromEntries(
+  ACTION_NAMES.map((action) => [action, (s: Side) => (action === 'change-clinician' ? { clinicianId: s.prescriberStaffId } : (ACTIONS[action].example as Record<string, unknown>))]),
+) as Record<ActionName, (s: Side) => Record<string, unknown>>;
 
 type BodyFn = (s: Side) => Record<string, unknown> | undefined;
 const fresh = () => uid();
@@ -146,7 +127,6 @@ export const BODIES: Record<string, BodyFn> = {
   'POST /api/staff': (s) => ({ email: `new-${fresh()}@example.org`, displayName: 'New Staff', role: 'therapist', clinicIds: [s.clinic] }),
   'POST /api/clients': (s) => ({ clinicId: s.clinic, givenName: 'New', familyName: 'Client', email: 'new.client@example.org', externalRef: `matrix-${s.clinic}` }),
   'POST /api/clients/:id/courses': () => ({ protocolId: 'kap-office' }),
-  'POST /api/courses/:id/assessments': () => ({ instruments: ['phq9'] }),
   ...Object.fromEntries(Object.entries(ACTION_BODIES).map(([action, fn]) => [`POST /api/courses/:id/${action}`, fn])),
   'POST /api/courses/:id/rems/:session': () => ({ doseMg: 56, lotNumber: 'L-1' }),
   'POST /api/webhooks': (s) => ({ clinicId: s.clinic, url: 'http://127.0.0.1:9/hook', eventTypes: ['safety.escalation'] }),
@@ -157,7 +137,6 @@ export const BODIES: Record<string, BodyFn> = {
   'POST /codec/decode': () => ({ payloads: [] }),
   'POST /login': () => ({}),
   'POST /logout': () => ({}),
-  'POST /courses/:id/assessments': () => ({ instruments: 'phq9' }),
   'POST /clients': (s) => ({ clinicId: s.clinic, givenName: 'New', familyName: 'Client', email: 'new.client@example.org' }),
   'POST /clients/:id/enroll': () => ({ protocolId: 'kap-office' }),
   'POST /courses/:id/actions/:action': () => ({ category: 'nausea-vomiting', severity: 'mild', 'serious:bool': 'false' }),

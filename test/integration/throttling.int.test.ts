@@ -190,7 +190,7 @@ describe('client links: per link and per client, never per address; answers alwa
       const course = await call('POST', `/api/clients/${c.body.id}/courses`, { token: admin, body: { protocolId: 'kap-office' } });
       expect(course.status).toBe(201);
       const courseId = course.body.id as string;
-      await eventually(async () => (await call('POST', `/api/courses/${courseId}/assessments`, { token: admin, body: { instruments: ['phq9'] } })).status === 201, 30_000, 250);
+      await eventually(async () => (await call('POST', `/api/courses/${courseId}/send-assessment`, { token: admin, body: { instruments: ['phq9'] } })).status === 200, 30_000, 250);
       // The assessment just sent holds the PHQ-9 alone (the baseline, sent at enrolment, holds more).
       const assessmentId = await eventually(async () => (await phq9Groups(courseId))[0], 30_000, 250);
       const { token } = links.createClientLink({ assessmentId, expiresAt: new Date(Date.now() + 3600_000) });
@@ -259,7 +259,7 @@ describe('client links: per link and per client, never per address; answers alwa
     const [one] = await invitedClients(1);
     const call = client(stack.app);
     const admin = await tokenFor(stack.db, 'admin');
-    expect((await call('POST', `/api/courses/${one!.courseId}/assessments`, { token: admin, body: { instruments: ['phq9'] } })).status).toBe(201);
+    expect((await call('POST', `/api/courses/${one!.courseId}/send-assessment`, { token: admin, body: { instruments: ['phq9'] } })).status).toBe(200);
     const groups = await eventually(async () => {
       const g = await phq9Groups(one!.courseId);
       return g.length >= 2 ? g : undefined;

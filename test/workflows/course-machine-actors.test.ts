@@ -6,8 +6,8 @@ import type { CourseRecord } from '../../src/activities/course-records';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { CourseMachine, Rejection } from '../../src/workflows/course-machine';
 
-const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
-const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
+const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false])) as Record<keyof typeof HARD_STOPS, boolean>;
+const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) as Record<keyof typeof REVIEW_ITEMS, boolean>;
 
 const T0 = Date.parse('2026-01-05T09:00:00Z');
 const make = (protocol: Protocol = getProtocol('kap-office', 1)!) => {

@@ -154,8 +154,8 @@ export const BENIGN_ANSWERS: Record<string, unknown[]> = {
   'qids-sr16': Array(16).fill(0),
 };
 
-export const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
-export const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
+export const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false])) as Record<keyof typeof HARD_STOPS, boolean>;
+export const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) as Record<keyof typeof REVIEW_ITEMS, boolean>;
 
 export const GOOD_CHECK = {
   bloodPressure: { systolic: 122, diastolic: 78 },
@@ -273,7 +273,7 @@ export class CourseDriver {
   }
 
   /** One dosing session from scheduling to discharge (monitoring for the protocol's minimum). */
-  async dose(stepKey: string, opts: { inHours?: number; monitoringMinutes: number; checkMinutes: Array<number | 'discharge'>; route: string }): Promise<void> {
+  async dose(stepKey: string, opts: { inHours?: number; monitoringMinutes: number; checkMinutes: Array<number | 'discharge'>; route: CourseActionInputs['dose']['route'] }): Promise<void> {
     await this.act('schedule', { stepKey, startsInHours: opts.inHours ?? 48 });
     await this.sleep((opts.inHours ?? 48) * HOUR);
     const check = await this.act('pre-dose-check', { stepKey, ...GOOD_CHECK });

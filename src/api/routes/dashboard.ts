@@ -7,9 +7,9 @@ import { assertRecordInScope, clinicFilter, type Principal } from '../../auth/ro
 import { recordClientRead } from '../../db/audit';
 import { planCourse, type Protocol } from '../../domain';
 import { AppError } from '../../errors';
-import { ACTION_SCHEMAS, TriggerAssessmentBody } from '../action-schemas';
-import { ACTIONS_FOR_KIND, actionForm, formToBody } from '../action-forms';
-import { performAction, sendAssessmentNow } from '../actions';
+import { ACTIONS, ACTION_NAMES } from '../../domain/actions/catalogue';
+import { ACTIONS_FOR_KIND, actionForm, courseActions, formToBody } from '../action-forms';
+import { performAction } from '../actions';
 import { principalOf } from '../auth';
 import { DASHBOARD_CSS, DASHBOARD_JS } from '../assets';
 import { pathwayDiagram, scoreChart } from '../charts';
@@ -105,7 +105,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
       let cell: SafeHtml = html``;
       if (action?.id === 'manage-staff') cell = (action.roles as readonly string[]).includes(p.role) ? html`<a class="button" href="/staff">${action.label}</a>` : html`<span class="muted">${action.label} (admin)</span>`;
       else if (it.type === 'system') cell = config.embeddedTemporal ? html`<a class="button secondary" href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/course-${it.courseId}">${action?.label}</a>` : html`${action?.label}`;
-      else if (action?.id === 'send-assessment') cell = html`<form method="post" action="/courses/${it.courseId}/assessments" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/"><button type="submit">${action.label}</button></form>`;
+      else if (action?.id === 'send-assessment') cell = html`<form method="post" action="/courses/${it.courseId}/actions/send-assessment" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/"><button type="submit">${action.label}</button></form>`;
       else if (action && (action.roles as readonly string[]).includes(p.role)) cell = html`<a class="button" href="/clients/${it.clientId}#action-${action.id}">${action.label}</a>`;
       else if (action) cell = html`<span class="muted">${action.label} (${action.roles.filter((r) => r !== 'admin').join(' or ')})</span>`;
       return html`<tr><td>${it.clientId ? html`<a href="/clients/${it.clientId}">${it.clientName}</a>` : html`<span class="muted">clinic set-up</span>`}</td><td>${it.clinicId}</td><td>${it.stepKey ?? ''}${it.type === 'system' ? html` <span class="badge bad">system</span>` : it.type === 'safety' ? html` <span class="badge bad">safety hold</span>` : ''}</td>
@@ -143,28 +143,12 @@ ${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past
       const list = items.filter((i) => i.status === status);
       return html`<h2>${title} (${list.length})</h2>${list.length ? html`<table class="responsive"><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">Instruments</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Send now</th></tr></thead><tbody>${list.map(
         (i) => html`<tr><td><a href="/clients/${i.clientId}">${i.clientName}</a></td><td>${i.clinicId}</td><td>${i.instruments.join(', ') || 'PHQ-9, GAD-7'}</td><td>${i.note}</td><td>${fmtTime(i.expiresAt)}</td>
-<td><form method="post" action="/courses/${i.courseId}/assessments" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/assessments"><button type="submit">Send now</button></form></td></tr>`,
+<td><form method="post" action="/courses/${i.courseId}/actions/send-assessment" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/assessments"><button type="submit">Send now</button></form></td></tr>`,
       )}</tbody></table>` : html`<p class="empty">${empty}</p>`}`;
     };
     const body = html`<p>Follow-up measurement (PHQ-9, GAD-7) keeps the pathway honest. "Send now" emails the client a new assessment link at once.</p>
 ${section('overdue', 'Overdue: unanswered for more than a day', 'Nothing overdue.')}${section('missed', 'Missed in the last 30 days', 'No missed assessments.')}${section('due-soon', 'Due soon: no assessment for 12 days or more', 'No course is due an assessment.')}${section('awaiting', 'Sent, awaiting answers', 'Nothing awaiting answers.')}`;
     return send(reply, page({ title: 'Assessments', principal: p, active: '/assessments', flash: flashFrom(req), footer }, body));
-  });
-
-  app.post('/courses/:id/assessments', async (req, reply) => {
-    const p = principalOf(req);
-    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params, 'params');
-    const form = (req.body ?? {}) as Record<string, unknown>;
-    const backTo = typeof form._back === 'string' && /^\/[a-z0-9/_-]*$/i.test(form._back) ? form._back : '/assessments';
-    try {
-      const input = parse(TriggerAssessmentBody, typeof form.instruments === 'string' ? { instruments: form.instruments.split(',') } : {});
-      await sendAssessmentNow(deps, p, id, input);
-      return reply.redirect(back(backTo, 'ok', 'Assessment sent: the client will get an email with a link.'), 303);
-    } catch (err) {
-      const e = errorText(err);
-      if (!e) throw err;
-      return reply.redirect(back(backTo, 'error', e.text), 303);
-    }
   });
 
   // ---- Clients -------------------------------------------------------------------------------
@@ -260,16 +244,13 @@ ${canEnroll ? html`<form method="post" action="/clients/${client.id}/enroll" cla
       const nextActions = ACTIONS_FOR_KIND[kind] ?? [];
       const forms: SafeHtml[] = nextActions.map((a, i) => actionForm(a, ctx, i === 0));
       if (holdsOf(course.id).length && !nextActions.includes('safety-review')) forms.unshift(actionForm('safety-review', ctx, true));
-      const canSend = true;
-      const other: CourseAction[] = (['adverse-event', course.status === 'paused' ? 'resume' : 'pause', 'withdraw', 'change-clinician'] as CourseAction[]).filter((a) => !nextActions.includes(a));
+      const other = courseActions(course.status === 'paused').filter((a) => !nextActions.includes(a));
       const overdue = current && (current.state === 'overdue' || (current.deadline_at && current.deadline_at.getTime() < Date.now()));
       courseHtml = html`<p><span class="badge ${course.status === 'active' ? 'ok' : 'muted'}">${course.status}</span> ${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">risk: ${course.risk_level}</span> ` : ''}
 ${protocol.name} v${course.protocol_version} · enrolled ${fmtTime(course.enrolled_at)} · current step <strong>${course.current_step ?? '(starting)'}</strong>${course.current_step_deadline ? html`, due ${fmtTime(course.current_step_deadline)}` : ''} ${overdue ? html`<span class="badge bad">overdue</span>` : ''}</p>
 ${holdsHtml}${endedReviewForms}
 <h2>Next</h2>${forms.length ? forms : html`<p class="muted">${kind === 'assessment' ? 'Waiting for the client to answer the assessment.' : 'Nothing to record for this step from your role.'}</p>`}
-<h2>Other actions</h2>${canSend ? html`<details id="action-send-assessment"><summary>Send an assessment now</summary><form method="post" action="/courses/${course.id}/assessments">${csrfField(p)}<input type="hidden" name="_back" value="/clients/${client.id}"><fieldset><legend>Instruments</legend>
-<label class="check"><input type="radio" name="instruments" value="phq9,gad7" checked> PHQ-9 and GAD-7</label><label class="check"><input type="radio" name="instruments" value="phq9,gad7,pcl5"> PHQ-9, GAD-7 and PCL-5</label><label class="check"><input type="radio" name="instruments" value="cssrs"> C-SSRS screener</label></fieldset><p><button type="submit">Send now</button></p></form></details>` : ''}
-${other.map((a) => actionForm(a, ctx))}
+<h2>Other actions</h2>${other.map((a) => actionForm(a, ctx))}
 ${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })))}`;
     }
     const charts = scores.filter((t) => t.instrumentId !== 'cssrs' && t.points.length > 0);
@@ -282,13 +263,15 @@ ${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => 
 
   app.post('/courses/:id/actions/:action', async (req, reply) => {
     const p = principalOf(req);
-    const params = parse(z.object({ id: z.string().min(1).max(100), action: z.enum(Object.keys(ACTION_SCHEMAS) as [CourseAction, ...CourseAction[]]) }), req.params, 'params');
+    const params = parse(z.object({ id: z.string().min(1).max(100), action: z.enum(ACTION_NAMES as [CourseAction, ...CourseAction[]]) }), req.params, 'params');
     const course = await db.selectFrom('courses').select(['client_id', 'clinic_id']).where('id', '=', params.id).executeTakeFirst();
     if (!course) throw new AppError('not_found', `course ${params.id} not found`);
     assertRecordInScope(p, course.clinic_id, `course ${params.id}`);
-    const to = `/clients/${course.client_id}`;
+    // The assessments page sends an assessment from its own list and comes back to it.
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    const to = typeof form._back === 'string' && /^\/[a-z0-9/_-]*$/i.test(form._back) ? form._back : `/clients/${course.client_id}`;
     try {
-      const body = parse(ACTION_SCHEMAS[params.action] as z.ZodType, formToBody(req.body as Record<string, unknown>));
+      const body = parse(ACTIONS[params.action].schema as z.ZodType, formToBody(req.body as Record<string, unknown>));
       const result = (await performAction(deps, p, params.id, params.action, body as Record<string, unknown>)) as { outcome?: string; reasons?: Array<{ message: string }> };
       const reasons = result?.reasons?.length ? ` (${result.reasons.map((r) => r.message).join('; ')})` : '';
       return reply.redirect(back(to, 'ok', `Recorded: ${result?.outcome ?? params.action}${reasons}`), 303);

@@ -1,9 +1,10 @@
-// `kap action <courseId> <action> [--data JSON] [--set key=value ...]`, and shortcuts for the common
-// staff actions (screening, clearance, consent, session, pause/resume/withdraw). Also the small HTTP
+// `kap action <courseId> <action> [--data JSON] [--set key=value ...]` for every action of the action
+// catalogue (src/domain/actions/catalogue.ts: its list and help come from there), and shortcuts for
+// the common staff actions (screening, clearance, consent, session, pause/resume/withdraw). Also the small HTTP
 // client every API-backed command uses: KAP_URL (default PUBLIC_URL or http://127.0.0.1:3000) and
 // KAP_TOKEN (a staff API token from `kap token create`), or --url / --token.
 import type { Command } from 'commander';
-import { ACTION_ROLES } from '../../auth/role-matrix';
+import { ACTIONS, ACTION_NAMES, isActionName } from '../../domain/actions/catalogue';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../domain/rules/eligibility';
 
 export interface ApiOptions {
@@ -90,17 +91,49 @@ function parseSets(sets: string[]): Record<string, unknown> {
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-const actionDone = (r: { outcome: string; reasons?: Array<{ message: string }>; state?: { currentStep?: string | null; status?: string } }) =>
-  [`${r.outcome}`, ...(r.reasons ?? []).map((x) => `  - ${x.message}`), r.state ? `course: ${r.state.status}, current step ${r.state.currentStep ?? '-'}` : ''].filter(Boolean).join('\n');
+const actionDone = (r: { outcome: string; reasons?: Array<{ message: string }>; ids?: Record<string, string>; seq?: number; course?: { currentStep?: string | null; status?: string } }) =>
+  [
+    `${r.outcome}`,
+    ...(r.reasons ?? []).map((x) => `  - ${x.message}`),
+    ...Object.entries(r.ids ?? {}).map(([k, v]) => `${k}: ${v}`),
+    r.course ? `course: ${r.course.status}, current step ${r.course.currentStep ?? '-'}` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+
+/** The body's top-level fields of an action, required ones first marked with `*`. */
+function fieldsOf(action: (typeof ACTION_NAMES)[number]): string {
+  const shape = (ACTIONS[action].schema as unknown as { shape?: Record<string, { safeParse(v: unknown): { success: boolean } }> }).shape ?? {};
+  return Object.entries(shape)
+    .map(([k, f]) => (f.safeParse(undefined).success ? k : `${k}*`))
+    .join(' ');
+}
+
+/** `kap action --help`: every action with its summary, roles, fields and an example body. */
+export function actionsHelp(): string {
+  return [
+    '',
+    'Actions (* = required field; the body is checked by the server, which answers 400 naming each bad field):',
+    ...ACTION_NAMES.map((a) => {
+      const spec = ACTIONS[a];
+      return `  ${a.padEnd(21)}${spec.summary}
+  ${''.padEnd(21)}roles: ${spec.roles.join(', ')}${(spec as { personOnly?: true }).personOnly ? ' (a person, not a bare API token)' : ''}
+  ${''.padEnd(21)}fields: ${fieldsOf(a) || '(none)'}
+  ${''.padEnd(21)}e.g. --data '${JSON.stringify(spec.example)}'`;
+    }),
+  ].join('\n');
+}
 
 export function register(program: Command): void {
   withApiOptions(
     program
       .command('action <courseId> <action>')
-      .description(`record a staff action on a course: ${Object.keys(ACTION_ROLES).join(', ')}`)
+      .description(`record a staff action on a course: ${ACTION_NAMES.join(', ')}`)
       .option('--data <json>', 'the action body as JSON')
-      .option('--set <key=value>', 'set one field (repeatable; dots for nesting: bloodPressure.systolic=128)', collect, []),
+      .option('--set <key=value>', 'set one field (repeatable; dots for nesting: bloodPressure.systolic=128)', collect, [])
+      .addHelpText('after', actionsHelp),
   ).action(async (courseId: string, action: string, o: ApiOptions & { data?: string; set: string[] }) => {
+    if (!isActionName(action)) throw new Error(`unknown action ${action}: one of ${ACTION_NAMES.join(', ')} (kap action --help lists each with its fields)`);
     const body = { ...(o.data ? (JSON.parse(o.data) as Record<string, unknown>) : {}), ...parseSets(o.set) };
     await run(o, () => api(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/${encodeURIComponent(action)}`, body), actionDone);
   });

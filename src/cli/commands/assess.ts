@@ -8,7 +8,7 @@ export function register(program: Command): void {
     async (courseId: string, o: ApiOptions & { instruments: string; reason?: string }) => {
       await run(
         o,
-        () => api<{ outcome: string; assessmentId?: string }>(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/assessments`, { instruments: o.instruments.split(',').map((s) => s.trim()).filter(Boolean), ...(o.reason ? { reason: o.reason } : {}) }),
+        () => api<{ outcome: string; assessmentId?: string }>(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/send-assessment`, { instruments: o.instruments.split(',').map((s) => s.trim()).filter(Boolean), ...(o.reason ? { reason: o.reason } : {}) }),
         (r) => `${r.outcome}${r.assessmentId ? ` (assessment ${r.assessmentId})` : ''}`,
       );
     },

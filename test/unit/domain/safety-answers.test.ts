@@ -1,6 +1,6 @@
 // Nothing is assumed (issue #16 item 6) and no crisis answer is lost (item 3): the rules on their own.
 import { actionForm, formToBody } from '../../../src/api/action-forms';
-import { ACTION_SCHEMAS } from '../../../src/api/action-schemas';
+import { ACTIONS } from '../../../src/domain/actions/catalogue';
 import { triageLate } from '../../../src/api/late-answers';
 import { checkEligibility, dischargeReadiness, getProtocol, HARD_STOPS, preDoseCheck, readAnswer, REVIEW_ITEMS } from '../../../src/domain';
 import { checkClientLink, deriveLinkKey, signClientLink, signedClaims } from '../../../src/security/client-links';
@@ -35,12 +35,12 @@ describe('screening: every item answered explicitly', () => {
   });
 
   test('the API schema names every unanswered item of an empty screening', () => {
-    const r = ACTION_SCHEMAS.screening.safeParse({ hardStops: {} });
+    const r = ACTIONS.screening.schema.safeParse({ hardStops: {} });
     expect(r.success).toBe(false);
     const fields = r.error!.issues.map((i) => i.path.join('.')).sort();
     expect(fields).toEqual([...Object.keys(HARD_STOPS).map((k) => `hardStops.${k}`), ...Object.keys(REVIEW_ITEMS).map((k) => `reviewItems.${k}`)].sort());
-    expect(ACTION_SCHEMAS.screening.safeParse({ hardStops: NO(HARD_STOPS), reviewItems: { ...NO(REVIEW_ITEMS), cystitis: { notAssessed: '' } } }).success).toBe(false);
-    expect(ACTION_SCHEMAS.screening.safeParse({ hardStops: NO(HARD_STOPS), reviewItems: { ...NO(REVIEW_ITEMS), cystitis: { notAssessed: 'declined' } } }).success).toBe(true);
+    expect(ACTIONS.screening.schema.safeParse({ hardStops: NO(HARD_STOPS), reviewItems: { ...NO(REVIEW_ITEMS), cystitis: { notAssessed: '' } } }).success).toBe(false);
+    expect(ACTIONS.screening.schema.safeParse({ hardStops: NO(HARD_STOPS), reviewItems: { ...NO(REVIEW_ITEMS), cystitis: { notAssessed: 'declined' } } }).success).toBe(true);
   });
 
   test('the dashboard form offers present / absent / not assessed for every item, none chosen; its post becomes the same body', () => {
