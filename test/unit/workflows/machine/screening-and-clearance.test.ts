@@ -106,6 +106,29 @@ describe('screening', () => {
     expect(c.status('clearance')).toBe('done');
   });
 
+  test("the client's own baseline answers count at screening: C-SSRS high makes the course ineligible, PHQ-9 item 9 > 0 or C-SSRS moderate asks for review", () => {
+    const high = new Course();
+    high.finish('screening', { risk: 'high' });
+    const r = high.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
+    expect(r.outcome).toBe('ineligible');
+    expect(r.reasons!.map((x) => x.code)).toContain('hard-stop:suicidal-ideation-with-intent');
+    const item9 = new Course();
+    item9.finish('screening', { item9: 1 });
+    const r2 = item9.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
+    expect(r2.outcome).toBe('needs-review');
+    expect(r2.reasons!.map((x) => x.code)).toContain('review:phq9-item9');
+    expect(item9.reject('clearance', { decision: 'approved' }).message).toMatch(/review:phq9-item9/);
+    const moderate = new Course();
+    moderate.finish('screening', { risk: 'moderate' });
+    expect(moderate.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }).reasons!.map((x) => x.code)).toContain('review:cssrs-moderate');
+  });
+
+  test('an unknown action is InvalidInput, and so is an input that is not an object', () => {
+    const c = new Course();
+    expect(c.reject('note-to-self' as never, { text: 'x' }).type).toBe('InvalidInput');
+    expect(c.reject('pause', null).type).toBe('InvalidInput');
+  });
+
   test('screening is recorded once', () => {
     const c = new Course();
     c.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });

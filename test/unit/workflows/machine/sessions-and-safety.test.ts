@@ -207,6 +207,28 @@ describe('pre-dose check', () => {
     expect(c.view().safetyHolds.map((h) => h.kind)).toEqual(['pre-dose-hold']);
   });
 
+  test.each([
+    ['iv-series', { hoursSinceFood: 5 }, 'fasting-food-not-met'],
+    ['spravato-rems', { hoursSinceFood: 2, hoursSinceClearLiquids: 0.25 }, 'fasting-liquids-not-met'],
+    ['spravato-rems', { bloodPressure: { systolic: 141, diastolic: 80 } }, 'bp-systolic-high'],
+  ] as const)('%s: the protocol decides the limits (%j holds)', (id, change, code) => {
+    const c = new Course(id).readyToDose().scheduledDose();
+    const r = c.act('pre-dose-check', { stepKey: 'dose-1', ...GOOD_CHECK, ...change });
+    expect(r.reasons!.filter((x) => x.blocking).map((x) => x.code)).toEqual([code]);
+  });
+
+  test('spravato-rems: 2 h from food is enough (kap-office would hold at 4 h)', () => {
+    const c = new Course('spravato-rems').readyToDose().scheduledDose();
+    expect(c.act('pre-dose-check', { stepKey: 'dose-1', ...GOOD_CHECK, hoursSinceFood: 2, hoursSinceClearLiquids: 0.5 }).outcome).toBe('proceed');
+  });
+
+  test('a second critical check of the session opens no second risk hold', () => {
+    const c = atDose();
+    c.act('pre-dose-check', { stepKey: 'dose-1', ...GOOD_CHECK, cssrsRisk: 'high' });
+    c.act('pre-dose-check', { stepKey: 'dose-1', ...GOOD_CHECK, cssrsRisk: 'high' });
+    expect(c.view().safetyHolds.map((h) => h.id)).toEqual(['c1/dose-1/risk-hold']);
+  });
+
   test("the client's answers decide suicide risk; a typed value may only make it stricter", () => {
     const c = new Course().readyToDose();
     c.act('schedule', { stepKey: 'dose-1', startsInHours: 1 });
