@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       await db.insertInto('clients').values({ id: clientId, clinic_id: clinicId, given_name: 'Synthetic', family_name: protocol.id, email: `${protocol.id}@history.example`, phone: null, external_ref: null }).execute();
       const { course } = await enrollClient({ db, temporal, taskQueue }, { type: 'system', id: null }, { clientId, protocolId: protocol.id, protocolVersion: protocol.version, timeScale });
       const t0 = Date.now();
-      const final = await new LiveCourse(temporal, course.id, protocol).runToCompletion((what) => process.stderr.write(`  ${protocol.id}: ${what}\n`));
+      const final = await new LiveCourse(temporal, db, course.id, protocol).runToCompletion((what) => process.stderr.write(`  ${protocol.id}: ${what}\n`));
       // Walk the continue-as-new chain from the first run.
       // Walk the continue-as-new chain back from the latest run to the first.
       let runId: string | undefined = (await temporal.workflow.getHandle(course.workflow_id).describe()).runId;

@@ -42,7 +42,7 @@ export async function benchHistories(opts: { db: Db; temporal: Client; taskQueue
     protocols.map(async (protocol, i) => {
       const t0 = Date.now();
       const { course } = await enrollClient({ db: opts.db, temporal: opts.temporal, taskQueue: opts.taskQueue }, { type: 'system', id: 'bench' }, { clientId: clientIds[i]!, protocolId: protocol.id, protocolVersion: protocol.version, timeScale: opts.timeScale });
-      const final = await new LiveCourse(opts.temporal, course.id, protocol).runToCompletion();
+      const final = await new LiveCourse(opts.temporal, opts.db, course.id, protocol).runToCompletion();
       const runs = await eventsPerRun(opts.temporal, course.workflow_id);
       const realSeconds = Math.round((Date.now() - t0) / 100) / 10;
       opts.log(`  ${protocol.id}: ${final.status} in ${realSeconds} s, events per run ${runs.join(' + ')}`);

@@ -1,6 +1,8 @@
 // The service behind the API and CLI for everything done to a running course: staff actions (the
-// course workflow's Updates), the full current state (its Query), and a client's assessment answers
-// (the assessment child's Update). Workflow rejections become AppErrors with the workflow's reason:
+// course workflow's Updates) and a client's assessment answers (the assessment child's Update).
+// Neither reads the workflow's state: an Update answers with an acknowledgement once its projection
+// is in PostgreSQL, where callers read the course (src/client/courses.ts getCourse).
+// Workflow rejections become AppErrors with the workflow's reason:
 //   InvalidTransition -> 'conflict' (409), ClinicallyRefused -> 'unprocessable' (422),
 //   InvalidInput / InvalidAnswers -> 'invalid_input' (400), unknown course/assessment -> 'not_found'.
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -11,7 +13,6 @@ import type { CourseView } from '../workflows/course-machine';
 import {
   COURSE_ACTION_NAMES,
   courseUpdates,
-  getAssessmentQuery,
   getCourseStateQuery,
   submitAnswersUpdate,
   type ActionResult,
@@ -19,66 +20,41 @@ import {
   type CourseActionName,
   type SubmitAnswersResult,
 } from '../workflows/messages';
-import type { AssessmentView } from '../workflows/assessment-machine';
+import { courseWorkflowId } from '../workflows/workflow-ids';
 
-export { COURSE_ACTION_NAMES };
-export type { ActionResult, CourseActionInputs, CourseActionName, CourseView, SubmitAnswersResult, AssessmentView };
-
-export const courseWorkflowId = (courseId: string) => `course-${courseId}`;
+export { COURSE_ACTION_NAMES, courseWorkflowId };
+export type { ActionResult, CourseActionInputs, CourseActionName, CourseView, SubmitAnswersResult };
 
 export function isCourseActionName(name: string): name is CourseActionName {
   return (COURSE_ACTION_NAMES as readonly string[]).includes(name);
 }
 
-/** Runs one staff action on a course and returns its outcome and the course's new state. */
+/**
+ * Runs one staff action on a course and returns its acknowledgement ({ outcome, reasons?, ids?, seq }),
+ * once the course's projection holds it. Sent once: an Update that the server accepted is in history
+ * and runs exactly once; one the workflow's validator refused wrote nothing.
+ */
 export async function executeCourseAction<K extends CourseActionName>(temporal: Client, courseId: string, action: K, input: CourseActionInputs[K]): Promise<ActionResult> {
   if (!isCourseActionName(action)) throw new AppError('invalid_input', `unknown course action ${String(action)}`, [{ field: 'action', message: `must be one of ${COURSE_ACTION_NAMES.join(', ')}` }]);
   const handle = temporal.workflow.getHandle(courseWorkflowId(courseId));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await handle.executeUpdate(courseUpdates[action] as never, { args: [input] } as never);
-    } catch (err) {
-      // An Update rides on a workflow task; when that task fails because an event arrived as it was
-      // completing the course (an assessment child closing as a screening ends it: UnhandledCommand),
-      // the server refuses the Update without recording it. Nothing was applied: send it again.
-      if (attempt < 5 && updateLostToTaskFailure(err)) {
-        await new Promise((r) => setTimeout(r, 25 * attempt));
-        continue;
-      }
-      throw await mapError(err, `course ${courseId}`, () => handle.describe());
-    }
-  }
-}
-
-/** The server refused an Update because the workflow task carrying it failed: it is not in history. */
-function updateLostToTaskFailure(err: unknown): boolean {
-  for (let e = err as { cause?: unknown; code?: unknown; details?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
-    if (e.code === 9 && typeof e.details === 'string' && e.details.includes('unexpected workflow task failure')) return true;
-  }
-  return false;
-}
-
-/** The full current state of a course, from the workflow itself (also after it ended). */
-export async function getCourseState(temporal: Client, courseId: string): Promise<CourseView> {
   try {
-    return await queryPastStaleRuns(() => temporal.workflow.getHandle(courseWorkflowId(courseId)).query(getCourseStateQuery));
+    return await handle.executeUpdate(courseUpdates[action] as never, { args: [input] } as never);
   } catch (err) {
-    throw await mapError(err, `course ${courseId}`);
+    throw await mapError(err, `course ${courseId}`, () => handle.describe());
   }
 }
 
 /**
- * A query, asked again when the workflow refused to answer from a run replayed on stale time
- * (src/workflows/clock.ts): the worker has dropped that run, and the next query replays it properly.
+ * An operator's debug read of a course's in-memory state, from the workflow itself (a Query). Never
+ * on a hot path: the product reads PostgreSQL. A query to a worker without the course in its cache
+ * replays its history (src/workflows/README.md, the stale-query defect), which the course's design
+ * makes harmless but not free.
  */
-async function queryPastStaleRuns<T>(ask: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ask();
-    } catch (err) {
-      if (attempt < 3 && err instanceof Error && /stale workflow time/.test(err.message)) continue;
-      throw err;
-    }
+export async function getCourseState(temporal: Client, courseId: string): Promise<CourseView> {
+  try {
+    return await temporal.workflow.getHandle(courseWorkflowId(courseId)).query(getCourseStateQuery);
+  } catch (err) {
+    throw await mapError(err, `course ${courseId}`);
   }
 }
 
@@ -103,15 +79,6 @@ export async function submitAssessment(temporal: Client, assessmentId: string, a
   }
 }
 
-/** What the client sees of an assessment form set (`<courseId>/<stepKey>`): instruments and status. */
-export async function getAssessment(temporal: Client, formId: string): Promise<AssessmentView> {
-  try {
-    return await queryPastStaleRuns(() => temporal.workflow.getHandle(assessmentWorkflowId(formId)).query(getAssessmentQuery));
-  } catch (err) {
-    throw await mapError(err, `assessment ${formId}`);
-  }
-}
-
 async function mapError(err: unknown, what: string, describe?: () => Promise<{ status: { name: string } }>): Promise<Error> {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const f = err.cause;
@@ -131,6 +98,11 @@ async function mapError(err: unknown, what: string, describe?: () => Promise<{ s
         return err;
     }
   }
+  if (lostToTaskFailure(err)) {
+    // The workflow task that carried the Update failed (src/workflows/course.ts settle()): the server
+    // recorded nothing. Only possible as a course closes; the caller reads the course and decides.
+    return new AppError('conflict', `${what} was closing when the action arrived; nothing was recorded: read the course and try again if it is still running`);
+  }
   if (err instanceof WorkflowNotFoundError || (err instanceof Error && err.name === 'WorkflowNotFoundError')) {
     // An Update to a closed workflow also lands here: that is a conflict, not a missing course.
     if (describe) {
@@ -144,4 +116,12 @@ async function mapError(err: unknown, what: string, describe?: () => Promise<{ s
     return notFound(what);
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The server refused an Update because the workflow task carrying it failed: it is not in history. */
+function lostToTaskFailure(err: unknown): boolean {
+  for (let e = err as { cause?: unknown; code?: unknown; details?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
+    if (e.code === 9 && typeof e.details === 'string' && e.details.includes('unexpected workflow task failure')) return true;
+  }
+  return false;
 }

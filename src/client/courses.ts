@@ -8,7 +8,7 @@ import type { Course, CourseStep } from '../db/schema';
 import { getProtocol, type Protocol } from '../domain';
 import { AppError, invalidInput, notFound } from '../errors';
 import type { CourseInput } from '../workflows/course';
-import { BASELINE } from '../workflows/baseline';
+import { courseWorkflowId } from '../workflows/workflow-ids';
 
 export interface Actor {
   type: 'staff' | 'client' | 'system' | 'token';
@@ -33,7 +33,7 @@ export interface CourseServiceDeps {
   observeEnrollment?: (t: { insertMs: number; startMs: number }) => void;
 }
 
-export const courseWorkflowId = (courseId: string) => `course-${courseId}`;
+export { courseWorkflowId };
 
 /**
  * Enrolls a client. Idempotent: while the client has an open course, a repeated request returns
@@ -49,15 +49,15 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
   const { course, created } = await insertCourse(db, actor, input, protocol);
   const t1 = performance.now();
 
-  // Start (or find) the workflow. Also covers a crash between the insert above and this start.
+  // Start (or find) the workflow. Also covers a crash between the insert above and this start. The
+  // workflow gets the protocol snapshot stored with the course (validated above, when the registry
+  // built it): it never loads a protocol by id itself.
   const workflowInput: CourseInput = {
     courseId: course.id,
     clientId: course.client_id,
     clinicId: course.clinic_id,
-    protocolId: course.protocol_id,
-    protocolVersion: course.protocol_version,
+    protocol: course.protocol_snapshot as Protocol,
     ...(input.timeScale ? { timeScale: input.timeScale } : {}),
-    baseline: BASELINE,
   };
   try {
     await deps.temporal.workflow.start('courseWorkflow', {

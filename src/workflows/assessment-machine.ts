@@ -23,8 +23,6 @@ export interface AssessmentInput {
   expiryHours: number;
   timeScale: number;
   safetyAlertRoles: Array<Exclude<Role, 'client'>>;
-  /** The patch baseline of the code that started it (baseline.ts); absent in assessments started before. */
-  baseline?: number;
 }
 
 export interface InstrumentState {

@@ -1,88 +1,102 @@
 // One assessment as a child workflow of the course: invitation, reminders, expiry, scoring, and at
 // once on a critical answer a clinician alert plus a safety-hold signal to the course.
+//
+// Time, as in course.ts: an answer applies at its Update handler's time, the one timer (next reminder
+// or expiry) at its own target; the signals to the course carry the time of what they report.
 import {
   CancellationScope,
+  allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
   isCancellation,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
-  allHandlersFinished,
+  sleep,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import type { NotifyInput } from '../activities/contracts';
 import type { AssessmentRecord } from '../activities/course-records';
+import { acts, local } from './activity-proxies';
 import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
-import { NOTIFY_OUTLIVES_CANCEL_PATCH, patchOn } from './baseline';
-import { LiveTimes, TIMER_CLOCK_PATCH } from './clock';
 import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
-import {
-  assessmentCriticalSignal,
-  assessmentFinishedSignal,
-  getAssessmentQuery,
-  submitAnswersUpdate,
-  type AssessmentFinishedSignal,
-} from './messages';
-
-type NotifyActivities = { notify(input: NotifyInput): Promise<unknown> };
-const acts = proxyActivities<Activities & NotifyActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
-const local = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+import { assessmentCriticalSignal, assessmentFinishedSignal, submitAnswersUpdate, type AssessmentFinishedSignal } from './messages';
 
 export async function assessmentWorkflow(input: AssessmentInput): Promise<AssessmentFinishedSignal> {
   refuseUnsealed(input);
   const m = new AssessmentMachine(input, Date.now());
-  // Reminder and expiry decisions use the fired timer's target, not Date.now() (see clock.ts).
-  const clockPatched = patchOn(input.baseline, TIMER_CLOCK_PATCH);
-  const times = new LiveTimes();
-  times.saw();
+  let last = m.invitedAt; // the latest time an input was applied at
+  const at = (t: number): number => (last = Math.max(last, t));
   // A message already handed to the notify activity is seen through when the assessment is cancelled
-  // (the course moved on or ended): cancelling it mid-attempt left its outbox row claimed for good.
-  const notifyOutlivesCancel = patchOn(input.baseline, NOTIFY_OUTLIVES_CANCEL_PATCH);
-  // From baseline 1 the rows are written by a local activity, inside the workflow task: one activity
-  // task, one workflow task and five history events fewer per write (an enrollment makes one).
-  const record = (input.baseline ?? 0) >= 1 ? (a: { assessments: AssessmentRecord[] }) => local.recordAssessments(a) : (a: { assessments: AssessmentRecord[] }) => acts.recordAssessments(a);
+  // (the course moved on or ended): cancelling it mid-attempt would leave its outbox row claimed for good.
   const inflight = new Set<Promise<unknown>>();
   const notify = (n: NotifyInput): Promise<unknown> => {
-    if (!notifyOutlivesCancel) return times.track(acts.notify(n));
-    const p = times.track(CancellationScope.nonCancellable(() => acts.notify(n)));
+    const p = CancellationScope.nonCancellable(() => acts.notify(n));
     inflight.add(p);
     const done = () => void inflight.delete(p);
     p.then(done, done);
     return p;
   };
+  const record = (a: { assessments: AssessmentRecord[] }) => local.recordAssessments(a);
   const iso = (t: number) => new Date(t).toISOString();
   let applied = 0;
   let flushed = 0;
-  let alertPending = false;
+  let alert: { at: number } | null = null; // a critical answer whose alerts and signal are not sent yet
+  const reminders: number[] = []; // reminder numbers due, not sent yet
   const dirty = new Set<string>();
 
-  setHandler(getAssessmentQuery, () => m.view());
   setHandler(
     submitAnswersUpdate,
     async (sub) => {
-      times.saw();
-      const r = asFailure(() => m.accept(sub, Date.now()));
-      if (r.becameCritical) alertPending = true;
+      const t = at(Date.now());
+      const r = asFailure(() => m.accept(sub, t));
+      if (r.becameCritical) alert = { at: t };
       dirty.add(sub.instrumentId);
       const mine = ++applied;
+      rearm();
       await condition(() => flushed >= mine);
       return r.reply;
     },
     {
       validator: (sub) => {
         refuseUnsealed(sub);
-        asFailure(() => m.score(sub, Date.now()));
+        asFailure(() => m.score(sub, Math.max(Date.now(), last)));
       },
     },
   );
+
+  // One durable timer, for the next reminder or the expiry; its callback applies it at its target.
+  const root = CancellationScope.current();
+  let armed: { target: number; scope: CancellationScope } | null = null;
+  function rearm(): void {
+    const target = m.done ? null : Math.min(m.nextReminderAt() ?? Infinity, m.expiresAt);
+    if (armed && armed.target === target) return;
+    armed?.scope.cancel();
+    armed = null;
+    if (target === null) return;
+    const timer = { target, scope: new CancellationScope({ cancellable: true, parent: root }) };
+    armed = timer;
+    timer.scope
+      .run(() => sleep(Math.max(target - Math.max(Date.now(), last), 1)))
+      .then(
+        () => {
+          if (armed === timer) armed = null;
+          fire(at(target));
+          applied++;
+          rearm();
+        },
+        (err) => {
+          if (!isCancellation(err)) throw err;
+        },
+      );
+  }
+  const fire = (t: number): void => {
+    if (m.done) return;
+    if (t >= m.expiresAt) {
+      m.expire();
+      for (const i of m.instruments) dirty.add(i.instrumentId);
+      return;
+    }
+    const reminder = m.nextReminderAt();
+    if (reminder !== null && t >= reminder) reminders.push(++m.remindersSent);
+  };
 
   const rows = (only?: Set<string>): AssessmentRecord[] =>
     m.instruments
@@ -106,24 +120,30 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
       }));
 
   const base = { courseId: input.courseId, clinicId: input.clinicId };
+  const pending = () => alert !== null || dirty.size > 0 || reminders.length > 0;
   const flush = async () => {
-    while (alertPending || dirty.size > 0) {
+    while (pending()) {
       const seq = applied;
       const work: Array<Promise<unknown>> = [];
-      if (alertPending && m.critical) {
-        alertPending = false;
+      if (alert && m.critical) {
+        const sentAt = alert.at;
+        alert = null;
         const critical = m.critical;
         // Clinicians first (the email names no answer), and the course's safety hold at once, with what was
         // endorsed (the hold's reason staff read; payloads are sealed by the codec).
         for (const role of input.safetyAlertRoles) {
           work.push(tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } })));
         }
-        work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes, ...(critical.summary ? { summary: critical.summary } : {}), at: Date.now() })));
+        work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes, ...(critical.summary ? { summary: critical.summary } : {}), at: sentAt })));
+      }
+      alert = null;
+      for (const n of reminders.splice(0)) {
+        work.push(tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/reminder-${n}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: n } })));
       }
       if (dirty.size > 0) {
         const only = new Set(dirty);
         dirty.clear();
-        work.push(times.track(record({ assessments: rows(only) })));
+        work.push(record({ assessments: rows(only) }));
       }
       await Promise.all(work);
       flushed = seq;
@@ -133,30 +153,14 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
 
   try {
     await Promise.all([
-      times.track(record({ assessments: rows() })),
+      record({ assessments: rows() }),
       tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } })),
     ]);
+    rearm();
     while (!m.done) {
       await flush();
       if (m.done) break;
-      const now = Date.now();
-      const reminder = m.nextReminderAt();
-      const until = Math.min(reminder ?? Infinity, m.expiresAt);
-      const seen = applied;
-      const woke = await condition(() => applied !== seen || m.done, Math.max(until - now, 1));
-      if (woke) {
-        times.saw();
-        continue;
-      }
-      times.checkTimer(until);
-      const at = clockPatched ? until : Date.now();
-      if (at >= m.expiresAt) {
-        m.expire();
-        for (const i of m.instruments) dirty.add(i.instrumentId);
-      } else if (reminder !== null && at >= reminder) {
-        m.remindersSent++;
-        await tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/reminder-${m.remindersSent}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: m.remindersSent } }));
-      }
+      await condition(() => m.done || pending() || flushed !== applied);
     }
     await flush();
   } catch (err) {
@@ -168,7 +172,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     });
   }
   await condition(allHandlersFinished);
-  const finished: AssessmentFinishedSignal = { assessmentId: input.assessmentId, status: m.overallStatus(), results: m.results(), at: Date.now() };
+  const finished: AssessmentFinishedSignal = { assessmentId: input.assessmentId, status: m.overallStatus(), results: m.results(), at: last };
   if (!m.cancelled) await signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentFinishedSignal, finished));
   return finished;
 }

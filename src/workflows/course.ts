@@ -1,32 +1,36 @@
 // The course of care for one client: one durable workflow per enrolled client, driven by the protocol
-// pinned at enrollment. Thin on purpose: the state and every rule live in CourseMachine
-// (course-machine.ts); this function registers the messages, runs the wait loop, and executes what the
-// machine asks for (projections, notifications, assessment children). See README.md before changing it.
+// snapshot it was started with. Thin on purpose: the state and every rule live in CourseMachine
+// (course-machine.ts); this function registers the messages, applies each input to the machine at the
+// input's own time, keeps one timer for the machine's next wake-up, and executes what the machine asks
+// for (projections, notifications, assessment children). See README.md before changing it.
+//
+// Time: the machine never reads a clock. An Update applies at its handler's time (workflow Date.now()
+// inside the handler: the time of the workflow task that delivered it, recorded in history), an
+// assessment's signal at the `at` it carries, a fired timer at its own target. Nothing decides on
+// Date.now() at wake-up, so a task replayed at another time (README: the stale-query defect) issues the
+// same commands.
 import {
-  ApplicationFailure,
+  CancellationScope,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  isCancellation,
   log,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
+  type defineUpdate,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { NotifyInput } from '../activities/contracts';
 import type { Protocol } from '../domain/protocol';
-import { findShippedProtocol } from '../domain/protocols';
+import { acts, local } from './activity-proxies';
 import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
-import { CourseMachine, type CourseMachineState, type CourseView } from './course-machine';
-import { BASELINE, DETACHED_NOTIFY_PATCH, LOCAL_PROJECTION_PATCH, patchOn } from './baseline';
-import { LiveTimes, TIMER_CLOCK_PATCH, WorkflowClock } from './clock';
+import { CourseMachine, type CourseMachineState } from './course-machine';
 import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
 import { isUnusableInput } from './refused';
 import {
@@ -39,92 +43,93 @@ import {
   type ActionResult,
   type CourseActionInputs,
   type CourseActionName,
+  type CourseResult,
 } from './messages';
 import { KapClinic, KapProtocol, KapStatus, KapStep, KapStepDeadline } from './search-attributes';
-
-export { getCourseStateQuery };
-export type { CourseView };
 
 export interface CourseInput {
   courseId: string;
   clientId: string;
   clinicId: string;
-  protocolId: string;
-  protocolVersion: number;
+  /**
+   * The course's protocol: the snapshot stored with the course in PostgreSQL (courses.protocol_snapshot),
+   * validated once at enrollment. The workflow never loads a protocol by id, so editing a shipped
+   * protocol file cannot change how a running course replays (a change is a new protocol version).
+   */
+  protocol: Protocol;
   /** Protocol days per real day: 1 in production; 86400 makes a protocol day last one second. */
   timeScale?: number;
   primaryClinicianId?: string | null;
-  /** The pinned protocol itself (a clinic's own protocol); default: the shipped registry's id@version. */
-  protocol?: Protocol;
   /** Set by continue-as-new: the state carried over from the previous run. */
   carried?: CourseMachineState;
   /** Continue as new once a run's history reaches this many events (default 1,500; the issue's ceiling is 2,000). */
   maxEventsPerRun?: number;
-  /** The patch baseline the starter's code knew (baseline.ts); absent in courses started before baselines. */
-  baseline?: number;
 }
-
-/** Kept for callers of the first slice: the course state type is the machine's view. */
-export type CourseState = CourseView;
-
-type NotifyActivities = { notify(input: NotifyInput): Promise<unknown> };
-const acts = proxyActivities<Activities & NotifyActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
-
-// The projection is a short, idempotent database write that every staff action waits for: as a local
-// activity it runs inside the workflow task, two server round trips sooner and with fewer history
-// events. Courses started before this change keep the regular activity (patch below).
-const local = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
-// DETACHED_NOTIFY_PATCH: emails no longer hold up the staff action that caused them: an Update answers
-// once its projection is written, while its messages are still being sent (an SMTP outage used to
-// freeze staff actions). The course still waits for every message before it continues as new or ends.
 
 const DEFAULT_MAX_EVENTS_PER_RUN = 1500;
 
-export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
+export async function courseWorkflow(input: CourseInput): Promise<CourseResult> {
   refuseUnsealed(input);
-  const protocol = input.protocol ?? findShippedProtocol(input.protocolId, input.protocolVersion);
-  if (!protocol) throw ApplicationFailure.nonRetryable(`unknown protocol ${input.protocolId}@${input.protocolVersion}`, 'UnknownProtocol');
+  const protocol = input.protocol;
   const m = input.carried
     ? new CourseMachine(protocol, input.carried)
     : CourseMachine.create(protocol, { courseId: input.courseId, clientId: input.clientId, clinicId: input.clinicId, timeScale: input.timeScale ?? 1, primaryClinicianId: input.primaryClinicianId ?? null }, Date.now());
 
-  // Decisions run on a clock fed only by what the history holds (see clock.ts); courses started before
-  // the patch keep deciding on Date.now().
-  const clockPatched = patchOn(input.baseline, TIMER_CLOCK_PATCH);
-  const clock = new WorkflowClock(Date.now());
-  const stamp = (t: number): number => (clockPatched ? clock.advance(t) : t);
-  const decisionTime = (): number => (clockPatched ? clock.now : Date.now());
-  const times = new LiveTimes();
-  times.saw();
+  // The latest time an input was applied at: an input never takes the machine back in time (a signal
+  // sent before an Update the course already applied is applied at the Update's time).
+  let last = Date.now();
+  const at = (t: number): number => (last = Math.max(last, t));
 
-  let applied = 0; // messages applied to the machine
-  let flushed = 0; // messages whose output has been executed (projections written, mail queued)
+  let applied = 0; // inputs applied to the machine
+  let flushed = 0; // inputs whose output has been executed (projections written, mail queued)
 
-  setHandler(getCourseStateQuery, () => m.view(Date.now()));
+  // One durable timer, for the machine's next wake-up. Re-armed only when that target changes; when it
+  // fires, its callback ticks the machine at the target, whatever else the activation holds.
+  const root = CancellationScope.current();
+  let armed: { target: number; scope: CancellationScope } | null = null;
+  const rearm = (): void => {
+    const target = m.nextWakeAt(last);
+    if (armed && armed.target === target) return;
+    armed?.scope.cancel();
+    armed = null;
+    if (target === null) return;
+    const timer = { target, scope: new CancellationScope({ cancellable: true, parent: root }) };
+    armed = timer;
+    timer.scope
+      .run(() => sleep(Math.max(target - Math.max(Date.now(), last), 1)))
+      .then(
+        () => {
+          if (armed === timer) armed = null;
+          m.tick(at(target));
+          applied++;
+          rearm();
+        },
+        (err) => {
+          if (!isCancellation(err)) throw err;
+        },
+      );
+  };
+
+  // An operator's debug read (`temporal workflow query --type getCourseState`): never used by the
+  // product or its tools, and it changes nothing. The course's record is in PostgreSQL.
+  setHandler(getCourseStateQuery, () => m.view(Math.max(Date.now(), last)));
   for (const name of COURSE_ACTION_NAMES) {
-    const update = courseUpdates[name] as ReturnType<typeof import('@temporalio/workflow').defineUpdate<ActionResult, [unknown]>>;
+    const update = courseUpdates[name] as ReturnType<typeof defineUpdate<ActionResult, [unknown]>>;
     setHandler(
       update,
-      async (raw: unknown) => {
-        times.saw();
-        const result = asFailure(() => m.apply(name as CourseActionName, raw as CourseActionInputs[CourseActionName], stamp(Date.now())));
+      async (raw: unknown): Promise<ActionResult> => {
+        const { outcome, reasons, assessmentId } = asFailure(() => m.apply(name as CourseActionName, raw as CourseActionInputs[CourseActionName], at(Date.now())));
+        const seq = m.state.counters.event;
         const mine = ++applied;
+        rearm();
         // Answer once the change is in the database, so the caller reads what it just did.
         await condition(() => flushed >= mine);
-        const { assessmentId, ...rest } = result;
-        return { ...rest, ...(assessmentId ? { ids: { assessmentId } } : {}), seq: m.state.counters.event };
+        return { outcome, ...(reasons ? { reasons } : {}), ...(assessmentId ? { ids: { assessmentId } } : {}), seq };
       },
       {
         validator: (raw: unknown) => {
           refuseUnsealed(raw);
-          return asFailure(() => m.validate(name as CourseActionName, raw as CourseActionInputs[CourseActionName], Date.now()));
+          return asFailure(() => m.validate(name as CourseActionName, raw as CourseActionInputs[CourseActionName], Math.max(Date.now(), last)));
         },
       },
     );
@@ -133,34 +138,35 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
   // course has ended (the API then records the item in PostgreSQL; see src/api/late-answers.ts).
   setHandler(
     recordLateCriticalAnswerUpdate,
-    async (input) => {
-      times.saw();
-      const holdId = m.onLateCriticalAnswer(input, stamp(Date.now()));
+    async (late) => {
+      const holdId = asFailure(() => m.onLateCriticalAnswer(late, at(Date.now())));
       if (holdId === null) return { recorded: false, holdId: null };
       const mine = ++applied;
+      rearm();
       await condition(() => flushed >= mine);
       return { recorded: true, holdId };
     },
     { validator: (raw) => refuseUnsealed(raw) },
   );
-  // A signal the codec refused (not sealed by the engine), or one without a payload, is ignored: it is
-  // in history already, and failing the task on it would fail every later task of the course too.
-  setHandler(assessmentCriticalSignal, (sig) => {
-    if (isUnusableInput(sig)) return void log.warn('ignored a signal whose payload is missing or not sealed by the engine', { signal: 'assessmentCritical' });
-    times.saw();
-    m.onAssessmentCritical(sig, clockPatched ? clock.advance(sig.at ?? Date.now()) : Date.now());
+  // A signal fails only itself: one the codec refused (not sealed by the engine), one without a
+  // payload, or one the machine cannot apply is logged (its name and the error's type, never its
+  // content) and ignored. It is in history already: failing the task on it would fail every later
+  // task of the course too.
+  const onSignal = <T>(signal: string, apply: (sig: T) => void) => (sig: T) => {
+    if (isUnusableInput(sig)) return void log.warn('ignored a signal whose payload is missing or not sealed by the engine', { signal });
+    try {
+      apply(sig);
+    } catch (err) {
+      return void log.warn('ignored a signal the course could not apply', { signal, error: err instanceof Error ? err.name : typeof err });
+    }
     applied++;
-  });
-  setHandler(assessmentFinishedSignal, (sig) => {
-    if (isUnusableInput(sig)) return void log.warn('ignored a signal whose payload is missing or not sealed by the engine', { signal: 'assessmentFinished' });
-    times.saw();
-    m.onAssessmentFinished(sig, clockPatched ? clock.advance(sig.at ?? Date.now()) : Date.now());
-    applied++;
-  });
+    rearm();
+  };
+  setHandler(assessmentCriticalSignal, onSignal('assessmentCritical', (sig) => m.onAssessmentCritical(sig, at(typeof sig.at === 'number' ? sig.at : Date.now()))));
+  setHandler(assessmentFinishedSignal, onSignal('assessmentFinished', (sig) => m.onAssessmentFinished(sig, at(typeof sig.at === 'number' ? sig.at : Date.now()))));
 
   // Operational state only: the suicide-risk level is clinical and stays out of search attributes (it is
-  // in the encrypted state and in PostgreSQL, courses.risk_level). Histories from before this change
-  // hold a KapRiskLevel upsert; replay does not compare an upsert's attributes.
+  // in the encrypted state and in PostgreSQL, courses.risk_level).
   const sa = { step: undefined as string | null | undefined, deadline: undefined as string | null | undefined, status: '' };
   const searchAttributes = () => {
     const cur = m.current();
@@ -179,42 +185,43 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: m.state.status });
   }
 
-  const sending: Promise<void>[] = []; // detached notifications still in flight
+  // Emails do not hold up the staff action that caused them: an Update answers once its projection is
+  // written, while its messages are still being sent (an SMTP outage must not freeze staff actions).
+  // The course waits for every message before it continues as new or ends.
+  const sending = new Set<Promise<void>>();
   const flush = async () => {
     while (m.hasOutput()) {
       const seq = applied;
       const out = m.takeOutput();
-      // Commands keep their order (projection, messages, children): replay of older histories depends on it.
-      const projection = out.projection ? times.track(patchOn(input.baseline, LOCAL_PROJECTION_PATCH) ? local.projectCourse(out.projection) : acts.projectCourse(out.projection)) : undefined;
-      const notes = out.notifications.map((n) => times.track(tolerateNotifyFailure(acts.notify(n))));
-      const detach = notes.length > 0 && patchOn(input.baseline, DETACHED_NOTIFY_PATCH);
-      if (detach) {
-        // Awaited in drain(); marked handled now so a failure in flight is not an unhandled rejection.
-        for (const n of notes) n.catch(() => undefined);
-        sending.push(...notes);
+      const projection = out.projection ? local.projectCourse(out.projection) : undefined;
+      for (const n of out.notifications) {
+        const p = tolerateNotifyFailure(acts.notify(n));
+        sending.add(p);
+        // Awaited in drain(); handled now so a failure in flight is not an unhandled rejection.
+        p.then(
+          () => sending.delete(p),
+          () => sending.delete(p),
+        );
       }
       await Promise.all([
         projection,
-        ...(detach ? [] : notes),
         ...out.startAssessments.map(async (a) => {
           try {
-            await times.track(startChild(assessmentWorkflow, {
+            await startChild(assessmentWorkflow, {
               workflowId: assessmentWorkflowId(a.assessmentId),
-              // A new assessment runs on the current baseline, whatever the course's own (an input
-              // is not part of replay: a course replaying its start of an older child is unaffected).
-              args: [{ ...a, baseline: BASELINE }],
+              args: [a],
               // The assessment reports back by signal to the course's workflow id, so it survives
               // the course continuing as new.
               parentClosePolicy: ParentClosePolicy.ABANDON,
               workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            }));
+            });
           } catch (err) {
             if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
           }
         }),
         ...out.cancelAssessments.map(async (id) => {
           try {
-            await times.track(getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel());
+            await getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel();
           } catch {
             // already finished
           }
@@ -231,8 +238,8 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
   const drain = async () => {
     for (;;) {
       await flush();
-      if (sending.length) {
-        await Promise.all(sending.splice(0));
+      if (sending.size) {
+        await Promise.all([...sending]);
         continue;
       }
       if (allHandlersFinished() && !m.hasOutput()) return;
@@ -240,6 +247,23 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     }
   };
 
+  /**
+   * Drains, then closes (returns or continues as new) in a workflow task of its own: a 1 ms timer
+   * separates the closing command from the task that answered the last Update. The server refuses a
+   * closing command when an event (an assessment's signal, a child's cancellation) arrived while its
+   * task ran (UnhandledCommand) and fails that task; an Update answered in the same task would be lost
+   * with it (the caller would get "unexpected workflow task failure" and nothing recorded). Apart,
+   * only the closing task fails, and the server runs it again with the new event.
+   */
+  const settle = async () => {
+    for (;;) {
+      await drain();
+      await sleep(1);
+      if (allHandlersFinished() && !m.hasOutput() && sending.size === 0) return;
+    }
+  };
+
+  rearm();
   const maxEvents = input.maxEventsPerRun ?? DEFAULT_MAX_EVENTS_PER_RUN;
   for (;;) {
     await flush();
@@ -247,21 +271,21 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseView> {
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength >= maxEvents) {
       // Drain: let every accepted Update finish (each waits for its flush), then carry the state.
-      await drain();
+      await settle();
       if (!m.finished) return await continueAsNew<typeof courseWorkflow>({ ...input, carried: m.state });
       break;
     }
-    const wake = m.nextWakeAt(decisionTime());
-    const seen = applied;
-    if (wake === null) await condition(() => applied !== seen || m.hasOutput());
-    else if (!(await condition(() => applied !== seen || m.hasOutput(), Math.max(wake - Date.now(), 1)))) {
-      // The timer fired: its target is the time the machine advances to.
-      times.checkTimer(wake);
-      clock.advance(wake);
-    }
-    times.saw();
-    m.tick(decisionTime());
+    // Every input is applied by its own handler or timer callback; the loop only executes the output.
+    await condition(() => m.hasOutput() || flushed !== applied);
   }
-  await drain();
-  return m.view(Date.now());
+  await settle();
+  const s = m.state;
+  return {
+    courseId: s.courseId,
+    status: s.status as CourseResult['status'],
+    endReason: s.endReason,
+    endedAt: s.endedAt === null ? null : new Date(s.endedAt).toISOString(),
+    dosesGiven: s.dosesGiven,
+    seq: s.counters.event,
+  };
 }

@@ -3,15 +3,9 @@
 // id derived from the late answer, so it runs once per late answer; each email goes through the
 // notify activity keyed the same way (one email per key, ever). A role nobody holds fails in the
 // outbox, where the stuck board shows it (src/api/stuck.ts).
-import { proxyActivities } from '@temporalio/workflow';
-import type { NotifyInput } from '../activities/contracts';
+import { acts } from './activity-proxies';
 import { refuseUnsealed, tolerateNotifyFailure } from './failures';
 import type { LateAnswerAlertInput } from './messages';
-
-const acts = proxyActivities<{ notify(input: NotifyInput): Promise<unknown> }>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
 
 export const lateAnswerAlertWorkflowId = (key: string) => `late-answer-alert-${key}`;
 

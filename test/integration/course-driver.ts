@@ -1,5 +1,6 @@
 // Drives one course from enrollment to its end through the real service functions
-// (src/client/course-actions.ts), in real time at a high time scale. Shared by the course
+// (src/client/course-actions.ts), in real time at a high time scale, reading the course from
+// PostgreSQL as the product does (never a query to the running workflow). Shared by the course
 // integration tests and scripts/record-histories.ts. The client answers the baseline (no dose goes
 // ahead without the client's own C-SSRS and PHQ-9); every later assessment is left unanswered on
 // purpose (they expire as missed, a real path).
@@ -7,9 +8,12 @@ import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import type { Client } from '@temporalio/client';
 import { AppError } from '../../src/errors';
 import type { Protocol } from '../../src/domain/protocol';
-import { executeCourseAction, getCourseState, type CourseActionInputs, type CourseActionName, type CourseView } from '../../src/client/course-actions';
+import { executeCourseAction, type CourseActionInputs, type CourseActionName } from '../../src/client/course-actions';
+import { getCourse } from '../../src/client/courses';
+import type { Db } from '../../src/db/connect';
 import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { submitAnswersUpdate, type SubmitAnswersInput } from '../../src/workflows/messages';
+import { submitAnswersUpdate, type CourseResult, type SubmitAnswersInput } from '../../src/workflows/messages';
+import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 
 /** Answers of a client doing well, per instrument (C-SSRS: no ideation). */
 export const BENIGN_ANSWERS: Record<string, unknown[]> = {
@@ -29,9 +33,24 @@ export const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map(
 const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative' as const, cssrsRisk: 'none' as const, phq9Item9: 0 };
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
 
+/** A course as PostgreSQL holds it (the projection the workflow writes, and its assessments' rows). */
+export interface LiveView {
+  status: string;
+  currentStep: string | null;
+  riskLevel: string;
+  endReason: string | null;
+  /** Steps opened so far; `status` 'open' also when overdue. */
+  steps: Array<{ id: string; kind: string; status: string; overdue: boolean; outcome: string | null }>;
+  /** Assessment form sets with rows; `status` 'pending' until the course recorded that it finished. */
+  assessments: Array<{ id: string; stepKey: string; instruments: string[]; status: string }>;
+  /** Open safety items. */
+  safetyHolds: Array<{ id: string; kind: string; level: string | null; reason: string }>;
+}
+
 export class LiveCourse {
   constructor(
     readonly temporal: Client,
+    readonly db: Db,
     readonly courseId: string,
     readonly protocol: Protocol,
   ) {}
@@ -40,11 +59,38 @@ export class LiveCourse {
     return executeCourseAction(this.temporal, this.courseId, name, input);
   }
 
-  state(): Promise<CourseView> {
-    return getCourseState(this.temporal, this.courseId);
+  async state(): Promise<LiveView> {
+    const { course, steps } = await getCourse(this.db, this.courseId);
+    const [rows, events, holds] = await Promise.all([
+      this.db.selectFrom('assessments').select(['id', 'step_key', 'instrument_id']).where('course_id', '=', this.courseId).orderBy('id').execute(),
+      this.db.selectFrom('course_events').select(['type', 'detail']).where('course_id', '=', this.courseId).where('type', 'like', 'assessment.%').execute(),
+      this.db.selectFrom('safety_events').select(['id', 'kind', 'level', 'detail']).where('course_id', '=', this.courseId).where('resolved_at', 'is', null).orderBy('at').execute(),
+    ]);
+    const heard = new Map<string, string>();
+    for (const e of events) {
+      const m = /^assessment\.(completed|partial|missed|cancelled)$/.exec(e.type);
+      const id = (e.detail as Record<string, unknown>).assessmentId;
+      if (m && typeof id === 'string') heard.set(id, m[1]!);
+    }
+    const forms = new Map<string, LiveView['assessments'][number]>();
+    for (const r of rows) {
+      const id = r.id.slice(0, r.id.lastIndexOf('/'));
+      const f = forms.get(id) ?? { id, stepKey: r.step_key, instruments: [], status: heard.get(id) ?? 'pending' };
+      f.instruments.push(r.instrument_id);
+      forms.set(id, f);
+    }
+    return {
+      status: course.status,
+      currentStep: course.current_step,
+      riskLevel: course.risk_level,
+      endReason: course.end_reason,
+      steps: steps.map((s) => ({ id: s.step_key, kind: s.kind, status: s.state === 'overdue' ? 'open' : s.state, overdue: s.state === 'overdue', outcome: s.outcome })),
+      assessments: [...forms.values()],
+      safetyHolds: holds.map((h) => ({ id: h.id, kind: h.kind, level: h.level, reason: String((h.detail as Record<string, unknown>).reason ?? h.kind) })),
+    };
   }
 
-  async waitFor(pred: (v: CourseView) => boolean, timeoutMs = 60_000): Promise<CourseView> {
+  async waitFor(pred: (v: LiveView) => boolean, timeoutMs = 60_000): Promise<LiveView> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const v = await this.state();
@@ -60,7 +106,7 @@ export class LiveCourse {
     const a = (await this.waitFor((v) => v.assessments.some((x) => x.id === id))).assessments.find((x) => x.id === id)!;
     const handle = this.temporal.workflow.getHandle(assessmentWorkflowId(id));
     for (const instrumentId of a.instruments) {
-      const input: SubmitAnswersInput = { instrumentId, answers: overrides[instrumentId] ?? BENIGN_ANSWERS[instrumentId]! };
+      const input: SubmitAnswersInput = { instrumentId: instrumentId as SubmitAnswersInput['instrumentId'], answers: overrides[instrumentId] ?? BENIGN_ANSWERS[instrumentId]! };
       for (let i = 0; ; i++) {
         try {
           await handle.executeUpdate(submitAnswersUpdate, { args: [input] });
@@ -93,7 +139,7 @@ export class LiveCourse {
   }
 
   /** Intake, preparation, every dose with integration (and REMS form), maintenance decision; then waits for the end. */
-  async runToCompletion(onProgress?: (what: string) => void): Promise<CourseView> {
+  async runToCompletion(onProgress?: (what: string) => void): Promise<LiveView & { result: CourseResult }> {
     const p = this.protocol;
     await this.waitOpen('screening');
     await this.answerAll('screening');
@@ -125,6 +171,7 @@ export class LiveCourse {
     await this.waitOpen('maintenance-decision');
     await this.act('maintenance-decision', { decision: 'complete' });
     onProgress?.('follow-ups');
-    return this.waitFor((v) => v.status === 'completed', 120_000);
+    const result = await this.temporal.workflow.getHandle(courseWorkflowId(this.courseId)).result();
+    return { ...(await this.waitFor((v) => v.status === 'completed', 120_000)), result };
   }
 }

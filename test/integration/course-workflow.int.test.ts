@@ -1,14 +1,13 @@
 // The course workflow on the real dev server with the real activities and database: enrollment,
 // steps and clinical records projected to PostgreSQL, continue-as-new with state intact.
 import { enrollClient } from '../../src/client/courses';
-import { executeCourseAction, getCourseState, submitAssessment } from '../../src/client/course-actions';
+import { executeCourseAction, submitAssessment } from '../../src/client/course-actions';
 import { AppError } from '../../src/errors';
 import { getProtocol } from '../../src/domain';
 import { createApiToken } from '../../src/auth/tokens';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
 import { LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
-import { BASELINE } from '../../src/workflows/baseline';
 
 let stack: TestStack;
 const clinicId = `clinic-cw-${Date.now().toString(36)}`;
@@ -32,14 +31,14 @@ const services = () => ({ db: stack.db, temporal: stack.temporal, taskQueue: sta
 test('enrollment -> steps -> projections: a complete kap-office course at 10 protocol days per second', async () => {
   const clientId = await newClient('complete');
   const { course } = await enrollClient(services(), { type: 'staff', id: null }, { clientId, protocolId: 'kap-office', timeScale: 864_000 });
-  const live = new LiveCourse(stack.temporal, course.id, getProtocol('kap-office', 1)!);
+  const live = new LiveCourse(stack.temporal, stack.db, course.id, getProtocol('kap-office', 1)!);
   // The client answers the baseline PHQ-9 and GAD-7 (no critical item), so the export carries scored responses.
   await live.waitOpen('screening');
   await eventually(async () => (await submitAssessment(stack.temporal, `${course.id}/screening/phq9`, [2, 2, 1, 2, 1, 1, 2, 1, 0]).catch(() => undefined)) ?? undefined);
   await eventually(async () => (await submitAssessment(stack.temporal, `${course.id}/screening/gad7`, [1, 2, 1, 1, 0, 1, 1]).catch(() => undefined)) ?? undefined);
   const final = await live.runToCompletion();
   expect(final.status).toBe('completed');
-  expect(final.dosesGiven).toBe(6);
+  expect(final.result).toMatchObject({ status: 'completed', dosesGiven: 6, endReason: 'course-complete' });
 
   const row = await eventually(async () => {
     const r = await stack.db.selectFrom('courses').selectAll().where('id', '=', course.id).executeTakeFirst();
@@ -80,7 +79,7 @@ test('enrollment -> steps -> projections: a complete kap-office course at 10 pro
 test('rejections map to AppErrors; answers reach the assessment; a critical answer holds dosing', async () => {
   const clientId = await newClient('reject');
   const { course } = await enrollClient(services(), { type: 'staff', id: null }, { clientId, protocolId: 'spravato-rems' });
-  const live = new LiveCourse(stack.temporal, course.id, getProtocol('spravato-rems', 1)!);
+  const live = new LiveCourse(stack.temporal, stack.db, course.id, getProtocol('spravato-rems', 1)!);
   await live.waitOpen('screening');
   const early = await executeCourseAction(stack.temporal, course.id, 'dose', { stepKey: 'dose-1', route: 'intranasal' }).catch((e) => e);
   expect(early).toBeInstanceOf(AppError);
@@ -91,7 +90,7 @@ test('rejections map to AppErrors; answers reach the assessment; a critical answ
   const reply = await submitAssessment(stack.temporal, `${course.id}/screening/phq9`, [1, 1, 1, 1, 1, 1, 1, 1, 1]);
   expect(reply.showCrisisResources).toBe(true);
   const held = await eventually(async () => {
-    const v = await getCourseState(stack.temporal, course.id);
+    const v = await live.state();
     return v.safetyHolds.length ? v : undefined;
   });
   expect(held.riskLevel).toBe('moderate');
@@ -120,12 +119,12 @@ test('continue-as-new mid-course on the dev server carries the state intact', as
   const handle = await stack.temporal.workflow.start('courseWorkflow', {
     taskQueue: stack.taskQueue,
     workflowId: `course-${courseId}`,
-    args: [{ courseId, clientId, clinicId, protocolId: 'iv-series', protocolVersion: 1, timeScale: 864_000, maxEventsPerRun: 200, baseline: BASELINE }],
+    args: [{ courseId, clientId, clinicId, protocol: getProtocol('iv-series', 1)!, timeScale: 864_000, maxEventsPerRun: 200 }],
   });
-  const live = new LiveCourse(stack.temporal, courseId, getProtocol('iv-series', 1)!);
+  const live = new LiveCourse(stack.temporal, stack.db, courseId, getProtocol('iv-series', 1)!);
   const final = await live.runToCompletion();
   expect(final.status).toBe('completed');
-  expect(final.dosesGiven).toBe(6);
+  expect(final.result.dosesGiven).toBe(6);
   const desc = await handle.describe();
   expect(desc.runId).not.toBe(handle.firstExecutionRunId);
   // Every run stayed under its limit (plus the few events of the drain).

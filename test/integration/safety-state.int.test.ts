@@ -68,7 +68,7 @@ const flags = async (clientId: string, token: string) => ((await ok('GET', `/api
 async function enrolled(c: { id: string; coordinator: Person }, answers: Record<string, unknown[]> = {}) {
   const cl = await ok('POST', '/api/clients', c.coordinator.token, { clinicId: c.id, givenName: 'Sam', familyName: `Case-${uid()}`, email: `sam-${uid()}@example.org` });
   const course = await ok('POST', `/api/clients/${cl.id}/courses`, c.coordinator.token, { protocolId: 'kap-office' });
-  const live = new LiveCourse(stack.temporal, course.id, getProtocol('kap-office', 1)!);
+  const live = new LiveCourse(stack.temporal, stack.db, course.id, getProtocol('kap-office', 1)!);
   await live.answerAll('screening', answers);
   return { clientId: cl.id as string, courseId: course.id as string, live };
 }

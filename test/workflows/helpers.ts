@@ -12,13 +12,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
 import type { NotifyInput } from '../../src/activities/contracts';
-import type { RecordAssessmentsInput } from '../../src/activities/course-records';
+import type { CourseRecord, RecordAssessmentsInput } from '../../src/activities/course-records';
 import type { CourseProjectionInput } from '../../src/activities/projections';
+import { getProtocol } from '../../src/domain';
 import type { courseWorkflow, CourseInput } from '../../src/workflows/course';
-import type { CourseView } from '../../src/workflows/course-machine';
 import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { courseUpdates, getCourseStateQuery, submitAnswersUpdate, type CourseActionInputs, type CourseActionName, type SubmitAnswersInput } from '../../src/workflows/messages';
-import { BASELINE } from '../../src/workflows/baseline';
+import { courseUpdates, submitAnswersUpdate, type CourseActionInputs, type CourseActionName, type SubmitAnswersInput } from '../../src/workflows/messages';
+import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 let runtime = false;
@@ -96,6 +96,83 @@ export class FakeActivities {
   notes(courseId: string, template?: string): NotifyInput[] {
     return this.notifications.filter((n) => n.courseId === courseId && (!template || n.template === template));
   }
+
+  /** A course as its projection wrote it (what PostgreSQL would hold): no query to the workflow. */
+  view(courseId: string): ProjectedCourse {
+    const course = this.course.get(courseId);
+    const records = this.projections.filter((p) => p.courseId === courseId).flatMap((p) => p.records);
+    const latest = <T extends { id: string }>(rows: T[]) => [...new Map(rows.map((r) => [r.id, r])).values()];
+    const sessions = new Map(latest(records.filter((r): r is Extract<CourseRecord, { table: 'session' }> => r.table === 'session')).map((r) => [r.stepKey, r]));
+    const steps = [...this.steps.entries()]
+      .filter(([k]) => k.startsWith(`${courseId}/`))
+      .map(([, s]) => ({ id: s.stepKey, kind: s.kind, status: s.state === 'overdue' ? 'open' : s.state, overdue: s.state === 'overdue', deadlineAt: s.deadlineAt ?? null, completedAt: s.completedAt ?? null, outcome: s.outcome ?? null, escalationLevel: s.escalationLevel ?? 0, detail: s.detail ?? {}, session: sessionOf(sessions.get(s.stepKey)) }));
+    const holds = latest(records.filter((r): r is Extract<CourseRecord, { table: 'safety-event' }> => r.table === 'safety-event'));
+    const events = records.filter((r): r is Extract<CourseRecord, { table: 'event' }> => r.table === 'event');
+    const rows = latest(this.assessments.flatMap((a) => a.assessments).filter((a) => a.courseId === courseId));
+    const forms = new Map<string, typeof rows>();
+    for (const r of rows) {
+      const formId = r.id.slice(0, r.id.lastIndexOf('/'));
+      forms.set(formId, [...(forms.get(formId) ?? []), r]);
+    }
+    const heard = new Map<string, string>();
+    for (const e of events) {
+      const m = /^assessment\.(completed|partial|missed|cancelled)$/.exec(e.type);
+      if (m && typeof e.detail.assessmentId === 'string') heard.set(e.detail.assessmentId, m[1]!);
+    }
+    return {
+      courseId,
+      status: course?.status ?? 'active',
+      currentStep: course?.currentStep ?? null,
+      riskLevel: course?.riskLevel ?? 'none',
+      primaryClinicianId: course?.primaryClinicianId ?? null,
+      endedAt: course?.endedAt ?? null,
+      endReason: course?.endReason ?? null,
+      steps,
+      safetyHolds: holds.filter((h) => h.resolvedAt === null).map((h) => ({ id: h.id, kind: h.kind, level: h.level, stepKey: h.stepKey, at: h.at, reason: String(h.detail.reason ?? h.kind) })),
+      assessments: [...forms.entries()].map(([id, list]) => ({
+        id,
+        stepKey: list[0]!.stepKey,
+        instruments: list.map((r) => r.instrumentId),
+        status: heard.get(id) ?? 'pending',
+        results: list.map((r) => ({ instrumentId: r.instrumentId, status: r.status, total: r.total, band: r.band, critical: r.critical })),
+      })),
+      events,
+    };
+  }
+}
+
+/** A session as its `sessions` row holds it; `preDose` is the last pre-dose decision (null: none, or cleared by a reschedule). */
+export interface ProjectedSession {
+  status: string;
+  startsAt: string | null;
+  scheduleCount: number;
+  noShowCount: number;
+  dosedAt: string | null;
+  preDose: string | null;
+}
+
+function sessionOf(r: Extract<CourseRecord, { table: 'session' }> | undefined): ProjectedSession | null {
+  if (!r) return null;
+  return { status: r.status, startsAt: r.startsAt, scheduleCount: r.scheduleCount, noShowCount: r.noShowCount, dosedAt: r.dosedAt, preDose: (r.detail.preDose as string | null | undefined) ?? null };
+}
+
+/** A course as its projection (and its assessments' rows) wrote it: what the product reads from PostgreSQL. */
+export interface ProjectedCourse {
+  courseId: string;
+  status: string;
+  currentStep: string | null;
+  riskLevel: string;
+  primaryClinicianId: string | null;
+  endedAt: string | null;
+  endReason: string | null;
+  /** Steps opened so far (a pending step has no row yet); `status` 'open' also when overdue. */
+  steps: Array<{ id: string; kind: string; status: string; overdue: boolean; deadlineAt: string | null; completedAt: string | null; outcome: string | null; escalationLevel: number; detail: Record<string, unknown>; session: ProjectedSession | null }>;
+  /** Open safety items. */
+  safetyHolds: Array<{ id: string; kind: string; level: string | null; stepKey: string | null; at: string; reason: string }>;
+  /** Assessments whose rows exist; `status` 'pending' until the course has recorded that it finished. */
+  assessments: Array<{ id: string; stepKey: string; instruments: string[]; status: string; results: Array<{ instrumentId: string; status: string; total: number | null; band: string | null; critical: boolean }> }>;
+  /** The course's timeline events, in order. */
+  events: Array<Extract<CourseRecord, { table: 'event' }>>;
 }
 
 export interface Harness {
@@ -184,8 +261,8 @@ export class CourseDriver {
   async start(): Promise<this> {
     this.handle = await this.h.env.client.workflow.start('courseWorkflow', {
       taskQueue: this.h.taskQueue,
-      workflowId: `course-${this.courseId}`,
-      args: [{ courseId: this.courseId, clientId: 'client-1', clinicId: 'clinic-1', protocolId: this.protocolId, protocolVersion: 1, baseline: BASELINE, ...this.extra }],
+      workflowId: courseWorkflowId(this.courseId),
+      args: [{ courseId: this.courseId, clientId: 'client-1', clinicId: 'clinic-1', protocol: getProtocol(this.protocolId, 1)!, ...this.extra }],
     });
     return this;
   }
@@ -207,12 +284,16 @@ export class CourseDriver {
     throw new Error(`${name} was not rejected`);
   }
 
-  state(): Promise<CourseView> {
-    return this.handle.query(getCourseStateQuery);
+  /** The course as its projection wrote it (the fake activities' record; never a query to the workflow). */
+  async state(): Promise<ProjectedCourse> {
+    return this.h.fakes.view(this.courseId);
   }
 
+  /** A step as projected; throws while it is still pending (a step has no row until it opens). */
   async step(id: string) {
-    return (await this.state()).steps.find((s) => s.id === id)!;
+    const st = (await this.state()).steps.find((s) => s.id === id);
+    if (!st) throw new Error(`step ${id} has not opened (no projected row)`);
+    return st;
   }
 
   async answer(stepKey: string, instrumentId: string, answers?: unknown[]) {
@@ -230,9 +311,14 @@ export class CourseDriver {
   }
 
   async answerAll(stepKey: string, overrides: Record<string, unknown[]> = {}) {
-    const st = await this.step(stepKey);
-    const a = (await this.state()).assessments.find((x) => x.id === `${this.courseId}/${stepKey}`) ?? (await this.state()).assessments.find((x) => x.stepKey === stepKey);
-    if (!a) throw new Error(`no assessment for ${stepKey} (${st?.status})`);
+    let a: ProjectedCourse['assessments'][number] | undefined;
+    // The child writes its rows as it starts, a moment after the course opened the step.
+    for (let k = 0; k < 250 && !a; k++) {
+      const v = await this.state();
+      a = v.assessments.find((x) => x.id === `${this.courseId}/${stepKey}`) ?? v.assessments.find((x) => x.stepKey === stepKey);
+      if (!a) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!a) throw new Error(`no assessment for ${stepKey} (${(await this.step(stepKey))?.status ?? 'pending'})`);
     for (const i of a.instruments) await this.answer(stepKey, i, overrides[i]);
     // The assessment tells the course by signal once its last answer is in; a staff member's next
     // action comes after the course has heard it (a test acting at once would race that signal).
@@ -244,7 +330,7 @@ export class CourseDriver {
   }
 
   /** Waits (in skipped time) until the workflow reports the predicate true. */
-  async until(pred: (v: CourseView) => boolean, stepMs = HOUR, maxSteps = 2000): Promise<CourseView> {
+  async until(pred: (v: ProjectedCourse) => boolean, stepMs = HOUR, maxSteps = 2000): Promise<ProjectedCourse> {
     for (let i = 0; i < maxSteps; i++) {
       const v = await this.state();
       if (pred(v)) return v;
@@ -262,7 +348,7 @@ export class CourseDriver {
     await this.answerAll('screening');
     await this.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
     await this.act('clearance', { decision: 'approved' });
-    if ((await this.state()).steps.some((s) => s.kind === 'rems-enrollment')) await this.act('rems-enrollment', { enrolled: true, remsPatientId: 'R-1' });
+    if (getProtocol(this.protocolId, 1)!.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await this.act('rems-enrollment', { enrolled: true, remsPatientId: 'R-1' });
     await this.act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
   }
 

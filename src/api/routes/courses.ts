@@ -91,6 +91,11 @@ export function courseView(course: Course, steps?: CourseStep[]) {
   };
 }
 
+/** What GET /api/courses/:id answers, read from PostgreSQL: the course, its steps, open safety items, decisions, PCL-5 clusters. */
+export async function courseDetail(db: Db, course: Course, steps: CourseStep[]) {
+  return { ...courseView(course, steps), ...(await courseRecordDetail(db, course)) };
+}
+
 /** The course (with steps), or 404 (also when outside the caller's clinics). */
 export async function loadCourse(db: Db, principal: Principal, id: string) {
   const view = await getCourse(db, id);
@@ -129,7 +134,7 @@ export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
   apiRoute(app, { method: 'GET', url: '/api/courses/:id', tag: 'courses', summary: 'A course with every step so far', params: IdParams, errors: [404], response: CourseView }, async ({ params, principal }) => {
     const { course, steps } = await loadCourse(db, principal, params.id);
     await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: 'api course' });
-    return { ...courseView(course, steps), ...(await courseRecordDetail(db, course)) };
+    return courseDetail(db, course, steps);
   });
   apiRoute(app, { method: 'GET', url: '/api/courses', tag: 'courses', summary: 'Courses in your clinics, newest first', query: ListCoursesQuery, response: z.object({ courses: z.array(CourseView) }) }, async ({ query, principal }) => {
     const clinics = clinicFilter(principal, query.clinicId);
