@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { courseUpdates } from '../../src/workflows/messages';
 import { getJson } from '../context';
 import { msSince, pool, summarize, type Summary } from '../stats';
+import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 
 export interface ActionsResult {
   roundTrip: Summary;
@@ -52,7 +53,7 @@ export async function benchActions(opts: { baseUrl: string; token: string; tempo
   });
   const updateOnly: number[] = [];
   await pool(opts.updateOnlyCourseIds, opts.concurrency, async (courseId) => {
-    const handle = opts.temporal.workflow.getHandle(`course-${courseId}`);
+    const handle = opts.temporal.workflow.getHandle(courseWorkflowId(courseId));
     for (let i = 0; i < opts.actionsPerCourse + (opts.actionsPerCourse % 2); i++) {
       const t0 = process.hrtime.bigint();
       if (i % 2 === 0) await handle.executeUpdate(courseUpdates.pause, { args: [{ reason: 'benchmark' }] });

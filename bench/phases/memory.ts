@@ -9,6 +9,7 @@ import { enrollClient } from '../../src/client/courses';
 import type { Db } from '../../src/db/connect';
 import { pool, round, sleep } from '../stats';
 import { seedClients } from './starts';
+import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 
 export interface MemoryResult {
   courses: number;
@@ -47,8 +48,8 @@ export async function benchMemory(opts: { db: Db; temporal: Client; worker: Work
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from courses where id = any(${ids}) and current_step is not null`.execute(opts.db);
     if (rows[0]!.n >= ids.length) break;
     if (Date.now() - t0 > Number(process.env.BENCH_PROJECT_TIMEOUT_MS ?? 180_000)) {
-      const desc = await opts.temporal.workflow.getHandle(`course-${ids[0]}`).describe();
-      const why = desc.status.name === 'FAILED' ? await opts.temporal.workflow.getHandle(`course-${ids[0]}`).result().catch((e: Error & { cause?: Error }) => e.cause?.message ?? e.message) : desc.status.name;
+      const desc = await opts.temporal.workflow.getHandle(courseWorkflowId(ids[0])).describe();
+      const why = desc.status.name === 'FAILED' ? await opts.temporal.workflow.getHandle(courseWorkflowId(ids[0])).result().catch((e: Error & { cause?: Error }) => e.cause?.message ?? e.message) : desc.status.name;
       throw new Error(`only ${rows[0]!.n} of ${ids.length} courses projected (first: ${String(why)})`);
     }
     await sleep(100);
