@@ -13,7 +13,8 @@ import type { InstrumentId } from '../../domain/instruments/instrument-id';
 import { isoTime as iso } from '../../domain/time';
 import { courseWorkflowId } from '../workflow-ids';
 import type { AssessmentInput } from '../assessment-machine';
-import type { ActorRef, CourseActionInputs, CourseActionName } from '../contracts';
+import type { BpReading } from '../../domain/rules/discharge-readiness';
+import type { ActorRef, AssessmentInstrumentResult, CourseActionInputs, CourseActionName } from '../contracts';
 import { Rejection } from '../rejection';
 import type { DomainEvent, Notification, StepEvent } from './events';
 import { isSuicideRiskHold, type CourseInit, type CourseMachineState, type SafetyHold, type StepRuntime, type StepStatus } from './state';
@@ -318,6 +319,52 @@ export class Progression {
     throw new Rejection('InvalidTransition', `${p.id} is already ${s.status}${s.outcome ? ` (${s.outcome})` : ''}`);
   }
 
+  // ---------------------------------------------------------------- bounded state
+  // The state carries what a later decision reads, nothing more: every reading, result and reason is in
+  // the projection already (vitals, assessment and session rows). See README.md, "Carried state".
+
+  /**
+   * The readings a decision still reads: the latest at each of the protocol's check times (the discharge
+   * rule), and at 0 and 40 min and discharge (the REMS form). Others are in the vitals rows only.
+   */
+  keepReadings(readings: readonly BpReading[]): BpReading[] {
+    const wanted = new Set<number | 'discharge'>([...this.protocol.safety.bloodPressure.checkMinutes, 0, 'discharge', ...(this.protocol.rems ? [40] : [])]);
+    const latest = new Map<number | 'discharge', BpReading>();
+    for (const r of readings) {
+      if (!wanted.has(r.at)) continue;
+      latest.delete(r.at);
+      latest.set(r.at, r);
+    }
+    return [...latest.values()];
+  }
+
+  /**
+   * A session that ended (completed or cancelled) keeps its status, times, dose and counters; its
+   * reminders, the pre-dose check's reasons and its readings go (a REMS form still to be submitted for
+   * it keeps the three readings it reads until then: `formSubmitted`).
+   */
+  foldSession(p: PlannedStep, s: StepRuntime): void {
+    const ses = s.session;
+    if (!ses) return;
+    ses.reminders = [];
+    if (ses.preDose) ses.preDose = { ...ses.preDose, reasons: [] };
+    const form = this.plan.find((q) => q.kind === 'rems-monitoring-form' && q.timing.anchor === 'step' && q.timing.stepId === p.id);
+    const formOutstanding = form !== undefined && !['done', 'skipped', 'cancelled'].includes(this.state.steps[form.id]!.status);
+    ses.readings = formOutstanding ? ses.readings.filter((r) => r.at === 0 || r.at === 40 || r.at === 'discharge') : [];
+  }
+
+  /** A REMS form was submitted: its session's readings are no longer read. */
+  formSubmitted(form: PlannedStep): void {
+    if (form.timing.anchor !== 'step') return;
+    const ses = this.state.steps[form.timing.stepId]?.session;
+    if (ses && (ses.status === 'completed' || ses.status === 'cancelled')) ses.readings = [];
+  }
+
+  /** An assessment's results as carried once it finished: the completed C-SSRS and PHQ-9 (what the baseline and risk checks read). */
+  foldResults(results: readonly AssessmentInstrumentResult[]): AssessmentInstrumentResult[] {
+    return results.filter((r) => r.status === 'completed' && (r.instrumentId === 'cssrs' || r.instrumentId === 'phq9'));
+  }
+
   /** Throws unless `v` is a blood pressure in mmHg. */
   bp(v: unknown, field: string): void {
     const b = v as { systolic?: unknown; diastolic?: unknown } | null;
@@ -457,6 +504,7 @@ export class Progression {
         if (s.session && !['completed', 'cancelled'].includes(s.session.status)) {
           s.session.status = 'cancelled';
           this.sessionRecord(p, s);
+          this.foldSession(p, s);
         }
         this.touch(p.id);
       }

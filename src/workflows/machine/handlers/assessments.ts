@@ -59,7 +59,7 @@ export function onAssessmentFinished(m: Progression, sig: AssessmentFinishedSign
   const a = m.state.assessments[sig.assessmentId];
   if (!a || a.status !== 'pending') return;
   a.status = sig.status;
-  a.results = sig.results;
+  a.results = m.foldResults(sig.results);
   a.finishedAt = sig.at ?? now;
   m.event(`assessment.${sig.status}`, a.stepKey, undefined, { assessmentId: a.id, instruments: sig.results.map((r) => `${r.instrumentId}:${r.status}`) }, now);
   if (sig.status === 'missed' || sig.status === 'partial') {

@@ -50,6 +50,7 @@ export const sessionsAndSafety = {
     return () => {
       ses.status = 'completed';
       m.sessionRecord(p, s, now);
+      m.foldSession(p, s);
       m.event('session.completed', p.id, input.actor, {}, now);
       m.complete(p, s, 'attended', now);
       return { outcome: 'completed' };
@@ -100,7 +101,7 @@ export const sessionsAndSafety = {
     return () => {
       ses.preDose = { decision: decision.decision, reasons: decision.reasons, at: now, count: (ses.preDose?.count ?? 0) + 1 };
       ses.status = decision.decision === 'proceed' ? 'checked-in' : 'held';
-      ses.readings = [...ses.readings.filter((r) => r.at !== 0), { at: 0, ...input.bloodPressure }];
+      ses.readings = m.keepReadings([...ses.readings.filter((r) => r.at !== 0), { at: 0, ...input.bloodPressure }]);
       m.vitals(p, s, 'pre-dose', null, input.bloodPressure, input.heartRate, input.spo2, now);
       // This session's pre-dose hold: opened (or its reason brought up to date) by a check that holds for
       // reasons of its own, closed by one that proceeds. Holds that are already open (a critical answer,
@@ -179,7 +180,7 @@ export const sessionsAndSafety = {
       throw new Rejection('ClinicallyRefused', `the ${input.atMinutes}-minute reading is taken ${input.atMinutes} min after the dose: ${Math.floor(elapsed)} min have passed, ${left} min left`);
     }
     return () => {
-      ses.readings = [...ses.readings, { at: input.atMinutes, ...input.bloodPressure }];
+      ses.readings = m.keepReadings([...ses.readings, { at: input.atMinutes, ...input.bloodPressure }]);
       if (typeof input.spo2 === 'number') ses.spo2 = input.spo2;
       m.vitals(p, s, 'monitoring', input.atMinutes, input.bloodPressure, input.heartRate, input.spo2, now);
       m.sessionRecord(p, s);
@@ -216,6 +217,7 @@ export const sessionsAndSafety = {
       m.sessionRecord(p, s, now);
       m.event('session.discharged', p.id, input.actor, { monitoringMinutes: minutes }, now);
       m.complete(p, s, 'dosed', now);
+      m.foldSession(p, s);
       // The REMS form of this session opens now (tick), pre-filled from the session.
       return { outcome: 'discharged' };
     };
@@ -275,6 +277,7 @@ export const sessionsAndSafety = {
       m.remsRecord(p, s, now, input);
       m.event('rems-form.submitted', p.id, input.actor, {}, now);
       m.complete(p, s, 'submitted', now);
+      m.formSubmitted(p);
       return { outcome: 'submitted' };
     };
   },

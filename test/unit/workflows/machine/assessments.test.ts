@@ -97,11 +97,12 @@ describe('send-assessment (staff)', () => {
     expect(c.reject('send-assessment', {}).type).toBe('InvalidInput');
   });
 
-  test('results of an ad-hoc assessment are kept', () => {
+  test('a finished ad-hoc assessment keeps its status and, of its results, the C-SSRS and PHQ-9 the risk checks read (the rest is in its rows)', () => {
     const c = new Course();
-    c.act('send-assessment', { instruments: ['gad7'] });
-    c.finish('adhoc-1');
-    expect(c.view().assessments.find((a) => a.id === 'c1/adhoc-1')).toMatchObject({ status: 'completed', results: [expect.objectContaining({ instrumentId: 'gad7', total: 5 })] });
+    c.act('send-assessment', { instruments: ['gad7', 'phq9'] });
+    c.finish('adhoc-1', { item9: 1 });
+    expect(c.view().assessments.find((a) => a.id === 'c1/adhoc-1')).toMatchObject({ status: 'completed', results: [expect.objectContaining({ instrumentId: 'phq9', phq9Item9: 1 })] });
+    expect(c.m.state.assessments['c1/adhoc-1']!.results.map((r) => r.instrumentId)).toEqual(['phq9']);
   });
 });
 
