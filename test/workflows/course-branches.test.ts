@@ -50,8 +50,6 @@ test('ineligible: a hard stop at screening ends the course as ineligible', async
 test('clearance past its deadline: overdue, and the escalation reaches the mailer; a late decision still counts', async () => {
   const c = await course();
   await c.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
-  // The Update validator refuses malformed input (InvalidInput) before anything is written.
-  expect((await c.reject('clearance', { decision: 'denied' })).type).toBe('InvalidInput');
   await c.sleep(71 * HOUR);
   expect((await c.step('clearance')).overdue).toBe(false);
   await c.sleep(2 * HOUR);
@@ -61,6 +59,9 @@ test('clearance past its deadline: overdue, and the escalation reaches the maile
   await sentNotes(c.courseId, 'step-escalation', (ns) => ns.length >= 1);
   const esc = h.fakes.notes(c.courseId, 'step-escalation');
   expect(esc.map((n) => [n.key, n.recipient])).toEqual([[`${c.courseId}/clearance/d0/escalation-0`, { kind: 'role', role: 'prescriber' }]]);
+  // The Update validator refuses malformed input (InvalidInput) before anything is written. (After the
+  // sleeps: a rejected Update can leave the test server's time skipping locked, see README.md.)
+  expect((await c.reject('clearance', { decision: 'denied' })).type).toBe('InvalidInput');
   // The late decision still counts, and the step is done.
   await c.act('clearance', { decision: 'approved' });
   expect((await c.step('clearance')).status).toBe('done');
