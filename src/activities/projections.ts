@@ -6,9 +6,8 @@ import type { StepState } from '../db/schema';
 import { sql } from 'kysely';
 import { type CourseRecord, courseRecordWrites, fromExcluded, inOneStatement, type RowWrite, uniqueRows } from './course-records';
 
-export interface StepProjectionInput {
-  courseId: string;
-  clinicId: string;
+/** One step row of the course (`course_steps`): as the course stands after the transition. */
+export interface StepProjection {
   stepKey: string;
   kind: string;
   state: StepState;
@@ -21,15 +20,13 @@ export interface StepProjectionInput {
   escalationLevel?: number;
   outcome?: string | null;
   detail?: Record<string, unknown>;
-  /** Course status and current step, updated together with the step row. */
-  course?: { status: string; currentStep: string | null; currentStepDeadline: string | null; riskLevel?: string };
 }
 
 /** Everything one workflow transition changed, written in one transaction (one activity per transition keeps history short). */
 export interface CourseProjectionInput {
   courseId: string;
   clinicId: string;
-  steps: Array<Omit<StepProjectionInput, 'courseId' | 'clinicId' | 'course'>>;
+  steps: StepProjection[];
   records: CourseRecord[];
   course?: {
     status: string;
@@ -48,7 +45,7 @@ export function stepRowId(courseId: string, stepKey: string): string {
 }
 
 /** The `course_steps` row of one step. */
-function stepRow(courseId: string, clinicId: string, step: Omit<StepProjectionInput, 'courseId' | 'clinicId' | 'course'>) {
+function stepRow(courseId: string, clinicId: string, step: StepProjection) {
   return {
     id: stepRowId(courseId, step.stepKey),
     course_id: courseId,
@@ -70,42 +67,6 @@ function stepRow(courseId: string, clinicId: string, step: Omit<StepProjectionIn
 export function createProjectionActivities(deps: { db: Db }) {
   const { db } = deps;
   return {
-    /** Upserts one step row and, in the same transaction, the course's current step. */
-    async projectStep(input: StepProjectionInput): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        const row = stepRow(input.courseId, input.clinicId, input);
-        await trx
-          .insertInto('course_steps')
-          .values(row)
-          .onConflict((oc) =>
-            oc.column('id').doUpdateSet({
-              state: row.state,
-              owner_role: row.owner_role,
-              owner_staff_id: row.owner_staff_id,
-              deadline_at: row.deadline_at,
-              completed_at: row.completed_at,
-              escalation_level: row.escalation_level,
-              outcome: row.outcome,
-              detail: row.detail,
-            }),
-          )
-          .execute();
-        if (input.course) {
-          await trx
-            .updateTable('courses')
-            .set({
-              status: input.course.status,
-              current_step: input.course.currentStep,
-              current_step_deadline: input.course.currentStepDeadline,
-              ...(input.course.riskLevel ? { risk_level: input.course.riskLevel } : {}),
-              updated_at: new Date(),
-            })
-            .where('id', '=', input.courseId)
-            .execute();
-        }
-      });
-    },
-
     /**
      * Steps, clinical records and the course row of one transition, in one statement (one round trip,
      * atomic). Idempotent. Returns whether the clinic has webhook subscriptions, so the caller looks

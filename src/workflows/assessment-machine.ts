@@ -33,17 +33,6 @@ export interface InstrumentState {
   answers: unknown[] | null;
 }
 
-export interface AssessmentView {
-  assessmentId: string;
-  stepKey: string;
-  invitedAt: string;
-  expiresAt: string;
-  status: 'open' | 'completed' | 'partial' | 'missed' | 'cancelled';
-  instruments: Array<{ id: string; instrumentId: InstrumentId; status: InstrumentState['status']; total: number | null; band: string | null }>;
-  remindersSent: number;
-  critical: boolean;
-}
-
 export const assessmentWorkflowId = (assessmentId: string) => `assessment-${assessmentId}`;
 export const instrumentAssessmentId = (assessmentId: string, instrumentId: string) => `${assessmentId}/${instrumentId}`;
 
@@ -176,25 +165,6 @@ export class AssessmentMachine {
       ...(i.score?.risk !== undefined ? { cssrsRisk: i.score.risk } : {}),
       ...(i.answeredAt !== null ? { answeredAt: i.answeredAt } : {}),
     }));
-  }
-
-  view(): AssessmentView {
-    return {
-      assessmentId: this.input.assessmentId,
-      stepKey: this.input.stepKey,
-      invitedAt: new Date(this.invitedAt).toISOString(),
-      expiresAt: new Date(this.expiresAt).toISOString(),
-      status: this.done || this.remaining.length < this.instruments.length ? (this.done ? this.overallStatus() : 'open') : 'open',
-      instruments: this.instruments.map((i) => ({
-        id: instrumentAssessmentId(this.input.assessmentId, i.instrumentId),
-        instrumentId: i.instrumentId,
-        status: i.status,
-        total: i.score?.total ?? null,
-        band: i.score?.band ?? null,
-      })),
-      remindersSent: this.remindersSent,
-      critical: this.critical !== null,
-    };
   }
 }
 

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { NotifyInput } from '../activities/contracts';
 import type { AssessmentRecord } from '../activities/course-records';
+import { isoTime as iso } from '../domain/time';
 import { acts, local } from './activity-proxies';
 import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
 import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
@@ -35,34 +36,14 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     return p;
   };
   const record = (a: { assessments: AssessmentRecord[] }) => local.recordAssessments(a);
-  const iso = (t: number) => new Date(t).toISOString();
   let applied = 0;
   let flushed = 0;
   let alert: { at: number } | null = null; // a critical answer whose alerts and signal are not sent yet
   const reminders: number[] = []; // reminder numbers due, not sent yet
   const dirty = new Set<string>();
 
-  setHandler(
-    submitAnswersUpdate,
-    async (sub) => {
-      const t = at(Date.now());
-      const r = asFailure(() => m.accept(sub, t));
-      if (r.becameCritical) alert = { at: t };
-      dirty.add(sub.instrumentId);
-      const mine = ++applied;
-      rearm();
-      await condition(() => flushed >= mine);
-      return r.reply;
-    },
-    {
-      validator: (sub) => {
-        refuseUnsealed(sub);
-        asFailure(() => m.score(sub, Math.max(Date.now(), last)));
-      },
-    },
-  );
-
   // One durable timer, for the next reminder or the expiry; its callback applies it at its target.
+  // Defined before the handler: an Update that reaches a new run is delivered as setHandler runs.
   const root = CancellationScope.current();
   let armed: { target: number; scope: CancellationScope } | null = null;
   function rearm(): void {
@@ -97,6 +78,26 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     const reminder = m.nextReminderAt();
     if (reminder !== null && t >= reminder) reminders.push(++m.remindersSent);
   };
+
+  setHandler(
+    submitAnswersUpdate,
+    async (sub) => {
+      const t = at(Date.now());
+      const r = asFailure(() => m.accept(sub, t));
+      if (r.becameCritical) alert = { at: t };
+      dirty.add(sub.instrumentId);
+      const mine = ++applied;
+      rearm();
+      await condition(() => flushed >= mine);
+      return r.reply;
+    },
+    {
+      validator: (sub) => {
+        refuseUnsealed(sub);
+        asFailure(() => m.score(sub, Math.max(Date.now(), last)));
+      },
+    },
+  );
 
   const rows = (only?: Set<string>): AssessmentRecord[] =>
     m.instruments

@@ -17,29 +17,6 @@ export type CourseActionRequests = { [K in ActionName]: ActionRequest<K> };
 export type CourseActionName = ActionName;
 export const COURSE_ACTION_NAMES: readonly CourseActionName[] = ACTION_NAMES;
 
-export type BloodPressureInput = CourseActionInputs['pre-dose-check']['bloodPressure'];
-export type RecordScreeningInput = CourseActionInputs['screening'];
-export type DecideClearanceInput = CourseActionInputs['clearance'];
-export type RecordRemsEnrollmentInput = CourseActionInputs['rems-enrollment'];
-export type RecordConsentInput = CourseActionInputs['consent'];
-export type ScheduleSessionInput = CourseActionInputs['schedule'];
-export type CompleteSessionInput = CourseActionInputs['session-complete'];
-export type RecordNoShowInput = CourseActionInputs['no-show'];
-export type RecordPreDoseCheckInput = CourseActionInputs['pre-dose-check'];
-export type RecordDoseInput = CourseActionInputs['dose'];
-export type RecordVitalsInput = CourseActionInputs['vitals'];
-export type DischargeInput = CourseActionInputs['discharge'];
-export type RecordAdverseEventInput = CourseActionInputs['adverse-event'];
-export type RecordSafetyReviewInput = CourseActionInputs['safety-review'];
-export type SubmitRemsFormInput = CourseActionInputs['rems-form'];
-export type DecideMaintenanceInput = CourseActionInputs['maintenance-decision'];
-export type CompleteTaskInput = CourseActionInputs['task-complete'];
-export type TriggerAssessmentInput = CourseActionInputs['send-assessment'];
-export type PauseCourseInput = CourseActionInputs['pause'];
-export type ResumeCourseInput = CourseActionInputs['resume'];
-export type WithdrawCourseInput = CourseActionInputs['withdraw'];
-export type ChangeClinicianInput = CourseActionInputs['change-clinician'];
-
 // Assessment child -> course parent.
 export interface AssessmentCriticalSignal {
   assessmentId: string;

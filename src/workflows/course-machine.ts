@@ -12,10 +12,9 @@ import type { CourseInit } from './machine/state';
 import { toNotifyInput, toProjection } from './projection';
 
 export { Rejection } from './rejection';
-export { holdClosesWhen, isSuicideRiskHold } from './machine/state';
-export type { AssessmentRuntime, CourseInit, CourseMachineState, CourseStatus, SafetyHold, SessionState, SessionStatus, StepRuntime, StepStatus } from './machine/state';
+export { isSuicideRiskHold } from './machine/state';
+export type { CourseMachineState } from './machine/state';
 export type { CourseView, StepView } from './machine/views';
-export type { DomainEvent } from './machine/events';
 
 /** What the workflow must do after a transition: the rows to write, the messages, the children. */
 export interface MachineOutput {

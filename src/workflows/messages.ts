@@ -9,7 +9,6 @@
 // A rejected Update writes nothing to history.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CourseView } from './course-machine';
-import type { AssessmentView } from './assessment-machine';
 import {
   COURSE_ACTION_NAMES,
   type AssessmentCriticalSignal,
@@ -68,5 +67,3 @@ export const submitAnswersUpdate = defineUpdate<SubmitAnswersResult, [SubmitAnsw
 // API -> course: a critical answer given on a link that had closed (contracts.ts: LateCriticalAnswerInput).
 /** `recorded: false`: the course has ended; the caller records the item itself (src/api/late-answers.ts). */
 export const recordLateCriticalAnswerUpdate = defineUpdate<{ recorded: boolean; holdId: string | null }, [LateCriticalAnswerInput]>('recordLateCriticalAnswer');
-
-export const getAssessmentQuery = defineQuery<AssessmentView>('getAssessment');

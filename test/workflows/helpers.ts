@@ -82,7 +82,6 @@ export class FakeActivities {
         for (const s of input.steps) this.steps.set(`${input.courseId}/${s.stepKey}`, s);
         if (input.course) this.course.set(input.courseId, input.course);
       },
-      projectStep: async () => undefined,
       recordAssessments: async (input: RecordAssessmentsInput) => {
         this.assessments.push(input);
       },

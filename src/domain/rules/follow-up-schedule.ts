@@ -3,6 +3,7 @@
 import type { InstrumentId } from '../instruments/instrument-id';
 import type { AssessmentPoint, Protocol } from '../protocol';
 import { DAY_MS, HOUR_MS, toTime } from './decision';
+import { isoTime as iso } from '../time';
 
 export interface CourseEvents {
   /** When the course started (screening opened): baseline assessments are due then. */
@@ -69,4 +70,3 @@ export function assessmentSchedule(protocol: Protocol, events: CourseEvents): As
   return { items, byInstrument };
 }
 
-const iso = (t: number) => new Date(t).toISOString();

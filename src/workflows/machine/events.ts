@@ -1,7 +1,6 @@
 // What the course machine emits: domain events (plain data, times in epoch ms of workflow time) and the
 // messages it asks to send. The machine knows nothing of rows or tables: src/workflows/projection.ts
 // maps these events to the rows the projection activity writes.
-import type { Reason } from '../../domain/rules/decision';
 import type { RiskLevel } from '../../domain/rules/suicide-risk';
 import type { Role } from '../../domain/protocol';
 import type { ActorRef } from '../contracts';
@@ -154,5 +153,3 @@ export function notesSummary(notes: string | undefined): { notesSummary?: string
   if (!t) return {};
   return { notesSummary: t.length > 200 ? `${t.slice(0, 199)}…` : t };
 }
-
-export type { Reason };

@@ -98,7 +98,7 @@ export function courseView(protocol: Protocol, plan: readonly PlannedStep[], sta
   };
 }
 
-export function stepView(p: PlannedStep, state: CourseMachineState): StepView {
+function stepView(p: PlannedStep, state: CourseMachineState): StepView {
   const s = state.steps[p.id]!;
   const ses = s.session;
   return {
