@@ -1,5 +1,5 @@
 // Screening, medical clearance, REMS enrolment and consent: every rule of the intake actions.
-import { COORDINATOR, Course, DAY, H, NO_HARD_STOPS, NO_REVIEW_ITEMS, PRESCRIBER, eventTypes, iso, notes, rows, stepStates, T0 } from './helpers';
+import { COORDINATOR, Course, DAY, H, NO_HARD_STOPS, NO_REVIEW_ITEMS, PRESCRIBER, eventTypes, iso, notes, protocol, rows, stepStates, T0 } from './helpers';
 
 describe('a new course', () => {
   test('opens screening with its deadline, asks for the baseline assessment and projects the course', () => {
@@ -94,6 +94,34 @@ describe('screening', () => {
     expect(c.act('screening', glaucoma, PRESCRIBER).outcome).toBe('eligible');
     expect(eventTypes(c.out())).toContain('hard-stop.overridden');
     expect(c.status('clearance')).toBe('open');
+  });
+
+  test("an override is judged on the actor's role: a coordinator's is refused, and the refusal recorded", () => {
+    const c = new Course();
+    c.out();
+    const r = c.act('screening', { hardStops: { ...NO_HARD_STOPS, 'uncontrolled-glaucoma': true }, reviewItems: NO_REVIEW_ITEMS, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason: 'letter' }] }, COORDINATOR);
+    expect(r.outcome).toBe('ineligible');
+    const e = rows(c.out(), 'event');
+    expect(e.find((x) => x.type === 'hard-stop.override-refused')).toMatchObject({ actorType: 'staff', actorId: 'staff-c', detail: { hardStop: 'uncontrolled-glaucoma', byRole: 'coordinator', accepted: false } });
+    expect(e.some((x) => x.type === 'hard-stop.overridden')).toBe(false);
+  });
+
+  test("the protocol's hardStopOverrideRoles decide: a protocol naming only admins refuses a prescriber", () => {
+    const base = protocol('kap-office');
+    const c = new Course('kap-office', { protocol: { ...base, safety: { ...base.safety, hardStopOverrideRoles: ['admin'] } } });
+    const r = c.act('screening', { hardStops: { ...NO_HARD_STOPS, 'uncontrolled-glaucoma': true }, reviewItems: NO_REVIEW_ITEMS, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason: 'letter' }] }, PRESCRIBER);
+    expect(r.outcome).toBe('ineligible');
+  });
+
+  test('who acted: a staff member, a token without one (recorded as the token), or no actor (the engine)', () => {
+    const c = new Course();
+    c.out();
+    c.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, { role: 'coordinator', tokenId: 'tok-1', label: 'intake system' });
+    expect(rows(c.out(), 'event').find((x) => x.type === 'screening.recorded')).toMatchObject({ actorType: 'token', actorId: 'tok-1', by: { role: 'coordinator', tokenId: 'tok-1', label: 'intake system' } });
+    c.act('pause', { reason: 'travel' }, null);
+    expect(rows(c.out(), 'event').find((x) => x.type === 'course.paused')).toMatchObject({ actorType: 'system', actorId: null });
+    c.act('resume', {}, PRESCRIBER);
+    expect(rows(c.out(), 'event').find((x) => x.type === 'course.resumed')).toMatchObject({ actorType: 'staff', actorId: 'staff-p', by: { role: 'prescriber', label: 'Dr P' } });
   });
 
   test('a review item asks the prescriber for a reason: approval without one is refused, with one it clears', () => {
