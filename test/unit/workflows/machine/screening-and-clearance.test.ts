@@ -91,8 +91,10 @@ describe('screening', () => {
     const noActor = c.reject('screening', glaucoma, null);
     expect(noActor.type).toBe('InvalidInput');
     expect(noActor.message).toMatch(/overrides/);
-    expect(c.act('screening', glaucoma, PRESCRIBER).outcome).toBe('eligible');
-    expect(eventTypes(c.out())).toContain('hard-stop.overridden');
+    const r = c.act('screening', glaucoma, PRESCRIBER);
+    expect(r.outcome).toBe('eligible');
+    expect(r.reasons).toContainEqual(expect.objectContaining({ code: 'hard-stop-overridden:uncontrolled-glaucoma', message: expect.stringContaining('overridden by prescriber staff-p') }));
+    expect(rows(c.out(), 'event').find((x) => x.type === 'hard-stop.overridden')).toMatchObject({ actorType: 'staff', actorId: 'staff-p', detail: { accepted: true, reason: 'pressure controlled' }, by: { role: 'prescriber', label: 'Dr P' } });
     expect(c.status('clearance')).toBe('open');
   });
 
