@@ -7,7 +7,7 @@ import { getProtocol } from '../../src/domain';
 import { createApiToken } from '../../src/auth/tokens';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
-import { LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
+import { BENIGN_ANSWERS, LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
 
 let stack: TestStack;
 const clinicId = `clinic-cw-${Date.now().toString(36)}`;
@@ -32,10 +32,13 @@ test('enrollment -> steps -> projections: a complete kap-office course at 10 pro
   const clientId = await newClient('complete');
   const { course } = await enrollClient(services(), { type: 'staff', id: null }, { clientId, protocolId: 'kap-office', timeScale: 864_000 });
   const live = new LiveCourse(stack.temporal, stack.db, course.id, getProtocol('kap-office', 1)!);
-  // The client answers the baseline PHQ-9 and GAD-7 (no critical item), so the export carries scored responses.
-  await live.waitOpen('screening');
-  await eventually(async () => (await submitAssessment(stack.temporal, `${course.id}/screening/phq9`, [2, 2, 1, 2, 1, 1, 2, 1, 0]).catch(() => undefined)) ?? undefined);
-  await eventually(async () => (await submitAssessment(stack.temporal, `${course.id}/screening/gad7`, [1, 2, 1, 1, 0, 1, 1]).catch(() => undefined)) ?? undefined);
+  // The client answers the whole baseline at once (it expires 96 protocol hours, under half a second,
+  // after it is sent): PHQ-9 and GAD-7 with scores the export carries, no critical item.
+  const answer = (instrument: string, answers: unknown[]) => eventually(async () => (await submitAssessment(stack.temporal, `${course.id}/screening/${instrument}`, answers).catch(() => undefined)) ?? undefined, 20_000, 10);
+  await answer('phq9', [2, 2, 1, 2, 1, 1, 2, 1, 0]);
+  await answer('gad7', [1, 2, 1, 1, 0, 1, 1]);
+  await answer('pcl5', BENIGN_ANSWERS.pcl5!);
+  await answer('cssrs', BENIGN_ANSWERS.cssrs!);
   const final = await live.runToCompletion();
   expect(final.status).toBe('completed');
   expect(final.result).toMatchObject({ status: 'completed', dosesGiven: 6, endReason: 'course-complete' });
@@ -85,6 +88,10 @@ test('rejections map to AppErrors; answers reach the assessment; a critical answ
   expect(early).toBeInstanceOf(AppError);
   expect(early).toMatchObject({ code: 'conflict' });
   expect(early.message).toMatch(/no dosing before medical clearance/);
+  // Past the API, the workflow's own validator runs the action's catalogue schema: 400 naming the field, never the value.
+  const malformed = await executeCourseAction(stack.temporal, course.id, 'vitals', { stepKey: 'dose-1', atMinutes: 40, bloodPressure: { systolic: 999, diastolic: 80 } }).catch((e) => e);
+  expect(malformed).toMatchObject({ code: 'invalid_input', problems: [{ field: 'bloodPressure.systolic', message: expect.stringContaining('300') }] });
+  expect(malformed.message).not.toContain('999');
   const bad = await submitAssessment(stack.temporal, `${course.id}/screening/phq9`, [1, 2]).catch((e) => e);
   expect(bad).toMatchObject({ code: 'invalid_input' });
   const reply = await submitAssessment(stack.temporal, `${course.id}/screening/phq9`, [1, 1, 1, 1, 1, 1, 1, 1, 1]);

@@ -19,16 +19,31 @@ const events = (m: CourseMachine) => (m.takeOutput().projection?.records ?? []).
 const glaucoma = { hardStops: { ...NO_HARD_STOPS, 'uncontrolled-glaucoma': true }, reviewItems: NO_REVIEW_ITEMS };
 const reason = 'Ophthalmology letter: pressure controlled since March';
 
-test("a raw Update naming a prescriber in the override is judged on its actor's role: refused for a coordinator", () => {
+test('a raw Update naming who overrides (byRole, byUserId) is refused by the action schema, naming each field; nothing is recorded', () => {
   const m = make();
+  m.takeOutput();
   const forged = { hardStop: 'uncontrolled-glaucoma', reason, byRole: 'prescriber', byUserId: 'staff-prescriber' } as never;
-  const r = m.apply('screening', { ...glaucoma, overrides: [forged], actor: { staffId: 'staff-coord', role: 'coordinator' } }, T0) as { outcome: string };
+  const input = { ...glaucoma, overrides: [forged], actor: { staffId: 'staff-coord', role: 'coordinator' as const } };
+  expect(() => m.validate('screening', input, T0)).toThrow(Rejection);
+  let err: Rejection | undefined;
+  try {
+    m.apply('screening', input, T0);
+  } catch (e) {
+    err = e as Rejection;
+  }
+  expect(err).toMatchObject({ type: 'InvalidInput', message: 'screening: overrides.0.byRole: not allowed: who acts is taken from your credentials; overrides.0.byUserId: not allowed: who acts is taken from your credentials' });
+  expect(err!.reasons.map((r) => r.code)).toEqual(['overrides.0.byRole', 'overrides.0.byUserId']);
+  expect(events(m)).toEqual([]);
+});
+
+test("an override is judged on its actor's role: refused for a coordinator (recorded as refused, the course ineligible)", () => {
+  const m = make();
+  const r = m.apply('screening', { ...glaucoma, overrides: [{ hardStop: 'uncontrolled-glaucoma', reason }], actor: { staffId: 'staff-coord', role: 'coordinator' } }, T0) as { outcome: string };
   expect(r.outcome).toBe('ineligible');
   const e = events(m);
   const refused = e.find((x) => x.type === 'hard-stop.override-refused')!;
   expect(refused).toMatchObject({ actorType: 'staff', actorId: 'staff-coord', detail: { hardStop: 'uncontrolled-glaucoma', byRole: 'coordinator', reason, accepted: false }, by: { role: 'coordinator' } });
   expect(e.some((x) => x.type === 'hard-stop.overridden')).toBe(false);
-  expect(JSON.stringify(e)).not.toContain('staff-prescriber');
 });
 
 test("a prescriber's override clears the hard stop and names the prescriber", () => {

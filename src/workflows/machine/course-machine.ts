@@ -2,7 +2,8 @@
 // the assessment children's reports, and the views. Emits domain events (events.ts); knows nothing of
 // rows, Temporal or the clock. src/workflows/course-machine.ts adds the rows those events become.
 import type { Protocol } from '../../domain/protocol';
-import type { AssessmentCriticalSignal, AssessmentFinishedSignal, CourseActionInputs, CourseActionName, LateCriticalAnswerInput } from '../contracts';
+import type { AssessmentCriticalSignal, AssessmentFinishedSignal, CourseActionName, CourseActionRequests, LateCriticalAnswerInput } from '../contracts';
+import { ACTIONS, parseActionInput, type ActionSpec } from '../../domain/actions/catalogue';
 import { Rejection } from '../rejection';
 import { administration } from './handlers/administration';
 import { assessments, onAssessmentCritical, onAssessmentFinished, onLateCriticalAnswer } from './handlers/assessments';
@@ -17,7 +18,6 @@ const GROUPS = [screeningAndClearance, sessionsAndSafety, assessments, administr
 const HANDLERS: { [K in CourseActionName]: Handler<K> } = { ...screeningAndClearance, ...sessionsAndSafety, ...assessments, ...administration };
 if (Object.keys(HANDLERS).length !== GROUPS.reduce((n, g) => n + Object.keys(g).length, 0)) throw new Error('an action has a handler in two groups');
 
-const PAUSE_EXEMPT: ReadonlySet<CourseActionName> = new Set(['resume', 'withdraw', 'adverse-event', 'safety-review', 'change-clinician', 'send-assessment', 'rems-form']);
 
 export class CourseMachineCore extends Progression {
   constructor(protocol: Protocol, state: ReturnType<typeof Progression.initialState>) {
@@ -32,13 +32,17 @@ export class CourseMachineCore extends Progression {
 
   // ---------------------------------------------------------------- staff actions
 
-  /** Throws a Rejection when the action is not allowed now. Never changes state. */
-  validate<K extends CourseActionName>(name: K, input: CourseActionInputs[K], now: number): void {
+  /**
+   * Throws a Rejection when the action is not allowed now. Never changes state. The input is read by
+   * the action's catalogue schema first (InvalidInput naming each bad field), so the validator and the
+   * handler see the same parsed input (trimmed, defaults filled).
+   */
+  validate<K extends CourseActionName>(name: K, input: CourseActionRequests[K], now: number): void {
     this.prepare(name, input, now);
   }
 
   /** Validates and applies an action; the workflow then flushes `takeOutput()`. */
-  apply<K extends CourseActionName>(name: K, input: CourseActionInputs[K], now: number): Outcome {
+  apply<K extends CourseActionName>(name: K, input: CourseActionRequests[K], now: number): Outcome {
     const commit = this.prepare(name, input, now);
     const result = commit();
     this.courseChanged();
@@ -46,13 +50,16 @@ export class CourseMachineCore extends Progression {
     return result;
   }
 
-  private prepare<K extends CourseActionName>(name: K, input: CourseActionInputs[K], now: number): Plan {
-    if (typeof input !== 'object' || input === null) throw new Rejection('InvalidInput', `${name}: input must be an object`);
-    if (this.finished) throw new Rejection('InvalidTransition', `the course is ${this.state.status}${this.state.endReason ? ` (${this.state.endReason})` : ''}`);
-    if (this.state.status === 'paused' && !PAUSE_EXEMPT.has(name)) throw new Rejection('InvalidTransition', `the course is paused (${this.state.pauseReason}): resume it first`);
-    const handler = (HANDLERS as Record<string, (m: Progression, i: unknown, n: number) => Plan>)[name];
+  private prepare<K extends CourseActionName>(name: K, raw: unknown, now: number): Plan {
+    const handler = Object.prototype.hasOwnProperty.call(HANDLERS, name) ? (HANDLERS as Record<string, (m: Progression, i: unknown, n: number) => Plan>)[name] : undefined;
     if (!handler) throw new Rejection('InvalidInput', `unknown action ${name}`);
-    return handler(this, input, now);
+    // Field names and zod's reasons only: never the values (clinical data stays out of failure messages).
+    const parsed = parseActionInput(name, raw);
+    if (!parsed.ok) throw new Rejection('InvalidInput', `${name}: ${parsed.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, parsed.problems.map((p) => ({ code: p.field, message: p.message, blocking: true })));
+    if (this.finished) throw new Rejection('InvalidTransition', `the course is ${this.state.status}${this.state.endReason ? ` (${this.state.endReason})` : ''}`);
+    const spec: ActionSpec = ACTIONS[name];
+    if (this.state.status === 'paused' && !spec.pauseExempt) throw new Rejection('InvalidTransition', `the course is paused (${this.state.pauseReason}): resume it first`);
+    return handler(this, parsed.input, now);
   }
 
   // ---------------------------------------------------------------- the assessment children's reports

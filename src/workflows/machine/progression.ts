@@ -295,7 +295,6 @@ export class Progression {
 
   /** The named step, of one of these kinds, open. */
   openStepOf(stepKey: string, kinds: string[], action: string): [PlannedStep, StepRuntime] {
-    if (typeof stepKey !== 'string') throw new Rejection('InvalidInput', 'stepKey is required');
     const p = this.byId.get(stepKey);
     if (!p) throw new Rejection('InvalidInput', `unknown step ${stepKey}`);
     if (!kinds.includes(p.kind)) throw new Rejection('InvalidInput', `${action} applies to ${kinds.join('/')} steps; ${stepKey} is a ${p.kind} step`);
@@ -363,13 +362,6 @@ export class Progression {
   /** An assessment's results as carried once it finished: the completed C-SSRS and PHQ-9 (what the baseline and risk checks read). */
   foldResults(results: readonly AssessmentInstrumentResult[]): AssessmentInstrumentResult[] {
     return results.filter((r) => r.status === 'completed' && (r.instrumentId === 'cssrs' || r.instrumentId === 'phq9'));
-  }
-
-  /** Throws unless `v` is a blood pressure in mmHg. */
-  bp(v: unknown, field: string): void {
-    const b = v as { systolic?: unknown; diastolic?: unknown } | null;
-    const ok = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 20 && x < 300;
-    if (!b || !ok(b.systolic) || !ok(b.diastolic)) throw new Rejection('InvalidInput', `${field}: systolic and diastolic in mmHg are required`);
   }
 
   // ---------------------------------------------------------------- the client's answers

@@ -1,16 +1,16 @@
 // Handlers of the course's administration: pause, resume, withdraw, change of clinician, the
 // maintenance decision, and completing a review or task step.
-// Each checks its input against the course (a Rejection, never a change) and returns the change to make.
+// Each checks its input against the course (a Rejection, never a change) and returns the change to make;
+// the input has passed its catalogue schema already (src/domain/actions/catalogue.ts).
 import { Rejection } from '../../rejection';
 import type { HandlerTable } from '../progression';
 
 export const administration = {
   pause: (m, input, now) => {
-    if (typeof input.reason !== 'string' || !input.reason.trim()) throw new Rejection('InvalidInput', 'reason is required to pause a course');
     return () => {
       m.state.status = 'paused';
       m.state.pausedAt = now;
-      m.state.pauseReason = input.reason.trim();
+      m.state.pauseReason = input.reason;
       m.event('course.paused', null, input.actor, { reason: input.reason }, now);
       return { outcome: 'paused' };
     };
@@ -38,16 +38,14 @@ export const administration = {
   },
 
   withdraw: (m, input, now) => {
-    if (typeof input.reason !== 'string' || !input.reason.trim()) throw new Rejection('InvalidInput', 'reason is required to withdraw a course');
     return () => {
       // end() records the one course.withdrawn event (recording it here too wrote it twice).
-      m.withdraw(input.reason.trim(), now, input.actor);
+      m.withdraw(input.reason, now, input.actor);
       return { outcome: 'withdrawn' };
     };
   },
 
   'change-clinician': (m, input, now) => {
-    if (typeof input.clinicianId !== 'string' || !input.clinicianId.trim()) throw new Rejection('InvalidInput', 'clinicianId is required');
     if (input.clinicianId === m.state.primaryClinicianId) throw new Rejection('InvalidTransition', `${input.clinicianId} is already the course's clinician`);
     return () => {
       const from = m.state.primaryClinicianId;
@@ -59,7 +57,6 @@ export const administration = {
 
   'maintenance-decision': (m, input, now) => {
     const [p, s] = m.stepOfKind('maintenance-decision');
-    if (input.decision !== 'maintenance' && input.decision !== 'complete') throw new Rejection('InvalidInput', 'decision must be maintenance or complete');
     if (input.decision === 'maintenance' && !m.protocol.maintenance.boostersOffered) throw new Rejection('ClinicallyRefused', 'this protocol does not offer maintenance boosters');
     return () => {
       m.state.maintenance = input.decision;

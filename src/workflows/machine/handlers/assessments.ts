@@ -1,16 +1,12 @@
 // Assessments: the staff action that sends one (send-assessment), and what the assessment children
 // report back: a critical answer (a suicide-risk hold), the end of an assessment (its results, and the
 // assessment step it completes), and a critical answer given on a link that had already closed.
-import { isInstrumentId } from '../../../domain/instruments/instrument-id';
 import type { AssessmentCriticalSignal, AssessmentFinishedSignal, LateCriticalAnswerInput } from '../../contracts';
 import { Rejection } from '../../rejection';
 import type { HandlerTable, Progression } from '../progression';
 
 export const assessments = {
   'send-assessment': (m, input, now) => {
-    if (!Array.isArray(input.instruments) || input.instruments.length === 0) throw new Rejection('InvalidInput', 'instruments: at least one instrument id is required');
-    const bad = input.instruments.filter((i) => !isInstrumentId(i));
-    if (bad.length) throw new Rejection('InvalidInput', `unknown instrument(s): ${bad.join(', ')}`);
     return () => {
       const n = ++m.state.counters.adhoc;
       const stepKey = `adhoc-${n}`;

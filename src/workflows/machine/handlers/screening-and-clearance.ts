@@ -1,5 +1,6 @@
 // Handlers of the intake actions: screening, medical clearance, REMS enrollment, informed consent.
-// Each checks its input against the course (a Rejection, never a change) and returns the change to make.
+// Each checks its input against the course (a Rejection, never a change) and returns the change to make;
+// the input has passed its catalogue schema already (src/domain/actions/catalogue.ts).
 import { checkEligibility, HARD_STOPS, readAnswer, SUICIDE_HARD_STOPS, type HardStopOverride, type ScreeningRecord } from '../../../domain/rules/eligibility';
 import { Rejection } from '../../rejection';
 import type { HandlerTable } from '../progression';
@@ -7,7 +8,6 @@ import type { HandlerTable } from '../progression';
 export const screeningAndClearance = {
   screening: (m, input, now) => {
     const [p, s] = m.stepOfKind('screening');
-    if (typeof input.hardStops !== 'object' || input.hardStops === null) throw new Rejection('InvalidInput', 'hardStops: an object of hard-stop answers is required');
     const baseline = m.assessmentResults(`${m.state.courseId}/${p.id}`);
     // Who overrides is the Update's actor (set by the server from the credential); anything else an
     // override carries (byRole / byUserId from older clients) is ignored. The role is checked
@@ -71,7 +71,6 @@ export const screeningAndClearance = {
 
   clearance: (m, input, now) => {
     const [p, s] = m.stepOfKind('clearance');
-    if (!['approved', 'denied', 'needs-records'].includes(input.decision)) throw new Rejection('InvalidInput', 'decision must be approved, denied or needs-records');
     const reason = input.reason?.trim() || null;
     if (input.decision === 'denied' && !reason) throw new Rejection('InvalidInput', 'reason: a denial needs a recorded reason');
     if (input.decision === 'approved' && m.state.screening?.decision === 'needs-review' && !reason) {
@@ -106,7 +105,6 @@ export const screeningAndClearance = {
 
   consent: (m, input, now) => {
     const [p, s] = m.stepOfKind('consent');
-    if (typeof input.documentVersion !== 'string' || !input.documentVersion.trim()) throw new Rejection('InvalidInput', 'documentVersion is required');
     if (input.signedByClient !== true) throw new Rejection('ClinicallyRefused', 'informed consent must be signed by the client');
     if (m.protocol.rems && input.prescriberSigned !== true) throw new Rejection('ClinicallyRefused', 'under the Spravato REMS the prescriber must sign the consent too');
     return () => {

@@ -1,11 +1,11 @@
 // Handlers of a session's actions and of safety: scheduling, attendance, the pre-dose check, the dose,
 // monitoring vitals, discharge, adverse events, the clinician's safety review, the REMS monitoring form.
-// Each checks its input against the course (a Rejection, never a change) and returns the change to make.
+// Each checks its input against the course (a Rejection, never a change) and returns the change to make;
+// the input has passed its catalogue schema already (src/domain/actions/catalogue.ts).
 import { dischargeReadiness } from '../../../domain/rules/discharge-readiness';
 import { preDoseCheck } from '../../../domain/rules/pre-dose-check';
 import type { Reason } from '../../../domain/rules/decision';
 import { isoTime as iso } from '../../../domain/time';
-import { ADVERSE_EVENT_CATEGORIES } from '../../contracts';
 import { Rejection } from '../../rejection';
 import { notesSummary } from '../events';
 import { REMINDER_HOURS_BEFORE, SESSION_GRACE_HOURS, type HandlerTable } from '../progression';
@@ -15,11 +15,8 @@ export const sessionsAndSafety = {
     const [p, s] = m.openStepOf(input.stepKey, ['preparation', 'dosing', 'integration'], 'schedule');
     const ses = s.session!;
     if (!['unscheduled', 'scheduled', 'no-show', 'held'].includes(ses.status)) throw new Rejection('InvalidTransition', `${p.id} cannot be (re)scheduled: its session is ${ses.status}`);
-    const hasAt = typeof input.startsAt === 'string';
-    const hasIn = typeof input.startsInHours === 'number';
-    if (hasAt === hasIn) throw new Rejection('InvalidInput', 'give exactly one of startsAt (ISO time) or startsInHours');
-    const startsAt = hasAt ? Date.parse(input.startsAt!) : now + m.hours(input.startsInHours!);
-    if (!Number.isFinite(startsAt)) throw new Rejection('InvalidInput', `startsAt is not a valid time: ${input.startsAt}`);
+    // The schema lets exactly one through: an ISO time with its offset, or protocol hours from now.
+    const startsAt = input.startsAt !== undefined ? Date.parse(input.startsAt) : now + m.hours(input.startsInHours!);
     if (startsAt < now - m.hours(1)) throw new Rejection('InvalidInput', `startsAt ${iso(startsAt)} is in the past`);
     if (p.kind === 'dosing' && m.state.lastDoseAt !== null) {
       const earliest = m.state.lastDoseAt + m.hours(m.protocol.course.minDaysBetweenDoses * 24);
@@ -80,7 +77,6 @@ export const sessionsAndSafety = {
     const [p, s] = m.openStepOf(input.stepKey, ['dosing'], 'pre-dose-check');
     const ses = s.session!;
     if (ses.status !== 'scheduled' && ses.status !== 'held') throw new Rejection('InvalidTransition', `${p.id}: schedule the session before the pre-dose check (session is ${ses.status})`);
-    m.bp(input.bloodPressure, 'bloodPressure');
     // Suicide risk from the client's own answers (the latest C-SSRS and PHQ-9 of this course); a value
     // typed at check-in may only make it stricter, never stand in for the answers.
     const fromAssessment = m.checkInRisk(input);
@@ -153,7 +149,6 @@ export const sessionsAndSafety = {
       missing.push(ses.status === 'unscheduled' || ses.status === 'no-show' ? `no session scheduled and no pre-dose check recorded for ${p.id} (session is ${ses.status})` : `no passing pre-dose check recorded for this session of ${p.id} (session is ${ses.status})`);
     }
     if (missing.length) throw new Rejection('ClinicallyRefused', `dose refused: ${missing.join('; ')}`, reasons.length ? reasons : missing.map((text) => ({ code: 'dose-check-missing', message: text, blocking: true })));
-    if (typeof input.route !== 'string' || !input.route) throw new Rejection('InvalidInput', 'route is required');
     if (!(m.protocol.routes as string[]).includes(input.route)) throw new Rejection('ClinicallyRefused', `route ${input.route} is not one of this protocol's routes (${m.protocol.routes.join(', ')})`);
     return () => {
       ses.status = 'dosed';
@@ -171,8 +166,6 @@ export const sessionsAndSafety = {
     const [p, s] = m.openStepOf(input.stepKey, ['dosing'], 'vitals');
     const ses = s.session!;
     if (ses.status !== 'dosed') throw new Rejection('InvalidTransition', `${p.id}: monitoring vitals are recorded after the dose (session is ${ses.status})`);
-    m.bp(input.bloodPressure, 'bloodPressure');
-    if (typeof input.atMinutes !== 'number' || input.atMinutes < 0) throw new Rejection('InvalidInput', 'atMinutes must be minutes after the start of dosing');
     // A timed reading is taken at its time: a "40-minute" reading before 40 minutes is not one.
     const elapsed = m.protocolMinutes(now - ses.doseAt!);
     if (input.atMinutes > elapsed) {
@@ -181,7 +174,7 @@ export const sessionsAndSafety = {
     }
     return () => {
       ses.readings = m.keepReadings([...ses.readings, { at: input.atMinutes, ...input.bloodPressure }]);
-      if (typeof input.spo2 === 'number') ses.spo2 = input.spo2;
+      if (input.spo2 !== undefined) ses.spo2 = input.spo2;
       m.vitals(p, s, 'monitoring', input.atMinutes, input.bloodPressure, input.heartRate, input.spo2, now);
       m.sessionRecord(p, s);
       return { outcome: 'recorded' };
@@ -192,7 +185,6 @@ export const sessionsAndSafety = {
     const [p, s] = m.openStepOf(input.stepKey, ['dosing'], 'discharge');
     const ses = s.session!;
     if (ses.status !== 'dosed') throw new Rejection('InvalidTransition', `${p.id}: discharge comes after the dose (session is ${ses.status})`);
-    m.bp(input.bloodPressure, 'bloodPressure');
     const minutes = Math.floor(m.protocolMinutes(now - ses.doseAt!));
     const readiness = dischargeReadiness(m.protocol, {
       minutesSinceDoseStart: minutes,
@@ -224,8 +216,6 @@ export const sessionsAndSafety = {
   },
 
   'adverse-event': (m, input, now) => {
-    if (!(ADVERSE_EVENT_CATEGORIES as readonly string[]).includes(input.category)) throw new Rejection('InvalidInput', `category must be one of ${ADVERSE_EVENT_CATEGORIES.join(', ')}`);
-    if (!['mild', 'moderate', 'severe', 'life-threatening'].includes(input.severity)) throw new Rejection('InvalidInput', 'severity must be mild, moderate, severe or life-threatening');
     if (input.stepKey !== undefined && !m.byId.has(input.stepKey)) throw new Rejection('InvalidInput', `unknown step ${input.stepKey}`);
     return () => {
       const n = ++m.state.counters.adverse;
@@ -246,8 +236,6 @@ export const sessionsAndSafety = {
 
   'safety-review': (m, input, now) => {
     if (m.state.holds.length === 0) throw new Rejection('InvalidTransition', 'no safety hold is open');
-    if (!['release', 'keep-hold', 'withdraw'].includes(input.outcome)) throw new Rejection('InvalidInput', 'outcome must be release, keep-hold or withdraw');
-    if (input.riskLevel !== undefined && !['none', 'low', 'moderate', 'high'].includes(input.riskLevel)) throw new Rejection('InvalidInput', 'riskLevel must be none, low, moderate or high');
     if (input.outcome === 'release' && input.riskLevel === 'high') throw new Rejection('ClinicallyRefused', 'a hold cannot be released while the assessed risk is high');
     return () => {
       m.event(`safety-review.${input.outcome}`, null, input.actor, { holds: m.state.holds.map((h) => h.id), riskLevel: input.riskLevel ?? null, ...notesSummary(input.notes) }, now);
@@ -267,12 +255,6 @@ export const sessionsAndSafety = {
 
   'rems-form': (m, input, now) => {
     const [p, s] = m.openStepOf(input.stepKey, ['rems-monitoring-form'], 'rems-form');
-    if (typeof input.lotNumber !== 'string' || !input.lotNumber.trim()) throw new Rejection('InvalidInput', 'lotNumber is required on the REMS monitoring form');
-    if (typeof input.doseMg !== 'number' || input.doseMg <= 0) throw new Rejection('InvalidInput', 'doseMg is required on the REMS monitoring form');
-    if (typeof input.concomitant !== 'object' || input.concomitant === null) throw new Rejection('InvalidInput', 'concomitant medications must be answered');
-    for (const k of ['sedation', 'dissociation', 'respiratoryDepression', 'seriousAdverseEvent'] as const) {
-      if (typeof input[k] !== 'boolean') throw new Rejection('InvalidInput', `${k} must be answered yes or no`);
-    }
     return () => {
       m.remsRecord(p, s, now, input);
       m.event('rems-form.submitted', p.id, input.actor, {}, now);

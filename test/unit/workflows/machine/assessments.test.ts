@@ -94,7 +94,11 @@ describe('send-assessment (staff)', () => {
     const c = new Course();
     expect(c.reject('send-assessment', { instruments: [] }).type).toBe('InvalidInput');
     expect(c.reject('send-assessment', { instruments: ['madrs'] }).type).toBe('InvalidInput');
-    expect(c.reject('send-assessment', {}).type).toBe('InvalidInput');
+    expect(c.reject('send-assessment', { instruments: ['phq9'], extra: true } as never).message).toBe('send-assessment: extra: unknown field');
+    // No instruments named: the catalogue's default, PHQ-9 and GAD-7 (as the API has always sent).
+    c.out();
+    c.act('send-assessment', {});
+    expect(c.out().startAssessments.map((a) => a.instruments)).toEqual([['phq9', 'gad7']]);
   });
 
   test('a finished ad-hoc assessment keeps its status and, of its results, the C-SSRS and PHQ-9 the risk checks read (the rest is in its rows)', () => {

@@ -5,7 +5,7 @@ import { CourseMachine, Rejection, type MachineOutput, type StepView } from '../
 import { AssessmentMachine, type AssessmentInput } from '../../../../src/workflows/assessment-machine';
 import { assertProtocol, getProtocol, type Protocol } from '../../../../src/domain';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../../../src/domain/rules/eligibility';
-import type { ActorRef, AssessmentInstrumentResult, CourseActionInputs, CourseActionName } from '../../../../src/workflows/messages';
+import type { ActorRef, AssessmentInstrumentResult, CourseActionInputs, CourseActionName, CourseActionRequests } from '../../../../src/workflows/messages';
 
 export { AssessmentMachine, CourseMachine, Rejection };
 export type { AssessmentInput, MachineOutput, Protocol, StepView };
@@ -97,7 +97,7 @@ export class Course {
     this.m = CourseMachine.create(this.p, { courseId: this.id, clientId: 'k1', clinicId: 'x1', timeScale: o.timeScale ?? 1, ...(o.primaryClinicianId ? { primaryClinicianId: o.primaryClinicianId } : {}) }, this.now);
   }
 
-  act<K extends CourseActionName>(name: K, input: Omit<CourseActionInputs[K], 'actor'>, actor: ActorRef | null = PRESCRIBER) {
+  act<K extends CourseActionName>(name: K, input: Omit<CourseActionRequests[K], 'actor'>, actor: ActorRef | null = PRESCRIBER) {
     const r = this.m.apply(name, { ...input, ...(actor ? { actor } : {}) } as CourseActionInputs[K], this.now);
     this.keep();
     return r;

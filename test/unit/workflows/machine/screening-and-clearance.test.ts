@@ -35,14 +35,21 @@ describe('screening', () => {
     expect(c.step('clearance')).toMatchObject({ status: 'open', deadlineAt: iso(T0 + 72 * H), owner: 'prescriber' });
   });
 
-  test('an incomplete screening is refused naming every unanswered hard stop', () => {
+  test('an incomplete screening is refused by its schema naming every unanswered hard stop', () => {
     const c = new Course();
-    const r = c.reject('screening', { hardStops: { pregnancy: false }, reviewItems: NO_REVIEW_ITEMS });
+    const r = c.reject('screening', { hardStops: { pregnancy: false } as typeof NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
+    expect(r.type).toBe('InvalidInput');
+    expect(r.message).toContain('hardStops.psychotic-disorder: required: answer yes, no, or { "notAssessed": "<reason>" }');
+    expect(r.message).toContain('hardStops.uncontrolled-glaucoma: required');
+    expect(r.reasons.map((x) => x.code).sort()).toEqual(Object.keys(NO_HARD_STOPS).filter((k) => k !== 'pregnancy').map((k) => `hardStops.${k}`).sort());
+  });
+
+  test('a hard stop not assessed (with its reason) is a clinical incompleteness: refused naming it', () => {
+    const c = new Course();
+    const r = c.reject('screening', { hardStops: { ...NO_HARD_STOPS, pregnancy: { notAssessed: 'test pending' } }, reviewItems: NO_REVIEW_ITEMS });
     expect(r.type).toBe('ClinicallyRefused');
     expect(r.message).toMatch(/^screening is incomplete: /);
-    expect(r.message).toContain('Not answered: History of a primary psychotic disorder');
-    expect(r.message).toContain('Uncontrolled glaucoma');
-    expect(r.reasons.length).toBeGreaterThan(1);
+    expect(r.message).toContain('Not assessed: Pregnancy (test pending)');
   });
 
   test('malformed input is InvalidInput', () => {
