@@ -16,6 +16,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../src/worker/worker';
 import { EncryptionCodec } from '../src/security/payload-codec';
 import type { Db } from '../src/db/connect';
+import type { CourseResult } from '../src/workflows/messages';
 import type { Profile } from './driver';
 import { historyToJson } from '../src/temporal/history-json';
 import { sql } from 'kysely';
@@ -40,14 +41,7 @@ export interface CheckReport {
 
 const TERMINAL = new Set(['completed', 'withdrawn', 'ineligible']);
 
-/** The course workflow's result: a short summary (src/workflows/messages.ts CourseResult), read loosely. */
-interface CourseResultSummary {
-  status?: string;
-  endReason?: string | null;
-  dosesGiven?: number;
-  /** The course's event counter at the end: the timeline's highest seq. */
-  seq?: number;
-}
+
 
 /** Notify keys from every workflow history: scheduled, and those whose activity completed. */
 type Histories = Array<{ workflowId: string; runId: string; history: temporal.api.history.v1.IHistory }>;
@@ -147,7 +141,7 @@ export async function runChecks(opts: {
       problems.push({ kind: 'course-unfinished', courseId: c.courseId, detail: `${c.profile.name}: workflow ${d?.status.name ?? 'not found'}` });
       continue;
     }
-    const result = ((await handle.result()) ?? {}) as CourseResultSummary;
+    const result = (await handle.result()) as CourseResult;
     const row = await db.selectFrom('courses').selectAll().where('id', '=', c.courseId).executeTakeFirst();
     const sessions = await db.selectFrom('course_sessions').select(['step_key', 'kind', 'status']).where('course_id', '=', c.courseId).execute();
     const dosesInDb = sessions.filter((x) => x.kind === 'dosing' && x.status === 'completed').length;
@@ -175,10 +169,9 @@ export async function runChecks(opts: {
       problems.push({ kind: 'event-duplicate', courseId: c.courseId, detail: `${seqs.length - distinct.size} repeated seq` });
     }
     const max = seqs.length ? Math.max(...seqs) : 0;
-    const expectedMax = typeof result.seq === 'number' ? result.seq : max;
-    if (max !== distinct.size || max !== expectedMax) {
-      r.projection.eventGaps += Math.max(expectedMax, max) - distinct.size;
-      problems.push({ kind: 'event-gap', courseId: c.courseId, detail: `${distinct.size} events, highest seq ${max}, the workflow's counter ${result.seq ?? '?'}` });
+    if (max !== distinct.size || max !== result.seq) {
+      r.projection.eventGaps += Math.max(Number(result.seq) || 0, max) - distinct.size || 1;
+      problems.push({ kind: 'event-gap', courseId: c.courseId, detail: `${distinct.size} events, highest seq ${max}, the workflow's counter ${result.seq}` });
     }
     const starts = events.filter((x) => x.type === 'course.started').length;
     const ends = events.filter((x) => TERMINAL.has(x.type.replace(/^course\./, '')) && x.type.startsWith('course.')).length;
