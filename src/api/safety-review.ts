@@ -2,7 +2,7 @@
 // has ended.
 //
 // One source of truth. While a course runs, its workflow owns every safety hold: it opens and closes
-// them (src/workflows/course-machine.ts) and projects each change into safety_events in the same
+// them (src/workflows/machine/progression.ts) and projects each change into safety_events in the same
 // transition, and a review goes to the workflow as the `safety-review` Update. When the course
 // ends the workflow closes every hold that is not about suicide risk, and stops: a suicide-risk item
 // still open then (a C-SSRS with intent that made the course ineligible, a critical answer, a late

@@ -8,7 +8,7 @@
 //   'InvalidAnswers'    (HTTP 400: assessment answers that do not fit the instrument).
 // A rejected Update writes nothing to history.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CourseView } from './course-machine';
+import type { CourseView } from './machine/views';
 import {
   COURSE_ACTION_NAMES,
   type AssessmentCriticalSignal,
