@@ -1,32 +1,176 @@
-// Records the histories of complete courses, one per shipped protocol, from a real Temporal dev
-// server (embedded PGlite, real activities, in-memory mailer), for the replay tests in
-// test/workflows/replay.test.ts. Prints history events per run and per complete course.
+// Records the histories the replay test (test/workflows/replay.test.ts) runs, from the current code on
+// a real Temporal dev server (embedded PGlite, real activities, in-memory mailer): one complete course
+// per shipped protocol, and the branches that matter, each with the assessment children it started:
+//   <protocol>-complete          screening to the last follow-up (assessments after the baseline expire as missed)
+//   kap-office-critical-hold     a PHQ-9 item 9 answered at screening: the assessment's critical signal, the
+//                                suicide-risk hold, a clinician's review releasing it, then a withdrawal
+//   kap-office-no-show-pause     a no-show, the session rescheduled, the course paused and resumed, the session held
+//   kap-office-withdrawal        withdrawn with the first dose open (its assessment child cancelled)
+//   iv-series-continue-as-new    a course continuing as new every ~150 events, then withdrawn
+// Files: test/histories/<name>-run<k>.json.gz (the course, run k) and <name>-assessment-<step>.json.gz,
+// each the gzipped output of `temporal workflow show --output json`; figures.json: events and bytes.
 //   npx tsx scripts/record-histories.ts [--time-scale 864000] [--out test/histories]
 // Payloads are stored unencrypted (identity codec): the data is synthetic.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
+import type { Client } from '@temporalio/client';
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import { executeCourseAction, submitAssessment } from '../src/client/course-actions';
 import { enrollClient } from '../src/client/courses';
 import { connectTemporal } from '../src/client/temporal';
-import { createDb } from '../src/db/connect';
+import { createDb, type Db } from '../src/db/connect';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { migrateToLatest } from '../src/db/migrate';
-import { listProtocols } from '../src/domain';
+import { getProtocol, listProtocols, type Protocol } from '../src/domain';
 import { freePort, startDevServer } from '../src/temporal/dev-server';
 import { resolveToolchain } from '../src/temporal/toolchain';
 import { createWorker } from '../src/worker/worker';
-import { LiveCourse } from '../test/integration/course-driver';
+import type { CourseInput } from '../src/workflows/course';
+import { courseWorkflowId } from '../src/workflows/workflow-ids';
+import { BENIGN_ANSWERS, LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from '../test/integration/course-driver';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1]! : def;
 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const staff = { staffId: 'staff-prescriber', role: 'prescriber' as const, label: 'prescriber' };
+
+interface Ctx {
+  db: Db;
+  temporal: Client;
+  taskQueue: string;
+  clinicId: string;
+  timeScale: number;
+}
+
+/** Enrolls a new synthetic client; `maxEventsPerRun` starts the workflow itself (enrollment never sets it). */
+async function newCourse(ctx: Ctx, name: string, protocol: Protocol, maxEventsPerRun?: number): Promise<LiveCourse> {
+  const clientId = `client-${name}`;
+  await ctx.db.insertInto('clients').values({ id: clientId, clinic_id: ctx.clinicId, given_name: 'Synthetic', family_name: name, email: `${name}@history.example`, phone: null, external_ref: null }).execute();
+  if (maxEventsPerRun === undefined) {
+    const { course } = await enrollClient({ db: ctx.db, temporal: ctx.temporal, taskQueue: ctx.taskQueue }, { type: 'system', id: null }, { clientId, protocolId: protocol.id, protocolVersion: protocol.version, timeScale: ctx.timeScale });
+    return new LiveCourse(ctx.temporal, ctx.db, course.id, protocol);
+  }
+  const courseId = `course-${name}`;
+  await ctx.db
+    .insertInto('courses')
+    .values({ id: courseId, client_id: clientId, clinic_id: ctx.clinicId, workflow_id: courseWorkflowId(courseId), protocol_id: protocol.id, protocol_version: protocol.version, protocol_snapshot: JSON.stringify(protocol), primary_clinician_id: null, current_step: null, current_step_deadline: null, ended_at: null, end_reason: null })
+    .execute();
+  const input: CourseInput = { courseId, clientId, clinicId: ctx.clinicId, protocol, timeScale: ctx.timeScale, maxEventsPerRun };
+  await ctx.temporal.workflow.start('courseWorkflow', { taskQueue: ctx.taskQueue, workflowId: courseWorkflowId(courseId), args: [input] });
+  return new LiveCourse(ctx.temporal, ctx.db, courseId, protocol);
+}
+
+/** Screening (baseline answered), clearance, REMS enrollment where required, consent. */
+async function intake(c: LiveCourse): Promise<void> {
+  await c.waitOpen('screening');
+  await c.answerAll('screening');
+  await c.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
+  await c.act('clearance', { decision: 'approved', actor: staff });
+  if (c.protocol.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await c.act('rems-enrollment', { enrolled: true });
+  await c.act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
+}
+
+async function ended(c: LiveCourse): Promise<void> {
+  await c.temporal.workflow.getHandle(courseWorkflowId(c.courseId)).result();
+}
+
+const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number; run(c: LiveCourse): Promise<void> }> = [
+  ...listProtocols().map((p) => ({ name: `${p.id}-complete`, protocol: p.id, run: async (c: LiveCourse) => void (await c.runToCompletion()) })),
+  {
+    name: 'kap-office-critical-hold',
+    protocol: 'kap-office',
+    async run(c) {
+      await c.waitOpen('screening');
+      const id = `${c.courseId}/screening`;
+      // PHQ-9 item 9 answered 1: the assessment alerts and signals the course, which opens the hold.
+      for (let i = 0; ; i++) {
+        const ok = await submitAssessment(c.temporal, `${id}/phq9`, [1, 1, 1, 1, 1, 1, 1, 1, 1]).then(
+          () => true,
+          (err: Error) => (i < 100 && /not found/i.test(err.message) ? false : Promise.reject(err)),
+        );
+        if (ok) break;
+        await sleep(50);
+      }
+      await c.waitFor((v) => v.safetyHolds.length > 0);
+      await c.answerAll('screening', { phq9: [1, 1, 1, 1, 1, 1, 1, 1, 1] });
+      await c.act('safety-review', { outcome: 'release', riskLevel: 'low', notes: 'seen today; safety plan in place', actor: staff });
+      await c.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
+      await c.act('withdraw', { reason: 'recorded branch ends here', actor: staff });
+      await ended(c);
+    },
+  },
+  {
+    name: 'kap-office-no-show-pause',
+    protocol: 'kap-office',
+    async run(c) {
+      await intake(c);
+      await c.act('schedule', { stepKey: 'prep-1', startsInHours: 48 });
+      await c.act('no-show', { stepKey: 'prep-1' });
+      await c.act('schedule', { stepKey: 'prep-1', startsInHours: 48 });
+      await c.act('pause', { reason: 'client travelling' });
+      await c.act('resume', {});
+      await c.act('session-complete', { stepKey: 'prep-1' });
+      await c.act('withdraw', { reason: 'recorded branch ends here' });
+      await ended(c);
+    },
+  },
+  {
+    name: 'kap-office-withdrawal',
+    protocol: 'kap-office',
+    async run(c) {
+      await intake(c);
+      for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
+        await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
+        await c.act('session-complete', { stepKey: `prep-${n}` });
+      }
+      await c.waitOpen('dose-1');
+      await c.waitFor((v) => v.assessments.some((a) => a.stepKey === 'dose-1'));
+      await c.act('withdraw', { reason: 'moved away' });
+      await ended(c);
+    },
+  },
+  {
+    name: 'iv-series-continue-as-new',
+    protocol: 'iv-series',
+    maxEventsPerRun: 150,
+    async run(c) {
+      await intake(c);
+      for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
+        await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
+        await c.act('session-complete', { stepKey: `prep-${n}` });
+      }
+      // Time goes by (reminders, escalations) until the course has continued as new at least twice.
+      const handle = c.temporal.workflow.getHandle(courseWorkflowId(c.courseId));
+      for (let i = 0; i < 600 && (await runChain(c.temporal, courseWorkflowId(c.courseId))).length < 3; i++) {
+        await c.act('change-clinician', { clinicianId: `staff-${i % 2 ? 'prescriber' : 'therapist'}`, reason: 'rota' });
+      }
+      await c.act('withdraw', { reason: 'recorded branch ends here' });
+      await handle.result();
+    },
+  },
+];
+
+/** The run ids of a workflow, first to latest. */
+async function runChain(temporal: Client, workflowId: string): Promise<string[]> {
+  let runId: string | undefined = (await temporal.workflow.getHandle(workflowId).describe()).runId;
+  const chain: string[] = [];
+  while (runId) {
+    chain.unshift(runId);
+    const h: { events?: Array<{ workflowExecutionStartedEventAttributes?: { continuedExecutionRunId?: string | null } | null }> | null } = await temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+    runId = h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  return chain;
+}
 
 async function main(): Promise<void> {
   const timeScale = Number(arg('--time-scale', '864000'));
   const outDir = path.resolve(arg('--out', 'test/histories'));
+  const only = process.argv.includes('--only') ? arg('--only', '').split(',') : null;
   fs.mkdirSync(outDir, { recursive: true });
   const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
   Runtime.install({ logger: silent as never, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
@@ -48,44 +192,41 @@ async function main(): Promise<void> {
     const { worker, connection } = await createWorker({ address: server.address, namespace: 'default', taskQueue, db, payloadCodec: identity });
     const running = worker.run();
     const temporal = await connectTemporal({ address: server.address, namespace: 'default', payloadCodec: identity } as never);
-    const figures: Record<string, { runs: number[]; total: number }> = {};
-    for (const protocol of listProtocols()) {
-      const clientId = `client-${protocol.id}`;
-      await db.insertInto('clients').values({ id: clientId, clinic_id: clinicId, given_name: 'Synthetic', family_name: protocol.id, email: `${protocol.id}@history.example`, phone: null, external_ref: null }).execute();
-      const { course } = await enrollClient({ db, temporal, taskQueue }, { type: 'system', id: null }, { clientId, protocolId: protocol.id, protocolVersion: protocol.version, timeScale });
+    const ctx: Ctx = { db, temporal, taskQueue, clinicId, timeScale };
+    const show = (workflowId: string, runId?: string) =>
+      execFileSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'], { maxBuffer: 256 * 1024 * 1024 });
+    const figures: Record<string, { runs: Array<{ events: number; bytes: number; gzipBytes: number }>; children: number; childEvents: number; seconds: number }> = {};
+    for (const branch of BRANCHES) {
+      if (only && !only.includes(branch.name)) continue;
       const t0 = Date.now();
-      const final = await new LiveCourse(temporal, db, course.id, protocol).runToCompletion((what) => process.stderr.write(`  ${protocol.id}: ${what}\n`));
-      // Walk the continue-as-new chain from the first run.
-      // Walk the continue-as-new chain back from the latest run to the first.
-      let runId: string | undefined = (await temporal.workflow.getHandle(course.workflow_id).describe()).runId;
-      const chain: string[] = [];
-      while (runId) {
-        chain.unshift(runId);
-        const h: { events?: Array<{ workflowExecutionStartedEventAttributes?: { continuedExecutionRunId?: string | null } | null }> | null } = await temporal.workflow
-          .getHandle(course.workflow_id, runId)
-          .fetchHistory();
-        runId = h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      const c = await newCourse(ctx, branch.name, getProtocol(branch.protocol, 1)!, branch.maxEventsPerRun);
+      await branch.run(c);
+      const workflowId = courseWorkflowId(c.courseId);
+      const runs: Array<{ events: number; bytes: number; gzipBytes: number }> = [];
+      const children = new Set<string>();
+      for (const [k, runId] of (await runChain(temporal, workflowId)).entries()) {
+        const json = show(workflowId, runId);
+        const events = (JSON.parse(json.toString('utf8')) as { events: Array<{ startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId?: string } }> }).events;
+        for (const e of events) if (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId) children.add(e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId);
+        const gz = zlib.gzipSync(json, { level: 9 });
+        fs.writeFileSync(path.join(outDir, `${branch.name}-run${k + 1}.json.gz`), gz);
+        runs.push({ events: events.length, bytes: json.length, gzipBytes: gz.length });
       }
-      const runs: number[] = [];
-      const children = new Set<string>(); // the course's assessment children, for the assessment workflow's replay
-      for (const [k, id] of chain.entries()) {
-        const h = await temporal.workflow.getHandle(course.workflow_id, id).fetchHistory();
-        runs.push(h.events?.length ?? 0);
-        for (const e of h.events ?? []) {
-          const c = e.startChildWorkflowExecutionInitiatedEventAttributes;
-          if (c?.workflowId) children.add(c.workflowId);
-        }
-        // Exactly what `temporal workflow show --output json` prints: the format replay tests load.
-        const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', course.workflow_id, '--run-id', id, '--output', 'json'], { maxBuffer: 256 * 1024 * 1024 });
-        fs.writeFileSync(path.join(outDir, `${protocol.id}-v${protocol.version}-run${k + 1}.json`), json);
-      }
+      let childEvents = 0;
       for (const childId of children) {
-        const stepKey = childId.slice(childId.lastIndexOf('/') + 1);
-        const json = execFileSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', childId, '--output', 'json'], { maxBuffer: 64 * 1024 * 1024 });
-        fs.writeFileSync(path.join(outDir, `assessment-${protocol.id}-${stepKey}-run1.json`), json);
+        // A child the course started may still be running (a branch that ended early cancels it):
+        // wait until it has closed, so its history is complete.
+        for (let i = 0; i < 200; i++) {
+          const d = await temporal.workflow.getHandle(childId).describe();
+          if (d.status.name !== 'RUNNING') break;
+          await sleep(100);
+        }
+        const json = show(childId);
+        childEvents += (JSON.parse(json.toString('utf8')) as { events: unknown[] }).events.length;
+        fs.writeFileSync(path.join(outDir, `${branch.name}-assessment-${childId.slice(childId.lastIndexOf('/') + 1)}.json.gz`), zlib.gzipSync(json, { level: 9 }));
       }
-      figures[protocol.id] = { runs, total: runs.reduce((a, b) => a + b, 0) };
-      process.stdout.write(`${protocol.id}@${protocol.version}: ${final.status}, ${runs.length} run(s), events per run ${runs.join(' + ')} = ${figures[protocol.id]!.total} (${Date.now() - t0} ms at time scale ${timeScale})\n`);
+      figures[branch.name] = { runs, children: children.size, childEvents, seconds: Math.round((Date.now() - t0) / 100) / 10 };
+      process.stdout.write(`${branch.name}: ${runs.length} run(s), events ${runs.map((r) => r.events).join(' + ')}, ${runs.map((r) => `${Math.round(r.bytes / 1024)} KB`).join(' + ')} (gzip ${runs.map((r) => `${Math.round(r.gzipBytes / 1024)} KB`).join(' + ')}), ${children.size} assessment children (${childEvents} events)\n`);
     }
     fs.writeFileSync(path.join(outDir, 'figures.json'), `${JSON.stringify({ timeScale, figures }, null, 2)}\n`);
     worker.shutdown();

@@ -171,6 +171,13 @@ describe('staff actions', () => {
     const c = await call('POST', `/api/courses/${courseId}/clearance`, { token: prescriberPerson, body: { decision: 'approved' } });
     expect(c.status).toBe(200);
     expect(c.body.outcome).toBeTruthy();
+    // An acknowledgement (the course's event counter moved on) and the course as read back from
+    // PostgreSQL after the action's projection: the clearance is done there already.
+    expect(c.body.state).toBeUndefined();
+    expect(c.body.seq).toBeGreaterThan(s.body.seq);
+    expect(c.body.course).toMatchObject({ id: courseId, status: 'active' });
+    expect(c.body.course.steps.find((st: { key: string }) => st.key === 'clearance')).toMatchObject({ state: 'done', outcome: 'approved' });
+    expect(c.body.course.currentStep).not.toBe('clearance');
     const timeline = await eventually(async () => {
       const r = await call('GET', `/api/clients/${clientId}/timeline`, { token: t.therapist });
       return r.body.entries.some((e: { stepKey: string | null; type: string }) => e.stepKey === 'clearance' && e.type !== 'step.opened') ? r.body : undefined;
@@ -183,6 +190,7 @@ describe('staff actions', () => {
     expect((await call('POST', `/api/courses/${courseId}/send-assessment`, { token: t.therapist, body: { instruments: ['phq10'] } })).status).toBe(400);
     const res = await call('POST', `/api/courses/${courseId}/send-assessment`, { token: t.therapist, body: { instruments: ['phq9', 'gad7'] } });
     expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ outcome: 'invited', ids: { assessmentId: `${courseId}/adhoc-1` }, seq: expect.any(Number), course: { id: courseId } });
     const list = await eventually(async () => {
       const r = await call('GET', `/api/courses/${courseId}/assessments`, { token: t.therapist });
       return r.body.assessments.length >= 2 ? r.body : undefined;

@@ -12,6 +12,7 @@ import { findForbiddenTerms } from '../../src/mail/guard';
 import { createSmtpMailer, type Mailer } from '../../src/mail/mailer';
 import { getProtocol } from '../../src/domain';
 import { CourseDriver, HOUR, type Harness, testServerPath } from '../workflows/helpers';
+import { LiveCourse } from './course-driver';
 import { clinicalTermsIn, openTestDb, seedClinic, type Seeded, startTestSmtp, type TestSmtp } from './mail-helpers';
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -52,6 +53,23 @@ beforeAll(async () => {
     worker,
     fakes: undefined as never,
     taskQueue,
+    // The course as PostgreSQL holds it (the real activities wrote it), in the drivers' shape.
+    async view(courseId) {
+      const v = await new LiveCourse(env.client, db, courseId, getProtocol('kap-office', 1)!).state();
+      return {
+        courseId,
+        status: v.status,
+        currentStep: v.currentStep,
+        riskLevel: v.riskLevel,
+        primaryClinicianId: null,
+        endedAt: null,
+        endReason: v.endReason,
+        steps: v.steps.map((st) => ({ ...st, deadlineAt: null, completedAt: null, escalationLevel: 0, detail: {}, session: null })),
+        safetyHolds: v.safetyHolds.map((hd) => ({ ...hd, stepKey: null, at: '' })),
+        assessments: v.assessments.map((a) => ({ ...a, results: [] })),
+        events: [],
+      };
+    },
     async stop() {
       worker.shutdown();
       await running.catch(() => undefined);
