@@ -446,6 +446,15 @@ export const ACTIONS = {
     form: [{ kind: 'text', name: 'clinicianId', label: 'New clinician (staff id)', required: true }],
     example: { clinicianId: 'staff-id' },
   }),
+  'care-team-note': action({
+    roles: CARE_TEAM,
+    pauseExempt: true,
+    onCourse: true,
+    summary: 'Write a note to the care team (on the course timeline; notifies nobody)',
+    schema: z.strictObject({ note: z.string().trim().min(1).max(2000), stepKey: stepKey.optional() }),
+    form: [{ kind: 'step', quiet: true }, { kind: 'text', name: 'note', label: 'Note', required: true, area: true }],
+    example: { note: 'Client asked to move sessions to mornings from next month.' },
+  }),
 };
 
 export type ActionName = keyof typeof ACTIONS;

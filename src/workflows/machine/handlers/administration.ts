@@ -1,8 +1,9 @@
 // Handlers of the course's administration: pause, resume, withdraw, change of clinician, the
-// maintenance decision, and completing a review or task step.
+// maintenance decision, completing a review or task step, and a note to the care team.
 // Each checks its input against the course (a Rejection, never a change) and returns the change to make;
 // the input has passed its catalogue schema already (src/domain/actions/catalogue.ts).
 import { Rejection } from '../../rejection';
+import { notesSummary } from '../events';
 import type { HandlerTable } from '../progression';
 
 export const administration = {
@@ -63,6 +64,17 @@ export const administration = {
       m.event(`maintenance.${input.decision}`, p.id, input.actor, { reason: input.reason ?? null }, now);
       m.complete(p, s, input.decision, now);
       return { outcome: input.decision };
+    };
+  },
+
+  // A note to the care team: a timeline event with its author and the note shortened (like a review's
+  // notes: the timeline and the audit log carry that summary, never more); it notifies nobody.
+  'care-team-note': (m, input, now) => {
+    if (input.stepKey !== undefined && !m.byId.has(input.stepKey)) throw new Rejection('InvalidInput', `unknown step ${input.stepKey}`);
+    return () => {
+      const { notesSummary: short } = notesSummary(input.note);
+      m.event('care-team.note', input.stepKey ?? null, input.actor, { summary: `Note to the care team: ${short}`, notesSummary: short }, now);
+      return { outcome: 'recorded' };
     };
   },
 
