@@ -82,7 +82,7 @@ export class CourseDriver {
   }
 
   /** Runs until the course has ended (returns its last snapshot) or the deadline passes (returns null). */
-  async run(deadline: number, pollMs = 500): Promise<CourseSnapshot | null> {
+  async run(deadline: number): Promise<CourseSnapshot | null> {
     while (Date.now() < deadline) {
       let view: CourseSnapshot | null;
       try {
@@ -101,7 +101,7 @@ export class CourseDriver {
       if (ENDED.has(view.status)) return view;
       const next = this.next(view);
       if ('wait' in next) {
-        await sleep(Math.max(next.wait, pollMs));
+        await sleep(next.wait);
         continue;
       }
       if ('answer' in next) {
@@ -118,8 +118,12 @@ export class CourseDriver {
         continue;
       }
       try {
-        await executeCourseAction(this.temporal, this.courseId, next.action, next.input as CourseActionInputs[typeof next.action]);
+        const ack = await executeCourseAction(this.temporal, this.courseId, next.action, next.input as CourseActionInputs[typeof next.action]);
         this.stats.actions++;
+        // A fresh C-SSRS and PHQ-9 stay open for 4 protocol days (0.4 s at the default time scale): the
+        // client answers at once, on the form the acknowledgement names (a lost reply falls back to the
+        // rows, read on the next round).
+        if (next.action === 'send-assessment' && ack.ids?.assessmentId) await this.answerFresh(ack.ids.assessmentId, ['cssrs', 'phq9']);
       } catch (err) {
         if (err instanceof AppError && (err.code === 'conflict' || err.code === 'unprocessable')) {
           // Not ready for discharge yet is expected at a high time scale only for a few ms; anything
@@ -138,6 +142,23 @@ export class CourseDriver {
       }
     }
     return null;
+  }
+
+  /** Answers each instrument of a form just sent; the child may take a moment to start. */
+  private async answerFresh(formId: string, instruments: string[]): Promise<void> {
+    for (const instrumentId of instruments) {
+      for (let attempt = 1; attempt <= 20; attempt++) {
+        try {
+          await submitAssessment(this.temporal, `${formId}/${instrumentId}`, BENIGN[instrumentId] ?? []);
+          this.stats.answers++;
+          break;
+        } catch (err) {
+          if (err instanceof AppError && err.code !== 'not_found') break; // answered, closed or refused: the rows will say
+          if (!(err instanceof AppError)) this.transient(err);
+          await sleep(25);
+        }
+      }
+    }
   }
 
   private transient(err: unknown): void {
@@ -183,7 +204,7 @@ export class CourseDriver {
             const asked = [...v.triggeredSeq.values()].some((seq) => seq > ses!.preDoseSeq);
             if (sent && sent.invited.length) return { answer: sent.invited };
             if (sent && !sent.heard) return { wait: 200 };
-            if (!sent && asked) return { wait: 200 }; // sent, its rows not written yet
+            if (!sent && asked) return { wait: 50 }; // sent, its rows not written yet
             if (!sent) return { action: 'send-assessment', input: { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose', actor: ACTOR } };
           }
           if (st === 'scheduled' || st === 'held') return { action: 'pre-dose-check', input: { stepKey: s.stepKey, ...CHECK, actor: { role: 'prescriber' } } };
@@ -210,6 +231,6 @@ export class CourseDriver {
           continue;
       }
     }
-    return { wait: 500 };
+    return { wait: 400 };
   }
 }
