@@ -59,7 +59,10 @@ test('token create (through the API with an admin token), enroll, status, stuck,
 
   const sent = await kap(['assess', 'send', courseId, '--json'], env);
   expect(sent.code).toBe(0);
-  expect(sent.json.outcome).toBeTruthy();
+  expect(sent.json.outcome).toBe('invited');
+  expect(sent.json.ids.assessmentId).toBe(`${courseId}/adhoc-1`);
+  const sentText = await kap(['assess', 'send', courseId], env);
+  expect(sentText.out).toContain(`invited (assessment ${courseId}/adhoc-2)`);
 
   const bad = await kap(['action', courseId, 'pause', '--json'], env);
   expect(bad.code).toBe(1);

@@ -8,8 +8,8 @@ export function register(program: Command): void {
     async (courseId: string, o: ApiOptions & { instruments: string; reason?: string }) => {
       await run(
         o,
-        () => api<{ outcome: string; assessmentId?: string }>(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/send-assessment`, { instruments: o.instruments.split(',').map((s) => s.trim()).filter(Boolean), ...(o.reason ? { reason: o.reason } : {}) }),
-        (r) => `${r.outcome}${r.assessmentId ? ` (assessment ${r.assessmentId})` : ''}`,
+        () => api<{ outcome: string; ids?: { assessmentId?: string } }>(o, 'POST', `/api/courses/${encodeURIComponent(courseId)}/send-assessment`, { instruments: o.instruments.split(',').map((s) => s.trim()).filter(Boolean), ...(o.reason ? { reason: o.reason } : {}) }),
+        (r) => `${r.outcome}${r.ids?.assessmentId ? ` (assessment ${r.ids.assessmentId})` : ''}`,
       );
     },
   );

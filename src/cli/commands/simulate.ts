@@ -169,9 +169,9 @@ async function driveCourse(api: Api, courseId: string, profile: Profile, p: Prot
   // it closed before they did, the coordinator sends a new C-SSRS and PHQ-9, as a clinic would.
   let answered = await answerAsClient(api, courseId, 'screening', p.baseline, timeoutMs);
   for (let attempt = 0; !answered && attempt < 5; attempt++) {
-    const sent = await api.ok<{ assessmentId?: string }>('POST', `/api/courses/${courseId}/send-assessment`, { instruments: ['cssrs', 'phq9'], reason: 'baseline not answered in time' });
-    if (!sent.assessmentId) throw new Error('sending a new baseline C-SSRS and PHQ-9 gave no assessment id');
-    answered = await answerAsClient(api, courseId, sent.assessmentId.slice(sent.assessmentId.lastIndexOf('/') + 1), ['cssrs', 'phq9'], timeoutMs);
+    const sent = (await api.ok<{ ids?: { assessmentId?: string } }>('POST', `/api/courses/${courseId}/send-assessment`, { instruments: ['cssrs', 'phq9'], reason: 'baseline not answered in time' })).ids?.assessmentId;
+    if (!sent) throw new Error('sending a new baseline C-SSRS and PHQ-9 gave no assessment id');
+    answered = await answerAsClient(api, courseId, sent.slice(sent.lastIndexOf('/') + 1), ['cssrs', 'phq9'], timeoutMs);
   }
   if (!answered) throw new Error('the client could not answer a baseline before it expired (time scale too high for answers through the link)');
   await act('screening', { hardStops, reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) });
@@ -217,8 +217,8 @@ async function driveCourse(api: Api, courseId: string, profile: Profile, p: Prot
       await sleep(300);
       ok = await act('pre-dose-check', { stepKey: dose, ...check });
       if (ok.outcome === 'proceed' || !answersOnly(ok)) break;
-      const sent = await api.ok<{ assessmentId?: string }>('POST', `/api/courses/${courseId}/send-assessment`, { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose' });
-      if (sent.assessmentId) await answerAsClient(api, courseId, sent.assessmentId.slice(sent.assessmentId.lastIndexOf('/') + 1), ['cssrs', 'phq9'], timeoutMs);
+      const sent = (await api.ok<{ ids?: { assessmentId?: string } }>('POST', `/api/courses/${courseId}/send-assessment`, { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose' })).ids?.assessmentId;
+      if (sent) await answerAsClient(api, courseId, sent.slice(sent.lastIndexOf('/') + 1), ['cssrs', 'phq9'], timeoutMs);
     }
     if (ok.outcome !== 'proceed') throw new Error(`pre-dose check held: ${JSON.stringify(ok.reasons)}`);
     await act('dose', { stepKey: dose, route: p.route, doseMg: 56, lotNumber: 'SIM-1' });
