@@ -118,13 +118,17 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     setHandler(
       update,
       async (raw: unknown): Promise<ActionResult> => {
+        const holdsBefore = new Set(m.state.holds.map((h) => h.id));
         const { outcome, reasons, assessmentId } = asFailure(() => m.apply(name as CourseActionName, raw as CourseActionInputs[CourseActionName], at(Date.now())));
         const seq = m.state.counters.event;
+        // What the action created: an assessment ('send-assessment'), a safety hold (a held pre-dose check, an adverse event).
+        const holdId = m.state.holds.find((h) => !holdsBefore.has(h.id))?.id;
+        const ids = { ...(assessmentId ? { assessmentId } : {}), ...(holdId ? { holdId } : {}) };
         const mine = ++applied;
         rearm();
         // Answer once the change is in the database, so the caller reads what it just did.
         await condition(() => flushed >= mine);
-        return { outcome, ...(reasons ? { reasons } : {}), ...(assessmentId ? { ids: { assessmentId } } : {}), seq };
+        return { outcome, ...(reasons ? { reasons } : {}), ...(Object.keys(ids).length ? { ids } : {}), seq };
       },
       {
         validator: (raw: unknown) => {

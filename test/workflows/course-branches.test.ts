@@ -105,9 +105,15 @@ test('safety escalation: PHQ-9 item 9 > 0 alerts at once, holds dosing, and a cl
   const check = await c.act('pre-dose-check', { stepKey: 'dose-1', ...GOOD_CHECK, phq9Item9: undefined, cssrsRisk: undefined });
   expect(check.outcome).toBe('hold');
   expect(check.reasons!.map((r) => r.code)).toContain('safety-hold-open');
+  expect(check.ids).toBeUndefined(); // held by the open hold: no hold of its own
   expect((await c.reject('safety-review', { outcome: 'release', riskLevel: 'high' })).type).toBe('ClinicallyRefused');
   await c.act('safety-review', { outcome: 'release', riskLevel: 'low' });
   expect((await c.state()).safetyHolds).toEqual([]);
+  // A check held for its own reason (blood pressure) opens this session's pre-dose hold: the ack names it.
+  const bp = await c.act('pre-dose-check', { stepKey: 'dose-1', ...GOOD_CHECK, bloodPressure: { systolic: 175, diastolic: 105 } });
+  expect(bp.outcome).toBe('hold');
+  expect(bp.ids?.holdId).toMatch(new RegExp(`^${c.courseId}/dose-1/pre-dose-hold-\\d+$`));
+  expect((await c.state()).safetyHolds.map((x) => x.id)).toEqual([bp.ids!.holdId]);
   await c.act('withdraw', { reason: 'test over' });
 });
 
