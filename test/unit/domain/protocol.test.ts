@@ -1,7 +1,6 @@
 import {
   SHIPPED_PROTOCOLS,
   createProtocolRegistry,
-  findShippedProtocol,
   getProtocol,
   kapOfficeV1,
   listProtocols,
@@ -262,15 +261,5 @@ describe('parseProtocol: every problem, with its path', () => {
 
   test('non-objects are rejected without throwing', () => {
     for (const v of [null, 42, 'kap', [], undefined]) expect(problemsOf(v).length).toBeGreaterThan(0);
-  });
-});
-
-describe('findShippedProtocol (the zod-free lookup used by workflow code)', () => {
-  test('equals the registry parse of every shipped protocol, defaults included', () => {
-    for (const p of listProtocols()) {
-      expect(findShippedProtocol(p.id, p.version)).toEqual(JSON.parse(JSON.stringify(p)));
-    }
-    expect(findShippedProtocol('kap-office')?.version).toBe(getProtocol('kap-office')?.version);
-    expect(findShippedProtocol('nope')).toBeUndefined();
   });
 });
