@@ -48,8 +48,14 @@ const opts = {
   courses: Math.max(1, Math.floor(option('courses', 'CHAOS_COURSES', 12))),
   /** Seconds of fault injection; the population starts at the beginning of it. */
   duration: option('duration', 'CHAOS_DURATION', 180),
-  /** Seconds allowed after the faults for every course to end. */
-  drain: option('drain', 'CHAOS_DRAIN', 180),
+  /**
+   * Seconds allowed after the faults for every course to end (a deadline: the run goes on as soon as
+   * they have). A worker killed just after claiming an email (the last kill can come 5 s before the
+   * window ends) leaves it claimed for the outbox lease (2 min); the retry that sends it comes after the
+   * attempt's 30 s start-to-close timeout and a backoff of up to 1 min, and an assessment waits for its
+   * invitation before it ends: up to ~3.5 min in which a course holding a dose for that form waits.
+   */
+  drain: option('drain', 'CHAOS_DRAIN', 300),
   /** Protocol days per real day: 864,000 = 10 protocol days per second. */
   timeScale: option('time-scale', 'CHAOS_TIME_SCALE', 864_000),
   seed: option('seed', 'CHAOS_SEED', 7),
