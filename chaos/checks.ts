@@ -35,7 +35,8 @@ export interface CheckReport {
   emails: EmailReport;
   audit: { gaps: number; duplicates: number };
   /** Every workflow history replayed on the workflow code from scratch, as a restarted worker would. */
-  replay: { histories: number; failures: number };
+  /** `workflows`: every workflow the server lists; `histories` of them fetched and replayed; `unreadable` could not be fetched (not replayed: counted as failing). */
+  replay: { workflows: number; histories: number; failures: number; unreadable: number };
   problems: Problem[];
 }
 
@@ -128,7 +129,7 @@ export async function runChecks(opts: {
     projection: { courseRowsMismatched: 0, stepRowsMissing: 0, stepRowsUnexpected: 0, stepRowsStale: 0, eventGaps: 0, eventDuplicates: 0 },
     emails: emptyEmailReport(opts.sinkReceived),
     audit: { gaps: 0, duplicates: 0 },
-    replay: { histories: 0, failures: 0 },
+    replay: { workflows: 0, histories: 0, failures: 0, unreadable: 0 },
     problems,
   };
 
@@ -207,7 +208,8 @@ export async function runChecks(opts: {
 
   // ---- email: histories -> outbox -> sink
   const hist = await notifyKeysFromHistories(client, opts.codec, problems);
-  r.replay = await replayAll(hist.histories, opts.codec, problems, opts.artifactsDir, opts.payloadKeys);
+  const replayed = await replayAll(hist.histories, opts.codec, problems, opts.artifactsDir, opts.payloadKeys);
+  r.replay = { workflows: hist.workflows, ...replayed, unreadable: hist.workflows - hist.histories.length };
   const outbox = await db
     .selectFrom('email_outbox')
     .select(['key', 'status', 'message_id', 'course_id', 'template', 'data', 'claim_token', 'claimed_until', 'last_error'])

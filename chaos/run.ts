@@ -426,7 +426,8 @@ async function main(): Promise<number> {
       report.emails.orphans +
       report.audit.gaps +
       report.audit.duplicates +
-      report.replay.failures;
+      report.replay.failures +
+      report.replay.unreadable;
     for (const p of report.problems.slice(0, 40)) say(`problem: ${p.kind} ${p.courseId ?? ''} ${p.key ?? ''} ${p.detail}`);
     const summary = {
       ok: failed === 0,
