@@ -196,7 +196,7 @@ test("a screening C-SSRS with intent ends the course as ineligible; the high-ris
   expect(withdraw.status).toBe(409);
   const review = await call('POST', `/api/courses/${courseId}/safety-review`, { token: c.prescriber.token, body: { outcome: 'release', riskLevel: 'high', notes: 'Seen today; referred to the crisis team; family informed' } });
   expect(review.status).toBe(200);
-  expect(review.body).toMatchObject({ outcome: 'release', state: { courseId, safetyHolds: [] } });
+  expect(review.body).toMatchObject({ outcome: 'release', seq: expect.any(Number), course: { id: courseId, status: 'ineligible', safetyHolds: [] } });
   expect((await queue(c.id, c.therapist.token)).map((i) => i.courseId)).toEqual([other.courseId]);
   expect((await stuckSafety(c.id, c.coordinator.token)).map((i) => i.courseId)).toEqual([other.courseId]);
   // Recorded against the client: the item, the timeline, the audit log with the reviewer.
