@@ -93,6 +93,23 @@ const payloadKeys = `chaos-1:${crypto.randomBytes(32).toString('base64')}`;
 const secretKey = crypto.randomBytes(32).toString('hex');
 const tsx = require.resolve('tsx');
 
+/**
+ * Removes the run's folder. Right after a SIGKILL (Ctrl-C, a failed run) PostgreSQL's processes may
+ * still be dying and writing: retried until the folder is gone, never thrown (the exit goes on).
+ */
+function removeTemp(): void {
+  for (let attempt = 1; attempt <= 20; attempt++) {
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      if (!fs.existsSync(tmp)) return;
+    } catch {
+      // ENOTEMPTY while a dying process adds a file: again
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  process.stderr.write(`chaos: could not remove ${tmp}\n`);
+}
+
 interface Ports {
   temporal: number;
   pg: number;
@@ -455,15 +472,21 @@ async function main(): Promise<number> {
     await stack.pg.stop().catch(() => undefined);
     killAllChildren();
     if (opts.keep) say(`kept ${tmp}`);
-    else fs.rmSync(tmp, { recursive: true, force: true });
+    else removeTemp();
   }
 }
 
+// Ctrl-C reaches this process twice (from the terminal to the whole group, and relayed by tsx): the
+// handler stays installed (a second signal with none would kill the process in the middle of the
+// cleanup) and the cleanup runs once.
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
     say(`${signal}: stopping`);
     killAllChildren();
-    if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
+    if (!opts.keep) removeTemp();
     process.exit(130);
   });
 }
@@ -473,7 +496,7 @@ main().then(
   (err: unknown) => {
     say(`failed: ${err instanceof Error ? err.stack : String(err)}`);
     killAllChildren();
-    if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
+    if (!opts.keep) removeTemp();
     process.stdout.write(`${JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err), faults })}\n`);
     process.exit(1);
   },
