@@ -1,17 +1,18 @@
-// Replays the committed histories of complete courses and of their assessment children (recorded from the real dev server by
-// scripts/record-histories.ts) against the current workflow code. A failure here means a change is
-// not replay-safe: patch it or version it (see src/workflows/README.md).
+// Replays the committed histories (recorded from the real dev server by scripts/record-histories.ts:
+// one complete course per shipped protocol and the branches that matter, with their assessment
+// children) against the current workflow code. A failure here means a change is not replay-safe:
+// before the first release, re-record; after it, patch or version (see src/workflows/README.md).
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
+import { listProtocols } from '../../src/domain';
 import { historyFromJson } from '../../src/temporal/history-json';
 
 const dir = path.join(__dirname, '../histories');
-const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /-run\d+\.json$/.test(f)).sort() : [];
-/** Loads a `temporal workflow show --output json` history. */
-function loadHistory(file: string): unknown {
-  return historyFromJson(fs.readFileSync(file, 'utf8'));
-}
+const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json.gz')).sort() : [];
+/** The text of a gzipped `temporal workflow show --output json` history. */
+const read = (file: string): string => zlib.gunzipSync(fs.readFileSync(path.join(dir, file))).toString('utf8');
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -23,27 +24,38 @@ beforeAll(() => {
   }
 });
 
-test('there are committed histories for every shipped protocol', () => {
-  for (const id of ['kap-office', 'iv-series', 'spravato-rems']) expect(files.some((f) => f.startsWith(`${id}-`))).toBe(true);
+test('there are committed histories: a complete course of every shipped protocol, and each branch with its assessment children', () => {
+  for (const p of listProtocols()) expect(files).toContain(`${p.id}-complete-run1.json.gz`);
+  for (const branch of ['kap-office-critical-hold', 'kap-office-no-show-pause', 'kap-office-withdrawal', 'iv-series-continue-as-new']) {
+    expect(files).toContain(`${branch}-run1.json.gz`);
+    expect(files.some((f) => f.startsWith(`${branch}-assessment-`))).toBe(true);
+  }
+  // The continue-as-new branch holds more than one run.
+  expect(files).toContain('iv-series-continue-as-new-run2.json.gz');
 });
 
-test('every committed course history replays on the current workflow code', async () => {
+test('every committed history replays on the current workflow code', async () => {
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: silent as never });
-  const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: loadHistory(path.join(dir, f)) }));
+  const histories = files.map((f) => ({ workflowId: f.replace(/\.json\.gz$/, ''), history: historyFromJson(read(f)) }));
   const failures: string[] = [];
+  let replayed = 0;
   for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'course-replay' }, histories)) {
+    replayed++;
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
   expect(failures).toEqual([]);
-  expect(histories.length).toBe(files.length);
-}, 120_000);
+  expect(replayed).toBe(files.length);
+}, 180_000);
 
-test('courses and assessments started on a patch baseline record no patch markers (src/workflows/baseline.ts)', () => {
-  const onBaseline = files.filter((f) => f.includes('-baseline-'));
-  expect(onBaseline.length).toBeGreaterThanOrEqual(4);
-  for (const f of onBaseline) {
-    const json = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { events: Array<{ eventType: string; markerRecordedEventAttributes?: { markerName?: string } }> };
+test('no history holds a patch marker (the workflows carry no patch before the first release)', () => {
+  for (const f of files) {
+    const json = JSON.parse(read(f)) as { events: Array<{ markerRecordedEventAttributes?: { markerName?: string } }> };
     const markers = json.events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
     expect({ file: f, patchMarkers: markers.length }).toEqual({ file: f, patchMarkers: 0 });
   }
+});
+
+test('the committed histories stay under 3 MB in total', () => {
+  const bytes = fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  expect(bytes).toBeLessThan(3 * 1024 * 1024);
 });
