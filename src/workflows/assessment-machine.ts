@@ -4,7 +4,7 @@ import type { Role } from '../domain/protocol';
 import type { InstrumentId } from '../domain/instruments/instrument-id';
 import { getInstrument } from '../domain/instruments/registry';
 import { InvalidAnswersError, type ScoreResult } from '../domain/instruments/types';
-import type { CssrsResult } from '../domain/instruments/cssrs';
+import { cssrsAsRecorded, type CssrsResult } from '../domain/instruments/cssrs';
 import type { Phq9Result } from '../domain/instruments/phq9';
 import { triageSuicideRisk, type RiskLevel } from '../domain/rules/suicide-risk';
 import type { AssessmentInstrumentResult, SubmitAnswersInput, SubmitAnswersResult } from './contracts';
@@ -92,7 +92,8 @@ export class AssessmentMachine {
     const { result, state } = this.score(sub, now);
     state.status = 'completed';
     state.answeredAt = now;
-    state.answers = sub.answers;
+    // C-SSRS items 3-5 recorded "no" after a "no" to item 2 were not asked: kept as skipped (null).
+    state.answers = sub.instrumentId === 'cssrs' && Array.isArray(sub.answers) ? cssrsAsRecorded(sub.answers) : sub.answers;
     state.score = {
       total: result.total,
       band: result.band,

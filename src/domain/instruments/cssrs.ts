@@ -2,7 +2,11 @@
 // Project). Item texts are short paraphrases. Answers are yes/no (true/false) in item order:
 //   1-5 about the past month; 6 = suicidal behaviour ever; an optional 7th answer "6b" says whether
 //   that behaviour was within the past 3 months.
-// Skip rule: if item 2 is "no", items 3-5 are not asked and must be blank (null/absent).
+// Skip rule (the screener's own skip logic: "If NO to 2, go directly to question 6"; Columbia
+// Lighthouse Project, C-SSRS Screen Version): if item 2 is "no", items 3-5 are not asked. A form
+// may leave them blank (null/absent) or record them as "no", which says nothing contradictory; a
+// "yes" there contradicts item 2 and is refused. Either way they are recorded as not asked (null,
+// `cssrsAsRecorded`).
 // Triage (Columbia triage guidance): item 1 or 2 => low; item 3, or behaviour more than 3 months ago
 // => moderate; item 4 or 5, or behaviour in the past 3 months => high (safety precautions until
 // evaluated by a mental-health professional). When item 6 is "yes" and 6b is blank, the behaviour
@@ -113,7 +117,8 @@ function validateCssrs(answers: unknown): { items: Array<boolean | null>; item6b
   for (const n of [3, 4, 5]) {
     const v = at(n - 1);
     if (q2 === false) {
-      if (!blank(v)) problems.push({ item: n, reason: 'must be blank: skipped because item 2 is "no"' });
+      if (v === true) problems.push({ item: n, reason: 'must be blank or "no": skipped because item 2 is "no" (a "yes" here contradicts item 2)' });
+      else if (!blank(v) && !isBool(v)) problems.push({ item: n, reason: bad(v) });
     } else if (q2 === true) {
       if (blank(v)) problems.push({ item: n, reason: 'missing (item 2 is "yes", so items 3-5 are asked)' });
       else if (!isBool(v)) problems.push({ item: n, reason: bad(v) });
@@ -125,6 +130,15 @@ function validateCssrs(answers: unknown): { items: Array<boolean | null>; item6b
   for (let i = 7; i < answers.length; i++) problems.push({ item: i + 1, reason: 'unexpected answer (C-SSRS screener has items 1-6 and 6b)' });
   if (problems.length > 0) throw new InvalidAnswersError('cssrs', problems);
 
-  const items = [0, 1, 2, 3, 4, 5].map((i) => (blank(at(i)) ? null : (at(i) as boolean)));
+  const items = [0, 1, 2, 3, 4, 5].map((i) => (blank(at(i)) || (q2 === false && i >= 2 && i <= 4) ? null : (at(i) as boolean)));
   return { items, item6b: blank(v6b) ? null : (v6b as boolean) };
+}
+
+/**
+ * The answers as the record keeps them: items 3-5 skipped (null) when item 2 is "no", whether the
+ * form left them blank or recorded "no" (they were not asked). Other answers unchanged; call it on
+ * answers `cssrs.score` accepted.
+ */
+export function cssrsAsRecorded<T>(answers: readonly T[]): Array<T | null> {
+  return answers.map((v, i) => (answers[1] === false && i >= 2 && i <= 4 ? null : v));
 }

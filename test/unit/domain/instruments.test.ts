@@ -191,7 +191,7 @@ describe('C-SSRS screener', () => {
   });
 
   test.each<[string, unknown[], Array<[number | string | null, RegExp]>]>([
-    ['item 2 no but items 3-5 answered', [Y, N, N, Y, N, N], [[3, /skipped because item 2 is "no"/], [4, /skipped/], [5, /skipped/]]],
+    ['item 2 no but item 4 answered yes (3 and 5 "no" are fine)', [Y, N, N, Y, N, N], [[4, /skipped because item 2 is "no"/]]],
     ['item 2 yes but items 3-5 blank', [Y, Y, _, _, _, N], [[3, /missing/], [4, /missing/], [5, /missing/]]],
     ['item 6 no but 6b answered', [N, N, _, _, _, N, Y], [['6b', /item 6 is "no"/]]],
     ['required items missing', [_, _, _, _, _, _], [[1, /missing/], [2, /missing/], [6, /missing/]]],
