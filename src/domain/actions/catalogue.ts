@@ -338,7 +338,8 @@ export const ACTIONS = {
     example: { outcome: 'keep-hold' },
   }),
   'rems-form': action({
-    roles: PRESCRIBER,
+    // The step's owner (the coordinator, spravato-rems) files it as well as prescribers and admins.
+    roles: PATHWAY,
     pauseExempt: true,
     summary: 'Submit the Spravato REMS patient monitoring form',
     schema: z.strictObject({

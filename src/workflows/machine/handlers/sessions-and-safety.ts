@@ -255,6 +255,22 @@ export const sessionsAndSafety = {
 
   'rems-form': (m, input, now) => {
     const [p, s] = m.openStepOf(input.stepKey, ['rems-monitoring-form'], 'rems-form');
+    // The form reports the session's dose: a dose or lot that differs from what the session recorded
+    // is refused, naming both (the dose record is corrected first, not contradicted). A lot the
+    // session did not record is taken from the form.
+    const sessionKey = p.timing.anchor === 'step' ? p.timing.stepId : p.id;
+    const dose = m.state.steps[sessionKey]?.session?.dose ?? null;
+    const mismatch: Reason[] = [];
+    if (dose?.doseMg != null && dose.doseMg !== input.doseMg) mismatch.push({ code: 'doseMg', message: `doseMg: the session ${sessionKey} recorded ${dose.doseMg} mg; the form says ${input.doseMg} mg`, blocking: true });
+    if (dose?.lotNumber != null && dose.lotNumber !== input.lotNumber) mismatch.push({ code: 'lotNumber', message: `lotNumber: the session ${sessionKey} recorded lot ${dose.lotNumber}; the form says lot ${input.lotNumber}`, blocking: true });
+    if (mismatch.length) {
+      const recorded = [dose?.doseMg != null ? `${dose.doseMg} mg` : null, dose?.lotNumber != null ? `lot ${dose.lotNumber}` : null].filter((x) => x !== null).join(', ');
+      throw new Rejection(
+        'ClinicallyRefused',
+        `the REMS form must match the session's dose record: the session ${sessionKey} recorded ${recorded}; the form says ${input.doseMg} mg, lot ${input.lotNumber}`,
+        mismatch,
+      );
+    }
     return () => {
       m.remsRecord(p, s, now, input);
       m.event('rems-form.submitted', p.id, input.actor, {}, now);

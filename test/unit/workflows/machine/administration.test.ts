@@ -230,9 +230,10 @@ describe('REMS monitoring form (Spravato)', () => {
     expect(c.reject('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM, doseMg: 0 }).type).toBe('InvalidInput');
     expect(c.reject('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM, sedation: 'no' }).type).toBe('InvalidInput');
     expect(c.reject('rems-form', { stepKey: 'dose-1', ...REMS_FORM }).type).toBe('InvalidInput');
-    expect(c.act('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM, doseMg: 84, lotNumber: 'LOT-9' }).outcome).toBe('submitted');
+    // The session's dose and lot (56 mg, L1): a different one is refused (rems-form-matches-session.test.ts).
+    expect(c.act('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM }).outcome).toBe('submitted');
     const out = c.out();
-    expect(rows(out, 'rems-form')).toEqual([expect.objectContaining({ doseMg: 84, lotNumber: 'LOT-9', dissociation: true, submittedAt: iso(c.now) })]);
+    expect(rows(out, 'rems-form')).toEqual([expect.objectContaining({ doseMg: 56, lotNumber: 'L1', dissociation: true, submittedAt: iso(c.now) })]);
     expect(c.status('rems-form-1')).toBe('done');
   });
 
