@@ -29,7 +29,12 @@ pre{white-space:pre-wrap;background:var(--bg);padding:.6rem;border-radius:6px}
 /* Client assessment page: one column, large targets */
 .client main{max-width:680px;margin:0 auto}.client .q{border:1px solid var(--line);border-radius:10px;padding:.8rem;margin:.8rem 0}
 .client .q legend{font-weight:600;padding:0 .3rem}.client .opt{display:flex;gap:.6rem;align-items:center;padding:.45rem 0;font-weight:400;margin:0}
-.client .opt input{width:1.4rem;height:1.4rem}.client button{width:100%;padding:.8rem;font-size:1.1rem}
+.client .opt input{width:1.4rem;height:1.4rem;flex:none;margin:0}.client .opt label{font-weight:400;margin:0;flex:1;padding:.2rem 0}.client button{width:100%;padding:.8rem;font-size:1.1rem}
+[hidden]{display:none!important}.client header .brand{color:#fff}.client legend{white-space:normal;max-width:100%}.client .q .hint{margin:.2rem 0;color:var(--muted)}
+.client button.clear{width:auto;padding:.3rem .8rem;font-size:.95rem;margin-top:.3rem}.client .q.invalid{border:2px solid var(--bad)}.client .field-error{color:var(--bad);font-weight:600;margin:.3rem 0}
+.client .part{border-top:3px solid var(--line);margin-top:1.6rem}.client .progress{margin:.8rem 0 0;color:var(--muted)}.client .inst{font-size:.8rem;margin-left:.4rem}
+.client .help-now{font-size:.95rem;background:#fef3f2;border-radius:8px;padding:.4rem .7rem}.client .parts ol{margin:.3rem 0;padding-left:1.4rem}
+.error-summary{border:3px solid var(--bad);border-radius:10px;padding:.8rem 1rem;margin:1rem 0}.error-summary h2{margin-top:0}.error-summary:focus{outline:3px solid #f5b700}
 .crisis{border:2px solid var(--bad);background:#fef3f2;border-radius:10px;padding:1rem;margin:1rem 0}
 @media (max-width:640px){table.responsive thead{display:none}table.responsive td{display:block;border:0;padding:.2rem .3rem}table.responsive tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}}
 `;
@@ -41,17 +46,37 @@ document.addEventListener('DOMContentLoaded', function () {
   document.querySelectorAll('form[data-confirm]').forEach(function (f) {
     f.addEventListener('submit', function (e) { if (!window.confirm(f.getAttribute('data-confirm'))) e.preventDefault(); });
   });
-  // C-SSRS skip rule on the client page: items 3-5 only when item 2 is yes.
-  var q2 = document.querySelectorAll('input[data-cssrs-q2]');
+  // Client form: a question shown only while the answer it depends on holds (C-SSRS 3-5 when 2 is
+  // Yes, 6b when 6 is Yes); a hidden question's inputs are disabled, so nothing hidden is sent. The
+  // blank "Does not apply to me" choice is for pages without this script. "Clear this answer" shows
+  // on a question once it has an answer. A refused form focuses its error summary.
+  var conditional = document.querySelectorAll('[data-when-name]');
+  var clears = document.querySelectorAll('[data-clear]');
   function sync() {
-    var yes = document.querySelector('input[data-cssrs-q2]:checked');
-    var show = yes && yes.value === 'true';
-    document.querySelectorAll('[data-cssrs-followup]').forEach(function (el) {
+    conditional.forEach(function (el) {
+      var on = document.querySelector('input[name="' + el.getAttribute('data-when-name') + '"]:checked');
+      var show = !!on && !on.disabled && on.value === el.getAttribute('data-when-value');
       el.hidden = !show;
       el.querySelectorAll('input').forEach(function (i) { i.disabled = !show; });
     });
+    clears.forEach(function (b) { b.hidden = !b.parentNode.querySelector('input:checked'); });
   }
-  q2.forEach(function (i) { i.addEventListener('change', sync); });
-  if (q2.length) sync();
+  document.querySelectorAll('[data-blank-choice]').forEach(function (el) {
+    var i = el.querySelector('input');
+    if (!i.checked) { el.hidden = true; i.disabled = true; }
+  });
+  clears.forEach(function (b) {
+    b.addEventListener('click', function () {
+      var box = b.parentNode;
+      box.querySelectorAll('input[type=radio]').forEach(function (i) { i.checked = false; });
+      sync();
+      var first = box.querySelector('input:not([disabled])');
+      if (first) first.focus();
+    });
+  });
+  document.addEventListener('change', sync);
+  if (conditional.length || clears.length) sync();
+  var summary = document.getElementById('error-summary');
+  if (summary) summary.focus();
 });
 `;

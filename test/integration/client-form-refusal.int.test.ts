@@ -66,15 +66,17 @@ test('a client answers PHQ-9 item 9 = 3 and leaves the GAD-7 blank: the PHQ-9 is
   const f = await courseWithForm();
   const first = await stack.app.inject({ method: 'GET', url: f.url });
   expect(first.statusCode).toBe(200);
-  expect(first.body).not.toContain(LIFELINE);
+  // The crisis resources are on the form from the start (issue #18: reachable from every part), quietly.
+  expect(first.body).toContain(LIFELINE);
+  expect(first.body).not.toContain(URGENT);
 
   const page = await post(f.url, phq9(3));
   expect(page.statusCode).toBe(400);
   // Crisis resources urgent, at the top; the page names what is still missing and asks only for it.
   expect(page.body).toContain(URGENT);
   expect(page.body.indexOf(URGENT)).toBeLessThan(page.body.indexOf('<form'));
-  expect(page.body).toContain('Some answers are missing: the GAD-7 (all 7 questions)');
-  expect(page.body).toContain('Your answers to the PHQ-9 have been sent to your care team.');
+  expect(page.body).toContain('Some answers are missing: “About worry and anxiety” (all 7 questions)');
+  expect(page.body).toContain('Your answers to “About your mood” have been sent to your care team.');
   expect(page.body).toContain('name="gad7.1"');
   expect(page.body).not.toContain('name="phq9.1"');
 
@@ -106,7 +108,7 @@ test('PHQ-9 with item 9 = 3 and item 4 blank: a safety item and alert anyway, no
   const page = await post(f.url, form);
   expect(page.statusCode).toBe(400);
   expect(page.body).toContain(URGENT);
-  expect(page.body).toContain('Some answers are missing: the PHQ-9 (question 4)');
+  expect(page.body).toContain('Some answers are missing: “About your mood” (question 4)');
   expect(page.body).toContain('they have been alerted');
   // The answers typed are kept: item 9 = 3 is still checked.
   expect(page.body).toMatch(/name="phq9\.9" value="3" checked/);
@@ -145,7 +147,7 @@ test('an extra GAD-7 answer refuses the GAD-7 by name but the PHQ-9 with item 9 
   const h = await courseWithForm();
   const empty = await post(h.url, {});
   expect(empty.statusCode).toBe(400);
-  expect(empty.body).toContain('the PHQ-9 (all 9 questions), the GAD-7 (all 7 questions)');
+  expect(empty.body).toContain('“About your mood” (all 9 questions), “About worry and anxiety” (all 7 questions)');
   expect(await h.status('phq9')).toBe('invited');
   expect(await h.status('gad7')).toBe('invited');
 }, 180_000);
