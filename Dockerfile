@@ -1,5 +1,5 @@
 # The engine's image: worker, API and migrations (choose with the command).
-FROM node:20.20-bookworm-slim
+FROM node:24.19-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production KAP_SKIP_TOOLCHAIN=1
 COPY package.json package-lock.json ./

@@ -153,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const missing: string[] = [];
   if (c.NODE_ENV === 'production' && !c.SECRET_KEY) missing.push('SECRET_KEY: required in production (at least 32 characters)');
   if (c.NODE_ENV === 'production' && !c.PAYLOAD_KEYS) missing.push('PAYLOAD_KEYS: required in production (payload encryption keys, id:base64key)');
+  // The embedded SMTP sink keeps every email on this machine (no client would receive one): development only.
+  if (c.NODE_ENV === 'production' && !c.SMTP_URL) missing.push('SMTP_URL: required in production (the mail relay; the embedded sink delivers nothing)');
   missing.push(...temporalAuthProblems(c));
   if (missing.length) throw new ConfigError(missing);
   return Object.freeze({

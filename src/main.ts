@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     const { interactive: db, background } = openDatabaseLanes(config, infra.databaseUrl, stack, log);
     await runMigrations(db, log);
     const firstAdmin = await ensureFirstAdmin(db, config.DATA_DIR);
-    const mail = await startMailRuntime(config, background, stack, log);
+    const mail = await startMailRuntime(config, background, stack, log, 'all-in-one');
     await startWorker(config, infra.temporalAddress, background, stack, log, mail);
     await startApi(config, infra.temporalAddress, db, stack, log);
     const lines = [

@@ -11,7 +11,7 @@ import { createDb, createDbLanes, type Db, type DbLanes } from './db/connect';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-postgres';
 import { migrateToLatest } from './db/migrate';
 import type { Logger } from './log';
-import { type MailRuntime, startMail } from './mail/setup';
+import { type MailProcess, type MailRuntime, startMail } from './mail/setup';
 import { type DevServer, startDevServer, stopLeftoverDevServer } from './temporal/dev-server';
 import { sdkMetricsOptions } from './metrics/sdk';
 import { payloadCodecFor } from './security/keys';
@@ -145,9 +145,9 @@ export async function runMigrations(db: Db, log: Logger): Promise<void> {
   for (const r of results) log.info({ migration: r.migrationName, status: r.status }, 'migration');
 }
 
-/** The mail transport (SMTP_URL, or the embedded SMTP sink when unset); stopped after the worker. */
-export async function startMailRuntime(config: Config, db: Db, stack: Stack, log: Logger): Promise<MailRuntime> {
-  const mail = await startMail(config, db, log);
+/** The mail transport (SMTP_URL, or for `npm start` the embedded SMTP sink when unset); stopped after the worker. */
+export async function startMailRuntime(config: Config, db: Db, stack: Stack, log: Logger, who: MailProcess): Promise<MailRuntime> {
+  const mail = await startMail(config, db, log, who);
   stack.add('mail', () => mail.stop());
   return mail;
 }

@@ -18,7 +18,7 @@ fs.writeFileSync(key, keyPem, { mode: 0o600 });
 fs.writeFileSync(ca, certPem);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const prod = { NODE_ENV: 'production', SECRET_KEY: 's'.repeat(40), PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`, TEMPORAL_ADDRESS: 'temporal.internal:7233' };
+const prod = { NODE_ENV: 'production', SMTP_URL: 'smtp://mail.internal:587', SECRET_KEY: 's'.repeat(40), PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`, TEMPORAL_ADDRESS: 'temporal.internal:7233' };
 
 function problems(env: Record<string, string>): string[] {
   try {

@@ -42,6 +42,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/SECRET_KEY: required in production/);
   });
 
+  test('production requires a mail relay: the embedded sink delivers nothing', () => {
+    const prod = { NODE_ENV: 'production', SECRET_KEY: 's'.repeat(40), PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` };
+    expect(() => loadConfig(prod)).toThrow(/SMTP_URL: required in production/);
+    const c = loadConfig({ ...prod, SMTP_URL: 'smtp://mail.internal:587' });
+    expect(c.embeddedSmtp).toBe(false);
+  });
+
   test('an entry point exits with code 2 and lists the problems', () => {
     const tsx = path.join(__dirname, '../../../node_modules/.bin/tsx');
     const r = spawnSync(tsx, [path.join(__dirname, '../../../src/main.ts')], {
