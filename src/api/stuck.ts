@@ -42,7 +42,7 @@ export interface StuckItem {
   stepKind: string | null;
   owner: { role: string | null; staffId: string | null; name: string | null };
   deadlineAt: string | null;
-  /** Since when it has been stuck: the deadline, or when the failing work started. */
+  /** Since when it has been stuck: the deadline (a REMS form: its 7-day REMS due date), or when the failing work started. */
   stuckSince: string | null;
   ageSeconds: number | null;
   escalationLevel: number;
@@ -70,6 +70,8 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
   const rows = await q.execute();
   return rows.map((r) => {
     const unstick = UNSTICK_ACTION[r.kind];
+    // A REMS form's age counts from its 7-day REMS due date (0 until then), not the step's deadline.
+    const since = r.rems_due_at ?? r.deadline_at;
     return {
       type: 'deadline' as const,
       courseId: r.course_id,
@@ -80,8 +82,8 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
       stepKind: r.kind,
       owner: { role: r.owner_role, staffId: r.owner_staff_id, name: r.display_name },
       deadlineAt: r.deadline_at ? r.deadline_at.toISOString() : null,
-      stuckSince: r.deadline_at ? r.deadline_at.toISOString() : null,
-      ageSeconds: r.deadline_at ? Math.max(0, Math.round((now.getTime() - r.deadline_at.getTime()) / 1000)) : null,
+      stuckSince: since ? since.toISOString() : null,
+      ageSeconds: since ? Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)) : null,
       escalationLevel: r.escalation_level,
       problem:
         `${r.step_key} is past its deadline, waiting on ${r.display_name ?? r.owner_role ?? 'someone'}` +

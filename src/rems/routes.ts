@@ -1,5 +1,6 @@
 // Spravato REMS monitoring forms over HTTP: list a course's forms with their 7-day due dates, file
-// one (hard stop: 422 naming every missing required field), and a print-ready page per session.
+// one (hard stop: 422 naming every missing required field, or a dose/lot that contradicts the
+// session's dose record), and a print-ready page per session.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { assertRecordInScope, type Principal } from '../auth/roles';
@@ -36,7 +37,23 @@ const FormView = z.object({
   dueAt: z.string(),
   submittedAt: z.string().nullable(),
   status: z.enum(['filed', 'due', 'late']),
+  /** Who filed it: the actor of its `rems-form.submitted` timeline event (a staff member, or an API token without one); null until filed. */
+  filedBy: z.object({ actorType: z.string(), id: z.string().nullable(), name: z.string().nullable() }).nullable(),
 });
+type FiledBy = { actorType: string; id: string | null; name: string | null };
+
+/** Who filed each of a course's forms, by form step key, from the timeline (the form row has no column for it). */
+async function filers(db: Db, courseId: string): Promise<Map<string, FiledBy>> {
+  const rows = await db
+    .selectFrom('course_events as e')
+    .leftJoin('staff as st', (j) => j.onRef('st.id', '=', 'e.actor_id').on('e.actor_type', '=', 'staff'))
+    .select(['e.step_key', 'e.actor_type', 'e.actor_id', 'st.display_name'])
+    .where('e.course_id', '=', courseId)
+    .where('e.type', '=', 'rems-form.submitted')
+    .execute();
+  return new Map(rows.filter((r) => r.step_key !== null).map((r) => [r.step_key!, { actorType: r.actor_type, id: r.actor_id, name: r.display_name ?? null }]));
+}
+const withFiler = (f: RemsFormView, by: Map<string, FiledBy>) => ({ ...f, filedBy: by.get(f.stepKey) ?? null });
 
 async function loadCourse(db: Db, principal: Principal, id: string) {
   const course = await db.selectFrom('courses as c').innerJoin('clients as cl', 'cl.id', 'c.client_id').select(['c.id', 'c.clinic_id', 'c.client_id', 'c.protocol_id', 'cl.given_name', 'cl.family_name', 'cl.date_of_birth']).where('c.id', '=', id).executeTakeFirst();
@@ -58,7 +75,8 @@ export function remsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const course = await loadCourse(db, principal, params.id);
     await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: 'api rems forms' });
     const rows = await db.selectFrom('rems_monitoring_forms').selectAll().where('course_id', '=', params.id).orderBy('due_at').execute();
-    return { forms: rows.map((r) => remsFormView(r)) };
+    const by = await filers(db, params.id);
+    return { forms: rows.map((r) => withFiler(remsFormView(r), by)) };
   });
 
   apiRoute(
@@ -67,7 +85,8 @@ export function remsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       method: 'POST',
       url: '/api/courses/:id/rems/:session',
       tag: 'rems',
-      summary: 'File the REMS Patient Monitoring Form of one Spravato session. Hard stop: 422 lists every missing required field (answers, and vitals the session has not recorded)',
+      summary:
+        "File the REMS Patient Monitoring Form of one Spravato session (coordinator, prescriber or admin; who filed it is in `filedBy`). Hard stop: 422 lists every missing required field (answers, and vitals the session has not recorded); 422 also when the dose or lot differs from the session's dose record, naming both",
       params: Params,
       body: RemsFormDraft,
       errors: [404, 409, 422],
@@ -81,7 +100,7 @@ export function remsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (missing.length) throw new AppError('unprocessable', `the REMS monitoring form cannot be filed: ${missing.length} required field(s) missing`, missing);
       const submission = body as RemsFormSubmission;
       await performAction(deps, principal, params.id, 'rems-form', { stepKey: remsFormView(row).stepKey, ...submission });
-      return remsFormView(await loadForm(db, params.id, params.session));
+      return withFiler(remsFormView(await loadForm(db, params.id, params.session)), await filers(db, params.id));
     },
   );
 
