@@ -70,6 +70,11 @@ const BENIGN: Record<string, unknown[]> = { phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0], g
 export class CourseDriver {
   readonly protocol: Protocol;
   readonly stats: DriverStats = { actions: 0, transientErrors: 0, conflicts: 0, invalid: 0, answers: 0, lastError: null };
+  /**
+   * Dosing steps whose dose the course refused for a baseline out of its window, with the timeline
+   * position of the last form sent before that refusal (an Update's answer: nothing is recorded).
+   */
+  private readonly doseRefusedForBaseline = new Map<string, number>();
   last: CourseSnapshot | null = null;
 
   constructor(
@@ -130,6 +135,9 @@ export class CourseDriver {
           // else means the state moved on without us (a lost reply): re-read.
           this.stats.conflicts++;
           this.stats.lastError = `${next.action}: ${err.message}`;
+          if (next.action === 'dose' && err.code === 'unprocessable' && /baseline/i.test(err.message)) {
+            this.doseRefusedForBaseline.set((next.input as { stepKey: string }).stepKey, Math.max(0, ...view.triggeredSeq.values()));
+          }
           await sleep(100);
         } else if (err instanceof AppError && err.code === 'invalid_input') {
           this.stats.invalid++;
@@ -141,6 +149,22 @@ export class CourseDriver {
         }
       }
     }
+    return null;
+  }
+
+  /**
+   * A fresh C-SSRS and PHQ-9, sent after timeline position `afterSeq`: staff send the pair, the client
+   * answers it, and once the course has heard it finished (its timeline says so) null: go on with the
+   * check or the dose (before that they would be refused again). All of it read from the timeline, so
+   * a lost reply repeats nothing.
+   */
+  private freshBaseline(v: CourseSnapshot, afterSeq: number): Next | null {
+    const sent = v.forms.find((f) => f.trigger === 'staff' && (v.triggeredSeq.get(f.stepKey) ?? 0) > afterSeq && f.instruments.includes('cssrs') && f.instruments.includes('phq9'));
+    const asked = [...v.triggeredSeq.values()].some((seq) => seq > afterSeq);
+    if (sent && sent.invited.length) return { answer: sent.invited };
+    if (sent && !sent.heard) return { wait: 200 };
+    if (!sent && asked) return { wait: 50 }; // sent, its rows not written yet
+    if (!sent) return { action: 'send-assessment', input: { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose', actor: ACTOR } };
     return null;
   }
 
@@ -196,19 +220,21 @@ export class CourseDriver {
           if (st === 'unscheduled' || st === 'no-show') return { action: 'schedule', input: { stepKey: s.stepKey, startsInHours: Math.max(this.protocol.course.minDaysBetweenDoses * 24, 48), actor: ACTOR } };
           if (st === 'held' && ses!.preDoseCodes.includes('baseline-missing')) {
             // The client's C-SSRS and PHQ-9 are missing or older than the protocol's window (30
-            // protocol days are 3 s at the default time scale, less than one fault): staff send fresh
-            // ones after the check that held, the client answers them, and once the course has heard
-            // they are done (its timeline says so) the check is made again (before that it would only
-            // hold again). All of it read from the timeline, so a lost reply repeats nothing.
-            const sent = v.forms.find((f) => f.trigger === 'staff' && (v.triggeredSeq.get(f.stepKey) ?? 0) > ses!.preDoseSeq && f.instruments.includes('cssrs') && f.instruments.includes('phq9'));
-            const asked = [...v.triggeredSeq.values()].some((seq) => seq > ses!.preDoseSeq);
-            if (sent && sent.invited.length) return { answer: sent.invited };
-            if (sent && !sent.heard) return { wait: 200 };
-            if (!sent && asked) return { wait: 50 }; // sent, its rows not written yet
-            if (!sent) return { action: 'send-assessment', input: { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose', actor: ACTOR } };
+            // protocol days are 3 s at the default time scale, less than one fault): a fresh pair
+            // after the check that held, then the check again.
+            const fresh = this.freshBaseline(v, ses!.preDoseSeq);
+            if (fresh) return fresh;
           }
           if (st === 'scheduled' || st === 'held') return { action: 'pre-dose-check', input: { stepKey: s.stepKey, ...CHECK, actor: { role: 'prescriber' } } };
-          if (st === 'checked-in') return { action: 'dose', input: { stepKey: s.stepKey, route: this.protocol.routes[0]!, doseMg: 56, lotNumber: 'L-1', actor: { role: 'prescriber' } } };
+          if (st === 'checked-in') {
+            // Checked in, but the dose was refused because the baseline went out of its window since
+            // (3 s at the default scale: a slow moment between the check and the dose is enough): a
+            // fresh pair sent after that refusal, then the dose again.
+            const refusedAfter = this.doseRefusedForBaseline.get(s.stepKey);
+            const fresh = refusedAfter === undefined ? null : this.freshBaseline(v, refusedAfter);
+            if (fresh) return fresh;
+            return { action: 'dose', input: { stepKey: s.stepKey, route: this.protocol.routes[0]!, doseMg: 56, lotNumber: 'L-1', actor: { role: 'prescriber' } } };
+          }
           if (st === 'dosed') {
             for (const m of this.protocol.safety.bloodPressure.checkMinutes) {
               if (typeof m === 'number' && m > 0 && !ses!.readings.has(m)) return { action: 'vitals', input: { stepKey: s.stepKey, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98, actor: { role: 'prescriber' } } };

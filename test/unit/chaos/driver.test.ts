@@ -58,6 +58,27 @@ describe('a dose held for a missing baseline', () => {
   });
 });
 
+describe('checked in, the dose refused because the baseline went out of its window since', () => {
+  function refused(afterSeq: number) {
+    const d = driver();
+    (d as unknown as { doseRefusedForBaseline: Map<string, number> }).doseRefusedForBaseline.set('dose-1', afterSeq);
+    return d;
+  }
+
+  test('not refused: the dose', () => {
+    expect(actionOf(driver().next(snap({ openSteps: [dosing('checked-in')] })))).toBe('dose');
+  });
+
+  test('refused: a fresh pair sent after the refusal, answered, heard, then the dose again', () => {
+    const checkedIn = [dosing('checked-in')];
+    expect(actionOf(refused(26).next(snap({ openSteps: checkedIn, forms: [form('adhoc-1', { heard: true })], triggeredSeq: new Map([['adhoc-1', 26]]) })))).toBe('send-assessment');
+    const invited = [{ id: `${C}/adhoc-2/cssrs`, instrumentId: 'cssrs' }];
+    expect(refused(26).next(snap({ openSteps: checkedIn, forms: [form('adhoc-2', { invited })], triggeredSeq: new Map([['adhoc-2', 40]]) }))).toEqual({ answer: invited });
+    expect(actionOf(refused(26).next(snap({ openSteps: checkedIn, forms: [form('adhoc-2')], triggeredSeq: new Map([['adhoc-2', 40]]) })))).toBe('wait');
+    expect(actionOf(refused(26).next(snap({ openSteps: checkedIn, forms: [form('adhoc-2', { heard: true })], triggeredSeq: new Map([['adhoc-2', 40]]) })))).toBe('dose');
+  });
+});
+
 describe('a dose day', () => {
   test('unscheduled -> schedule, scheduled -> pre-dose check, checked in -> dose', () => {
     expect(actionOf(driver().next(snap({ openSteps: [dosing('unscheduled')] })))).toBe('schedule');
