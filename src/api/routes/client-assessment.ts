@@ -360,7 +360,7 @@ ${errorSummary(instruments, errors, notice ?? (errors.size ? 'Some answers are m
     return unexpectedKeys(instruments, form)
       .map((k) => {
         const inst = instruments.find((i) => k.startsWith(`${i.id}.`));
-        return inst ? `"${k}" is not a question of ${quoted(inst)}, which has ${inst.items.length} questions` : `"${k}" is not a question of this form`;
+        return inst ? `"${k}" is not a question of the ${inst.shortName}, which has ${inst.items.length} questions` : `"${k}" is not a question of this form`;
       });
   }
   const unexpectedNotice = (extra: string[]) => `Your answers were not sent: this form received answers it did not ask for (${extra.join('; ')}). Please answer the questions below only.`;
