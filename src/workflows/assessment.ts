@@ -35,6 +35,17 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     p.then(done, done);
     return p;
   };
+  // Emails never hold up the assessment: the invitation goes out beside the wait loop, and a reminder
+  // or a safety alert beside the write that caused it, so a client's answers, a critical answer's
+  // signal to the course and the expiry never wait for SMTP (an outage, or an uncertain send waiting
+  // out its outbox lease). The assessment sees every email through before it ends.
+  const sending = new Set<Promise<void>>();
+  const send = (n: NotifyInput): void => {
+    const p = tolerateNotifyFailure(notify(n));
+    sending.add(p);
+    const done = () => void sending.delete(p);
+    p.then(done, done);
+  };
   const record = (a: { assessments: AssessmentRecord[] }) => local.recordAssessments(a);
   let applied = 0;
   let flushed = 0;
@@ -133,13 +144,13 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
         // Clinicians first (the email names no answer), and the course's safety hold at once, with what was
         // endorsed (the hold's reason staff read; payloads are sealed by the codec).
         for (const role of input.safetyAlertRoles) {
-          work.push(tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } })));
+          send({ ...base, key: `${input.assessmentId}/safety-alert-${role}`, template: 'safety-alert', recipient: { kind: 'role', role }, data: { reason: 'critical-answer', courseId: input.courseId, assessmentId: input.assessmentId } });
         }
         work.push(signalParent(() => getExternalWorkflowHandle(input.parentWorkflowId).signal(assessmentCriticalSignal, { assessmentId: input.assessmentId, level: critical.level, codes: critical.codes, ...(critical.summary ? { summary: critical.summary } : {}), at: sentAt })));
       }
       alert = null;
       for (const n of reminders.splice(0)) {
-        work.push(tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/reminder-${n}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: n } })));
+        send({ ...base, key: `${input.assessmentId}/reminder-${n}`, template: 'assessment-reminder', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, expiresAt: iso(m.expiresAt), reminderNumber: n } });
       }
       if (dirty.size > 0) {
         const only = new Set(dirty);
@@ -153,10 +164,9 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   };
 
   try {
-    await Promise.all([
-      record({ assessments: rows() }),
-      tolerateNotifyFailure(notify({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } })),
-    ]);
+    const rowsWritten = record({ assessments: rows() });
+    send({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } });
+    await rowsWritten;
     rearm();
     while (!m.done) {
       await flush();
@@ -164,6 +174,8 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
       await condition(() => m.done || pending() || flushed !== applied);
     }
     await flush();
+    // Every email handed over is seen through before the assessment reports and ends.
+    await Promise.all([...sending]);
   } catch (err) {
     if (!isCancellation(err)) throw err;
     m.cancel();

@@ -117,6 +117,30 @@ test('safety escalation: PHQ-9 item 9 > 0 alerts at once, holds dosing, and a cl
   await c.act('withdraw', { reason: 'test over' });
 });
 
+test('emails that have not gone out hold nothing up: with the invitation and the safety alerts unsent, a critical answer is taken, answered and holds the course', async () => {
+  const c = await course();
+  await readyToDose(c);
+  h.fakes.holdEmails('assessment-invitation', 'safety-alert', 'assessment-reminder');
+  const form = await c.act('send-assessment', { instruments: ['phq9'] });
+  const formStep = form.ids!.assessmentId!.slice(c.courseId.length + 1);
+  try {
+    const started = Date.now();
+    const reply = await c.answer(formStep, 'phq9', [2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    expect(reply.showCrisisResources).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const v = await c.until((s) => s.safetyHolds.length > 0, 1000, 50);
+    expect(v.safetyHolds[0]!.kind).toBe('critical-answer');
+    expect(h.fakes.notes(c.courseId, 'safety-alert')).toEqual([]);
+    expect(h.fakes.notes(c.courseId, 'assessment-invitation').filter((n) => n.key === `${form.ids!.assessmentId}/invitation`)).toEqual([]);
+  } finally {
+    h.fakes.releaseEmails();
+  }
+  // Released, every email the assessment asked for goes out once.
+  await sentNotes(c.courseId, 'safety-alert', (ns) => ns.length >= 2);
+  expect(h.fakes.notes(c.courseId, 'assessment-invitation').filter((n) => n.key === `${form.ids!.assessmentId}/invitation`)).toHaveLength(1);
+  await c.act('withdraw', { reason: 'test over' });
+});
+
 test('missed assessment: reminders on cadence, expiry as missed, surfaced to the coordinator', async () => {
   const c = await course();
   await c.sleep(97 * HOUR);

@@ -86,10 +86,24 @@ export class FakeActivities {
         this.assessments.push(input);
       },
       notify: async (input: NotifyInput) => {
+        // A held template stands for an SMTP send that has not settled (an outage, a send waiting out its lease).
+        if (this.heldTemplates.has(input.template)) await this.released;
         this.notifications.push(input);
         return { status: 'queued' };
       },
     };
+  }
+
+  /** Emails of these templates wait (unsent) until `releaseEmails()`. */
+  heldTemplates = new Set<string>();
+  private release: () => void = () => undefined;
+  private released: Promise<void> = new Promise((r) => (this.release = r));
+  holdEmails(...templates: string[]): void {
+    for (const t of templates) this.heldTemplates.add(t);
+  }
+  releaseEmails(): void {
+    this.heldTemplates.clear();
+    this.release();
   }
 
   notes(courseId: string, template?: string): NotifyInput[] {
