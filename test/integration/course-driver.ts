@@ -60,11 +60,18 @@ export class LiveCourse {
   }
 
   async state(): Promise<LiveView> {
-    const { course, steps } = await getCourse(this.db, this.courseId);
+    // One snapshot (repeatable read): the projection writes a transition's steps, records and course
+    // row in one statement, so a view read across several queries outside a transaction could see a
+    // safety hold without the risk level the same transition set (a CI failure on a loaded machine).
+    return this.db.transaction().setIsolationLevel('repeatable read').execute((trx) => this.read(trx));
+  }
+
+  private async read(db: Db): Promise<LiveView> {
+    const { course, steps } = await getCourse(db, this.courseId);
     const [rows, events, holds] = await Promise.all([
-      this.db.selectFrom('assessments').select(['id', 'step_key', 'instrument_id']).where('course_id', '=', this.courseId).orderBy('id').execute(),
-      this.db.selectFrom('course_events').select(['type', 'detail']).where('course_id', '=', this.courseId).where('type', 'like', 'assessment.%').execute(),
-      this.db.selectFrom('safety_events').select(['id', 'kind', 'level', 'detail']).where('course_id', '=', this.courseId).where('resolved_at', 'is', null).orderBy('at').execute(),
+      db.selectFrom('assessments').select(['id', 'step_key', 'instrument_id']).where('course_id', '=', this.courseId).orderBy('id').execute(),
+      db.selectFrom('course_events').select(['type', 'detail']).where('course_id', '=', this.courseId).where('type', 'like', 'assessment.%').execute(),
+      db.selectFrom('safety_events').select(['id', 'kind', 'level', 'detail']).where('course_id', '=', this.courseId).where('resolved_at', 'is', null).orderBy('at').execute(),
     ]);
     const heard = new Map<string, string>();
     for (const e of events) {
