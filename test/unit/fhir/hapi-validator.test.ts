@@ -1,0 +1,33 @@
+// Every resource type the engine emits, validated in one run of the HAPI FHIR R4 validator
+// (test/fhir-validator: HAPI FHIR 8.8.0's FhirInstanceValidator, offline over the R4 core definitions).
+// 0 errors; a new error fails the test with the resource, the path and the validator's message.
+// Warnings (unknown code systems such as LOINC and RxNorm, which need a terminology server) are allowed.
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { buildFhirBundle } from '../../../src/fhir/bundle';
+import { hapiErrors, hapiValidate, type HapiMessage } from '../../fhir-validator/hapi';
+import { completeCourse } from './fixture';
+
+let messages: HapiMessage[];
+let bundle: Bundle;
+const broken = (r: Resource) => ({ ...(r as object), status: 'finished' });
+
+beforeAll(() => {
+  bundle = buildFhirBundle(completeCourse());
+  const task = bundle.entry!.map((e) => e.resource!).find((r) => r.resourceType === 'Task')!;
+  const resources: Record<string, unknown> = { bundle };
+  // Each entry on its own as well (the read API serves them one by one), and one broken Task: the
+  // validator must report it, or it is not checking anything.
+  bundle.entry!.forEach((e, i) => (resources[`${i}-${e.resource!.resourceType}`] = e.resource));
+  resources['negative-control-Task'] = broken(task);
+  messages = hapiValidate(resources);
+}, 180_000);
+
+test('the validator is not vacuous: a Task with an invalid status is an error', () => {
+  expect(hapiErrors(messages).filter((m) => m.file === 'negative-control-Task').map((m) => m.location)).toContain('Task.status');
+});
+
+test('every emitted resource passes the HAPI FHIR R4 validator with 0 errors', () => {
+  const types = [...new Set(bundle.entry!.map((e) => e.resource!.resourceType))].sort();
+  expect(types).toEqual(['CarePlan', 'Observation', 'Patient', 'Questionnaire', 'QuestionnaireResponse', 'Task']);
+  expect(hapiErrors(messages).filter((m) => m.file !== 'negative-control-Task')).toEqual([]);
+});
