@@ -70,6 +70,14 @@ export class AssessmentMachine {
     return at < this.expiresAt ? at : null;
   }
 
+  /** The next reminder or the expiry, whichever comes first, with a one-line summary for its timer. */
+  nextWake(): { at: number; summary: string } {
+    const what = `${this.input.instruments.map((i) => getInstrument(i)?.shortName ?? i).join(', ')} ${this.input.stepKey}`;
+    const reminder = this.nextReminderAt();
+    if (reminder !== null && reminder < this.expiresAt) return { at: reminder, summary: `reminder ${this.remindersSent + 1} of ${this.input.reminders.count}: ${what}` };
+    return { at: this.expiresAt, summary: `expiry: ${what}` };
+  }
+
   /** Scores the answers (pure); throws a Rejection when they cannot be accepted now. */
   score(sub: SubmitAnswersInput, now: number): { result: ScoreResult; state: InstrumentState } {
     if (typeof sub !== 'object' || sub === null) throw new Rejection('InvalidInput', 'input must be an object');

@@ -10,12 +10,12 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   setHandler,
-  sleep,
 } from '@temporalio/workflow';
 import type { NotifyInput } from '../activities/contracts';
 import type { AssessmentRecord } from '../activities/course-records';
 import { isoTime as iso } from '../domain/time';
 import { acts, local } from './activity-proxies';
+import { wakeTimer } from './wake-timer';
 import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
 import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
 import { assessmentCriticalSignal, assessmentFinishedSignal, submitAnswersUpdate, type AssessmentFinishedSignal } from './messages';
@@ -55,30 +55,14 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
 
   // One durable timer, for the next reminder or the expiry; its callback applies it at its target.
   // Defined before the handler: an Update that reaches a new run is delivered as setHandler runs.
-  const root = CancellationScope.current();
-  let armed: { target: number; scope: CancellationScope } | null = null;
-  function rearm(): void {
-    const target = m.done ? null : Math.min(m.nextReminderAt() ?? Infinity, m.expiresAt);
-    if (armed && armed.target === target) return;
-    armed?.scope.cancel();
-    armed = null;
-    if (target === null) return;
-    const timer = { target, scope: new CancellationScope({ cancellable: true, parent: root }) };
-    armed = timer;
-    timer.scope
-      .run(() => sleep(Math.max(target - Math.max(Date.now(), last), 1)))
-      .then(
-        () => {
-          if (armed === timer) armed = null;
-          fire(at(target));
-          applied++;
-          rearm();
-        },
-        (err) => {
-          if (!isCancellation(err)) throw err;
-        },
-      );
-  }
+  const rearm = wakeTimer({
+    next: () => (m.done ? null : m.nextWake()),
+    fire: (target) => {
+      fire(at(target));
+      applied++;
+    },
+    notBefore: () => last,
+  });
   const fire = (t: number): void => {
     if (m.done) return;
     if (t >= m.expiresAt) {

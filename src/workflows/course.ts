@@ -10,14 +10,12 @@
 // Date.now() at wake-up, so a task replayed at another time (README: the stale-query defect) issues the
 // same commands.
 import {
-  CancellationScope,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  isCancellation,
   log,
   setHandler,
   sleep,
@@ -28,6 +26,7 @@ import {
 } from '@temporalio/workflow';
 import type { Protocol } from '../domain/protocol';
 import { acts, local } from './activity-proxies';
+import { wakeTimer } from './wake-timer';
 import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState } from './course-machine';
@@ -83,32 +82,16 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
   let applied = 0; // inputs applied to the machine
   let flushed = 0; // inputs whose output has been executed (projections written, mail queued)
 
-  // One durable timer, for the machine's next wake-up. Re-armed only when that target changes; when it
-  // fires, its callback ticks the machine at the target, whatever else the activation holds.
-  const root = CancellationScope.current();
-  let armed: { target: number; scope: CancellationScope } | null = null;
-  const rearm = (): void => {
-    const target = m.nextWakeAt(last);
-    if (armed && armed.target === target) return;
-    armed?.scope.cancel();
-    armed = null;
-    if (target === null) return;
-    const timer = { target, scope: new CancellationScope({ cancellable: true, parent: root }) };
-    armed = timer;
-    timer.scope
-      .run(() => sleep(Math.max(target - Math.max(Date.now(), last), 1)))
-      .then(
-        () => {
-          if (armed === timer) armed = null;
-          m.tick(at(target));
-          applied++;
-          rearm();
-        },
-        (err) => {
-          if (!isCancellation(err)) throw err;
-        },
-      );
-  };
+  // One durable timer, for the machine's next wake-up (src/workflows/wake-timer.ts): its callback
+  // ticks the machine at the timer's target, whatever else the activation holds.
+  const rearm = wakeTimer({
+    next: () => m.nextWake(last),
+    fire: (target) => {
+      m.tick(at(target));
+      applied++;
+    },
+    notBefore: () => last,
+  });
 
   // An operator's debug read (`temporal workflow query --type getCourseState`): never used by the
   // product or its tools, and it changes nothing. The course's record is in PostgreSQL.

@@ -124,10 +124,10 @@ test('emails that have not gone out hold nothing up: with the invitation and the
   const form = await c.act('send-assessment', { instruments: ['phq9'] });
   const formStep = form.ids!.assessmentId!.slice(c.courseId.length + 1);
   try {
-    const started = Date.now();
+    // On code that waits for the emails, this Update never answers while they are held (no wall-clock
+    // bound here: a loaded CI machine is slow, not wrong; the hang fails the test at its timeout).
     const reply = await c.answer(formStep, 'phq9', [2, 2, 2, 2, 2, 2, 2, 2, 2]);
     expect(reply.showCrisisResources).toBe(true);
-    expect(Date.now() - started).toBeLessThan(10_000);
     const v = await c.until((s) => s.safetyHolds.length > 0, 1000, 50);
     expect(v.safetyHolds[0]!.kind).toBe('critical-answer');
     expect(h.fakes.notes(c.courseId, 'safety-alert')).toEqual([]);
@@ -139,7 +139,7 @@ test('emails that have not gone out hold nothing up: with the invitation and the
   await sentNotes(c.courseId, 'safety-alert', (ns) => ns.length >= 2);
   expect(h.fakes.notes(c.courseId, 'assessment-invitation').filter((n) => n.key === `${form.ids!.assessmentId}/invitation`)).toHaveLength(1);
   await c.act('withdraw', { reason: 'test over' });
-});
+}, 120_000);
 
 test('missed assessment: reminders on cadence, expiry as missed, surfaced to the coordinator', async () => {
   const c = await course();

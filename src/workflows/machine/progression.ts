@@ -164,24 +164,34 @@ export class Progression {
 
   /** The next time `tick` has something to do, or null (wait for messages only). */
   nextWakeAt(now: number): number | null {
+    return this.nextWake(now)?.at ?? null;
+  }
+
+  /** The machine's next wake-up after `now`, with what it is for (the timer's summary), or null. */
+  nextWake(now: number): { at: number; summary: string } | null {
     if (this.finished || this.state.status === 'paused') return null;
-    let next = Infinity;
-    const consider = (t: number | null) => {
-      if (t !== null && t > now && t < next) next = t;
+    let next: { at: number; summary: string } | null = null;
+    const consider = (t: number | null, summary: () => string) => {
+      if (t !== null && t > now && (next === null || t < next.at)) next = { at: t, summary: summary() };
     };
     for (const p of this.plan) {
       const s = this.state.steps[p.id]!;
       if (s.status === 'pending' && p.timing.anchor === 'course-end' && this.state.courseEndAt !== null) {
-        consider(this.state.courseEndAt + this.hours(p.timing.offsetDays * 24));
+        consider(this.state.courseEndAt + this.hours(p.timing.offsetDays * 24), () => `opens: ${p.name}`);
       }
       if (s.status !== 'open') continue;
-      if (s.session?.status === 'scheduled') for (const r of s.session.reminders) if (!r.sent) consider(r.at);
+      if (s.session?.status === 'scheduled') {
+        const reminders = s.session.reminders;
+        reminders.forEach((r, i) => {
+          if (!r.sent) consider(r.at, () => `reminder ${i + 1} of ${reminders.length}: ${p.name}`);
+        });
+      }
       const levels = this.protocol.escalation.levels;
       if (s.deadlineAt !== null && p.kind !== 'assessment' && s.escalationsSent < levels.length) {
-        consider(s.deadlineAt + this.hours(levels[s.escalationsSent]!.afterBreachHours) + 1);
+        consider(s.deadlineAt + this.hours(levels[s.escalationsSent]!.afterBreachHours) + 1, () => `escalation ${s.escalationsSent + 1} of ${levels.length}: ${p.name} overdue`);
       }
     }
-    return next === Infinity ? null : next;
+    return next;
   }
 
   // ---------------------------------------------------------------- opening steps
