@@ -111,6 +111,13 @@ test('the codec endpoint decrypts for staff with access to every clinic, and aud
   expect(pre.statusCode).toBe(204);
   expect(pre.headers['access-control-allow-origin']).toBe('http://127.0.0.1:8233');
   expect(pre.headers['access-control-allow-credentials']).toBe('true');
+  // Before login the Web UI's call gets a refusal it can read (CORS headers on the 401 too; without
+  // them the browser hides it and the UI says "could not connect"), saying what to do.
+  const anon = await stack.app.inject({ method: 'POST', url: '/codec/decode', headers: { origin: 'http://127.0.0.1:8233' }, payload: body });
+  expect(anon.statusCode).toBe(401);
+  expect(anon.headers['access-control-allow-origin']).toBe('http://127.0.0.1:8233');
+  expect(anon.headers['access-control-allow-credentials']).toBe('true');
+  expect(anon.json().message).toMatch(/log in to the dashboard/);
   const other = await stack.app.inject({ method: 'OPTIONS', url: '/codec/decode', headers: { origin: 'http://evil.example' } });
   expect(other.headers['access-control-allow-origin']).toBeUndefined();
   await stack.temporal.workflow.getHandle(workflowId).terminate('test cleanup');
