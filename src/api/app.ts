@@ -17,6 +17,7 @@ import { clinicRoutes } from './routes/clinics';
 import { codecRoutes } from './routes/codec';
 import { courseRoutes } from './routes/courses';
 import { dashboardRoutes } from './routes/dashboard';
+import { dashboardOpsRoutes } from './routes/dashboard-ops';
 import { healthRoutes } from './routes/health';
 import { loginCsrfOptions, loginRoutes } from './routes/login';
 import { openApiRoutes } from './routes/openapi';
@@ -69,5 +70,6 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   loginRoutes(app, deps);
   clientAssessmentRoutes(app, deps);
   dashboardRoutes(app, deps);
+  dashboardOpsRoutes(app, deps);
   return app;
 }

@@ -46,6 +46,10 @@ export interface StuckItem {
   stuckSince: string | null;
   ageSeconds: number | null;
   escalationLevel: number;
+  /** Of the escalation emails sent for this step's current deadline, how many reached nobody (failed, blocked, uncertain). */
+  escalationsFailed?: number;
+  /** A webhook subscription whose deliveries were given up on (the board's Redeliver button). */
+  webhookSubscriptionId?: string;
   problem: string;
   action: { id: string; label: string; roles: readonly string[] } | null;
 }
@@ -68,8 +72,10 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
   if (f.step) q = q.where((eb) => eb.or([eb('s.kind', '=', f.step!), eb('s.step_key', '=', f.step!)]));
   if (f.owner) q = q.where((eb) => eb.or([eb('s.owner_role', '=', f.owner!), eb('s.owner_staff_id', '=', f.owner!)]));
   const rows = await q.execute();
+  const failed = await failedEscalationCounts(db, rows.map((r) => r.course_id));
   return rows.map((r) => {
     const unstick = UNSTICK_ACTION[r.kind];
+    const escalationsFailed = failed.get(`${r.course_id}/${r.step_key}`) ?? 0;
     // A REMS form's age counts from its 7-day REMS due date (0 until then), not the step's deadline.
     const since = r.rems_due_at ?? r.deadline_at;
     return {
@@ -85,8 +91,10 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
       stuckSince: since ? since.toISOString() : null,
       ageSeconds: since ? Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)) : null,
       escalationLevel: r.escalation_level,
+      escalationsFailed,
       problem:
         `${r.step_key} is past its deadline, waiting on ${r.display_name ?? r.owner_role ?? 'someone'}` +
+        (escalationsFailed ? `; ${escalationsFailed >= r.escalation_level ? (escalationsFailed === 1 ? 'its escalation email' : 'every escalation email') : `${escalationsFailed} of its ${r.escalation_level} escalation emails`} reached nobody (see the outbox)` : '') +
         (r.rems_due_at ? `; REMS form for ${r.rems_session} ${r.rems_due_at.getTime() < now.getTime() ? 'was due' : 'is due'} by ${r.rems_due_at.toISOString()} (7-day REMS deadline)` : ''),
       action: unstick ? { id: unstick.action, label: unstick.label, roles: ACTION_ROLES[unstick.action] } : null,
     };
@@ -154,16 +162,143 @@ export async function safetyHolds(db: Db, f: StuckFilters, now = new Date()): Pr
   }));
 }
 
+/** Escalation emails that reached nobody, per `${courseId}/${stepKey}` (the step's current and earlier deadlines alike). */
+async function failedEscalationCounts(db: Db, courseIds: string[]): Promise<Map<string, number>> {
+  if (!courseIds.length) return new Map();
+  const rows = await db
+    .selectFrom('email_outbox')
+    .select(['course_id', sql<string>`data->>'stepKey'`.as('step_key'), (eb) => eb.fn.countAll<string>().as('n')])
+    .where('template', '=', 'step-escalation')
+    .where('status', 'in', ['failed', 'blocked', 'uncertain'])
+    .where('course_id', 'in', [...new Set(courseIds)])
+    .groupBy(['course_id', sql`data->>'stepKey'`])
+    .execute();
+  return new Map(rows.map((r) => [`${r.course_id}/${r.step_key}`, Number(r.n)]));
+}
+
+/** Failed escalations stay on the board this long after the newest one (the outbox keeps them after). */
+export const ESCALATION_WINDOW_DAYS = 14;
+const ADMIN_OWNER = { role: 'system', staffId: null, name: 'clinic admin' };
+
+/**
+ * Escalation emails about an overdue step that reached nobody (failed: e.g. the clinic has no active
+ * coordinator and no admin; blocked; uncertain), one item per course and step of an open course: the
+ * step's "escalated ×3" otherwise reads as if someone had been told.
+ */
+export async function failedEscalations(db: Db, f: StuckFilters, now = new Date()): Promise<StuckItem[]> {
+  let q = db
+    .selectFrom('email_outbox as o')
+    .innerJoin('courses as c', 'c.id', 'o.course_id')
+    .innerJoin('clients as cl', 'cl.id', 'c.client_id')
+    .select([
+      'o.course_id',
+      'o.clinic_id',
+      sql<string>`o.data->>'stepKey'`.as('step_key'),
+      'c.client_id',
+      'cl.given_name',
+      'cl.family_name',
+      sql<number>`count(*)`.as('n'),
+      sql<Date>`min(o.created_at)`.as('first_at'),
+      sql<string | null>`(array_agg(o.last_error order by o.created_at desc))[1]`.as('last_error'),
+      sql<string | null>`string_agg(distinct o.recipient_ref, ', ')`.as('roles'),
+    ])
+    .where('o.template', '=', 'step-escalation')
+    .where('o.status', 'in', ['failed', 'blocked', 'uncertain'])
+    .where('o.created_at', '>', new Date(now.getTime() - ESCALATION_WINDOW_DAYS * 86_400_000))
+    .where('c.ended_at', 'is', null)
+    .groupBy(['o.course_id', 'o.clinic_id', sql`o.data->>'stepKey'`, 'c.client_id', 'cl.given_name', 'cl.family_name'])
+    .orderBy(sql`min(o.created_at)`)
+    .limit(f.limit ?? 500);
+  if (f.clinics) q = f.clinics.length ? q.where('o.clinic_id', 'in', f.clinics) : q.where(({ lit }) => lit(false));
+  if (f.step) q = q.where(sql<string>`o.data->>'stepKey'`, '=', f.step);
+  const rows = await q.execute();
+  return rows.map((r) => {
+    const since = new Date(r.first_at as unknown as string);
+    const n = Number(r.n);
+    return {
+      type: 'system' as const,
+      courseId: r.course_id,
+      clientId: r.client_id,
+      clientName: `${r.given_name} ${r.family_name}`,
+      clinicId: r.clinic_id,
+      stepKey: r.step_key,
+      stepKind: null,
+      owner: ADMIN_OWNER,
+      deadlineAt: null,
+      stuckSince: since.toISOString(),
+      ageSeconds: Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)),
+      escalationLevel: 0,
+      escalationsFailed: n,
+      problem: `${n} escalation email${n === 1 ? '' : 's'} about overdue ${r.step_key} (to the ${r.roles ?? 'owner'}) reached nobody${r.last_error ? `: ${r.last_error}` : ''}. Nobody has been told this step is overdue.`,
+      action: { id: 'manage-staff', label: 'Tell the step\'s owner now; add or reactivate staff in the role (Staff page)', roles: ['admin'] },
+    };
+  });
+}
+
+/** Webhook deliveries given up on (after every retry, or a 410), one item per subscription, until redelivered. */
+export async function givenUpWebhooks(db: Db, f: StuckFilters, now = new Date()): Promise<StuckItem[]> {
+  if (f.step) return [];
+  let q = db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
+    .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+    .select([
+      's.id',
+      's.clinic_id',
+      's.url',
+      sql<number>`count(*)`.as('n'),
+      sql<Date>`min(coalesce(d.last_attempt_at, d.created_at))`.as('first_at'),
+      sql<string | null>`(array_agg(d.last_error order by d.last_attempt_at desc nulls last))[1]`.as('last_error'),
+      sql<string>`string_agg(distinct e.type, ', ')`.as('types'),
+    ])
+    .where('d.status', '=', 'failed')
+    .groupBy(['s.id', 's.clinic_id', 's.url'])
+    .orderBy(sql`min(coalesce(d.last_attempt_at, d.created_at))`)
+    .limit(f.limit ?? 500);
+  if (f.clinics) q = f.clinics.length ? q.where('s.clinic_id', 'in', f.clinics) : q.where(({ lit }) => lit(false));
+  const rows = await q.execute();
+  return rows.map((r) => {
+    const since = new Date(r.first_at as unknown as string);
+    const n = Number(r.n);
+    let host = 'its receiver';
+    try {
+      host = new URL(r.url).host;
+    } catch {
+      /* stored URLs were validated; keep the generic name */
+    }
+    return {
+      type: 'system' as const,
+      courseId: null,
+      clientId: null,
+      clientName: null,
+      clinicId: r.clinic_id,
+      stepKey: null,
+      stepKind: null,
+      owner: { role: 'system', staffId: null, name: 'clinic admin or coordinator (integrations)' },
+      deadlineAt: null,
+      stuckSince: since.toISOString(),
+      ageSeconds: Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)),
+      escalationLevel: 0,
+      webhookSubscriptionId: r.id,
+      problem: `webhook ${r.id} to ${host}: ${n} deliver${n === 1 ? 'y was' : 'ies were'} given up on (${r.types})${r.last_error ? `; last error: ${r.last_error}` : ''}. The receiver has missed these events.`,
+      action: { id: 'redeliver-webhooks', label: `Redeliver ${n} failed deliver${n === 1 ? 'y' : 'ies'} in order`, roles: ['admin', 'coordinator'] },
+    };
+  });
+}
+
 export async function stuckBoard(db: Db, monitor: SystemHealthMonitor, f: StuckFilters): Promise<StuckItem[]> {
   const now = new Date();
   const sys = !f.owner || f.owner === 'system';
-  const [deadline, system, safety, alerts, staffing] = await Promise.all([
+  const [deadline, system, safety, alerts, staffing, escalations, webhooks] = await Promise.all([
     deadlineBreaches(db, f, now),
     sys ? systemFailures(db, monitor, f, now) : Promise.resolve([]),
     safetyHolds(db, f, now),
     // Alerts that reached nobody, and clinics missing a role alerts go to (alert-problems.ts).
     sys ? undeliveredSafetyAlerts(db, f, now) : Promise.resolve([]),
     sys ? clinicStaffingProblems(db, f, now) : Promise.resolve([]),
+    // Escalations that reached nobody and webhook deliveries given up on (issue #18 item 5, #20 item 4).
+    sys ? failedEscalations(db, f, now) : Promise.resolve([]),
+    sys ? givenUpWebhooks(db, f, now) : Promise.resolve([]),
   ]);
-  return [...alerts, ...staffing, ...system, ...safety, ...deadline];
+  return [...alerts, ...staffing, ...escalations, ...webhooks, ...system, ...safety, ...deadline];
 }

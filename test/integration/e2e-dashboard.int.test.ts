@@ -165,7 +165,7 @@ maybe('dashboard and client page in headless Chromium', () => {
       await page.goto(`${base}/outbox`);
       const rows = page.locator('#outbox tr', { hasText: clientEmail });
       if ((await rows.count()) < 2) return false;
-      await rows.first().locator('a').click();
+      await rows.first().locator('a[href^="/outbox/"]').click();
       const found = (await page.locator('#message-text').innerText()).match(/https?:\/\/\S+\/a\/[A-Za-z0-9_.-]+/g);
       link = found?.[found.length - 1] ?? '';
       return !!link;

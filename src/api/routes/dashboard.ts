@@ -17,13 +17,14 @@ import type { AppDeps } from '../context';
 import { csrfField, fmtAge, fmtTime, html, page, raw, type SafeHtml } from '../html';
 import { assessmentQueue, clientScores, clientTimeline, clinicOutcomes, safetyQueue } from '../records';
 import { stuckBoard, UNSTICK_ACTION } from '../stuck';
+import { clinicStaffingProblems } from '../alert-problems';
 import { parse } from '../validation';
 import { createClient, CreateClientBody, listClients, loadClient } from './clients';
 import { enroll, EnrollBody } from './courses';
 import { changeOwnPassword, resetStaffPassword, updateStaff } from '../../auth/accounts';
 import { STAFF_ROLES } from '../../auth/roles';
 import { canManageStaff } from '../../auth/scope';
-import { sinkMessageInScope, sinkMessagesInScope } from './outbox';
+import { sinkMessageInScope } from './outbox';
 import { CreateStaffBody, createStaffAs, staffInScope, UpdateStaffBody } from './staff';
 import { ChangePasswordBody } from './tokens';
 import { listProtocols } from '../../domain';
@@ -91,9 +92,12 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
     const filters: { clinicId?: string; step?: string; owner?: string } = f.success ? f.data : {};
     const clinics = await clinicsFor(deps, p);
     let items: Awaited<ReturnType<typeof stuckBoard>> = [];
+    let hidden = 0;
     let flash = flashFrom(req);
     try {
       items = await stuckBoard(db, deps.systemHealth, { clinics: clinicFilter(p, filters.clinicId), step: filters.step, owner: filters.owner });
+      // What the filter hides: the board in the viewer's whole scope, counted.
+      if (filters.clinicId || filters.step || filters.owner) hidden = Math.max(0, (await stuckBoard(db, deps.systemHealth, { clinics: clinicFilter(p) })).length - items.length);
     } catch (err) {
       const e = errorText(err);
       if (!e) throw err;
@@ -103,21 +107,22 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
     const rows = items.map((it) => {
       const action = it.action;
       let cell: SafeHtml = html``;
-      if (action?.id === 'manage-staff') cell = (action.roles as readonly string[]).includes(p.role) ? html`<a class="button" href="/staff">${action.label}</a>` : html`<span class="muted">${action.label} (admin)</span>`;
+      if (action?.id === 'redeliver-webhooks' && it.webhookSubscriptionId) cell = (action.roles as readonly string[]).includes(p.role) ? html`<form method="post" action="/webhooks/${it.webhookSubscriptionId}/redeliver" class="inline">${csrfField(p)}<button type="submit">${action.label}</button></form>` : html`<span class="muted">${action.label} (admin or coordinator)</span>`;
+      else if (action?.id === 'manage-staff') cell = (action.roles as readonly string[]).includes(p.role) ? html`<a class="button" href="/staff">${action.label}</a>` : html`<span class="muted">${action.label} (admin)</span>`;
       else if (it.type === 'system') cell = config.embeddedTemporal ? html`<a class="button secondary" href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/course-${it.courseId}">${action?.label}</a>` : html`${action?.label}`;
       else if (action?.id === 'send-assessment') cell = html`<form method="post" action="/courses/${it.courseId}/actions/send-assessment" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/"><button type="submit">${action.label}</button></form>`;
       else if (action && (action.roles as readonly string[]).includes(p.role)) cell = html`<a class="button" href="/clients/${it.clientId}#action-${action.id}">${action.label}</a>`;
       else if (action) cell = html`<span class="muted">${action.label} (${action.roles.filter((r) => r !== 'admin').join(' or ')})</span>`;
-      return html`<tr><td>${it.clientId ? html`<a href="/clients/${it.clientId}">${it.clientName}</a>` : html`<span class="muted">clinic set-up</span>`}</td><td>${it.clinicId}</td><td>${it.stepKey ?? ''}${it.type === 'system' ? html` <span class="badge bad">system</span>` : it.type === 'safety' ? html` <span class="badge bad">safety hold</span>` : ''}</td>
-<td>${it.owner.name ?? it.owner.role ?? ''}</td><td>${it.ageSeconds !== null ? fmtAge(it.ageSeconds) : ''}${it.escalationLevel ? html` <span class="badge warn">escalated ×${it.escalationLevel}</span>` : ''}</td><td>${it.problem}</td><td>${cell}</td></tr>`;
+      return html`<tr><td>${it.clientId ? html`<a href="/clients/${it.clientId}">${it.clientName}</a>` : html`<span class="muted">${it.webhookSubscriptionId ? 'integration (webhook)' : 'clinic set-up'}</span>`}</td><td>${it.clinicId}</td><td>${it.stepKey ?? ''}${it.type === 'system' ? html` <span class="badge bad">system</span>` : it.type === 'safety' ? html` <span class="badge bad">safety hold</span>` : ''}</td>
+<td>${it.owner.name ?? it.owner.role ?? ''}</td><td>${it.ageSeconds !== null ? fmtAge(it.ageSeconds) : ''}${it.escalationLevel ? html` <span class="badge warn">escalated ×${it.escalationLevel}</span>` : ''}${it.type === 'deadline' && it.escalationsFailed ? html` <span class="badge bad">${it.escalationsFailed} escalation${it.escalationsFailed === 1 ? '' : 's'} reached nobody</span>` : ''}</td><td>${it.problem}</td><td>${cell}</td></tr>`;
     });
     const body = html`<form method="get" action="/" class="filters" aria-label="Filter the stuck board">
 <div><label for="clinicId">Clinic</label><select id="clinicId" name="clinicId">${opt('', filters.clinicId, 'All clinics')}${clinics.map((c) => opt(c.id, filters.clinicId, c.name))}</select></div>
 <div><label for="step">Step</label><select id="step" name="step">${opt('', filters.step, 'Any step')}${STEP_KINDS.map((s) => opt(s, filters.step))}</select></div>
 <div><label for="owner">Owner</label><select id="owner" name="owner">${opt('', filters.owner, 'Anyone')}${OWNERS.map((o) => opt(o, filters.owner))}</select></div>
 <div><button type="submit">Filter</button> <a href="/">Clear</a></div></form>
-<p role="status">${items.length === 0 ? 'Nothing is stuck.' : `${items.length} stuck: ${items.filter((i) => i.type === 'system').length} failing in the system, ${items.filter((i) => i.type === 'safety').length} on a safety hold, ${items.filter((i) => i.type === 'deadline').length} past a deadline.`}</p>
-${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past a deadline or failing in the system, oldest first</caption><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">Step</th><th scope="col">Owner</th><th scope="col">Stuck for</th><th scope="col">Problem</th><th scope="col">Unstick</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">Every open course is within its deadlines and no system work is failing.</p>`}`;
+<p role="status">${items.length === 0 ? (hidden ? `Nothing matches this filter; ${hidden} item${hidden === 1 ? '' : 's'} hidden by the filter.` : 'Nothing is stuck.') : `${items.length} stuck: ${items.filter((i) => i.type === 'system').length} failing in the system, ${items.filter((i) => i.type === 'safety').length} on a safety hold, ${items.filter((i) => i.type === 'deadline').length} past a deadline.${hidden ? ` ${hidden} more hidden by the filter.` : ''}`}</p>
+${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past a deadline or failing in the system, oldest first</caption><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">Step</th><th scope="col">Owner</th><th scope="col">Stuck for</th><th scope="col">Problem</th><th scope="col">Unstick</th></tr></thead><tbody>${rows}</tbody></table>` : hidden ? html`<p class="empty">${hidden} item${hidden === 1 ? ' is' : 's are'} hidden by the filter: <a href="/">clear the filter</a> to see ${hidden === 1 ? 'it' : 'them'}.</p>` : html`<p class="empty">Every open course is within its deadlines and no system work is failing.</p>`}`;
     return send(reply, page({ title: 'Stuck board', principal: p, active: '/', flash, footer }, body));
   });
 
@@ -296,14 +301,7 @@ ${results.length ? html`<table class="responsive"><caption>Response and remissio
   });
 
   // ---- Outbox (embedded SMTP sink) -----------------------------------------------------------
-  app.get('/outbox', async (req, reply) => {
-    const p = principalOf(req);
-    // The same scope as GET /api/outbox: only messages of the viewer's clinics (every message for an every-clinic admin).
-    const messages = await sinkMessagesInScope(db, p, 200);
-    const body = html`<p>${config.embeddedSmtp ? 'Every email the engine sent, as received by the embedded SMTP sink (nothing leaves this machine).' : `Mail goes to ${new URL(config.SMTP_URL ?? 'smtp://configured').hostname}; the embedded sink is off, so this list is empty unless it ran before.`}</p>
-${messages.length ? html`<table class="responsive" id="outbox"><thead><tr><th scope="col">Received</th><th scope="col">To</th><th scope="col">Subject</th><th scope="col">Attachments</th></tr></thead><tbody>${messages.map((m) => html`<tr><td>${fmtTime(m.receivedAt)}</td><td>${m.to.join(', ')}</td><td><a href="/outbox/${m.id}">${m.subject ?? '(no subject)'}</a></td><td>${m.attachments.map((a) => a.filename ?? a.contentType).join(', ')}</td></tr>`)}</tbody></table>` : html`<p class="empty">No messages yet.</p>`}`;
-    return send(reply, page({ title: 'Outbox', principal: p, active: '/outbox', footer }, body));
-  });
+  // GET /outbox (the send records, paged): src/api/routes/dashboard-ops.ts.
 
   app.get('/outbox/:id', async (req, reply) => {
     const p = principalOf(req);
@@ -322,7 +320,9 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
   app.get('/staff', async (req, reply) => {
     const p = principalOf(req);
     // The same scope as GET /api/staff: staff of the admin's clinics only, their clinics as the admin may see them.
-    const [staff, clinics] = await Promise.all([staffInScope(db, p), clinicsFor(deps, p)]);
+    const [staff, clinics, unstaffed] = await Promise.all([staffInScope(db, p), clinicsFor(deps, p), clinicStaffingProblems(db, { clinics: clinicFilter(p) })]);
+    // A clinic with nobody active in a role that owns steps or receives safety alerts (the stuck board lists it too).
+    const staffingFlag = unstaffed.length ? html`<div class="flash error" role="alert" id="staffing-problems"><p>Roles nobody active holds:</p><ul>${unstaffed.map((u) => html`<li>${u.problem}.</li>`)}</ul></div>` : html``;
     const controls = (s: (typeof staff)[number]) => {
       if (s.id === p.staffId) return html`<a href="/account">Your account</a>`;
       if (!canManageStaff(p, s)) return html`<span class="muted">also works in other clinics</span>`;
@@ -331,7 +331,7 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
 <form method="post" action="/staff/${s.id}" class="inline">${csrfField(p)}<input type="hidden" name="active" value="${s.active ? 'false' : 'true'}"><button type="submit" class="secondary">${s.active ? 'Deactivate' : 'Reactivate'}</button></form>
 <form method="post" action="/staff/${s.id}/reset-password" class="inline">${csrfField(p)}<button type="submit" class="secondary">Reset password</button></form>`;
     };
-    const body = html`<table class="responsive" id="staff"><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Clinics</th><th scope="col">Status</th><th scope="col">Manage</th></tr></thead><tbody>${staff.map((s) => html`<tr id="staff-${s.id}"><td>${s.displayName}</td><td>${s.email}</td><td>${s.role}</td><td>${s.clinicIds.join(', ') || (s.role === 'admin' ? 'all' : 'none')}</td><td>${s.active ? (s.canLogIn ? 'active' : 'active (no password)') : html`<span class="badge muted">deactivated</span>`}</td><td>${controls(s)}</td></tr>`)}</tbody></table>
+    const body = html`${staffingFlag}<table class="responsive" id="staff"><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Clinics</th><th scope="col">Status</th><th scope="col">Manage</th></tr></thead><tbody>${staff.map((s) => html`<tr id="staff-${s.id}"><td>${s.displayName}</td><td>${s.email}</td><td>${s.role}</td><td>${s.clinicIds.join(', ') || (s.role === 'admin' ? 'all' : 'none')}</td><td>${s.active ? (s.canLogIn ? 'active' : 'active (no password)') : html`<span class="badge muted">deactivated</span>`}</td><td>${controls(s)}</td></tr>`)}</tbody></table>
 <p class="muted">Deactivating ends the person's sessions and revokes their API tokens at once. A password reset shows a new password once and ends their sessions.</p>
 <h2 id="new">New staff member</h2><form method="post" action="/staff" class="card">${csrfField(p)}<label for="sname">Name</label><input id="sname" name="displayName" required><label for="semail">Email</label><input id="semail" name="email" type="email" required>
 <label for="srole">Role</label><select id="srole" name="role"><option>coordinator</option><option>prescriber</option><option>therapist</option><option>admin</option></select>

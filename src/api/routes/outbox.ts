@@ -11,11 +11,16 @@ import { getSinkMessage, listSinkMessages, type SinkMessage, type SinkMessageSum
 import type { ApiDeps } from '../context';
 import { apiRoute } from '../route';
 
+export const OUTBOX_STATUSES = ['pending', 'sending', 'sent', 'uncertain', 'failed', 'blocked'] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
 export const OutboxQuery = z.strictObject({
   clinicId: z.string().min(1).max(100).optional(),
   courseId: z.string().min(1).max(100).optional(),
-  status: z.enum(['pending', 'sending', 'sent', 'uncertain', 'failed', 'blocked']).optional(),
+  status: z.enum(OUTBOX_STATUSES).optional(),
+  template: z.string().min(1).max(100).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
 });
 
 export const OutboxItemView = z.object({
@@ -32,6 +37,13 @@ export const OutboxItemView = z.object({
   createdAt: z.string(),
   sentAt: z.string().nullable(),
   lastError: z.string().nullable(),
+  /** Why it is not (or not simply) sent: the last error, or that it went to the admins because nobody held its role. */
+  reason: z.string().nullable(),
+  clientId: z.string().nullable(),
+  /** The staff member's name for a message to one person. */
+  recipientName: z.string().nullable(),
+  /** The clinic's IANA time zone (the dashboard shows times in it). */
+  clinicTimezone: z.string(),
   /** The sink's copy (embedded SMTP sink only): GET /api/outbox/:id. */
   sinkMessageId: z.number().nullable(),
 });
@@ -72,6 +84,57 @@ export async function sinkMessageInScope(db: Db, principal: Principal, id: numbe
   return { message, outboxKey: row?.key ?? null, clinicId: row?.clinic_id ?? null };
 }
 
+/** The dashboard also shows the addresses of a message the embedded sink received (as the sink did); the JSON list names the kind of recipient only. */
+export type OutboxItem = z.infer<typeof OutboxItemView> & { toAddresses: string[] };
+
+/**
+ * One page of the send records (email_outbox) within the principal's clinics, newest first, with the
+ * count per status (every filter but the status) and the total. The sink's copy is named only for a
+ * message the sink holds (the body is read through sinkMessageInScope, the same scope).
+ */
+export async function outboxPage(db: Db, principal: Principal, query: z.infer<typeof OutboxQuery>): Promise<{ items: OutboxItem[]; count: number; total: number; counts: Record<string, number>; offset: number }> {
+  const clinics = clinicFilter(principal, query.clinicId);
+  let base = db.selectFrom('email_outbox as o');
+  if (clinics) base = base.where('o.clinic_id', 'in', clinics.length ? clinics : ['\u0000']);
+  if (query.courseId) base = base.where('o.course_id', '=', query.courseId);
+  if (query.template) base = base.where('o.template', '=', query.template);
+  const byStatus = await base.select(['o.status', (eb) => eb.fn.countAll<string>().as('n')]).groupBy('o.status').execute();
+  const counts: Record<string, number> = Object.fromEntries(OUTBOX_STATUSES.map((st) => [st, 0]));
+  for (const r of byStatus) counts[r.status] = Number(r.n);
+  const total = query.status ? (counts[query.status] ?? 0) : Object.values(counts).reduce((a, b) => a + b, 0);
+  let q = base
+    .leftJoin('clinics as cl', 'cl.id', 'o.clinic_id')
+    .leftJoin('courses as c', 'c.id', 'o.course_id')
+    .leftJoin('staff as st', (j) => j.onRef('st.id', '=', 'o.recipient_ref').on('o.recipient_kind', '=', 'staff'))
+    .select(['o.key', 'o.template', 'o.course_id', 'o.clinic_id', 'o.audience', 'o.recipient_kind', 'o.recipient_ref', 'o.status', 'o.attempts', 'o.subject', 'o.message_id', 'o.created_at', 'o.sent_at', 'o.last_error', 'o.to_addresses', 'cl.timezone', 'c.client_id', 'st.display_name']);
+  if (query.status) q = q.where('o.status', '=', query.status);
+  const rows = await q.orderBy('o.created_at', 'desc').orderBy('o.key').limit(query.limit).offset(query.offset).execute();
+  const sink = rows.length ? await listSinkMessages(db, { messageIds: rows.map((r) => r.message_id), limit: 1000 }) : [];
+  const sinkIds = new Map(sink.map((m) => [m.messageId, m.id]));
+  const items = rows.map((r) => ({
+    key: r.key,
+    template: r.template,
+    courseId: r.course_id,
+    clinicId: r.clinic_id,
+    audience: r.audience,
+    recipient: { kind: r.recipient_kind, ref: r.recipient_ref },
+    status: r.status,
+    attempts: r.attempts,
+    subject: r.subject,
+    messageId: r.message_id,
+    createdAt: r.created_at.toISOString(),
+    sentAt: r.sent_at ? r.sent_at.toISOString() : null,
+    lastError: r.last_error,
+    reason: r.status === 'sent' && !r.last_error ? null : r.last_error ?? (r.status === 'pending' || r.status === 'sending' ? (r.attempts ? `${r.attempts} attempt(s) so far` : 'not tried yet') : null),
+    clientId: r.client_id ?? null,
+    recipientName: r.display_name ?? null,
+    toAddresses: sinkIds.has(r.message_id) && Array.isArray(r.to_addresses) ? (r.to_addresses as unknown[]).map(String) : [],
+    clinicTimezone: r.timezone ?? 'UTC',
+    sinkMessageId: sinkIds.get(r.message_id) ?? null,
+  }));
+  return { items, count: items.length, total, counts, offset: query.offset };
+}
+
 export function outboxRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'db' | 'config'>): void {
   const { db } = deps;
 
@@ -81,36 +144,20 @@ export function outboxRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'db' | 'c
       method: 'GET',
       url: '/api/outbox',
       tag: 'mail',
-      summary: 'Email the engine sent or tried to send, newest first, with the embedded SMTP sink copy when there is one',
+      summary: 'Email the engine sent or tried to send (the send records: sent, failed, blocked, uncertain, pending, with the reason), newest first, paged, with counts per status and the embedded SMTP sink copy when there is one',
       query: OutboxQuery,
-      response: z.object({ items: z.array(OutboxItemView), count: z.number(), embeddedSink: z.boolean() }),
+      response: z.object({
+        items: z.array(OutboxItemView),
+        count: z.number().describe('items on this page'),
+        total: z.number().describe('messages matching every filter'),
+        counts: z.record(z.string(), z.number()).describe('messages per status, matching every filter but the status'),
+        offset: z.number(),
+        embeddedSink: z.boolean(),
+      }),
     },
     async ({ query, principal }) => {
-      const clinics = clinicFilter(principal, query.clinicId);
-      let q = db.selectFrom('email_outbox').selectAll();
-      if (clinics) q = q.where('clinic_id', 'in', clinics.length ? clinics : ['\u0000']);
-      if (query.courseId) q = q.where('course_id', '=', query.courseId);
-      if (query.status) q = q.where('status', '=', query.status);
-      const rows = await q.orderBy('created_at', 'desc').orderBy('key').limit(query.limit).execute();
-      const sink = rows.length ? await listSinkMessages(db, { messageIds: rows.map((r) => r.message_id), limit: 1000 }) : [];
-      const sinkIds = new Map(sink.map((s) => [s.messageId, s.id]));
-      const items = rows.map((r) => ({
-        key: r.key,
-        template: r.template,
-        courseId: r.course_id,
-        clinicId: r.clinic_id,
-        audience: r.audience,
-        recipient: { kind: r.recipient_kind, ref: r.recipient_ref },
-        status: r.status,
-        attempts: r.attempts,
-        subject: r.subject,
-        messageId: r.message_id,
-        createdAt: r.created_at.toISOString(),
-        sentAt: r.sent_at ? r.sent_at.toISOString() : null,
-        lastError: r.last_error,
-        sinkMessageId: sinkIds.get(r.message_id) ?? null,
-      }));
-      return { items, count: items.length, embeddedSink: deps.config.embeddedSmtp };
+      const page = await outboxPage(db, principal, query);
+      return { ...page, items: page.items.map(({ toAddresses: _to, ...item }) => item), embeddedSink: deps.config.embeddedSmtp };
     },
   );
 

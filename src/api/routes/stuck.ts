@@ -26,6 +26,8 @@ export const StuckItemView = z.object({
   stuckSince: z.string().nullable(),
   ageSeconds: z.number().nullable(),
   escalationLevel: z.number(),
+  escalationsFailed: z.number().optional().describe('escalation emails about this step that reached nobody (failed, blocked, uncertain)'),
+  webhookSubscriptionId: z.string().optional().describe('a subscription whose deliveries were given up on: POST /api/webhooks/:id/redeliver'),
   problem: z.string(),
   action: z.object({ id: z.string(), label: z.string(), roles: z.array(z.string()) }).nullable(),
 });
@@ -33,7 +35,7 @@ export const StuckItemView = z.object({
 export function stuckRoutes(app: FastifyInstance, deps: AppDeps): void {
   apiRoute(
     app,
-    { method: 'GET', url: '/api/stuck', tag: 'queues', summary: 'Every stuck course: steps past their deadline, and system work failing in Temporal', query: StuckQuery, response: z.object({ items: z.array(StuckItemView), count: z.number() }) },
+    { method: 'GET', url: '/api/stuck', tag: 'queues', summary: 'Every stuck course: steps past their deadline, system work failing in Temporal, escalations and safety alerts that reached nobody, clinics missing a role, webhook deliveries given up on', query: StuckQuery, response: z.object({ items: z.array(StuckItemView), count: z.number() }) },
     async ({ query, principal }) => {
       const clinics = clinicFilter(principal, query.clinicId);
       if (query.refresh === 'true') await deps.systemHealth.refresh();

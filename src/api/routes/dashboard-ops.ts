@@ -1,0 +1,110 @@
+// Dashboard pages for what failed (issue #18 item 5, issue #20 item 4): the outbox built from the
+// send records (every email the engine sent or tried to send, with its status and reason, paged and
+// filtered, in the clinic's time zone), and the webhook redelivery button the stuck board shows for a
+// subscription whose deliveries were given up on. Scope: the viewer's clinics (src/auth/scope.ts).
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { clinicFilter, type Principal } from '../../auth/roles';
+import { principalOf } from '../auth';
+import type { AppDeps } from '../context';
+import { html, page, type SafeHtml } from '../html';
+import { OUTBOX_STATUSES, outboxPage } from './outbox';
+
+const send = (reply: FastifyReply, body: string, status = 200) => reply.code(status).type('text/html; charset=utf-8').send(body);
+
+/** A time in a clinic's zone, e.g. "2026-11-30 09:14 EST" (the machine-readable UTC time in datetime). */
+export function fmtZoned(iso: string | Date | null | undefined, timeZone: string): SafeHtml {
+  if (!iso) return html``;
+  const d = typeof iso === 'string' ? new Date(iso) : iso;
+  let text: string;
+  try {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' }).formatToParts(d).map((p) => [p.type, p.value]),
+    );
+    text = `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
+  } catch {
+    text = `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+  }
+  return html`<time datetime="${d.toISOString()}">${text}</time>`;
+}
+
+const TEMPLATE_LABELS: Record<string, string> = {
+  'appointment-reminder': 'Appointment reminder',
+  'assessment-invitation': 'Assessment invitation',
+  'assessment-reminder': 'Assessment reminder',
+  'safety-alert': 'Safety alert',
+  'step-escalation': 'Overdue-step escalation',
+  'course-notice': 'Course notice',
+};
+const STATUS_LABELS: Record<string, string> = { pending: 'pending', sending: 'sending', sent: 'sent', uncertain: 'uncertain (may not have arrived)', failed: 'failed', blocked: 'blocked' };
+const STATUS_BADGE: Record<string, string> = { sent: 'ok', pending: 'muted', sending: 'muted', uncertain: 'warn', failed: 'bad', blocked: 'bad' };
+const PAGE_SIZE = 50;
+
+const OutboxFilters = z.object({
+  clinicId: z.string().max(100).optional().transform((v) => v || undefined),
+  status: z.enum(OUTBOX_STATUSES).or(z.literal('')).optional().transform((v) => v || undefined),
+  template: z.string().max(100).optional().transform((v) => v || undefined),
+  page: z.coerce.number().int().min(1).max(100_000).optional().catch(1),
+});
+
+async function clinicsFor(deps: AppDeps, p: Principal) {
+  const ids = clinicFilter(p);
+  let q = deps.db.selectFrom('clinics').select(['id', 'name']).orderBy('name');
+  if (ids) q = ids.length ? q.where('id', 'in', ids) : q.where(({ lit }) => lit(false));
+  return q.execute();
+}
+
+export function dashboardOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const { db, config } = deps;
+
+  app.get('/outbox', async (req, reply) => {
+    const p = principalOf(req);
+    const parsed = OutboxFilters.safeParse(req.query);
+    const f = parsed.success ? parsed.data : { page: 1 as number | undefined };
+    const pageNo = f.page ?? 1;
+    const clinics = await clinicsFor(deps, p);
+    const known = !('clinicId' in f) || !f.clinicId || clinics.some((c) => c.id === f.clinicId);
+    const filters = { clinicId: known && 'clinicId' in f ? f.clinicId : undefined, status: 'status' in f ? f.status : undefined, template: 'template' in f ? f.template : undefined };
+    const result = known
+      ? await outboxPage(db, p, { ...filters, limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE })
+      : { items: [], count: 0, total: 0, counts: Object.fromEntries(OUTBOX_STATUSES.map((s) => [s, 0])), offset: 0 };
+    const all = Object.values(result.counts).reduce((a, b) => a + b, 0);
+    const qs = (over: Record<string, string | number | undefined>) => {
+      const v = { clinicId: filters.clinicId, status: filters.status, template: filters.template, ...over };
+      const s = new URLSearchParams(Object.entries(v).filter(([, x]) => x !== undefined && x !== '').map(([k, x]) => [k, String(x)] as [string, string])).toString();
+      return `/outbox${s ? `?${s}` : ''}`;
+    };
+    const opt = (v: string, cur: string | undefined, label: string) => html`<option value="${v}"${v === (cur ?? '') ? html` selected` : ''}>${label}</option>`;
+    const statusLinks = html`<ul class="counts" aria-label="Messages by status">${[html`<li><a href="${qs({ status: undefined, page: undefined })}"${!filters.status ? html` aria-current="true"` : ''}>all ${all}</a></li>`, ...OUTBOX_STATUSES.map((s) => html`<li><a href="${qs({ status: s, page: undefined })}"${filters.status === s ? html` aria-current="true"` : ''}>${s} ${result.counts[s] ?? 0}</a></li>`)]}</ul>`;
+    const rows = result.items.map((m) => {
+      const to =
+        m.recipient.kind === 'client'
+          ? 'the client'
+          : m.recipient.kind === 'role'
+            ? `every active ${m.recipient.ref ?? 'staff member'} (role)`
+            : (m.recipientName ?? 'a staff member');
+      const subject = m.sinkMessageId !== null ? html`<a href="/outbox/${m.sinkMessageId}">${m.subject ?? '(no subject)'}</a>` : html`${m.subject ?? html`<span class="muted">(not rendered)</span>`}`;
+      return html`<tr><td>${fmtZoned(m.createdAt, m.clinicTimezone)}</td><td><span class="badge ${STATUS_BADGE[m.status] ?? 'muted'}">${STATUS_LABELS[m.status] ?? m.status}</span>${m.sentAt ? html`<br><span class="muted">sent ${fmtZoned(m.sentAt, m.clinicTimezone)}</span>` : ''}</td><td>${subject}</td><td>${to}${m.toAddresses.length ? html`<br><span class="muted">${m.toAddresses.join(', ')}</span>` : ''}</td><td>${TEMPLATE_LABELS[m.template] ?? m.template}</td><td>${m.reason ?? ''}</td><td>${m.clientId ? html`<a href="/clients/${m.clientId}">course</a>` : html`<span class="muted">–</span>`}</td><td>${m.clinicId}</td></tr>`;
+    });
+    const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
+    const hidden = all - result.total;
+    const empty = !known
+      ? 'No such clinic in your scope.'
+      : all === 0
+        ? 'No email has been sent or tried yet.'
+        : `No ${filters.status ?? ''} messages on this page; ${hidden} message(s) hidden by the filter.`;
+    const body = html`<p>Every email the engine sent or tried to send, from its send records: sent, failed (with the reason), blocked (clinical detail kept out of a client's email), uncertain (the connection broke after the message was handed over; never resent) and pending. Times are in each clinic's time zone. ${
+      config.embeddedSmtp ? 'A subject links to the message as the embedded SMTP sink received it (nothing leaves this machine).' : `Mail goes to ${new URL(config.SMTP_URL ?? 'smtp://configured').hostname}; message bodies are shown only for messages the embedded sink received.`
+    }</p>
+<form method="get" action="/outbox" class="filters" aria-label="Filter the outbox">
+<div><label for="ob-clinic">Clinic</label><select id="ob-clinic" name="clinicId">${opt('', filters.clinicId, 'All clinics')}${clinics.map((c) => opt(c.id, filters.clinicId, c.name))}</select></div>
+<div><label for="ob-status">Status</label><select id="ob-status" name="status">${opt('', filters.status, 'Any status')}${OUTBOX_STATUSES.map((s) => opt(s, filters.status, `${s} (${result.counts[s] ?? 0})`))}</select></div>
+<div><label for="ob-template">Kind</label><select id="ob-template" name="template">${opt('', filters.template, 'Any kind')}${Object.entries(TEMPLATE_LABELS).map(([k, v]) => opt(k, filters.template, v))}</select></div>
+<div><button type="submit">Filter</button> <a href="/outbox">Clear</a></div></form>
+${statusLinks}
+<p role="status">${result.total ? `${result.total} message(s)${filters.status ? ` ${filters.status}` : ''}; showing ${result.offset + 1}–${result.offset + result.count}${hidden > 0 ? `; ${hidden} hidden by the filter` : ''}.` : empty}</p>
+${result.items.length ? html`<table class="responsive" id="outbox"><caption>Email, newest first</caption><thead><tr><th scope="col">Created</th><th scope="col">Status</th><th scope="col">Subject</th><th scope="col">To</th><th scope="col">Kind</th><th scope="col">Reason</th><th scope="col">Course</th><th scope="col">Clinic</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">${empty}</p>`}
+${pages > 1 ? html`<nav aria-label="Outbox pages" class="pager">${pageNo > 1 ? html`<a href="${qs({ page: pageNo - 1 })}" rel="prev">Newer</a> ` : ''}<span>Page ${pageNo} of ${pages}</span>${pageNo < pages ? html` <a href="${qs({ page: pageNo + 1 })}" rel="next">Older</a>` : ''}</nav>` : ''}`;
+    return send(reply, page({ title: 'Outbox', principal: p, active: '/outbox' }, body));
+  });
+}
