@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health';
 import { loginCsrfOptions, loginRoutes } from './routes/login';
 import { openApiRoutes } from './routes/openapi';
 import { outboxRoutes } from './routes/outbox';
+import { protocolRoutes } from './routes/protocols';
 import { recordRoutes } from './routes/records';
 import { staffRoutes } from './routes/staff';
 import { stuckRoutes } from './routes/stuck';
@@ -59,6 +60,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   staffRoutes(app, deps);
   clientRoutes(app, deps);
   courseRoutes(app, deps);
+  protocolRoutes(app, deps);
   stuckRoutes(app, deps);
   recordRoutes(app, deps);
   outboxRoutes(app, deps);

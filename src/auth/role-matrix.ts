@@ -66,7 +66,18 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   // Account management within the admin's clinics (src/auth/accounts.ts).
   'PATCH /api/staff/:id': ADMIN,
   'POST /api/staff/:id/reset-password': ADMIN,
+  // Protocols (src/api/routes/protocols.ts): everyone reads; coordinators and admins draft; only a
+  // clinic's admins publish and choose the version new enrolments use.
   'GET /api/protocols': CARE_TEAM,
+  'POST /api/protocols/check': CARE_TEAM,
+  'POST /api/clinics/:id/protocols': OPS,
+  'GET /api/clinics/:id/protocols/:protocolId/draft': CARE_TEAM,
+  'PUT /api/clinics/:id/protocols/:protocolId/draft': OPS,
+  'POST /api/clinics/:id/protocols/:protocolId/draft/discard': OPS,
+  'POST /api/clinics/:id/protocols/:protocolId/publish': ADMIN,
+  'PUT /api/clinics/:id/protocols/:protocolId/in-use': ADMIN,
+  'GET /api/clinics/:id/protocols/:protocolId/versions/:version': CARE_TEAM,
+  'GET /api/clinics/:id/protocols/:protocolId/diff': CARE_TEAM,
   // The audit log: who did or read what (admins, within their clinics)
   'GET /api/audit': ADMIN,
 

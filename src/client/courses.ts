@@ -5,10 +5,11 @@ import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { GroupCommit } from '../db/group-commit';
 import type { Course, CourseStep } from '../db/schema';
-import { getProtocol, type Protocol } from '../domain';
+import type { Protocol } from '../domain';
 import { AppError, invalidInput, notFound } from '../errors';
 import type { CourseInput } from '../workflows/course';
 import { courseWorkflowId } from '../workflows/workflow-ids';
+import { resolveProtocol } from './protocol-store';
 
 export interface Actor {
   type: 'staff' | 'client' | 'system' | 'token';
@@ -41,7 +42,9 @@ export { courseWorkflowId };
  */
 export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input: EnrollInput): Promise<{ course: Course; created: boolean }> {
   const { db } = deps;
-  const protocol = getProtocol(input.protocolId, input.protocolVersion);
+  // The clinic's own protocol from the store (the version it chose for new enrolments), else the
+  // shipped one: src/client/protocol-store.ts.
+  const protocol = (await resolveProtocol(db, input.clientId, input.protocolId, input.protocolVersion))?.protocol;
   if (!protocol) {
     throw invalidInput([{ field: input.protocolVersion ? 'protocolVersion' : 'protocolId', message: `unknown protocol ${input.protocolId}${input.protocolVersion ? `@${input.protocolVersion}` : ''}` }]);
   }
@@ -50,8 +53,8 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
   const t1 = performance.now();
 
   // Start (or find) the workflow. Also covers a crash between the insert above and this start. The
-  // workflow gets the protocol snapshot stored with the course (validated above, when the registry
-  // built it): it never loads a protocol by id itself.
+  // workflow gets the protocol snapshot stored with the course (validated when the registry built it,
+  // or when the clinic's version was published): it never loads a protocol by id itself.
   const workflowInput: CourseInput = {
     courseId: course.id,
     clientId: course.client_id,

@@ -369,6 +369,40 @@ export interface Database {
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_events: WebhookEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  protocol_versions: ProtocolVersionsTable;
+  clinic_protocol_choices: ClinicProtocolChoicesTable;
+}
+
+/** A clinic's protocol version (migration 0008): a draft, or a published version that never changes. */
+export interface ProtocolVersionsTable {
+  id: string;
+  clinic_id: string;
+  protocol_id: string;
+  version: number;
+  status: 'draft' | 'published';
+  definition: Json;
+  hash: string;
+  based_on: string | null;
+  created_by_type: string;
+  created_by_id: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  reason: string | null;
+  rehearsal: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  published_by_type: string | null;
+  published_by_id: string | null;
+  published_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  publish_reason: string | null;
+}
+
+/** The published version a clinic's new enrolments in a protocol use (migration 0008). */
+export interface ClinicProtocolChoicesTable {
+  clinic_id: string;
+  protocol_id: string;
+  version: number;
+  chosen_by_type: string;
+  chosen_by_id: string | null;
+  chosen_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export type Clinic = Selectable<ClinicsTable>;

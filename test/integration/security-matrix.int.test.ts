@@ -106,6 +106,14 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
   // An action every role may record, so that the clinic (not the role) decides.
   '/courses/:id/actions/:action': (s) => ({ id: s.courseId, action: 'adverse-event' }),
   '/outbox/:id': (s) => ({ id: String(s.sinkMessageId) }),
+  // The clinic's own protocol (set up in buildSide: version 2 published, a draft of version 3).
+  '/api/clinics/:id/protocols': (s) => ({ id: s.clinic }),
+  '/api/clinics/:id/protocols/:protocolId/draft': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
+  '/api/clinics/:id/protocols/:protocolId/draft/discard': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
+  '/api/clinics/:id/protocols/:protocolId/publish': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
+  '/api/clinics/:id/protocols/:protocolId/in-use': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
+  '/api/clinics/:id/protocols/:protocolId/diff': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
+  '/api/clinics/:id/protocols/:protocolId/versions/:version': (s) => ({ id: s.clinic, protocolId: 'kap-office', version: '2' }),
 };
 
 // ---- Bodies: a valid body for every route that changes something ------------------------------------
@@ -146,6 +154,11 @@ export const BODIES: Record<string, BodyFn> = {
   'POST /staff/:id/reset-password': () => undefined,
   'POST /staff': (s) => ({ email: `new-${fresh()}@example.org`, displayName: 'New Staff', role: 'therapist', clinicIds: s.clinic }),
   'POST /a/:token': () => ({}),
+  'POST /api/clinics/:id/protocols': () => ({ template: 'iv-series', reason: 'security matrix' }),
+  'PUT /api/clinics/:id/protocols/:protocolId/draft': () => ({ protocol: { name: 'incomplete' }, reason: 'security matrix' }),
+  'POST /api/clinics/:id/protocols/:protocolId/draft/discard': () => ({ reason: 'security matrix' }),
+  'POST /api/clinics/:id/protocols/:protocolId/publish': () => ({ reason: 'security matrix' }),
+  'PUT /api/clinics/:id/protocols/:protocolId/in-use': () => ({ version: 2, reason: 'security matrix' }),
 };
 
 /** Routes that take the clinic in the body: clinic A's principals naming clinic B are refused. */
@@ -268,6 +281,10 @@ async function buildSide(tag: 'A' | 'B', admin: Principal): Promise<Side> {
     .values({ message_id: messageId, envelope_from: 'no-reply@kap.local', envelope_to: JSON.stringify([email]) as never, subject: sinkSubject, text_body: `Dear ${givenName} ${familyName}, answer here: http://127.0.0.1:3000/a/live-link-${tag}${U}`, html_body: null, raw: `To: ${email}\r\nSubject: ${sinkSubject}\r\n\r\nDear ${givenName}` })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // The clinic's own office KAP protocol: version 2 published (after the course above was enrolled), a draft of version 3.
+  await post(`/api/clinics/${clinic}/protocols`, { template: 'kap-office', reason: 'matrix' });
+  await post(`/api/clinics/${clinic}/protocols/kap-office/publish`, { reason: 'matrix' });
+  await post(`/api/clinics/${clinic}/protocols`, { copyOf: 'kap-office', reason: 'matrix' });
   // A REMS monitoring form for the first dose, as the course's projection writes it after discharge.
   await stack.db
     .insertInto('rems_monitoring_forms')

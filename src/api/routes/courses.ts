@@ -5,7 +5,6 @@ import { enrollClient, getCourse } from '../../client/courses';
 import { recordClientRead } from '../../db/audit';
 import type { Db } from '../../db/connect';
 import type { Course, CourseStep } from '../../db/schema';
-import { listProtocols } from '../../domain';
 import { invalidInput } from '../../errors';
 import type { ApiDeps } from '../context';
 import { apiRoute } from '../route';
@@ -146,9 +145,5 @@ export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (query.open === 'false') q = q.where('ended_at', 'is not', null);
     return { courses: (await q.execute()).map((c) => courseView(c)) };
   });
-  apiRoute(
-    app,
-    { method: 'GET', url: '/api/protocols', tag: 'courses', summary: 'Protocols a client can be enrolled in', response: z.object({ protocols: z.array(z.object({ id: z.string(), version: z.number(), name: z.string(), modality: z.string() })) }) },
-    async () => ({ protocols: listProtocols().map((p) => ({ id: p.id, version: p.version, name: p.name, modality: p.modality })) }),
-  );
+  // GET /api/protocols: src/api/routes/protocols.ts (shipped templates and the clinics' own protocols).
 }

@@ -1,7 +1,12 @@
 // `kap protocol list | show <id> | validate <file>`: inspect shipped protocols, check a clinic's own.
-import { readFileSync } from 'node:fs';
+// `kap protocol draft | check | publish | diff` (and `list --clinic`): author a clinic's own protocols
+// through the engine's API (src/api/routes/protocols.ts): draft from a template or a file, check,
+// compare with the version in use, publish (clinic admins).
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { getProtocol, listProtocols, parseProtocol, planCourse, type Protocol } from '../../domain';
+import { checkGuardRails } from '../../domain/protocol-guard-rails';
+import { api, run, withApiOptions, type ApiOptions } from './actions';
 
 export function describeProtocol(p: Protocol): string {
   const c = p.course;
@@ -57,11 +62,17 @@ export function describeProtocol(p: Protocol): string {
 export function register(program: Command): void {
   const group = program.command('protocol').description('list, inspect and validate care-pathway protocols');
 
-  group
-    .command('list')
-    .description('list the shipped protocols')
-    .option('--json', 'print as JSON')
-    .action((opts: { json?: boolean }) => {
+  withApiOptions(
+    group
+      .command('list')
+      .description('list the shipped protocols; with --clinic, also the clinic\'s own (versions, the one in use, the draft) from the engine')
+      .option('--clinic <id>', "also list this clinic's own protocols (asks the engine)"),
+  ).action(async (opts: ApiOptions & { clinic?: string }) => {
+      if (opts.clinic) {
+        const clinic = opts.clinic;
+        await run(opts, () => api<ProtocolList>(opts, 'GET', `/api/protocols?clinicId=${encodeURIComponent(clinic)}`), describeList);
+        return;
+      }
       const rows = listProtocols().map((p) => ({ id: p.id, version: p.version, name: p.name, modality: p.modality, steps: planCourse(p).length }));
       if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else for (const r of rows) process.stdout.write(`${`${r.id}@${r.version}`.padEnd(20)} ${r.modality.padEnd(22)} ${r.name}\n`);
@@ -106,4 +117,171 @@ export function register(program: Command): void {
       for (const p of result.problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
       process.exitCode = 2;
     });
+
+  registerAuthoring(group);
+}
+
+interface ProtocolList {
+  protocols: Array<{ id: string; version: number; name: string; modality: string }>;
+  clinicProtocols: Array<{ clinicId: string; protocolId: string; name: string; inUse: number | null; versions: Array<{ version: number; publishedAt: string; reason: string | null }>; draft: { version: number; basedOn: string | null } | null }>;
+}
+
+interface DraftAnswer {
+  protocolId: string;
+  version: number;
+  hash: string;
+  definition: Protocol;
+  problems: Array<{ path: string; message: string }>;
+  guardRails: Array<{ rule: string; path: string; message: string; source: string }>;
+  comparedWith?: string | null;
+  changes?: Array<{ text: string }>;
+}
+
+function describeList(l: ProtocolList): string {
+  const lines = ['Templates (shipped):', ...l.protocols.map((p) => `  ${`${p.id}@${p.version}`.padEnd(20)} ${p.name}`)];
+  if (!l.clinicProtocols.length) lines.push('', 'No protocols of your own yet: kap protocol draft --clinic <id> --template <id> --reason "..."');
+  for (const c of l.clinicProtocols) {
+    lines.push('', `${c.clinicId} / ${c.protocolId}: ${c.name}`, `  in use for new enrolments: ${c.inUse ? `v${c.inUse}` : '(none: the shipped template)'}`);
+    for (const v of c.versions) lines.push(`  v${v.version} published ${v.publishedAt}${v.reason ? `: ${v.reason}` : ''}`);
+    if (c.draft) lines.push(`  draft v${c.draft.version}${c.draft.basedOn ? ` (from ${c.draft.basedOn})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+function describeDraft(d: DraftAnswer, title = `draft ${d.protocolId} v${d.version} (hash ${d.hash.slice(0, 12)})`): string {
+  const lines = [title];
+  lines.push(d.problems.length ? `${d.problems.length} problem(s):` : 'no problems');
+  for (const p of d.problems) lines.push(`  ${p.path}: ${p.message}`);
+  lines.push(d.guardRails.length ? `${d.guardRails.length} guard rail(s) broken: it cannot be published` : 'every guard rail kept');
+  for (const g of d.guardRails) lines.push(`  [${g.rule}] ${g.path}: ${g.message}`, `      source: ${g.source}`);
+  if (d.changes) {
+    lines.push(d.changes.length ? `Changes against ${d.comparedWith}:` : `No changes against ${d.comparedWith}`);
+    for (const c of d.changes) lines.push(`  - ${c.text}`);
+  }
+  return lines.join('\n');
+}
+
+function readProtocolFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not JSON (${(err as Error).message}); protocols are JSON files (kap protocol show <id> --json gives one to start from)`);
+  }
+}
+
+const enc = encodeURIComponent;
+
+function registerAuthoring(group: Command): void {
+  withApiOptions(
+    group
+      .command('draft')
+      .description("start a clinic's draft from a shipped template, one of its versions or a file; or replace a draft (--edit) with a file")
+      .requiredOption('--clinic <id>', 'the clinic')
+      .option('--template <id>', 'copy a shipped protocol (kap protocol list)')
+      .option('--copy-of <id>', "copy one of the clinic's own published protocols (its version in use, or --source-version)")
+      .option('--source-version <n>', 'the version of --template or --copy-of to copy', (v) => Number(v))
+      .option('--file <file>', 'a protocol JSON file (a new draft, or with --edit the draft\'s new content)')
+      .option('--edit <protocolId>', 'replace the draft of this protocol with --file')
+      .option('--id <protocolId>', "the new draft's protocol id (default: the source's)")
+      .option('--out <file>', "write the draft's protocol to this file, to edit and upload with --edit")
+      .requiredOption('--reason <text>', 'why (kept in the audit log)'),
+  ).action(async (o: ApiOptions & { clinic: string; template?: string; copyOf?: string; sourceVersion?: number; file?: string; edit?: string; id?: string; out?: string; reason: string }) => {
+    await run(
+      o,
+      async () => {
+        let d: DraftAnswer;
+        if (o.edit) {
+          if (!o.file) throw new Error('--edit needs --file <protocol.json>');
+          d = await api<DraftAnswer>(o, 'PUT', `/api/clinics/${enc(o.clinic)}/protocols/${enc(o.edit)}/draft`, { protocol: readProtocolFile(o.file), reason: o.reason });
+        } else {
+          const sources = [o.template, o.copyOf, o.file].filter((x) => x !== undefined);
+          if (sources.length !== 1) throw new Error('give exactly one of --template, --copy-of or --file');
+          const body: Record<string, unknown> = { reason: o.reason, ...(o.id ? { protocolId: o.id } : {}) };
+          if (o.template) Object.assign(body, { template: o.template }, o.sourceVersion ? { templateVersion: o.sourceVersion } : {});
+          else if (o.copyOf) Object.assign(body, { copyOf: o.copyOf }, o.sourceVersion ? { copyVersion: o.sourceVersion } : {});
+          else body.protocol = readProtocolFile(o.file!);
+          d = await api<DraftAnswer>(o, 'POST', `/api/clinics/${enc(o.clinic)}/protocols`, body);
+        }
+        if (o.out) writeFileSync(o.out, `${JSON.stringify(d.definition, null, 2)}\n`);
+        return d;
+      },
+      (d) => `${describeDraft(d)}${o.out ? `\nwritten to ${o.out}` : ''}`,
+    );
+  });
+
+  withApiOptions(
+    group
+      .command('check')
+      .description("check a clinic's draft (problems, guard rails, changes against the version in use), or a local file (problems and guard rails)")
+      .argument('<protocolIdOrFile>', 'a protocol id (with --clinic) or a .json file')
+      .option('--clinic <id>', "check this clinic's draft of the protocol (asks the engine)")
+      .option('--out <file>', "write the draft's protocol to this file"),
+  ).action(async (target: string, o: ApiOptions & { clinic?: string; out?: string }) => {
+    if (!o.clinic) {
+      // A local file: the same checks the engine makes, without the engine.
+      let data: unknown;
+      try {
+        data = readProtocolFile(target);
+      } catch (err) {
+        process.stderr.write(`kap protocol check: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const parsed = parseProtocol(data);
+      const d = { protocolId: String((data as { id?: unknown })?.id ?? '?'), version: Number((data as { version?: unknown })?.version ?? 0), hash: '', problems: parsed.ok ? [] : parsed.problems, guardRails: checkGuardRails(parsed.ok ? parsed.protocol : data) };
+      if (o.json) process.stdout.write(`${JSON.stringify({ ok: !d.problems.length && !d.guardRails.length, problems: d.problems, guardRails: d.guardRails }, null, 2)}\n`);
+      else process.stdout.write(`${describeDraft({ ...d, definition: data as Protocol }, `${target}: ${d.protocolId} v${d.version}`)}\n`);
+      if (d.problems.length || d.guardRails.length) process.exitCode = 2;
+      return;
+    }
+    const clinic = o.clinic;
+    await run(
+      o,
+      async () => {
+        const d = await api<DraftAnswer>(o, 'GET', `/api/clinics/${enc(clinic)}/protocols/${enc(target)}/draft`);
+        if (o.out) writeFileSync(o.out, `${JSON.stringify(d.definition, null, 2)}\n`);
+        if (d.problems.length || d.guardRails.length) process.exitCode = 2;
+        return d;
+      },
+      (d) => describeDraft(d),
+    );
+  });
+
+  withApiOptions(
+    group
+      .command('publish')
+      .description("publish a clinic's draft as an immutable version that new enrolments use (clinic admins); refused with each broken guard rail")
+      .argument('<protocolId>')
+      .requiredOption('--clinic <id>', 'the clinic')
+      .requiredOption('--reason <text>', 'why (kept in the audit log)')
+      .option('--hash <sha256>', 'the draft hash you checked: refused if the draft changed since'),
+  ).action(async (protocolId: string, o: ApiOptions & { clinic: string; reason: string; hash?: string }) => {
+    await run(
+      o,
+      () => api<{ protocolId: string; version: number; hash: string }>(o, 'POST', `/api/clinics/${enc(o.clinic)}/protocols/${enc(protocolId)}/publish`, { reason: o.reason, ...(o.hash ? { hash: o.hash } : {}) }),
+      (v) => `published ${v.protocolId} v${v.version} (hash ${v.hash.slice(0, 12)}): new enrolments of ${o.clinic} use it; running courses keep their version`,
+    );
+  });
+
+  withApiOptions(
+    group
+      .command('diff')
+      .description('what changes, in clinical terms, between two versions of a clinic\'s protocol')
+      .argument('<protocolId>')
+      .requiredOption('--clinic <id>', 'the clinic')
+      .option('--from <v>', 'a version number, draft, template or in-use', 'in-use')
+      .option('--to <v>', 'a version number, draft, template or in-use', 'draft'),
+  ).action(async (protocolId: string, o: ApiOptions & { clinic: string; from: string; to: string }) => {
+    await run(
+      o,
+      () => api<{ from: string; to: string; changes: Array<{ text: string }> }>(o, 'GET', `/api/clinics/${enc(o.clinic)}/protocols/${enc(protocolId)}/diff?from=${enc(o.from)}&to=${enc(o.to)}`),
+      (d) => [`${protocolId}: ${d.from} → ${d.to}`, ...(d.changes.length ? d.changes.map((c) => `  - ${c.text}`) : ['  no changes'])].join('\n'),
+    );
+  });
 }
