@@ -14,6 +14,8 @@ const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: z.url().optional(),
+  /** Base of the FHIR identifier systems, code systems and canonical URLs this installation mints (src/fhir); set once, never change it. */
+  FHIR_SYSTEM_BASE: z.url().optional(),
   DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, '.data')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 

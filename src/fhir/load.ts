@@ -57,12 +57,26 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
     courseDecisions(db, ids),
     pcl5Clusters(db, ids),
   ]);
+  const [clinic, sessions, vitals, adverse, consents, rems] = await Promise.all([
+    db.selectFrom('clinics').select(['id', 'name']).where('id', '=', client.clinic_id).executeTakeFirst(),
+    ids.length ? db.selectFrom('course_sessions').selectAll().where('course_id', 'in', ids).orderBy('id', 'asc').execute() : Promise.resolve([]),
+    ids.length ? db.selectFrom('course_vitals').selectAll().where('course_id', 'in', ids).orderBy('taken_at', 'asc').orderBy('id', 'asc').execute() : Promise.resolve([]),
+    ids.length
+      ? db.selectFrom('adverse_events as a').leftJoin('staff as st', 'st.id', 'a.recorded_by').selectAll('a').select('st.display_name').where('a.course_id', 'in', ids).orderBy('a.onset_at', 'asc').orderBy('a.id', 'asc').execute()
+      : Promise.resolve([]),
+    ids.length
+      ? db.selectFrom('consents as c').leftJoin('staff as st', 'st.id', 'c.prescriber_id').selectAll('c').select('st.display_name').where('c.course_id', 'in', ids).orderBy('c.signed_by_client_at', 'asc').orderBy('c.id', 'asc').execute()
+      : Promise.resolve([]),
+    // The lot of an esketamine session is on its REMS monitoring form (the session record keeps route and dose).
+    ids.length ? db.selectFrom('rems_monitoring_forms').select(['course_id', 'session_step_key', 'lot_number']).where('course_id', 'in', ids).execute() : Promise.resolve([]),
+  ]);
+  const lotOf = new Map(rems.filter((r) => r.lot_number).map((r) => [`${r.course_id}/${r.session_step_key}`, r.lot_number!]));
   const answers = new Map<string, Record<string, unknown>>();
   for (const it of items) (answers.get(it.assessment_id) ?? answers.set(it.assessment_id, {}).get(it.assessment_id)!)[it.item] = it.value;
 
   const out: FhirCourse[] = courses.map((c) => {
     const names = stepNames(c.protocol_snapshot);
-    const snap = c.protocol_snapshot as { name?: unknown } | null;
+    const snap = c.protocol_snapshot as { name?: unknown; modality?: unknown } | null;
     return {
       id: c.id,
       clinicId: c.clinic_id,
@@ -102,6 +116,47 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
             answers: answers.get(a.id) ?? {},
           }),
         ),
+      drug: snap?.modality === 'intranasal-esketamine' ? 'esketamine' : 'ketamine',
+      sessions: sessions
+        .filter((x) => x.course_id === c.id)
+        .map((x) => {
+          const d = x.detail as { route?: unknown; doseMg?: unknown } | null;
+          return {
+            id: x.id,
+            stepKey: x.step_key,
+            status: x.status,
+            startsAt: iso(x.starts_at),
+            dosedAt: iso(x.dosed_at),
+            completedAt: iso(x.completed_at),
+            dose: typeof d?.route === 'string' ? { route: d.route, doseMg: typeof d.doseMg === 'number' ? d.doseMg : null, lotNumber: lotOf.get(`${c.id}/${x.step_key}`) ?? null } : null,
+          };
+        }),
+      vitals: vitals
+        .filter((v) => v.course_id === c.id)
+        .map((v) => ({ id: v.id, stepKey: v.step_key, phase: v.phase, minutesAfterDose: v.minutes_after_dose, systolic: v.systolic, diastolic: v.diastolic, heartRate: v.heart_rate, spo2: v.spo2, takenAt: v.taken_at.toISOString() })),
+      adverseEvents: adverse
+        .filter((a) => a.course_id === c.id)
+        .map((a) => ({
+          id: a.id,
+          stepKey: a.step_key,
+          category: a.category,
+          severity: a.severity,
+          serious: a.serious,
+          description: a.description,
+          onsetAt: a.onset_at.toISOString(),
+          recordedAt: a.recorded_at.toISOString(),
+          recordedBy: a.recorded_by ? { id: a.recorded_by, name: a.display_name } : null,
+        })),
+      consents: consents
+        .filter((k) => k.course_id === c.id)
+        .map((k) => ({
+          id: k.id,
+          kind: k.kind,
+          documentVersion: k.document_version,
+          signedByClientAt: k.signed_by_client_at.toISOString(),
+          prescriberSignedAt: iso(k.prescriber_signed_at),
+          prescriber: k.prescriber_id ? { id: k.prescriber_id, name: k.display_name } : null,
+        })),
       safetyItems: safety
         .filter((h) => h.type === 'safety-hold' && h.courseId === c.id)
         .map((h) => ({ id: h.id, kind: h.kind, level: h.level, at: h.at, reason: h.reason, suicideRisk: h.suicideRisk, closesWhen: h.closesWhen })),
@@ -109,7 +164,7 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
       pcl5Clusters: Object.fromEntries(pcl5.filter((p) => p.courseId === c.id).map((p) => [p.assessmentId, { dsm5CriteriaMet: p.dsm5CriteriaMet, clusters: p.clusters }])),
     };
   });
-  return { client: clientOf(client), courses: out };
+  return { client: clientOf(client), ...(clinic ? { clinic } : {}), courses: out };
 }
 
 function clientOf(c: { id: string; clinic_id: string; given_name: string; family_name: string; date_of_birth: Date | null }) {

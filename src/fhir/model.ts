@@ -53,8 +53,65 @@ export interface FhirCourse {
   safetyItems?: FhirSafetyItem[];
   /** What was decided (overrides with their reason, reviews with their notes summary...): CarePlan notes. */
   decisions?: Array<{ at: string; type: string; summary: string }>;
+  /** The drug the protocol gives (from its modality): esketamine for intranasal esketamine, else ketamine. */
+  drug?: 'ketamine' | 'esketamine';
+  /** Dosing sessions (course_sessions): one Encounter each, and a MedicationAdministration once dosed. */
+  sessions?: FhirSession[];
+  /** Blood pressure, heart rate and SpO2 readings (course_vitals): vital-sign Observations. */
+  vitals?: FhirVitals[];
+  adverseEvents?: FhirAdverseEvent[];
+  consents?: FhirConsent[];
   /** PCL-5 DSM-5 cluster results by assessment id (`<courseId>/<stepKey>/pcl5`). */
   pcl5Clusters?: Record<string, { dsm5CriteriaMet: boolean; clusters: Record<string, { endorsed: number; required: number; met: boolean; score: number }> }>;
+}
+
+export interface FhirSession {
+  /** `<courseId>/<stepKey>` */
+  id: string;
+  stepKey: string;
+  status: 'unscheduled' | 'scheduled' | 'no-show' | 'checked-in' | 'held' | 'dosed' | 'completed' | 'cancelled';
+  startsAt: string | null;
+  dosedAt: string | null;
+  completedAt: string | null;
+  dose: { route: string; doseMg: number | null; lotNumber: string | null } | null;
+}
+
+export interface FhirVitals {
+  id: string;
+  stepKey: string;
+  phase: 'pre-dose' | 'monitoring' | 'discharge';
+  minutesAfterDose: number | null;
+  systolic: number;
+  diastolic: number;
+  heartRate: number | null;
+  spo2: number | null;
+  takenAt: string;
+}
+
+export interface FhirAdverseEvent {
+  id: string;
+  stepKey: string | null;
+  category: string;
+  severity: 'mild' | 'moderate' | 'severe' | 'life-threatening';
+  serious: boolean;
+  description: string | null;
+  onsetAt: string;
+  recordedAt: string;
+  recordedBy: FhirStaff | null;
+}
+
+export interface FhirConsent {
+  id: string;
+  kind: string;
+  documentVersion: string;
+  signedByClientAt: string;
+  prescriberSignedAt: string | null;
+  prescriber: FhirStaff | null;
+}
+
+export interface FhirStaff {
+  id: string;
+  name: string | null;
 }
 
 export interface FhirSafetyItem {
@@ -69,6 +126,8 @@ export interface FhirSafetyItem {
 
 export interface FhirExportInput {
   client: FhirClient;
+  /** The client's clinic: the Organization every encounter and record belongs to. */
+  clinic?: { id: string; name: string };
   courses: FhirCourse[];
   /** Bundle.timestamp (ISO); defaults to now. */
   exportedAt?: string;

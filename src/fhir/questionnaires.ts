@@ -6,6 +6,7 @@
 import type { Coding, Questionnaire, QuestionnaireItem, QuestionnaireResponse, QuestionnaireResponseItem, Reference } from '@medplum/fhirtypes';
 import { getInstrument } from '../domain/instruments/registry';
 import type { AnswerOption, Instrument, InstrumentItem } from '../domain/instruments/types';
+import { CSSRS_LOINC, PCL5_LOINC } from './codes';
 import { fhirId } from './ids';
 import type { FhirAssessment } from './model';
 
@@ -33,13 +34,24 @@ function cssrsItems(instrument: Instrument): QuestionnaireItem[] {
   const items: QuestionnaireItem[] = instrument.items.map((it) => ({
     linkId: String(it.number),
     prefix: `${it.number}.`,
+    ...(CSSRS_LOINC.items[String(it.number)] ? { code: [{ system: LOINC, code: CSSRS_LOINC.items[String(it.number)]! }] } : {}),
     text: it.text,
     type: 'boolean',
     required: it.number <= 2 || it.number === 6,
     ...(it.number >= 3 && it.number <= 5 ? { enableWhen: [{ question: '2', operator: '=', answerBoolean: true }] } : {}),
   }));
-  items.push({ linkId: '6b', prefix: '6b.', text: 'If yes to 6: was this within the past 3 months?', type: 'boolean', enableWhen: [{ question: '6', operator: '=', answerBoolean: true }] });
+  items.push({ linkId: '6b', prefix: '6b.', code: [{ system: LOINC, code: CSSRS_LOINC.items['6b']! }], text: 'If yes to 6: was this within the past 3 months?', type: 'boolean', enableWhen: [{ question: '6', operator: '=', answerBoolean: true }] });
   return items;
+}
+
+/** The instrument's LOINC panel: its own definition's, else the one verified here (codes.ts). */
+export function panelCode(instrument: Instrument): string | undefined {
+  return instrument.loinc?.panel ?? (instrument.id === 'pcl5' ? PCL5_LOINC.panel : undefined);
+}
+
+/** The instrument's LOINC total-score code, likewise. */
+export function totalCode(instrument: Instrument): string | undefined {
+  return instrument.loinc?.total ?? (instrument.id === 'pcl5' ? PCL5_LOINC.total : undefined);
 }
 
 export function buildQuestionnaire(base: string, instrumentId: string): Questionnaire | null {
@@ -68,7 +80,7 @@ export function buildQuestionnaire(base: string, instrumentId: string): Question
     title: instrument.name,
     status: 'active',
     subjectType: ['Patient'],
-    ...(instrument.loinc?.panel ? { code: [{ system: LOINC, code: instrument.loinc.panel, display: instrument.name }] } : {}),
+    ...(panelCode(instrument) ? { code: [{ system: LOINC, code: panelCode(instrument)!, display: instrument.name }] } : {}),
     description: instrument.prompt,
     ...(instrument.itemTextSource === 'paraphrase' ? { copyright: 'Item texts are short paraphrases of the published instrument.' } : {}),
     item: items,

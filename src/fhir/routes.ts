@@ -12,11 +12,15 @@ import { apiRoute } from '../api/route';
 import { IdParams } from '../api/schemas';
 import { buildFhirBundle } from './bundle';
 import { loadFhirExport } from './load';
+import { DEFAULT_SYSTEM_BASE } from './model';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
-/** The base of our canonical URLs and identifier systems: this installation's public URL. */
-export const fhirSystemBase = (publicUrl: string) => `${publicUrl.replace(/\/+$/, '')}/fhir`;
+/**
+ * The base of our canonical URLs, identifier systems and local code systems: FHIR_SYSTEM_BASE, a stable
+ * setting (never the public URL, which changes with the clinic's address), with a fixed default.
+ */
+export const fhirSystemBase = (configured: string | undefined) => (configured ?? DEFAULT_SYSTEM_BASE).replace(/\/+$/, '');
 
 async function auditExport(db: Db, principal: Principal, clinicId: string, clientId: string, courseId: string | null): Promise<void> {
   await recordClientRead(db, principal, { clinicId, clientId, courseId, what: courseId ? 'fhir-export-course' : 'fhir-export-client' });
@@ -26,7 +30,7 @@ const BundleBody = z.object({ resourceType: z.literal('Bundle'), type: z.literal
 
 export function fhirRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { db } = deps;
-  const base = fhirSystemBase(deps.config.publicUrl);
+  const base = fhirSystemBase(deps.config.FHIR_SYSTEM_BASE);
   apiRoute(
     app,
     { method: 'GET', url: '/api/clients/:id/fhir', tag: 'fhir', summary: "The client's record as a FHIR R4 Bundle (Patient, Questionnaires and responses, score Observations, a CarePlan with Tasks per course)", params: IdParams, errors: [404], response: BundleBody },

@@ -300,7 +300,19 @@ describe('Spravato REMS monitoring form', () => {
     expect(tasks.length).toBe(steps.length);
     const patient = bundle.entry.find((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'Patient').resource;
     expect(patient.birthDate).toBe('1980-04-02');
-    expect(JSON.stringify(patient)).not.toContain('example.org');
+    // Identifier systems from the stable FHIR_SYSTEM_BASE (its default here), never from the public URL.
+    expect(patient.identifier[0].system).toBe('https://kap-pathways.example.org/fhir/client-id');
+    // The treatment as recorded: an Encounter for the session, the esketamine dose (RxNorm 2201623) with
+    // the session's dose and the REMS form's lot, and the vital signs on the R4 core profiles.
+    const of = (ty: string) => bundle.entry.map((e: { resource: { resourceType: string } }) => e.resource).filter((r: { resourceType: string }) => r.resourceType === ty);
+    expect(of('Encounter').map((e: { identifier: Array<{ value: string }> }) => e.identifier[0]!.value)).toContain(`${courseId}/dose-1`);
+    const [ma] = of('MedicationAdministration');
+    expect(ma.medicationCodeableConcept.coding[0].code).toBe('2201623');
+    expect(ma.dosage.dose.value).toBe(56);
+    expect(ma.note[0].text).toBe('Lot number: LOT-7');
+    const vitalCodes = of('Observation').filter((o: { category: Array<{ coding: Array<{ code: string }> }> }) => o.category[0]!.coding[0]!.code === 'vital-signs').map((o: { code: { coding: Array<{ code: string }> } }) => o.code.coding[0]!.code);
+    expect(vitalCodes).toContain('85354-9');
+    expect(vitalCodes).toContain('2708-6');
 
     const whole = await call('GET', `/api/clients/${clientId}/fhir`, { token: t.coordinator });
     expect(whole.status).toBe(200);

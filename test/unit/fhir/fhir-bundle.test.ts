@@ -23,9 +23,10 @@ describe('FHIR R4 export bundle', () => {
     expect(errorsOf(validateFhir(broken)).length).toBeGreaterThanOrEqual(2);
   });
 
-  test('Patient is minimal: id, name, birth date and our identifier, no contact details', () => {
+  test('Patient is minimal: id, name, birth date, our identifier and the clinic, no contact details and no invented gender', () => {
     const [p] = of<Record<string, unknown>>(bundle, 'Patient');
-    expect(Object.keys(p!).sort()).toEqual(['birthDate', 'id', 'identifier', 'name', 'resourceType']);
+    expect(Object.keys(p!).sort()).toEqual(['birthDate', 'id', 'identifier', 'managingOrganization', 'name', 'resourceType']);
+    expect((p!.identifier as Array<{ system: string }>)[0]!.system).toBe('https://kap-pathways.example.org/fhir/client-id');
     expect(p!.birthDate).toBe('1985-12-10');
   });
 
@@ -59,7 +60,11 @@ describe('FHIR R4 export bundle', () => {
     expect(phq.map((o) => o.valueInteger)).toEqual([14, 4]);
     expect(phq[0]!.derivedFrom).toEqual([{ reference: qrUrls.get('c1/screening/phq9') }]);
     expect(obs.find((o) => o.code.coding![0]!.code === '70274-6')!.valueInteger).toBe(10);
-    expect(obs.find((o) => o.code.coding![0]!.code === 'cssrs-risk')!.valueCodeableConcept!.coding![0]!.code).toBe('low');
+    // C-SSRS risk level: LOINC 93374-7 with the LOINC answer Low (LA9194-7), the local band beside it.
+    expect(obs.find((o) => o.code.coding![0]!.code === '93374-7')!.valueCodeableConcept!.coding!.map((c) => c.code)).toEqual(['LA9194-7', 'low']);
+    // PCL-5 total 101698-9; bands as v3 interpretation codes (lowest band N, above it A).
+    expect(obs.find((o) => o.code.coding![0]!.code === '101698-9')!.valueInteger).toBe(40);
+    expect(obs.find((o) => o.code.coding![0]!.code === '101698-9')!.interpretation![0]!.coding![0]).toEqual({ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code: 'A', display: 'Abnormal' });
     // Every reference inside the bundle resolves to an entry.
     const urls = new Set((bundle.entry ?? []).map((e) => e.fullUrl));
     const refs = JSON.stringify(bundle).match(/"reference":"([^"]+)"/g)!.map((m) => m.slice(13, -1));
@@ -75,7 +80,8 @@ describe('FHIR R4 export bundle', () => {
     const clearance = tasks.find((t) => t.identifier![0]!.value === 'c1/clearance')!;
     expect(clearance.status).toBe('completed');
     expect(clearance.performerType![0]!.coding![0]!.code).toBe('prescriber');
-    expect(clearance.owner).toEqual(expect.objectContaining({ identifier: expect.objectContaining({ value: 'st-1' }), display: 'Dr Who' }));
+    const practitioner = of<{ id: string; identifier: Array<{ value: string }> }>(bundle, 'Practitioner').find((p) => p.identifier[0]!.value === 'st-1')!;
+    expect(clearance.owner).toEqual({ reference: `urn:uuid:${practitioner.id}`, display: 'Dr Who' });
     expect(clearance.restriction!.period).toEqual({ start: at(3), end: at(75) });
     expect(tasks.find((t) => t.identifier![0]!.value === 'c1/prep-2')!.status).toBe('cancelled');
     const fu = tasks.find((t) => t.identifier![0]!.value === 'c1/followup-30d')!;
@@ -88,5 +94,23 @@ describe('FHIR R4 export bundle', () => {
     const again = buildFhirBundle(completeCourse());
     expect(again.entry!.map((e) => e.fullUrl)).toEqual(bundle.entry!.map((e) => e.fullUrl));
     expect(bundle.entry!.every((e) => /^[A-Za-z0-9\-.]{1,64}$/.test(e.resource!.id!))).toBe(true);
+  });
+
+  test('the treatment: an Encounter per scheduled session, the dose given, vital signs, adverse events, consent, the safety hold', () => {
+    const enc = of<{ status: string; identifier: Array<{ value: string }> }>(bundle, 'Encounter');
+    expect(enc.map((e) => [e.identifier[0]!.value, e.status])).toEqual([['c1/dose-1', 'finished'], ['c1/dose-2', 'cancelled']]);
+    const [ma] = of<{ medicationCodeableConcept: { text: string }; dosage: { dose: { value: number; code: string }; route: { text: string } }; note: Array<{ text: string }>; context: { reference: string } }>(bundle, 'MedicationAdministration');
+    expect(ma!.medicationCodeableConcept.text).toBe('ketamine');
+    expect(ma!.dosage.dose).toEqual(expect.objectContaining({ value: 200, code: 'mg' }));
+    expect(ma!.dosage.route.text).toBe('sublingual');
+    expect(ma!.note[0]!.text).toBe('Lot number: L1');
+    const vit = of<Observation>(bundle, 'Observation').filter((o) => o.category![0]!.coding![0]!.code === 'vital-signs');
+    expect(vit.map((o) => o.code.coding![0]!.code)).toEqual(['85354-9', '8867-4', '2708-6', '85354-9']);
+    expect(vit[0]!.component!.map((c) => [c.code.coding![0]!.code, c.valueQuantity!.value])).toEqual([['8480-6', 128], ['8462-4', 82]]);
+    const ae = of<{ seriousness: { coding: Array<{ code: string }> }; severity: { coding: Array<{ code: string }>; text: string } }>(bundle, 'AdverseEvent');
+    expect(ae.map((a) => [a.seriousness.coding[0]!.code, a.severity.coding[0]!.code, a.severity.text])).toEqual([['Non-serious', 'mild', 'mild'], ['Serious', 'severe', 'life-threatening']]);
+    expect(of(bundle, 'Consent')).toHaveLength(1);
+    expect(of<{ status: string }>(bundle, 'Flag').map((f) => f.status)).toEqual(['active']);
+    expect(of<{ name: string }>(bundle, 'Organization').map((o) => o.name)).toEqual(['Harbour Clinic']);
   });
 });

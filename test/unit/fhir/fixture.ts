@@ -17,6 +17,7 @@ export function completeCourse(): FhirExportInput {
   return {
     exportedAt: at(1000),
     client: { id: 'cl-1', clinicId: 'k1', givenName: 'Ada', familyName: 'Lovelace', birthDate: '1985-12-10' },
+    clinic: { id: 'k1', name: 'Harbour Clinic' },
     courses: [
       {
         id: 'c1',
@@ -44,6 +45,22 @@ export function completeCourse(): FhirExportInput {
           assessment('followup-30d', 'phq9', 801, 4, 'minimal', phq([1, 1, 0, 1, 0, 0, 1, 0, 0])),
           { id: 'c1/followup-90d/phq9', stepKey: 'followup-90d', instrumentId: 'phq9', status: 'missed', completedAt: null, total: null, band: null, answers: {} },
         ],
+        drug: 'ketamine',
+        sessions: [
+          { id: 'c1/dose-1', stepKey: 'dose-1', status: 'completed', startsAt: at(50), dosedAt: at(50.2), completedAt: at(52), dose: { route: 'sublingual', doseMg: 200, lotNumber: 'L1' } },
+          { id: 'c1/dose-2', stepKey: 'dose-2', status: 'no-show', startsAt: at(70), dosedAt: null, completedAt: null, dose: null },
+          { id: 'c1/dose-3', stepKey: 'dose-3', status: 'unscheduled', startsAt: null, dosedAt: null, completedAt: null, dose: null },
+        ],
+        vitals: [
+          { id: 'c1/dose-1/s1/v1', stepKey: 'dose-1', phase: 'pre-dose', minutesAfterDose: null, systolic: 128, diastolic: 82, heartRate: 72, spo2: 98, takenAt: at(50) },
+          { id: 'c1/dose-1/s1/v2', stepKey: 'dose-1', phase: 'monitoring', minutesAfterDose: 40, systolic: 142, diastolic: 88, heartRate: null, spo2: null, takenAt: at(50.9) },
+        ],
+        adverseEvents: [
+          { id: 'ae-1', stepKey: 'dose-1', category: 'nausea', severity: 'mild', serious: false, description: 'Nausea after the dose', onsetAt: at(50.5), recordedAt: at(51), recordedBy: { id: 'st-1', name: 'Dr Who' } },
+          { id: 'ae-2', stepKey: null, category: 'psychiatric', severity: 'life-threatening', serious: true, description: null, onsetAt: at(60), recordedAt: at(60.5), recordedBy: null },
+        ],
+        consents: [{ id: 'cons-1', kind: 'treatment', documentVersion: '2026-01', signedByClientAt: at(2), prescriberSignedAt: at(3), prescriber: { id: 'st-1', name: 'Dr Who' } }],
+        safetyItems: [{ id: 'h-1', kind: 'adverse-event', level: 'high', at: at(60.5), reason: 'serious psychiatric adverse event', suicideRisk: true, closesWhen: "a clinician's review" }],
       },
     ],
   };

@@ -9,6 +9,7 @@ import { completeCourse } from './fixture';
 
 let messages: HapiMessage[];
 let bundle: Bundle;
+let esketamine: Resource;
 const broken = (r: Resource) => ({ ...(r as object), status: 'finished' });
 
 beforeAll(() => {
@@ -19,6 +20,11 @@ beforeAll(() => {
   // validator must report it, or it is not checking anything.
   bundle.entry!.forEach((e, i) => (resources[`${i}-${e.resource!.resourceType}`] = e.resource));
   resources['negative-control-Task'] = broken(task);
+  // An esketamine course: its MedicationAdministration carries the RxNorm code.
+  const eske = completeCourse();
+  eske.courses[0]!.drug = 'esketamine';
+  esketamine = buildFhirBundle(eske).entry!.map((e) => e.resource!).find((r) => r.resourceType === 'MedicationAdministration')!;
+  resources['esketamine-MedicationAdministration'] = esketamine;
   messages = hapiValidate(resources);
 }, 180_000);
 
@@ -28,6 +34,7 @@ test('the validator is not vacuous: a Task with an invalid status is an error', 
 
 test('every emitted resource passes the HAPI FHIR R4 validator with 0 errors', () => {
   const types = [...new Set(bundle.entry!.map((e) => e.resource!.resourceType))].sort();
-  expect(types).toEqual(['CarePlan', 'Observation', 'Patient', 'Questionnaire', 'QuestionnaireResponse', 'Task']);
+  expect(types).toEqual(['AdverseEvent', 'CarePlan', 'Consent', 'Encounter', 'Flag', 'MedicationAdministration', 'Observation', 'Organization', 'Patient', 'Practitioner', 'Questionnaire', 'QuestionnaireResponse', 'Task']);
+  expect((esketamine as { medicationCodeableConcept: { coding: Array<{ system: string; code: string }> } }).medicationCodeableConcept.coding[0]).toEqual(expect.objectContaining({ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '2201623' }));
   expect(hapiErrors(messages).filter((m) => m.file !== 'negative-control-Task')).toEqual([]);
 });
