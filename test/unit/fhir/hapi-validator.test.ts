@@ -26,7 +26,7 @@ beforeAll(() => {
   esketamine = buildFhirBundle(eske).entry!.map((e) => e.resource!).find((r) => r.resourceType === 'MedicationAdministration')!;
   resources['esketamine-MedicationAdministration'] = esketamine;
   messages = hapiValidate(resources);
-}, 180_000);
+}, 600_000); // the JVM run takes 10-30 s; on a fresh clone without .ci/run, Maven first fetches the jars
 
 test('the validator is not vacuous: a Task with an invalid status is an error', () => {
   expect(hapiErrors(messages).filter((m) => m.file === 'negative-control-Task').map((m) => m.location)).toContain('Task.status');
