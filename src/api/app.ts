@@ -17,6 +17,7 @@ import { clinicRoutes } from './routes/clinics';
 import { codecRoutes } from './routes/codec';
 import { courseRoutes } from './routes/courses';
 import { dashboardRoutes } from './routes/dashboard';
+import { worklistRoutes } from './routes/dashboard-worklist';
 import { dashboardOpsRoutes } from './routes/dashboard-ops';
 import { healthRoutes } from './routes/health';
 import { loginCsrfOptions, loginRoutes } from './routes/login';
@@ -72,6 +73,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   loginRoutes(app, deps);
   clientAssessmentRoutes(app, deps);
   dashboardRoutes(app, deps);
+  worklistRoutes(app, deps);
   dashboardOpsRoutes(app, deps);
   return app;
 }

@@ -43,6 +43,7 @@ export function fmtTime(iso: string | Date | null | undefined): SafeHtml {
 
 const NAV: Array<{ href: string; label: string; roles?: string[] }> = [
   { href: '/', label: 'Stuck board' },
+  { href: '/courses', label: 'Courses' },
   { href: '/safety', label: 'Safety queue' },
   { href: '/assessments', label: 'Assessments' },
   { href: '/clients', label: 'Clients' },

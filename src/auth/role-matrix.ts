@@ -125,6 +125,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /': CARE_TEAM,
   'GET /safety': CARE_TEAM,
   'GET /assessments': CARE_TEAM,
+  // The courses worklist (the JSON twin is GET /api/courses).
+  'GET /courses': CARE_TEAM,
   'GET /clients': CARE_TEAM,
   'POST /clients': OPS,
   'GET /clients/:id': CARE_TEAM,

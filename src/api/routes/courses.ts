@@ -12,6 +12,7 @@ import { IdParams, iso, Limit } from '../schemas';
 import { loadClient } from './clients';
 import { courseDecisions, pcl5Clusters } from '../decisions';
 import { safetyQueue } from '../records';
+import { WORKLIST_SORTS, WorklistFilters, worklistCounts, worklistPage, type WorklistRow } from '../worklist';
 
 export const EnrollBody = z.strictObject({
   protocolId: z.string().min(1).max(100),
@@ -116,8 +117,35 @@ export const ListCoursesQuery = z.strictObject({
   clientId: z.string().min(1).max(100).optional(),
   status: z.string().min(1).max(40).optional(),
   open: z.enum(['true', 'false']).optional().describe('true = only courses that have not ended'),
-  limit: Limit,
+  limit: Limit.describe('courses per page (1-500, default 100)'),
+  // The worklist's filters, sort and paging (src/api/worklist.ts), as on the dashboard's /courses.
+  ...WorklistFilters.shape,
+  counts: z.enum(['true', 'false']).optional().describe('true = also count the courses per filter value (counts)'),
 });
+
+const WorklistCountsView = z.object({ total: z.number(), protocol: z.record(z.string(), z.number()), stepKind: z.record(z.string(), z.number()), ownerRole: z.record(z.string(), z.number()), overdue: z.number(), onHold: z.number() });
+const WorklistItemView = CourseView.extend({
+  clientName: z.string(),
+  clinicName: z.string(),
+  clinicTimeZone: z.string(),
+  stepKind: z.string().nullable().describe('kind of the current step'),
+  owner: z.object({ role: z.string().nullable(), staffId: z.string().nullable(), name: z.string().nullable() }).describe('who the current step waits on: the person if assigned, else the role'),
+  overdue: z.boolean(),
+  openSafetyHolds: z.number(),
+});
+const ListCoursesView = z.object({
+  courses: z.array(WorklistItemView),
+  page: z.number(),
+  limit: z.number(),
+  sort: z.enum(WORKLIST_SORTS),
+  hasMore: z.boolean().describe('another page follows'),
+  counts: WorklistCountsView.optional(),
+});
+
+export function worklistItemView(r: WorklistRow) {
+  return { ...courseView(r.course), clientName: r.clientName, clinicName: r.clinicName, clinicTimeZone: r.timeZone, stepKind: r.stepKind, owner: r.owner, overdue: r.overdue, openSafetyHolds: r.openHolds };
+}
+
 
 export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { db } = deps;
@@ -135,15 +163,16 @@ export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
     await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: 'api course' });
     return courseDetail(db, course, steps);
   });
-  apiRoute(app, { method: 'GET', url: '/api/courses', tag: 'courses', summary: 'Courses in your clinics, newest first', query: ListCoursesQuery, response: z.object({ courses: z.array(CourseView) }) }, async ({ query, principal }) => {
-    const clinics = clinicFilter(principal, query.clinicId);
-    let q = db.selectFrom('courses').selectAll().orderBy('enrolled_at', 'desc').limit(query.limit);
-    if (clinics) q = clinics.length ? q.where('clinic_id', 'in', clinics) : q.where(({ lit }) => lit(false));
-    if (query.clientId) q = q.where('client_id', '=', query.clientId);
-    if (query.status) q = q.where('status', '=', query.status);
-    if (query.open === 'true') q = q.where('ended_at', 'is', null);
-    if (query.open === 'false') q = q.where('ended_at', 'is not', null);
-    return { courses: (await q.execute()).map((c) => courseView(c)) };
-  });
+  apiRoute(
+    app,
+    { method: 'GET', url: '/api/courses', tag: 'courses', summary: 'Courses in your clinics (newest first unless sorted): the worklist with its filters, search by client name, sort, paging and counts per filter', query: ListCoursesQuery, response: ListCoursesView },
+    async ({ query, principal }) => {
+      const { clinicId, open, counts, ...rest } = query;
+      const f = { ...rest, clinics: clinicFilter(principal, clinicId), open: open === undefined ? undefined : open === 'true' };
+      const now = new Date();
+      const [page, c] = await Promise.all([worklistPage(db, f, now), counts === 'true' ? worklistCounts(db, f, now) : undefined]);
+      return { courses: page.rows.map(worklistItemView), page: query.page, limit: query.limit, sort: page.sort, hasMore: page.hasMore, ...(c ? { counts: c } : {}) };
+    },
+  );
   // GET /api/protocols: src/api/routes/protocols.ts (shipped templates and the clinics' own protocols).
 }
