@@ -112,6 +112,31 @@ async function replayAll(histories: Histories, codec: PayloadCodec, problems: Pr
   return { histories: histories.length, failures };
 }
 
+/** Everything a report counts that must be zero: a run passes when this is 0. */
+export function countFailures(report: CheckReport): number {
+  const { courses, projection: p, emails: e, audit, replay } = report;
+  return (
+    courses.notAsExpected +
+    courses.unfinished +
+    p.courseRowsMismatched +
+    p.stepRowsMissing +
+    p.stepRowsUnexpected +
+    p.stepRowsStale +
+    p.eventGaps +
+    p.eventDuplicates +
+    e.missing +
+    e.duplicated +
+    e.unexpected +
+    e.uncertainUnaccounted +
+    e.failedOrBlockedUnexpected +
+    e.orphans +
+    audit.gaps +
+    audit.duplicates +
+    replay.failures +
+    replay.unreadable
+  );
+}
+
 export async function runChecks(opts: {
   db: Db;
   client: Client;

@@ -22,12 +22,13 @@ import { EncryptionCodec, parsePayloadKeys } from '../src/security/payload-codec
 import { freePort, waitForTemporal } from '../src/temporal/dev-server';
 import { resolveToolchain } from '../src/temporal/toolchain';
 import { COURSE_SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
-import { runChecks, type CourseUnderTest } from './checks';
+import { countFailures, runChecks, type CourseUnderTest } from './checks';
 import { CourseDriver, PROFILES } from './driver';
 import { ENDED } from './course-state';
 import { ChaosPostgres } from './postgres';
 import { type Child, killAllChildren, startChild } from './procs';
 import { ChaosSmtpSink } from './sink';
+import { seed } from './seed';
 
 // ------------------------------------------------------------------ options
 
@@ -325,23 +326,6 @@ async function faultSchedule(stack: Stack, until: number, abort: { stop: boolean
 
 // ------------------------------------------------------------------ main
 
-async function seed(db: Db, n: number): Promise<{ clinicId: string; clientIds: string[] }> {
-  const clinicId = 'clinic-chaos';
-  await db.insertInto('clinics').values({ id: clinicId, name: 'Chaos Clinic' }).execute();
-  for (const role of ['admin', 'coordinator', 'prescriber', 'therapist'] as const) {
-    const id = `staff-chaos-${role}`;
-    await db.insertInto('staff').values({ id, email: `${role}@chaos.example.org`, display_name: `Chaos ${role}`, role, password_hash: null }).execute();
-    await db.insertInto('staff_clinics').values({ staff_id: id, clinic_id: clinicId }).execute();
-  }
-  const clientIds: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = `client-chaos-${String(i).padStart(3, '0')}`;
-    await db.insertInto('clients').values({ id, clinic_id: clinicId, given_name: 'Test', family_name: `Client${i}`, email: `client${i}@chaos.example.org`, phone: null, external_ref: null }).execute();
-    clientIds.push(id);
-  }
-  return { clinicId, clientIds };
-}
-
 async function main(): Promise<number> {
   Runtime.install({
     logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never,
@@ -426,25 +410,7 @@ async function main(): Promise<number> {
       (a, d) => ({ actions: a.actions + d.stats.actions, answers: a.answers + d.stats.answers, transientErrors: a.transientErrors + d.stats.transientErrors, conflicts: a.conflicts + d.stats.conflicts, invalid: a.invalid + d.stats.invalid }),
       { actions: 0, answers: 0, transientErrors: 0, conflicts: 0, invalid: 0 },
     );
-    const failed =
-      report.courses.notAsExpected +
-      report.courses.unfinished +
-      report.projection.courseRowsMismatched +
-      report.projection.stepRowsMissing +
-      report.projection.stepRowsUnexpected +
-      report.projection.stepRowsStale +
-      report.projection.eventGaps +
-      report.projection.eventDuplicates +
-      report.emails.missing +
-      report.emails.duplicated +
-      report.emails.unexpected +
-      report.emails.uncertainUnaccounted +
-      report.emails.failedOrBlockedUnexpected +
-      report.emails.orphans +
-      report.audit.gaps +
-      report.audit.duplicates +
-      report.replay.failures +
-      report.replay.unreadable;
+    const failed = countFailures(report);
     for (const p of report.problems.slice(0, 40)) say(`problem: ${p.kind} ${p.courseId ?? ''} ${p.key ?? ''} ${p.detail}`);
     const summary = {
       ok: failed === 0,

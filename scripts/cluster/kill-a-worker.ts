@@ -1,0 +1,187 @@
+// The kill-a-worker test (.ci/run): a simulated clinic on the production topology (the real Temporal
+// server on PostgreSQL, two `npm run worker` processes, `npm run api`, mail over SMTP to a counting
+// sink), one worker SIGKILLed mid-run and not restarted. Passes when every course ends as its profile
+// expects and every check of the chaos harness holds (projection, every email delivered exactly once,
+// audit, every history replays: chaos/checks.ts), and the histories show both workers ran workflow
+// tasks before the kill and the survivor took over the killed worker's courses after it.
+// Fails (exit 1), never skips, when the server cannot be found or built. Prints one JSON line.
+//
+//   npx tsx scripts/cluster/kill-a-worker.ts [--courses N] [--time-scale T] [--keep]
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import { countFailures, runChecks, type CourseUnderTest } from '../../chaos/checks';
+import { ENDED } from '../../chaos/course-state';
+import { CourseDriver, PROFILES } from '../../chaos/driver';
+import { killAllChildren } from '../../chaos/procs';
+import { seed } from '../../chaos/seed';
+import { enrollClient } from '../../src/client/courses';
+import { connectTemporal } from '../../src/client/temporal';
+import { PROJECT_ROOT } from '../../src/config';
+import { EncryptionCodec, parsePayloadKeys } from '../../src/security/payload-codec';
+import { Cluster } from './stack';
+
+function num(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(n) || n <= 0) {
+    process.stderr.write(`kill-a-worker: --${name} must be a positive number\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const opts = {
+  courses: Math.floor(num('courses', 10)),
+  timeScale: num('time-scale', 864_000),
+  /** Seconds for every course to end after the drivers start. */
+  deadline: num('deadline', 300),
+  keep: process.argv.includes('--keep'),
+};
+const t0 = Date.now();
+const loadAtStart = os.loadavg()[0]!;
+const say = (m: string) => process.stderr.write(`[kill-a-worker ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Workflow tasks completed per worker identity (`pid@host`), before and after `killAt`, and the courses each touched. */
+async function tasksByWorker(client: Client, killAt: number): Promise<Map<string, { before: number; after: number; courses: Set<string> }>> {
+  const out = new Map<string, { before: number; after: number; courses: Set<string> }>();
+  for await (const wf of client.workflow.list({ query: '' })) {
+    const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    for (const e of history.events ?? []) {
+      const identity = e.workflowTaskCompletedEventAttributes?.identity;
+      if (!identity) continue;
+      const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+      const w = out.get(identity) ?? { before: 0, after: 0, courses: new Set<string>() };
+      if (at < killAt) w.before++;
+      else w.after++;
+      w.courses.add(wf.workflowId);
+      out.set(identity, w);
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  Runtime.install({
+    logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never,
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+  });
+  const cluster = new Cluster({ workers: 2, api: true, log: say });
+  let client: Client | undefined;
+  try {
+    await cluster.start();
+    const [w1, w2] = cluster.workers as [NonNullable<(typeof cluster.workers)[0]>, NonNullable<(typeof cluster.workers)[0]>];
+    say(`up: Temporal ${cluster.temporalAddress}, workers pid ${w1.process.pid} and ${w2.process.pid}, API ${cluster.apiUrl}`);
+    const health = await fetch(`${cluster.apiUrl}/health`);
+    if (health.status !== 200) throw new Error(`the API's /health answered ${health.status}: ${await health.text()}`);
+
+    const db = cluster.db!;
+    const codec = new EncryptionCodec(parsePayloadKeys(cluster.payloadKeys));
+    client = await connectTemporal({ address: cluster.temporalAddress, namespace: 'default', payloadCodec: codec });
+    const { clientIds } = await seed(db, opts.courses);
+    const courses: CourseUnderTest[] = [];
+    for (let i = 0; i < opts.courses; i++) {
+      const profile = PROFILES[i % PROFILES.length]!;
+      const { course } = await enrollClient({ db, temporal: client, taskQueue: 'kap-courses' }, { type: 'staff', id: 'staff-chaos-coordinator' }, { clientId: clientIds[i]!, protocolId: profile.protocolId, timeScale: opts.timeScale });
+      courses.push({ courseId: course.id, profile });
+    }
+    say(`${courses.length} courses enrolled (${[...new Set(courses.map((c) => c.profile.name))].join(', ')})`);
+
+    const deadline = Date.now() + opts.deadline * 1000;
+    const drivers = courses.map((c) => new CourseDriver(client!, db, c.courseId, c.profile));
+    const runs = drivers.map(async (d, i) => {
+      await sleep(i * 1500);
+      const v = await d.run(deadline);
+      if (!v) say(`${d.profile.name} ${d.courseId.slice(0, 8)}: NOT ENDED (${d.last?.status} at ${d.last?.openSteps.map((s) => s.stepKey).join(',') || '-'}; ${d.stats.lastError ?? ''})`);
+    });
+
+    // Mid-run: once every course has started and mail is flowing, worker 1 goes (SIGKILL, no restart).
+    let killAt = 0;
+    const killer = (async () => {
+      while (Date.now() < deadline) {
+        const ended = drivers.filter((d) => d.last && ENDED.has(d.last.status)).length;
+        const dosed = drivers.filter((d) => (d.last?.dosesGiven ?? 0) > 0).length;
+        if (dosed >= 2 && cluster.sink.received.length >= opts.courses && ended < drivers.length / 2) break;
+        await sleep(250);
+      }
+      killAt = Date.now();
+      await w1.kill();
+      say(`SIGKILL worker 1 (pid ${w1.process.pid}): ${drivers.filter((d) => d.last && ENDED.has(d.last.status)).length}/${drivers.length} courses ended, ${cluster.sink.received.length} emails received so far`);
+    })();
+    const progress = setInterval(() => say(`progress: ${drivers.filter((d) => d.last && ENDED.has(d.last.status)).length}/${drivers.length} ended, ${cluster.sink.received.length} emails received`), 20_000);
+    await Promise.all([...runs, killer]);
+    clearInterval(progress);
+
+    // Assessment children may still be finishing.
+    let running = -1;
+    for (const until = Date.now() + 120_000; Date.now() < until; await sleep(1000)) {
+      running = (await client.workflow.count('ExecutionStatus="Running"')).count;
+      if (running === 0) break;
+    }
+    say(`courses driven; ${running} workflow(s) still running; stopping the surviving worker`);
+    await w2.stop(15_000);
+
+    const workers = await tasksByWorker(client, killAt);
+    const host = os.hostname();
+    const killed = workers.get(`${w1.process.pid}@${host}`);
+    const survivor = workers.get(`${w2.process.pid}@${host}`);
+    const takenOver = killed && survivor ? [...killed.courses].filter((id) => survivor.courses.has(id)).length : 0;
+    const topologyProblems: string[] = [];
+    if (!killed?.before) topologyProblems.push('worker 1 completed no workflow task before it was killed');
+    if (killed?.after) topologyProblems.push(`worker 1 completed ${killed.after} workflow task(s) after its SIGKILL`);
+    if (!survivor?.before) topologyProblems.push('worker 2 completed no workflow task before the kill (the load was not shared)');
+    if (!survivor?.after) topologyProblems.push('worker 2 completed no workflow task after the kill');
+    if (!takenOver) topologyProblems.push('no workflow had tasks on both workers (nothing was taken over)');
+
+    const artifactsDir = path.join(PROJECT_ROOT, 'test-artifacts', 'cluster-kill', new Date().toISOString().replace(/[:.]/g, '-'));
+    const report = await runChecks({ db, client, codec, courses, sinkCounts: cluster.sink.counts(), sinkReceived: cluster.sink.received.length, artifactsDir, payloadKeys: cluster.payloadKeys });
+    const failed = countFailures(report) + topologyProblems.length;
+    for (const p of report.problems.slice(0, 40)) say(`problem: ${p.kind} ${p.courseId ?? ''} ${p.key ?? ''} ${p.detail}`);
+    for (const p of topologyProblems) say(`problem: ${p}`);
+    const durationS = Math.round((Date.now() - t0) / 1000);
+    const summary = {
+      ok: failed === 0,
+      durationS,
+      topology: { temporalServer: '1.32.2 on PostgreSQL', workers: 2, api: true },
+      courses: report.courses,
+      projection: report.projection,
+      emails: report.emails,
+      audit: report.audit,
+      replay: report.replay,
+      workflowTasks: {
+        killedWorker: { before: killed?.before ?? 0, after: killed?.after ?? 0 },
+        survivor: { before: survivor?.before ?? 0, after: survivor?.after ?? 0 },
+        workflowsOnBoth: takenOver,
+      },
+      killAtS: Math.round((killAt - t0) / 1000),
+      workflowsRunningAtEnd: running,
+      host: { cpus: os.cpus().length, loadAvgStart: Number(loadAtStart.toFixed(2)), loadAvgEnd1m: Number(os.loadavg()[0]!.toFixed(2)) },
+      problems: report.problems.length + topologyProblems.length,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    say(`${failed === 0 ? 'PASSED' : 'FAILED'} in ${durationS} s`);
+    return failed === 0 ? 0 : 1;
+  } finally {
+    await client?.connection.close().catch(() => undefined);
+    await cluster.stop(opts.keep);
+    if (opts.keep) say(`kept ${cluster.root}`);
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    say(`FAILED: ${err instanceof Error ? err.stack : String(err)}`);
+    process.stdout.write(`${JSON.stringify({ ok: false, durationS: Math.round((Date.now() - t0) / 1000), error: err instanceof Error ? err.message : String(err) })}\n`);
+    killAllChildren();
+    process.exit(1);
+  },
+);
