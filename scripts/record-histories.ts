@@ -9,7 +9,7 @@
 //   iv-series-continue-as-new    a course continuing as new every ~150 events, then withdrawn
 // Files: test/histories/<name>-run<k>.json.gz (the course, run k) and <name>-assessment-<step>.json.gz,
 // each the gzipped output of `temporal workflow show --output json`; figures.json: events and bytes.
-//   npx tsx scripts/record-histories.ts [--time-scale 864000] [--out test/histories]
+//   npx tsx scripts/record-histories.ts [--time-scale 216000] [--out test/histories]
 // Payloads are stored unencrypted (identity codec): the data is synthetic.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -168,7 +168,7 @@ async function runChain(temporal: Client, workflowId: string): Promise<string[]>
 }
 
 async function main(): Promise<void> {
-  const timeScale = Number(arg('--time-scale', '864000'));
+  const timeScale = Number(arg('--time-scale', '216000'));
   const outDir = path.resolve(arg('--out', 'test/histories'));
   const only = process.argv.includes('--only') ? arg('--only', '').split(',') : null;
   fs.mkdirSync(outDir, { recursive: true });

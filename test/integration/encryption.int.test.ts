@@ -71,6 +71,8 @@ test('every payload in the raw history is encrypted and no plaintext identifier 
   }
   const payloads = all.filter((p) => !coreMeta(p));
   expect(payloads.length).toBeGreaterThan(2);
+  // The timer's summary (what the Web UI names the timer by) is a payload like any other: sealed.
+  expect(payloads.filter((p) => /timerStartedEventAttributes|userMetadata\.summary/.test(p.path)).length).toBeGreaterThan(0);
   for (const p of payloads) expect(`${p.path}: ${Buffer.from(p.metadata!.encoding!).toString()}`).toBe(`${p.path}: binary/encrypted`);
   const dump = Buffer.concat(payloads.map((p) => Buffer.from(p.data!))).toString('latin1');
   for (const secret of [clientId, clinicId, 'kap-office', 'screening', 'Marisol', 'Quennell', 'marisol.quennell']) {
