@@ -13,7 +13,7 @@ const live = new Set<ChildProcess>();
 const treeKill = new WeakSet<ChildProcess>();
 
 /** Every live descendant of `pid`, from /proc (empty where there is no /proc). */
-function descendants(pid: number): number[] {
+export function descendants(pid: number): number[] {
   const parentOf = new Map<number, number>();
   let entries: string[] = [];
   try {

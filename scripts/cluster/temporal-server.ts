@@ -333,24 +333,35 @@ export class TemporalServer {
 
   private cli(args: string[], okIf?: RegExp): void {
     const { temporalCli } = resolveToolchain(process.env.TEMPORAL_CLI_PATH || undefined);
-    const r = spawnSync(temporalCli, [...args, '--address', this.address], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0 && !(okIf && okIf.test(r.stdout + r.stderr))) throw new Error(`temporal ${args.slice(0, 3).join(' ')} failed: ${(r.stderr || r.stdout).slice(-600)}`);
+    const r = spawnSync(temporalCli, [...args, '--address', this.address, '--command-timeout', '30s'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0 && !(okIf && okIf.test(r.stdout + r.stderr))) {
+      const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : (r.stderr || r.stdout).slice(-600) || `exit ${r.status}`;
+      throw new Error(`temporal ${args.slice(0, 3).join(' ')} failed: ${why}`);
+    }
   }
 
-  /** The namespace, then one search attribute per course attribute (src/workflows/search-attributes.ts), retried while the namespace cache catches up. */
+  /**
+   * The namespace, then one search attribute per course attribute (src/workflows/search-attributes.ts).
+   * Each is retried for up to 3 minutes: on a loaded machine the server answers GetSystemInfo before
+   * its history and matching services have joined, and the namespace cache catches up every 10 s.
+   */
   private async registerNamespace(): Promise<void> {
-    this.cli(['operator', 'namespace', 'create', '--namespace', this.namespace, '--retention', '72h'], /already (exists|registered)/i);
-    const until = Date.now() + 90_000;
-    for (const [name, type] of Object.entries(COURSE_SEARCH_ATTRIBUTES)) {
+    const until = Date.now() + 180_000;
+    const retried = async (args: string[], okIf: RegExp) => {
       for (;;) {
         try {
-          this.cli(['operator', 'search-attribute', 'create', '--namespace', this.namespace, '--name', name, '--type', type], /already exists/i);
-          break;
+          this.cli(args, okIf);
+          return;
         } catch (err) {
-          if (Date.now() > until) throw err;
-          await new Promise((r) => setTimeout(r, 1000));
+          if (Date.now() > until || !this.child?.alive()) throw err;
+          this.log(`${String(err).slice(0, 200)}; again`);
+          await new Promise((r) => setTimeout(r, 2000));
         }
       }
+    };
+    await retried(['operator', 'namespace', 'create', '--namespace', this.namespace, '--retention', '72h'], /already (exists|registered)/i);
+    for (const [name, type] of Object.entries(COURSE_SEARCH_ATTRIBUTES)) {
+      await retried(['operator', 'search-attribute', 'create', '--namespace', this.namespace, '--name', name, '--type', type], /already exists/i);
     }
     this.log(`namespace ${this.namespace} with search attributes ${Object.keys(COURSE_SEARCH_ATTRIBUTES).join(', ')}`);
   }
