@@ -30,6 +30,7 @@ import { stuckRoutes } from './routes/stuck';
 import { tokenRoutes } from './routes/tokens';
 import { SystemHealthMonitor } from './system-health';
 import { fhirRoutes } from '../fhir/routes';
+import { fhirApiRoutes } from '../fhir/api';
 import { remsRoutes } from '../rems/routes';
 import { webhookRoutes } from '../webhooks/routes';
 
@@ -67,6 +68,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   outboxRoutes(app, deps);
   actionRoutes(app, deps);
   fhirRoutes(app, deps);
+  fhirApiRoutes(app, deps);
   webhookRoutes(app, deps);
   remsRoutes(app, deps);
   auditRoutes(app, deps);

@@ -29,7 +29,7 @@ export function cookieOptions(opts: { maxAgeSeconds?: number; secure: boolean; p
   return { path: opts.path ?? '/', httpOnly: true, sameSite: 'strict', secure: opts.secure, ...(opts.maxAgeSeconds !== undefined ? { maxAge: opts.maxAgeSeconds } : {}) };
 }
 
-const isHtmlRoute = (url: string) => !url.startsWith('/api/') && url !== '/health';
+const isHtmlRoute = (url: string) => !url.startsWith('/api/') && !url.startsWith('/fhir/') && url !== '/health';
 
 /** The principal of a request, or throws 401/403; for routes that need one (after the hook ran). */
 export function principalOf(req: FastifyRequest): Principal {

@@ -99,6 +99,17 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   // Interoperability: FHIR R4 export (audited as a read of the client's record), REMS forms, webhooks
   'GET /api/clients/:id/fhir': CARE_TEAM,
   'GET /api/courses/:id/fhir': CARE_TEAM,
+  // The read-only FHIR R4 API (src/fhir/api.ts): the CapabilityStatement is public, as FHIR servers
+  // publish it; reads and searches as the Bundle exports; a bulk export (every client of the caller's
+  // clinics) for the pathway roles; its status and files only for the principal that started it.
+  'GET /fhir/metadata': 'public',
+  'GET /fhir/:type': CARE_TEAM,
+  'GET /fhir/:type/:id': CARE_TEAM,
+  'POST /fhir/$export': PATHWAY,
+  'POST /fhir/Patient/$export': PATHWAY,
+  'GET /fhir/$export-status/:job': PATHWAY,
+  'DELETE /fhir/$export-status/:job': PATHWAY,
+  'GET /fhir/$export-file/:job/:file': PATHWAY,
   'GET /api/courses/:id/rems': CARE_TEAM,
   'POST /api/courses/:id/rems/:session': ACTION_ROLES['rems-form'],
   'GET /courses/:id/rems/:session/print': CARE_TEAM,

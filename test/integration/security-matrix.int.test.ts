@@ -17,6 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { registeredRoutes } from '../../src/api/auth';
 import { ROUTE_ACCESS, accessFor, type Access } from '../../src/auth/role-matrix';
 import { ACTIONS, ACTION_NAMES, type ActionName } from '../../src/domain/actions/catalogue';
+import { fhirId } from '../../src/fhir/ids';
 import { SESSION_COOKIE, createSession } from '../../src/auth/sessions';
 import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
@@ -100,6 +101,13 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
   '/api/webhooks/:id/rotate-secret': webhook,
   '/api/webhooks/:id/deliveries': webhook,
   '/api/outbox/:id': (s) => ({ id: String(s.sinkMessageId) }),
+  // The FHIR API (src/fhir/api.ts): a read names the side's patient; a search's parameter is a resource
+  // type, no record (what a search returns is scoped: test/integration/fhir-api.int.test.ts); an export
+  // job belongs to the principal that started it (the same test).
+  '/fhir/:type/:id': (s) => ({ type: 'Patient', id: fhirId('Patient', s.clientId) }),
+  '/fhir/:type': { notScoped: 'a resource type, no record: the results are scoped (fhir-api.int.test.ts)', example: { type: 'Patient' } },
+  '/fhir/$export-status/:job': { notScoped: "an export job is its starter's alone (fhir-api.int.test.ts)", example: { job: 'no-such-job' } },
+  '/fhir/$export-file/:job/:file': { notScoped: "an export job is its starter's alone (fhir-api.int.test.ts)", example: { job: 'no-such-job', file: 'Patient.ndjson' } },
   '/courses/:id/rems/:session/print': (s) => ({ id: s.courseId, session: 'dose-1' }),
   '/clients/:id': client,
   '/clients/:id/enroll': client,
@@ -141,6 +149,7 @@ export const BODIES: Record<string, BodyFn> = {
   'PATCH /api/webhooks/:id': () => ({ description: 'security matrix' }),
   'DELETE /api/webhooks/:id': () => undefined,
   'POST /api/webhooks/:id/rotate-secret': () => undefined,
+  'DELETE /fhir/$export-status/:job': () => undefined,
   'POST /codec/encode': () => ({ payloads: [] }),
   'POST /codec/decode': () => ({ payloads: [] }),
   'POST /login': () => ({}),
@@ -179,7 +188,7 @@ const OWN_AUTH: Record<string, { expect: (who: Principal) => 'allowed' | 401 | 4
 
 // ---- Requests ---------------------------------------------------------------------------------------
 
-const isHtml = (url: string) => !url.startsWith('/api/') && !url.startsWith('/codec/') && url !== '/health' && url !== '/metrics';
+const isHtml = (url: string) => !url.startsWith('/api/') && !url.startsWith('/codec/') && !url.startsWith('/fhir/') && url !== '/health' && url !== '/metrics';
 const isMutating = (method: string) => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
 
 function fill(pattern: string, values: Record<string, string>): string {

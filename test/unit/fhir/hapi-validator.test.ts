@@ -3,6 +3,7 @@
 // 0 errors; a new error fails the test with the resource, the path and the validator's message.
 // Warnings (unknown code systems such as LOINC and RxNorm, which need a terminology server) are allowed.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { capabilityStatement, outcome } from '../../../src/fhir/api';
 import { buildFhirBundle } from '../../../src/fhir/bundle';
 import { hapiErrors, hapiValidate, type HapiMessage } from '../../fhir-validator/hapi';
 import { completeCourse } from './fixture';
@@ -25,6 +26,18 @@ beforeAll(() => {
   eske.courses[0]!.drug = 'esketamine';
   esketamine = buildFhirBundle(eske).entry!.map((e) => e.resource!).find((r) => r.resourceType === 'MedicationAdministration')!;
   resources['esketamine-MedicationAdministration'] = esketamine;
+  // What the FHIR API (src/fhir/api.ts) adds: its CapabilityStatement, its OperationOutcomes and
+  // searchset Bundles (with the references relative, as it serves them).
+  const patient = bundle.entry!.map((e) => e.resource!).find((r) => r.resourceType === 'Patient')!;
+  resources['api-CapabilityStatement'] = capabilityStatement('https://clinic.example.org/fhir');
+  resources['api-OperationOutcome'] = outcome('invalid', 'date: "yesterday" is not a FHIR date search', 'date');
+  resources['api-searchset'] = {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: 1,
+    link: [{ relation: 'self', url: 'https://clinic.example.org/fhir/Patient' }],
+    entry: [{ fullUrl: `https://clinic.example.org/fhir/Patient/${patient.id}`, resource: patient, search: { mode: 'match' } }],
+  };
   messages = hapiValidate(resources);
 }, 600_000); // the JVM run takes 10-30 s; on a fresh clone without .ci/run, Maven first fetches the jars
 
