@@ -12,6 +12,7 @@ import { verifySignature } from '../../src/webhooks/signature';
 import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
 import { submitAnswersUpdate } from '../../src/workflows/messages';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { hapiErrors, hapiValidate } from '../fhir-validator/hapi';
 import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
 import { client, personTokenFor, tokenFor, uid } from './api-helpers';
 
@@ -293,6 +294,8 @@ describe('Spravato REMS monitoring form', () => {
     expect(String(res.headers['content-type'])).toMatch(/^application\/fhir\+json/);
     const bundle = JSON.parse(res.text);
     expect(errorsOf(validateFhir(bundle))).toEqual([]);
+    // The real course (esketamine doses, vital signs, encounters, responses) through the HAPI FHIR R4 validator too.
+    expect(hapiErrors(hapiValidate({ 'rems-course': bundle }))).toEqual([]);
     const types = bundle.entry.map((e: { resource: { resourceType: string } }) => e.resource.resourceType);
     for (const ty of ['Patient', 'Questionnaire', 'QuestionnaireResponse', 'Observation', 'CarePlan', 'Task']) expect(types).toContain(ty);
     const tasks = bundle.entry.filter((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'Task').map((e: { resource: unknown }) => e.resource);
@@ -325,5 +328,5 @@ describe('Spravato REMS monitoring form', () => {
     expect((await call('GET', `/api/courses/${courseId}/fhir`, { token: await tokenFor(stack.db, 'therapist', otherClinic) })).status).toBe(404); // outside its clinics: not found
     expect((await call('GET', '/api/courses/nope/fhir', { token: t.admin })).status).toBe(404);
     expect((await call('GET', '/api/clients/nope/fhir', { token: t.admin })).status).toBe(404);
-  }, 60_000);
+  }, 180_000); // one JVM run of the HAPI validator
 });
