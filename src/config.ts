@@ -39,6 +39,8 @@ const schema = z.object({
   TEMPORAL_ALLOW_UNAUTHENTICATED: bool.default(false),
   /** Webhook targets on this machine or a private network: refused unless 'allow' (the test suite's default, for its local receivers). */
   WEBHOOK_PRIVATE_TARGETS: z.enum(['allow', 'refuse']).optional(),
+  /** Give a webhook delivery up this many seconds after its first attempt (besides its 20 attempts); unset = the attempts alone. */
+  WEBHOOK_GIVE_UP_SECONDS: z.coerce.number().int().min(1).max(7 * 86400).optional(),
   /** Origin(s) of the Temporal Web UI allowed to call the codec endpoint; default the embedded UI. */
   TEMPORAL_UI_URL: z.string().regex(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, 'must be URL[,URL...]').optional(),
 

@@ -14,6 +14,8 @@ export interface ActivityDeps {
   secretKey?: string;
   /** Webhook deliveries to loopback / private addresses: refused unless 'allow' (src/webhooks/target-guard.ts). */
   webhookPrivateTargets?: 'allow' | 'refuse';
+  /** Seconds after its first attempt a webhook delivery is given up (WEBHOOK_GIVE_UP_SECONDS); unset = its attempts alone. */
+  webhookGiveUpSeconds?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -22,7 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...projections,
     // Starts webhook deliveries for the timeline rows each projection committed (src/webhooks).
     projectCourse: withWebhookDispatch(deps.db, projections.projectCourse),
-    ...createWebhookActivities({ db: deps.db, secretKey: deps.secretKey ?? deps.mail?.secretKey, privateTargets: deps.webhookPrivateTargets ?? 'refuse' }),
+    ...createWebhookActivities({ db: deps.db, secretKey: deps.secretKey ?? deps.mail?.secretKey, privateTargets: deps.webhookPrivateTargets ?? 'refuse', ...(deps.webhookGiveUpSeconds ? { giveUpAfterMs: deps.webhookGiveUpSeconds * 1000 } : {}) }),
     ...createMailActivities(deps),
     ...createCourseRecordActivities(deps),
   };

@@ -120,6 +120,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'DELETE /api/webhooks/:id': OPS,
   'POST /api/webhooks/:id/rotate-secret': OPS,
   'GET /api/webhooks/:id/deliveries': OPS,
+  'POST /api/webhooks/:id/redeliver': OPS,
 
   // The coordinator's queues
   'GET /api/stuck': CARE_TEAM,
@@ -147,6 +148,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /outcomes': PATHWAY,
   'GET /outbox': OPS,
   'GET /outbox/:id': OPS,
+  // The stuck board's Redeliver button (webhook deliveries given up on)
+  'POST /webhooks/:id/redeliver': OPS,
   'GET /staff': ADMIN,
   'GET /audit': ADMIN,
   'POST /staff': ADMIN,

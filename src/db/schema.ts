@@ -306,6 +306,10 @@ export interface WebhookSubscriptionsTable {
   event_types: ColumnType<string[], string[], string[]>;
   secret_sealed: string;
   active: Generated<boolean>;
+  /** The last sequence number a delivery of this subscription took (migration 0010). */
+  next_seq: ColumnType<string, never, never>;
+  /** A clinic admin allowed this subscription a loopback or private-network target (migration 0010). */
+  allow_private_target: Generated<boolean>;
   created_by: string | null;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
@@ -322,7 +326,8 @@ export interface WebhookEventsTable {
   created_at: CreatedAt;
 }
 
-export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+/** held: the subscription is paused; sent in sequence when it is resumed (migration 0010). */
+export type WebhookDeliveryStatus = 'pending' | 'held' | 'delivered' | 'failed' | 'cancelled';
 export interface WebhookDeliveriesTable {
   id: string;
   event_id: string;
@@ -338,6 +343,10 @@ export interface WebhookDeliveriesTable {
   first_attempt_at: NullableTs;
   last_attempt_at: NullableTs;
   delivered_at: NullableTs;
+  /** The subscription's sequence number of this delivery (bigint, as a string; migration 0010). */
+  seq: ColumnType<string | null, never, never>;
+  /** How often an operator sent it again. */
+  redeliveries: Generated<number>;
 }
 
 export type CourseSession = Selectable<CourseSessionsTable>;

@@ -51,6 +51,7 @@ interface DomainReading {
   courses: Array<{ status: string; protocol: string; step: string | null; open: boolean; n: number }>;
   stuck: Array<{ clinic: string; n: number }>;
   email: Array<{ status: string; n: number }>;
+  webhooks: Array<{ clinic: string; status: string; n: number }>;
   seconds: number;
 }
 
@@ -67,10 +68,12 @@ async function readDomain(db: Db): Promise<DomainReading> {
     where s.state in ('open', 'overdue') and (s.state = 'overdue' or s.deadline_at < now())
     group by 1`.execute(db);
   const email = await sql<{ status: string; n: number }>`select status, count(*)::int as n from email_outbox group by 1`.execute(db);
+  const webhooks = await sql<{ clinic_id: string; status: string; n: number }>`select clinic_id, status, count(*)::int as n from webhook_deliveries group by 1, 2`.execute(db);
   return {
     courses: courses.rows.map((r) => ({ status: r.status, protocol: r.protocol_id, step: r.step, open: r.open, n: r.n })),
     stuck: stuck.rows.map((r) => ({ clinic: r.clinic_id, n: r.n })),
     email: email.rows.map((r) => ({ status: r.status, n: r.n })),
+    webhooks: webhooks.rows.map((r) => ({ clinic: r.clinic_id, status: r.status, n: r.n })),
     seconds: Number(process.hrtime.bigint() - t0) / 1e9,
   };
 }
@@ -95,6 +98,8 @@ export function installMetrics(app: FastifyInstance, deps: MetricsDeps): ApiMetr
   const emails = gauge('kap_email_outbox_messages', 'Email outbox rows by status (sent, failed, pending, sending, uncertain, blocked).', ['status']);
   const emailsSent = gauge('kap_emails_sent', 'Emails handed to the mail server (outbox status sent).');
   const emailsFailed = gauge('kap_emails_failed', 'Emails that failed for good (outbox status failed).');
+  const hooks = gauge('kap_webhook_deliveries', 'Webhook deliveries by clinic and status (pending, held, delivered, failed, cancelled).', ['clinic', 'status']);
+  const hooksGivenUp = gauge('kap_webhook_deliveries_given_up', 'Webhook deliveries given up on and not redelivered yet (status failed): each is a stuck-board item until redelivered.');
   const readSeconds = gauge('kap_metrics_database_read_seconds', 'How long the last database reading for these metrics took.');
   const readErrors = new Counter({ name: 'kap_metrics_database_errors_total', help: 'Database readings for these metrics that failed.', registers });
   const sdkUp = gauge('kap_temporal_sdk_metrics_up', "1 when the Temporal SDK runtime's metrics of this process were included below.");
@@ -126,7 +131,7 @@ export function installMetrics(app: FastifyInstance, deps: MetricsDeps): ApiMetr
 
   const render = async (): Promise<string> => {
     const [reading, sdk] = await Promise.all([domain(), fetchSdkMetrics(deps.sdkMetricsAddress)]);
-    for (const g of [coursesTotal, openByStep, stuckSteps, stuckTotal, emails, emailsSent, emailsFailed]) g.reset();
+    for (const g of [coursesTotal, openByStep, stuckSteps, stuckTotal, emails, emailsSent, emailsFailed, hooks, hooksGivenUp]) g.reset();
     if (reading) {
       const byStatus = new Map<string, number>();
       for (const c of reading.courses) {
@@ -148,6 +153,12 @@ export function installMetrics(app: FastifyInstance, deps: MetricsDeps): ApiMetr
       for (const [status, n] of email) emails.set({ status }, n);
       emailsSent.set(email.get('sent') ?? 0);
       emailsFailed.set(email.get('failed') ?? 0);
+      let givenUp = 0;
+      for (const w of reading.webhooks) {
+        hooks.set({ clinic: w.clinic, status: w.status }, w.n);
+        if (w.status === 'failed') givenUp += w.n;
+      }
+      hooksGivenUp.set(givenUp);
       readSeconds.set(Math.round(reading.seconds * 1e6) / 1e6);
     }
     sdkUp.set(sdk === null ? 0 : 1);

@@ -7,7 +7,8 @@ import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Db } from '../db/connect';
 import { type WebhookDeliveryInput, webhookDeliveryWorkflowId } from './events';
 import { openSecret } from './secret-box';
-import { DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signPayload } from './signature';
+import { appendAudit } from '../db/audit';
+import { DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, OCCURRED_AT_HEADER, SEQUENCE_HEADER, SIGNATURE_HEADER, signPayload } from './signature';
 
 export interface WebhookActivityDeps {
   db: Db;
@@ -17,6 +18,11 @@ export interface WebhookActivityDeps {
   timeoutMs?: number;
   /** 'refuse' (default): a target that resolves to loopback, link-local or a private network is not called. */
   privateTargets?: 'allow' | 'refuse';
+  /**
+   * Give a delivery up once this long has passed since its first attempt (WEBHOOK_GIVE_UP_SECONDS),
+   * besides the delivery workflow's 20 attempts; unset = the attempts alone (about 8 hours).
+   */
+  giveUpAfterMs?: number;
 }
 
 /** Starts one delivery workflow per undispatched delivery row; idempotent (deterministic workflow ids). */
@@ -25,7 +31,8 @@ export async function dispatchWebhookDeliveries(
   start: (workflowId: string, input: WebhookDeliveryInput) => Promise<void>,
   limit = 200,
 ): Promise<number> {
-  const rows = await db.selectFrom('webhook_deliveries').select('id').where('dispatched_at', 'is', null).orderBy('created_at').limit(limit).execute();
+  // Held deliveries (a paused subscription) wait for the resume, which sends them in sequence.
+  const rows = await db.selectFrom('webhook_deliveries').select('id').where('dispatched_at', 'is', null).where('status', '=', 'pending').orderBy('created_at').orderBy('seq').limit(limit).execute();
   for (const r of rows) {
     const workflowId = webhookDeliveryWorkflowId(r.id);
     try {
@@ -66,6 +73,21 @@ export function withWebhookDispatch<A extends unknown[]>(db: Db, activity: (...a
   };
 }
 
+/**
+ * What went wrong with a request, for the delivery log and the stuck board: fetch's own "fetch failed"
+ * says nothing, its cause says why (ECONNREFUSED, ECONNRESET, a TLS or DNS error, a timeout).
+ * Duck-typed: errors from fetch need not be instances of this realm's Error.
+ */
+export function requestError(err: unknown): string {
+  const e = err as { name?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
+  if (!e || typeof e !== 'object') return 'request failed';
+  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const message = typeof e.message === 'string' ? e.message : 'request failed';
+  if (name === 'TimeoutError') return 'no answer within the timeout';
+  const cause = e.cause && typeof e.cause === 'object' ? [e.cause.code, e.cause.message].filter((x) => typeof x === 'string' && x).join(': ') : '';
+  return `${name}: ${message}${cause ? ` (${cause})` : ''}`.slice(0, 500);
+}
+
 export function createWebhookActivities(deps: WebhookActivityDeps) {
   const { db } = deps;
 
@@ -81,18 +103,22 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         .selectFrom('webhook_deliveries as d')
         .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
         .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
-        .select(['d.id', 'd.status', 'd.attempts', 'e.id as event_id', 'e.type', 'e.payload', 's.id as subscription_id', 's.url', 's.secret_sealed', 's.active'])
+        .select(['d.id', 'd.status', 'd.attempts', 'd.seq', 'd.first_attempt_at', 'e.id as event_id', 'e.type', 'e.payload', 'e.occurred_at', 's.id as subscription_id', 's.url', 's.secret_sealed', 's.active', 's.allow_private_target'])
         .where('d.id', '=', input.deliveryId)
         .executeTakeFirst();
       if (!row) return { outcome: 'cancelled' }; // subscription deleted since: nothing to deliver
       if (row.status !== 'pending') return { outcome: row.status };
       if (!row.active) {
-        await db.updateTable('webhook_deliveries').set({ status: 'cancelled', last_error: 'subscription disabled' }).where('id', '=', row.id).execute();
-        return { outcome: 'cancelled' };
+        // Paused: held until the subscription is resumed (the resume sends every held delivery in sequence).
+        await db.updateTable('webhook_deliveries').set({ status: 'held' }).where('id', '=', row.id).where('status', '=', 'pending').execute();
+        return { outcome: 'held' };
       }
       if (!deps.secretKey) throw ApplicationFailure.nonRetryable('no SECRET_KEY on this worker to open webhook secrets', 'WebhookMisconfigured');
       const secret = openSecret(deps.secretKey, row.subscription_id, row.secret_sealed);
-      const body = JSON.stringify(row.payload);
+      const seq = row.seq === null ? null : Number(row.seq);
+      const occurredAt = row.occurred_at.toISOString();
+      // The event as published, with this subscription's sequence number (occurredAt is in the event).
+      const body = JSON.stringify({ ...(row.payload as Record<string, unknown>), occurredAt, ...(seq !== null ? { sequence: seq } : {}) });
       const t = Math.floor(Date.now() / 1000);
       const attempt = row.attempts + 1;
       const now = new Date();
@@ -100,7 +126,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       let error: string | null = null;
       try {
         // Checked again at delivery: the name may resolve elsewhere than when the subscription was saved.
-        const refused = deps.privateTargets === 'allow' ? null : await privateTargetProblem(row.url);
+        // A subscription a clinic admin allowed a private target (allow_private_target) is not checked.
+        const refused = deps.privateTargets === 'allow' || row.allow_private_target ? null : await privateTargetProblem(row.url);
         if (refused) throw new Error(`target refused: ${refused}`);
         const res = await fetch(row.url, {
           method: 'POST',
@@ -111,6 +138,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
             [EVENT_ID_HEADER]: row.event_id,
             [EVENT_TYPE_HEADER]: row.type,
             [DELIVERY_ID_HEADER]: row.id,
+            [OCCURRED_AT_HEADER]: occurredAt,
+            ...(seq !== null ? { [SEQUENCE_HEADER]: String(seq) } : {}),
             'x-kap-attempt': String(attempt),
           },
           body,
@@ -122,7 +151,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         await res.body?.cancel().catch(() => undefined); // the receiver's body is never read or stored
         if (status < 200 || status >= 300) error = `HTTP ${status}`;
       } catch (err) {
-        error = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 500) : 'request failed';
+        error = requestError(err);
       }
       const ok = error === null;
       await db
@@ -142,17 +171,42 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       // error's text (which can quote the receiver's URL or network details) stays in last_error.
       // 410 Gone: the receiver says this endpoint is retired; stop retrying it.
       if (status === 410) throw ApplicationFailure.nonRetryable(`webhook-gone: delivery ${row.id} (HTTP 410)`, 'WebhookGone');
+      const first = row.first_attempt_at ?? now;
+      if (deps.giveUpAfterMs !== undefined && now.getTime() - first.getTime() >= deps.giveUpAfterMs) {
+        throw ApplicationFailure.nonRetryable(`webhook-given-up: delivery ${row.id} (${status !== null ? `HTTP ${status}` : 'no response'}; retried for ${Math.round((now.getTime() - first.getTime()) / 1000)} s)`, 'WebhookGivenUp');
+      }
       throw ApplicationFailure.retryable(`webhook-delivery-failed: delivery ${row.id} (${status !== null ? `HTTP ${status}` : 'no response'})`, 'WebhookDeliveryFailed');
     },
 
-    async finishWebhookDelivery(input: { deliveryId: string; status: 'failed' | 'cancelled'; error: string }): Promise<void> {
-      // The last attempt's own error (in last_error) says more than the failure the workflow saw.
-      await db
+    /**
+     * A delivery given up on (or, with deliveryIds, the ones after it in a sequence run, not sent):
+     * failed, with an audit entry each (the stuck board lists the subscription, GET /metrics counts
+     * them) until an operator redelivers.
+     */
+    async finishWebhookDelivery(input: { deliveryId: string; deliveryIds?: string[]; status: 'failed' | 'cancelled'; error: string }): Promise<void> {
+      const ids = input.deliveryIds ?? [input.deliveryId];
+      const rows = await db
         .updateTable('webhook_deliveries')
-        .set((eb) => ({ status: input.status, last_error: eb.fn.coalesce('last_error', eb.val(input.error)) }))
-        .where('id', '=', input.deliveryId)
+        // The last attempt's own error (in last_error) says more than the failure the workflow saw;
+        // deliveries that were not tried say why not.
+        .set((eb) => ({ status: input.status, last_error: input.deliveryIds ? eb.val(input.error) : eb.fn.coalesce('last_error', eb.val(input.error)) }))
+        .where('id', 'in', ids)
         .where('status', '=', 'pending')
+        .returning(['id', 'event_id', 'subscription_id', 'clinic_id', 'seq', 'attempts', 'last_status_code', 'redeliveries'])
         .execute();
+      if (input.status !== 'failed') return;
+      for (const r of rows) {
+        const evt = await db.selectFrom('webhook_events as e').leftJoin('courses as c', 'c.id', 'e.course_id').select(['e.type', 'e.course_id', 'c.client_id']).where('e.id', '=', r.event_id).executeTakeFirst();
+        await appendAudit(db, {
+          actor: { type: 'system', id: null },
+          action: 'webhook.given-up',
+          clinicId: r.clinic_id,
+          clientId: evt?.client_id ?? null,
+          courseId: evt?.course_id ?? null,
+          eventKey: `webhook.given-up:${r.id}:${r.redeliveries}`,
+          detail: { deliveryId: r.id, subscriptionId: r.subscription_id, eventId: r.event_id, eventType: evt?.type ?? null, sequence: r.seq === null ? null : Number(r.seq), attempts: r.attempts, lastStatusCode: r.last_status_code, notSent: !!input.deliveryIds },
+        });
+      }
     },
   };
 }

@@ -9,7 +9,10 @@ import { randomSecret } from '../auth/secrets';
 import type { Db } from '../db/connect';
 import type { Selectable } from 'kysely';
 import type { WebhookSubscriptionsTable } from '../db/schema';
-import { invalidInput, notFound } from '../errors';
+import { AppError, invalidInput, notFound } from '../errors';
+import { actorDetail, actorOf } from '../auth/roles';
+import { appendAudit } from '../db/audit';
+import { redeliverWebhooks, releaseHeldDeliveries } from './redeliver';
 import { resolveSecretKey } from '../security/client-links';
 import type { ApiDeps } from '../api/context';
 import { apiRoute } from '../api/route';
@@ -25,9 +28,10 @@ export const CreateWebhookBody = z.strictObject({
   url: Url.describe('https:// (http:// only outside production); receives a POST per event'),
   eventTypes: EventTypes,
   description: z.string().trim().max(500).optional(),
+  allowPrivateTarget: z.boolean().optional().describe('admins only: allow a URL on loopback or a private network, which the installation otherwise refuses (a receiver inside the clinic\'s own network)'),
 });
 export const UpdateWebhookBody = z
-  .strictObject({ url: Url.optional(), eventTypes: EventTypes.optional(), description: z.string().trim().max(500).nullable().optional(), active: z.boolean().optional() })
+  .strictObject({ url: Url.optional(), eventTypes: EventTypes.optional(), description: z.string().trim().max(500).nullable().optional(), active: z.boolean().optional().describe('false pauses: deliveries are held, not sent and not dropped; true resumes: the held ones are sent in sequence order'), allowPrivateTarget: z.boolean().optional() })
   .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change', path: [] });
 
 const SubscriptionView = z.object({
@@ -37,6 +41,7 @@ const SubscriptionView = z.object({
   eventTypes: z.array(z.string()),
   description: z.string().nullable(),
   active: z.boolean(),
+  allowPrivateTarget: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -47,7 +52,8 @@ const DeliveryView = z.object({
   eventType: z.string(),
   courseId: z.string().nullable(),
   occurredAt: z.string(),
-  status: z.string(),
+  sequence: z.number().nullable().describe("this subscription's sequence number of the delivery (also in the body and the x-kap-sequence header)"),
+  status: z.string().describe('pending, held (the subscription is paused), delivered, failed (given up on: redeliver), cancelled'),
   attempts: z.number(),
   lastStatusCode: z.number().nullable(),
   lastError: z.string().nullable(),
@@ -55,8 +61,12 @@ const DeliveryView = z.object({
   firstAttemptAt: z.string().nullable(),
   lastAttemptAt: z.string().nullable(),
   deliveredAt: z.string().nullable(),
+  redeliveries: z.number(),
 });
-const DeliveriesQuery = z.strictObject({ status: z.enum(['pending', 'delivered', 'failed', 'cancelled']).optional(), limit: Limit });
+const DeliveriesQuery = z.strictObject({ status: z.enum(['pending', 'held', 'delivered', 'failed', 'cancelled']).optional(), limit: Limit });
+export const RedeliverBody = z.strictObject({
+  deliveryIds: z.array(z.string().min(1).max(200)).min(1).max(1000).optional().describe('failed deliveries to send again; omitted = every failed delivery of the subscription'),
+});
 
 const view = (s: Selectable<WebhookSubscriptionsTable>) => ({
   id: s.id,
@@ -65,9 +75,15 @@ const view = (s: Selectable<WebhookSubscriptionsTable>) => ({
   eventTypes: s.event_types,
   description: s.description,
   active: s.active,
+  allowPrivateTarget: s.allow_private_target,
   createdAt: s.created_at.toISOString(),
   updatedAt: s.updated_at.toISOString(),
 });
+
+/** A private target is allowed per subscription by an admin only (403 for anyone else, nothing saved). */
+function checkAllowPrivate(principal: Principal, allow: boolean | undefined): void {
+  if (allow && principal.role !== 'admin') throw new AppError('forbidden', 'allowPrivateTarget: only a clinic admin may allow a webhook target on loopback or a private network');
+}
 
 async function checkUrl(url: string, production: boolean, privateTargets: 'allow' | 'refuse'): Promise<void> {
   const u = new URL(url);
@@ -76,7 +92,7 @@ async function checkUrl(url: string, production: boolean, privateTargets: 'allow
   if (u.username || u.password) problems.push({ field: 'url', message: 'must not carry credentials (the signature authenticates us)' });
   if (privateTargets === 'refuse') {
     const refused = await privateTargetProblem(url);
-    if (refused) problems.push({ field: 'url', message: refused });
+    if (refused) problems.push({ field: 'url', message: `${refused}; a clinic admin can allow it for this subscription with allowPrivateTarget: true` });
   }
   if (problems.length) throw invalidInput(problems);
 }
@@ -93,6 +109,8 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const production = config.NODE_ENV === 'production';
   const secretKey = () => resolveSecretKey(config);
   const newSecret = () => `whsec_${randomSecret(32)}`;
+  const auditPrivate = (principal: Principal, clinicId: string, subscriptionId: string, allowed: boolean) =>
+    appendAudit(db, { actor: actorOf(principal), action: allowed ? 'webhook.private-target-allowed' : 'webhook.private-target-withdrawn', clinicId, detail: { subscriptionId, by: actorDetail(principal) } });
 
   apiRoute(app, { method: 'GET', url: '/api/webhooks', tag: 'webhooks', summary: "Your clinics' webhook subscriptions", query: z.strictObject({ clinicId: z.string().min(1).max(100).optional() }), response: z.object({ subscriptions: z.array(SubscriptionView) }) }, async ({ query, principal }) => {
     const clinics = clinicFilter(principal, query.clinicId);
@@ -108,14 +126,16 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
       assertClinicInScope(principal, body.clinicId);
       const clinic = await db.selectFrom('clinics').select('id').where('id', '=', body.clinicId).executeTakeFirst();
       if (!clinic) throw notFound(`clinic ${body.clinicId}`);
-      await checkUrl(body.url, production, config.webhookPrivateTargets);
+      checkAllowPrivate(principal, body.allowPrivateTarget);
+      await checkUrl(body.url, production, body.allowPrivateTarget ? 'allow' : config.webhookPrivateTargets);
       const id = `whk_${crypto.randomUUID()}`;
       const secret = newSecret();
       const row = await db
         .insertInto('webhook_subscriptions')
-        .values({ id, clinic_id: body.clinicId, url: body.url, event_types: body.eventTypes, description: body.description ?? null, secret_sealed: sealSecret(secretKey(), id, secret), created_by: principal.staffId ?? `token:${principal.tokenId}` })
+        .values({ id, clinic_id: body.clinicId, url: body.url, event_types: body.eventTypes, description: body.description ?? null, secret_sealed: sealSecret(secretKey(), id, secret), created_by: principal.staffId ?? `token:${principal.tokenId}`, allow_private_target: body.allowPrivateTarget ?? false })
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (body.allowPrivateTarget) await auditPrivate(principal, row.clinic_id, id, true);
       return { ...view(row), secret };
     },
   );
@@ -128,8 +148,12 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
     app,
     { method: 'PATCH', url: '/api/webhooks/:id', tag: 'webhooks', summary: 'Change the URL, event types, description, or pause/resume (active)', params: IdParams, body: UpdateWebhookBody, errors: [404], response: SubscriptionView },
     async ({ params, body, principal }) => {
-      await loadSubscription(db, principal, params.id);
-      if (body.url) await checkUrl(body.url, production, config.webhookPrivateTargets);
+      const before = await loadSubscription(db, principal, params.id);
+      checkAllowPrivate(principal, body.allowPrivateTarget);
+      const allowPrivate = body.allowPrivateTarget ?? before.allow_private_target;
+      if (body.url) await checkUrl(body.url, production, allowPrivate ? 'allow' : config.webhookPrivateTargets);
+      // Withdrawing the allowance re-checks the URL that stays.
+      else if (body.allowPrivateTarget === false && before.allow_private_target) await checkUrl(before.url, production, config.webhookPrivateTargets);
       const row = await db
         .updateTable('webhook_subscriptions')
         .set({
@@ -137,11 +161,15 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
           ...(body.eventTypes !== undefined ? { event_types: body.eventTypes } : {}),
           ...(body.description !== undefined ? { description: body.description } : {}),
           ...(body.active !== undefined ? { active: body.active } : {}),
+          ...(body.allowPrivateTarget !== undefined ? { allow_private_target: body.allowPrivateTarget } : {}),
           updated_at: new Date(),
         })
         .where('id', '=', params.id)
         .returningAll()
         .executeTakeFirstOrThrow();
+      if (body.allowPrivateTarget !== undefined && body.allowPrivateTarget !== before.allow_private_target) await auditPrivate(principal, row.clinic_id, row.id, body.allowPrivateTarget);
+      // Resumed: what was held while paused goes out now, in sequence order.
+      if (body.active === true && !before.active) await releaseHeldDeliveries(deps, row.id);
       return view(row);
     },
   );
@@ -171,8 +199,9 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
       let q = db
         .selectFrom('webhook_deliveries as d')
         .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
-        .select(['d.id', 'd.event_id', 'e.type', 'e.course_id', 'e.occurred_at', 'd.status', 'd.attempts', 'd.last_status_code', 'd.last_error', 'd.created_at', 'd.first_attempt_at', 'd.last_attempt_at', 'd.delivered_at'])
+        .select(['d.id', 'd.event_id', 'e.type', 'e.course_id', 'e.occurred_at', 'd.seq', 'd.status', 'd.attempts', 'd.last_status_code', 'd.last_error', 'd.created_at', 'd.first_attempt_at', 'd.last_attempt_at', 'd.delivered_at', 'd.redeliveries'])
         .where('d.subscription_id', '=', params.id)
+        .orderBy('d.seq', (ob) => ob.desc().nullsLast())
         .orderBy('e.occurred_at', 'desc')
         .orderBy('d.id')
         .limit(query.limit);
@@ -185,6 +214,7 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
           eventType: r.type,
           courseId: r.course_id,
           occurredAt: r.occurred_at.toISOString(),
+          sequence: r.seq === null ? null : Number(r.seq),
           status: r.status,
           attempts: r.attempts,
           lastStatusCode: r.last_status_code,
@@ -193,8 +223,27 @@ export function webhookRoutes(app: FastifyInstance, deps: ApiDeps): void {
           firstAttemptAt: iso(r.first_attempt_at),
           lastAttemptAt: iso(r.last_attempt_at),
           deliveredAt: iso(r.delivered_at),
+          redeliveries: r.redeliveries,
         })),
       };
+    },
+  );
+
+  apiRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/api/webhooks/:id/redeliver',
+      tag: 'webhooks',
+      summary: 'Send failed deliveries again (all, or deliveryIds), one after another in sequence order; audited',
+      params: IdParams,
+      body: RedeliverBody,
+      errors: [404, 409],
+      response: z.object({ redelivered: z.number(), deliveryIds: z.array(z.string()) }),
+    },
+    async ({ params, body, principal }) => {
+      const r = await redeliverWebhooks(deps, principal, params.id, { deliveryIds: body.deliveryIds });
+      return { redelivered: r.redelivered, deliveryIds: r.deliveryIds };
     },
   );
 }

@@ -11,6 +11,10 @@ export const SIGNATURE_HEADER = 'x-kap-signature';
 export const EVENT_ID_HEADER = 'x-kap-event-id';
 export const EVENT_TYPE_HEADER = 'x-kap-event-type';
 export const DELIVERY_ID_HEADER = 'x-kap-delivery-id';
+/** The subscription's sequence number of the delivery (1, 2, 3 ...; also `sequence` in the body): order by it, a gap is a missed event. */
+export const SEQUENCE_HEADER = 'x-kap-sequence';
+/** When the event happened (ISO 8601, UTC; also `occurredAt` in the body), whenever it is delivered. */
+export const OCCURRED_AT_HEADER = 'x-kap-occurred-at';
 
 export function signPayload(secret: string, timestampSeconds: number, body: string): string {
   const mac = crypto.createHmac('sha256', secret).update(`${timestampSeconds}.${body}`, 'utf8').digest('hex');

@@ -32,7 +32,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail, secretKey: opts.secretKey, webhookPrivateTargets: opts.webhookPrivateTargets }),
+    activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail, secretKey: opts.secretKey, webhookPrivateTargets: opts.webhookPrivateTargets, webhookGiveUpSeconds: opts.webhookGiveUpSeconds }),
     // A worker never throws on a payload it cannot authenticate: workflow code gets a marker and refuses it
     // (the Update is rejected, the signal ignored, the start fails; src/workflows/refused.ts).
     dataConverter: { payloadCodecs: [opts.payloadCodec instanceof EncryptionCodec ? opts.payloadCodec.withMode('mark') : opts.payloadCodec], failureConverterPath: FAILURE_CONVERTER_PATH },

@@ -3,4 +3,4 @@
 export { courseWorkflow } from './course';
 export { assessmentWorkflow } from './assessment';
 export { lateAnswerAlertWorkflow } from './late-answer-alert';
-export { webhookDeliveryWorkflow } from '../webhooks/workflow';
+export { webhookDeliveryWorkflow, webhookSequenceWorkflow } from '../webhooks/workflow';

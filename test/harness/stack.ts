@@ -70,6 +70,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     connection,
     secretKey: config.SECRET_KEY,
     webhookPrivateTargets: config.webhookPrivateTargets,
+    webhookGiveUpSeconds: config.WEBHOOK_GIVE_UP_SECONDS,
     ...(opts.mailer ? { mailer: opts.mailer } : {}),
     payloadCodec: payloadCodecFor(config),
     overrides: { workflowBundle: await bundle, workflowsPath: undefined, ...opts.workerOptions },

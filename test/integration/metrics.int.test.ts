@@ -71,11 +71,13 @@ test('serves valid exposition text with the expected metric names and values', a
     kap_temporal_sdk_metrics_up: 'gauge',
     temporal_worker_task_slots_available: 'gauge',
   });
-  // Exactly the families served before the registry moved to prom-client (dashboards depend on them).
+  // Exactly the families served before the registry moved to prom-client (dashboards depend on them),
+  // and the webhook deliveries by status and given up on (issue #20 item 4).
   expect([...parsed.families.keys()].filter((n) => n.startsWith('kap_')).sort()).toEqual(
     [
       'kap_http_request_duration_seconds', 'kap_courses', 'kap_courses_open_by_step', 'kap_stuck_steps', 'kap_stuck_steps_by_clinic', 'kap_email_outbox_messages',
       'kap_emails_sent', 'kap_emails_failed', 'kap_metrics_database_read_seconds', 'kap_metrics_database_errors_total', 'kap_temporal_sdk_metrics_up',
+      'kap_webhook_deliveries', 'kap_webhook_deliveries_given_up',
     ].sort(),
   );
   const sample = (name: string, labels: Record<string, string> = {}) =>
@@ -90,6 +92,7 @@ test('serves valid exposition text with the expected metric names and values', a
   expect(sample('kap_emails_failed')[0]?.value).toBeGreaterThanOrEqual(1);
   expect(sample('kap_email_outbox_messages', { status: 'failed' })[0]?.value).toBeGreaterThanOrEqual(1);
   expect(sample('kap_temporal_sdk_metrics_up')[0]?.value).toBe(1);
+  expect(sample('kap_webhook_deliveries_given_up')[0]?.value).toBeGreaterThanOrEqual(0);
   expect(sample('temporal_worker_task_slots_available', { worker_type: 'WorkflowWorker' })[0]?.value).toBe(200);
 });
 

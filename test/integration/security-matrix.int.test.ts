@@ -100,6 +100,8 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
   '/api/webhooks/:id': webhook,
   '/api/webhooks/:id/rotate-secret': webhook,
   '/api/webhooks/:id/deliveries': webhook,
+  '/api/webhooks/:id/redeliver': webhook,
+  '/webhooks/:id/redeliver': webhook,
   '/api/outbox/:id': (s) => ({ id: String(s.sinkMessageId) }),
   // The FHIR API (src/fhir/api.ts): a read names the side's patient; a search's parameter is a resource
   // type, no record (what a search returns is scoped: test/integration/fhir-api.int.test.ts); an export
@@ -149,6 +151,8 @@ export const BODIES: Record<string, BodyFn> = {
   'PATCH /api/webhooks/:id': () => ({ description: 'security matrix' }),
   'DELETE /api/webhooks/:id': () => undefined,
   'POST /api/webhooks/:id/rotate-secret': () => undefined,
+  'POST /api/webhooks/:id/redeliver': () => ({}),
+  'POST /webhooks/:id/redeliver': () => ({}),
   'DELETE /fhir/$export-status/:job': () => undefined,
   'POST /codec/encode': () => ({ payloads: [] }),
   'POST /codec/decode': () => ({ payloads: [] }),

@@ -33,3 +33,33 @@ test('a one-clinic admin cannot point a webhook at this machine or a private net
   expect(moved.status).toBe(400);
   expect(moved.body.problems[0].field).toBe('url');
 });
+
+test("a clinic's admin may allow one subscription a private target, explicitly and audited; nobody else may", async () => {
+  const root = await tokenFor(stack.db, 'admin');
+  const clinicId = `wt-allow-${uid()}`;
+  expect((await call('POST', '/api/clinics', { token: root, body: { id: clinicId, name: 'Own network' } })).status).toBe(201);
+  const admin = await tokenFor(stack.db, 'admin', clinicId);
+  const coordinator = await tokenFor(stack.db, 'coordinator', clinicId);
+  const url = 'http://10.0.0.8/kap-hook';
+  // Without the allowance: refused, and the message says how to allow it.
+  const refused = await call('POST', '/api/webhooks', { token: admin, body: { clinicId, url, eventTypes: ['course.ended'] } });
+  expect(refused.status).toBe(400);
+  expect(refused.body.problems[0].message).toMatch(/^must be a public address .*a clinic admin can allow it for this subscription with allowPrivateTarget: true$/);
+  // A coordinator cannot allow it.
+  const byCoordinator = await call('POST', '/api/webhooks', { token: coordinator, body: { clinicId, url, eventTypes: ['course.ended'], allowPrivateTarget: true } });
+  expect(byCoordinator.status).toBe(403);
+  expect(byCoordinator.body.message).toMatch(/^allowPrivateTarget: only a clinic admin/);
+  // The clinic's admin can, explicitly; it is audited.
+  const allowed = await call('POST', '/api/webhooks', { token: admin, body: { clinicId, url, eventTypes: ['course.ended'], allowPrivateTarget: true } });
+  expect(allowed.status).toBe(201);
+  expect(allowed.body.allowPrivateTarget).toBe(true);
+  const audit = await call('GET', `/api/audit?clinicId=${clinicId}&action=webhook.private-target-allowed`, { token: root });
+  expect(audit.body.entries).toHaveLength(1);
+  expect(audit.body.entries[0].detail.subscriptionId).toBe(allowed.body.id);
+  // A coordinator cannot set it either; withdrawing the allowance re-checks the URL (refused here, nothing changed).
+  expect((await call('PATCH', `/api/webhooks/${allowed.body.id}`, { token: coordinator, body: { allowPrivateTarget: true } })).status).toBe(403);
+  const withdrawn = await call('PATCH', `/api/webhooks/${allowed.body.id}`, { token: admin, body: { allowPrivateTarget: false } });
+  expect(withdrawn.status).toBe(400);
+  expect(withdrawn.body.problems[0].field).toBe('url');
+  expect((await stack.db.selectFrom('webhook_subscriptions').select('allow_private_target').where('id', '=', allowed.body.id).executeTakeFirstOrThrow()).allow_private_target).toBe(true);
+});

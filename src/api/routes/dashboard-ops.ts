@@ -5,6 +5,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { clinicFilter, type Principal } from '../../auth/roles';
+import { AppError } from '../../errors';
+import { redeliverWebhooks } from '../../webhooks/redeliver';
 import { principalOf } from '../auth';
 import type { AppDeps } from '../context';
 import { html, page, type SafeHtml } from '../html';
@@ -106,5 +108,20 @@ ${statusLinks}
 ${result.items.length ? html`<table class="responsive" id="outbox"><caption>Email, newest first</caption><thead><tr><th scope="col">Created</th><th scope="col">Status</th><th scope="col">Subject</th><th scope="col">To</th><th scope="col">Kind</th><th scope="col">Reason</th><th scope="col">Course</th><th scope="col">Clinic</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">${empty}</p>`}
 ${pages > 1 ? html`<nav aria-label="Outbox pages" class="pager">${pageNo > 1 ? html`<a href="${qs({ page: pageNo - 1 })}" rel="prev">Newer</a> ` : ''}<span>Page ${pageNo} of ${pages}</span>${pageNo < pages ? html` <a href="${qs({ page: pageNo + 1 })}" rel="next">Older</a>` : ''}</nav>` : ''}`;
     return send(reply, page({ title: 'Outbox', principal: p, active: '/outbox' }, body));
+  });
+
+  // The stuck board's "Redeliver" button for a subscription whose deliveries were given up on.
+  app.post('/webhooks/:id/redeliver', async (req, reply) => {
+    const p = principalOf(req);
+    const id = z.string().min(1).max(200).safeParse((req.params as { id?: string }).id);
+    const to = (kind: 'ok' | 'error', text: string) => reply.redirect(`/?${kind}=${encodeURIComponent(text)}`, 303);
+    if (!id.success) return to('error', 'id: not a webhook subscription id');
+    try {
+      const r = await redeliverWebhooks(deps, p, id.data, {});
+      return to('ok', r.redelivered ? `Redelivering ${r.redelivered} webhook deliver${r.redelivered === 1 ? 'y' : 'ies'} in sequence order.` : 'No failed deliveries to redeliver.');
+    } catch (err) {
+      if (err instanceof AppError) return to('error', err.message);
+      throw err;
+    }
   });
 }

@@ -106,11 +106,11 @@ export async function outboxPage(db: Db, principal: Principal, query: z.infer<ty
     .leftJoin('clinics as cl', 'cl.id', 'o.clinic_id')
     .leftJoin('courses as c', 'c.id', 'o.course_id')
     .leftJoin('staff as st', (j) => j.onRef('st.id', '=', 'o.recipient_ref').on('o.recipient_kind', '=', 'staff'))
-    .select(['o.key', 'o.template', 'o.course_id', 'o.clinic_id', 'o.audience', 'o.recipient_kind', 'o.recipient_ref', 'o.status', 'o.attempts', 'o.subject', 'o.message_id', 'o.created_at', 'o.sent_at', 'o.last_error', 'o.to_addresses', 'cl.timezone', 'c.client_id', 'st.display_name']);
+    .select(['o.key', 'o.template', 'o.course_id', 'o.clinic_id', 'o.audience', 'o.recipient_kind', 'o.recipient_ref', 'o.status', 'o.attempts', 'o.subject', 'o.message_id', 'o.created_at', 'o.sent_at', 'o.last_error', 'cl.timezone', 'c.client_id', 'st.display_name']);
   if (query.status) q = q.where('o.status', '=', query.status);
   const rows = await q.orderBy('o.created_at', 'desc').orderBy('o.key').limit(query.limit).offset(query.offset).execute();
   const sink = rows.length ? await listSinkMessages(db, { messageIds: rows.map((r) => r.message_id), limit: 1000 }) : [];
-  const sinkIds = new Map(sink.map((m) => [m.messageId, m.id]));
+  const sinkById = new Map(sink.map((m) => [m.messageId, m]));
   const items = rows.map((r) => ({
     key: r.key,
     template: r.template,
@@ -128,9 +128,9 @@ export async function outboxPage(db: Db, principal: Principal, query: z.infer<ty
     reason: r.status === 'sent' && !r.last_error ? null : r.last_error ?? (r.status === 'pending' || r.status === 'sending' ? (r.attempts ? `${r.attempts} attempt(s) so far` : 'not tried yet') : null),
     clientId: r.client_id ?? null,
     recipientName: r.display_name ?? null,
-    toAddresses: sinkIds.has(r.message_id) && Array.isArray(r.to_addresses) ? (r.to_addresses as unknown[]).map(String) : [],
+    toAddresses: sinkById.get(r.message_id)?.to ?? [],
     clinicTimezone: r.timezone ?? 'UTC',
-    sinkMessageId: sinkIds.get(r.message_id) ?? null,
+    sinkMessageId: sinkById.get(r.message_id)?.id ?? null,
   }));
   return { items, count: items.length, total, counts, offset: query.offset };
 }

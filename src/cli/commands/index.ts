@@ -10,6 +10,7 @@ import { register as registerSimulate } from './simulate';
 import { register as registerStatus } from './status';
 import { register as registerStuck } from './stuck';
 import { register as registerToken } from './token';
+import { register as registerWebhooks } from './webhooks';
 
 /** Every command group of `kap`. Add a group by importing its `register` here. */
-export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerSafety, registerAssess, registerActions, registerAudit, registerSimulate];
+export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerStuck, registerSafety, registerAssess, registerActions, registerAudit, registerWebhooks, registerSimulate];

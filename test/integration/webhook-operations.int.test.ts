@@ -1,0 +1,286 @@
+// Webhooks an operator can run (issue #20 item 4), through the real API, worker and Temporal: a
+// receiver that was down (time-scaled: deliveries are given up after 2 s instead of ~12 h) gets every
+// event in sequence after one redeliver; what was given up on is a stuck-board item, a metric and an
+// audit entry until then; a paused subscription holds its deliveries and sends them in order when
+// resumed; step.completed and course.ended (withdrawn) are published; REMS form due and late events.
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ACTIONS } from '../../src/domain/actions/catalogue';
+import { verifySignature } from '../../src/webhooks/signature';
+import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
+import { submitAnswersUpdate } from '../../src/workflows/messages';
+import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { client, tokenFor, uid } from './api-helpers';
+import { createStaffMember, loggedInBrowser } from './scope-helpers';
+
+const ALL_TYPES = ['step.entered', 'step.overdue', 'step.completed', 'course.ended', 'assessment.completed', 'safety.escalation', 'rems.form-due', 'rems.form-late'];
+const BENIGN: Record<string, unknown[]> = { phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0], gad7: [1, 1, 1, 1, 1, 1, 1], pcl5: Array(20).fill(1), cssrs: [false, false, null, null, null, false], 'qids-sr16': Array(16).fill(0) };
+
+let stack: TestStack;
+let call: ReturnType<typeof client>;
+let root: string;
+let coordinator: string;
+const clinicId = `hooks-${uid()}`;
+
+interface Got {
+  seq: number;
+  headerSeq: string | undefined;
+  occurredAt: string | undefined;
+  type: string;
+  verified: boolean;
+  body: any;
+}
+/** A loopback receiver: while down it drops every connection (the sender sees "fetch failed"); up, it answers 204. */
+async function receiver() {
+  let secret = '';
+  let up = false;
+  let refused = 0;
+  const got: Got[] = [];
+  const server = http.createServer((req, res) => {
+    if (!up) {
+      refused++;
+      req.socket.destroy();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body = JSON.parse(raw);
+      got.push({ seq: body.sequence, headerSeq: req.headers['x-kap-sequence'] as string | undefined, occurredAt: req.headers['x-kap-occurred-at'] as string | undefined, type: String(req.headers['x-kap-event-type']), verified: verifySignature(secret, req.headers['x-kap-signature'] as string, raw).ok, body });
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    got,
+    refused: () => refused,
+    setSecret: (s: string) => void (secret = s),
+    setUp: (v: boolean) => void (up = v),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+async function enroll(timeScale: number): Promise<{ clientId: string; courseId: string }> {
+  const c = await call('POST', '/api/clients', { token: coordinator, body: { clinicId, givenName: 'Kai', familyName: `Hook${uid()}`, email: `kai-${uid()}@example.org`, dateOfBirth: '1980-04-02' } });
+  expect(c.status).toBe(201);
+  const course = await call('POST', `/api/clients/${c.body.id}/courses`, { token: coordinator, body: { protocolId: 'kap-office', timeScale } });
+  expect(course.status).toBe(201);
+  return { clientId: c.body.id, courseId: course.body.id };
+}
+async function withdraw(courseId: string) {
+  const res = await call('POST', `/api/courses/${courseId}/withdraw`, { token: root, body: { reason: 'moved away' } });
+  expect(res.status).toBe(200);
+}
+const deliveries = (subscriptionId: string) => stack.db.selectFrom('webhook_deliveries').select(['id', 'status', 'seq']).where('subscription_id', '=', subscriptionId).orderBy('seq').execute();
+
+beforeAll(async () => {
+  stack = await startTestStack({ env: { WEBHOOK_GIVE_UP_SECONDS: '2' } });
+  call = client(stack.app);
+  root = await tokenFor(stack.db, 'admin');
+  expect((await call('POST', '/api/clinics', { token: root, body: { id: clinicId, name: 'Hook Clinic' } })).status).toBe(201);
+  for (const role of ['admin', 'coordinator', 'prescriber', 'therapist'] as const) await createStaffMember(stack.app, root, role, [clinicId]);
+  coordinator = await tokenFor(stack.db, 'coordinator', clinicId);
+});
+afterAll(async () => {
+  for (const c of await stack.db.selectFrom('courses').select('workflow_id').where('clinic_id', '=', clinicId).where('ended_at', 'is', null).execute()) {
+    await stack.temporal.workflow.getHandle(c.workflow_id).terminate('test cleanup').catch(() => undefined);
+  }
+  await stack?.stop();
+});
+
+test('a webhook receiver that was down for a day gets every event in sequence after one redeliver; meanwhile the stuck board, the metrics and the audit log show what was given up', async () => {
+  const r = await receiver();
+  try {
+    const sub = await call('POST', '/api/webhooks', { token: coordinator, body: { clinicId, url: r.url, eventTypes: ALL_TYPES } });
+    expect(sub.status).toBe(201);
+    r.setSecret(sub.body.secret);
+    const subId: string = sub.body.id;
+
+    // The receiver is down: a course starts, its screening is answered and recorded, it goes on to clearance, and it is withdrawn.
+    const { courseId } = await enroll(86_400);
+    const baseline = await eventually(async () => {
+      const rows = await stack.db.selectFrom('assessments').select(['instrument_id']).where('course_id', '=', courseId).where('step_key', '=', 'screening').execute();
+      return rows.length ? rows : null;
+    });
+    const handle = stack.temporal.workflow.getHandle(assessmentWorkflowId(`${courseId}/screening`));
+    for (const a of baseline) await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: a.instrument_id as never, answers: BENIGN[a.instrument_id]! }] });
+    const screened = await call('POST', `/api/courses/${courseId}/screening`, { token: root, body: ACTIONS.screening.example });
+    expect(screened.status).toBe(200);
+    await eventually(async () => (await stack.db.selectFrom('course_steps').select('state').where('id', '=', `${courseId}/clearance`).executeTakeFirst())?.state === 'open');
+    await withdraw(courseId);
+
+    // Every delivery is tried, refused, and given up on.
+    const failed = await eventually(async () => {
+      const rows = await deliveries(subId);
+      const types = new Set((await stack.db.selectFrom('webhook_events').select('type').where('course_id', '=', courseId).execute()).map((e) => e.type));
+      return types.has('course.ended') && rows.length >= 5 && rows.every((d) => d.status === 'failed') ? rows : null;
+    }, 40_000, 250);
+    expect(r.refused()).toBeGreaterThanOrEqual(failed.length);
+    expect(r.got).toEqual([]);
+    expect(failed.map((d) => Number(d.seq))).toEqual(failed.map((_, i) => i + 1));
+
+    // The stuck board: one system item for the subscription, with the redeliver action.
+    const board = await call('GET', `/api/stuck?clinicId=${clinicId}`, { token: coordinator });
+    const item = board.body.items.find((i: { webhookSubscriptionId?: string }) => i.webhookSubscriptionId === subId);
+    expect(item).toMatchObject({ type: 'system', courseId: null, clinicId, action: { id: 'redeliver-webhooks', roles: ['admin', 'coordinator'] } });
+    expect(item.problem).toContain(`${failed.length} deliveries were given up on`);
+    expect(item.problem).toMatch(/last error: TypeError: fetch failed \((ECONNRESET|UND_ERR_SOCKET): [^)]+\)/);
+    // The metric and the audit log.
+    const metrics = await stack.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain(`kap_webhook_deliveries{clinic="${clinicId}",status="failed"} ${failed.length}`);
+    expect(Number(/^kap_webhook_deliveries_given_up (\d+)$/m.exec(metrics.body)![1])).toBeGreaterThanOrEqual(failed.length);
+    const audit = await call('GET', `/api/audit?clinicId=${clinicId}&action=webhook.given-up`, { token: root });
+    expect(audit.status).toBe(200);
+    expect(audit.body.entries.filter((e: { detail: { subscriptionId: string } }) => e.detail.subscriptionId === subId)).toHaveLength(failed.length);
+
+    // Roles: a therapist may not redeliver; a coordinator of another clinic does not find it.
+    expect((await call('POST', `/api/webhooks/${subId}/redeliver`, { token: await tokenFor(stack.db, 'therapist', clinicId), body: {} })).status).toBe(403);
+    const otherClinic = `hooks-other-${uid()}`;
+    expect((await call('POST', '/api/clinics', { token: root, body: { id: otherClinic, name: 'Other' } })).status).toBe(201);
+    expect((await call('POST', `/api/webhooks/${subId}/redeliver`, { token: await tokenFor(stack.db, 'coordinator', otherClinic), body: {} })).status).toBe(404);
+    // A delivery that is not failed cannot be named.
+    expect((await call('POST', `/api/webhooks/${subId}/redeliver`, { token: coordinator, body: { deliveryIds: ['dlv_nope'] } })).status).toBe(404);
+
+    // The receiver is back: one redeliver, from the stuck board's button, as the clinic's coordinator.
+    r.setUp(true);
+    const coord = await loggedInBrowser(stack.app, await createStaffMember(stack.app, root, 'coordinator', [clinicId]));
+    const boardPage = await coord.get('/');
+    expect(boardPage.body).toContain(`action="/webhooks/${subId}/redeliver"`);
+    const pressed = await coord.post(`/webhooks/${subId}/redeliver`, {}, { csrfFrom: '/' });
+    expect(pressed.statusCode).toBe(303);
+    expect(decodeURIComponent(pressed.headers.location as string)).toContain(`Redelivering ${failed.length} webhook deliveries in sequence order.`);
+
+    await eventually(async () => r.got.length >= failed.length, 30_000, 200);
+    await new Promise((res) => setTimeout(res, 500)); // a duplicate, if any, would arrive now
+    expect(r.got.map((g) => g.seq)).toEqual(failed.map((d) => Number(d.seq)));
+    for (const g of r.got) {
+      expect(g.verified).toBe(true);
+      expect(g.headerSeq).toBe(String(g.seq));
+      expect(g.occurredAt).toBe(g.body.occurredAt);
+      expect(Date.parse(g.body.occurredAt)).toBeLessThan(Date.now());
+    }
+    const types = r.got.map((g) => g.type);
+    expect(types[0]).toBe('step.entered');
+    expect(types).toEqual(expect.arrayContaining(['assessment.completed', 'step.completed', 'course.ended']));
+    expect(r.got.find((g) => g.type === 'step.completed' && g.body.data.stepKey === 'screening')?.body.data).toMatchObject({ stepKind: 'screening', state: 'done' });
+    expect(r.got.find((g) => g.type === 'course.ended')!.body.data).toEqual({ status: 'withdrawn', protocolId: 'kap-office' });
+    expect(JSON.stringify(r.got.map((g) => g.body))).not.toContain('moved away'); // the withdrawal's reason is staff's free text: never sent
+    // Events happen in the order of their sequence numbers.
+    const times = r.got.map((g) => Date.parse(g.body.occurredAt));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+
+    const after = await deliveries(subId);
+    expect(after.every((d) => d.status === 'delivered')).toBe(true);
+    const cleared = await call('GET', `/api/stuck?clinicId=${clinicId}`, { token: coordinator });
+    expect(cleared.body.items.some((i: { webhookSubscriptionId?: string }) => i.webhookSubscriptionId === subId)).toBe(false);
+    const redelivered = await call('GET', `/api/audit?clinicId=${clinicId}&action=webhook.redelivered`, { token: root });
+    expect(redelivered.body.entries[0].detail).toMatchObject({ subscriptionId: subId, deliveries: failed.length });
+    await call('DELETE', `/api/webhooks/${subId}`, { token: root });
+  } finally {
+    await r.close();
+  }
+}, 90_000);
+
+test('pausing a subscription holds its deliveries (nothing sent, nothing dropped); resuming sends them in sequence order', async () => {
+  const r = await receiver();
+  r.setUp(true);
+  try {
+    const sub = await call('POST', '/api/webhooks', { token: coordinator, body: { clinicId, url: r.url, eventTypes: ['step.entered', 'course.ended'] } });
+    expect(sub.status).toBe(201);
+    r.setSecret(sub.body.secret);
+    const subId: string = sub.body.id;
+    expect((await call('PATCH', `/api/webhooks/${subId}`, { token: coordinator, body: { active: false } })).body.active).toBe(false);
+
+    const a = await enroll(1);
+    const b = await enroll(1);
+    await withdraw(a.courseId);
+    await withdraw(b.courseId);
+    const held = await eventually(async () => {
+      const rows = await deliveries(subId);
+      return rows.length === 4 && rows.every((d) => d.status === 'held') ? rows : null;
+    }, 20_000, 200);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(r.got).toEqual([]);
+    const log = await call('GET', `/api/webhooks/${subId}/deliveries?status=held`, { token: coordinator });
+    expect(log.body.deliveries.map((d: { sequence: number }) => d.sequence)).toEqual([4, 3, 2, 1]);
+
+    expect((await call('PATCH', `/api/webhooks/${subId}`, { token: coordinator, body: { active: true } })).body.active).toBe(true);
+    await eventually(async () => r.got.length === 4, 20_000, 200);
+    expect(r.got.map((g) => g.seq)).toEqual(held.map((d) => Number(d.seq)));
+    expect(r.got.map((g) => g.seq)).toEqual([1, 2, 3, 4]);
+    expect(r.got.map((g) => g.type).filter((ty) => ty === 'course.ended')).toHaveLength(2);
+    expect((await deliveries(subId)).every((d) => d.status === 'delivered')).toBe(true);
+    await call('DELETE', `/api/webhooks/${subId}`, { token: root });
+  } finally {
+    await r.close();
+  }
+}, 60_000);
+
+test('a REMS monitoring form opened is "rems.form-due" with its due date; escalated past that date unfiled, "rems.form-late"', async () => {
+  const sub = await call('POST', '/api/webhooks', { token: coordinator, body: { clinicId, url: 'http://127.0.0.1:9/rems', eventTypes: ['rems.form-due', 'rems.form-late'] } });
+  expect(sub.status).toBe(201);
+  // Paused: the events are recorded and held, nothing is sent.
+  await call('PATCH', `/api/webhooks/${sub.body.id}`, { token: coordinator, body: { active: false } });
+  const { courseId } = await enroll(1);
+  const stepKey = 'rems-form-dose-1';
+  const due = new Date(Date.now() - 3600_000);
+  await stack.db.insertInto('course_steps').values({ id: `${courseId}/${stepKey}`, course_id: courseId, clinic_id: clinicId, step_key: stepKey, kind: 'rems-monitoring-form', state: 'open', owner_role: 'coordinator', entered_at: new Date(Date.now() - 8 * 86_400_000) } as never).execute();
+  await stack.db.insertInto('rems_monitoring_forms').values({ id: `${courseId}/${stepKey}`, course_id: courseId, clinic_id: clinicId, session_step_key: 'dose-1', first_treatment: true, due_at: due } as never).execute();
+  const events = () => stack.db.selectFrom('webhook_events').select(['type', 'payload']).where('course_id', '=', courseId).where('type', 'like', 'rems.%').execute();
+  expect((await events()).map((e) => e.type)).toEqual(['rems.form-due']);
+  expect((await events())[0]!.payload).toMatchObject({ data: { stepKey, sessionStepKey: 'dose-1', dueAt: due.toISOString() } });
+  // An escalation of the unfiled form's step after its due date.
+  await stack.db.insertInto('course_events').values({ id: `${courseId}/e-test-1`, course_id: courseId, clinic_id: clinicId, seq: 9001, at: new Date(), type: 'step.escalated', step_key: stepKey, actor_type: 'system', detail: JSON.stringify({ level: 1 }) } as never).execute();
+  await stack.db.insertInto('course_events').values({ id: `${courseId}/e-test-2`, course_id: courseId, clinic_id: clinicId, seq: 9002, at: new Date(), type: 'step.escalated', step_key: stepKey, actor_type: 'system', detail: JSON.stringify({ level: 2 }) } as never).execute();
+  const all = await events();
+  expect(all.map((e) => e.type).sort()).toEqual(['rems.form-due', 'rems.form-late']); // late once, however often escalated
+  const held = await deliveries(sub.body.id);
+  expect(held.map((d) => [d.status, Number(d.seq)])).toEqual([['held', 1], ['held', 2]]);
+  await call('DELETE', `/api/webhooks/${sub.body.id}`, { token: root });
+}, 30_000);
+
+test('`kap webhooks redeliver` sends what was given up on, in sequence order; `kap webhooks deliveries` shows the log', async () => {
+  const r = await receiver();
+  const url = await stack.app.listen({ port: 0, host: '127.0.0.1' });
+  const kap = async (args: string[]) => {
+    try {
+      const out = await promisify(execFile)(path.resolve(__dirname, '../../bin/kap'), args, { env: { ...process.env, KAP_URL: url, KAP_TOKEN: coordinator }, timeout: 60_000 });
+      return { code: 0, out: out.stdout };
+    } catch (e) {
+      const err = e as { code: number; stdout: string; stderr: string };
+      return { code: err.code, out: `${err.stdout}${err.stderr}` };
+    }
+  };
+  try {
+    const sub = await call('POST', '/api/webhooks', { token: coordinator, body: { clinicId, url: r.url, eventTypes: ['step.entered', 'course.ended'] } });
+    r.setSecret(sub.body.secret);
+    const subId: string = sub.body.id;
+    const { courseId } = await enroll(1);
+    await withdraw(courseId);
+    await eventually(async () => {
+      const rows = await deliveries(subId);
+      return rows.length === 2 && rows.every((d) => d.status === 'failed');
+    }, 30_000, 250);
+    const before = await kap(['webhooks', 'deliveries', subId, '--status', 'failed']);
+    expect(before.out).toMatch(/#2  failed +course\.ended/);
+    r.setUp(true);
+    const redelivered = await kap(['webhooks', 'redeliver', subId, '--json']);
+    expect(redelivered.code).toBe(0);
+    expect(JSON.parse(redelivered.out).redelivered).toBe(2);
+    await eventually(async () => r.got.length === 2, 20_000, 200);
+    expect(r.got.map((g) => [g.seq, g.type])).toEqual([[1, 'step.entered'], [2, 'course.ended']]);
+    const after = await kap(['webhooks', 'deliveries', subId]);
+    expect(after.out).toMatch(/#2  delivered course\.ended/);
+    await call('DELETE', `/api/webhooks/${subId}`, { token: root });
+  } finally {
+    await r.close();
+  }
+}, 60_000);
