@@ -84,6 +84,11 @@ test('a clinic with no active coordinator: every escalation about its overdue sc
   const hidden = Number(/Nothing matches this filter; (\d+) item/.exec(filtered)![1]);
   expect(Math.abs(hidden - everything)).toBeLessThanOrEqual(2); // the board may move by a step between the two reads
   expect(hidden).toBeGreaterThanOrEqual(all);
+  // The JSON board says the same (kap stuck prints it).
+  const api = await call('GET', `/api/stuck?clinicId=${clinicId}&owner=therapist&step=integration`, { token: s.root });
+  expect(api.body.count).toBe(0);
+  expect(api.body.hidden).toBeGreaterThanOrEqual(all);
+  expect((await call('GET', '/api/stuck', { token: s.root })).body.hidden).toBe(0);
 }, 60_000);
 
 test('the outbox across two clinics: each coordinator sees only their clinic, with counts per status, the reason, paging and a status filter', async () => {

@@ -35,12 +35,15 @@ export const StuckItemView = z.object({
 export function stuckRoutes(app: FastifyInstance, deps: AppDeps): void {
   apiRoute(
     app,
-    { method: 'GET', url: '/api/stuck', tag: 'queues', summary: 'Every stuck course: steps past their deadline, system work failing in Temporal, escalations and safety alerts that reached nobody, clinics missing a role, webhook deliveries given up on', query: StuckQuery, response: z.object({ items: z.array(StuckItemView), count: z.number() }) },
+    { method: 'GET', url: '/api/stuck', tag: 'queues', summary: 'Every stuck course: steps past their deadline, system work failing in Temporal, escalations and safety alerts that reached nobody, clinics missing a role, webhook deliveries given up on', query: StuckQuery, response: z.object({ items: z.array(StuckItemView), count: z.number(), hidden: z.number().describe('items of your whole board (all your clinics, any step, any owner) that the filters hide') }) },
     async ({ query, principal }) => {
       const clinics = clinicFilter(principal, query.clinicId);
       if (query.refresh === 'true') await deps.systemHealth.refresh();
       const items = await stuckBoard(deps.db, deps.systemHealth, { clinics, step: query.step, owner: query.owner, limit: query.limit });
-      return { items, count: items.length };
+      // What the filters hide: an empty filtered board must not read as "nothing is stuck".
+      const filtered = query.clinicId !== undefined || query.step !== undefined || query.owner !== undefined;
+      const hidden = filtered ? Math.max(0, (await stuckBoard(deps.db, deps.systemHealth, { clinics: clinicFilter(principal), limit: query.limit })).length - items.length) : 0;
+      return { items, count: items.length, hidden };
     },
   );
 }

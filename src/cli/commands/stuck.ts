@@ -4,7 +4,8 @@ import { api, run, withApiOptions, type ApiOptions } from './actions';
 
 interface StuckJson {
   count: number;
-  items: Array<{ type: string; courseId: string | null; clientName: string | null; clinicId: string; stepKey: string | null; owner: { role: string | null; name: string | null }; ageSeconds: number | null; problem: string; action: { id: string; label: string } | null }>;
+  hidden?: number;
+  items: Array<{ type: string; webhookSubscriptionId?: string; courseId: string | null; clientName: string | null; clinicId: string; stepKey: string | null; owner: { role: string | null; name: string | null }; ageSeconds: number | null; problem: string; action: { id: string; label: string } | null }>;
 }
 
 const age = (s: number | null) => (s === null ? '' : s < 3600 ? `${Math.floor(s / 60)}m` : s < 86400 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`);
@@ -22,8 +23,18 @@ export function register(program: Command): void {
       () => api<StuckJson>(o, 'GET', `/api/stuck${q.size ? `?${q}` : ''}`),
       (r) =>
         r.count === 0
-          ? 'nothing is stuck'
-          : [`${r.count} stuck`, ...r.items.map((i) => `${age(i.ageSeconds).padStart(5)}  ${i.type.padEnd(8)} ${i.courseId ?? '-'}  ${i.clientName ?? 'clinic set-up'} (${i.clinicId})  ${i.stepKey ?? '-'}  owner ${i.owner.name ?? i.owner.role ?? '-'}\n        ${i.problem}${i.action ? `\n        -> ${i.action.label}${i.courseId ? ` (kap action ${i.courseId} ${i.action.id} ...)` : ''}` : ''}`)].join('\n'),
+          ? r.hidden
+            ? `nothing matches the filter; ${r.hidden} item${r.hidden === 1 ? '' : 's'} hidden by it`
+            : 'nothing is stuck'
+          : [
+              `${r.count} stuck${r.hidden ? ` (${r.hidden} more hidden by the filter)` : ''}`,
+              ...r.items.map(
+                (i) =>
+                  `${age(i.ageSeconds).padStart(5)}  ${i.type.padEnd(8)} ${i.courseId ?? '-'}  ${i.clientName ?? (i.webhookSubscriptionId ? 'integration (webhook)' : 'clinic set-up')} (${i.clinicId})  ${i.stepKey ?? '-'}  owner ${i.owner.name ?? i.owner.role ?? '-'}\n        ${i.problem}${
+                    i.action ? `\n        -> ${i.action.label}${i.webhookSubscriptionId ? ` (kap webhooks redeliver ${i.webhookSubscriptionId})` : i.courseId ? ` (kap action ${i.courseId} ${i.action.id} ...)` : ''}` : ''
+                  }`,
+              ),
+            ].join('\n'),
     );
   });
 }
