@@ -145,6 +145,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of realCourses) await stack.temporal.workflow.getHandle(`course-${r.courseId}`).terminate('cleanup').catch(() => undefined);
+  // The seeded rows leave the shared database (other files list every clinic's courses and clients);
+  // the engine's two courses stay, as every other file's do.
+  if (stack) {
+    await stack.db.deleteFrom('courses').where('id', 'like', `wl-%course-${run}-%`).execute();
+    await stack.db.deleteFrom('clients').where('id', 'like', `wl-%client-${run}-%`).execute();
+  }
   await stack?.stop();
 });
 
