@@ -41,7 +41,7 @@ export function assertPersonFor(principal: Principal, action: CourseAction): voi
   }
 }
 
-export async function performAction(deps: ApiDeps, principal: Principal, courseId: string, action: CourseAction, body: Record<string, unknown>): Promise<ActionResult> {
+export async function performAction(deps: ApiDeps, principal: Principal, courseId: string, action: CourseAction, body: Record<string, unknown>, opts: { updateId?: string } = {}): Promise<ActionResult> {
   assertActionAllowed(principal, action);
   const { course } = await getCourse(deps.db, courseId);
   assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
@@ -50,5 +50,5 @@ export async function performAction(deps: ApiDeps, principal: Principal, courseI
   // course's workflow has ended (src/api/safety-review.ts).
   if (course.ended_at && action === 'safety-review') return reviewEndedCourse(deps.db, principal, course, withoutActor(body) as unknown as SafetyReviewBody);
   if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
-  return executeCourseAction(deps.temporal, course.id, action, { ...withoutActor(body), actor: actorFor(principal) } as never);
+  return executeCourseAction(deps.temporal, course.id, action, { ...withoutActor(body), actor: actorFor(principal) } as never, opts);
 }

@@ -18,6 +18,7 @@ import { codecRoutes } from './routes/codec';
 import { courseRoutes } from './routes/courses';
 import { dashboardRoutes } from './routes/dashboard';
 import { worklistRoutes } from './routes/dashboard-worklist';
+import { dashboardClientRoutes } from './routes/dashboard-client';
 import { dashboardOpsRoutes } from './routes/dashboard-ops';
 import { healthRoutes } from './routes/health';
 import { loginCsrfOptions, loginRoutes } from './routes/login';
@@ -76,6 +77,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   clientAssessmentRoutes(app, deps);
   dashboardRoutes(app, deps);
   worklistRoutes(app, deps);
+  dashboardClientRoutes(app, deps);
   dashboardOpsRoutes(app, deps);
   return app;
 }

@@ -34,6 +34,7 @@ pre{white-space:pre-wrap;background:var(--bg);padding:.6rem;border-radius:6px}
 .client button.clear{width:auto;padding:.3rem .8rem;font-size:.95rem;margin-top:.3rem}.client .q.invalid{border:2px solid var(--bad)}.client .field-error{color:var(--bad);font-weight:600;margin:.3rem 0}
 .client .part{border-top:3px solid var(--line);margin-top:1.6rem}.client .progress{margin:.8rem 0 0;color:var(--muted)}.client .inst{font-size:.8rem;margin-left:.4rem}
 .client .help-now{font-size:.95rem;background:#fef3f2;border-radius:8px;padding:.4rem .7rem}.client .parts ol{margin:.3rem 0;padding-left:1.4rem}
+.field-error{color:var(--bad);font-weight:600;margin:.2rem 0}[aria-invalid=true]{border:2px solid var(--bad)}fieldset.group{border:0;padding:0;margin:.6rem 0}fieldset.group>legend{font-weight:700}
 .error-summary{border:3px solid var(--bad);border-radius:10px;padding:.8rem 1rem;margin:1rem 0}.error-summary h2{margin-top:0}.error-summary:focus{outline:3px solid #f5b700}
 .crisis{border:2px solid var(--bad);background:#fef3f2;border-radius:10px;padding:1rem;margin:1rem 0}
 @media (max-width:640px){table.responsive thead{display:none}table.responsive td{display:block;border:0;padding:.2rem .3rem}table.responsive tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}}
@@ -45,6 +46,23 @@ document.addEventListener('DOMContentLoaded', function () {
   // Confirm consequential actions (withdraw, deny) before submitting.
   document.querySelectorAll('form[data-confirm]').forEach(function (f) {
     f.addEventListener('submit', function (e) { if (!window.confirm(f.getAttribute('data-confirm'))) e.preventDefault(); });
+  });
+  // One submit per form: once a POST form is on its way its buttons are disabled (after the confirm
+  // above, which may cancel it). The server sees a second send of an action form as the same Update
+  // anyway (its _submission id). Coming back to the page from the history re-enables them.
+  document.addEventListener('submit', function (e) {
+    var f = e.target;
+    if (e.defaultPrevented || !f || (f.getAttribute('method') || '').toLowerCase() !== 'post') return;
+    if (f.getAttribute('data-sending')) { e.preventDefault(); return; }
+    f.setAttribute('data-sending', '1');
+    // After this event: a submit button disabled now would drop its own name from what is sent.
+    setTimeout(function () { f.querySelectorAll('button[type=submit],button:not([type])').forEach(function (b) { b.disabled = true; b.setAttribute('aria-busy', 'true'); }); }, 0);
+  });
+  window.addEventListener('pageshow', function () {
+    document.querySelectorAll('form[data-sending]').forEach(function (f) {
+      f.removeAttribute('data-sending');
+      f.querySelectorAll('button[aria-busy]').forEach(function (b) { b.disabled = false; b.removeAttribute('aria-busy'); });
+    });
   });
   // Client form: a question shown only while the answer it depends on holds (C-SSRS 3-5 when 2 is
   // Yes, 6b when 6 is Yes); a hidden question's inputs are disabled, so nothing hidden is sent. The

@@ -34,10 +34,18 @@ export function fmtAge(seconds: number | null | undefined): string {
   return `${Math.floor(seconds / 86400)} d ${Math.floor((seconds % 86400) / 3600)} h`;
 }
 
-export function fmtTime(iso: string | Date | null | undefined): SafeHtml {
+/** An instant as `2026-12-01 09:30 EST` in the zone `tz` (an IANA name the runtime knows). */
+export function clinicTimeText(d: Date, tz: string): string {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).formatToParts(d);
+  const get = (type: string) => parts.find((x) => x.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')} ${get('timeZoneName')}`;
+}
+
+/** A time as `2026-12-01 14:30 UTC`, or in a clinic's zone (`timeZone`, e.g. `2026-12-01 09:30 EST`). */
+export function fmtTime(iso: string | Date | null | undefined, timeZone?: string): SafeHtml {
   if (!iso) return html``;
   const d = typeof iso === 'string' ? new Date(iso) : iso;
-  const text = d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const text = timeZone && timeZone !== 'UTC' ? clinicTimeText(d, timeZone) : d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   return html`<time datetime="${d.toISOString()}">${text}</time>`;
 }
 

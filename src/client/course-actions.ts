@@ -34,11 +34,13 @@ export function isCourseActionName(name: string): name is CourseActionName {
  * once the course's projection holds it. Sent once: an Update that the server accepted is in history
  * and runs exactly once; one the workflow's validator refused wrote nothing.
  */
-export async function executeCourseAction<K extends CourseActionName>(temporal: Client, courseId: string, action: K, input: CourseActionInputs[K]): Promise<ActionResult> {
+export async function executeCourseAction<K extends CourseActionName>(temporal: Client, courseId: string, action: K, input: CourseActionInputs[K], opts: { updateId?: string } = {}): Promise<ActionResult> {
   if (!isCourseActionName(action)) throw new AppError('invalid_input', `unknown course action ${String(action)}`, [{ field: 'action', message: `must be one of ${COURSE_ACTION_NAMES.join(', ')}` }]);
   const handle = temporal.workflow.getHandle(courseWorkflowId(courseId));
   try {
-    return await handle.executeUpdate(courseUpdates[action] as never, { args: [input] } as never);
+    // An `updateId` (a dashboard form's one-time submission id) makes a second send of the same
+    // submission the same Update: Temporal runs it once and answers both with its result.
+    return await handle.executeUpdate(courseUpdates[action] as never, { args: [input], ...(opts.updateId ? { updateId: opts.updateId } : {}) } as never);
   } catch (err) {
     throw await mapError(err, `course ${courseId}`, () => handle.describe());
   }

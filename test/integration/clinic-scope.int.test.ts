@@ -283,7 +283,8 @@ describe('the dashboard applies the same scope', () => {
     expect(course.status).not.toBe('paused');
     const coordA = await loggedInBrowser(stack.app, s.staffA.coordinator);
     const enroll = await coordA.post(`/clients/${clientIn.b.id}/enroll`, { protocolId: 'kap-office' }, { csrfFrom: '/clients' });
-    expect(enroll.statusCode).toBe(303);
-    expect(decodeURIComponent(String(enroll.headers.location))).toContain(`client ${clientIn.b.id} not found`);
+    expect(enroll.statusCode).toBe(404);
+    expect(enroll.body).toContain(`client ${clientIn.b.id} not found`);
+    expect(enroll.body).not.toContain(clientIn.b.name);
   });
 });

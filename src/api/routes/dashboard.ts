@@ -2,34 +2,25 @@
 // posting to the same services (CSRF token in every form, session cookie only).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ACTION_ROLES, type CourseAction } from '../../auth/role-matrix';
-import { assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
-import { recordClientRead } from '../../db/audit';
-import { planCourse, type Protocol } from '../../domain';
+import { ACTION_ROLES } from '../../auth/role-matrix';
+import { clinicFilter, type Principal } from '../../auth/roles';
 import { AppError } from '../../errors';
-import { ACTIONS, ACTION_NAMES } from '../../domain/actions/catalogue';
-import { ACTIONS_FOR_KIND, actionForm, courseActions, formToBody } from '../action-forms';
-import { performAction } from '../actions';
 import { principalOf } from '../auth';
 import { DASHBOARD_CSS, DASHBOARD_JS } from '../assets';
-import { pathwayDiagram, scoreChart } from '../charts';
 import type { AppDeps } from '../context';
-import { csrfField, fmtAge, fmtTime, html, page, raw, type SafeHtml } from '../html';
-import { assessmentQueue, clientScores, clientTimeline, clinicOutcomes, safetyQueue } from '../records';
+import { csrfField, fmtAge, fmtTime, html, page, type SafeHtml } from '../html';
+import { assessmentQueue, clinicOutcomes, safetyQueue } from '../records';
 import { stuckBoard, UNSTICK_ACTION } from '../stuck';
 import { clinicStaffingProblems } from '../alert-problems';
 import { parse } from '../validation';
-import { ClientListQuery, clientListPage } from '../client-list';
-import { assessmentsHtml, AssessmentsQuery, clientListHtml, formQuery, PAGE_SIZE } from './dashboard-worklist';
-import { createClient, CreateClientBody, listClients, loadClient } from './clients';
-import { enroll, EnrollBody } from './courses';
+import { listClients } from './clients';
 import { changeOwnPassword, resetStaffPassword, updateStaff } from '../../auth/accounts';
 import { STAFF_ROLES } from '../../auth/roles';
 import { canManageStaff } from '../../auth/scope';
 import { sinkMessageInScope } from './outbox';
 import { CreateStaffBody, createStaffAs, staffInScope, UpdateStaffBody } from './staff';
 import { ChangePasswordBody } from './tokens';
-import { listProtocols } from '../../domain';
+import { errorSummary, fieldError, invalidAttrs, newClientForm, newStaffForm, passwordForm, problemsFor, refusal, valueOf, type FormState } from '../form-state';
 
 type Flash = { kind: 'ok' | 'error'; text: string } | null;
 const FLASH_MAX = 2000;
@@ -145,144 +136,34 @@ ${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past
   // ---- Assessments ---------------------------------------------------------------------------
   app.get('/assessments', async (req, reply) => {
     const p = principalOf(req);
-    // Counts per status, a filter by status, clinic and name, paged sections (dashboard-worklist.ts).
-    const current = formQuery(req.query);
-    const f = parse(AssessmentsQuery, current, 'query');
-    const [items, clinics] = await Promise.all([assessmentQueue(db, clinicFilter(p, f.clinicId)), clinicsFor(deps, p)]);
-    const body = assessmentsHtml(p, f, current, items, clinics);
+    const items = await assessmentQueue(db, clinicFilter(p));
+    const section = (status: string, title: string, empty: string) => {
+      const list = items.filter((i) => i.status === status);
+      return html`<h2>${title} (${list.length})</h2>${list.length ? html`<table class="responsive"><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">Instruments</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Send now</th></tr></thead><tbody>${list.map(
+        (i) => html`<tr><td><a href="/clients/${i.clientId}">${i.clientName}</a></td><td>${i.clinicId}</td><td>${i.instruments.join(', ') || 'PHQ-9, GAD-7'}</td><td>${i.note}</td><td>${fmtTime(i.expiresAt)}</td>
+<td><form method="post" action="/courses/${i.courseId}/actions/send-assessment" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/assessments"><button type="submit">Send now</button></form></td></tr>`,
+      )}</tbody></table>` : html`<p class="empty">${empty}</p>`}`;
+    };
+    const body = html`<p>Follow-up measurement (PHQ-9, GAD-7) keeps the pathway honest. "Send now" emails the client a new assessment link at once.</p>
+${section('overdue', 'Overdue: unanswered for more than a day', 'Nothing overdue.')}${section('missed', 'Missed in the last 30 days', 'No missed assessments.')}${section('due-soon', 'Due soon: no assessment for 12 days or more', 'No course is due an assessment.')}${section('awaiting', 'Sent, awaiting answers', 'Nothing awaiting answers.')}`;
     return send(reply, page({ title: 'Assessments', principal: p, active: '/assessments', flash: flashFrom(req), footer }, body));
   });
 
   // ---- Clients -------------------------------------------------------------------------------
   app.get('/clients', async (req, reply) => {
     const p = principalOf(req);
-    // Paged in natural name order, with course status, filters and counts (src/api/client-list.ts, list markup in dashboard-worklist.ts).
-    const current = formQuery(req.query);
-    const f = parse(ClientListQuery, current, 'query');
-    const [list, clinics] = await Promise.all([clientListPage(db, clinicFilter(p, f.clinicId), f, PAGE_SIZE), clinicsFor(deps, p)]);
+    const q = z.object({ q: z.string().max(100).optional() }).safeParse(req.query);
+    const search = q.success && q.data.q ? q.data.q.trim() : undefined;
+    const [clients, clinics] = await Promise.all([listClients(db, p, { q: search || undefined, limit: 200 }), clinicsFor(deps, p)]);
     const canCreate = p.role === 'admin' || p.role === 'coordinator';
-    const body = html`${clientListHtml(f, current, list, clinics)}
-${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? html`<form method="post" action="/clients" class="card" id="new-client">${csrfField(p)}
-<label for="clinic">Clinic</label><select id="clinic" name="clinicId" required>${clinics.map((c) => html`<option value="${c.id}">${c.name}</option>`)}</select>
-<div class="grid"><div><label for="given">Given name</label><input id="given" name="givenName" required autocomplete="off"></div><div><label for="family">Family name</label><input id="family" name="familyName" required autocomplete="off"></div></div>
-<label for="cemail">Email</label><input id="cemail" name="email" type="email" required autocomplete="off">
-<div class="grid"><div><label for="phone">Phone (optional)</label><input id="phone" name="phone" type="tel"></div><div><label for="dob">Date of birth (optional)</label><input id="dob" name="dateOfBirth" type="date"></div></div>
-<p><button type="submit">Add client</button></p></form>` : html`<p class="empty">Create a clinic first (API: POST /api/clinics, admin).</p>`}` : ''}`;
+    const body = html`<form method="get" action="/clients" class="filters" role="search"><div><label for="q">Search by name, email or reference</label><input id="q" name="q" value="${search ?? ''}"></div><div><button type="submit">Search</button></div></form>
+${clients.length ? html`<table class="responsive"><thead><tr><th scope="col">Name</th><th scope="col">Clinic</th><th scope="col">Email</th><th scope="col">Added</th></tr></thead><tbody>${clients.map((c) => html`<tr><td><a href="/clients/${c.id}">${c.family_name}, ${c.given_name}</a></td><td>${c.clinic_id}</td><td>${c.email}</td><td>${fmtTime(c.created_at)}</td></tr>`)}</tbody></table>` : html`<p class="empty">No clients${search ? ' match' : ' yet'}.</p>`}
+${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? newClientForm(p, clinics) : html`<p class="empty">Create a clinic first (API: POST /api/clinics, admin).</p>`}` : ''}`;
     return send(reply, page({ title: 'Clients', principal: p, active: '/clients', flash: flashFrom(req), footer }, body));
   });
 
-  app.post('/clients', async (req, reply) => {
-    const p = principalOf(req);
-    try {
-      const body = parse(CreateClientBody, formToBody(req.body as Record<string, unknown>));
-      const { client } = await createClient(db, p, body);
-      return reply.redirect(back(`/clients/${client.id}`, 'ok', 'Client added. Enroll them in a course below.'), 303);
-    } catch (err) {
-      const e = errorText(err);
-      if (!e) throw err;
-      return reply.redirect(back('/clients#new', 'error', e.text), 303);
-    }
-  });
-
-  app.post('/clients/:id/enroll', async (req, reply) => {
-    const p = principalOf(req);
-    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params, 'params');
-    try {
-      const form = formToBody(req.body as Record<string, unknown>);
-      const body = parse(EnrollBody, form);
-      await enroll(deps, p, id, body);
-      return reply.redirect(back(`/clients/${id}`, 'ok', 'Enrolled: the course has started at screening.'), 303);
-    } catch (err) {
-      const e = errorText(err);
-      if (!e) throw err;
-      return reply.redirect(back(`/clients/${id}`, 'error', e.text), 303);
-    }
-  });
-
-  app.get('/clients/:id', async (req, reply) => {
-    const p = principalOf(req);
-    const { id } = parse(z.object({ id: z.string().min(1).max(100) }), req.params, 'params');
-    let client;
-    try {
-      client = await loadClient(db, p, id);
-    } catch (err) {
-      const e = errorText(err);
-      if (!e) throw err;
-      return send(reply, page({ title: e.status === 404 ? 'Client not found' : 'Not allowed', principal: p, flash: { kind: 'error', text: e.text }, footer }, html`<p><a href="/clients">All clients</a></p>`), e.status);
-    }
-    await recordClientRead(db, p, { clientId: client.id, clinicId: client.clinic_id, what: 'dashboard client page' });
-    const courses = await db.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
-    const course = courses.find((c) => !c.ended_at) ?? courses[0];
-    const [timeline, scores, steps, holds] = await Promise.all([
-      clientTimeline(db, client.id),
-      clientScores(db, client.id),
-      course ? db.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
-      // Every open safety item of the client, whichever course it came from: a suicide-risk item
-      // outlives its course until a clinician reviews it.
-      safetyQueue(db, undefined, new Date(), client.id).then((items) => items.filter((i) => i.type === 'safety-hold')),
-    ]);
-    const holdsOf = (courseId: string) => holds.filter((h) => h.courseId === courseId);
-    const holdsHtml = holds.length
-      ? html`<div class="flash error" role="alert"><strong>Open safety items:</strong><ul>${holds.map((h) => html`<li>${h.summary}${h.courseEnded ? html` <span class="badge muted">course ${h.courseId} ended</span>` : ''} <span class="muted">(since ${fmtTime(h.at)}; closes when ${h.closesWhen})</span></li>`)}</ul>No dosing until a clinician records a review.</div>`
-      : html``;
-    // Reviews of items whose course has ended (no workflow left): one form per such course.
-    const endedReviewForms = [...new Set(holds.filter((h) => h.courseEnded).map((h) => h.courseId))].map((courseId) =>
-      actionForm('safety-review', { courseId, stepKey: null, principal: p, dischargeChecklist: [], routes: [] }, true),
-    );
-    const canEnroll = p.role === 'admin' || p.role === 'coordinator';
-    let courseHtml: SafeHtml;
-    if (!course || course.ended_at) {
-      courseHtml = html`${course ? html`<p>Last course ended ${fmtTime(course.ended_at)}${course.end_reason ? `: ${course.end_reason}` : ''}.</p>` : html`<p>Not enrolled in a course.</p>`}
-${holdsHtml}${endedReviewForms}
-${canEnroll ? html`<form method="post" action="/clients/${client.id}/enroll" class="card" id="enroll">${csrfField(p)}<label for="protocol">Protocol</label><select id="protocol" name="protocolId">${listProtocols().map((pr) => html`<option value="${pr.id}">${pr.name} (v${pr.version})</option>`)}</select>
-<details><summary>Demo and simulation</summary>${raw('<label for="ts">Time scale (protocol days per real day; 1 = real time)</label>')}<input id="ts" name="timeScale:number" type="number" min="1" max="864000" step="any" placeholder="1"></details><p><button type="submit">Enroll</button></p></form>` : ''}`;
-    } else {
-      const protocol = course.protocol_snapshot as Protocol;
-      const plan = planCourse(protocol);
-      const states = new Map(steps.map((s) => [s.step_key, s.state as string]));
-      const current = steps.find((s) => s.step_key === course.current_step);
-      const kind = current?.kind ?? plan.find((s) => s.id === course.current_step)?.kind ?? '';
-      const ctx = { courseId: course.id, stepKey: course.current_step, principal: p, dischargeChecklist: protocol.safety?.dischargeChecklist ?? [], routes: protocol.routes ?? [] };
-      const nextActions = ACTIONS_FOR_KIND[kind] ?? [];
-      const forms: SafeHtml[] = nextActions.map((a, i) => actionForm(a, ctx, i === 0));
-      if (holdsOf(course.id).length && !nextActions.includes('safety-review')) forms.unshift(actionForm('safety-review', ctx, true));
-      const other = courseActions(course.status === 'paused').filter((a) => !nextActions.includes(a));
-      const overdue = current && (current.state === 'overdue' || (current.deadline_at && current.deadline_at.getTime() < Date.now()));
-      courseHtml = html`<p><span class="badge ${course.status === 'active' ? 'ok' : 'muted'}">${course.status}</span> ${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">risk: ${course.risk_level}</span> ` : ''}
-${protocol.name} v${course.protocol_version} · enrolled ${fmtTime(course.enrolled_at)} · current step <strong>${course.current_step ?? '(starting)'}</strong>${course.current_step_deadline ? html`, due ${fmtTime(course.current_step_deadline)}` : ''} ${overdue ? html`<span class="badge bad">overdue</span>` : ''}</p>
-${holdsHtml}${endedReviewForms}
-<h2>Next</h2>${forms.length ? forms : html`<p class="muted">${kind === 'assessment' ? 'Waiting for the client to answer the assessment.' : 'Nothing to record for this step from your role.'}</p>`}
-<h2>Other actions</h2>${other.map((a) => actionForm(a, ctx))}
-${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })))}`;
-    }
-    const charts = scores.filter((t) => t.instrumentId !== 'cssrs' && t.points.length > 0);
-    const body = html`<p>${client.email}${client.phone ? ` · ${client.phone}` : ''} · clinic ${client.clinic_id}${client.date_of_birth ? ` · born ${client.date_of_birth.toISOString().slice(0, 10)}` : ''}</p>
-<h2>Course</h2>${courseHtml}
-<h2>Scores</h2>${charts.length ? html`<div class="grid">${charts.map((t) => scoreChart(t, 'chart'))}</div>` : html`<p class="empty">No completed assessments yet.</p>`}
-<h2 id="timeline">Timeline</h2>${timeline.length ? html`<table class="responsive"><thead><tr><th scope="col">When</th><th scope="col">Step</th><th scope="col">What</th><th scope="col">By</th></tr></thead><tbody>${[...timeline].reverse().map((e) => html`<tr><td>${fmtTime(e.at)}</td><td>${e.stepKey ?? ''}</td><td>${e.summary}</td><td>${e.actor ?? ''}</td></tr>`)}</tbody></table>` : html`<p class="empty">Nothing yet.</p>`}`;
-    return send(reply, page({ title: `${client.given_name} ${client.family_name}`, principal: p, active: '/clients', flash: flashFrom(req), footer }, body));
-  });
-
-  app.post('/courses/:id/actions/:action', async (req, reply) => {
-    const p = principalOf(req);
-    const params = parse(z.object({ id: z.string().min(1).max(100), action: z.enum(ACTION_NAMES as [CourseAction, ...CourseAction[]]) }), req.params, 'params');
-    const course = await db.selectFrom('courses').select(['client_id', 'clinic_id']).where('id', '=', params.id).executeTakeFirst();
-    if (!course) throw new AppError('not_found', `course ${params.id} not found`);
-    assertRecordInScope(p, course.clinic_id, `course ${params.id}`);
-    // The assessments page sends an assessment from its own list and comes back to it.
-    const form = (req.body ?? {}) as Record<string, unknown>;
-    const to = typeof form._back === 'string' && /^\/[a-z0-9/_-]*$/i.test(form._back) ? form._back : `/clients/${course.client_id}`;
-    try {
-      const body = parse(ACTIONS[params.action].schema as z.ZodType, formToBody(req.body as Record<string, unknown>));
-      const result = (await performAction(deps, p, params.id, params.action, body as Record<string, unknown>)) as { outcome?: string; reasons?: Array<{ message: string }> };
-      const reasons = result?.reasons?.length ? ` (${result.reasons.map((r) => r.message).join('; ')})` : '';
-      return reply.redirect(back(to, 'ok', `Recorded: ${result?.outcome ?? params.action}${reasons}`), 303);
-    } catch (err) {
-      const e = errorText(err);
-      if (!e) throw err;
-      return reply.redirect(back(`${to}`, 'error', `Not recorded: ${e.text}`), 303);
-    }
-  });
+  // POST /clients, POST /clients/:id/enroll, GET /clients/:id and POST /courses/:id/actions/:action:
+  // src/api/routes/dashboard-client.ts (refused forms come back with their values and problems).
 
   // ---- Outcomes ------------------------------------------------------------------------------
   app.get('/outcomes', async (req, reply) => {
@@ -330,9 +211,7 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
     };
     const body = html`${staffingFlag}<table class="responsive" id="staff"><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Clinics</th><th scope="col">Status</th><th scope="col">Manage</th></tr></thead><tbody>${staff.map((s) => html`<tr id="staff-${s.id}"><td>${s.displayName}</td><td>${s.email}</td><td>${s.role}</td><td>${s.clinicIds.join(', ') || (s.role === 'admin' ? 'all' : 'none')}</td><td>${s.active ? (s.canLogIn ? 'active' : 'active (no password)') : html`<span class="badge muted">deactivated</span>`}</td><td>${controls(s)}</td></tr>`)}</tbody></table>
 <p class="muted">Deactivating ends the person's sessions and revokes their API tokens at once. A password reset shows a new password once and ends their sessions.</p>
-<h2 id="new">New staff member</h2><form method="post" action="/staff" class="card">${csrfField(p)}<label for="sname">Name</label><input id="sname" name="displayName" required><label for="semail">Email</label><input id="semail" name="email" type="email" required>
-<label for="srole">Role</label><select id="srole" name="role"><option>coordinator</option><option>prescriber</option><option>therapist</option><option>admin</option></select>
-<fieldset><legend>Clinics</legend>${clinics.map((c) => html`<label class="check"><input type="checkbox" name="clinicIds" value="${c.id}"> ${c.name}</label>`)}</fieldset><p class="muted">A password is generated and shown once.</p><p><button type="submit">Create</button></p></form>`;
+<h2 id="new">New staff member</h2>${newStaffForm(p, clinics)}`;
     return send(reply, page({ title: 'Staff', principal: p, active: '/staff', flash: flashFrom(req), footer }, body));
   });
 
@@ -345,9 +224,10 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
       const { staff, initialPassword } = await createStaffAs(db, p, body);
       return send(reply, page({ title: 'Staff member created', principal: p, active: '/staff', footer }, html`<div class="flash ok" role="status">Created ${staff.displayName} (${staff.role}).</div><p>Give them this password now; it is not shown again:</p><pre id="initial-password">${initialPassword ?? ''}</pre><p><a href="/staff">Back to staff</a></p>`), 201);
     } catch (err) {
-      const e = errorText(err);
-      if (!e) throw err;
-      return reply.redirect(back('/staff', 'error', e.text), 303);
+      // Refused: the form again, with what was typed and each problem beside its field.
+      const state = refusal('new-staff', form, err);
+      if (!state) throw err;
+      return send(reply, page({ title: 'New staff member', principal: p, active: '/staff', footer }, html`${newStaffForm(p, await clinicsFor(deps, p), state)}<p><a href="/staff">Back to staff</a></p>`), state.status);
     }
   });
 
@@ -369,7 +249,12 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
       const e = errorText(err);
       if (!e) throw err;
       if (e.status === 404) return send(reply, page({ title: 'Staff member not found', principal: p, active: '/staff', flash: { kind: 'error', text: e.text }, footer }, html`<p><a href="/staff">Back to staff</a></p>`), 404);
-      return reply.redirect(back('/staff', 'error', e.text), 303);
+      // Refused: the change again, with what was chosen and the problem beside it.
+      const state = refusal('staff-change', form, err)!;
+      const roleProblems = problemsFor(state, 'role');
+      const chosen = valueOf(state, 'role');
+      const again = form.role !== undefined ? html`<form method="post" action="/staff/${id}" class="card">${csrfField(p)}<label for="role-${id}">Role</label><select id="role-${id}" name="role"${invalidAttrs(`role-${id}`, roleProblems)}>${STAFF_ROLES.map((r) => html`<option value="${r}"${r === chosen ? html` selected` : ''}>${r}</option>`)}</select>${fieldError(`role-${id}`, roleProblems)} <button type="submit" class="secondary">Change role</button></form>` : html``;
+      return send(reply, page({ title: 'Staff member not changed', principal: p, active: '/staff', footer }, html`${errorSummary(state, 'Not changed', (f) => (f === 'role' && form.role !== undefined ? `role-${id}` : undefined))}${again}<p><a href="/staff">Back to staff</a></p>`), e.status);
     }
   });
 
@@ -383,22 +268,19 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
       const e = errorText(err);
       if (!e) throw err;
       if (e.status === 404) return send(reply, page({ title: 'Staff member not found', principal: p, active: '/staff', flash: { kind: 'error', text: e.text }, footer }, html`<p><a href="/staff">Back to staff</a></p>`), 404);
-      return reply.redirect(back('/staff', 'error', e.text), 303);
+      return send(reply, page({ title: 'Password not reset', principal: p, active: '/staff', flash: { kind: 'error', text: e.text }, footer }, html`<p><a href="/staff">Back to staff</a></p>`), e.status);
     }
   });
 
   // ---- Your account ----------------------------------------------------------------------------
-  app.get('/account', async (req, reply) => {
+  const accountPage = async (req: FastifyRequest, reply: FastifyReply, state?: FormState) => {
     const p = principalOf(req);
     const clinics = await clinicsFor(deps, p);
     const body = html`<dl><dt>Name</dt><dd>${p.displayName}</dd><dt>Role</dt><dd>${p.role}</dd><dt>Clinics</dt><dd>${p.clinics === 'all' ? 'every clinic' : clinics.map((c) => c.name).join(', ') || 'none'}</dd></dl>
-${p.staffId ? html`<h2 id="password">Change your password</h2><form method="post" action="/account/password" class="card">${csrfField(p)}
-<label for="current">Current password</label><input id="current" name="currentPassword" type="password" autocomplete="current-password" required>
-<label for="newpw">New password (at least 12 characters, not a common one)</label><input id="newpw" name="newPassword" type="password" autocomplete="new-password" minlength="12" required>
-<label for="confirm">New password again</label><input id="confirm" name="confirmPassword" type="password" autocomplete="new-password" minlength="12" required>
-<p class="muted">Every session of yours ends, this one too: you log in again with the new password.</p><p><button type="submit">Change password</button></p></form>` : html`<p class="muted">This credential belongs to no staff member.</p>`}`;
-    return send(reply, page({ title: 'Your account', principal: p, flash: flashFrom(req), footer }, body));
-  });
+${p.staffId ? html`<h2 id="password">Change your password</h2>${passwordForm(p, state)}` : html`<p class="muted">This credential belongs to no staff member.</p>`}`;
+    return send(reply, page({ title: 'Your account', principal: p, flash: state ? null : flashFrom(req), footer }, body), state?.status ?? 200);
+  };
+  app.get('/account', async (req, reply) => accountPage(req, reply));
 
   app.post('/account/password', async (req, reply) => {
     const p = principalOf(req);
@@ -409,9 +291,10 @@ ${p.staffId ? html`<h2 id="password">Change your password</h2><form method="post
       await changeOwnPassword(db, p, body);
       return send(reply, page({ title: 'Password changed', principal: null, footer }, html`<div class="flash ok" role="status">Your password is changed and your sessions have ended.</div><p><a href="/login">Log in</a> with the new password.</p>`));
     } catch (err) {
-      const e = errorText(err);
-      if (!e) throw err;
-      return reply.redirect(back('/account', 'error', e.text), 303);
+      // Refused: the page again with each problem beside its field (the passwords are not sent back).
+      const state = refusal('password', form, err);
+      if (!state) throw err;
+      return accountPage(req, reply, state);
     }
   });
 }

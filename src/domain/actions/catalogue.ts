@@ -82,6 +82,8 @@ export const ADVERSE_EVENT_CATEGORIES = [
 const ADVERSE_EVENT_SEVERITIES = ['mild', 'moderate', 'severe', 'life-threatening'] as const;
 const CONCOMITANT = ['benzodiazepines', 'sedativeHypnotics', 'psychostimulants', 'maois', 'opioids'] as const;
 const OBSERVED = ['sedation', 'dissociation', 'respiratoryDepression', 'seriousAdverseEvent'] as const;
+const CONCOMITANT_LABELS: Record<(typeof CONCOMITANT)[number], string> = { benzodiazepines: 'Benzodiazepines', sedativeHypnotics: 'Sedative hypnotics (non-benzodiazepine)', psychostimulants: 'Psychostimulants', maois: 'MAO inhibitors', opioids: 'Opioids' };
+const OBSERVED_LABELS: Record<(typeof OBSERVED)[number], string> = { sedation: 'Sedation', dissociation: 'Dissociation', respiratoryDepression: 'Respiratory depression', seriousAdverseEvent: 'A serious adverse event' };
 
 // ---- Dashboard form fields, as data ------------------------------------------------------------------
 // Field names carry their type for the one form-to-body converter (src/api/action-forms.ts): the
@@ -98,8 +100,10 @@ export type FormField =
   | { kind: 'checkbox'; name: string; label: string; falseWhenUnchecked?: true }
   /** Radio buttons; `list` sends the chosen value split at commas. */
   | { kind: 'radio'; name: string; legend: string; options: ReadonlyArray<{ value: string; label: string }>; checked?: string; list?: true }
-  /** A select; `options: 'protocol-routes'` lists the course protocol's routes; `blank` adds an empty first option. */
-  | { kind: 'select'; name: string; label: string; options: readonly string[] | 'protocol-routes'; required?: true; blank?: string }
+  /** A select; `options: 'protocol-routes'` lists the course protocol's routes; `blank` adds an empty first option; `labels` words for values. */
+  | { kind: 'select'; name: string; label: string; options: readonly string[] | 'protocol-routes'; required?: true; blank?: string; labels?: Readonly<Record<string, string>> }
+  /** A select of the course clinic's active staff in `roles`, by name (the value sent is the staff id). */
+  | { kind: 'staff'; name: string; label: string; roles: readonly StaffRoleName[]; required?: true }
   /** Every question of a screening list: present, absent, or not assessed with its reason. */
   | { kind: 'screening'; name: string; legend: string; questions: Readonly<Record<string, string>> }
   /** The protocol's discharge checklist, one checkbox per item under `name.<item id>`. */
@@ -112,13 +116,14 @@ const notesField: FormField = { kind: 'text', name: 'notes', label: 'Notes', are
 const bpFields: FormField = {
   kind: 'group',
   layout: 'grid',
+  legend: 'Blood pressure',
   fields: [
     { kind: 'number', name: 'bloodPressure.systolic', label: 'Systolic (mmHg)', min: 40, max: 300, required: true, step: '1' },
     { kind: 'number', name: 'bloodPressure.diastolic', label: 'Diastolic (mmHg)', min: 20, max: 200, required: true, step: '1' },
   ],
 };
-const heartRateField: FormField = { kind: 'number', name: 'heartRate', label: 'Heart rate', min: 20, max: 250, step: '1' };
-const spo2Field: FormField = { kind: 'number', name: 'spo2', label: 'SpO2 %', min: 50, max: 100 };
+const heartRateField: FormField = { kind: 'number', name: 'heartRate', label: 'Heart rate (beats/min)', min: 20, max: 250, step: '1' };
+const spo2Field: FormField = { kind: 'number', name: 'spo2', label: 'SpO2 (%)', min: 50, max: 100 };
 const opts = (values: readonly string[]) => values.map((value) => ({ value, label: value }));
 
 // ---- The catalogue -----------------------------------------------------------------------------------
@@ -141,7 +146,7 @@ const BP_EXAMPLE = { systolic: 122, diastolic: 78 };
 export const ACTIONS = {
   screening: action({
     roles: [...OPS, 'prescriber'],
-    summary: 'Record screening (hard stops, review items, medications)',
+    summary: 'Record screening (hard stops and review items)',
     schema: z.strictObject({
       hardStops: everyOf(Object.keys(HARD_STOPS) as HardStopId[]).describe('every hard-stop question answered: present, absent, or not assessed with a reason'),
       reviewItems: everyOf(Object.keys(REVIEW_ITEMS) as ReviewItemId[]).describe('every review item answered: present, absent, or not assessed with a reason'),
@@ -242,7 +247,7 @@ export const ACTIONS = {
     form: [
       stepField,
       bpFields,
-      { kind: 'group', layout: 'grid', fields: [heartRateField, spo2Field, { kind: 'number', name: 'hoursSinceFood', label: 'Hours since food', min: 0 }, { kind: 'number', name: 'hoursSinceClearLiquids', label: 'Hours since clear liquids', min: 0 }] },
+      { kind: 'group', layout: 'grid', legend: 'Vitals and fasting', fields: [heartRateField, spo2Field, { kind: 'number', name: 'hoursSinceFood', label: 'Hours since food', min: 0, max: 240 }, { kind: 'number', name: 'hoursSinceClearLiquids', label: 'Hours since clear liquids', min: 0, max: 240 }] },
       { kind: 'yes-no', name: 'escortConfirmed', legend: 'Escort / ride home confirmed?' },
       {
         kind: 'group',
@@ -253,7 +258,7 @@ export const ACTIONS = {
           { kind: 'number', name: 'benzodiazepine.hoursSinceLastDose', label: 'Hours since last dose', min: 0 },
         ],
       },
-      { kind: 'select', name: 'pregnancy', label: 'Pregnancy', options: ['negative', 'positive', 'unknown', 'not-applicable'], blank: '(not asked)' },
+      { kind: 'select', name: 'pregnancy', label: 'Pregnancy test', options: ['negative', 'positive', 'unknown', 'not-applicable'], blank: '(not asked)', labels: { 'not-applicable': 'not applicable' } },
     ],
     example: { stepKey: 'dose-1', bloodPressure: BP_EXAMPLE, escortConfirmed: true },
   }),
@@ -280,7 +285,7 @@ export const ACTIONS = {
       heartRate,
       spo2,
     }),
-    form: [stepField, { kind: 'number', name: 'atMinutes', label: 'Minutes after the start of dosing', min: 0, required: true }, bpFields, { kind: 'group', layout: 'grid', fields: [heartRateField, spo2Field] }],
+    form: [stepField, { kind: 'number', name: 'atMinutes', label: 'Minutes after the start of dosing', min: 0, required: true }, bpFields, { kind: 'group', layout: 'grid', legend: 'Heart rate and oxygen', fields: [heartRateField, spo2Field] }],
     example: { stepKey: 'dose-1', atMinutes: 40, bloodPressure: BP_EXAMPLE },
   }),
   discharge: action({
@@ -295,7 +300,7 @@ export const ACTIONS = {
       checklist: z.record(z.string().min(1).max(60), z.boolean()),
       responsibleAdultPresent: z.boolean(),
     }),
-    form: [stepField, bpFields, spo2Field, { kind: 'discharge-checklist', name: 'checklist', legend: 'Discharge checklist' }, { kind: 'yes-no', name: 'responsibleAdultPresent', legend: 'Responsible adult present?' }],
+    form: [stepField, bpFields, { kind: 'group', layout: 'grid', legend: 'Oxygen', fields: [spo2Field] }, { kind: 'discharge-checklist', name: 'checklist', legend: 'Discharge checklist' }, { kind: 'yes-no', name: 'responsibleAdultPresent', legend: 'Responsible adult present?' }],
     example: { stepKey: 'dose-1', bloodPressure: BP_EXAMPLE, checklist: {}, responsibleAdultPresent: true },
   }),
   'adverse-event': action({
@@ -312,7 +317,7 @@ export const ACTIONS = {
     }),
     form: [
       { kind: 'step', quiet: true },
-      { kind: 'select', name: 'category', label: 'Category', options: ADVERSE_EVENT_CATEGORIES, required: true },
+      { kind: 'select', name: 'category', label: 'Category', options: ADVERSE_EVENT_CATEGORIES, required: true, labels: { 'dissociation-distress': 'dissociation with distress', 'nausea-vomiting': 'nausea or vomiting', 'misuse-diversion': 'misuse or diversion', 'fall-injury': 'fall or injury' } },
       { kind: 'select', name: 'severity', label: 'Severity', options: ADVERSE_EVENT_SEVERITIES, required: true },
       { kind: 'yes-no', name: 'serious', legend: 'Serious?', checked: false },
       { kind: 'text', name: 'description', label: 'Description', area: true },
@@ -356,8 +361,8 @@ export const ACTIONS = {
       stepField,
       { kind: 'number', name: 'doseMg', label: 'Dose (mg)', min: 0, required: true },
       { kind: 'text', name: 'lotNumber', label: 'Lot number', required: true },
-      { kind: 'group', layout: 'fieldset', legend: 'Concomitant medications', fields: CONCOMITANT.map((k) => ({ kind: 'checkbox', name: `concomitant.${k}`, label: k, falseWhenUnchecked: true }) as const) },
-      { kind: 'group', layout: 'fieldset', legend: 'Observed', fields: OBSERVED.map((k) => ({ kind: 'checkbox', name: k, label: k, falseWhenUnchecked: true }) as const) },
+      { kind: 'group', layout: 'fieldset', legend: 'Concomitant medications', fields: CONCOMITANT.map((k) => ({ kind: 'checkbox', name: `concomitant.${k}`, label: CONCOMITANT_LABELS[k], falseWhenUnchecked: true }) as const) },
+      { kind: 'group', layout: 'fieldset', legend: 'Observed', fields: OBSERVED.map((k) => ({ kind: 'checkbox', name: k, label: OBSERVED_LABELS[k], falseWhenUnchecked: true }) as const) },
     ],
     example: {
       stepKey: 'rems-form-1',
@@ -445,7 +450,10 @@ export const ACTIONS = {
     onCourse: true,
     summary: 'Change the primary clinician',
     schema: z.strictObject({ clinicianId: z.string().min(1).max(100), reason: reason.optional() }),
-    form: [{ kind: 'text', name: 'clinicianId', label: 'New clinician (staff id)', required: true }],
+    form: [
+      { kind: 'staff', name: 'clinicianId', label: 'New clinician', roles: ['prescriber', 'therapist'], required: true },
+      { kind: 'text', name: 'reason', label: 'Reason', area: true },
+    ],
     example: { clinicianId: 'staff-id' },
   }),
   'care-team-note': action({

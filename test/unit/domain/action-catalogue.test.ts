@@ -55,7 +55,7 @@ describe('action catalogue', () => {
     const dose = actionForm('dose', ctx).toString();
     expect(dose).toContain('action="/courses/c1/actions/dose"');
     expect(dose).toContain('<input type="hidden" name="stepKey" value="dose-1">');
-    expect(dose).toContain('<select id="f-route" name="route" required><option>sublingual</option></select>');
+    expect(dose).toContain('<label for="dose-route">Route</label><select id="dose-route" name="route" required><option value="sublingual">sublingual</option></select>');
     expect(actionForm('withdraw', ctx).toString()).toContain('data-confirm="Withdraw this client from the course?"');
     const discharge = actionForm('discharge', ctx).toString();
     expect(discharge).toContain('<input type="hidden" name="checklist.alert-oriented:bool" value="false">');
