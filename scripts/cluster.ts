@@ -38,13 +38,12 @@ const cluster = new Cluster({
 });
 
 let stopping = false;
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    say('stopping the API, the workers, the sink, the Temporal server and PostgreSQL');
-    await cluster.stop(keep).catch(() => undefined);
-    if (keep) say(`kept ${cluster.root}`);
-  }
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return; // the second copy of one Ctrl-C: the first is already stopping everything
+  stopping = true;
+  say('stopping the API, the workers, the sink, the Temporal server and PostgreSQL');
+  await cluster.stop(keep).catch(() => undefined);
+  if (keep) say(`kept ${cluster.root}`);
   killAllChildren();
   process.exit(code);
 }
