@@ -10,6 +10,7 @@ import * as m0007 from './0007_token_actor';
 import * as m0009 from './0009_worklist';
 import * as m0008 from './0008_protocol_store';
 import * as m0010 from './0010_webhook_operations';
+import * as m0011 from './0011_protocol_rehearsals';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0009_worklist': m0009,
   '0008_protocol_store': m0008,
   '0010_webhook_operations': m0010,
+  '0011_protocol_rehearsals': m0011,
 };

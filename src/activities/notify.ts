@@ -44,6 +44,7 @@ import type { OutboxRow } from '../db/schema';
 import type { Logger } from '../log';
 import { assertClientSafe, ClinicalDetailError } from '../mail/guard';
 import { addressOf, createMemoryMailer, domainOf, type Mailer, MailSendError, messageIdForKey } from '../mail/mailer';
+import { createSandboxMailer, sandboxLookup } from '../mail/sandbox';
 import type { MailSettings } from '../mail/setup';
 import { type Audience, renderMessage, TemplateError } from '../mail/templates';
 import { type ClientLinks, createClientLinks } from '../security/client-links';
@@ -96,6 +97,9 @@ interface Resolved {
 
 export function createNotifyActivities(deps: NotifyDeps) {
   const { db, mailer, log } = deps;
+  // A rehearsal's sandbox clinic: its mail is stored on this machine, never sent (src/mail/sandbox.ts).
+  const isSandbox = sandboxLookup(db);
+  const sandboxMailer = createSandboxMailer(db, mailer.from);
   const leaseMs = deps.leaseMs ?? 120_000;
   const domain = domainOf(mailer.from);
   const base = deps.publicUrl.replace(/\/+$/, '');
@@ -314,7 +318,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
     // 4. Send; the row records the hand-over before the message data goes out.
     let result;
     try {
-      result = await mailer.send(
+      result = await ((await isSandbox(claimed.clinic_id)) ? sandboxMailer : mailer).send(
         {
           to: resolved.to,
           subject: rendered.subject,

@@ -74,6 +74,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /api/clinics/:id/protocols/:protocolId/draft': CARE_TEAM,
   'PUT /api/clinics/:id/protocols/:protocolId/draft': OPS,
   'POST /api/clinics/:id/protocols/:protocolId/draft/discard': OPS,
+  'POST /api/clinics/:id/protocols/:protocolId/draft/sandbox': OPS,
+  'POST /api/clinics/:id/protocols/:protocolId/draft/rehearsal': OPS,
   'POST /api/clinics/:id/protocols/:protocolId/publish': ADMIN,
   'PUT /api/clinics/:id/protocols/:protocolId/in-use': ADMIN,
   'GET /api/clinics/:id/protocols/:protocolId/versions/:version': CARE_TEAM,

@@ -231,10 +231,10 @@ const guardRailFields = (violations: GuardRailViolation[]): FieldProblem[] =>
 /**
  * Publishes the draft as an immutable version and makes it the version new enrolments use. Refused
  * (nothing changes) when the draft has problems (400, each path), breaks a guard rail (422, each
- * with its rule and source), or when `hash` is given and is not the draft's (409: it changed since
- * it was read). `requireRehearsal`: the draft's last rehearsal must be of this exact hash and pass.
+ * with its rule and source), has no passing rehearsal of its current hash (422 naming `rehearsal`),
+ * or when `hash` is given and is not the draft's (409: it changed since it was read).
  */
-export async function publishDraft(db: Db, actor: Actor, input: { clinicId: string; protocolId: string; reason: string; hash?: string; requireRehearsal?: boolean }): Promise<StoredVersion> {
+export async function publishDraft(db: Db, actor: Actor, input: { clinicId: string; protocolId: string; reason: string; hash?: string }): Promise<StoredVersion> {
   return db.transaction().execute(async (trx) => {
     const draft = await trx.selectFrom('protocol_versions').selectAll().where('clinic_id', '=', input.clinicId).where('protocol_id', '=', input.protocolId).where('status', '=', 'draft').forUpdate().executeTakeFirst();
     if (!draft) throw notFound(`draft of protocol ${input.protocolId}`);
@@ -244,11 +244,10 @@ export async function publishDraft(db: Db, actor: Actor, input: { clinicId: stri
     if (guardRails.length) {
       throw new AppError('unprocessable', `refused: the draft breaks the clinical floor: ${guardRails.map((g) => `${g.rule} at ${g.path}: ${g.message}`).join('; ')}`, guardRailFields(guardRails));
     }
-    if (input.requireRehearsal) {
-      const r = draft.rehearsal as { hash?: string; passed?: boolean } | null;
-      if (!r || r.hash !== draft.hash) throw new AppError('unprocessable', 'refused: rehearse this exact draft before publishing (no rehearsal of its current version)', [{ field: 'rehearsal', message: 'no rehearsal of this exact draft' }]);
-      if (r.passed !== true) throw new AppError('unprocessable', 'refused: the last rehearsal of this draft did not pass', [{ field: 'rehearsal', message: 'did not pass' }]);
-    }
+    // A passing rehearsal of this exact draft (src/client/protocol-rehearsal.ts); an edit clears it.
+    const r = draft.rehearsal as { hash?: string; passed?: boolean; reasons?: string[] } | null;
+    if (!r || r.hash !== draft.hash) throw new AppError('unprocessable', 'refused: rehearse this exact draft before publishing (kap protocol rehearse); it has no rehearsal of its current version', [{ field: 'rehearsal', message: 'no rehearsal of this exact draft' }]);
+    if (r.passed !== true) throw new AppError('unprocessable', `refused: the last rehearsal of this draft did not pass: ${(r.reasons ?? []).join('; ')}`, [{ field: 'rehearsal', message: `did not pass: ${(r.reasons ?? []).join('; ')}` }]);
     const row = await trx
       .updateTable('protocol_versions')
       .set({ status: 'published', published_by_type: actor.type, published_by_id: actor.id, published_at: new Date(), publish_reason: input.reason, updated_at: new Date() })
@@ -301,6 +300,8 @@ export async function listClinicProtocols(db: Db, clinicIds: readonly string[] |
   if (clinicIds && clinicIds.length === 0) return [];
   let q = db.selectFrom('protocol_versions').select(['clinic_id', 'protocol_id', 'version', 'status', 'hash', 'published_at', 'published_by_type', 'published_by_id', 'publish_reason', 'updated_at', 'based_on', sql<string>`definition->>'name'`.as('name')]).orderBy('clinic_id').orderBy('protocol_id').orderBy('version');
   if (clinicIds) q = q.where('clinic_id', 'in', clinicIds);
+  // Rehearsal sandboxes are not the clinics' protocols.
+  q = q.where('clinic_id', 'not in', db.selectFrom('sandbox_clinics').select('clinic_id'));
   let c = db.selectFrom('clinic_protocol_choices').selectAll();
   if (clinicIds) c = c.where('clinic_id', 'in', clinicIds);
   const [rows, choices] = await Promise.all([q.execute(), c.execute()]);
@@ -362,22 +363,4 @@ export async function diffVersions(db: Db, clinicId: string, protocolId: string,
   };
   const [a, b] = [await load(from, 'from'), await load(to, 'to')];
   return { from: a.label, to: b.label, changes: diffProtocols(a.protocol, b.protocol) };
-}
-
-/** Records a rehearsal's summary on the draft it ran (only if the draft is still that exact hash). */
-export async function recordRehearsal(db: Db, actor: Actor, input: { clinicId: string; protocolId: string; hash: string; summary: Record<string, unknown> & { passed: boolean } }): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const r = await trx
-      .updateTable('protocol_versions')
-      .set({ rehearsal: JSON.stringify({ ...input.summary, hash: input.hash, at: new Date().toISOString() }) })
-      .where('clinic_id', '=', input.clinicId)
-      .where('protocol_id', '=', input.protocolId)
-      .where('status', '=', 'draft')
-      .where('hash', '=', input.hash)
-      .returning('version')
-      .executeTakeFirst();
-    if (!r) return false;
-    await audit(trx, actor, 'protocol.rehearse', input.clinicId, { protocol: `${input.protocolId}@${r.version}`, hash: input.hash, passed: input.summary.passed });
-    return true;
-  });
 }

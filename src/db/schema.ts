@@ -380,6 +380,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   protocol_versions: ProtocolVersionsTable;
   clinic_protocol_choices: ClinicProtocolChoicesTable;
+  sandbox_clinics: SandboxClinicsTable;
 }
 
 /** A clinic's protocol version (migration 0008): a draft, or a published version that never changes. */
@@ -402,6 +403,17 @@ export interface ProtocolVersionsTable {
   published_by_id: string | null;
   published_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   publish_reason: string | null;
+}
+
+/** A rehearsal's sandbox clinic (migration 0011): its mail stays on the machine. */
+export interface SandboxClinicsTable {
+  clinic_id: string;
+  source_clinic_id: string;
+  protocol_id: string;
+  draft_hash: string;
+  created_by_type: string;
+  created_by_id: string | null;
+  created_at: CreatedAt;
 }
 
 /** The published version a clinic's new enrolments in a protocol use (migration 0008). */

@@ -163,7 +163,7 @@ function toSendError(err: unknown, submitted: boolean): MailSendError {
   return new MailSendError(e.message ?? String(err), e.code, responseCode, ambiguous);
 }
 
-async function composeRaw(from: string, mail: OutgoingMail): Promise<Buffer> {
+export async function composeRaw(from: string, mail: OutgoingMail): Promise<Buffer> {
   const composer = new MailComposer({
     from,
     to: mail.to,

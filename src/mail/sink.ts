@@ -86,7 +86,8 @@ export async function startSmtpSink(opts: SmtpSinkOptions): Promise<SmtpSink> {
   };
 }
 
-async function storeMessage(db: Db, raw: Buffer, from: string | null, to: string[]): Promise<number> {
+/** Stores one message as the sink received it (also the sandbox clinics' mail: src/mail/sandbox.ts). */
+export async function storeMessage(db: Db, raw: Buffer, from: string | null, to: string[]): Promise<number> {
   const parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
   const attachments = parsed.attachments.map((a) => ({
     filename: a.filename ?? null,

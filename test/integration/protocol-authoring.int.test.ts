@@ -34,6 +34,16 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/**
+ * Marks the draft's current version as rehearsed and passed, as `kap protocol rehearse` leaves it (the
+ * rehearsal itself, on the simulator through the real engine, has its own scenario:
+ * protocol-rehearsal.int.test.ts; a full office KAP course takes minutes to simulate).
+ */
+async function rehearsed(clinicId: string, protocolId: string) {
+  const draft = await stack.db.selectFrom('protocol_versions').select(['hash']).where('clinic_id', '=', clinicId).where('protocol_id', '=', protocolId).where('status', '=', 'draft').executeTakeFirstOrThrow();
+  await stack.db.updateTable('protocol_versions').set({ rehearsal: JSON.stringify({ passed: true, hash: draft.hash, clients: 50, reasons: [] }) }).where('clinic_id', '=', clinicId).where('protocol_id', '=', protocolId).where('status', '=', 'draft').execute();
+}
+
 async function enroll(clinicId: string, token: string) {
   const c = await call('POST', '/api/clients', { token, body: { clinicId, givenName: 'Ann', familyName: `Lee${uid()}`, email: `ann-${uid()}@example.org` } });
   expect(c.status).toBe(201);
@@ -104,6 +114,19 @@ test('copy the office KAP template, shorten the integration window, check, publi
   expect((await call('POST', `${base}/kap-office/publish`, { token: coordinator.token, body: { reason: 'go' } })).status).toBe(403);
   expect((await call('POST', `${base}/kap-office/publish`, { token: otherAdmin, body: { reason: 'go' } })).status).toBe(404);
   expect((await call('POST', `${base}/kap-office/publish`, { token: admin, body: { reason: 'go', hash: draft.body.hash } })).status).toBe(409);
+  // No rehearsal of this exact draft yet: refused, naming it.
+  const unrehearsed = await call('POST', `${base}/kap-office/publish`, { token: admin, body: { reason: 'go' } });
+  expect(unrehearsed.status).toBe(422);
+  expect(unrehearsed.body.problems).toEqual([{ field: 'rehearsal', message: 'no rehearsal of this exact draft' }]);
+  // A rehearsal is of one exact draft: an edit after it clears it.
+  await rehearsed(clinic, 'kap-office');
+  const again = await call('PUT', `${base}/kap-office/draft`, { token: coordinator.token, body: { protocol: def, reason: 'same content, saved again' } });
+  expect(again.body.rehearsal).toBeNull();
+  expect((await call('POST', `${base}/kap-office/publish`, { token: admin, body: { reason: 'go' } })).status).toBe(422);
+  // A failed rehearsal is refused with its reasons.
+  await stack.db.updateTable('protocol_versions').set({ rehearsal: JSON.stringify({ passed: false, hash: checked.body.hash, reasons: ['2 course(s) had not ended'] }) }).where('clinic_id', '=', clinic).where('status', '=', 'draft').execute();
+  expect((await call('POST', `${base}/kap-office/publish`, { token: admin, body: { reason: 'go' } })).body.problems).toEqual([{ field: 'rehearsal', message: 'did not pass: 2 course(s) had not ended' }]);
+  await rehearsed(clinic, 'kap-office');
   const published = await call('POST', `${base}/kap-office/publish`, { token: admin, body: { reason: 'approved at the clinical meeting', hash: checked.body.hash } });
   expect(published.status).toBe(200);
   expect(published.body).toMatchObject({ version: 2, status: 'published', publishReason: 'approved at the clinical meeting', hash: checked.body.hash });
@@ -131,6 +154,7 @@ test('copy the office KAP template, shorten the integration window, check, publi
   expect(audit.map((a) => [a.action, (a.detail as { reason?: string }).reason])).toEqual([
     ['protocol.draft', 'our pathway: integration the next day'],
     ['protocol.draft.edit', 'integration within 24 h, four preparation sessions, an intake call'],
+    ['protocol.draft.edit', 'same content, saved again'],
     ['protocol.publish', 'approved at the clinical meeting'],
   ]);
   expect(audit[0]).toMatchObject({ actor_type: 'staff', actor_id: coordinator.staffId });
@@ -157,6 +181,11 @@ test('a draft that drops the pre-dose check is refused at publish with the rule 
   expect(saved.status).toBe(200); // a draft may be saved: it shows what it breaks
   expect(saved.body.guardRails.map((g: { rule: string; path: string }) => `${g.rule} @ ${g.path}`)).toEqual(['pre-dose-check @ phases[2].steps[0].waitsOn', 'suicide-risk-screen @ assessments.beforeEachDose']);
 
+  // Neither rehearsed (a sandbox is refused like a publish) nor published.
+  const sandbox = await call('POST', `${base}/kap-office/draft/sandbox`, { token: coordinator.token, body: {} });
+  expect(sandbox.status).toBe(422);
+  expect(sandbox.body.problems[0]).toMatchObject({ field: 'phases[2].steps[0].waitsOn' });
+  await rehearsed(clinic, 'kap-office'); // even a passing rehearsal does not let it through
   const refused = await call('POST', `${base}/kap-office/publish`, { token: admin, body: { reason: 'try' } });
   expect(refused.status).toBe(422);
   expect(refused.body.problems[0]).toMatchObject({ field: 'phases[2].steps[0].waitsOn', rule: 'pre-dose-check', source: expect.stringContaining('clinical.md') });

@@ -120,6 +120,8 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
   '/api/clinics/:id/protocols': (s) => ({ id: s.clinic }),
   '/api/clinics/:id/protocols/:protocolId/draft': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
   '/api/clinics/:id/protocols/:protocolId/draft/discard': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
+  '/api/clinics/:id/protocols/:protocolId/draft/sandbox': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
+  '/api/clinics/:id/protocols/:protocolId/draft/rehearsal': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
   '/api/clinics/:id/protocols/:protocolId/publish': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
   '/api/clinics/:id/protocols/:protocolId/in-use': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
   '/api/clinics/:id/protocols/:protocolId/diff': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
@@ -162,6 +164,7 @@ export const BODIES: Record<string, BodyFn> = {
   'POST /clients/:id/enroll': () => ({ protocolId: 'kap-office' }),
   'POST /courses/:id/actions/:action': () => ({ category: 'nausea-vomiting', severity: 'mild', 'serious:bool': 'false' }),
   'PATCH /api/staff/:id': () => ({ displayName: 'Renamed By Matrix' }),
+  'PATCH /api/clinics/:id': () => ({ address: '1 Matrix Street, Springfield' }),
   'POST /api/staff/:id/reset-password': () => undefined,
   'POST /staff/:id': () => ({ displayName: 'Renamed By Matrix' }),
   'POST /staff/:id/reset-password': () => undefined,
@@ -170,6 +173,8 @@ export const BODIES: Record<string, BodyFn> = {
   'POST /api/clinics/:id/protocols': () => ({ template: 'iv-series', reason: 'security matrix' }),
   'PUT /api/clinics/:id/protocols/:protocolId/draft': () => ({ protocol: { name: 'incomplete' }, reason: 'security matrix' }),
   'POST /api/clinics/:id/protocols/:protocolId/draft/discard': () => ({ reason: 'security matrix' }),
+  'POST /api/clinics/:id/protocols/:protocolId/draft/sandbox': () => ({}),
+  'POST /api/clinics/:id/protocols/:protocolId/draft/rehearsal': () => ({ sandboxClinicId: 'no-such-sandbox', timeScale: 86400 }),
   'POST /api/clinics/:id/protocols/:protocolId/publish': () => ({ reason: 'security matrix' }),
   'PUT /api/clinics/:id/protocols/:protocolId/in-use': () => ({ version: 2, reason: 'security matrix' }),
 };
@@ -295,7 +300,9 @@ async function buildSide(tag: 'A' | 'B', admin: Principal): Promise<Side> {
     .returning('id')
     .executeTakeFirstOrThrow();
   // The clinic's own office KAP protocol: version 2 published (after the course above was enrolled), a draft of version 3.
-  await post(`/api/clinics/${clinic}/protocols`, { template: 'kap-office', reason: 'matrix' });
+  const draft = await post(`/api/clinics/${clinic}/protocols`, { template: 'kap-office', reason: 'matrix' });
+  // As `kap protocol rehearse` leaves a draft that passed (publishing needs it).
+  await stack.db.updateTable('protocol_versions').set({ rehearsal: JSON.stringify({ passed: true, hash: draft.hash }) }).where('clinic_id', '=', clinic).where('status', '=', 'draft').execute();
   await post(`/api/clinics/${clinic}/protocols/kap-office/publish`, { reason: 'matrix' });
   await post(`/api/clinics/${clinic}/protocols`, { copyOf: 'kap-office', reason: 'matrix' });
   // A REMS monitoring form for the first dose, as the course's projection writes it after discharge.

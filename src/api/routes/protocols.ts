@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { actorDetail, actorOf, assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
 import { checkDraft, chooseVersion, createDraft, discardDraft, diffVersions, getDraft, getPublished, listClinicProtocols, publishDraft, updateDraft, type DraftSource } from '../../client/protocol-store';
+import { openSandbox, recordRehearsal } from '../../client/protocol-rehearsal';
 import { listProtocols } from '../../domain/protocol-registry';
 import { invalidInput, notFound } from '../../errors';
 import type { ApiDeps } from '../context';
@@ -142,9 +143,46 @@ export function protocolRoutes(app: FastifyInstance, deps: ApiDeps): void {
     app,
     {
       method: 'POST',
+      url: '/api/clinics/:id/protocols/:protocolId/draft/sandbox',
+      tag: 'protocols',
+      summary: 'Open a rehearsal of the draft: a sandbox clinic running this exact draft (its emails never leave the machine) and a token of its rehearsal clinician, shown once, for `kap protocol rehearse` / `kap simulate` to drive it',
+      params: ProtocolParams,
+      body: z.strictObject({}).optional(),
+      status: 201,
+      errors: [404, 422],
+      response: z.object({ sandboxClinicId: z.string(), protocolId: z.string(), version: z.number(), hash: z.string(), token: z.string(), definition: z.record(z.string(), z.unknown()) }),
+    },
+    async ({ params, principal }) => {
+      inScope(principal, params.id);
+      return openSandbox(db, actor(principal), { clinicId: params.id, protocolId: params.protocolId });
+    },
+  );
+
+  apiRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/api/clinics/:id/protocols/:protocolId/draft/rehearsal',
+      tag: 'protocols',
+      summary: "Record a rehearsal: the engine summarises the sandbox's courses (ended as expected, waits, stuck steps, emails per client) and keeps the summary on the draft if it is still the rehearsed version",
+      params: ProtocolParams,
+      body: z.strictObject({ sandboxClinicId: ClinicId, timeScale: z.number().positive().max(864000).describe('the time scale the simulator ran at (protocol days per real day)') }),
+      errors: [404],
+      response: z.object({ summary: z.record(z.string(), z.unknown()), hash: z.string(), stored: z.boolean() }),
+    },
+    async ({ params, body, principal }) => {
+      inScope(principal, params.id);
+      return recordRehearsal(db, actor(principal), { clinicId: params.id, protocolId: params.protocolId, sandboxClinicId: body.sandboxClinicId, timeScale: body.timeScale });
+    },
+  );
+
+  apiRoute(
+    app,
+    {
+      method: 'POST',
       url: '/api/clinics/:id/protocols/:protocolId/publish',
       tag: 'protocols',
-      summary: 'Publish the draft as an immutable version that new enrolments use (clinic admins; 422 naming each broken guard rail with its rule and source)',
+      summary: 'Publish the draft as an immutable version that new enrolments use (clinic admins; needs a passing rehearsal of this exact draft; 422 naming each broken guard rail with its rule and source, or the missing rehearsal)',
       params: ProtocolParams,
       body: PublishBody,
       errors: [404, 409, 422],

@@ -161,6 +161,35 @@ function describeDraft(d: DraftAnswer, title = `draft ${d.protocolId} v${d.versi
   return lines.join('\n');
 }
 
+interface RehearsalView {
+  passed: boolean;
+  sandboxClinicId: string;
+  clients: number;
+  matched: number;
+  unfinished: number;
+  byProfile: Record<string, { expected: string; count: number; matched: number; finals: Record<string, number> }>;
+  waits: Array<{ step: string; owner: string | null; courses: number; meanHours: number; maxHours: number }>;
+  stuck: Array<{ step: string; owner: string | null; times: number }>;
+  emailsPerClient: { min: number; max: number; mean: number };
+  staffEmails: number;
+  reasons: string[];
+}
+
+function describeRehearsal(protocolId: string, d: { summary: RehearsalView; hash: string; stored: boolean; version: number }): string {
+  const s = d.summary;
+  const lines = [`rehearsal of ${protocolId} draft v${d.version} (hash ${d.hash.slice(0, 12)}) in sandbox ${s.sandboxClinicId}: ${s.passed ? 'PASSED' : 'NOT PASSED'}`];
+  lines.push(`  ${s.matched}/${s.clients} courses ended as their profile predicts${s.unfinished ? `; ${s.unfinished} not ended` : ''}`);
+  for (const [profile, v] of Object.entries(s.byProfile)) lines.push(`  ${profile.padEnd(18)} ${String(v.count).padStart(3)} expected ${v.expected.padEnd(10)} got ${JSON.stringify(v.finals)}`);
+  lines.push('  Longest waits (protocol hours, per step and owner):');
+  for (const w of s.waits) lines.push(`    ${w.step.padEnd(24)} ${String(w.owner).padEnd(12)} mean ${w.meanHours} h, max ${w.maxHours} h (${w.courses} course(s))`);
+  lines.push(s.stuck.length ? '  Past their deadline (the stuck board):' : '  Nothing went past its deadline.');
+  for (const st of s.stuck) lines.push(`    ${st.step.padEnd(24)} ${String(st.owner).padEnd(12)} ${st.times} time(s)`);
+  lines.push(`  Emails per client: ${s.emailsPerClient.min}-${s.emailsPerClient.max} (mean ${s.emailsPerClient.mean}); staff emails: ${s.staffEmails}`);
+  for (const r of s.reasons) lines.push(`  not passed: ${r}`);
+  if (!d.stored) lines.push('  not kept: the draft changed while it was rehearsed; rehearse it again');
+  return lines.join('\n');
+}
+
 function readProtocolFile(file: string): unknown {
   let text: string;
   try {
@@ -266,6 +295,33 @@ function registerAuthoring(group: Command): void {
       o,
       () => api<{ protocolId: string; version: number; hash: string }>(o, 'POST', `/api/clinics/${enc(o.clinic)}/protocols/${enc(protocolId)}/publish`, { reason: o.reason, ...(o.hash ? { hash: o.hash } : {}) }),
       (v) => `published ${v.protocolId} v${v.version} (hash ${v.hash.slice(0, 12)}): new enrolments of ${o.clinic} use it; running courses keep their version`,
+    );
+  });
+
+  withApiOptions(
+    group
+      .command('rehearse')
+      .description("rehearse a clinic's draft on synthetic clients through the real engine (a sandbox clinic whose emails stay on the machine); the summary is kept on the draft, and publishing needs a passing one")
+      .argument('<protocolId>')
+      .requiredOption('--clinic <id>', 'the clinic')
+      .option('--clients <n>', 'synthetic clients (seeded profiles: complete, no-show, BP hold, safety escalation, withdrawal, ineligible)', '50')
+      .option('--seed <k>', 'random seed', '1')
+      .option('--time-scale <s>', 'protocol days per real day (86400 = a day per second)', '216000')
+      .option('--concurrency <n>', 'courses driven at once', '8'),
+  ).action(async (protocolId: string, o: ApiOptions & { clinic: string; clients: string; seed: string; timeScale: string; concurrency: string }) => {
+    await run(
+      o,
+      async () => {
+        const sandbox = await api<{ sandboxClinicId: string; token: string; hash: string; version: number; definition: Protocol }>(o, 'POST', `/api/clinics/${enc(o.clinic)}/protocols/${enc(protocolId)}/draft/sandbox`, {});
+        const { simulate } = await import('./simulate');
+        const url = (o.url ?? process.env.KAP_URL ?? process.env.PUBLIC_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`).replace(/\/+$/, '');
+        const timeScale = Number(o.timeScale);
+        await simulate({ clients: Number(o.clients), protocol: protocolId, timeScale, seed: Number(o.seed), concurrency: Number(o.concurrency), url, token: sandbox.token, rehearsal: { clinicId: sandbox.sandboxClinicId, definition: sandbox.definition } });
+        const done = await api<{ summary: RehearsalView; hash: string; stored: boolean }>(o, 'POST', `/api/clinics/${enc(o.clinic)}/protocols/${enc(protocolId)}/draft/rehearsal`, { sandboxClinicId: sandbox.sandboxClinicId, timeScale });
+        if (!done.summary.passed || !done.stored) process.exitCode = 3;
+        return { ...done, version: sandbox.version };
+      },
+      (d) => describeRehearsal(protocolId, d),
     );
   });
 

@@ -9,6 +9,7 @@
 import { HARD_STOPS, REVIEW_ITEMS } from '../../domain/rules/eligibility';
 import { mulberry32 } from '../../prng';
 import type { Command } from 'commander';
+import type { Protocol } from '../../domain/protocol';
 
 export type Profile = 'completes' | 'ineligible' | 'bp-hold' | 'no-show' | 'safety-escalation' | 'withdraws';
 
@@ -86,12 +87,12 @@ interface ProtocolInfo {
 }
 
 /** Reads what the driver needs from the course's own state (the protocol is pinned in the workflow). */
-async function protocolInfo(api: Api, courseId: string, protocolId: string): Promise<ProtocolInfo> {
+async function protocolInfo(api: Api, courseId: string, protocolId: string, definition?: Protocol): Promise<ProtocolInfo> {
   const course = await api.ok<{ steps?: Array<{ key: string; kind: string }> }>('GET', `/api/courses/${courseId}`);
   void course;
-  // The shipped protocols, by id (the simulation targets shipped protocols).
+  // The protocol the courses follow: the one given (a rehearsed draft), else the shipped one by id.
   const { getProtocol } = await import('../../domain');
-  const p = getProtocol(protocolId)!;
+  const p = definition ?? getProtocol(protocolId)!;
   return {
     id: p.id,
     preparationSessions: p.course.preparationSessions,
@@ -244,21 +245,23 @@ export interface SimulateOptions {
   url: string;
   token?: string;
   concurrency: number;
+  /** A rehearsal (src/client/protocol-rehearsal.ts): the sandbox clinic to enroll in (not created here), and the draft it runs. */
+  rehearsal?: { clinicId: string; definition: Protocol };
 }
 
 export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream = process.stderr): Promise<{ ok: boolean; summary: unknown }> {
   const api = new Api(opts.url.replace(/\/$/, ''), opts.token);
   const r = rng(opts.seed);
   const profiles = assignProfiles(opts.clients, opts.seed);
-  const clinicId = `sim-${opts.seed}-${Date.now().toString(36)}`;
-  await api.ok('POST', '/api/clinics', { id: clinicId, name: `Simulation seed ${opts.seed}` });
+  const clinicId = opts.rehearsal?.clinicId ?? `sim-${opts.seed}-${Date.now().toString(36)}`;
+  if (!opts.rehearsal) await api.ok('POST', '/api/clinics', { id: clinicId, name: `Simulation seed ${opts.seed}` });
   const runs: Array<{ n: number; profile: Profile; courseId: string; clientId: string; error?: string; final?: string; endReason?: string | null }> = [];
   for (const [i, profile] of profiles.entries()) {
-    const client = await api.ok<{ id: string }>('POST', '/api/clients', { clinicId, givenName: 'Synthetic', familyName: `Client ${i + 1}`, email: `sim-${opts.seed}-${i + 1}@example.org`, externalRef: `${clinicId}-${i + 1}` });
+    const client = await api.ok<{ id: string }>('POST', '/api/clients', { clinicId, givenName: 'Synthetic', familyName: `Client ${i + 1}`, email: `sim-${opts.seed}-${i + 1}@example.org`, externalRef: opts.rehearsal ? `${clinicId}-${i + 1}:${profile}` : `${clinicId}-${i + 1}` });
     const course = await api.ok<{ id: string }>('POST', `/api/clients/${client.id}/courses`, { protocolId: opts.protocol, timeScale: opts.timeScale });
     runs.push({ n: i + 1, profile, courseId: course.id, clientId: client.id });
   }
-  const info = await protocolInfo(api, runs[0]!.courseId, opts.protocol);
+  const info = await protocolInfo(api, runs[0]!.courseId, opts.protocol, opts.rehearsal?.definition);
   // Progress: every milestone of every course, then waiting for the follow-ups to finish.
   const total = runs.length * (info.dosingSessions + 5);
   let done = 0;
