@@ -231,3 +231,31 @@ test("'Starts at' is the clinic's wall clock (New York), and the page shows time
   expect(after).toMatch(/<time datetime="[^"]+">\d{4}-\d{2}-\d{2} \d{2}:\d{2} E[SD]T<\/time>/);
   expect(after).not.toMatch(/<time datetime="[^"]+">[^<]* UTC<\/time>/);
 });
+
+test('enroll: a refused time scale keeps the protocol and clinician chosen; enrolled, the clinician picked by name is the course\'s', async () => {
+  const cl = await ok('POST', '/api/clients', staff.coordinator.token, { clinicId, givenName: 'Eli', familyName: `Enroll-${uid()}`, email: `eli-${uid()}@example.org` });
+  const page = (await get(`/clients/${cl.id}`, staff.coordinator)).body;
+  expect(page).toContain(`<option value="${staff.prescriber.id}">Dr Priya Shah (prescriber)</option>`);
+  const refused = await post(`/clients/${cl.id}/enroll`, staff.coordinator, [['protocolId', 'kap-office'], ['primaryClinicianId', staff.prescriber.id], ['timeScale:number', '2000000']]);
+  expect(refused.statusCode).toBe(400);
+  expect(refused.body).toMatch(/<input id="ts" name="timeScale:number"[^>]*value="2000000" aria-invalid="true" aria-describedby="ts-error">/);
+  expect(refused.body).toContain(`<option value="${staff.prescriber.id}" selected>`);
+  expect(refused.body).toContain('<option value="kap-office" selected>');
+  expect(refused.body).toContain('<a href="#ts">Time scale:');
+  expect(await stack.db.selectFrom('courses').select('id').where('client_id', '=', cl.id).execute()).toEqual([]);
+  const enrolledRes = await post(`/clients/${cl.id}/enroll`, staff.coordinator, [['protocolId', 'kap-office'], ['primaryClinicianId', staff.prescriber.id], ['timeScale:number', '']]);
+  expect(enrolledRes.statusCode).toBe(303);
+  const course = await stack.db.selectFrom('courses').select('primary_clinician_id').where('client_id', '=', cl.id).executeTakeFirstOrThrow();
+  expect(course.primary_clinician_id).toBe(staff.prescriber.id);
+});
+
+test('staff: a new staff member refused (an email already used) comes back with the name, role and clinics as chosen', async () => {
+  const admin = await makeStaff('admin', clinicId, 'Ari Admin');
+  const res = await post('/staff', admin, [['displayName', 'Dup Licate'], ['email', `prescriber-${clinicId}@example.org`], ['role', 'therapist'], ['clinicIds', clinicId]]);
+  expect(res.statusCode).toBe(409);
+  expect(valueIn(res.body, 'sname')).toBe('Dup Licate');
+  expect(valueIn(res.body, 'semail')).toBe(`prescriber-${clinicId}@example.org`);
+  expect(res.body).toContain('<option selected>therapist</option>');
+  expect(res.body).toMatch(new RegExp(`name="clinicIds" value="${clinicId}" checked`));
+  expect(res.body).toContain('already exists');
+});

@@ -60,19 +60,23 @@ async function clinicZone(deps: AppDeps, clinicId: string): Promise<string> {
 }
 
 const FORM_NAME = /^[a-z0-9-]{1,150}$/;
-const ENROLL_FIELDS: Record<string, { id: string; label: string }> = { protocolId: { id: 'protocol', label: 'Protocol' }, timeScale: { id: 'ts', label: 'Time scale' } };
+const ENROLL_FIELDS: Record<string, { id: string; label: string }> = { protocolId: { id: 'protocol', label: 'Protocol' }, timeScale: { id: 'ts', label: 'Time scale' }, primaryClinicianId: { id: 'enroll-clinician', label: 'Primary clinician' } };
 
 export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { db, config } = deps;
   const footer = config.embeddedTemporal ? html`<a href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}">Temporal Web UI</a> · <a href="/api/openapi.json">API (OpenAPI)</a>` : html`<a href="/api/openapi.json">API (OpenAPI)</a>`;
 
   /** The enroll form of a client without a running course. */
-  const enrollForm = (p: Principal, clientId: string, state?: FormState) => {
+  const enrollForm = (p: Principal, clientId: string, staff: Array<{ id: string; displayName: string; role: string }>, state?: FormState) => {
     const s = state?.form === 'enroll' ? state : undefined;
     const chosen = valueOf(s, 'protocolId');
     const pp = problemsFor(s, 'protocolId');
     const tp = problemsFor(s, 'timeScale');
+    const cp = problemsFor(s, 'primaryClinicianId');
+    const clinician = valueOf(s, 'primaryClinicianId');
+    const clinicians = staff.filter((x) => x.role === 'prescriber' || x.role === 'therapist');
     return html`<form method="post" action="/clients/${clientId}/enroll" class="card" id="enroll">${csrfField(p)}<label for="protocol">Protocol</label><select id="protocol" name="protocolId"${invalidAttrs('protocol', pp)}>${listProtocols().map((pr) => html`<option value="${pr.id}"${pr.id === chosen ? html` selected` : ''}>${pr.name} (v${pr.version})</option>`)}</select>${fieldError('protocol', pp)}
+<label for="enroll-clinician">Primary clinician (optional)</label><select id="enroll-clinician" name="primaryClinicianId"${invalidAttrs('enroll-clinician', cp)}><option value="">(none yet)</option>${clinicians.map((x) => html`<option value="${x.id}"${x.id === clinician ? html` selected` : ''}>${x.displayName} (${x.role})</option>`)}</select>${fieldError('enroll-clinician', cp)}
 <details${tp.length ? html` open` : ''}><summary>Demo and simulation</summary>${raw('<label for="ts">Time scale (protocol days per real day; 1 = real time)</label>')}<input id="ts" name="timeScale:number" type="number" min="1" max="864000" step="any" placeholder="1" value="${valueOf(s, 'timeScale:number') ?? ''}"${invalidAttrs('ts', tp)}>${fieldError('ts', tp)}</details><p><button type="submit">Enroll</button></p></form>`;
   };
 
@@ -117,7 +121,7 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
     if (!course || course.ended_at) {
       courseHtml = html`${course ? html`<p>Last course ended ${t(course.ended_at)}${course.end_reason ? `: ${course.end_reason}` : ''}.</p>` : html`<p>Not enrolled in a course.</p>`}
 ${holdsHtml}${endedReviewForms}
-${canEnroll ? enrollForm(p, client.id, state) : ''}`;
+${canEnroll ? enrollForm(p, client.id, staff, state) : ''}`;
     } else {
       const protocol = course.protocol_snapshot as Protocol;
       const plan = planCourse(protocol);
