@@ -11,6 +11,7 @@ import * as m0009 from './0009_worklist';
 import * as m0008 from './0008_protocol_store';
 import * as m0010 from './0010_webhook_operations';
 import * as m0011 from './0011_protocol_rehearsals';
+import * as m0012 from './0012_rems_form_fields';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0008_protocol_store': m0008,
   '0010_webhook_operations': m0010,
   '0011_protocol_rehearsals': m0011,
+  '0012_rems_form_fields': m0012,
 };

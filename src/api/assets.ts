@@ -38,6 +38,10 @@ pre{white-space:pre-wrap;background:var(--bg);padding:.6rem;border-radius:6px}
 .error-summary{border:3px solid var(--bad);border-radius:10px;padding:.8rem 1rem;margin:1rem 0}.error-summary h2{margin-top:0}.error-summary:focus{outline:3px solid #f5b700}
 .crisis{border:2px solid var(--bad);background:#fef3f2;border-radius:10px;padding:1rem;margin:1rem 0}
 @media (max-width:640px){table.responsive thead{display:none}table.responsive td{display:block;border:0;padding:.2rem .3rem}table.responsive tr{display:block;border-bottom:1px solid var(--line);padding:.4rem 0}}
+/* The REMS Patient Monitoring Form (src/rems/routes.ts): two columns; printed alone on one page, no navigation */
+.rems-print .cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:0 1.2rem}.rems-print h2{margin:.8rem 0 .3rem}.rems-print .sig{margin:.3rem 0}
+@page{margin:10mm}
+@media print{header,.skip,footer,nav,.no-print{display:none!important}body{font-size:9pt;line-height:1.2}main{padding:0;max-width:none}h1{font-size:12pt;margin:0 0 .2rem}.rems-print .cols{grid-template-columns:1fr 1fr}.rems-print h2{font-size:9.5pt;margin:.3rem 0 .1rem;break-after:avoid}.rems-print table{margin:0}.rems-print th,.rems-print td{padding:.05rem .25rem}.rems-print .flash{padding:.15rem .4rem;margin:.1rem 0}.rems-print section{break-inside:avoid}a{color:inherit;text-decoration:none}}
 `;
 
 // Progressive enhancement only: every page works without it.

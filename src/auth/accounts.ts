@@ -27,13 +27,14 @@ export interface StaffRecord {
   role: StaffRole;
   active: boolean;
   clinicIds: string[];
+  phone: string | null;
 }
 
 export async function loadStaff(db: Db, id: string): Promise<StaffRecord | undefined> {
-  const row = await db.selectFrom('staff').select(['id', 'email', 'display_name', 'role', 'active']).where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('staff').select(['id', 'email', 'display_name', 'role', 'active', 'phone']).where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
   const clinics = await db.selectFrom('staff_clinics').select('clinic_id').where('staff_id', '=', id).orderBy('clinic_id').execute();
-  return { id: row.id, email: row.email, displayName: row.display_name, role: row.role, active: row.active, clinicIds: clinics.map((c) => c.clinic_id) };
+  return { id: row.id, email: row.email, displayName: row.display_name, role: row.role, active: row.active, clinicIds: clinics.map((c) => c.clinic_id), phone: row.phone };
 }
 
 /** Who did it, for the audit entry's detail (identifiers only). */
@@ -86,6 +87,8 @@ export interface StaffChange {
   role?: StaffRole;
   displayName?: string;
   clinicIds?: string[];
+  /** Work phone (null clears it), printed on the REMS monitoring form. */
+  phone?: string | null;
 }
 
 /** Revokes the staff member's live tokens that their role and clinics no longer cover (all of them when inactive). */
@@ -126,6 +129,7 @@ export async function updateStaff(db: Db, principal: Principal, id: string, chan
     ...(change.active !== undefined && change.active !== staff.active ? ['active'] : []),
     ...(change.role !== undefined && change.role !== staff.role ? ['role'] : []),
     ...(change.displayName !== undefined && change.displayName !== staff.displayName ? ['displayName'] : []),
+    ...(change.phone !== undefined && change.phone !== staff.phone ? ['phone'] : []),
     ...(clinicsChanged ? ['clinicIds'] : []),
   ];
   let sessionsEnded = 0;
@@ -134,7 +138,7 @@ export async function updateStaff(db: Db, principal: Principal, id: string, chan
     if (changed.some((c) => c !== 'clinicIds')) {
       await trx
         .updateTable('staff')
-        .set({ active, role, ...(change.displayName !== undefined ? { display_name: change.displayName } : {}) })
+        .set({ active, role, ...(change.displayName !== undefined ? { display_name: change.displayName } : {}), ...(change.phone !== undefined ? { phone: change.phone } : {}) })
         .where('id', '=', staff.id)
         .execute();
     }
@@ -241,4 +245,9 @@ export async function auditTokenRevoked(db: Db, principal: Principal, info: Toke
 /** POST /api/clinics: only a principal whose scope is every clinic creates clinics. */
 export async function auditClinicCreated(db: Db, principal: Principal, clinicId: string): Promise<void> {
   await appendAudit(db, { actor: actorOf(principal), action: 'clinic.create', clinicId, detail: { by: by(principal) } });
+}
+
+/** A clinic's settings changed (name, time zone, REMS healthcare setting): which fields, with before and after. */
+export async function auditClinicUpdated(db: Db, principal: Principal, clinicId: string, changes: Record<string, { from: unknown; to: unknown }>): Promise<void> {
+  await appendAudit(db, { actor: actorOf(principal), action: 'clinic.update', clinicId, detail: { changes, by: by(principal) } });
 }

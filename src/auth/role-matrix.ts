@@ -59,6 +59,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /api/clinics': CARE_TEAM,
   'POST /api/clinics': ADMIN,
   'GET /api/clinics/:id': CARE_TEAM,
+  // The clinic's settings (name, time zone, the REMS healthcare setting): its own admins.
+  'PATCH /api/clinics/:id': ADMIN,
   'GET /api/clinics/:id/outcomes': PATHWAY,
   'GET /api/staff': OPS,
   'POST /api/staff': ADMIN,

@@ -15,6 +15,10 @@ export interface ClinicsTable {
   name: string;
   timezone: Generated<string>;
   created_at: CreatedAt;
+  /** The healthcare setting's name as certified with the Spravato REMS (null: the clinic's name; migration 0012). */
+  rems_setting_name: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The healthcare setting's address, printed on the REMS monitoring form (migration 0012). */
+  address: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface StaffTable {
@@ -26,6 +30,8 @@ export interface StaffTable {
   created_at: CreatedAt;
   /** scrypt hash (migration 0004); null = cannot log in to the dashboard. */
   password_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Work phone, printed as the monitoring clinician's on the REMS form (migration 0012). */
+  phone: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface StaffClinicsTable {
@@ -43,6 +49,8 @@ export interface ClientsTable {
   date_of_birth: ColumnType<Date | null, string | null | undefined, string | null>;
   external_ref: string | null;
   created_at: CreatedAt;
+  /** Sex as the REMS monitoring form asks it (migration 0012); null when not recorded. */
+  sex: ColumnType<'female' | 'male' | 'unknown' | null, 'female' | 'male' | 'unknown' | null | undefined, 'female' | 'male' | 'unknown' | null>;
 }
 
 export interface CoursesTable {

@@ -22,6 +22,17 @@ export const RemsFormSubmission = z.strictObject({
   dissociation: z.boolean().describe('dissociation observed during monitoring'),
   respiratoryDepression: z.boolean().describe('respiratory depression observed during monitoring'),
   seriousAdverseEvent: z.boolean().describe('a serious adverse event occurred'),
+  vitalsAcceptable: z
+    .strictObject({ preDose: z.boolean(), at40: z.boolean(), discharge: z.boolean() })
+    .optional()
+    .describe("were the vital signs acceptable before the dose, at ~40 min and before discharge; omitted: the engine's pre-fill (`vitalsAcceptable` of GET .../rems), confirmed by the person filing"),
+  amendmentReason: z
+    .string()
+    .trim()
+    .min(10, 'at least 10 characters: say what was corrected and why')
+    .max(500)
+    .optional()
+    .describe("only for a documented correction: the form's dose or lot differs from the session's dose record; filed as an amendment with both values, audited"),
 });
 export type RemsFormSubmission = z.infer<typeof RemsFormSubmission>;
 
@@ -130,4 +141,65 @@ export function remsFormView(row: FormRow, now = new Date()): RemsFormView {
     submittedAt: row.submitted_at ? row.submitted_at.toISOString() : null,
     status: row.submitted_at ? 'filed' : row.due_at.getTime() < now.getTime() ? 'late' : 'due',
   };
+}
+
+// ------------------------------------------------------------------ the rest of the real form
+// Issue #20 item 5: every field of the Patient Monitoring Form, pre-filled from what the engine
+// already holds (the session, the clinic's settings, the staff and client records); the person filing
+// confirms them and answers only what no record holds.
+
+export type VitalsItem = 'preDose' | 'at40' | 'discharge';
+export const VITALS_ITEMS: readonly VitalsItem[] = ['preDose', 'at40', 'discharge'];
+export type VitalsAcceptable = Record<VitalsItem, boolean | null>;
+
+/** The blood-pressure limits of the course's protocol snapshot (safety.bloodPressure). */
+export interface BpLimits {
+  maxSystolic: number;
+  maxDiastolic: number;
+}
+
+const parseBp = (bp: string | null) => {
+  const m = bp ? /^(\d+)\/(\d+)$/.exec(bp) : null;
+  return m ? { systolic: Number(m[1]), diastolic: Number(m[2]) } : null;
+};
+
+/**
+ * The engine's reading of its own checks, as a pre-fill of the form's "vital signs acceptable" items:
+ * before the dose, the pre-dose reading within the protocol's limits (the dose was allowed against
+ * them); at ~40 min, that reading within the same limits; before discharge, true when a discharge
+ * reading was taken (discharge is refused unless blood pressure is back near baseline). null: no
+ * reading, so nothing to judge. The clinician confirms or overrides each.
+ */
+export function engineVitalsAcceptable(row: Pick<FormRow, 'bp_pre' | 'bp_40' | 'bp_discharge'>, limits: BpLimits | null): VitalsAcceptable {
+  const within = (bp: string | null) => {
+    const r = parseBp(bp);
+    if (!r || !limits) return null;
+    return r.systolic <= limits.maxSystolic && r.diastolic <= limits.maxDiastolic;
+  };
+  return { preDose: within(row.bp_pre), at40: within(row.bp_40), discharge: row.bp_discharge ? true : null };
+}
+
+/** The form's fields beyond the session's own record, each from where the engine keeps it. */
+export interface RemsFormRecordFields {
+  /** The session's date (its dose time, in the clinic's time zone). */
+  treatmentDate: string | null;
+  /** When the patient was ready to leave: the session's recorded discharge. */
+  readyToLeaveAt: string | null;
+  patient: { name: string; dateOfBirth: string | null; sex: 'female' | 'male' | 'unknown' | null; remsPatientId: string | null };
+  /** The healthcare setting: clinic settings (name as certified with the REMS, else the clinic's name). */
+  setting: { id: string; name: string; address: string | null };
+  /** The clinician who monitored the session: the staff member who recorded its discharge. */
+  monitoringClinician: { id: string; name: string; phone: string | null; email: string } | null;
+  vitalsAcceptable: VitalsAcceptable;
+  /** 'filed': as the person filing confirmed them; 'engine': the engine's pre-fill. */
+  vitalsAcceptableSource: 'filed' | 'engine';
+  /** A filed amendment: the form's dose or lot differs from the session's on purpose. */
+  amendment: { reason: string; recorded: { doseMg: number | null; lotNumber: string | null }; filed: { doseMg: number; lotNumber: string }; at: string; by: { actorType: string; id: string | null } } | null;
+}
+
+/** A date as YYYY-MM-DD in a time zone. */
+export function localDate(d: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(d);
+  const get = (t: string) => parts.find((p) => p.type === t)!.value;
+  return `${get('year')}-${get('month')}-${get('day')}`;
 }

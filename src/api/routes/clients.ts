@@ -18,6 +18,7 @@ export const CreateClientBody = z.strictObject({
   phone: z.string().regex(/^\+?[0-9 ()-]{7,20}$/, 'a phone number such as +1 555 010 0199').optional(),
   dateOfBirth: z.iso.date().optional(),
   externalRef: z.string().min(1).max(100).optional(),
+  sex: z.enum(['female', 'male', 'unknown']).optional().describe('as the Spravato REMS monitoring form asks it'),
 });
 
 export const ClientView = z.object({
@@ -29,6 +30,7 @@ export const ClientView = z.object({
   phone: z.string().nullable(),
   dateOfBirth: z.string().nullable(),
   externalRef: z.string().nullable(),
+  sex: z.enum(['female', 'male', 'unknown']).nullable(),
   createdAt: z.string(),
 });
 
@@ -42,6 +44,7 @@ export function clientView(row: Client) {
     phone: row.phone,
     dateOfBirth: row.date_of_birth ? row.date_of_birth.toISOString().slice(0, 10) : null,
     externalRef: row.external_ref,
+    sex: row.sex,
     createdAt: row.created_at.toISOString(),
   };
 }
@@ -78,6 +81,7 @@ export async function createClient(db: Db, principal: Principal, body: z.infer<t
       phone: body.phone ?? null,
       date_of_birth: body.dateOfBirth ?? null,
       external_ref: body.externalRef ?? null,
+      sex: body.sex ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -16,10 +16,11 @@ export const CreateStaffBody = z.strictObject({
   displayName: z.string().trim().min(1).max(200),
   role: StaffRoleSchema,
   clinicIds: z.array(z.string().min(1).max(100)).max(100).default([]),
+  phone: z.string().trim().regex(/^\+?[0-9 ()-]{7,20}$/, 'a phone number such as +1 555 010 0199').optional().describe('work phone, printed as the monitoring clinician\'s on the REMS form'),
   password: z.string().min(12, 'at least 12 characters').max(200).optional().describe('omitted = a generated password, returned once; else checked by the password policy (src/auth/password-policy.ts)'),
 }).superRefine(passwordPolicyCheck);
 
-export const StaffView = z.object({ id: z.string(), email: z.string(), displayName: z.string(), role: StaffRoleSchema, active: z.boolean(), clinicIds: z.array(z.string()), canLogIn: z.boolean(), createdAt: z.string() });
+export const StaffView = z.object({ id: z.string(), email: z.string(), displayName: z.string(), role: StaffRoleSchema, active: z.boolean(), clinicIds: z.array(z.string()), canLogIn: z.boolean(), createdAt: z.string(), phone: z.string().nullable() });
 
 export async function staffWithClinics(db: Db, where?: { id?: string; clinics?: string[] }) {
   let q = db.selectFrom('staff').selectAll().orderBy('display_name');
@@ -36,6 +37,7 @@ export async function staffWithClinics(db: Db, where?: { id?: string; clinics?: 
       clinicIds: links.filter((l) => l.staff_id === r.id).map((l) => l.clinic_id),
       canLogIn: !!r.password_hash,
       createdAt: r.created_at.toISOString(),
+      phone: r.phone,
     }))
     .filter((s) => !where?.clinics || s.clinicIds.some((c) => where.clinics!.includes(c)));
 }
@@ -52,7 +54,7 @@ export async function createStaff(db: Db, body: z.infer<typeof CreateStaffBody>)
   const password = body.password ?? generatePassword();
   const id = `staff-${crypto.randomUUID().slice(0, 8)}`;
   await db.transaction().execute(async (trx) => {
-    await trx.insertInto('staff').values({ id, email, display_name: body.displayName, role: body.role, password_hash: await hashPassword(password) }).execute();
+    await trx.insertInto('staff').values({ id, email, display_name: body.displayName, role: body.role, password_hash: await hashPassword(password), phone: body.phone ?? null }).execute();
     if (body.clinicIds.length) await trx.insertInto('staff_clinics').values(body.clinicIds.map((clinic_id) => ({ staff_id: id, clinic_id }))).execute();
   });
   const [staff] = await staffWithClinics(db, { id });
@@ -86,8 +88,9 @@ export const UpdateStaffBody = z
     role: StaffRoleSchema.optional(),
     displayName: z.string().trim().min(1).max(200).optional(),
     clinicIds: z.array(z.string().min(1).max(100)).max(100).optional().describe('replaces their clinics; within yours'),
+    phone: z.string().trim().regex(/^\+?[0-9 ()-]{7,20}$/, 'a phone number such as +1 555 010 0199').nullable().optional().describe('work phone (null clears it), printed as the monitoring clinician\'s on the REMS form'),
   })
-  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change: send active, role, displayName or clinicIds', path: [] });
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change: send active, role, displayName, clinicIds or phone', path: [] });
 
 export function staffRoutes(app: FastifyInstance, { db }: ApiDeps): void {
   apiRoute(

@@ -356,6 +356,10 @@ export const ACTIONS = {
       dissociation: z.boolean(),
       respiratoryDepression: z.boolean(),
       seriousAdverseEvent: z.boolean(),
+      /** Were the vital signs acceptable before the dose, at ~40 min and before discharge (omitted: the engine's reading of its own checks, src/rems/form.ts). */
+      vitalsAcceptable: z.strictObject({ preDose: z.boolean(), at40: z.boolean(), discharge: z.boolean() }).optional(),
+      /** A documented correction: the form's dose or lot differs from the session's dose record on purpose (an amendment, audited with both values). */
+      amendmentReason: z.string().trim().min(10, 'at least 10 characters: say what was corrected and why').max(500).optional(),
     }),
     form: [
       stepField,
@@ -363,6 +367,7 @@ export const ACTIONS = {
       { kind: 'text', name: 'lotNumber', label: 'Lot number', required: true },
       { kind: 'group', layout: 'fieldset', legend: 'Concomitant medications', fields: CONCOMITANT.map((k) => ({ kind: 'checkbox', name: `concomitant.${k}`, label: CONCOMITANT_LABELS[k], falseWhenUnchecked: true }) as const) },
       { kind: 'group', layout: 'fieldset', legend: 'Observed', fields: OBSERVED.map((k) => ({ kind: 'checkbox', name: k, label: OBSERVED_LABELS[k], falseWhenUnchecked: true }) as const) },
+      { kind: 'text', name: 'amendmentReason', label: 'Amendment: why the dose or lot differs from the session record (only for a documented correction)', area: true },
     ],
     example: {
       stepKey: 'rems-form-1',

@@ -256,14 +256,17 @@ export const sessionsAndSafety = {
   'rems-form': (m, input, now) => {
     const [p, s] = m.openStepOf(input.stepKey, ['rems-monitoring-form'], 'rems-form');
     // The form reports the session's dose: a dose or lot that differs from what the session recorded
-    // is refused, naming both (the dose record is corrected first, not contradicted). A lot the
-    // session did not record is taken from the form.
+    // is refused, naming both, unless the form is filed as an amendment (a documented correction with
+    // its reason), recorded with both values. A lot the session did not record is taken from the form.
     const sessionKey = p.timing.anchor === 'step' ? p.timing.stepId : p.id;
     const dose = m.state.steps[sessionKey]?.session?.dose ?? null;
     const mismatch: Reason[] = [];
     if (dose?.doseMg != null && dose.doseMg !== input.doseMg) mismatch.push({ code: 'doseMg', message: `doseMg: the session ${sessionKey} recorded ${dose.doseMg} mg; the form says ${input.doseMg} mg`, blocking: true });
     if (dose?.lotNumber != null && dose.lotNumber !== input.lotNumber) mismatch.push({ code: 'lotNumber', message: `lotNumber: the session ${sessionKey} recorded lot ${dose.lotNumber}; the form says lot ${input.lotNumber}`, blocking: true });
-    if (mismatch.length) {
+    if (input.amendmentReason !== undefined && !mismatch.length) {
+      throw new Rejection('InvalidInput', `amendmentReason: the form's dose and lot match the session ${sessionKey}'s dose record: nothing to amend`, [{ code: 'amendmentReason', message: `amendmentReason: the form's dose and lot match the session ${sessionKey}'s dose record: nothing to amend`, blocking: true }]);
+    }
+    if (mismatch.length && input.amendmentReason === undefined) {
       const recorded = [dose?.doseMg != null ? `${dose.doseMg} mg` : null, dose?.lotNumber != null ? `lot ${dose.lotNumber}` : null].filter((x) => x !== null).join(', ');
       throw new Rejection(
         'ClinicallyRefused',
@@ -273,7 +276,10 @@ export const sessionsAndSafety = {
     }
     return () => {
       m.remsRecord(p, s, now, input);
-      m.event('rems-form.submitted', p.id, input.actor, {}, now);
+      if (input.amendmentReason !== undefined) {
+        m.event('rems-form.amended', p.id, input.actor, { session: sessionKey, recorded: { doseMg: dose?.doseMg ?? null, lotNumber: dose?.lotNumber ?? null }, filed: { doseMg: input.doseMg, lotNumber: input.lotNumber }, reason: input.amendmentReason }, now);
+      }
+      m.event('rems-form.submitted', p.id, input.actor, input.vitalsAcceptable ? { vitalsAcceptable: input.vitalsAcceptable } : {}, now);
       m.complete(p, s, 'submitted', now);
       m.formSubmitted(p);
       return { outcome: 'submitted' };

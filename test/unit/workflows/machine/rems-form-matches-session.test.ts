@@ -83,3 +83,32 @@ describe('who files the REMS form', () => {
     expect(rows(out, 'event')[0]).toMatchObject({ type: 'rems-form.submitted', stepKey: 'rems-form-1', actorType: 'staff', actorId: 'staff-c', by: { role: 'coordinator', label: 'C Coord' } });
   });
 });
+
+describe('an amendment: a documented correction of the dose or lot', () => {
+  const reason = 'second device was from lot L2 per the pharmacy log';
+  test('a differing lot with a reason files as an amendment: both values and the reason on the timeline, the form carries the corrected lot', () => {
+    const c = dosed({ doseMg: 56, lotNumber: 'L1' });
+    expect(c.act('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM, doseMg: 56, lotNumber: 'L2', amendmentReason: reason }).outcome).toBe('submitted');
+    const out = c.out();
+    expect(eventTypes(out)).toEqual(['rems-form.amended', 'rems-form.submitted']);
+    expect(rows(out, 'event')[0]).toMatchObject({ type: 'rems-form.amended', stepKey: 'rems-form-1', detail: { session: 'dose-1', recorded: { doseMg: 56, lotNumber: 'L1' }, filed: { doseMg: 56, lotNumber: 'L2' }, reason } });
+    expect(rows(out, 'rems-form')).toEqual([expect.objectContaining({ doseMg: 56, lotNumber: 'L2', submittedAt: expect.any(String) })]);
+    expect(c.status('rems-form-1')).toBe('done');
+  });
+
+  test('an amendment of a form that matches the session: refused naming amendmentReason (nothing to amend), nothing recorded', () => {
+    const c = dosed({ doseMg: 56, lotNumber: 'L1' });
+    const e = c.reject('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM, doseMg: 56, lotNumber: 'L1', amendmentReason: reason });
+    expect(e.type).toBe('InvalidInput');
+    expect(e.reasons.map((r) => r.code)).toEqual(['amendmentReason']);
+    expect(e.message).toContain('nothing to amend');
+    expect(c.out().projection).toBeNull();
+    expect(c.status('rems-form-1')).toBe('open');
+  });
+
+  test('the vital-signs-acceptable items given with the form are on its submitted event', () => {
+    const c = dosed({ doseMg: 56, lotNumber: 'L1' });
+    c.act('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM, vitalsAcceptable: { preDose: true, at40: false, discharge: true } });
+    expect(rows(c.out(), 'event')[0]).toMatchObject({ type: 'rems-form.submitted', detail: { vitalsAcceptable: { preDose: true, at40: false, discharge: true } } });
+  });
+});
