@@ -17,6 +17,7 @@ import { clinicRoutes } from './routes/clinics';
 import { codecRoutes } from './routes/codec';
 import { courseRoutes } from './routes/courses';
 import { dashboardRoutes } from './routes/dashboard';
+import { dashboardProtocolRoutes } from './routes/dashboard-protocols';
 import { worklistRoutes } from './routes/dashboard-worklist';
 import { dashboardClientRoutes } from './routes/dashboard-client';
 import { dashboardOpsRoutes } from './routes/dashboard-ops';
@@ -76,6 +77,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   loginRoutes(app, deps);
   clientAssessmentRoutes(app, deps);
   dashboardRoutes(app, deps);
+  dashboardProtocolRoutes(app, deps);
   worklistRoutes(app, deps);
   dashboardClientRoutes(app, deps);
   dashboardOpsRoutes(app, deps);

@@ -56,6 +56,7 @@ const NAV: Array<{ href: string; label: string; roles?: string[] }> = [
   { href: '/assessments', label: 'Assessments' },
   { href: '/clients', label: 'Clients' },
   { href: '/outcomes', label: 'Outcomes', roles: ['admin', 'coordinator', 'prescriber'] },
+  { href: '/protocols', label: 'Protocols' },
   { href: '/outbox', label: 'Outbox', roles: ['admin', 'coordinator'] },
   { href: '/staff', label: 'Staff', roles: ['admin'] },
   { href: '/audit', label: 'Audit log', roles: ['admin'] },

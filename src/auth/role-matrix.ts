@@ -150,6 +150,11 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   // Each action is checked again against ACTION_ROLES inside the handler.
   'POST /courses/:id/actions/:action': CARE_TEAM,
   'GET /outcomes': PATHWAY,
+  // A clinic's pathways (src/api/routes/dashboard-protocols.ts): read by all, drafted by coordinators and admins, published by admins.
+  'GET /protocols': CARE_TEAM,
+  'GET /protocols/:clinicId/:protocolId': CARE_TEAM,
+  'POST /protocols/:clinicId/drafts': OPS,
+  'POST /protocols/:clinicId/:protocolId/publish': ADMIN,
   'GET /outbox': OPS,
   'GET /outbox/:id': OPS,
   // The stuck board's Redeliver button (webhook deliveries given up on)

@@ -136,6 +136,16 @@ test('copy the office KAP template, shorten the integration window, check, publi
   // Another clinic's staff see nothing of it.
   expect((await call('GET', '/api/protocols', { token: otherAdmin })).body.clinicProtocols).toEqual([]);
 
+  // The dashboard shows the protocol as a timeline (who, when, what if late), not as JSON.
+  const pageHtml = await call('GET', `/protocols/${clinic}/kap-office`, { token: therapist, headers: { accept: 'text/html' } });
+  expect(pageHtml.status).toBe(200);
+  expect(pageHtml.text).toContain('showing v2 (in use)');
+  expect(pageHtml.text).toMatch(/Integration session<\/strong>.*?<td>the therapist<\/td><td>after each dose, within 24 h<\/td><td>24 h<\/td><td>at the deadline the step owner is told, then 24 h after it the coordinator is told/s);
+  expect(pageHtml.text).toContain('Intake call');
+  expect(pageHtml.text).not.toContain('"integrationWindowHours"');
+  const listHtml = await call('GET', '/protocols', { token: therapist, headers: { accept: 'text/html' } });
+  expect(listHtml.text).toContain(`href="/protocols/${clinic}/kap-office"`);
+
   // A client enrolled now follows version 2: its course's snapshot has the 24 h window.
   const north = await enroll(clinic, coordinator.token);
   expect(north.course.protocol).toEqual({ id: 'kap-office', version: 2 });
@@ -191,6 +201,15 @@ test('a draft that drops the pre-dose check is refused at publish with the rule 
   expect(refused.body.problems[0]).toMatchObject({ field: 'phases[2].steps[0].waitsOn', rule: 'pre-dose-check', source: expect.stringContaining('clinical.md') });
   expect(refused.body.problems[0].message).toMatch(/a clinician records the pre-dose check.*rule pre-dose-check; source: Spravato label/);
   expect(refused.body.problems[1]).toMatchObject({ field: 'assessments.beforeEachDose', rule: 'suicide-risk-screen' });
+  // The dashboard shows the same refusal: the rules with their sources, the changes, and its publish form says why.
+  const draftPage = await call('GET', `/protocols/${clinic}/kap-office?version=draft`, { token: admin, headers: { accept: 'text/html' } });
+  expect(draftPage.text).toContain('Breaks the clinical floor');
+  expect(draftPage.text).toMatch(/<strong>pre-dose-check<\/strong> at <code>phases\[2\]\.steps\[0\]\.waitsOn<\/code>.*?Source: Spravato label/s);
+  expect(draftPage.text).toContain('Assessments before each dose: removed cssrs');
+  expect(draftPage.text).not.toContain('id="publish"'); // no publish form for a draft that breaks a rule
+  const formPost = await stack.app.inject({ method: 'POST', url: `/protocols/${clinic}/kap-office/publish`, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'reason=try' });
+  expect(formPost.statusCode).toBe(303);
+  expect(decodeURIComponent(String(formPost.headers.location))).toMatch(/error=refused: the draft breaks the clinical floor: pre-dose-check at phases\[2\]\.steps\[0\]\.waitsOn/);
   // Nothing changed: version 2 is still the one in use, the draft is still a draft.
   const list = await call('GET', `/api/protocols?clinicId=${clinic}`, { token: admin });
   expect(list.body.clinicProtocols[0]).toMatchObject({ inUse: 2, draft: { version: 3 } });
@@ -212,4 +231,16 @@ test('the clinic chooses which published version new enrolments use', async () =
   expect(bad.status).toBe(400);
   expect(bad.body.problems[0].field).toBe('version');
   expect((await call('PUT', `${base}/kap-office/in-use`, { token: admin, body: { version: 2, reason: 'confirm' } })).body).toEqual({ protocolId: 'kap-office', inUse: 2 });
+});
+
+test('the dashboard copies a template into a draft, for coordinators and admins of the clinic', async () => {
+  const form = (token: string, body: string) => stack.app.inject({ method: 'POST', url: `/protocols/${clinic}/drafts`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: body });
+  expect((await form(therapist, 'template=iv-series&reason=x')).statusCode).toBe(403);
+  const missing = await form(coordinator.token, 'template=iv-series&reason=');
+  expect(decodeURIComponent(String(missing.headers.location))).toContain('error=reason:');
+  const made = await form(coordinator.token, 'template=iv-series&reason=our+infusion+pathway');
+  expect(made.statusCode).toBe(303);
+  expect(String(made.headers.location)).toMatch(new RegExp(`^/protocols/${clinic}/iv-series\\?ok=`));
+  const d = await call('GET', `${base}/iv-series/draft`, { token: therapist });
+  expect(d.body).toMatchObject({ version: 2, basedOn: 'template:iv-series@1', reason: 'our infusion pathway', problems: [], guardRails: [] });
 });

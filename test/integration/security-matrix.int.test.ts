@@ -126,6 +126,9 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
   '/api/clinics/:id/protocols/:protocolId/in-use': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
   '/api/clinics/:id/protocols/:protocolId/diff': (s) => ({ id: s.clinic, protocolId: 'kap-office' }),
   '/api/clinics/:id/protocols/:protocolId/versions/:version': (s) => ({ id: s.clinic, protocolId: 'kap-office', version: '2' }),
+  '/protocols/:clinicId/:protocolId': (s) => ({ clinicId: s.clinic, protocolId: 'kap-office' }),
+  '/protocols/:clinicId/:protocolId/publish': (s) => ({ clinicId: s.clinic, protocolId: 'kap-office' }),
+  '/protocols/:clinicId/drafts': (s) => ({ clinicId: s.clinic }),
 };
 
 // ---- Bodies: a valid body for every route that changes something ------------------------------------
@@ -177,6 +180,8 @@ export const BODIES: Record<string, BodyFn> = {
   'POST /api/clinics/:id/protocols/:protocolId/draft/rehearsal': () => ({ sandboxClinicId: 'no-such-sandbox', timeScale: 86400 }),
   'POST /api/clinics/:id/protocols/:protocolId/publish': () => ({ reason: 'security matrix' }),
   'PUT /api/clinics/:id/protocols/:protocolId/in-use': () => ({ version: 2, reason: 'security matrix' }),
+  'POST /protocols/:clinicId/:protocolId/publish': () => ({ reason: 'security matrix' }),
+  'POST /protocols/:clinicId/drafts': () => ({ template: 'iv-series', reason: 'security matrix' }),
 };
 
 /** Routes that take the clinic in the body: clinic A's principals naming clinic B are refused. */
