@@ -55,10 +55,23 @@ export function problemsFor(state: FormState | undefined, field: string): FieldP
   return state.problems.filter((p) => p.field === field || p.field.startsWith(`${field}.`));
 }
 
+/** A validator's message in words a clinician reads (`Too big: expected number to be <=240` -> `must be 240 or less`). */
+export function plainMessage(message: string): string {
+  const m = /^Too (big|small): expected \w+ to (?:be|have) (<=|>=|<|>)(\S+?)( characters| items)?$/.exec(message);
+  if (m) {
+    const [, , op, n, unit] = m;
+    if (unit) return `must have ${op!.startsWith('<') ? 'at most' : 'at least'} ${n}${unit}`;
+    return op === '<=' ? `must be ${n} or less` : op === '>=' ? `must be ${n} or more` : op === '<' ? `must be less than ${n}` : `must be more than ${n}`;
+  }
+  if (/^Invalid input: expected number, received/.test(message)) return 'must be a number';
+  if (message === 'Invalid input: expected int, received number') return 'must be a whole number';
+  return message;
+}
+
 /** A field's error message element, with the id its control's aria-describedby names. */
 export function fieldError(id: string, problems: FieldProblem[]): SafeHtml {
   if (!problems.length) return html``;
-  return html`<p class="field-error" id="${id}-error">${problems.map((p) => p.message).join('; ')}</p>`;
+  return html`<p class="field-error" id="${id}-error">${problems.map((p) => plainMessage(p.message)).join('; ')}</p>`;
 }
 
 /** aria-invalid and aria-describedby for a control with problems. */
@@ -75,7 +88,7 @@ export function errorSummary(state: FormState | undefined, title: string, anchor
   if (!state) return html``;
   const items = state.problems.map((p) => {
     const id = anchor(p.field);
-    const text = `${labelOf(p.field)}: ${p.message}`;
+    const text = `${labelOf(p.field)}: ${plainMessage(p.message)}`;
     return html`<li>${id ? html`<a href="#${id}">${text}</a>` : text}</li>`;
   });
   return html`<div class="error-summary" id="error-summary" tabindex="-1" role="alert"><h2>${title}</h2>${items.length ? html`<ul>${items}</ul>` : html`<p>${state.message}</p>`}</div>`;

@@ -157,9 +157,9 @@ test('pre-dose check with one value out of range: 400, the seven numbers kept, t
   expect(res.statusCode).toBe(400);
   for (const [, id, v] of typed) expect({ id, value: valueIn(res.body, id) }).toEqual({ id, value: v });
   expect(res.body).toMatch(/<input id="pre-dose-check-hoursSinceFood"[^>]* aria-invalid="true" aria-describedby="pre-dose-check-hoursSinceFood-error">/);
-  expect(res.body).toMatch(/<p class="field-error" id="pre-dose-check-hoursSinceFood-error">Too big[^<]*240[^<]*<\/p>/);
+  expect(res.body).toMatch(/<p class="field-error" id="pre-dose-check-hoursSinceFood-error">must be 240 or less<\/p>/);
   expect(res.body.match(/aria-invalid="true"/g)).toHaveLength(1);
-  expect(res.body).toContain('<a href="#pre-dose-check-hoursSinceFood">Vitals and fasting: Hours since food: Too big');
+  expect(res.body).toContain('<a href="#pre-dose-check-hoursSinceFood">Vitals and fasting: Hours since food: must be 240 or less');
   expect(res.body).toMatch(/id="pre-dose-check-escortConfirmed-yes" name="escortConfirmed:bool" value="true" checked/);
   expect(res.body).toMatch(/id="pre-dose-check-benzodiazepine-taking" name="benzodiazepine.taking:bool" value="true" checked/);
   expect(res.body).toMatch(/<option value="negative" selected>/);

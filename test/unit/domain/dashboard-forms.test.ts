@@ -1,7 +1,7 @@
 // The dashboard's action forms as data: ids unique per form, a refused form rendered with what was
 // typed and each problem beside its field, and a datetime-local value read in the clinic's zone.
 import { actionForm, formToBody, problemAnchor, problemLabel } from '../../../src/api/action-forms';
-import { wallTimeToInstant } from '../../../src/api/form-state';
+import { plainMessage, wallTimeToInstant } from '../../../src/api/form-state';
 import { fmtTime } from '../../../src/api/html';
 import { ACTIONS, ACTION_NAMES } from '../../../src/domain/actions/catalogue';
 
@@ -41,7 +41,7 @@ test('a refused form comes back open with the values typed, the problem beside i
   const html = actionForm('vitals', { ...ctx, state }).toString();
   expect(html).toContain('<details id="action-vitals" open>');
   expect(html).toMatch(/id="vitals-bloodPressure-systolic"[^>]*value="400"[^>]* aria-invalid="true" aria-describedby="vitals-bloodPressure-systolic-error">/);
-  expect(html).toContain('<p class="field-error" id="vitals-bloodPressure-systolic-error">Too big: expected number to be &#60;=300</p>');
+  expect(html).toContain('<p class="field-error" id="vitals-bloodPressure-systolic-error">must be 300 or less</p>');
   for (const [id, v] of [['atMinutes', '40'], ['bloodPressure-diastolic', '80'], ['heartRate', '70'], ['spo2', '98']]) expect(html).toMatch(new RegExp(`id="vitals-${id}"[^>]*value="${v}"`));
   // The same state does not fill another form of the page.
   expect(actionForm('discharge', { ...ctx, state }).toString()).not.toContain('value="400"');
@@ -71,4 +71,15 @@ test("a datetime-local value is the clinic's wall clock, through daylight saving
   expect(formToBody({ 'startsAt:datetime': '2026-12-01T09:30' }, { timeZone: 'Mars/Olympus' })).toEqual({ startsAt: '2026-12-01T09:30:00.000Z' });
   expect(fmtTime('2026-12-01T14:30:00.000Z', 'America/New_York').toString()).toBe('<time datetime="2026-12-01T14:30:00.000Z">2026-12-01 09:30 EST</time>');
   expect(fmtTime('2026-12-01T14:30:00.000Z').toString()).toBe('<time datetime="2026-12-01T14:30:00.000Z">2026-12-01 14:30 UTC</time>');
+});
+
+test("a validator's message is shown in words beside the field", () => {
+  expect(plainMessage('Too big: expected number to be <=240')).toBe('must be 240 or less');
+  expect(plainMessage('Too small: expected number to be >=1')).toBe('must be 1 or more');
+  expect(plainMessage('Too small: expected number to be >0')).toBe('must be more than 0');
+  expect(plainMessage('Too small: expected string to have >=10 characters')).toBe('must have at least 10 characters');
+  expect(plainMessage('Too big: expected string to have <=3 characters')).toBe('must have at most 3 characters');
+  expect(plainMessage('Invalid input: expected number, received string')).toBe('must be a number');
+  expect(plainMessage('Invalid input: expected int, received number')).toBe('must be a whole number');
+  expect(plainMessage('say why it was not assessed')).toBe('say why it was not assessed');
 });
