@@ -7,6 +7,7 @@
 // Fails (exit 1), never skips, when the server cannot be found or built. Prints one JSON line.
 //
 //   npx tsx scripts/cluster/kill-a-worker.ts [--courses N] [--time-scale T] [--keep]
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -20,7 +21,7 @@ import { enrollClient } from '../../src/client/courses';
 import { connectTemporal } from '../../src/client/temporal';
 import { PROJECT_ROOT } from '../../src/config';
 import { EncryptionCodec, parsePayloadKeys } from '../../src/security/payload-codec';
-import { Cluster } from './stack';
+import { Cluster, removeDir } from './stack';
 
 function num(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,6 +70,7 @@ async function main(): Promise<number> {
   });
   const cluster = new Cluster({ workers: 2, api: true, log: say });
   let client: Client | undefined;
+  let passed = false;
   try {
     await cluster.start();
     const [w1, w2] = cluster.workers as [NonNullable<(typeof cluster.workers)[0]>, NonNullable<(typeof cluster.workers)[0]>];
@@ -161,11 +163,20 @@ async function main(): Promise<number> {
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     say(`${failed === 0 ? 'PASSED' : 'FAILED'} in ${durationS} s`);
+    passed = failed === 0;
     return failed === 0 ? 0 : 1;
   } finally {
     await client?.connection.close().catch(() => undefined);
-    await cluster.stop(opts.keep);
+    await cluster.stop(true);
+    // A failed run keeps every process's log (the server, PostgreSQL, each worker, the API) for CI.
+    if (!passed) {
+      const dir = path.join(PROJECT_ROOT, 'test-artifacts', 'cluster-kill', `logs-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      fs.mkdirSync(dir, { recursive: true });
+      for (const f of fs.readdirSync(cluster.root).filter((x) => x.endsWith('.log'))) fs.copyFileSync(path.join(cluster.root, f), path.join(dir, f));
+      say(`logs in ${dir}`);
+    }
     if (opts.keep) say(`kept ${cluster.root}`);
+    else removeDir(cluster.root);
   }
 }
 
