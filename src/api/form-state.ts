@@ -192,8 +192,8 @@ function offsetAt(t: number, tz: string): number {
 
 /**
  * A wall-clock time without an offset (`2026-12-01T09:30`, what a datetime-local input sends) read in
- * the zone `tz`, as an instant; null when the text is not such a time. A wall time skipped or
- * repeated by a DST change takes the earlier of its two readings.
+ * the zone `tz`, as an instant; null when the text is not such a time. A wall time repeated by a DST
+ * change takes its first reading; one skipped (spring forward) moves on by the gap (02:30 -> 03:30).
  */
 export function wallTimeToInstant(wall: string, tz: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(wall);
@@ -202,6 +202,8 @@ export function wallTimeToInstant(wall: string, tz: string): Date | null {
   if (Number.isNaN(guess)) return null;
   const first = guess - offsetAt(guess, tz);
   const second = guess - offsetAt(first, tz);
-  const d = new Date(Math.min(first, second));
+  // `second` reads the wall time with the offset in force then; when that does not give the wall time
+  // back, the time is in a spring-forward gap and `first` (the offset before it) moves it on by the gap.
+  const d = new Date(second + offsetAt(second, tz) === guess ? second : first);
   return Number.isNaN(d.getTime()) ? null : d;
 }

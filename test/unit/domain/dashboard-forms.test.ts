@@ -64,6 +64,13 @@ test("a datetime-local value is the clinic's wall clock, through daylight saving
   expect(wallTimeToInstant('2026-07-01T09:30', 'America/New_York')?.toISOString()).toBe('2026-07-01T13:30:00.000Z');
   expect(wallTimeToInstant('2026-07-01T09:30', 'Australia/Sydney')?.toISOString()).toBe('2026-06-30T23:30:00.000Z');
   expect(wallTimeToInstant('2026-07-01T09:30', 'UTC')?.toISOString()).toBe('2026-07-01T09:30:00.000Z');
+  // New York 2027: clocks go forward at 02:00 on 14 March and back at 02:00 on 7 November.
+  expect(wallTimeToInstant('2027-03-14T01:30', 'America/New_York')?.toISOString()).toBe('2027-03-14T06:30:00.000Z');
+  expect(wallTimeToInstant('2027-03-14T02:30', 'America/New_York')?.toISOString()).toBe('2027-03-14T07:30:00.000Z'); // skipped: 03:30 EDT
+  expect(wallTimeToInstant('2027-03-14T03:30', 'America/New_York')?.toISOString()).toBe('2027-03-14T07:30:00.000Z');
+  expect(wallTimeToInstant('2027-03-14T06:30', 'America/New_York')?.toISOString()).toBe('2027-03-14T10:30:00.000Z');
+  expect(wallTimeToInstant('2027-11-07T01:30', 'America/New_York')?.toISOString()).toBe('2027-11-07T05:30:00.000Z'); // repeated: the EDT one
+  expect(wallTimeToInstant('2027-11-07T02:30', 'America/New_York')?.toISOString()).toBe('2027-11-07T07:30:00.000Z');
   expect(wallTimeToInstant('2026-07-01T09:30Z', 'UTC')).toBeNull();
   expect(wallTimeToInstant('tomorrow', 'UTC')).toBeNull();
   expect(formToBody({ 'startsAt:datetime': '2026-12-01T09:30' }, { timeZone: 'Europe/Berlin' })).toEqual({ startsAt: '2026-12-01T08:30:00.000Z' });
