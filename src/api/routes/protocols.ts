@@ -107,7 +107,8 @@ export function protocolRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async ({ params, body, principal }) => {
       inScope(principal, params.id);
       const source: DraftSource = body.template !== undefined ? { template: body.template, ...(body.templateVersion ? { version: body.templateVersion } : {}) } : body.copyOf !== undefined ? { copyOf: body.copyOf, ...(body.copyVersion ? { version: body.copyVersion } : {}) } : { definition: body.protocol };
-      return createDraft(db, actor(principal), { clinicId: params.id, source, ...(body.protocolId ? { protocolId: body.protocolId } : {}), reason: body.reason });
+      const d = await createDraft(db, actor(principal), { clinicId: params.id, source, ...(body.protocolId ? { protocolId: body.protocolId } : {}), reason: body.reason });
+      return getDraft(db, params.id, d.protocolId); // with its changes against the version in use (or its template)
     },
   );
 
@@ -125,7 +126,8 @@ export function protocolRoutes(app: FastifyInstance, deps: ApiDeps): void {
     { method: 'PUT', url: '/api/clinics/:id/protocols/:protocolId/draft', tag: 'protocols', summary: 'Replace the draft (an upload); refused with every problem and its path, the draft unchanged', params: ProtocolParams, body: UpdateDraftBody, errors: [404], response: DraftView },
     async ({ params, body, principal }) => {
       inScope(principal, params.id);
-      return updateDraft(db, actor(principal), { clinicId: params.id, protocolId: params.protocolId, definition: body.protocol, reason: body.reason });
+      await updateDraft(db, actor(principal), { clinicId: params.id, protocolId: params.protocolId, definition: body.protocol, reason: body.reason });
+      return getDraft(db, params.id, params.protocolId);
     },
   );
 
