@@ -70,12 +70,13 @@ export function buildFhirBundle(input: FhirExportInput, options: FhirExportOptio
   const orgRef = organization ? ref(organization, organization.name) : undefined;
 
   // Minimal on purpose: what a receiver needs to match the person, nothing more (no contact details).
-  // No gender: the client record does not hold one, and none is guessed.
+  // Gender only as the client record holds it (female, male, unknown: AdministrativeGender codes); never guessed.
   const patient = add<Patient>({
     resourceType: 'Patient',
     id: fhirId('Patient', client.id),
     identifier: [{ system: `${base}/client-id`, value: client.id }],
     name: [{ family: client.familyName, given: [client.givenName] }],
+    ...(client.sex ? { gender: client.sex } : {}),
     ...(client.birthDate ? { birthDate: client.birthDate } : {}),
     ...(orgRef ? { managingOrganization: orgRef } : {}),
   });

@@ -27,7 +27,7 @@ function stepNames(snapshot: unknown): Map<string, string> {
 
 /** Every course of a client (or only `courseIds`), oldest first. Throws not_found for an unknown client. */
 export async function loadFhirExport(db: Db, clientId: string, courseIds?: readonly string[]): Promise<FhirExportInput> {
-  const client = await db.selectFrom('clients').select(['id', 'clinic_id', 'given_name', 'family_name', 'date_of_birth']).where('id', '=', clientId).executeTakeFirst();
+  const client = await db.selectFrom('clients').select(['id', 'clinic_id', 'given_name', 'family_name', 'date_of_birth', 'sex']).where('id', '=', clientId).executeTakeFirst();
   if (!client) throw notFound(`client ${clientId}`);
   let cq = db.selectFrom('courses').selectAll().where('client_id', '=', clientId).orderBy('enrolled_at', 'asc');
   if (courseIds) {
@@ -167,6 +167,6 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
   return { client: clientOf(client), ...(clinic ? { clinic } : {}), courses: out };
 }
 
-function clientOf(c: { id: string; clinic_id: string; given_name: string; family_name: string; date_of_birth: Date | null }) {
-  return { id: c.id, clinicId: c.clinic_id, givenName: c.given_name, familyName: c.family_name, birthDate: dateOnly(c.date_of_birth) };
+function clientOf(c: { id: string; clinic_id: string; given_name: string; family_name: string; date_of_birth: Date | null; sex: 'female' | 'male' | 'unknown' | null }) {
+  return { id: c.id, clinicId: c.clinic_id, givenName: c.given_name, familyName: c.family_name, birthDate: dateOnly(c.date_of_birth), sex: c.sex };
 }

@@ -8,6 +8,8 @@ export interface FhirClient {
   familyName: string;
   /** YYYY-MM-DD, when known. */
   birthDate: string | null;
+  /** As the client record holds it (clients.sex), when recorded: Patient.gender. */
+  sex?: 'female' | 'male' | 'unknown' | null;
 }
 
 export interface FhirStep {

@@ -27,7 +27,7 @@ beforeAll(async () => {
       expect((await call('POST', '/api/staff', { token: admin, body: { email: `${role}-${uid()}@fhir.example.org`, displayName: `${name} ${role}`, role, clinicIds: [clinicId] } })).status).toBe(201);
     }
     const family = `${key === 'harbour' ? 'Harbourson' : 'Hillsdottir'}-${U}`;
-    const c = await call('POST', '/api/clients', { token: admin, body: { clinicId, givenName: key === 'harbour' ? 'Ada' : 'Bea', familyName: family, email: `${key}@example.org`, dateOfBirth: '1981-06-15' } });
+    const c = await call('POST', '/api/clients', { token: admin, body: { clinicId, givenName: key === 'harbour' ? 'Ada' : 'Bea', familyName: family, email: `${key}@example.org`, dateOfBirth: '1981-06-15', ...(key === 'harbour' ? { sex: 'female' } : {}) } });
     expect(c.status).toBe(201);
     const course = await call('POST', `/api/clients/${c.body.id}/courses`, { token: admin, body: { protocolId: 'kap-office' } });
     expect(course.status).toBe(201);
@@ -66,6 +66,7 @@ test("the integrator's day: metadata, patient search, read, search by patient an
   expect(patients.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
   const patient = patients.body.entry[0].resource;
   expect(patient.identifier[0]).toEqual({ system: 'https://kap-pathways.example.org/fhir/client-id', value: ids.harbour.clientId });
+  expect(patient.gender).toBe('female'); // as the client record holds it
   expectNoHill(patients.text);
   const byIdentifier = await call('GET', `/fhir/Patient?identifier=${ids.hill.clientId}`, { token: ehr });
   expect(byIdentifier.body.total).toBe(0);
@@ -145,6 +146,9 @@ test('an all-clinic admin sees both clinics (the scoping above can fail)', async
   expect(all.status).toBe(200);
   const values = all.body.entry.map((e: { resource: { identifier: Array<{ value: string }> } }) => e.resource.identifier[0]!.value);
   expect(values).toEqual(expect.arrayContaining([ids.harbour.clientId, ids.hill.clientId]));
+  // Hill's client has no recorded sex: no gender is guessed.
+  const hillPatient = all.body.entry.find((e: { resource: { identifier: Array<{ value: string }> } }) => e.resource.identifier[0]!.value === ids.hill.clientId).resource;
+  expect(hillPatient.gender).toBeUndefined();
 });
 
 test('bad input: OperationOutcome 4xx naming the parameter, never 5xx; roles and credentials enforced', async () => {

@@ -23,9 +23,14 @@ describe('FHIR R4 export bundle', () => {
     expect(errorsOf(validateFhir(broken)).length).toBeGreaterThanOrEqual(2);
   });
 
-  test('Patient is minimal: id, name, birth date, our identifier and the clinic, no contact details and no invented gender', () => {
+  test('Patient is minimal: id, name, birth date, gender as recorded, our identifier and the clinic, no contact details', () => {
     const [p] = of<Record<string, unknown>>(bundle, 'Patient');
-    expect(Object.keys(p!).sort()).toEqual(['birthDate', 'id', 'identifier', 'managingOrganization', 'name', 'resourceType']);
+    expect(Object.keys(p!).sort()).toEqual(['birthDate', 'gender', 'id', 'identifier', 'managingOrganization', 'name', 'resourceType']);
+    expect(p!.gender).toBe('female');
+    // Not recorded: no gender at all (none is guessed).
+    const unrecorded = completeCourse();
+    unrecorded.client.sex = null;
+    expect(of<Record<string, unknown>>(buildFhirBundle(unrecorded), 'Patient')[0]!.gender).toBeUndefined();
     expect((p!.identifier as Array<{ system: string }>)[0]!.system).toBe('https://kap-pathways.example.org/fhir/client-id');
     expect(p!.birthDate).toBe('1985-12-10');
   });

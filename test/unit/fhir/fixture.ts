@@ -16,7 +16,7 @@ const phq = (vals: number[]) => Object.fromEntries(vals.map((v, i) => [String(i 
 export function completeCourse(): FhirExportInput {
   return {
     exportedAt: at(1000),
-    client: { id: 'cl-1', clinicId: 'k1', givenName: 'Ada', familyName: 'Lovelace', birthDate: '1985-12-10' },
+    client: { id: 'cl-1', clinicId: 'k1', givenName: 'Ada', familyName: 'Lovelace', birthDate: '1985-12-10', sex: 'female' },
     clinic: { id: 'k1', name: 'Harbour Clinic' },
     courses: [
       {
