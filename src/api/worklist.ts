@@ -222,21 +222,5 @@ export async function worklistCounts(db: Db, f: WorklistQuery, now = new Date())
   };
 }
 
-/** "in 3 d 4 h", "2 h 5 min ago", "now": a due time relative to now. */
-export function relativeTime(at: Date, now = new Date()): string {
-  const s = Math.round((at.getTime() - now.getTime()) / 1000);
-  const a = Math.abs(s);
-  if (a < 60) return 'now';
-  const text = a < 3600 ? `${Math.floor(a / 60)} min` : a < 86400 ? `${Math.floor(a / 3600)} h${Math.floor((a % 3600) / 60) ? ` ${Math.floor((a % 3600) / 60)} min` : ''}` : `${Math.floor(a / 86400)} d${Math.floor((a % 86400) / 3600) ? ` ${Math.floor((a % 86400) / 3600)} h` : ''}`;
-  return s > 0 ? `in ${text}` : `${text} ago`;
-}
-
-/** A date and time in a clinic's time zone, to the minute: "Tue, Dec 1, 2026, 09:03 EST" (UTC for an unknown zone). */
-export function clinicLocalTime(at: Date, timeZone: string): string {
-  const fmt = (tz: string) => new Intl.DateTimeFormat('en-US', { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: tz, timeZoneName: 'short' }).format(at);
-  try {
-    return fmt(timeZone);
-  } catch {
-    return fmt('UTC');
-  }
-}
+// Due times as staff read them (also the client list's and the `kap` command's).
+export { clinicLocalTime, relativeTime } from '../format-time';

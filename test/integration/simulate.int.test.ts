@@ -41,10 +41,17 @@ afterAll(async () => {
 
 test('a small synthetic clinic: clients answer the baseline from their emailed links and every course completes with its doses', async () => {
   const { token } = await personTokenFor(stack.db, 'admin'); // a person: the simulator records safety reviews
-  const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-  const { ok, summary } = await simulate({ clients: 3, protocol: 'kap-office', timeScale: 216_000, seed: 7, url: base, token, concurrency: 3 }, quiet);
+  let progress = '';
+  const notATerminal = new Writable({ write: (c, _e, cb) => ((progress += String(c)), cb()) });
+  const { ok, summary } = await simulate({ clients: 3, protocol: 'kap-office', timeScale: 216_000, seed: 7, url: base, token, concurrency: 3 }, notATerminal);
   expect(summary).toMatchObject({ mismatches: [] });
   expect(ok).toBe(true);
+  // Not a terminal: no progress frames (no carriage returns, no bar), a line per phase saying what it waits for.
+  expect(progress).not.toMatch(/\r|\[#/);
+  expect(progress).toContain('enrolled 3 kap-office courses');
+  expect(progress).toContain('staff actions recorded; waiting for every course to end');
+  expect(progress).toMatch(/courses ended; waiting for \d courses? at (followup|post-course)/);
+  expect(progress).toMatch(/all 3 courses ended\n$/);
   const courses = await stack.db.selectFrom('courses').select(['id', 'status']).where('clinic_id', '=', (summary as { clinicId: string }).clinicId).execute();
   expect(courses.map((c) => c.status)).toEqual(['completed', 'completed', 'completed']);
   // The baseline was answered by each client through the page: a C-SSRS and a PHQ-9 completed before

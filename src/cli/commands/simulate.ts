@@ -262,47 +262,68 @@ export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream
     runs.push({ n: i + 1, profile, courseId: course.id, clientId: client.id });
   }
   const info = await protocolInfo(api, runs[0]!.courseId, opts.protocol, opts.rehearsal?.definition);
-  // Progress: every milestone of every course, then waiting for the follow-ups to finish.
-  const total = runs.length * (info.dosingSessions + 5);
-  let done = 0;
-  const bar = () => {
+  // Progress: every milestone of every course, then waiting for the courses to end. On a terminal a
+  // bar redrawn in place; otherwise (a pipe, a log file, CI) no frames, a line per phase instead.
+  const perCourse = info.dosingSessions + 5;
+  const total = runs.length * perCourse;
+  const ticks = new Map<string, number>();
+  const done = () => [...ticks.values()].reduce((a, n) => a + n, 0);
+  const tty = !!(err as NodeJS.WriteStream).isTTY;
+  const bar = (what: string) => {
+    if (!tty) return;
     const w = 30;
-    const f = Math.min(w, Math.round((done / total) * w));
-    err.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${Math.min(100, Math.round((done / total) * 100))}% ${runs.filter((x) => x.final).length}/${runs.length} courses ended`);
+    const f = Math.min(w, Math.round((done() / total) * w));
+    err.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${Math.min(100, Math.round((done() / total) * 100))}% ${runs.filter((x) => x.final).length}/${runs.length} ended; ${what}\x1b[K`);
   };
-  const tick = () => {
-    done++;
-    bar();
+  const tickFor = (courseId: string) => () => {
+    ticks.set(courseId, Math.min(perCourse, (ticks.get(courseId) ?? 0) + 1));
+    bar('recording the staff actions');
   };
   const timeoutMs = Math.max(120_000, (400 * 86_400_000) / opts.timeScale);
+  if (!tty) err.write(`enrolled ${runs.length} ${opts.protocol} courses in clinic ${clinicId}; recording every staff action, ${Math.max(1, opts.concurrency)} courses at once\n`);
   let next = 0;
   const worker = async () => {
     while (next < runs.length) {
       const run = runs[next++]!;
       try {
-        await driveCourse(api, run.courseId, run.profile, info, r, timeoutMs, tick);
+        await driveCourse(api, run.courseId, run.profile, info, r, timeoutMs, tickFor(run.courseId));
       } catch (e) {
         run.error = e instanceof Error ? e.message : String(e);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, worker));
-  // Wait for every course to end (follow-ups run on the engine's timers).
+  const failed = runs.filter((x) => x.error).length;
+  if (!tty) err.write(`staff actions recorded${failed ? ` (${failed} course${failed === 1 ? '' : 's'} stopped with an error)` : ''}; waiting for every course to end\n`);
+  // Wait for every course to end: after the last session the engine's own timers run the follow-up
+  // assessments (30, 90 and 180 days, scaled), which synthetic clients leave to expire unanswered.
   const until = Date.now() + timeoutMs;
+  let said = '';
+  let saidAt = 0;
   for (;;) {
+    const waiting: Array<{ step: string | null; deadline: string | null }> = [];
     for (const run of runs.filter((x) => !x.final)) {
-      const c = await api.ok<{ status: string; endedAt: string | null; endReason: string | null }>('GET', `/api/courses/${run.courseId}`);
+      const c = await api.ok<{ status: string; endedAt: string | null; endReason: string | null; currentStep: string | null; currentStepDeadline: string | null }>('GET', `/api/courses/${run.courseId}`);
       if (c.endedAt) {
         run.final = c.status;
         run.endReason = c.endReason;
-        done = Math.min(total, done + (info.dosingSessions + 5));
-      }
+        ticks.set(run.courseId, perCourse);
+      } else waiting.push({ step: c.currentStep, deadline: c.currentStepDeadline });
     }
-    bar();
+    const note = waitingFor(waiting);
+    bar(note);
+    // Off a terminal: a line when what it waits for changes, or every 30 s.
+    const key = note.replace(/; the next due in .*$/, '');
+    if (!tty && waiting.length && (key !== said || Date.now() - saidAt > 30_000)) {
+      err.write(`${runs.length - waiting.length}/${runs.length} courses ended; ${note}\n`);
+      said = key;
+      saidAt = Date.now();
+    }
     if (runs.every((x) => x.final) || Date.now() > until) break;
     await sleep(500);
   }
-  err.write('\n');
+  const open = runs.filter((x) => !x.final).length;
+  err.write(`${tty ? '\n' : ''}${open ? `gave up waiting after ${Math.round(timeoutMs / 1000)} s: ${open} course${open === 1 ? '' : 's'} still open` : `all ${runs.length} courses ended`}\n`);
   const byProfile: Record<string, { expected: string; count: number; matched: number; finals: Record<string, number> }> = {};
   for (const run of runs) {
     const s = (byProfile[run.profile] ??= { expected: EXPECT[run.profile], count: 0, matched: 0, finals: {} });
@@ -316,6 +337,18 @@ export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream
   return { ok: mismatches.length === 0, summary };
 }
 
+/** What the open courses wait for: "waiting for 12 courses at followup-90d ×8, followup-180d ×4 (...)". */
+export function waitingFor(waiting: Array<{ step: string | null; deadline: string | null }>, now = Date.now()): string {
+  if (!waiting.length) return 'every course has ended';
+  const bySteps = new Map<string, number>();
+  for (const w of waiting) bySteps.set(w.step ?? 'starting', (bySteps.get(w.step ?? 'starting') ?? 0) + 1);
+  const steps = [...bySteps.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(', ');
+  const follow = [...bySteps.keys()].every((k) => /^followup-|^post-course/.test(k));
+  const next = waiting.map((w) => (w.deadline ? Date.parse(w.deadline) : NaN)).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b)[0];
+  const due = next === undefined ? '' : `; the next due in ${Math.max(0, Math.round((next - now) / 1000))} s`;
+  return `waiting for ${waiting.length} course${waiting.length === 1 ? '' : 's'} at ${steps}${follow ? " (follow-up assessments on the engine's timers, left unanswered by the synthetic clients)" : ''}${due}`;
+}
+
 export function register(program: Command): void {
   program
     .command('simulate')
@@ -325,17 +358,18 @@ export function register(program: Command): void {
     .option('--time-scale <s>', 'protocol days per real day (86400 = a day per second)', '86400')
     .option('--seed <k>', 'random seed', '1')
     .option('--concurrency <n>', 'courses driven at once', '8')
-    .option('--url <url>', 'engine base URL', 'http://127.0.0.1:3000')
+    .option('--url <url>', 'engine URL (env KAP_URL, default PUBLIC_URL or http://127.0.0.1:3000)')
     .option('--token <token>', 'API token (default: KAP_TOKEN)')
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { clients: string; protocol: string; timeScale: string; seed: string; concurrency: string; url: string; token?: string; json?: boolean }) => {
+    .action(async (o: { clients: string; protocol: string; timeScale: string; seed: string; concurrency: string; url?: string; token?: string; json?: boolean }) => {
       const { ok, summary } = await simulate({
         clients: Number(o.clients),
         protocol: o.protocol,
         timeScale: Number(o.timeScale),
         seed: Number(o.seed),
         concurrency: Number(o.concurrency),
-        url: o.url,
+        // The same engine as every other command: --url, else KAP_URL, else PUBLIC_URL, else the default port.
+        url: o.url ?? process.env.KAP_URL ?? process.env.PUBLIC_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`,
         token: o.token ?? process.env.KAP_TOKEN,
         json: o.json,
       });
