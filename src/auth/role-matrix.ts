@@ -159,6 +159,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /outbox/:id': OPS,
   // The stuck board's Redeliver button (webhook deliveries given up on)
   'POST /webhooks/:id/redeliver': OPS,
+  'GET /webhooks': OPS,
   'GET /staff': ADMIN,
   'GET /audit': ADMIN,
   'POST /staff': ADMIN,

@@ -30,9 +30,12 @@ export async function dispatchWebhookDeliveries(
   db: Db,
   start: (workflowId: string, input: WebhookDeliveryInput) => Promise<void>,
   limit = 200,
+  clinicId?: string,
 ): Promise<number> {
   // Held deliveries (a paused subscription) wait for the resume, which sends them in sequence.
-  const rows = await db.selectFrom('webhook_deliveries').select('id').where('dispatched_at', 'is', null).where('status', '=', 'pending').orderBy('created_at').orderBy('seq').limit(limit).execute();
+  let q = db.selectFrom('webhook_deliveries').select('id').where('dispatched_at', 'is', null).where('status', '=', 'pending');
+  if (clinicId !== undefined) q = q.where('clinic_id', '=', clinicId);
+  const rows = await q.orderBy('created_at').orderBy('seq').limit(limit).execute();
   for (const r of rows) {
     const workflowId = webhookDeliveryWorkflowId(r.id);
     try {
@@ -47,7 +50,7 @@ export async function dispatchWebhookDeliveries(
 }
 
 /** From inside any activity: start delivery workflows on this worker's task queue. */
-async function dispatchFromActivity(db: Db): Promise<number> {
+async function dispatchFromActivity(db: Db, clinicId?: string): Promise<number> {
   const ctx = Context.current();
   const taskQueue = ctx.info.taskQueue;
   return dispatchWebhookDeliveries(db, async (workflowId, input) => {
@@ -57,7 +60,7 @@ async function dispatchFromActivity(db: Db): Promise<number> {
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });
-  });
+  }, 200, clinicId);
 }
 
 /**
@@ -69,7 +72,9 @@ async function dispatchFromActivity(db: Db): Promise<number> {
 export function withWebhookDispatch<A extends unknown[]>(db: Db, activity: (...args: A) => Promise<{ webhooks: boolean }>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const { webhooks } = await activity(...args);
-    if (webhooks) await dispatchFromActivity(db);
+    // Only the projected clinic's deliveries: the ones this statement made (and any it left before).
+    const clinicId = (args[0] as { clinicId?: unknown } | undefined)?.clinicId;
+    if (webhooks) await dispatchFromActivity(db, typeof clinicId === 'string' ? clinicId : undefined);
   };
 }
 

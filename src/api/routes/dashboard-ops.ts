@@ -9,10 +9,16 @@ import { AppError } from '../../errors';
 import { redeliverWebhooks } from '../../webhooks/redeliver';
 import { principalOf } from '../auth';
 import type { AppDeps } from '../context';
-import { html, page, type SafeHtml } from '../html';
+import { csrfField, html, page, type SafeHtml } from '../html';
 import { OUTBOX_STATUSES, outboxPage } from './outbox';
 
 const send = (reply: FastifyReply, body: string, status = 200) => reply.code(status).type('text/html; charset=utf-8').send(body);
+const flashOf = (q: unknown): { kind: 'ok' | 'error'; text: string } | null => {
+  const v = (q ?? {}) as Record<string, unknown>;
+  if (typeof v.ok === 'string' && v.ok.length <= 2000) return { kind: 'ok', text: v.ok };
+  if (typeof v.error === 'string' && v.error.length <= 2000) return { kind: 'error', text: v.error };
+  return null;
+};
 
 /** A time in a clinic's zone, e.g. "2026-11-30 09:14 EST" (the machine-readable UTC time in datetime). */
 export function fmtZoned(iso: string | Date | null | undefined, timeZone: string): SafeHtml {
@@ -110,14 +116,61 @@ ${pages > 1 ? html`<nav aria-label="Outbox pages" class="pager">${pageNo > 1 ? h
     return send(reply, page({ title: 'Outbox', principal: p, active: '/outbox' }, body));
   });
 
-  // The stuck board's "Redeliver" button for a subscription whose deliveries were given up on.
+  // Webhook subscriptions of the viewer's clinics: what was given up on or is held, with a Redeliver
+  // button per delivery and for all of them (the stuck board has the latter too).
+  app.get('/webhooks', async (req, reply) => {
+    const p = principalOf(req);
+    const ids = clinicFilter(p);
+    let q = db.selectFrom('webhook_subscriptions').select(['id', 'clinic_id', 'url', 'active', 'event_types']).orderBy('clinic_id').orderBy('created_at');
+    if (ids) q = ids.length ? q.where('clinic_id', 'in', ids) : q.where(({ lit }) => lit(false));
+    const subs = await q.execute();
+    const counts = subs.length
+      ? await db.selectFrom('webhook_deliveries').select(['subscription_id', 'status', (eb) => eb.fn.countAll<string>().as('n')]).where('subscription_id', 'in', subs.map((x) => x.id)).groupBy(['subscription_id', 'status']).execute()
+      : [];
+    const open = subs.length
+      ? await db
+          .selectFrom('webhook_deliveries as d')
+          .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+          .leftJoin('clinics as cl', 'cl.id', 'd.clinic_id')
+          .select(['d.id', 'd.subscription_id', 'd.seq', 'd.status', 'd.attempts', 'd.last_error', 'e.type', 'e.occurred_at', 'cl.timezone'])
+          .where('d.subscription_id', 'in', subs.map((x) => x.id))
+          .where('d.status', 'in', ['failed', 'held'])
+          .orderBy('d.seq')
+          .limit(500)
+          .execute()
+      : [];
+    const canAct = p.role === 'admin' || p.role === 'coordinator';
+    const body = html`<p>Each clinic's webhook subscriptions. A delivery given up on (after every retry) waits here, on the stuck board and in the metrics until it is redelivered; redelivered deliveries go out one after another in sequence order. A paused subscription holds its deliveries until it is resumed (<code>PATCH /api/webhooks/:id</code>, <code>active</code>).</p>
+${
+  subs.length
+    ? subs.map((sub) => {
+        const c = Object.fromEntries(counts.filter((x) => x.subscription_id === sub.id).map((x) => [x.status, Number(x.n)]));
+        const mine = open.filter((d) => d.subscription_id === sub.id);
+        const failed = mine.filter((d) => d.status === 'failed').length;
+        return html`<section class="card" id="webhook-${sub.id}" aria-labelledby="wh-${sub.id}"><h2 id="wh-${sub.id}">${new URL(sub.url).host} <span class="badge ${sub.active ? 'ok' : 'warn'}">${sub.active ? 'active' : 'paused'}</span></h2>
+<p class="muted">${sub.id} · clinic ${sub.clinic_id} · ${sub.event_types.join(', ')}</p>
+<p>${['delivered', 'pending', 'held', 'failed', 'cancelled'].map((st) => `${st} ${c[st] ?? 0}`).join(' · ')}</p>
+${failed && canAct && sub.active ? html`<form method="post" action="/webhooks/${sub.id}/redeliver" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/webhooks"><button type="submit">Redeliver all ${failed} failed in order</button></form>` : ''}
+${mine.length ? html`<table class="responsive"><caption>Given up on or held, in sequence order</caption><thead><tr><th scope="col">Sequence</th><th scope="col">Event</th><th scope="col">Happened</th><th scope="col">Status</th><th scope="col">Last error</th><th scope="col">Redeliver</th></tr></thead><tbody>${mine.map(
+          (d) => html`<tr><td>#${d.seq ?? '–'}</td><td>${d.type}</td><td>${fmtZoned(d.occurred_at, d.timezone ?? 'UTC')}</td><td>${d.status} after ${d.attempts} attempt(s)</td><td>${d.last_error ?? ''}</td><td>${d.status === 'failed' && canAct && sub.active ? html`<form method="post" action="/webhooks/${sub.id}/redeliver" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/webhooks"><input type="hidden" name="deliveryId" value="${d.id}"><button type="submit" class="secondary" aria-label="Redeliver delivery ${d.seq ?? d.id}">Redeliver</button></form>` : ''}</td></tr>`,
+        )}</tbody></table>` : html`<p class="empty">Nothing given up on or held.</p>`}</section>`;
+      })
+    : html`<p class="empty">No webhook subscriptions in your clinics (API: <code>POST /api/webhooks</code>).</p>`
+}`;
+    return send(reply, page({ title: 'Webhooks', principal: p, active: '/webhooks', flash: flashOf(req.query) }, body));
+  });
+
+  // "Redeliver" on the stuck board (every failed delivery) and on /webhooks (one, or all).
   app.post('/webhooks/:id/redeliver', async (req, reply) => {
     const p = principalOf(req);
     const id = z.string().min(1).max(200).safeParse((req.params as { id?: string }).id);
-    const to = (kind: 'ok' | 'error', text: string) => reply.redirect(`/?${kind}=${encodeURIComponent(text)}`, 303);
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    const backTo = form._back === '/webhooks' ? '/webhooks' : '/';
+    const to = (kind: 'ok' | 'error', text: string) => reply.redirect(`${backTo}?${kind}=${encodeURIComponent(text)}`, 303);
     if (!id.success) return to('error', 'id: not a webhook subscription id');
+    const one = typeof form.deliveryId === 'string' && form.deliveryId ? form.deliveryId.slice(0, 200) : undefined;
     try {
-      const r = await redeliverWebhooks(deps, p, id.data, {});
+      const r = await redeliverWebhooks(deps, p, id.data, one ? { deliveryIds: [one] } : {});
       return to('ok', r.redelivered ? `Redelivering ${r.redelivered} webhook deliver${r.redelivered === 1 ? 'y' : 'ies'} in sequence order.` : 'No failed deliveries to redeliver.');
     } catch (err) {
       if (err instanceof AppError) return to('error', err.message);
