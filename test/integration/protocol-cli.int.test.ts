@@ -7,6 +7,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createActivities } from '../../src/activities';
+import type { Db } from '../../src/db/connect';
+import { freePort } from '../../src/temporal/dev-server';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { personTokenFor, tokenFor, uid } from './api-helpers';
 
@@ -17,9 +20,9 @@ let url: string;
 const clinicId = `cli-proto-${uid()}`;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kap-protocol-cli-'));
 
-async function kap(args: string[], token?: string): Promise<{ code: number; out: string; err: string }> {
+async function kap(args: string[], token?: string, timeout = 60_000): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await exec(KAP, args, { env: { ...process.env, KAP_URL: url, ...(token ? { KAP_TOKEN: token } : {}) }, timeout: 60_000 });
+    const r = await exec(KAP, args, { env: { ...process.env, KAP_URL: url, ...(token ? { KAP_TOKEN: token } : {}) }, timeout });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -28,8 +31,14 @@ async function kap(args: string[], token?: string): Promise<{ code: number; out:
 }
 
 beforeAll(async () => {
-  stack = await startTestStack();
-  url = await stack.app.listen({ port: 0, host: '127.0.0.1' });
+  // The worker signs client links with the API's key (the rehearsal's synthetic clients answer from them).
+  const port = await freePort();
+  const dbRef: { db?: Db } = {};
+  const lateDb = new Proxy({} as Db, { get: (_t, k) => { const v = (dbRef.db as never)[k] as unknown; return typeof v === 'function' ? v.bind(dbRef.db) : v; } });
+  const secretKey = 'test-secret-key-0123456789abcdef0123456789';
+  stack = await startTestStack({ env: { PUBLIC_URL: `http://127.0.0.1:${port}` }, workerOptions: { activities: createActivities({ db: lateDb, mail: { publicUrl: `http://127.0.0.1:${port}`, secretKey }, secretKey }) } });
+  dbRef.db = stack.db;
+  url = await stack.app.listen({ port, host: '127.0.0.1' });
   await stack.db.insertInto('clinics').values({ id: clinicId, name: 'CLI Protocol Clinic' }).execute();
 }, 60_000);
 afterAll(async () => {
@@ -89,3 +98,20 @@ test('a local file that drops the suicide-risk screen: kap protocol check names 
   expect(r.out).toContain('1 guard rail(s) broken: it cannot be published\n  [suicide-risk-screen] assessments.beforeEachDose: must include cssrs');
   expect(r.out).toContain('source: C-SSRS triage guidance (Columbia)');
 }, 60_000);
+
+test('kap protocol rehearse: a short pathway on six synthetic clients in a sandbox, the summary kept on the draft', async () => {
+  const coordinator = (await personTokenFor(stack.db, 'coordinator', clinicId)).token;
+  const shown = JSON.parse((await kap(['protocol', 'show', 'kap-office', '--json'])).out);
+  Object.assign(shown.course, { preparationSessions: 1, dosingSessions: 2, doseScheduleDays: [0, 3], minDaysBetweenDoses: 2 });
+  shown.assessments.followUps = [{ afterCourseDays: 3, instruments: ['phq9'] }];
+  const file = path.join(dir, 'short.json');
+  writeFileSync(file, JSON.stringify(shown));
+  expect((await kap(['protocol', 'draft', '--clinic', clinicId, '--file', file, '--id', 'cli-short', '--reason', 'pilot'], coordinator)).code).toBe(0);
+  const r = await kap(['protocol', 'rehearse', 'cli-short', '--clinic', clinicId, '--clients', '6', '--seed', '3', '--time-scale', '108000', '--concurrency', '6'], coordinator, 220_000);
+  expect(r.err).not.toContain('kap:');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/^rehearsal of cli-short draft v1 \(hash [0-9a-f]{12}\) in sandbox rehearsal-[0-9a-f-]+: PASSED\n  6\/6 courses ended as their profile predicts\n/);
+  expect(r.out).toContain('Emails per client:');
+  const draft = await stack.db.selectFrom('protocol_versions').select(['hash', 'rehearsal']).where('clinic_id', '=', clinicId).where('protocol_id', '=', 'cli-short').where('status', '=', 'draft').executeTakeFirstOrThrow();
+  expect(draft.rehearsal).toMatchObject({ passed: true, hash: draft.hash, clients: 6, matched: 6 });
+}, 240_000);
