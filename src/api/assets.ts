@@ -16,7 +16,7 @@ form.inline{display:inline}label{display:block;margin:.4rem 0 .15rem;font-weight
 input,select,textarea{font:inherit;padding:.4rem;border:1px solid #9aa3b5;border-radius:6px;max-width:100%}
 fieldset{border:1px solid var(--line);border-radius:8px;margin:.6rem 0;padding:.6rem .9rem}legend{font-weight:700}
 .check{display:flex;gap:.5rem;align-items:center;font-weight:400;margin:.2rem 0}.check input{width:1.2rem;height:1.2rem}
-.filters{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-end;background:var(--bg);padding:.6rem .9rem;border-radius:8px}
+.filters{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-end;background:var(--bg);padding:.6rem .9rem;border-radius:8px}.filters>div{max-width:100%}.filters select,.filters input:not([type=checkbox]){max-width:100%}.pager{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.5rem 1rem}
 .flash{padding:.7rem 1rem;border-radius:8px;margin:.5rem 0 1rem}.flash.ok{background:#ecfdf3;border:1px solid #75e0a7}.flash.error{background:#fef3f2;border:1px solid #fda29b}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.85rem;border:1px solid currentColor}
 .badge.bad{color:var(--bad)}.badge.warn{color:var(--warn)}.badge.ok{color:var(--ok)}.badge.muted{color:var(--muted)}
