@@ -117,6 +117,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /api/courses/:id/rems': CARE_TEAM,
   'POST /api/courses/:id/rems/:session': ACTION_ROLES['rems-form'],
   'GET /courses/:id/rems/:session/print': CARE_TEAM,
+  'POST /courses/:id/rems/:session': ACTION_ROLES['rems-form'],
   'GET /api/webhooks': OPS,
   'POST /api/webhooks': OPS,
   'GET /api/webhooks/:id': OPS,

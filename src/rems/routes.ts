@@ -9,7 +9,8 @@ import type { Db } from '../db/connect';
 import { AppError, conflict, notFound } from '../errors';
 import { performAction } from '../api/actions';
 import type { ApiDeps } from '../api/context';
-import { html, page, type SafeHtml } from '../api/html';
+import { csrfField, html, page, type SafeHtml } from '../api/html';
+import { ACTIONS } from '../domain/actions/catalogue';
 import { principalOf } from '../api/auth';
 import { apiRoute } from '../api/route';
 import { Id } from '../api/schemas';
@@ -127,6 +128,41 @@ async function loadForm(db: Db, courseId: string, session: string) {
   return row;
 }
 
+/** Files one session's form (the JSON API and the dashboard's form): the hard stops, then the course's `rems-form` Update. */
+async function fileRemsForm(deps: ApiDeps, principal: Principal, courseId: string, session: string, body: z.infer<typeof RemsFormDraft>) {
+  const { db } = deps;
+  const course = await loadCourse(db, principal, courseId);
+  const row = await loadForm(db, courseId, session);
+  if (row.submitted_at) throw conflict(`the REMS form for ${session} was filed at ${row.submitted_at.toISOString()}`);
+  const missing = [...missingSubmissionFields(body), ...missingRecordedFields(row)];
+  // Vital signs acceptable: the engine's pre-fill stands unless the person filing says otherwise.
+  const prefill = (await recordFields(db, course, [row])).get(row.session_step_key)!.vitalsAcceptable;
+  const vitalsAcceptable = body.vitalsAcceptable ?? prefill;
+  for (const k of VITALS_ITEMS) if (vitalsAcceptable[k] === null) missing.push({ field: `vitalsAcceptable.${k}`, message: 'required on the REMS monitoring form: were the vital signs acceptable (yes or no)' });
+  if (missing.length) throw new AppError('unprocessable', `the REMS monitoring form cannot be filed: ${missing.length} required field(s) missing`, missing);
+  const submission = { ...(body as RemsFormSubmission), vitalsAcceptable: vitalsAcceptable as Required<RemsFormSubmission>['vitalsAcceptable'] };
+  await performAction(deps, principal, courseId, 'rems-form', { stepKey: remsFormView(row).stepKey, ...submission });
+  const filed = await loadForm(db, courseId, session);
+  return withRecord(withFiler(remsFormView(filed), await filers(db, courseId)), await recordFields(db, course, [filed]));
+}
+
+/** The dashboard form's fields as the JSON body: checkboxes are present when ticked (then true), absent when not (false). */
+export function formToDraft(form: Record<string, unknown>): Record<string, unknown> {
+  const str = (k: string) => (typeof form[k] === 'string' ? (form[k] as string).trim() : '');
+  const tick = (k: string) => form[k] !== undefined && form[k] !== '' && form[k] !== 'false';
+  return {
+    ...(str('doseMg') !== '' ? { doseMg: Number.isFinite(Number(str('doseMg'))) ? Number(str('doseMg')) : str('doseMg') } : {}),
+    ...(str('lotNumber') !== '' ? { lotNumber: str('lotNumber') } : {}),
+    concomitant: Object.fromEntries(CONCOMITANT_FIELDS.map((k) => [k, tick(`concomitant.${k}`)])),
+    sedation: tick('sedation'),
+    dissociation: tick('dissociation'),
+    respiratoryDepression: tick('respiratoryDepression'),
+    seriousAdverseEvent: tick('seriousAdverseEvent'),
+    vitalsAcceptable: Object.fromEntries(VITALS_ITEMS.map((k) => [k, tick(`vitalsAcceptable.${k}`)])),
+    ...(str('amendmentReason') !== '' ? { amendmentReason: str('amendmentReason') } : {}),
+  };
+}
+
 export function remsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { db } = deps;
 
@@ -151,21 +187,7 @@ export function remsRoutes(app: FastifyInstance, deps: ApiDeps): void {
       errors: [404, 409, 422],
       response: FormView,
     },
-    async ({ params, body, principal }) => {
-      const course = await loadCourse(db, principal, params.id);
-      const row = await loadForm(db, params.id, params.session);
-      if (row.submitted_at) throw conflict(`the REMS form for ${params.session} was filed at ${row.submitted_at.toISOString()}`);
-      const missing = [...missingSubmissionFields(body), ...missingRecordedFields(row)];
-      // Vital signs acceptable: the engine's pre-fill stands unless the person filing says otherwise.
-      const prefill = (await recordFields(db, course, [row])).get(row.session_step_key)!.vitalsAcceptable;
-      const vitalsAcceptable = body.vitalsAcceptable ?? prefill;
-      for (const k of VITALS_ITEMS) if (vitalsAcceptable[k] === null) missing.push({ field: `vitalsAcceptable.${k}`, message: 'required on the REMS monitoring form: were the vital signs acceptable (yes or no)' });
-      if (missing.length) throw new AppError('unprocessable', `the REMS monitoring form cannot be filed: ${missing.length} required field(s) missing`, missing);
-      const submission = { ...(body as RemsFormSubmission), vitalsAcceptable: vitalsAcceptable as Required<RemsFormSubmission>['vitalsAcceptable'] };
-      await performAction(deps, principal, params.id, 'rems-form', { stepKey: remsFormView(row).stepKey, ...submission });
-      const filed = await loadForm(db, params.id, params.session);
-      return withRecord(withFiler(remsFormView(filed), await filers(db, params.id)), await recordFields(db, course, [filed]));
-    },
+    async ({ params, body, principal }) => fileRemsForm(deps, principal, params.id, params.session, body),
   );
 
   // Dashboard-style HTML, for printing or faxing; same access as the rest of the record.
@@ -178,7 +200,36 @@ export function remsRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const form = withRecord(withFiler(remsFormView(row), await filers(db, course.id)), await recordFields(db, course, [row]));
     await recordClientRead(db, principal, { clientId: course.client_id, clinicId: course.clinic_id, courseId: course.id, what: `rems form print ${form.session}` });
     const tz = (await db.selectFrom('clinics').select('timezone').where('id', '=', course.clinic_id).executeTakeFirstOrThrow()).timezone;
-    return reply.type('text/html; charset=utf-8').send(page({ title: `Spravato REMS Patient Monitoring Form: ${form.session}`, principal }, printBody(form, tz)));
+    return reply.type('text/html; charset=utf-8').send(page({ title: `Spravato REMS Patient Monitoring Form: ${form.session}`, principal }, html`${printBody(form, tz)}${filingForm(form, principal)}`));
+  });
+
+  // The same form filed from the dashboard (screen only, never printed): pre-filled with what the
+  // records hold; a refusal is shown again with the values typed and each problem named.
+  app.post('/courses/:id/rems/:session', async (req, reply) => {
+    const p = Params.safeParse(req.params);
+    if (!p.success) throw new AppError('invalid_input', 'bad course id or session key');
+    const principal = principalOf(req);
+    const raw = (req.body ?? {}) as Record<string, unknown>;
+    const draft = formToDraft(raw);
+    const url = `/courses/${p.data.id}/rems/${p.data.session}/print`;
+    try {
+      const parsed = RemsFormDraft.safeParse(draft);
+      if (!parsed.success) throw new AppError('invalid_input', 'the REMS monitoring form has invalid fields', parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })));
+      await fileRemsForm(deps, principal, p.data.id, p.data.session, parsed.data);
+      return reply.redirect(url, 303);
+    } catch (e) {
+      if (!(e instanceof AppError) || !['invalid_input', 'unprocessable', 'conflict'].includes(e.code)) throw e;
+      const course = await loadCourse(db, principal, p.data.id);
+      const row = await loadForm(db, p.data.id, p.data.session);
+      const form = withRecord(withFiler(remsFormView(row), await filers(db, course.id)), await recordFields(db, course, [row]));
+      const tz = (await db.selectFrom('clinics').select('timezone').where('id', '=', course.clinic_id).executeTakeFirstOrThrow()).timezone;
+      const problems = e.problems.length ? e.problems : [{ field: '', message: e.message }];
+      const status = e.code === 'invalid_input' ? 400 : e.code === 'conflict' ? 409 : 422;
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .send(page({ title: `Spravato REMS Patient Monitoring Form: ${form.session}`, principal }, html`${printBody(form, tz)}${filingForm(form, principal, { problems, values: raw })}`));
+    }
   });
 }
 
@@ -265,4 +316,28 @@ ${row('seriousAdverseEvent', 'Serious adverse event', yn(f.seriousAdverseEvent))
 <p class="sig" data-field="signature">Clinician signature: ______________________________ Date: ______________</p>
 <p class="no-print"><a href="/courses/${f.courseId}">Back to the course</a></p>
 </article>`;
+}
+
+const FILERS: readonly string[] = ACTIONS['rems-form'].roles;
+
+/** The dashboard's filing form under the printed one (class no-print): dose, lot and the vital-signs items pre-filled; what no record holds left to answer. */
+function filingForm(f: PrintForm, principal: Principal, state?: { problems: Array<{ field: string; message: string }>; values: Record<string, unknown> }): SafeHtml {
+  if (f.status === 'filed' || !principal.role || !FILERS.includes(principal.role)) return html``;
+  const v = state?.values;
+  const val = (k: string, prefill: string) => (v ? (typeof v[k] === 'string' ? (v[k] as string) : '') : prefill);
+  const checked = (k: string, prefill: boolean) => ((v ? v[k] !== undefined : prefill) ? html` checked` : html``);
+  const box = (name: string, label: string, prefill = false) => html`<label class="check"><input type="checkbox" name="${name}" value="yes"${checked(name, prefill)}> ${label}</label>`;
+  const errors = state
+    ? html`<div class="error-summary" role="alert" tabindex="-1"><h2>Not filed</h2><ul>${state.problems.map((p) => html`<li>${p.field ? `${p.field}: ` : ''}${p.message}</li>`)}</ul></div>`
+    : html``;
+  return html`<section class="no-print" aria-labelledby="file-form"><h2 id="file-form">File this form</h2>${errors}
+<p class="muted">Pre-filled from the session and the records: confirm or correct, and answer the questions no record holds.</p>
+<form method="post" action="/courses/${f.courseId}/rems/${f.session}">${csrfField(principal)}
+<label for="rems-dose">Dose (mg)</label><input id="rems-dose" name="doseMg" type="number" min="1" max="1000" step="any" value="${val('doseMg', f.doseMg === null ? '' : String(f.doseMg))}" required>
+<label for="rems-lot">Lot number</label><input id="rems-lot" name="lotNumber" value="${val('lotNumber', f.lotNumber ?? '')}" required>
+<fieldset><legend>Concomitant medications the patient currently takes</legend>${CONCOMITANT_FIELDS.map((k) => box(`concomitant.${k}`, CONCOMITANT_LABEL[k]))}</fieldset>
+<fieldset><legend>Vital signs acceptable</legend>${box('vitalsAcceptable.preDose', 'Before the dose', f.vitalsAcceptable.preDose === true)}${box('vitalsAcceptable.at40', 'At ~40 minutes', f.vitalsAcceptable.at40 === true)}${box('vitalsAcceptable.discharge', 'Before discharge', f.vitalsAcceptable.discharge === true)}</fieldset>
+<fieldset><legend>Observed during monitoring</legend>${box('sedation', 'Sedation')}${box('dissociation', 'Dissociation')}${box('respiratoryDepression', 'Respiratory depression')}${box('seriousAdverseEvent', 'A serious adverse event')}</fieldset>
+<label for="rems-amend">Amendment: why the dose or lot differs from the session record (only for a documented correction)</label><textarea id="rems-amend" name="amendmentReason" rows="2" cols="60">${val('amendmentReason', '')}</textarea>
+<p><button type="submit">File the REMS form</button></p></form></section>`;
 }

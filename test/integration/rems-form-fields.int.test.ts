@@ -91,22 +91,22 @@ beforeAll(async () => {
   await act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true }, t.admin);
   await act('schedule', { stepKey: 'prep-1', startsInHours: 0 }, t.admin);
   await act('session-complete', { stepKey: 'prep-1' }, t.admin);
-  // Two sessions, both monitored and discharged by the prescriber; dose-2 with a high 40-minute reading.
-  for (const n of [1, 2]) {
+  // Three sessions, each monitored and discharged by the prescriber; dose-2 with a high 40-minute reading.
+  for (const n of [1, 2, 3]) {
     const dose = `dose-${n}`;
     await eventually(async () => ['open', 'overdue'].includes((await stepState(dose)) ?? ''));
     await act('schedule', { stepKey: dose, startsInHours: n === 1 ? 0 : 49 }, t.admin); // doses 2 protocol days apart
     if (n > 1) await sleep(2200);
     await act('pre-dose-check', { stepKey: dose, bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative', cssrsRisk: 'none', phq9Item9: 0 });
-    await act('dose', { stepKey: dose, route: 'intranasal', doseMg: 56, lotNumber: n === 1 ? 'L1' : 'L2' });
+    await act('dose', { stepKey: dose, route: 'intranasal', doseMg: 56, lotNumber: `L${n}` });
     await sleep(100); // 40 protocol minutes are ~28 ms here
-    await act('vitals', { stepKey: dose, atMinutes: 40, bloodPressure: n === 1 ? { systolic: 130, diastolic: 82 } : { systolic: 152, diastolic: 94 }, spo2: 98 });
+    await act('vitals', { stepKey: dose, atMinutes: 40, bloodPressure: n === 2 ? { systolic: 152, diastolic: 94 } : { systolic: 130, diastolic: 82 }, spo2: 98 });
     await sleep(200); // 120 protocol minutes are ~83 ms here
     await act('discharge', { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
-    if (n === 1) await act('session-complete', { stepKey: 'integration-1' }, t.admin);
+    if (n < 3) await act('session-complete', { stepKey: `integration-${n}` }, t.admin);
   }
-  await eventually(async () => (await stack.db.selectFrom('rems_monitoring_forms').select('id').where('course_id', '=', courseId).execute()).length === 2);
-}, 120_000);
+  await eventually(async () => (await stack.db.selectFrom('rems_monitoring_forms').select('id').where('course_id', '=', courseId).execute()).length === 3);
+}, 150_000);
 
 afterAll(async () => {
   for (const c of (await stack?.db.selectFrom('courses').select('workflow_id').where('clinic_id', '=', clinicId).where('ended_at', 'is', null).execute()) ?? []) {
@@ -148,10 +148,11 @@ test('the prescriber finds both forms pre-filled with every field the records ho
     setting: { id: clinicId, name: 'Lakeside Spravato Treatment Center', address: ADDRESS },
     monitoringClinician: { id: prescriber.staffId, name: prescriberRow.display_name, phone: '+1 312 555 0142', email: prescriberRow.email },
     vitalsAcceptableSource: 'engine',
-    status: 'due',
+    status: expect.stringMatching(/^(due|late)$/), // 7 protocol days are 7 s here
+    submittedAt: null,
     amendment: null,
   };
-  expect(list.body.forms).toEqual([
+  expect(list.body.forms.filter((f: { session: string }) => f.session !== 'dose-3')).toEqual([
     expect.objectContaining({ ...common, session: 'dose-1', firstTreatment: true, doseMg: 56, lotNumber: 'L1', bpPre: '122/78', bp40: '130/82', bpDischarge: '124/80', treatmentDate: localDate(sessions[0]!.dosed_at!), readyToLeaveAt: sessions[0]!.completed_at!.toISOString(), vitalsAcceptable: { preDose: true, at40: true, discharge: true } }),
     // 152/94 at 40 minutes is above the protocol's 140/90: pre-filled "not acceptable" for the clinician to confirm.
     expect.objectContaining({ ...common, session: 'dose-2', firstTreatment: false, doseMg: 56, lotNumber: 'L2', bp40: '152/94', treatmentDate: localDate(sessions[1]!.dosed_at!), readyToLeaveAt: sessions[1]!.completed_at!.toISOString(), vitalsAcceptable: { preDose: true, at40: false, discharge: true } }),
@@ -162,7 +163,7 @@ test('the prescriber finds both forms pre-filled with every field the records ho
   const pre = list.body.forms[0];
   const res = await call('POST', `/api/courses/${courseId}/rems/dose-1`, { token: prescriber.token, body: { doseMg: pre.doseMg, lotNumber: pre.lotNumber, ...ANSWERS } });
   expect(res.status).toBe(200);
-  expect(res.body).toMatchObject({ ...common, status: 'filed', vitalsAcceptableSource: 'filed', vitalsAcceptable: { preDose: true, at40: true, discharge: true }, concomitant: ANSWERS.concomitant, filedBy: { actorType: 'staff', id: prescriber.staffId } });
+  expect(res.body).toMatchObject({ ...common, status: 'filed', submittedAt: expect.any(String), vitalsAcceptableSource: 'filed', vitalsAcceptable: { preDose: true, at40: true, discharge: true }, concomitant: ANSWERS.concomitant, filedBy: { actorType: 'staff', id: prescriber.staffId } });
   await eventually(async () => (await stepState('rems-form-1')) === 'done');
   const submitted = await stack.db.selectFrom('course_events').select(['actor_id', 'detail']).where('course_id', '=', courseId).where('type', '=', 'rems-form.submitted').execute();
   expect(submitted).toEqual([{ actor_id: prescriber.staffId, detail: { vitalsAcceptable: { preDose: true, at40: true, discharge: true } } }]);
@@ -203,6 +204,49 @@ test('dose-2: a different lot without an amendment is refused naming both; an am
   // The session's dose record itself is unchanged: the amendment is the REMS form's.
   const ses = await stack.db.selectFrom('course_sessions').select('detail').where('course_id', '=', courseId).where('step_key', '=', 'dose-2').executeTakeFirstOrThrow();
   expect(JSON.stringify(ses.detail)).not.toContain('L2B');
+});
+
+test('on the dashboard: the unfiled form comes pre-filled under the printed one; refusals are shown again with what was typed; the prescriber files dose-3 there', async () => {
+  const print = await call('GET', `/courses/${courseId}/rems/dose-3/print`, { token: prescriber.token });
+  expect(print.status).toBe(200);
+  expect(print.text).toContain('File this form');
+  expect(print.text).toMatch(/name="doseMg"[^>]*value="56"/);
+  expect(print.text).toMatch(/name="lotNumber"[^>]*value="L3"/);
+  for (const k of ['preDose', 'at40', 'discharge']) expect(print.text).toMatch(new RegExp(`name="vitalsAcceptable.${k}" value="yes" checked`));
+  // A therapist sees the form to print but no filing form.
+  expect((await call('GET', `/courses/${courseId}/rems/dose-3/print`, { token: t.therapist })).text).not.toContain('File this form');
+
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+  const post = (body: string, token = prescriber.token) => stack.app.inject({ method: 'POST', url: `/courses/${courseId}/rems/dose-3`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, payload: body });
+  const wrongLot = await post(form({ doseMg: '56', lotNumber: 'L9', 'vitalsAcceptable.preDose': 'yes', 'vitalsAcceptable.at40': 'yes', 'vitalsAcceptable.discharge': 'yes' }));
+  expect(wrongLot.statusCode).toBe(422);
+  expect(wrongLot.body).toContain('lotNumber: the session dose-3 recorded lot L3; the form says lot L9');
+  expect(wrongLot.body).toMatch(/name="lotNumber"[^>]*value="L9"/); // what was typed is kept
+  const badDose = await post(form({ doseMg: 'fifty', lotNumber: 'L3' }));
+  expect(badDose.statusCode).toBe(400);
+  expect(badDose.body).toContain('doseMg');
+  expect((await post(form({ doseMg: '56', lotNumber: 'L3' }), t.therapist)).statusCode).toBe(403);
+  expect((await stack.db.selectFrom('rems_monitoring_forms').select('submitted_at').where('course_id', '=', courseId).where('session_step_key', '=', 'dose-3').executeTakeFirstOrThrow()).submitted_at).toBeNull();
+
+  // Filed as pre-filled, with an opioid and sedation ticked and the 40-minute reading judged not acceptable.
+  const ok = await post(form({ doseMg: '56', lotNumber: 'L3', 'concomitant.opioids': 'yes', sedation: 'yes', 'vitalsAcceptable.preDose': 'yes', 'vitalsAcceptable.discharge': 'yes' }));
+  expect(ok.statusCode).toBe(303);
+  expect(ok.headers.location).toBe(`/courses/${courseId}/rems/dose-3/print`);
+  const filed = (await call('GET', `/api/courses/${courseId}/rems`, { token: prescriber.token })).body.forms.find((f: { session: string }) => f.session === 'dose-3');
+  expect(filed).toMatchObject({
+    status: 'filed',
+    doseMg: 56,
+    lotNumber: 'L3',
+    concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: true },
+    sedation: true,
+    dissociation: false,
+    respiratoryDepression: false,
+    seriousAdverseEvent: false,
+    vitalsAcceptable: { preDose: true, at40: false, discharge: true },
+    vitalsAcceptableSource: 'filed',
+    filedBy: { actorType: 'staff', id: prescriber.staffId },
+  });
+  expect((await call('GET', `/courses/${courseId}/rems/dose-3/print`, { token: prescriber.token })).text).not.toContain('File this form');
 });
 
 test('the print page has every field of the real form, the amendment, and no clinic id in place of the setting', async () => {

@@ -111,6 +111,7 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
   '/fhir/$export-status/:job': { notScoped: "an export job is its starter's alone (fhir-api.int.test.ts)", example: { job: 'no-such-job' } },
   '/fhir/$export-file/:job/:file': { notScoped: "an export job is its starter's alone (fhir-api.int.test.ts)", example: { job: 'no-such-job', file: 'Patient.ndjson' } },
   '/courses/:id/rems/:session/print': (s) => ({ id: s.courseId, session: 'dose-1' }),
+  '/courses/:id/rems/:session': (s) => ({ id: s.courseId, session: 'dose-1' }),
   '/clients/:id': client,
   '/clients/:id/enroll': client,
   // An action every role may record, so that the clinic (not the role) decides.
@@ -152,6 +153,7 @@ export const BODIES: Record<string, BodyFn> = {
   'POST /api/clients/:id/courses': () => ({ protocolId: 'kap-office' }),
   ...Object.fromEntries(Object.entries(ACTION_BODIES).map(([action, fn]) => [`POST /api/courses/:id/${action}`, fn])),
   'POST /api/courses/:id/rems/:session': () => ({ doseMg: 56, lotNumber: 'L-1' }),
+  'POST /courses/:id/rems/:session': () => ({ doseMg: '56', lotNumber: 'L-1' }),
   'POST /api/webhooks': (s) => ({ clinicId: s.clinic, url: 'http://127.0.0.1:9/hook', eventTypes: ['safety.escalation'] }),
   'PATCH /api/webhooks/:id': () => ({ description: 'security matrix' }),
   'DELETE /api/webhooks/:id': () => undefined,
