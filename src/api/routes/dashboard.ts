@@ -13,7 +13,8 @@ import { assessmentQueue, clinicOutcomes, safetyQueue } from '../records';
 import { stuckBoard, UNSTICK_ACTION } from '../stuck';
 import { clinicStaffingProblems } from '../alert-problems';
 import { parse } from '../validation';
-import { listClients } from './clients';
+import { ClientListQuery, clientListPage } from '../client-list';
+import { assessmentsHtml, AssessmentsQuery, clientListHtml, formQuery, PAGE_SIZE } from './dashboard-worklist';
 import { changeOwnPassword, resetStaffPassword, updateStaff } from '../../auth/accounts';
 import { STAFF_ROLES } from '../../auth/roles';
 import { canManageStaff } from '../../auth/scope';
@@ -136,28 +137,23 @@ ${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past
   // ---- Assessments ---------------------------------------------------------------------------
   app.get('/assessments', async (req, reply) => {
     const p = principalOf(req);
-    const items = await assessmentQueue(db, clinicFilter(p));
-    const section = (status: string, title: string, empty: string) => {
-      const list = items.filter((i) => i.status === status);
-      return html`<h2>${title} (${list.length})</h2>${list.length ? html`<table class="responsive"><thead><tr><th scope="col">Client</th><th scope="col">Clinic</th><th scope="col">Instruments</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Send now</th></tr></thead><tbody>${list.map(
-        (i) => html`<tr><td><a href="/clients/${i.clientId}">${i.clientName}</a></td><td>${i.clinicId}</td><td>${i.instruments.join(', ') || 'PHQ-9, GAD-7'}</td><td>${i.note}</td><td>${fmtTime(i.expiresAt)}</td>
-<td><form method="post" action="/courses/${i.courseId}/actions/send-assessment" class="inline">${csrfField(p)}<input type="hidden" name="_back" value="/assessments"><button type="submit">Send now</button></form></td></tr>`,
-      )}</tbody></table>` : html`<p class="empty">${empty}</p>`}`;
-    };
-    const body = html`<p>Follow-up measurement (PHQ-9, GAD-7) keeps the pathway honest. "Send now" emails the client a new assessment link at once.</p>
-${section('overdue', 'Overdue: unanswered for more than a day', 'Nothing overdue.')}${section('missed', 'Missed in the last 30 days', 'No missed assessments.')}${section('due-soon', 'Due soon: no assessment for 12 days or more', 'No course is due an assessment.')}${section('awaiting', 'Sent, awaiting answers', 'Nothing awaiting answers.')}`;
+    // Counts per status, a filter by status, clinic and name, paged sections (dashboard-worklist.ts).
+    const current = formQuery(req.query);
+    const f = parse(AssessmentsQuery, current, 'query');
+    const [items, clinics] = await Promise.all([assessmentQueue(db, clinicFilter(p, f.clinicId)), clinicsFor(deps, p)]);
+    const body = assessmentsHtml(p, f, current, items, clinics);
     return send(reply, page({ title: 'Assessments', principal: p, active: '/assessments', flash: flashFrom(req), footer }, body));
   });
 
   // ---- Clients -------------------------------------------------------------------------------
   app.get('/clients', async (req, reply) => {
     const p = principalOf(req);
-    const q = z.object({ q: z.string().max(100).optional() }).safeParse(req.query);
-    const search = q.success && q.data.q ? q.data.q.trim() : undefined;
-    const [clients, clinics] = await Promise.all([listClients(db, p, { q: search || undefined, limit: 200 }), clinicsFor(deps, p)]);
+    // Paged in natural name order, with course status, filters and counts (src/api/client-list.ts, list markup in dashboard-worklist.ts).
+    const current = formQuery(req.query);
+    const f = parse(ClientListQuery, current, 'query');
+    const [list, clinics] = await Promise.all([clientListPage(db, clinicFilter(p, f.clinicId), f, PAGE_SIZE), clinicsFor(deps, p)]);
     const canCreate = p.role === 'admin' || p.role === 'coordinator';
-    const body = html`<form method="get" action="/clients" class="filters" role="search"><div><label for="q">Search by name, email or reference</label><input id="q" name="q" value="${search ?? ''}"></div><div><button type="submit">Search</button></div></form>
-${clients.length ? html`<table class="responsive"><thead><tr><th scope="col">Name</th><th scope="col">Clinic</th><th scope="col">Email</th><th scope="col">Added</th></tr></thead><tbody>${clients.map((c) => html`<tr><td><a href="/clients/${c.id}">${c.family_name}, ${c.given_name}</a></td><td>${c.clinic_id}</td><td>${c.email}</td><td>${fmtTime(c.created_at)}</td></tr>`)}</tbody></table>` : html`<p class="empty">No clients${search ? ' match' : ' yet'}.</p>`}
+    const body = html`${clientListHtml(f, current, list, clinics)}
 ${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? newClientForm(p, clinics) : html`<p class="empty">Create a clinic first (API: POST /api/clinics, admin).</p>`}` : ''}`;
     return send(reply, page({ title: 'Clients', principal: p, active: '/clients', flash: flashFrom(req), footer }, body));
   });
