@@ -2,7 +2,7 @@
 // and safety queues, and clinic outcomes. Read-only; every function takes the clinic filter it is given.
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
-import { getInstrument, remission, response, pcl5Change, REMISSION_BELOW, type RemissionInstrument } from '../domain';
+import { getInstrument, planCourse, remission, response, pcl5Change, REMISSION_BELOW, type Protocol, type RemissionInstrument } from '../domain';
 import { closesWhen, riskRank } from './safety-review';
 import { decisionSummary, pcl5ClusterText, pcl5Clusters } from './decisions';
 
@@ -15,38 +15,84 @@ export interface TimelineEntry {
   courseId: string;
   type: string;
   stepKey: string | null;
+  /** The step's name in the course's protocol (null for course-level entries). */
+  stepName: string | null;
+  /** Who, as recorded: `staff:<id>`, `token:<id>`, `client`, `system`, or the owning role of a step. */
   actor: string | null;
+  /** Who, in words: the staff member's name and role, the API token's label, "client", "engine". */
+  actorName: string | null;
+  /** A sentence without raw timestamps (times are in `at` and `detail`). */
   summary: string;
   detail: Record<string, unknown>;
 }
 
-/** Every step and event of every course of a client, oldest first. */
+const COURSE_END_EVENTS = new Set(['course.completed', 'course.withdrawn', 'course.ineligible']);
+
+/**
+ * Every step and event of every course of a client, oldest first, once each: a step's completion is
+ * listed from the action's own event when the course recorded one at that moment (not twice), and
+ * the enrolment and the end come from the course's own events where it has them.
+ */
 export async function clientTimeline(db: Db, clientId: string): Promise<TimelineEntry[]> {
-  const courses = await db.selectFrom('courses').select(['id', 'protocol_id', 'protocol_version', 'enrolled_at', 'ended_at', 'end_reason']).where('client_id', '=', clientId).execute();
+  const courses = await db.selectFrom('courses').select(['id', 'protocol_id', 'protocol_version', 'protocol_snapshot', 'enrolled_at', 'ended_at', 'end_reason']).where('client_id', '=', clientId).execute();
   if (!courses.length) return [];
   const ids = courses.map((c) => c.id);
   const [steps, events] = await Promise.all([
     db.selectFrom('course_steps').selectAll().where('course_id', 'in', ids).execute(),
     db.selectFrom('course_events').selectAll().where('course_id', 'in', ids).orderBy('seq').execute(),
   ]);
-  const out: TimelineEntry[] = [];
+  const staffIds = [...new Set(events.filter((e) => e.actor_type === 'staff' && e.actor_id).map((e) => e.actor_id!))];
+  const tokenIds = [...new Set(events.filter((e) => e.actor_type === 'token' && e.actor_id).map((e) => e.actor_id!))];
+  const [staff, tokens] = await Promise.all([
+    staffIds.length ? db.selectFrom('staff').select(['id', 'display_name', 'role']).where('id', 'in', staffIds).execute() : [],
+    tokenIds.length ? db.selectFrom('api_tokens').select(['id', 'label']).where('id', 'in', tokenIds).execute() : [],
+  ]);
+  const staffName = new Map(staff.map((x) => [x.id, `${x.display_name} (${x.role})`]));
+  const tokenName = new Map(tokens.map((x) => [x.id, `API token "${x.label}"`]));
+  const actorName = (type: string | null, id: string | null): string | null => {
+    if (type === 'staff' && id) return staffName.get(id) ?? 'a former staff member';
+    if (type === 'token' && id) return tokenName.get(id) ?? 'an API token';
+    if (type === 'client') return 'client';
+    if (type === 'system') return 'engine';
+    return type;
+  };
+  const stepNames = new Map<string, string>();
   for (const c of courses) {
-    out.push({ at: c.enrolled_at.toISOString(), courseId: c.id, type: 'course.enrolled', stepKey: null, actor: null, summary: `Enrolled in ${c.protocol_id} v${c.protocol_version}`, detail: {} });
-    if (c.ended_at) out.push({ at: c.ended_at.toISOString(), courseId: c.id, type: 'course.ended', stepKey: null, actor: null, summary: `Course ended${c.end_reason ? `: ${c.end_reason}` : ''}`, detail: {} });
+    try {
+      for (const p of planCourse(c.protocol_snapshot as Protocol)) stepNames.set(`${c.id}/${p.id}`, p.name);
+    } catch {
+      // A snapshot this code cannot plan (none in practice): the step's key stands in for its name.
+    }
+  }
+  const stepName = (courseId: string, key: string | null) => (key === null ? null : (stepNames.get(`${courseId}/${key}`) ?? key));
+  const eventsOf = new Set(events.map((e) => e.type.startsWith('course.') ? `${e.course_id}|${e.type}` : `${e.course_id}|${e.step_key}|${e.at.getTime()}`));
+  const hasStart = (id: string) => eventsOf.has(`${id}|course.started`);
+  const hasEnd = (id: string) => [...COURSE_END_EVENTS].some((t) => eventsOf.has(`${id}|${t}`));
+
+  const out: TimelineEntry[] = [];
+  const push = (e: Omit<TimelineEntry, 'stepName' | 'actorName'> & { actorName?: string | null }) =>
+    out.push({ ...e, stepName: stepName(e.courseId, e.stepKey), actorName: e.actorName ?? e.actor });
+  for (const c of courses) {
+    if (!hasStart(c.id)) push({ at: c.enrolled_at.toISOString(), courseId: c.id, type: 'course.enrolled', stepKey: null, actor: null, summary: `Enrolled in ${c.protocol_id} v${c.protocol_version}`, detail: {} });
+    if (c.ended_at && !hasEnd(c.id)) push({ at: c.ended_at.toISOString(), courseId: c.id, type: 'course.ended', stepKey: null, actor: null, summary: `Course ended${c.end_reason ? `: ${c.end_reason}` : ''}`, detail: {} });
   }
   for (const s of steps) {
-    out.push({ at: s.entered_at.toISOString(), courseId: s.course_id, type: 'step.opened', stepKey: s.step_key, actor: s.owner_role, summary: `${s.step_key} opened${s.deadline_at ? `, due ${s.deadline_at.toISOString()}` : ''}`, detail: { kind: s.kind, deadlineAt: iso(s.deadline_at) } });
-    if (s.state === 'overdue') out.push({ at: (s.deadline_at ?? s.entered_at).toISOString(), courseId: s.course_id, type: 'step.overdue', stepKey: s.step_key, actor: s.owner_role, summary: `${s.step_key} passed its deadline (escalation level ${s.escalation_level})`, detail: {} });
-    if (s.completed_at) out.push({ at: s.completed_at.toISOString(), courseId: s.course_id, type: `step.${s.state}`, stepKey: s.step_key, actor: null, summary: `${s.step_key} ${s.state}${s.outcome ? `: ${s.outcome}` : ''}`, detail: { outcome: s.outcome } });
+    const name = stepName(s.course_id, s.step_key)!;
+    push({ at: s.entered_at.toISOString(), courseId: s.course_id, type: 'step.opened', stepKey: s.step_key, actor: s.owner_role, summary: `${name} opened${s.owner_role ? ` for the ${s.owner_role}` : ''}`, detail: { kind: s.kind, deadlineAt: iso(s.deadline_at) } });
+    if (s.state === 'overdue') push({ at: (s.deadline_at ?? s.entered_at).toISOString(), courseId: s.course_id, type: 'step.overdue', stepKey: s.step_key, actor: s.owner_role, summary: `${name} passed its deadline${s.escalation_level ? ` (escalated ${s.escalation_level}×)` : ''}`, detail: { escalationLevel: s.escalation_level } });
+    // The action that completed the step has its own event at that moment (who, what): no second line.
+    if (s.completed_at && !eventsOf.has(`${s.course_id}|${s.step_key}|${s.completed_at.getTime()}`)) {
+      push({ at: s.completed_at.toISOString(), courseId: s.course_id, type: `step.${s.state}`, stepKey: s.step_key, actor: null, summary: `${name} ${s.state}${s.outcome ? `: ${s.outcome}` : ''}`, detail: { outcome: s.outcome } });
+    }
   }
   for (const e of events) {
     const d = (e.detail ?? {}) as Record<string, unknown>;
     const summary = typeof d.summary === 'string' ? d.summary : typeof d.message === 'string' ? d.message : (decisionSummary(e.type, d) ?? e.type.replace(/[.-]/g, ' '));
-    out.push({ at: e.at.toISOString(), courseId: e.course_id, type: e.type, stepKey: e.step_key, actor: e.actor_id ? `${e.actor_type}:${e.actor_id}` : e.actor_type, summary, detail: d });
+    push({ at: e.at.toISOString(), courseId: e.course_id, type: e.type, stepKey: e.step_key, actor: e.actor_id ? `${e.actor_type}:${e.actor_id}` : e.actor_type, actorName: actorName(e.actor_type, e.actor_id), summary, detail: d });
   }
   // The PCL-5's DSM-5 cluster result, where it was decided (scored from the stored answers).
   for (const p of await pcl5Clusters(db, ids)) {
-    if (p.completedAt) out.push({ at: p.completedAt, courseId: p.courseId, type: 'pcl5.dsm5-clusters', stepKey: p.stepKey, actor: 'client', summary: pcl5ClusterText(p), detail: { assessmentId: p.assessmentId, dsm5CriteriaMet: p.dsm5CriteriaMet, clusters: p.clusters } });
+    if (p.completedAt) push({ at: p.completedAt, courseId: p.courseId, type: 'pcl5.dsm5-clusters', stepKey: p.stepKey, actor: 'client', summary: pcl5ClusterText(p), detail: { assessmentId: p.assessmentId, dsm5CriteriaMet: p.dsm5CriteriaMet, clusters: p.clusters } });
   }
   return out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 }

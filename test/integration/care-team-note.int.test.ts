@@ -58,6 +58,14 @@ test('a therapist posts a note to the care team: it is on the course timeline wi
     return notes.length ? notes : undefined;
   });
   expect(timeline).toEqual([expect.objectContaining({ courseId, type: 'care-team.note', actor: `staff:${therapist.staffId}`, summary: `Note to the care team: ${note}`, detail: { summary: `Note to the care team: ${note}`, notesSummary: note } })]);
+  // In words: the author by name and role, steps by their names, one line per happening, no raw
+  // timestamps inside sentences (the page shows times in the clinic's zone beside them).
+  const all = (await call('GET', `/api/clients/${c.body.id}/timeline`, { token: therapist.token })).body.entries as Array<{ type: string; stepKey: string | null; stepName: string | null; actorName: string | null; summary: string }>;
+  const author = await stack.db.selectFrom('staff').select('display_name').where('id', '=', therapist.staffId).executeTakeFirstOrThrow();
+  expect(all.find((x) => x.type === 'care-team.note')!.actorName).toBe(`${author.display_name} (therapist)`);
+  expect(all.find((x) => x.type === 'step.opened' && x.stepKey === 'screening')).toMatchObject({ stepName: 'Screening and intake', summary: 'Screening and intake opened for the coordinator' });
+  expect(all.filter((x) => x.type === 'course.started' || x.type === 'course.enrolled')).toHaveLength(1);
+  for (const x of all) expect(x.summary).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:/);
   // Only the therapist's note: the refused calls recorded nothing.
   const events = await stack.db.selectFrom('course_events').select(['type', 'actor_id']).where('course_id', '=', courseId).where('type', '=', 'care-team.note').execute();
   expect(events).toEqual([{ type: 'care-team.note', actor_id: therapist.staffId }]);

@@ -154,7 +154,7 @@ ${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => 
     const body = html`${summary}<p>${client.email}${client.phone ? ` · ${client.phone}` : ''} · clinic ${client.clinic_id}${client.date_of_birth ? ` · born ${client.date_of_birth.toISOString().slice(0, 10)}` : ''} · times in ${tz}</p>
 <h2>Course</h2>${courseHtml}
 <h2>Scores</h2>${charts.length ? html`<div class="grid">${charts.map((s) => scoreChart(s, 'chart'))}</div>` : html`<p class="empty">No completed assessments yet.</p>`}
-<h2 id="timeline">Timeline</h2>${timeline.length ? html`<table class="responsive"><thead><tr><th scope="col">When</th><th scope="col">Step</th><th scope="col">What</th><th scope="col">By</th></tr></thead><tbody>${[...timeline].reverse().map((e) => html`<tr><td>${t(e.at)}</td><td>${e.stepKey ?? ''}</td><td>${e.summary}</td><td>${e.actor ?? ''}</td></tr>`)}</tbody></table>` : html`<p class="empty">Nothing yet.</p>`}`;
+<h2 id="timeline">Timeline</h2>${timeline.length ? html`<table class="responsive"><thead><tr><th scope="col">When</th><th scope="col">Step</th><th scope="col">What</th><th scope="col">By</th></tr></thead><tbody>${[...timeline].reverse().map((e) => html`<tr><td>${t(e.at)}</td><td>${e.stepName ?? ''}</td><td>${e.summary}${e.type === 'step.opened' && typeof e.detail.deadlineAt === 'string' ? html`, due ${t(e.detail.deadlineAt)}` : ''}</td><td>${e.actorName ?? ''}</td></tr>`)}</tbody></table>` : html`<p class="empty">Nothing yet.</p>`}`;
     return send(reply, page({ title: `${client.given_name} ${client.family_name}`, principal: p, active: '/clients', flash: state ? null : flashFrom(req), footer }, body), state?.status ?? 200);
   }
 
