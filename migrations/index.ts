@@ -7,8 +7,8 @@ import * as m0004 from './0004_auth';
 import * as m0005 from './0005_webhooks';
 import * as m0006 from './0006_perf';
 import * as m0007 from './0007_token_actor';
-import * as m0009 from './0009_worklist';
 import * as m0008 from './0008_protocol_store';
+import * as m0009 from './0009_worklist';
 import * as m0010 from './0010_webhook_operations';
 import * as m0011 from './0011_protocol_rehearsals';
 import * as m0012 from './0012_rems_form_fields';
@@ -21,8 +21,8 @@ export const migrations: Record<string, Migration> = {
   '0005_webhooks': m0005,
   '0006_perf': m0006,
   '0007_token_actor': m0007,
-  '0009_worklist': m0009,
   '0008_protocol_store': m0008,
+  '0009_worklist': m0009,
   '0010_webhook_operations': m0010,
   '0011_protocol_rehearsals': m0011,
   '0012_rems_form_fields': m0012,

@@ -146,7 +146,6 @@ export function worklistItemView(r: WorklistRow) {
   return { ...courseView(r.course), clientName: r.clientName, clinicName: r.clinicName, clinicTimeZone: r.timeZone, stepKind: r.stepKind, owner: r.owner, overdue: r.overdue, openSafetyHolds: r.openHolds };
 }
 
-
 export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { db } = deps;
   apiRoute(
