@@ -1,0 +1,176 @@
+// Issue #18 item 8, the accessibility half: every staff page and the client's form, in a real browser
+// (Debian's chromium driven by playwright-core, as in e2e-dashboard), checked with axe-core at desktop
+// (1280 px) and phone (390 px) width. A small clinic: one course through the engine (its invitation
+// e-mailed to the embedded SMTP sink, whose link the client opens), a second client and a webhook
+// through the API. A coordinator, a prescriber and an admin (only an admin may open /staff) each log in
+// and open the pages their role may see. Every page must have NO serious or critical axe violation.
+// Screenshots of every page at both widths go to test-artifacts/a11y/.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createActivities } from '../../src/activities';
+import { createStaff } from '../../src/api/routes/staff';
+import type { Db } from '../../src/db/connect';
+import { createSmtpMailer } from '../../src/mail/mailer';
+import { startSmtpSink, type SmtpSink } from '../../src/mail/sink';
+import { freePort } from '../../src/temporal/dev-server';
+import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { client, tokenFor, uid } from './api-helpers';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/a11y');
+const AXE = require.resolve('axe-core/axe.min.js');
+const maybe = fs.existsSync(CHROMIUM) ? describe : describe.skip;
+
+let stack: TestStack;
+let sink: SmtpSink;
+let browser: Browser;
+let base: string;
+const run = uid();
+const clinicId = `a11y-${run}`;
+const password = `lantern harbour ${run} tidal`;
+const users = {
+  coordinator: `a11y-coordinator-${run}@example.org`,
+  prescriber: `a11y-prescriber-${run}@example.org`,
+  admin: `a11y-admin-${run}@example.org`,
+};
+const clientEmail = `a11y-robin-${run}@example.org`;
+let clientId = '';
+let formLink = '';
+
+interface Violation { id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> }
+
+/** Runs axe-core in the page; returns the serious and critical violations, one line each. */
+async function axe(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const violations = (await page.evaluate('axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))')) as Violation[];
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(', ')}${v.nodes.length > 5 ? ` …and ${v.nodes.length - 5} more` : ''}`);
+}
+
+async function login(page: Page, email: string): Promise<void> {
+  await page.goto(`${base}/login`);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/`);
+}
+
+/** Opens each path, checks it answered 200, saves a screenshot and collects its axe findings. */
+async function checkPages(page: Page, who: string, width: 'desktop' | 'phone', paths: string[], found: Record<string, string[]>): Promise<void> {
+  for (const p of paths) {
+    const res = await page.goto(`${base}${p}`);
+    const label = `${who} ${p.replace(clientId, ':id').replace(/\/a\/.*/, '/a/:token')} @${width}`;
+    expect(`${label} → ${res?.status()}`).toBe(`${label} → 200`);
+    const name = `${who}-${p.replace(clientId, 'client').replace(/\/a\/.*/, '/a-token').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'home'}-${width}.png`;
+    await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
+    const v = await axe(page);
+    if (v.length) found[label] = v;
+  }
+}
+
+const coordinatorPages = () => ['/', '/courses', '/clients', `/clients/${clientId}`, '/safety', '/assessments', '/outcomes', '/outbox', '/protocols', '/webhooks', '/account'];
+const prescriberPages = () => ['/', '/courses', '/clients', `/clients/${clientId}`, '/safety', '/assessments', '/outcomes', '/protocols', '/account'];
+
+async function sweep(width: 'desktop' | 'phone'): Promise<Record<string, string[]>> {
+  const viewport = width === 'desktop' ? { width: 1280, height: 900 } : { width: 390, height: 844 };
+  const found: Record<string, string[]> = {};
+  for (const [who, pages] of [['coordinator', coordinatorPages()], ['prescriber', prescriberPages()], ['admin', ['/staff']]] as const) {
+    const context = await browser.newContext({ viewport, bypassCSP: true, ...(width === 'phone' ? { isMobile: true, hasTouch: true } : {}) });
+    const page = await context.newPage();
+    await login(page, users[who]);
+    // The first outbox message's own page, as the coordinator reaches it from the list.
+    const extra: string[] = [];
+    if (who === 'coordinator') {
+      await page.goto(`${base}/outbox`);
+      const href = await page.locator('a[href^="/outbox/"]').first().getAttribute('href');
+      expect(href).toMatch(/^\/outbox\/\d+/);
+      extra.push(href!);
+    }
+    await checkPages(page, who, width, [...pages, ...extra], found);
+    await context.close();
+  }
+  // The client's form, from the e-mailed link, with no session. (bypassCSP: the pages' CSP forbids the
+  // injected axe script tag; it changes nothing axe checks.)
+  const context = await browser.newContext({ viewport, bypassCSP: true, ...(width === 'phone' ? { isMobile: true, hasTouch: true } : {}) });
+  const page = await context.newPage();
+  await checkPages(page, 'client', width, [formLink.slice(base.length)], found);
+  await page.getByRole('heading', { name: 'A few questions from your clinic' }).waitFor();
+  await context.close();
+  return found;
+}
+
+maybe('axe-core on every page, desktop and phone', () => {
+  beforeAll(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const appPort = await freePort();
+    const smtpPort = await freePort();
+    base = `http://127.0.0.1:${appPort}`;
+    // As in e2e-dashboard: the worker's activities send through a real SMTP sink on loopback; the
+    // database handle is bound late (the embedded PGlite serves one connection).
+    const dbRef: { db?: Db } = {};
+    const lateDb = new Proxy({} as Db, { get: (_t, k) => { const v = (dbRef.db as any)[k]; return typeof v === 'function' ? v.bind(dbRef.db) : v; } });
+    const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${smtpPort}`, from: 'KAP Clinic <no-reply@kap.local>', timeoutSeconds: 5 });
+    const secretKey = 'test-secret-key-0123456789abcdef0123456789';
+    stack = await startTestStack({
+      env: { PUBLIC_URL: base, SMTP_URL: `smtp://127.0.0.1:${smtpPort}` },
+      workerOptions: { activities: createActivities({ db: lateDb, mailer, mail: { publicUrl: base, secretKey }, secretKey }) },
+    });
+    dbRef.db = stack.db;
+    sink = await startSmtpSink({ db: stack.db, port: smtpPort });
+    await stack.app.listen({ port: appPort, host: '127.0.0.1' });
+
+    const call = client(stack.app);
+    const admin = await tokenFor(stack.db, 'admin');
+    expect((await call('POST', '/api/clinics', { token: admin, body: { id: clinicId, name: 'Harbour Ketamine Clinic', timezone: 'America/Los_Angeles' } })).status).toBe(201);
+    await createStaff(stack.db, { email: users.coordinator, displayName: 'Cam Coordinator', role: 'coordinator', clinicIds: [clinicId], password });
+    await createStaff(stack.db, { email: users.prescriber, displayName: 'Dr Pat Prescriber', role: 'prescriber', clinicIds: [clinicId], password });
+    await createStaff(stack.db, { email: users.admin, displayName: 'Ada Admin', role: 'admin', clinicIds: [clinicId], password });
+    await createStaff(stack.db, { email: `a11y-therapist-${run}@example.org`, displayName: 'Theo Therapist', role: 'therapist', clinicIds: [clinicId], password });
+    const c = await call('POST', '/api/clients', { token: admin, body: { clinicId, givenName: 'Robin', familyName: 'Vale', email: clientEmail } });
+    expect(c.status).toBe(201);
+    clientId = c.body.id;
+    expect((await call('POST', '/api/clients', { token: admin, body: { clinicId, givenName: 'Sam', familyName: 'Norcross', email: `a11y-sam-${run}@example.org` } })).status).toBe(201);
+    const course = await call('POST', `/api/clients/${clientId}/courses`, { token: admin, body: { protocolId: 'kap-office' } });
+    expect(course.status).toBe(201);
+    expect((await call('POST', `/api/courses/${course.body.id}/send-assessment`, { token: admin, body: { instruments: ['phq9', 'gad7'] } })).status).toBe(200);
+    // The invitation as delivered: its link is the one the client opens.
+    formLink = await eventually(async () => {
+      const rows = await stack.db.selectFrom('smtp_sink_messages').select(['text_body', 'envelope_to']).orderBy('id', 'desc').execute();
+      const mine = rows.find((r) => JSON.stringify(r.envelope_to).includes(clientEmail) && /\/a\/[A-Za-z0-9_.-]+/.test(r.text_body ?? ''));
+      return mine?.text_body?.match(/https?:\/\/\S+\/a\/[A-Za-z0-9_.-]+/)?.[0];
+    }, 40_000, 250);
+    expect(formLink.startsWith(`${base}/a/`)).toBe(true);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const c of (await stack?.db.selectFrom('courses').select('workflow_id').where('clinic_id', '=', clinicId).execute()) ?? []) {
+      await stack.temporal.workflow.getHandle(c.workflow_id).terminate('a11y cleanup').catch(() => undefined);
+    }
+    await sink?.stop();
+    await stack?.stop();
+  });
+
+  test('desktop (1280 px): no serious or critical axe violation on any page', async () => {
+    expect(await sweep('desktop')).toEqual({});
+    // The check itself can fail: a page given an unlabelled field and an image without alt text is reported.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    const page = await context.newPage();
+    await login(page, users.coordinator);
+    await page.goto(`${base}/account`);
+    await page.evaluate(`document.querySelector('main').insertAdjacentHTML('beforeend', '<input type="text" name="canary"><img src="/assets/none.png">')`);
+    const found = await axe(page);
+    expect(found.map((l) => l.split(' ').slice(0, 2).join(' ')).sort()).toEqual(['critical image-alt', 'critical label']);
+    await context.close();
+  }, 120_000);
+
+  test('phone (390 px): no serious or critical axe violation on any page', async () => {
+    expect(await sweep('phone')).toEqual({});
+  }, 120_000);
+});
