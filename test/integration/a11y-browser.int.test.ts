@@ -1,9 +1,10 @@
 // Issue #18 item 8, the accessibility half: every staff page and the client's form, in a real browser
 // (Debian's chromium driven by playwright-core, as in e2e-dashboard), checked with axe-core at desktop
-// (1280 px) and phone (390 px) width. A small clinic: one course through the engine (its invitation
-// e-mailed to the embedded SMTP sink, whose link the client opens), a second client and a webhook
-// through the API. A coordinator, a prescriber and an admin (only an admin may open /staff) each log in
-// and open the pages their role may see. Every page must have NO serious or critical axe violation.
+// (1280 px) and phone (390 px) width. A small clinic: one course through the engine (its
+// baseline answered with PHQ-9 item 9 endorsed, so a safety hold is open; a later invitation e-mailed
+// to the embedded SMTP sink, whose link the client opens), a second client through the API. A
+// coordinator, a prescriber and an admin (only an admin may open /staff) each log in and open the
+// pages their role may see. Every page must have NO serious or critical axe violation.
 // Screenshots of every page at both widths go to test-artifacts/a11y/.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +16,9 @@ import { createSmtpMailer } from '../../src/mail/mailer';
 import { startSmtpSink, type SmtpSink } from '../../src/mail/sink';
 import { freePort } from '../../src/temporal/dev-server';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { getProtocol } from '../../src/domain';
 import { client, tokenFor, uid } from './api-helpers';
+import { LiveCourse } from './course-driver';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/a11y');
@@ -134,10 +137,17 @@ maybe('axe-core on every page, desktop and phone', () => {
     expect((await call('POST', '/api/clients', { token: admin, body: { clinicId, givenName: 'Sam', familyName: 'Norcross', email: `a11y-sam-${run}@example.org` } })).status).toBe(201);
     const course = await call('POST', `/api/clients/${clientId}/courses`, { token: admin, body: { protocolId: 'kap-office' } });
     expect(course.status).toBe(201);
+    // Robin answers the baseline with PHQ-9 item 9 endorsed: scores, item answers, a chart and an open
+    // safety hold fill the client page and the safety queue (empty pages would check little).
+    const live = new LiveCourse(stack.temporal, stack.db, course.body.id, getProtocol('kap-office', 1)!);
+    await live.answerAll('screening', { phq9: [2, 2, 1, 1, 1, 1, 1, 1, 2] });
+    await eventually(async () => (await live.state()).safetyHolds.length > 0 || undefined, 30_000, 100);
+    // Mail already delivered (the baseline's invitation, answered now) is not the link wanted.
+    const sentBefore = Number((await stack.db.selectFrom('smtp_sink_messages').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst())?.max ?? 0);
     expect((await call('POST', `/api/courses/${course.body.id}/send-assessment`, { token: admin, body: { instruments: ['phq9', 'gad7'] } })).status).toBe(200);
     // The invitation as delivered: its link is the one the client opens.
     formLink = await eventually(async () => {
-      const rows = await stack.db.selectFrom('smtp_sink_messages').select(['text_body', 'envelope_to']).orderBy('id', 'desc').execute();
+      const rows = await stack.db.selectFrom('smtp_sink_messages').select(['text_body', 'envelope_to']).where('id', '>', sentBefore).orderBy('id', 'desc').execute();
       const mine = rows.find((r) => JSON.stringify(r.envelope_to).includes(clientEmail) && /\/a\/[A-Za-z0-9_.-]+/.test(r.text_body ?? ''));
       return mine?.text_body?.match(/https?:\/\/\S+\/a\/[A-Za-z0-9_.-]+/)?.[0];
     }, 40_000, 250);
