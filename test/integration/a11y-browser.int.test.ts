@@ -1,11 +1,12 @@
 // Issue #18 item 8, the accessibility half: every staff page and the client's form, in a real browser
 // (Debian's chromium driven by playwright-core, as in e2e-dashboard), checked with axe-core at desktop
-// (1280 px) and phone (390 px) width. A small clinic: one course through the engine (its
-// baseline answered with PHQ-9 item 9 endorsed, so a safety hold is open; a later invitation e-mailed
-// to the embedded SMTP sink, whose link the client opens), a second client through the API. A
-// coordinator, a prescriber and an admin (only an admin may open /staff) each log in and open the
-// pages their role may see. Every page must have NO serious or critical axe violation.
-// Screenshots of every page at both widths go to test-artifacts/a11y/.
+// (1280 px) and phone (390 px) width. A small clinic: one course through the engine (its baseline
+// answered with PHQ-9 item 9 endorsed, so a safety hold is open; a later invitation e-mailed to the
+// embedded SMTP sink, whose link the client opens); a second client on the Spravato REMS pathway
+// through one dose (its REMS monitoring form's print page). A coordinator, a prescriber and an admin
+// (only an admin may open /staff) each log in and open the pages their role may see. Every page must
+// have NO serious or critical axe violation (no allow-list). Screenshots of every page at both widths
+// go to test-artifacts/a11y/.
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -17,8 +18,8 @@ import { startSmtpSink, type SmtpSink } from '../../src/mail/sink';
 import { freePort } from '../../src/temporal/dev-server';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { getProtocol } from '../../src/domain';
-import { client, tokenFor, uid } from './api-helpers';
-import { LiveCourse } from './course-driver';
+import { client, personTokenFor, tokenFor, uid } from './api-helpers';
+import { LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/a11y');
@@ -40,6 +41,7 @@ const users = {
 const clientEmail = `a11y-robin-${run}@example.org`;
 let clientId = '';
 let formLink = '';
+let remsCourseId = '';
 
 interface Violation { id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> }
 
@@ -64,17 +66,17 @@ async function login(page: Page, email: string): Promise<void> {
 async function checkPages(page: Page, who: string, width: 'desktop' | 'phone', paths: string[], found: Record<string, string[]>): Promise<void> {
   for (const p of paths) {
     const res = await page.goto(`${base}${p}`);
-    const label = `${who} ${p.replace(clientId, ':id').replace(/\/a\/.*/, '/a/:token')} @${width}`;
+    const label = `${who} ${p.replace(clientId, ':id').replace(remsCourseId, ':course').replace(/\/a\/.*/, '/a/:token')} @${width}`;
     expect(`${label} → ${res?.status()}`).toBe(`${label} → 200`);
-    const name = `${who}-${p.replace(clientId, 'client').replace(/\/a\/.*/, '/a-token').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'home'}-${width}.png`;
+    const name = `${who}-${p.replace(clientId, 'client').replace(remsCourseId, 'course').replace(/\/a\/.*/, '/a-token').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'home'}-${width}.png`;
     await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
     const v = await axe(page);
     if (v.length) found[label] = v;
   }
 }
 
-const coordinatorPages = () => ['/', '/courses', '/clients', `/clients/${clientId}`, '/safety', '/assessments', '/outcomes', '/outbox', '/protocols', '/webhooks', '/account'];
-const prescriberPages = () => ['/', '/courses', '/clients', `/clients/${clientId}`, '/safety', '/assessments', '/outcomes', '/protocols', '/account'];
+const coordinatorPages = () => ['/', '/courses', '/clients', `/clients/${clientId}`, '/safety', '/assessments', '/outcomes', '/outbox', '/protocols', '/webhooks', '/account', `/courses/${remsCourseId}/rems/dose-1/print`];
+const prescriberPages = () => ['/', '/courses', '/clients', `/clients/${clientId}`, '/safety', '/assessments', '/outcomes', '/protocols', '/account', `/courses/${remsCourseId}/rems/dose-1/print`];
 
 async function sweep(width: 'desktop' | 'phone'): Promise<Record<string, string[]>> {
   const viewport = width === 'desktop' ? { width: 1280, height: 900 } : { width: 390, height: 844 };
@@ -134,7 +136,8 @@ maybe('axe-core on every page, desktop and phone', () => {
     const c = await call('POST', '/api/clients', { token: admin, body: { clinicId, givenName: 'Robin', familyName: 'Vale', email: clientEmail } });
     expect(c.status).toBe(201);
     clientId = c.body.id;
-    expect((await call('POST', '/api/clients', { token: admin, body: { clinicId, givenName: 'Sam', familyName: 'Norcross', email: `a11y-sam-${run}@example.org` } })).status).toBe(201);
+    const sam = await call('POST', '/api/clients', { token: admin, body: { clinicId, givenName: 'Sam', familyName: 'Norcross', email: `a11y-sam-${run}@example.org` } });
+    expect(sam.status).toBe(201);
     const course = await call('POST', `/api/clients/${clientId}/courses`, { token: admin, body: { protocolId: 'kap-office' } });
     expect(course.status).toBe(201);
     // Robin answers the baseline with PHQ-9 item 9 endorsed: scores, item answers, a chart and an open
@@ -152,6 +155,31 @@ maybe('axe-core on every page, desktop and phone', () => {
       return mine?.text_body?.match(/https?:\/\/\S+\/a\/[A-Za-z0-9_.-]+/)?.[0];
     }, 40_000, 250);
     expect(formLink.startsWith(`${base}/a/`)).toBe(true);
+    // Sam on the Spravato REMS pathway, fast clock, through one dose: its REMS monitoring form is printable.
+    const rems = await call('POST', `/api/clients/${sam.body.id}/courses`, { token: admin, body: { protocolId: 'spravato-rems', timeScale: 86_400 } });
+    expect(rems.status).toBe(201);
+    remsCourseId = rems.body.id;
+    const prescriber = await personTokenFor(stack.db, 'prescriber', clinicId);
+    const act = async (action: string, body: unknown, token = prescriber.token) => {
+      const res = await call('POST', `/api/courses/${remsCourseId}/${action}`, { token, body });
+      expect(`${action} → ${res.status}`).toBe(`${action} → 200`);
+    };
+    await new LiveCourse(stack.temporal, stack.db, remsCourseId, getProtocol('spravato-rems', 1)!).answerAll('screening');
+    await act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, admin);
+    await act('clearance', { decision: 'approved' });
+    await act('rems-enrollment', { enrolled: true, remsPatientId: 'REMS-4417' }, admin);
+    await act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true }, admin);
+    await act('schedule', { stepKey: 'prep-1', startsInHours: 0 }, admin);
+    await act('session-complete', { stepKey: 'prep-1' }, admin);
+    await eventually(async () => (await stack.db.selectFrom('course_steps').select('state').where('id', '=', `${remsCourseId}/dose-1`).where('state', 'in', ['open', 'overdue']).executeTakeFirst()) ?? undefined, 20_000, 50);
+    await act('schedule', { stepKey: 'dose-1', startsInHours: 0 }, admin);
+    await act('pre-dose-check', { stepKey: 'dose-1', bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative', cssrsRisk: 'none', phq9Item9: 0 });
+    await act('dose', { stepKey: 'dose-1', route: 'intranasal', doseMg: 56, lotNumber: 'L1' });
+    await new Promise((r) => setTimeout(r, 100)); // 40 protocol minutes are ~28 ms here
+    await act('vitals', { stepKey: 'dose-1', atMinutes: 40, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
+    await new Promise((r) => setTimeout(r, 200));
+    await act('discharge', { stepKey: 'dose-1', bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true }, responsibleAdultPresent: true });
+    await eventually(async () => (await stack.db.selectFrom('rems_monitoring_forms').select('id').where('course_id', '=', remsCourseId).executeTakeFirst()) ?? undefined, 20_000, 100);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
