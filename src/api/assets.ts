@@ -23,6 +23,9 @@ fieldset{border:1px solid var(--line);border-radius:8px;margin:.6rem 0;padding:.
 .muted{color:var(--muted)}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
 .card{border:1px solid var(--line);border-radius:10px;padding:.8rem 1rem}.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 svg{max-width:100%;height:auto}details{margin:.4rem 0}summary{cursor:pointer;font-weight:600}
+/* Client page: full-width score charts (scroll sideways on a phone so the text stays >= 12 px); critical answers marked */
+.chart-scroll{overflow-x:auto}.chart-scroll svg{width:100%;min-width:900px}tr.critical td{background:#fef3f2;font-weight:600}tr.critical td:first-child{border-left:4px solid var(--bad)}
+dl.state{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:.4rem 0 1rem}dl.state dt{font-weight:600}dl.state dd{margin:0}
 footer{padding:1rem 1.2rem;color:var(--muted);border-top:1px solid var(--line)}
 .empty{padding:1rem;background:var(--bg);border-radius:8px}
 pre{white-space:pre-wrap;background:var(--bg);padding:.6rem;border-radius:6px}

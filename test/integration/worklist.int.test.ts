@@ -187,7 +187,7 @@ test('every open course is on the worklist once, in name order across pages, and
     expect(list.text).toContain(`${r.family}, ${r.given}`);
     const pageOfClient = await call('GET', `/clients/${links[0]}`, { token: coordA });
     expect(pageOfClient.status).toBe(200);
-    expect(pageOfClient.text).toContain(`current step <strong>${r.step}</strong>`);
+    expect(pageOfClient.text).toContain(`<dt>Current step</dt><dd data-step="${r.step}">`);
   }
 }, 60_000);
 

@@ -17,6 +17,7 @@ import { pathwayDiagram, scoreChart } from '../charts';
 import type { AppDeps } from '../context';
 import { errorSummary, fieldError, invalidAttrs, newClientForm, problemsFor, refusal, submissionOf, valueOf, zoneOrUtc, type FormState } from '../form-state';
 import { csrfField, fmtTime, html, page, raw, type SafeHtml } from '../html';
+import { clientAnswers, clientDoses, type AnsweredAssessment } from '../client-record';
 import { clientScores, clientTimeline, safetyQueue } from '../records';
 import { parse } from '../validation';
 import { createClient, CreateClientBody, loadClient } from './clients';
@@ -60,6 +61,13 @@ async function clinicZone(deps: AppDeps, clinicId: string): Promise<string> {
 }
 
 const FORM_NAME = /^[a-z0-9-]{1,150}$/;
+
+/** One completed assessment's answers per item; critical answers (PHQ-9 item 9 above 0, a C-SSRS "yes") marked. */
+function answersTable(a: AnsweredAssessment, t: (d: string) => SafeHtml | string): SafeHtml {
+  const critical = a.items.filter((i) => i.critical);
+  return html`<details class="card answers" data-assessment="${a.assessmentId}"${critical.length ? html` open` : ''}><summary>${a.name} · ${t(a.completedAt)} · ${a.stepKey}${a.total !== null ? ` · total ${a.total}` : ''}${a.band ? ` (${a.band})` : ''}${critical.length ? html` <span class="badge bad">critical: item ${critical.map((i) => i.item).join(', ')}</span>` : ''}</summary>
+<table class="responsive"><caption class="sr-only">${a.name} answers, ${t(a.completedAt)}</caption><thead><tr><th scope="col">Item</th><th scope="col">Question</th><th scope="col">Answer</th></tr></thead><tbody>${a.items.map((i) => html`<tr${i.critical ? html` class="critical" data-critical="${a.instrumentId}-${i.item}"` : ''}><td>${i.item}</td><td>${i.question}</td><td>${i.answer}${i.critical ? html` <strong class="badge bad">critical</strong>` : ''}</td></tr>`)}</tbody></table></details>`;
+}
 const ENROLL_FIELDS: Record<string, { id: string; label: string }> = { protocolId: { id: 'protocol', label: 'Protocol' }, timeScale: { id: 'ts', label: 'Time scale' }, primaryClinicianId: { id: 'enroll-clinician', label: 'Primary clinician' } };
 
 export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -94,7 +102,8 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
     await recordClientRead(db, p, { clientId: client.id, clinicId: client.clinic_id, what: 'dashboard client page' });
     const courses = await db.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
     const course = courses.find((c) => !c.ended_at) ?? courses[0];
-    const [timeline, scores, steps, holds, tz, staff] = await Promise.all([
+    // One audited read (above) covers everything on the page, the item-level answers included.
+    const [timeline, scores, steps, holds, tz, staff, answered, doses] = await Promise.all([
       clientTimeline(db, client.id),
       clientScores(db, client.id),
       course ? db.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
@@ -103,6 +112,8 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
       safetyQueue(db, undefined, new Date(), client.id).then((items) => items.filter((i) => i.type === 'safety-hold')),
       clinicZone(deps, client.clinic_id),
       staffWithClinics(db, { clinics: [client.clinic_id] }).then((list) => list.filter((s) => s.active).map((s) => ({ id: s.id, displayName: s.displayName, role: s.role }))),
+      clientAnswers(db, client.id),
+      clientDoses(db, client.id),
     ]);
     const t = (d: Date | string | null | undefined) => fmtTime(d, tz);
     const holdsOf = (courseId: string) => holds.filter((h) => h.courseId === courseId);
@@ -117,11 +128,13 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
       actionForm('safety-review', { ...base, courseId, stepKey: null, dischargeChecklist: [], routes: [], idPrefix: i === 0 && !liveReview ? 'safety-review' : `safety-review-${courseId}` }, true),
     );
     const canEnroll = p.role === 'admin' || p.role === 'coordinator';
+    // Clinical facts first (state and holds), the forms that change them last.
     let courseHtml: SafeHtml;
+    let actionsHtml: SafeHtml;
     if (!course || course.ended_at) {
       courseHtml = html`${course ? html`<p>Last course ended ${t(course.ended_at)}${course.end_reason ? `: ${course.end_reason}` : ''}.</p>` : html`<p>Not enrolled in a course.</p>`}
-${holdsHtml}${endedReviewForms}
-${canEnroll ? enrollForm(p, client.id, staff, state) : ''}`;
+${holdsHtml}`;
+      actionsHtml = html`${endedReviewForms}${canEnroll ? enrollForm(p, client.id, staff, state) : ''}`;
     } else {
       const protocol = course.protocol_snapshot as Protocol;
       const plan = planCourse(protocol);
@@ -134,12 +147,18 @@ ${canEnroll ? enrollForm(p, client.id, staff, state) : ''}`;
       if (liveReview && !nextActions.includes('safety-review')) forms.unshift(actionForm('safety-review', ctx, true));
       const other = courseActions(course.status === 'paused').filter((a) => !nextActions.includes(a));
       const overdue = current && (current.state === 'overdue' || (current.deadline_at && current.deadline_at.getTime() < Date.now()));
-      courseHtml = html`<p><span class="badge ${course.status === 'active' ? 'ok' : 'muted'}">${course.status}</span> ${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">risk: ${course.risk_level}</span> ` : ''}
-${protocol.name} v${course.protocol_version} · enrolled ${t(course.enrolled_at)} · current step <strong>${course.current_step ?? '(starting)'}</strong>${course.current_step_deadline ? html`, due ${t(course.current_step_deadline)}` : ''} ${overdue ? html`<span class="badge bad">overdue</span>` : ''}</p>
-${holdsHtml}${endedReviewForms}
-<h2>Next</h2>${forms.length ? forms : html`<p class="muted">${kind === 'assessment' ? 'Waiting for the client to answer the assessment.' : 'Nothing to record for this step from your role.'}</p>`}
-<h2>Other actions</h2>${other.map((a) => actionForm(a, ctx))}
-${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })))}`;
+      const stepName = plan.find((s) => s.id === course.current_step)?.name ?? course.current_step;
+      const ownerStaff = current?.owner_staff_id ? staff.find((x) => x.id === current.owner_staff_id) : undefined;
+      const owner = ownerStaff ? `${ownerStaff.displayName} (${ownerStaff.role})` : current?.owner_role ? `any ${current.owner_role}` : null;
+      courseHtml = html`<dl class="state" id="state"><dt>Status</dt><dd><span class="badge ${course.status === 'active' ? 'ok' : 'muted'}">${course.status}</span> ${protocol.name} v${course.protocol_version}, enrolled ${t(course.enrolled_at)}</dd>
+<dt>Current step</dt><dd data-step="${course.current_step ?? ''}"><strong>${stepName ?? '(starting)'}</strong>${overdue ? html` <span class="badge bad">overdue</span>` : ''}</dd>
+<dt>Owner</dt><dd>${owner ?? html`<span class="muted">none</span>`}</dd>
+<dt>Due</dt><dd>${course.current_step_deadline ? t(course.current_step_deadline) : html`<span class="muted">no deadline</span>`}</dd>
+<dt>Risk</dt><dd>${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">${course.risk_level}</span>` : 'none recorded'}</dd></dl>
+${holdsHtml}
+<details><summary>Pathway (${[...states.values()].filter((v) => v === 'done').length} of ${plan.length} steps done)</summary>${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })))}</details>`;
+      actionsHtml = html`${endedReviewForms}<h3>Next</h3>${forms.length ? forms : html`<p class="muted">${kind === 'assessment' ? 'Waiting for the client to answer the assessment.' : 'Nothing to record for this step from your role.'}</p>`}
+<h3>Other actions</h3>${other.map((a) => actionForm(a, ctx))}`;
     }
     // A refused action form: the summary at the top names each problem and links to its field.
     let summary: SafeHtml = html``;
@@ -152,9 +171,11 @@ ${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => 
     }
     const charts = scores.filter((s) => s.instrumentId !== 'cssrs' && s.points.length > 0);
     const body = html`${summary}<p>${client.email}${client.phone ? ` · ${client.phone}` : ''} · clinic ${client.clinic_id}${client.date_of_birth ? ` · born ${client.date_of_birth.toISOString().slice(0, 10)}` : ''} · times in ${tz}</p>
-<h2>Course</h2>${courseHtml}
-<h2>Scores</h2>${charts.length ? html`<div class="grid">${charts.map((s) => scoreChart(s, 'chart'))}</div>` : html`<p class="empty">No completed assessments yet.</p>`}
-<h2 id="timeline">Timeline</h2>${timeline.length ? html`<table class="responsive"><thead><tr><th scope="col">When</th><th scope="col">Step</th><th scope="col">What</th><th scope="col">By</th></tr></thead><tbody>${[...timeline].reverse().map((e) => html`<tr><td>${t(e.at)}</td><td>${e.stepName ?? ''}</td><td>${e.summary}${e.type === 'step.opened' && typeof e.detail.deadlineAt === 'string' ? html`, due ${t(e.detail.deadlineAt)}` : ''}</td><td>${e.actorName ?? ''}</td></tr>`)}</tbody></table>` : html`<p class="empty">Nothing yet.</p>`}`;
+<h2 id="course">Current state</h2>${courseHtml}
+<h2 id="scores">Scores</h2>${charts.length ? charts.map((s) => scoreChart(s, 'chart', doses, tz)) : html`<p class="empty">No completed assessments yet.</p>`}
+<h2 id="answers">Answers</h2>${answered.length ? answered.map((a) => answersTable(a, t)) : html`<p class="empty">No completed assessments yet.</p>`}
+<h2 id="timeline">Timeline</h2>${timeline.length ? html`<table class="responsive"><thead><tr><th scope="col">When</th><th scope="col">Step</th><th scope="col">What</th><th scope="col">By</th></tr></thead><tbody>${[...timeline].reverse().map((e) => html`<tr><td>${t(e.at)}</td><td>${e.stepName ?? ''}</td><td>${e.summary}${e.type === 'step.opened' && typeof e.detail.deadlineAt === 'string' ? html`, due ${t(e.detail.deadlineAt)}` : ''}</td><td>${e.actorName ?? ''}</td></tr>`)}</tbody></table>` : html`<p class="empty">Nothing yet.</p>`}
+<h2 id="actions">Actions</h2>${actionsHtml}`;
     return send(reply, page({ title: `${client.given_name} ${client.family_name}`, principal: p, active: '/clients', flash: state ? null : flashFrom(req), footer }, body), state?.status ?? 200);
   }
 
