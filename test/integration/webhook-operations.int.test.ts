@@ -67,10 +67,10 @@ async function receiver() {
   };
 }
 
-async function enroll(timeScale: number): Promise<{ clientId: string; courseId: string }> {
-  const c = await call('POST', '/api/clients', { token: coordinator, body: { clinicId, givenName: 'Kai', familyName: `Hook${uid()}`, email: `kai-${uid()}@example.org`, dateOfBirth: '1980-04-02' } });
+async function enroll(timeScale: number, clinic = clinicId, token = coordinator): Promise<{ clientId: string; courseId: string }> {
+  const c = await call('POST', '/api/clients', { token, body: { clinicId: clinic, givenName: 'Kai', familyName: `Hook${uid()}`, email: `kai-${uid()}@example.org`, dateOfBirth: '1980-04-02' } });
   expect(c.status).toBe(201);
-  const course = await call('POST', `/api/clients/${c.body.id}/courses`, { token: coordinator, body: { protocolId: 'kap-office', timeScale } });
+  const course = await call('POST', `/api/clients/${c.body.id}/courses`, { token, body: { protocolId: 'kap-office', timeScale } });
   expect(course.status).toBe(201);
   return { clientId: c.body.id, courseId: course.body.id };
 }
@@ -248,11 +248,16 @@ test('a REMS monitoring form opened is "rems.form-due" with its due date; escala
 }, 30_000);
 
 test('`kap webhooks redeliver` sends what was given up on, in sequence order; `kap webhooks deliveries` shows the log', async () => {
+  // A clinic of its own: the other tests' courses (time-scaled, still running in the shared clinic)
+  // open steps whose events would reach this subscription too (a CI run saw a third delivery).
+  const own = `hooks-kap-${uid()}`;
+  expect((await call('POST', '/api/clinics', { token: root, body: { id: own, name: 'Hook Clinic (shell)' } })).status).toBe(201);
+  const ownCoordinator = await tokenFor(stack.db, 'coordinator', own);
   const r = await receiver();
   const url = await stack.app.listen({ port: 0, host: '127.0.0.1' });
   const kap = async (args: string[]) => {
     try {
-      const out = await promisify(execFile)(path.resolve(__dirname, '../../bin/kap'), args, { env: { ...process.env, KAP_URL: url, KAP_TOKEN: coordinator }, timeout: 60_000 });
+      const out = await promisify(execFile)(path.resolve(__dirname, '../../bin/kap'), args, { env: { ...process.env, KAP_URL: url, KAP_TOKEN: ownCoordinator }, timeout: 60_000 });
       return { code: 0, out: out.stdout };
     } catch (e) {
       const err = e as { code: number; stdout: string; stderr: string };
@@ -260,10 +265,10 @@ test('`kap webhooks redeliver` sends what was given up on, in sequence order; `k
     }
   };
   try {
-    const sub = await call('POST', '/api/webhooks', { token: coordinator, body: { clinicId, url: r.url, eventTypes: ['step.entered', 'course.ended'] } });
+    const sub = await call('POST', '/api/webhooks', { token: ownCoordinator, body: { clinicId: own, url: r.url, eventTypes: ['step.entered', 'course.ended'] } });
     r.setSecret(sub.body.secret);
     const subId: string = sub.body.id;
-    const { courseId } = await enroll(1);
+    const { courseId } = await enroll(1, own, ownCoordinator);
     await withdraw(courseId);
     await eventually(async () => {
       const rows = await deliveries(subId);
@@ -275,7 +280,7 @@ test('`kap webhooks redeliver` sends what was given up on, in sequence order; `k
     expect(before.out).toMatch(/#2  failed +course\.ended/);
     r.setUp(true);
     // One delivery from the dashboard's webhooks page (the first in sequence), the rest from the shell.
-    const coord = await loggedInBrowser(stack.app, await createStaffMember(stack.app, root, 'coordinator', [clinicId]));
+    const coord = await loggedInBrowser(stack.app, await createStaffMember(stack.app, root, 'coordinator', [own]));
     const pageBefore = await coord.get('/webhooks');
     expect(pageBefore.statusCode).toBe(200);
     expect(pageBefore.body).toContain('Redeliver all 2 failed in order');
