@@ -78,11 +78,17 @@ async function checkPages(page: Page, who: string, width: 'desktop' | 'phone', p
 const coordinatorPages = () => ['/', '/courses', '/clients', `/clients/${clientId}`, '/safety', '/assessments', '/outcomes', '/outbox', '/protocols', '/webhooks', '/account', `/courses/${remsCourseId}/rems/dose-1/print`];
 const prescriberPages = () => ['/', '/courses', '/clients', `/clients/${clientId}`, '/safety', '/assessments', '/outcomes', '/protocols', '/account', `/courses/${remsCourseId}/rems/dose-1/print`];
 
-async function sweep(width: 'desktop' | 'phone'): Promise<Record<string, string[]>> {
-  const viewport = width === 'desktop' ? { width: 1280, height: 900 } : { width: 390, height: 844 };
+type Width = 'desktop' | 'phone';
+const viewportOf = (width: Width) => (width === 'desktop' ? { viewport: { width: 1280, height: 900 } } : { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+
+/** The staff pages of these roles at this width: the serious and critical violations by page. */
+async function sweepStaff(width: Width, roles: Array<'coordinator' | 'prescriber' | 'admin'>): Promise<Record<string, string[]>> {
   const found: Record<string, string[]> = {};
-  for (const [who, pages] of [['coordinator', coordinatorPages()], ['prescriber', prescriberPages()], ['admin', ['/staff']]] as const) {
-    const context = await browser.newContext({ viewport, bypassCSP: true, ...(width === 'phone' ? { isMobile: true, hasTouch: true } : {}) });
+  const pagesOf = { coordinator: coordinatorPages(), prescriber: prescriberPages(), admin: ['/staff'] };
+  for (const who of roles) {
+    const pages = pagesOf[who];
+    // bypassCSP: the pages' CSP forbids the injected axe script tag; it changes nothing axe checks.
+    const context = await browser.newContext({ ...viewportOf(width), bypassCSP: true });
     const page = await context.newPage();
     await login(page, users[who]);
     // The first outbox message's own page, as the coordinator reaches it from the list.
@@ -94,14 +100,37 @@ async function sweep(width: 'desktop' | 'phone'): Promise<Record<string, string[
       extra.push(href!);
     }
     await checkPages(page, who, width, [...pages, ...extra], found);
+    if (who === 'coordinator') {
+      // A refused form, as re-rendered with the typed values and its error summary (browser-side
+      // validation off, so the server's refusal is what is shown).
+      await page.goto(`${base}/clients`);
+      await page.fill('#given', 'Noor');
+      await page.evaluate(`document.querySelector('#new-client').noValidate = true`);
+      await page.click('#new-client button[type=submit]');
+      await page.locator('#error-summary').waitFor();
+      expect(await page.inputValue('#given')).toBe('Noor');
+      await page.screenshot({ path: path.join(ARTIFACTS, `coordinator-clients-refused-${width}.png`), fullPage: true });
+      const v = await axe(page);
+      if (v.length) found[`coordinator POST /clients refused @${width}`] = v;
+    }
     await context.close();
   }
-  // The client's form, from the e-mailed link, with no session. (bypassCSP: the pages' CSP forbids the
-  // injected axe script tag; it changes nothing axe checks.)
-  const context = await browser.newContext({ viewport, bypassCSP: true, ...(width === 'phone' ? { isMobile: true, hasTouch: true } : {}) });
+  return found;
+}
+
+/** The client's form, from the e-mailed link, with no session; then as refused when sent empty. */
+async function sweepClient(width: Width): Promise<Record<string, string[]>> {
+  const found: Record<string, string[]> = {};
+  const context = await browser.newContext({ ...viewportOf(width), bypassCSP: true });
   const page = await context.newPage();
   await checkPages(page, 'client', width, [formLink.slice(base.length)], found);
   await page.getByRole('heading', { name: 'A few questions from your clinic' }).waitFor();
+  // Sent with nothing answered: refused, every question marked, nothing recorded (the link still works).
+  await page.click('button[type=submit]');
+  await page.locator('#error-summary').waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, `client-a-token-refused-${width}.png`), fullPage: true });
+  const v = await axe(page);
+  if (v.length) found[`client POST /a/:token refused @${width}`] = v;
   await context.close();
   return found;
 }
@@ -195,9 +224,20 @@ maybe('axe-core on every page, desktop and phone', () => {
     await stack?.stop();
   });
 
-  test('desktop (1280 px): no serious or critical axe violation on any page', async () => {
-    expect(await sweep('desktop')).toEqual({});
-    // The check itself can fail: a page given an unlabelled field and an image without alt text is reported.
+  for (const width of ['desktop', 'phone'] as const) {
+    const px = width === 'desktop' ? '1280 px' : '390 px';
+    test(`${width} (${px}): a coordinator's pages, an outbox message, a refused form: no serious or critical axe violation`, async () => {
+      expect(await sweepStaff(width, ['coordinator'])).toEqual({});
+    }, 120_000);
+    test(`${width} (${px}): a prescriber's pages and the admin's staff page: no serious or critical axe violation`, async () => {
+      expect(await sweepStaff(width, ['prescriber', 'admin'])).toEqual({});
+    }, 120_000);
+    test(`${width} (${px}): the client's form, and refused when sent empty: no serious or critical axe violation`, async () => {
+      expect(await sweepClient(width)).toEqual({});
+    }, 120_000);
+  }
+
+  test('the check itself can fail: a page given an unlabelled field and an image without alt text is reported', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
     const page = await context.newPage();
     await login(page, users.coordinator);
@@ -206,9 +246,5 @@ maybe('axe-core on every page, desktop and phone', () => {
     const found = await axe(page);
     expect(found.map((l) => l.split(' ').slice(0, 2).join(' ')).sort()).toEqual(['critical image-alt', 'critical label']);
     await context.close();
-  }, 120_000);
-
-  test('phone (390 px): no serious or critical axe violation on any page', async () => {
-    expect(await sweep('phone')).toEqual({});
-  }, 120_000);
+  }, 60_000);
 });
