@@ -2,8 +2,8 @@
 // e2e-dashboard): a client on a 390×844 phone completes the four screening forms with the keyboard
 // only (Tab, Space, arrow keys, Enter). C-SSRS 6b appears only once 6 is Yes and goes again when 6 is
 // cleared with "Clear this answer"; she answers 6 = No and her answers go through on the first try.
-// axe-core is not installed in this project (no new dependency was added for it), so the page is
-// checked structurally instead: a label for every input, unique ids, a legend for every question, one
+// axe-core runs on this form in a11y-browser.int.test.ts; here the page is also checked
+// structurally: a label for every input, unique ids, a legend for every question, one
 // h1, nothing wider than the screen. Screenshots go to test-artifacts/client-form/.
 import fs from 'node:fs';
 import path from 'node:path';
