@@ -232,7 +232,9 @@ describe('queues and outcomes', () => {
     expect((await call('GET', '/api/safety?unknown=1', { token: t.therapist })).status).toBe(400);
     const o = await call('GET', `/api/clinics/${clinicId}/outcomes`, { token: t.prescriber });
     expect(o.status).toBe(200);
-    expect(o.body.rates.map((r: { instrumentId: string; published: { response: number } }) => [r.instrumentId, r.published.response])).toEqual([['phq9', 62.8], ['gad7', 62.9]]);
+    // No completed course yet: no protocols to report (by protocol and date range: outcomes.int.test.ts).
+    expect(o.body).toMatchObject({ clinicId, completedCourses: 0, protocols: [] });
+    expect((await call('GET', `/api/clinics/${clinicId}/outcomes?to=31-03-2026`, { token: t.prescriber })).body.problems).toEqual([{ field: 'to', message: 'must be a date, YYYY-MM-DD' }]);
     expect((await call('GET', '/api/clinics/nope/outcomes', { token: t.prescriber })).status).toBe(404);
     expect((await call('GET', `/api/clinics/${clinicId}/outcomes`, { token: t.therapist })).status).toBe(403);
   });

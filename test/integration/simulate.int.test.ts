@@ -1,9 +1,12 @@
-// `kap simulate` through the real engine over HTTP: synthetic clients answer their baseline from the
-// emailed link (read from the SMTP sink), so every dose has the client's own C-SSRS and PHQ-9, the
+// `kap simulate` through the real engine over HTTP: synthetic clients answer their baseline, the
+// post-course assessment and the follow-ups from the emailed links (read from the SMTP sink), with
+// scores from seeded trajectories, so every dose has the client's own C-SSRS and PHQ-9, the clinic's
+// outcomes have an n, the
 // screening answers every item, timed readings wait for their time, and every course completes.
 import { Writable } from 'node:stream';
 import { createActivities } from '../../src/activities';
 import { simulate } from '../../src/cli/commands/simulate';
+import { clientTrajectory } from '../../src/cli/commands/simulate-trajectory';
 import type { Db } from '../../src/db/connect';
 import { createSmtpMailer } from '../../src/mail/mailer';
 import { startSmtpSink, type SmtpSink } from '../../src/mail/sink';
@@ -63,5 +66,17 @@ test('a small synthetic clinic: clients answer the baseline from their emailed l
     const firstDose = await stack.db.selectFrom('course_steps').select('completed_at').where('course_id', '=', c.id).where('step_key', '=', 'dose-1').executeTakeFirstOrThrow();
     const before = rows.filter((r) => r.completed_at && firstDose.completed_at && r.completed_at <= firstDose.completed_at).map((r) => r.instrument_id);
     expect(before).toEqual(expect.arrayContaining(['cssrs', 'phq9']));
+    // The baseline PHQ-9 is the client's seeded trajectory's (client n of seed 7), not a fixed form.
+    const n = Number((await stack.db.selectFrom('courses as c').innerJoin('clients as k', 'k.id', 'c.client_id').select('k.family_name').where('c.id', '=', c.id).executeTakeFirstOrThrow()).family_name.replace('Client ', ''));
+    const phq9 = await stack.db.selectFrom('assessments').select('total').where('course_id', '=', c.id).where('instrument_id', '=', 'phq9').where('status', '=', 'completed').orderBy('completed_at').executeTakeFirstOrThrow();
+    expect(phq9.total).toBe(clientTrajectory(7, n).baseline.phq9);
   }
+  // Outcomes that mean something: after the course the clients answered from their links (PHQ-9,
+  // GAD-7 and PCL-5 from their trajectories), so the clinic's outcomes have courses in their n. A
+  // form can close before a client gets to it on a loaded machine: at least one of the twelve.
+  const later = await stack.db.selectFrom('assessments').select(['instrument_id']).where('course_id', 'in', courses.map((c) => c.id)).where('status', '=', 'completed').where('step_key', 'in', ['post-course-assessment', 'followup-30d', 'followup-90d', 'followup-180d']).execute();
+  expect(new Set(later.map((r) => r.instrument_id))).toEqual(new Set(['phq9', 'gad7', 'pcl5']));
+  const outcomes = (await (await fetch(`${base}/api/clinics/${(summary as { clinicId: string }).clinicId}/outcomes`, { headers: { authorization: `Bearer ${token}` } })).json()) as { protocols: Array<{ protocolId: string; rates: Array<{ instrumentId: string; courses: number }> }> };
+  expect(outcomes.protocols[0]!.protocolId).toBe('kap-office');
+  expect(outcomes.protocols[0]!.rates.find((r) => r.instrumentId === 'phq9')!.courses).toBeGreaterThan(0);
 }, 240_000);

@@ -9,7 +9,9 @@ import { principalOf } from '../auth';
 import { DASHBOARD_CSS, DASHBOARD_JS } from '../assets';
 import type { AppDeps } from '../context';
 import { csrfField, fmtAge, fmtTime, html, page, type SafeHtml } from '../html';
-import { assessmentQueue, clinicOutcomes, safetyQueue } from '../records';
+import { assessmentQueue, safetyQueue } from '../records';
+import { clinicOutcomes, NO_COMPARATOR, OUTCOME_DEFINITIONS, OutcomesQuery, type ProtocolOutcomes } from '../outcomes';
+import { listProtocols } from '../../domain';
 import { stuckBoard, UNSTICK_ACTION } from '../stuck';
 import { clinicStaffingProblems } from '../alert-problems';
 import { parse } from '../validation';
@@ -165,13 +167,41 @@ ${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? newClientForm(
   app.get('/outcomes', async (req, reply) => {
     const p = principalOf(req);
     const clinics = await clinicsFor(deps, p);
-    const results = await Promise.all(clinics.map((c) => clinicOutcomes(db, c.id).then((o) => ({ clinic: c, o }))));
+    // A protocol and enrolment dates (the same query as GET /api/clinics/:id/outcomes); a refused
+    // filter comes back with what was typed and the problem beside its field, and nothing computed.
+    const raw = req.query as Record<string, unknown>;
+    const typed = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : '');
+    const query = Object.fromEntries(Object.entries({ protocolId: typed('protocolId'), from: typed('from'), to: typed('to') }).filter(([, v]) => v !== ''));
+    const parsed = OutcomesQuery.safeParse(query);
+    const problems = parsed.success ? [] : parsed.error.issues.map((i) => ({ field: String(i.path[0] ?? 'query'), message: i.message }));
+    const at = (f: string) => problems.filter((x) => x.field === f);
+    const results = parsed.success ? await Promise.all(clinics.map((c) => clinicOutcomes(db, c.id, parsed.data).then((o) => ({ clinic: c, o })))) : [];
     const pct = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)}%`);
-    const body = html`<p>Completed courses only. Response: a drop of at least 50% from the course's first score. Remission: a last score below 5. Published comparison: ${results[0]?.o.publishedSource ?? 'Mindbloom at-home sublingual KAT, n=1,247, 4 weeks'}.</p>
-${results.length ? html`<table class="responsive"><caption>Response and remission beside published figures</caption><thead><tr><th scope="col">Clinic</th><th scope="col">Instrument</th><th scope="col">Courses evaluable</th><th scope="col">Response</th><th scope="col">Published response</th><th scope="col">Remission</th><th scope="col">Published remission</th></tr></thead><tbody>${results.flatMap(({ clinic, o }) =>
-      o.rates.map((r) => html`<tr><td>${clinic.name}</td><td>${r.instrumentId === 'phq9' ? 'PHQ-9' : 'GAD-7'}</td><td>${r.courses} of ${o.completedCourses}</td><td>${pct(r.responseRate)}${r.courses ? ` (${r.responders})` : ''}</td><td>${r.published.response}%</td><td>${pct(r.remissionRate)}${r.courses ? ` (${r.remitters})` : ''}</td><td>${r.published.remission}%</td></tr>`),
-    )}</tbody></table><p class="muted">Small numbers swing widely: read rates from fewer than 20 courses with care.</p>` : html`<p class="empty">No clinics in your scope.</p>`}`;
-    return send(reply, page({ title: 'Clinic outcomes', principal: p, active: '/outcomes', footer }, body));
+    const opt = (v: string, label: string) => html`<option value="${v}"${typed('protocolId') === v ? ' selected' : ''}>${label}</option>`;
+    const dateField = (name: 'from' | 'to', label: string) =>
+      html`<div><label for="oc-${name}">${label}</label><input type="date" id="oc-${name}" name="${name}" value="${typed(name)}"${invalidAttrs(`oc-${name}`, at(name))}>${fieldError(`oc-${name}`, at(name))}</div>`;
+    const form = html`<form method="get" action="/outcomes" class="filters" aria-label="Outcomes by protocol and enrolment dates">
+<div><label for="oc-protocolId">Protocol</label><select id="oc-protocolId" name="protocolId"${invalidAttrs('oc-protocolId', at('protocolId'))}>${opt('', 'Every protocol')}${listProtocols().filter((x, i, all) => all.findIndex((y) => y.id === x.id) === i).map((x) => opt(x.id, x.name))}</select>${fieldError('oc-protocolId', at('protocolId'))}</div>
+${dateField('from', 'Enrolled from')}${dateField('to', 'Enrolled to (inclusive)')}
+<div><button type="submit">Show</button> <a href="/outcomes">Clear</a></div></form>`;
+    const d = OUTCOME_DEFINITIONS;
+    const intro = html`<p>Completed courses, by protocol, for courses enrolled in the dates chosen (UTC dates). Each instrument's baseline is the course's first score, its outcome the last (follow-ups included); n is the courses with both. Response: PHQ-9 and GAD-7 ${d.phq9.response}, PCL-5 ${d.pcl5.response}. Remission: PHQ-9 ${d.phq9.remission}, GAD-7 ${d.gad7.remission}, PCL-5 ${d.pcl5.remission}. Each rate is shown beside a published figure for the same route of administration, with its source, where one is known; otherwise "${NO_COMPARATOR}".</p>`;
+    const table = (clinic: { name: string }, pr: ProtocolOutcomes) =>
+      html`<table class="responsive"><caption>${clinic.name}: ${pr.name} (${pr.routes.join(', ') || 'route unknown'}), ${pr.completedCourses} completed course${pr.completedCourses === 1 ? '' : 's'}</caption><thead><tr><th scope="col">Instrument</th><th scope="col">n</th><th scope="col">Response</th><th scope="col">Published response</th><th scope="col">Remission</th><th scope="col">Published remission</th><th scope="col">Published source</th></tr></thead><tbody>${pr.rates.map(
+        (r) =>
+          html`<tr><th scope="row">${r.label}</th><td>${r.courses} of ${pr.completedCourses}</td><td>${pct(r.responseRate)}${r.courses ? ` (${r.responders})` : ''}</td>${
+            r.published ? html`<td>${r.published.response}%</td><td>${pct(r.remissionRate)}${r.courses ? ` (${r.remitters})` : ''}</td><td>${r.published.remission}%</td><td>${r.comparatorNote}</td>` : html`<td class="muted">–</td><td>${pct(r.remissionRate)}${r.courses ? ` (${r.remitters})` : ''}</td><td class="muted">–</td><td>${r.comparatorNote}</td>`
+          }</tr>`,
+      )}</tbody></table>`;
+    const sections = results.flatMap(({ clinic, o }) => (o.protocols.length ? o.protocols.map((pr) => table(clinic, pr)) : [html`<p class="empty">${clinic.name}: no completed courses${parsed.success && (parsed.data.protocolId || parsed.data.from || parsed.data.to) ? ' for this protocol and these dates' : ''}.</p>`]));
+    const body = html`${intro}${form}${
+      !parsed.success
+        ? html`<p class="empty" role="alert">Nothing computed: correct the filter above.</p>`
+        : clinics.length
+          ? html`${sections}<p class="muted">Small numbers swing widely: read rates from fewer than 20 courses with care. A published figure comes from another setting and population; it is a point of reference, not a target.</p>`
+          : html`<p class="empty">No clinics in your scope.</p>`
+    }`;
+    return send(reply, page({ title: 'Clinic outcomes', principal: p, active: '/outcomes', footer }, body), parsed.success ? 200 : 400);
   });
 
   // ---- Outbox (embedded SMTP sink) -----------------------------------------------------------

@@ -5,7 +5,8 @@ import { assertRecordInScope, clinicFilter } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
 import { notFound } from '../../errors';
 import type { AppDeps } from '../context';
-import { assessmentQueue, clientScores, clientTimeline, clinicOutcomes, safetyQueue } from '../records';
+import { clinicOutcomes, OutcomesQuery } from '../outcomes';
+import { assessmentQueue, clientScores, clientTimeline, safetyQueue } from '../records';
 import { apiRoute } from '../route';
 import { IdParams, iso } from '../schemas';
 import { loadClient } from './clients';
@@ -73,10 +74,14 @@ export function recordRoutes(app: FastifyInstance, { db }: AppDeps): void {
   apiRoute(app, { method: 'GET', url: '/api/safety', tag: 'queues', summary: 'The safety queue: open safety holds and recent adverse events awaiting review', query: ClinicQuery }, async ({ query, principal }) => ({
     items: await safetyQueue(db, clinicFilter(principal, query.clinicId)),
   }));
-  apiRoute(app, { method: 'GET', url: '/api/clinics/:id/outcomes', tag: 'organisation', summary: 'Response and remission rates of completed courses, beside published figures', params: IdParams, errors: [404] }, async ({ params, principal }) => {
-    const clinic = await db.selectFrom('clinics').select('id').where('id', '=', params.id).executeTakeFirst();
-    if (!clinic) throw notFound(`clinic ${params.id}`);
-    assertRecordInScope(principal, clinic.id, `clinic ${params.id}`);
-    return clinicOutcomes(db, clinic.id);
-  });
+  apiRoute(
+    app,
+    { method: 'GET', url: '/api/clinics/:id/outcomes', tag: 'organisation', summary: 'PHQ-9, GAD-7 and PCL-5 response and remission of completed courses, per protocol, for courses enrolled from/to (YYYY-MM-DD), each beside a published figure for the route of administration where there is one', params: IdParams, query: OutcomesQuery, errors: [404] },
+    async ({ params, query, principal }) => {
+      const clinic = await db.selectFrom('clinics').select('id').where('id', '=', params.id).executeTakeFirst();
+      if (!clinic) throw notFound(`clinic ${params.id}`);
+      assertRecordInScope(principal, clinic.id, `clinic ${params.id}`);
+      return clinicOutcomes(db, clinic.id, query);
+    },
+  );
 }

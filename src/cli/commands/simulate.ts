@@ -2,12 +2,16 @@
 // realistic mix of paths, ending in a summary of final states against what each profile predicts.
 //   kap simulate --clients 30 --protocol kap-office --time-scale 86400 --seed 1 [--json]
 //                [--url http://127.0.0.1:3000] [--token T | KAP_TOKEN] [--concurrency 8]
-// Synthetic clients answer their baseline from the emailed link, as a client would (no dose goes
-// ahead without the client's own C-SSRS and PHQ-9; this needs the embedded mail sink); every later
-// assessment is left unanswered (they expire as missed: the engine surfaces them). Safety
+// Synthetic clients answer their questionnaires from the emailed link, as a client would (no dose goes
+// ahead without the client's own C-SSRS and PHQ-9; this needs the embedded mail sink): the baseline,
+// the post-course assessment and the follow-ups, with PHQ-9, GAD-7 and PCL-5 scores from a seeded
+// trajectory (./simulate-trajectory.ts: baseline severity, a response curve with noise, some
+// non-responders), so a simulated clinic's outcomes page has real figures. A follow-up whose form
+// closes before the client gets to it expires as missed, as in a clinic. Safety
 // escalations come from a risk the clinician raises at check-in. Timed readings wait for their time.
 import { HARD_STOPS, REVIEW_ITEMS } from '../../domain/rules/eligibility';
 import { mulberry32 } from '../../prng';
+import { clientTrajectory, itemAnswers, scoreAt, TRAJECTORY_INSTRUMENTS, type ClientTrajectory, type TimePoint, type TrajectoryInstrument } from './simulate-trajectory';
 import type { Command } from 'commander';
 import type { Protocol } from '../../domain/protocol';
 
@@ -84,6 +88,12 @@ interface ProtocolInfo {
   checkMinutes: number[];
   /** The baseline instruments the client answers at screening. */
   baseline: string[];
+  /** The post-course assessment's instruments ([] when the protocol has no such step). */
+  afterCourse: string[];
+  /** The follow-up assessments after the course ([] when the protocol has no follow-up step). */
+  followUps: Array<{ days: number; instruments: string[] }>;
+  /** How long an assessment's link stays open, in protocol hours. */
+  expiryHours: number;
 }
 
 /** Reads what the driver needs from the course's own state (the protocol is pinned in the workflow). */
@@ -102,6 +112,9 @@ async function protocolInfo(api: Api, courseId: string, protocolId: string, defi
     route: p.routes[0]!,
     checkMinutes: p.safety.bloodPressure.checkMinutes.filter((m): m is number => typeof m === 'number' && m > 0),
     baseline: [...p.assessments.baseline],
+    afterCourse: p.phases.some((ph) => ph.steps.some((s) => s.assessmentPoint === 'after-course')) ? [...p.assessments.afterCourse] : [],
+    followUps: p.phases.some((ph) => ph.steps.some((s) => s.assessmentPoint === 'follow-up')) ? p.assessments.followUps.map((f) => ({ days: f.afterCourseDays, instruments: [...f.instruments] })) : [],
+    expiryHours: p.assessments.expiryHours,
   };
 }
 
@@ -114,11 +127,18 @@ const BENIGN_FORM: Record<string, Record<string, string>> = {
   'qids-sr16': Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`qids-sr16.${i + 1}`, '0'])),
 };
 
+/** The form a synthetic client posts: PHQ-9, GAD-7 and PCL-5 from the client's trajectory at that time point, the rest benign. */
+export function clientForm(t: ClientTrajectory, instruments: readonly string[], point: TimePoint): Record<string, string> {
+  const isTrajectory = (i: string): i is TrajectoryInstrument => (TRAJECTORY_INSTRUMENTS as readonly string[]).includes(i);
+  return Object.assign({}, ...instruments.map((i) => (isTrajectory(i) ? itemAnswers(i, scoreAt(t, i, point)) : (BENIGN_FORM[i] ?? {})))) as Record<string, string>;
+}
+
 /**
  * The synthetic client opens the emailed link of a step's assessment and answers every question.
- * False when the link had closed first (at a high time scale a form expires within a second or so).
+ * False when the link had closed first (at a high time scale a form expires within a second or so),
+ * or when `stop()` says to give up waiting.
  */
-async function answerAsClient(api: Api, courseId: string, stepKey: string, instruments: readonly string[], timeoutMs: number): Promise<boolean> {
+async function answerAsClient(api: Api, courseId: string, stepKey: string, answers: Record<string, string>, timeoutMs: number, opts: { pollMs?: number; stop?: () => boolean } = {}): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   const key = `${courseId}/${stepKey}/invitation`;
   for (;;) {
@@ -128,15 +148,16 @@ async function answerAsClient(api: Api, courseId: string, stepKey: string, instr
       const msg = await api.ok<{ text: string | null; html: string | null }>('GET', `/api/outbox/${row.sinkMessageId}`);
       const token = /\/a\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/.exec(`${msg.text ?? ''} ${msg.html ?? ''}`)?.[1];
       if (!token) throw new Error(`no assessment link in the invitation ${key}`);
-      const form = new URLSearchParams(Object.assign({}, ...instruments.map((i) => BENIGN_FORM[i] ?? {})) as Record<string, string>);
+      const form = new URLSearchParams(answers);
       const res = await fetch(`${api.base}/a/${token}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
       if (res.status === 410) return false;
       if (res.status !== 200) throw new Error(`answering ${key}: ${res.status}`);
       // The form may close while the answers go in: part of them not recorded.
       return !(await res.text()).includes('could not be recorded');
     }
+    if (opts.stop?.()) return false;
     if (Date.now() > until) throw new Error(`timed out waiting for the invitation ${key}${box.embeddedSink ? '' : ': kap simulate answers the baseline as the clients, from their emailed links, read from the embedded mail sink (SMTP_URL unset)'}`);
-    await sleep(100);
+    await sleep(opts.pollMs ?? 100);
   }
 }
 
@@ -161,18 +182,30 @@ async function waitForStep(api: Api, courseId: string, key: string, timeoutMs: n
   }
 }
 
-async function driveCourse(api: Api, courseId: string, profile: Profile, p: ProtocolInfo, r: () => number, timeoutMs: number, tick: () => void): Promise<void> {
+/** What a course's driver needs besides the course: the client's trajectory, and where to leave the follow-ups it answers in the background. */
+interface ClientSide {
+  trajectory: ClientTrajectory;
+  /** Real milliseconds between looks at the outbox for a follow-up's invitation. */
+  followUpPollMs: number;
+  /** Real milliseconds in a protocol day (the time scale). */
+  msPerDay: number;
+  background: Array<Promise<void>>;
+  stop: () => boolean;
+}
+
+async function driveCourse(api: Api, courseId: string, profile: Profile, p: ProtocolInfo, r: () => number, timeoutMs: number, tick: () => void, client: ClientSide): Promise<void> {
+  const form = (instruments: readonly string[], point: TimePoint) => clientForm(client.trajectory, instruments, point);
   const act = (action: string, body: unknown) => api.ok('POST', `/api/courses/${courseId}/${action}`, body);
   await waitForStep(api, courseId, 'screening', timeoutMs);
   const hardStops = Object.fromEntries(HARD_STOP_IDS.map((h) => [h, false]));
   if (profile === 'ineligible') hardStops[HARD_STOP_IDS[Math.floor(r() * HARD_STOP_IDS.length)]!] = true;
   // The client answers the baseline from the emailed link before the coordinator records screening. If
   // it closed before they did, the coordinator sends a new C-SSRS and PHQ-9, as a clinic would.
-  let answered = await answerAsClient(api, courseId, 'screening', p.baseline, timeoutMs);
+  let answered = await answerAsClient(api, courseId, 'screening', form(p.baseline, { kind: 'baseline' }), timeoutMs);
   for (let attempt = 0; !answered && attempt < 5; attempt++) {
     const sent = (await api.ok<{ ids?: { assessmentId?: string } }>('POST', `/api/courses/${courseId}/send-assessment`, { instruments: ['cssrs', 'phq9'], reason: 'baseline not answered in time' })).ids?.assessmentId;
     if (!sent) throw new Error('sending a new baseline C-SSRS and PHQ-9 gave no assessment id');
-    answered = await answerAsClient(api, courseId, sent.slice(sent.lastIndexOf('/') + 1), ['cssrs', 'phq9'], timeoutMs);
+    answered = await answerAsClient(api, courseId, sent.slice(sent.lastIndexOf('/') + 1), form(['cssrs', 'phq9'], { kind: 'baseline' }), timeoutMs);
   }
   if (!answered) throw new Error('the client could not answer a baseline before it expired (time scale too high for answers through the link)');
   await act('screening', { hardStops, reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) });
@@ -183,6 +216,7 @@ async function driveCourse(api: Api, courseId: string, profile: Profile, p: Prot
   await act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
   tick();
   const withdrawAt = profile === 'withdraws' ? 1 + Math.floor(r() * p.dosingSessions) : -1;
+  let courseEndAt = 0;
   for (let n = 1; n <= p.preparationSessions; n++) {
     await act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
     if (profile === 'no-show' && n === 1) {
@@ -219,21 +253,38 @@ async function driveCourse(api: Api, courseId: string, profile: Profile, p: Prot
       ok = await act('pre-dose-check', { stepKey: dose, ...check });
       if (ok.outcome === 'proceed' || !answersOnly(ok)) break;
       const sent = (await api.ok<{ ids?: { assessmentId?: string } }>('POST', `/api/courses/${courseId}/send-assessment`, { instruments: ['cssrs', 'phq9'], reason: 'C-SSRS and PHQ-9 before the dose' })).ids?.assessmentId;
-      if (sent) await answerAsClient(api, courseId, sent.slice(sent.lastIndexOf('/') + 1), ['cssrs', 'phq9'], timeoutMs);
+      if (sent) await answerAsClient(api, courseId, sent.slice(sent.lastIndexOf('/') + 1), form(['cssrs', 'phq9'], { kind: 'dose', n, of: p.dosingSessions }), timeoutMs);
     }
     if (ok.outcome !== 'proceed') throw new Error(`pre-dose check held: ${JSON.stringify(ok.reasons)}`);
     await act('dose', { stepKey: dose, route: p.route, doseMg: 56, lotNumber: 'SIM-1' });
     for (const m of p.checkMinutes) await whenDue(api, `/api/courses/${courseId}/vitals`, { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 });
     await whenDue(api, `/api/courses/${courseId}/discharge`, { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
+    courseEndAt = Date.now(); // the last discharge ends the course: the follow-ups count from it
     await act('session-complete', { stepKey: `integration-${n}` });
     if (p.rems) {
       await act('rems-form', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'SIM-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
     }
     tick();
   }
+  // The client answers the post-course assessment from its link (if it closes first, it is missed).
+  if (p.afterCourse.length) await answerAsClient(api, courseId, 'post-course-assessment', form(p.afterCourse, { kind: 'post-course' }), timeoutMs, { stop: client.stop }).catch(() => false);
   await waitForStep(api, courseId, 'maintenance-decision', timeoutMs);
   await act('maintenance-decision', { decision: 'complete' });
   tick();
+  // The follow-ups come on the engine's timers (30, 90, 180 days, scaled): answered in the background
+  // as each invitation arrives, so this worker moves on to the next course.
+  if (p.followUps.length) {
+    client.background.push(
+      (async () => {
+        for (const f of p.followUps) {
+          // Nothing to look for until the follow-up is nearly due: a big clinic does not poll for months.
+          while (!client.stop() && Date.now() < courseEndAt + 0.8 * f.days * client.msPerDay) await sleep(Math.min(1000, courseEndAt + 0.8 * f.days * client.msPerDay - Date.now()));
+          if (client.stop()) return;
+          await answerAsClient(api, courseId, `followup-${f.days}d`, form(f.instruments, { kind: 'follow-up', days: f.days }), timeoutMs, { pollMs: client.followUpPollMs, stop: client.stop }).catch(() => false);
+        }
+      })(),
+    );
+  }
 }
 
 export interface SimulateOptions {
@@ -281,12 +332,16 @@ export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream
   };
   const timeoutMs = Math.max(120_000, (400 * 86_400_000) / opts.timeScale);
   if (!tty) err.write(`enrolled ${runs.length} ${opts.protocol} courses in clinic ${clinicId}; recording every staff action, ${Math.max(1, opts.concurrency)} courses at once\n`);
+  // A follow-up's link is open for expiryHours (scaled): look for its invitation a few times in that window.
+  const followUpPollMs = Math.min(2000, Math.max(100, (info.expiryHours * 3_600_000) / opts.timeScale / 6));
+  const background: Array<Promise<void>> = [];
+  let stopAnswering = false;
   let next = 0;
   const worker = async () => {
     while (next < runs.length) {
       const run = runs[next++]!;
       try {
-        await driveCourse(api, run.courseId, run.profile, info, r, timeoutMs, tickFor(run.courseId));
+        await driveCourse(api, run.courseId, run.profile, info, r, timeoutMs, tickFor(run.courseId), { trajectory: clientTrajectory(opts.seed, run.n), followUpPollMs, msPerDay: 86_400_000 / opts.timeScale, background, stop: () => stopAnswering });
       } catch (e) {
         run.error = e instanceof Error ? e.message : String(e);
       }
@@ -322,6 +377,8 @@ export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream
     if (runs.every((x) => x.final) || Date.now() > until) break;
     await sleep(500);
   }
+  stopAnswering = true;
+  await Promise.all(background);
   const open = runs.filter((x) => !x.final).length;
   err.write(`${tty ? '\n' : ''}${open ? `gave up waiting after ${Math.round(timeoutMs / 1000)} s: ${open} course${open === 1 ? '' : 's'} still open` : `all ${runs.length} courses ended`}\n`);
   const byProfile: Record<string, { expected: string; count: number; matched: number; finals: Record<string, number> }> = {};
@@ -346,7 +403,7 @@ export function waitingFor(waiting: Array<{ step: string | null; deadline: strin
   const follow = [...bySteps.keys()].every((k) => /^followup-|^post-course/.test(k));
   const next = waiting.map((w) => (w.deadline ? Date.parse(w.deadline) : NaN)).filter((t) => !Number.isNaN(t)).sort((a, b) => a - b)[0];
   const due = next === undefined ? '' : `; the next due in ${Math.max(0, Math.round((next - now) / 1000))} s`;
-  return `waiting for ${waiting.length} course${waiting.length === 1 ? '' : 's'} at ${steps}${follow ? " (follow-up assessments on the engine's timers, left unanswered by the synthetic clients)" : ''}${due}`;
+  return `waiting for ${waiting.length} course${waiting.length === 1 ? '' : 's'} at ${steps}${follow ? " (follow-up assessments on the engine's timers, answered by the synthetic clients from their emailed links)" : ''}${due}`;
 }
 
 export function register(program: Command): void {
