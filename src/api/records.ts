@@ -1,5 +1,5 @@
 // Read models over the clinic's record (PostgreSQL): a client's timeline and scores, the assessment
-// and safety queues, and clinic outcomes. Read-only; every function takes the clinic filter it is given.
+// and safety queues (clinic outcomes: ./outcomes.ts). Read-only; every function takes the clinic filter it is given.
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
 import { getInstrument, planCourse, remission, response, pcl5Change, REMISSION_BELOW, type Protocol, type RemissionInstrument } from '../domain';
@@ -360,50 +360,4 @@ export async function safetyQueue(db: Db, clinics: string[] | undefined, now = n
   ];
 }
 
-/** Published figures to compare against (../shared/reference/clinical.md, section 5). */
-export const PUBLISHED_OUTCOMES = {
-  source: 'Mindbloom at-home sublingual KAT, n=1,247, 4 weeks',
-  phq9: { response: 62.8, remission: 32.6 },
-  gad7: { response: 62.9, remission: 31.3 },
-} as const;
-
-export interface OutcomeRates {
-  instrumentId: 'phq9' | 'gad7';
-  courses: number;
-  responders: number;
-  remitters: number;
-  responseRate: number | null;
-  remissionRate: number | null;
-  published: { response: number; remission: number };
-}
-
-/**
- * Response (>= 50% drop from baseline) and remission (< 5) of completed courses: baseline = first
- * completed score of the course, outcome = last completed score. Courses without two scores are
- * counted as not evaluable.
- */
-export async function clinicOutcomes(db: Db, clinicId: string) {
-  const courses = await db.selectFrom('courses').select(['id', 'status']).where('clinic_id', '=', clinicId).where((eb) => eb.or([eb('status', '=', 'completed'), eb('status', '=', 'maintenance')])).execute();
-  const ids = courses.map((c) => c.id);
-  const rows = ids.length
-    ? await db.selectFrom('assessments').select(['course_id', 'instrument_id', 'total', 'completed_at']).where('course_id', 'in', ids).where('status', '=', 'completed').where('total', 'is not', null).where('instrument_id', 'in', ['phq9', 'gad7']).orderBy('completed_at').execute()
-    : [];
-  const rates: OutcomeRates[] = [];
-  for (const instrumentId of ['phq9', 'gad7'] as const) {
-    let n = 0;
-    let responders = 0;
-    let remitters = 0;
-    for (const id of ids) {
-      const pts = rows.filter((r) => r.course_id === id && r.instrument_id === instrumentId);
-      if (pts.length < 2) continue;
-      const baseline = pts[0]!.total!;
-      const last = pts[pts.length - 1]!.total!;
-      n++;
-      if (response(baseline, last).response) responders++;
-      if (remission(last, instrumentId)) remitters++;
-    }
-    const pct = (k: number) => (n ? Math.round((k / n) * 1000) / 10 : null);
-    rates.push({ instrumentId, courses: n, responders, remitters, responseRate: pct(responders), remissionRate: pct(remitters), published: PUBLISHED_OUTCOMES[instrumentId] });
-  }
-  return { clinicId, completedCourses: courses.length, rates, publishedSource: PUBLISHED_OUTCOMES.source, definitions: { response: '>= 50% drop from the course baseline', remission: 'last score < 5' } };
-}
+// Clinic outcomes (by protocol and enrolment dates, beside published figures per route): ./outcomes.ts.
