@@ -89,6 +89,9 @@ test('item 9 endorsed at screening: state and hold first, then scores, the answe
   expect(stateHtml).toMatch(/<dt>Owner<\/dt><dd>any coordinator<\/dd>/);
   expect(stateHtml).toMatch(/<dt>Risk<\/dt><dd><span class="badge (warn|bad)">(moderate|high)<\/span>/);
   expect(stateHtml).toContain('PHQ-9 item 9 = 2');
+  // The hold names what was endorsed, with the question, where the reviewing clinician reads it.
+  expect(stateHtml).toContain(`<li>PHQ-9 item 9, “${phq9.items[8]!.text}”: <strong>More than half the days (2)</strong>`);
+  expect(stateHtml.match(/<li>(PHQ-9|C-SSRS) item /g)).toHaveLength(1);
 
   // The PHQ-9 chart: full width, titled and described, bands, response and remission lines, a data table.
   const chart = body.slice(scores, answers);
@@ -132,6 +135,7 @@ test('item 9 endorsed at screening: state and hold first, then scores, the answe
 
   const after = await page(`/clients/${cl.id}`, prescriber);
   expect(after).not.toContain('Open safety items');
+  expect(after).not.toContain('Endorsed in the latest answers');
   const afterChart = after.slice(at(after, '<h2 id="scores">Scores</h2>'), at(after, '<h2 id="answers">Answers</h2>'));
   const marker = /<g data-dose="dose-1"><title>Dose 1 \(dose-1\) on (\d{4}-\d{2}-\d{2})<\/title><line x1="([\d.]+)"/.exec(afterChart);
   expect(marker?.[1]).toBe(new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit' }).format(dosedAt));

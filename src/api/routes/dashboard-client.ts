@@ -117,8 +117,15 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
     ]);
     const t = (d: Date | string | null | undefined) => fmtTime(d, tz);
     const holdsOf = (courseId: string) => holds.filter((h) => h.courseId === courseId);
+    // A suicide-risk hold names what was endorsed: the critical answers of the client's latest PHQ-9 and C-SSRS, with their questions.
+    const latestCritical = holds.some((h) => h.suicideRisk)
+      ? (['phq9', 'cssrs'] as const).flatMap((id) => {
+          const a = answered.find((x) => x.instrumentId === id);
+          return a ? a.items.filter((i) => i.critical).map((i) => ({ a, i })) : [];
+        })
+      : [];
     const holdsHtml = holds.length
-      ? html`<div class="flash error" role="alert"><strong>Open safety items:</strong><ul>${holds.map((h) => html`<li>${h.summary}${h.courseEnded ? html` <span class="badge muted">course ${h.courseId} ended</span>` : ''} <span class="muted">(since ${t(h.at)}; closes when ${h.closesWhen})</span></li>`)}</ul>No dosing until a clinician records a review.</div>`
+      ? html`<div class="flash error" role="alert"><strong>Open safety items:</strong><ul>${holds.map((h) => html`<li>${h.summary}${h.courseEnded ? html` <span class="badge muted">course ${h.courseId} ended</span>` : ''} <span class="muted">(since ${t(h.at)}; closes when ${h.closesWhen})</span></li>`)}</ul>${latestCritical.length ? html`<p id="endorsed"><strong>Endorsed in the latest answers:</strong></p><ul>${latestCritical.map(({ a, i }) => html`<li>${a.name} item ${i.item}, “${i.question}”: <strong>${i.answer}</strong> <span class="muted">(${t(a.completedAt)})</span></li>`)}</ul><p><a href="#answers">All answers</a></p>` : ''}No dosing until a clinician records a review.</div>`
       : html``;
     const base = { principal: p, state, staff, timeZone: tz };
     // Reviews of items whose course has ended (no workflow left): one form per such course, each with its own ids.
