@@ -4,9 +4,9 @@
 // answered with PHQ-9 item 9 endorsed, so a safety hold is open; a later invitation e-mailed to the
 // embedded SMTP sink, whose link the client opens); a second client on the Spravato REMS pathway
 // through one dose (its REMS monitoring form's print page). A coordinator, a prescriber and an admin
-// (only an admin may open /staff) each log in and open the pages their role may see. Every page must
-// have NO serious or critical axe violation (no allow-list). Screenshots of every page at both widths
-// go to test-artifacts/a11y/.
+// (only an admin may open /staff) each log in and open the pages their role may see, a protocol's page
+// and an outbox message among them. Every page must have NO serious or critical axe violation (no
+// allow-list). Screenshots of every page at both widths go to test-artifacts/a11y/.
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -66,9 +66,9 @@ async function login(page: Page, email: string): Promise<void> {
 async function checkPages(page: Page, who: string, width: 'desktop' | 'phone', paths: string[], found: Record<string, string[]>): Promise<void> {
   for (const p of paths) {
     const res = await page.goto(`${base}${p}`);
-    const label = `${who} ${p.replace(clientId, ':id').replace(remsCourseId, ':course').replace(/\/a\/.*/, '/a/:token')} @${width}`;
+    const label = `${who} ${p.replace(clientId, ':id').replace(remsCourseId, ':course').replace(clinicId, ':clinic').replace(/\/a\/.*/, '/a/:token')} @${width}`;
     expect(`${label} → ${res?.status()}`).toBe(`${label} → 200`);
-    const name = `${who}-${p.replace(clientId, 'client').replace(remsCourseId, 'course').replace(/\/a\/.*/, '/a-token').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'home'}-${width}.png`;
+    const name = `${who}-${p.replace(clientId, 'client').replace(remsCourseId, 'course').replace(clinicId, 'clinic').replace(/\/a\/.*/, '/a-token').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'home'}-${width}.png`;
     await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
     const v = await axe(page);
     if (v.length) found[label] = v;
@@ -97,6 +97,13 @@ async function sweepStaff(width: Width, roles: Array<'coordinator' | 'prescriber
       await page.goto(`${base}/outbox`);
       const href = await page.locator('a[href^="/outbox/"]').first().getAttribute('href');
       expect(href).toMatch(/^\/outbox\/\d+/);
+      extra.push(href!);
+    }
+    // A protocol's own page (its timeline of phases and steps), from the Protocols list.
+    if (who !== 'admin') {
+      await page.goto(`${base}/protocols`);
+      const href = await page.locator('main a[href^="/protocols/"]').first().getAttribute('href');
+      expect(href).toMatch(/^\/protocols\/[^/]+\/[^/]+/);
       extra.push(href!);
     }
     await checkPages(page, who, width, [...pages, ...extra], found);
