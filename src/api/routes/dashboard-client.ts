@@ -100,21 +100,29 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
       return send(reply, page({ title: status === 404 ? 'Client not found' : 'Not allowed', principal: p, flash: { kind: 'error', text: err.message }, footer }, html`<p><a href="/clients">All clients</a></p>`), status);
     }
     await recordClientRead(db, p, { clientId: client.id, clinicId: client.clinic_id, what: 'dashboard client page' });
-    const courses = await db.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
-    const course = courses.find((c) => !c.ended_at) ?? courses[0];
-    // One audited read (above) covers everything on the page, the item-level answers included.
-    const [timeline, scores, steps, holds, tz, staff, answered, doses] = await Promise.all([
-      clientTimeline(db, client.id),
-      clientScores(db, client.id),
-      course ? db.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
-      // Every open safety item of the client, whichever course it came from: a suicide-risk item
-      // outlives its course until a clinician reviews it.
-      safetyQueue(db, undefined, new Date(), client.id).then((items) => items.filter((i) => i.type === 'safety-hold')),
-      clinicZone(deps, client.clinic_id),
-      staffWithClinics(db, { clinics: [client.clinic_id] }).then((list) => list.filter((s) => s.active).map((s) => ({ id: s.id, displayName: s.displayName, role: s.role }))),
-      clientAnswers(db, client.id),
-      clientDoses(db, client.id),
-    ]);
+    const tz = await clinicZone(deps, client.clinic_id);
+    // One audited read (above) covers everything on the page, the item-level answers included. One
+    // snapshot (repeatable read) for all of it: the projection writes a transition's steps, holds and
+    // course row (its risk level) in one statement, and the page must never show one without the other.
+    const { courses, course, timeline, scores, steps, holds, staff, answered, doses } = await db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        const courses = await trx.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
+        const course = courses.find((c) => !c.ended_at) ?? courses[0];
+        const [timeline, scores, steps, holds, staff, answered, doses] = await Promise.all([
+          clientTimeline(trx, client.id),
+          clientScores(trx, client.id),
+          course ? trx.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
+          // Every open safety item of the client, whichever course it came from: a suicide-risk item
+          // outlives its course until a clinician reviews it.
+          safetyQueue(trx, undefined, new Date(), client.id).then((items) => items.filter((i) => i.type === 'safety-hold')),
+          staffWithClinics(trx, { clinics: [client.clinic_id] }).then((list) => list.filter((s) => s.active).map((s) => ({ id: s.id, displayName: s.displayName, role: s.role }))),
+          clientAnswers(trx, client.id),
+          clientDoses(trx, client.id),
+        ]);
+        return { courses, course, timeline, scores, steps, holds, staff, answered, doses };
+      });
     const t = (d: Date | string | null | undefined) => fmtTime(d, tz);
     const holdsOf = (courseId: string) => holds.filter((h) => h.courseId === courseId);
     // A suicide-risk hold names what was endorsed: the critical answers of the client's latest PHQ-9 and C-SSRS, with their questions.
