@@ -1,6 +1,7 @@
 // Read models over the clinic's record (PostgreSQL): a client's timeline and scores, the assessment
 // and safety queues (clinic outcomes: ./outcomes.ts). Read-only; every function takes the clinic filter it is given.
 import { sql } from 'kysely';
+import { clinicLocalTime } from '../format-time';
 import type { Db } from '../db/connect';
 import { getInstrument, planCourse, remission, response, pcl5Change, REMISSION_BELOW, type Protocol, type RemissionInstrument } from '../domain';
 import { closesWhen, riskRank } from './safety-review';
@@ -190,7 +191,8 @@ export async function assessmentQueue(db: Db, clinics: string[] | undefined, now
     .selectFrom('assessments as a')
     .innerJoin('courses as c', 'c.id', 'a.course_id')
     .innerJoin('clients as cl', 'cl.id', 'c.client_id')
-    .select(['a.course_id', 'a.step_key', 'a.instrument_id', 'a.status', 'a.invited_at', 'a.expires_at', 'c.client_id', 'c.clinic_id', 'cl.given_name', 'cl.family_name'])
+    .innerJoin('clinics as k', 'k.id', 'c.clinic_id')
+    .select(['a.course_id', 'a.step_key', 'a.instrument_id', 'a.status', 'a.invited_at', 'a.expires_at', 'c.client_id', 'c.clinic_id', 'cl.given_name', 'cl.family_name', 'k.timezone'])
     .where('c.ended_at', 'is', null)
     .where((eb) => eb.or([eb('a.status', '=', 'invited'), eb.and([eb('a.status', '=', 'missed'), eb('a.expires_at', '>', since)])]))
     .orderBy('a.invited_at')
@@ -218,7 +220,7 @@ export async function assessmentQueue(db: Db, clinics: string[] | undefined, now
       invitedAt: r.invited_at.toISOString(),
       expiresAt: r.expires_at.toISOString(),
       lastCompletedAt: null,
-      note: status === 'missed' ? `expired unanswered ${r.expires_at.toISOString().slice(0, 10)}` : status === 'overdue' ? `unanswered for ${Math.floor(ageH)} h` : `sent ${Math.max(0, Math.floor(ageH))} h ago`,
+      note: status === 'missed' ? `expired unanswered ${clinicLocalTime(r.expires_at, r.timezone)}` : status === 'overdue' ? `unanswered for ${Math.floor(ageH)} h` : `sent ${Math.max(0, Math.floor(ageH))} h ago`,
     });
   }
   // Due soon: active courses with nothing sent for 12+ days (measurement every 14 days is the norm).

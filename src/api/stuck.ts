@@ -1,5 +1,6 @@
 // The stuck board: every open course whose current step is past its deadline (waiting on a person),
 // and every course whose system work is failing (from Temporal, via SystemHealthMonitor).
+import { clinicLocalTime } from '../format-time';
 import { sql } from 'kysely';
 import { ACTION_ROLES, type CourseAction } from '../auth/role-matrix';
 import type { Db } from '../db/connect';
@@ -62,7 +63,8 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
     .leftJoin('staff as st', 'st.id', 's.owner_staff_id')
     // A REMS monitoring form step shares its id with its form row: show the form's 7-day REMS due date.
     .leftJoin('rems_monitoring_forms as rf', 'rf.id', 's.id')
-    .select(['s.course_id', 's.clinic_id', 's.step_key', 's.kind', 's.state', 's.owner_role', 's.owner_staff_id', 's.deadline_at', 's.escalation_level', 'c.client_id', 'cl.given_name', 'cl.family_name', 'st.display_name', 'rf.due_at as rems_due_at', 'rf.session_step_key as rems_session'])
+    .innerJoin('clinics as k', 'k.id', 's.clinic_id')
+    .select(['s.course_id', 's.clinic_id', 's.step_key', 's.kind', 's.state', 's.owner_role', 's.owner_staff_id', 's.deadline_at', 's.escalation_level', 'c.client_id', 'cl.given_name', 'cl.family_name', 'st.display_name', 'rf.due_at as rems_due_at', 'rf.session_step_key as rems_session', 'k.timezone'])
     .where(sql<boolean>`s.state in ('open', 'overdue')`)
     .where((eb) => eb.or([eb('s.state', '=', 'overdue'), eb('s.deadline_at', '<', now)]))
     .where('c.ended_at', 'is', null)
@@ -95,7 +97,7 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
       problem:
         `${r.step_key} is past its deadline, waiting on ${r.display_name ?? r.owner_role ?? 'someone'}` +
         (escalationsFailed ? `; ${escalationsFailed >= r.escalation_level ? (escalationsFailed === 1 ? 'its escalation email' : 'every escalation email') : `${escalationsFailed} of its ${r.escalation_level} escalation emails`} reached nobody (see the outbox)` : '') +
-        (r.rems_due_at ? `; REMS form for ${r.rems_session} ${r.rems_due_at.getTime() < now.getTime() ? 'was due' : 'is due'} by ${r.rems_due_at.toISOString()} (7-day REMS deadline)` : ''),
+        (r.rems_due_at ? `; REMS form for ${r.rems_session} ${r.rems_due_at.getTime() < now.getTime() ? 'was due' : 'is due'} by ${clinicLocalTime(r.rems_due_at, r.timezone)} (7-day REMS deadline; clinic time)` : ''),
       action: unstick ? { id: unstick.action, label: unstick.label, roles: ACTION_ROLES[unstick.action] } : null,
     };
   });

@@ -3,6 +3,7 @@
 //  - the Spravato REMS monitoring form: 422 hard stop, filing, print page, and an unfiled form on
 //    the stuck board after 7 (time-scaled) days;
 //  - the FHIR export routes, checked by the independent validators.
+import { clinicLocalTime } from '../../src/format-time';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -280,7 +281,8 @@ describe('Spravato REMS monitoring form', () => {
       return res.body.items?.find((i: { courseId: string; stepKey: string }) => i.courseId === courseId && i.stepKey === 'rems-form-2');
     });
     expect(stuck).toMatchObject({ type: 'deadline', stepKind: 'rems-monitoring-form', action: expect.objectContaining({ id: 'rems-form' }) });
-    expect(stuck.problem).toContain(`REMS form for dose-2 was due by ${form.due_at.toISOString()} (7-day REMS deadline)`);
+    const zone = (await stack.db.selectFrom('clinics').select('timezone').where('id', '=', clinicId).executeTakeFirstOrThrow()).timezone;
+    expect(stuck.problem).toContain(`REMS form for dose-2 was due by ${clinicLocalTime(form.due_at, zone)} (7-day REMS deadline; clinic time)`);
     const list = await call('GET', `/api/courses/${courseId}/rems`, { token: t.coordinator });
     expect(list.body.forms.map((f: { session: string; status: string }) => [f.session, f.status])).toEqual([
       ['dose-1', 'filed'],

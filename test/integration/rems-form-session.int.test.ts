@@ -2,6 +2,7 @@
 // server, database, HTTP app), issue #20: the form's dose and lot must be the session's; the step's
 // owner (the coordinator) may file it and who filed it is recorded; on the stuck board an unfiled
 // form's age counts from its 7-day REMS due date, not the step's (5-day) deadline.
+import { clinicLocalTime } from '../../src/format-time';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import type { StaffRole } from '../../src/db/schema';
@@ -97,7 +98,9 @@ test('an unfiled form on the stuck board: its age counts from the 7-day REMS due
   // An hour past the due date: an hour old (it would be 49 h counted from the step deadline).
   const late = await item(new Date(row.due_at.getTime() + HOUR));
   expect(late).toMatchObject({ stuckSince: row.due_at.toISOString(), ageSeconds: 3600 });
-  expect(late!.problem).toContain(`REMS form for dose-1 was due by ${row.due_at.toISOString()} (7-day REMS deadline)`);
+  const zone = (await stack.db.selectFrom('clinics').select('timezone').where('id', '=', clinicId).executeTakeFirstOrThrow()).timezone;
+  expect(late!.problem).toContain(`REMS form for dose-1 was due by ${clinicLocalTime(row.due_at, zone)} (7-day REMS deadline; clinic time)`);
+  expect(late!.problem).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
 });
 
 test('the clinic files the form with 84 mg and lot OTHER for a session that recorded 56 mg and lot L1: refused naming both; the coordinator files the matching form: accepted and the filer recorded', async () => {
