@@ -79,10 +79,11 @@ function who(e: AuditLogEntry): SafeHtml {
   return html`${e.actor.name ?? e.actor.id ?? 'unknown'}${e.actor.role ? ` (${e.actor.role})` : ''} <span class="muted">${kind} ${e.actor.id ?? ''}</span>`;
 }
 
-function entriesTable(entries: AuditLogEntry[]): SafeHtml {
+/** Each entry's time in its clinic's zone (UTC for entries without a clinic, or a clinic without a zone). */
+function entriesTable(entries: AuditLogEntry[], zones: Map<string, string>): SafeHtml {
   if (!entries.length) return html`<p class="empty">No entries match.</p>`;
   return html`<table class="responsive" id="audit"><caption>Audit log, newest first</caption><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Clinic</th><th scope="col">Client</th><th scope="col">Course</th><th scope="col">Reason</th></tr></thead><tbody>${entries.map(
-    (e) => html`<tr><td>${fmtTime(e.at)}</td><td>${who(e)}</td><td>${e.action}${typeof e.detail.what === 'string' ? html` <span class="muted">${e.detail.what}</span>` : ''}</td><td>${e.clinicId ?? ''}</td><td>${e.clientId ? html`<a href="/clients/${e.clientId}">${e.clientId}</a>` : ''}</td><td>${e.courseId ?? ''}</td><td>${e.reason ?? ''}</td></tr>`,
+    (e) => html`<tr><td>${fmtTime(e.at, e.clinicId ? zones.get(e.clinicId) : undefined)}</td><td>${who(e)}</td><td>${e.action}${typeof e.detail.what === 'string' ? html` <span class="muted">${e.detail.what}</span>` : ''}</td><td>${e.clinicId ?? ''}</td><td>${e.clientId ? html`<a href="/clients/${e.clientId}">${e.clientId}</a>` : ''}</td><td>${e.courseId ?? ''}</td><td>${e.reason ?? ''}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -102,6 +103,8 @@ export function auditRoutes(app: FastifyInstance, { db }: ApiDeps): void {
       status = err.code === 'forbidden' ? 403 : 400;
       flash = { kind: 'error', text: err.message };
     }
+    const clinicIds = [...new Set(result.entries.map((e) => e.clinicId).filter((c): c is string => !!c))];
+    const zones = new Map(clinicIds.length ? (await db.selectFrom('clinics').select(['id', 'timezone']).where('id', 'in', clinicIds).execute()).map((c) => [c.id, c.timezone]) : []);
     const field = (name: (typeof FILTERS)[number], label: string, type = 'text') => html`<div><label for="f-${name}">${label}</label><input id="f-${name}" name="${name}" type="${type}" value="${shown[name] ?? ''}"></div>`;
     const older = result.nextCursor
       ? html`<p><a class="button secondary" href="/audit?${new URLSearchParams({ ...Object.fromEntries(Object.entries(shown).filter(([, v]) => v)), cursor: String(result.nextCursor) }).toString()}">Older entries</a></p>`
@@ -109,7 +112,7 @@ export function auditRoutes(app: FastifyInstance, { db }: ApiDeps): void {
     const body = html`<p>Who did or read what, when, in which clinic, and the reason given. Append-only: entries cannot be changed or deleted.</p>
 <form method="get" action="/audit" class="filters" aria-label="Filter the audit log">${field('clinicId', 'Clinic')}${field('clientId', 'Client id')}${field('courseId', 'Course id')}${field('actor', 'Staff or token id')}${field('action', 'Action (client.read, client.*)')}${field('from', 'From', 'date')}${field('to', 'To', 'date')}
 <div><button type="submit">Filter</button> <a href="/audit">Clear</a></div></form>
-${status === 200 ? entriesTable(result.entries) : ''}${older}`;
+${status === 200 ? entriesTable(result.entries, zones) : ''}${older}`;
     return reply.code(status).type('text/html; charset=utf-8').send(page({ title: 'Audit log', principal: p, active: '/audit', flash }, body));
   });
 

@@ -211,11 +211,12 @@ ${dateField('from', 'Enrolled from')}${dateField('to', 'Enrolled to (inclusive)'
     const p = principalOf(req);
     const { id } = parse(z.object({ id: z.coerce.number().int().positive() }), req.params, 'params');
     // Outside the viewer's clinics is "not found", exactly as a message that does not exist.
-    const m = (await sinkMessageInScope(db, p, id))?.message;
+    const found = await sinkMessageInScope(db, p, id);
+    const m = found?.message;
     if (!m) return send(reply, page({ title: 'Message not found', principal: p, active: '/outbox', footer }, html`<p><a href="/outbox">Back to the outbox</a></p>`), 404);
     // Links in the text body are made clickable; the HTML body is not rendered (it is untrusted markup).
     const text = (m.text ?? '').split(/(https?:\/\/[^\s<>"]+)/g).map((part, i) => (i % 2 ? html`<a href="${part}">${part}</a>` : html`${part}`));
-    const body = html`<p><a href="/outbox">Back to the outbox</a></p><dl><dt>From</dt><dd>${m.from ?? ''}</dd><dt>To</dt><dd>${m.to.join(', ')}</dd><dt>Subject</dt><dd>${m.subject ?? ''}</dd><dt>Received</dt><dd>${fmtTime(m.receivedAt)}</dd></dl><pre id="message-text">${text}</pre>
+    const body = html`<p><a href="/outbox">Back to the outbox</a></p><dl><dt>From</dt><dd>${m.from ?? ''}</dd><dt>To</dt><dd>${m.to.join(', ')}</dd><dt>Subject</dt><dd>${m.subject ?? ''}</dd><dt>Received</dt><dd>${fmtTime(m.receivedAt, found?.clinicId ? (await db.selectFrom('clinics').select('timezone').where('id', '=', found.clinicId).executeTakeFirst())?.timezone : undefined)}</dd></dl><pre id="message-text">${text}</pre>
 ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.filename ?? 'unnamed'} (${a.contentType}, ${a.size} bytes)`).join(', ')}</p>` : ''}`;
     return send(reply, page({ title: m.subject ?? 'Message', principal: p, active: '/outbox', footer }, body));
   });
