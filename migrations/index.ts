@@ -12,6 +12,7 @@ import * as m0009 from './0009_worklist';
 import * as m0010 from './0010_webhook_operations';
 import * as m0011 from './0011_protocol_rehearsals';
 import * as m0012 from './0012_rems_form_fields';
+import * as m0013 from './0013_clinic_phone';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_webhook_operations': m0010,
   '0011_protocol_rehearsals': m0011,
   '0012_rems_form_fields': m0012,
+  '0013_clinic_phone': m0013,
 };

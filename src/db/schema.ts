@@ -19,6 +19,8 @@ export interface ClinicsTable {
   rems_setting_name: ColumnType<string | null, string | null | undefined, string | null>;
   /** The healthcare setting's address, printed on the REMS monitoring form (migration 0012). */
   address: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The clinic's phone number, on the client's form's crisis card (migration 0013). */
+  phone: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface StaffTable {

@@ -209,3 +209,18 @@ test('6 = Yes with 6b left blank: 6b is asked for, not assumed; the care team is
   expect(fixed.statusCode).toBe(200);
   expect((await f.row('cssrs')).band).toBe('moderate');
 }, 120_000);
+
+test("the clinic's admin sets its phone number: the client's crisis card gives it to call; a malformed number is refused naming the field and changes nothing", async () => {
+  const f = await screeningLink();
+  const bad = await call('PATCH', `/api/clinics/${f.clinicId}`, { token: admin, body: { phone: 'call us!' } });
+  expect(bad.status).toBe(400);
+  expect(bad.body.problems.map((p: { field: string }) => p.field)).toEqual(['phone']);
+  expect((await call('GET', `/api/clinics/${f.clinicId}`, { token: admin })).body.phone).toBeNull();
+  const set = await call('PATCH', `/api/clinics/${f.clinicId}`, { token: admin, body: { phone: '+1 (212) 555-0100' } });
+  expect(set.status).toBe(200);
+  expect(set.body.phone).toBe('+1 (212) 555-0100');
+  const page = await stack.app.inject({ method: 'GET', url: f.url });
+  expect(page.statusCode).toBe(200);
+  expect(page.body).toContain(`You can also call ${f.clinicName} on <a href="tel:+12125550100">+1 (212) 555-0100</a> and tell them how you are doing`);
+  expect(page.body).not.toContain(`You can also contact ${f.clinicName}`);
+}, 120_000);

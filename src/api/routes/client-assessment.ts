@@ -1,8 +1,8 @@
 // The client's assessment page, opened from the emailed link /a/<token>: no login, the signed,
 // expiring, single-use token is the credential. Built from the instrument definitions; one column,
 // large targets, a fieldset with a legend per question and a <label for> per radio (unique ids).
-// Named after the clinic (the clinics table has no phone number yet, so the crisis card says "contact
-// <clinic>"), the expiry in the clinic's time zone. In parts, mood first and safety last, each "Part n
+// Named after the clinic (the crisis card gives the clinic's phone when its admin has set one, else says
+// "contact <clinic>"), the expiry in the clinic's time zone. In parts, mood first and safety last, each "Part n
 // of m" with a plain heading (the instrument's code small, for staff) and a line of crisis help.
 // Conditional questions (C-SSRS 3-5 when 2 is Yes, 6b when 6 is Yes) are hidden by the page's script
 // while they do not apply; without it they show a "Does not apply to me" choice, and the server drops a
@@ -50,7 +50,7 @@ const CLOSED_TEXT = { status: 410, title: 'This questionnaire has closed', text:
 export interface ClinicInfo {
   name: string;
   timeZone: string;
-  /** The clinic's phone number: the clinics table has no phone column yet, so always null for now. */
+  /** The clinic's phone number (clinics.phone, set by its admin), or null.  */
   phone: string | null;
 }
 /** A link that names no clinic (tampered, malformed): generic wording, UTC. */
@@ -267,11 +267,11 @@ export function clientAssessmentRoutes(app: FastifyInstance, deps: AppDeps): voi
       .selectFrom('assessments')
       .innerJoin('courses', 'courses.id', 'assessments.course_id')
       .innerJoin('clinics', 'clinics.id', 'courses.clinic_id')
-      .select(['clinics.name', 'clinics.timezone'])
+      .select(['clinics.name', 'clinics.timezone', 'clinics.phone'])
       .where('assessments.id', 'like', `${assessmentId.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`)
       .limit(1)
       .executeTakeFirst();
-    return row ? { name: row.name, timeZone: row.timezone, phone: null } : NO_CLINIC;
+    return row ? { name: row.name, timeZone: row.timezone, phone: row.phone } : NO_CLINIC;
   }
 
   type Open = { kind: 'open'; token: string; assessmentId: string; expiresAt: Date; clinic: ClinicInfo };

@@ -34,8 +34,9 @@ export const ClinicView = z.object({
   createdAt: z.string(),
   remsSettingName: z.string().nullable().describe("the healthcare setting's name as certified with the Spravato REMS (null: the clinic's name)"),
   address: z.string().nullable().describe("the healthcare setting's address, printed on the REMS monitoring form"),
+  phone: z.string().nullable().describe("the clinic's phone number, on the client's form's crisis card (null: \"contact <clinic>\")"),
 });
-export const clinicView = (c: Clinic) => ({ id: c.id, name: c.name, timezone: c.timezone, createdAt: c.created_at.toISOString(), remsSettingName: c.rems_setting_name, address: c.address });
+export const clinicView = (c: Clinic) => ({ id: c.id, name: c.name, timezone: c.timezone, createdAt: c.created_at.toISOString(), remsSettingName: c.rems_setting_name, address: c.address, phone: c.phone });
 
 /** The clinic settings its admin may change (issue #20: the REMS form's healthcare setting). */
 export const UpdateClinicBody = z
@@ -44,8 +45,15 @@ export const UpdateClinicBody = z
     timezone: CreateClinicBody.shape.timezone.unwrap().optional(),
     remsSettingName: z.string().trim().min(1).max(200).nullable().optional().describe("the setting's name as certified with the Spravato REMS; null: the clinic's name"),
     address: z.string().trim().min(1).max(500).nullable().optional().describe("the setting's street address, city, state and ZIP; null clears it"),
+    phone: z
+      .string()
+      .trim()
+      .regex(/^\+?[0-9][0-9 ().-]{5,28}[0-9]$/, 'must be a phone number: digits, spaces, ( ) . - and an optional leading +')
+      .nullable()
+      .optional()
+      .describe("the clinic's phone number for clients, shown on the crisis card of their forms; null clears it"),
   })
-  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change: send name, timezone, remsSettingName or address', path: [] });
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change: send name, timezone, remsSettingName, address or phone', path: [] });
 
 export function clinicRoutes(app: FastifyInstance, { db }: ApiDeps): void {
   apiRoute(app, { method: 'POST', url: '/api/clinics', tag: 'organisation', summary: 'Create a clinic (idempotent on id); admins whose access covers every clinic only', body: CreateClinicBody, response: ClinicView, status: 201 }, async ({ body, reply, principal }) => {
@@ -69,7 +77,7 @@ export function clinicRoutes(app: FastifyInstance, { db }: ApiDeps): void {
 
   apiRoute(
     app,
-    { method: 'PATCH', url: '/api/clinics/:id', tag: 'organisation', summary: "Change a clinic's settings (name, time zone, the REMS healthcare setting's name and address); the clinic's admins; audited with before and after", params: IdParams, body: UpdateClinicBody, errors: [404], response: ClinicView },
+    { method: 'PATCH', url: '/api/clinics/:id', tag: 'organisation', summary: "Change a clinic's settings (name, time zone, phone, the REMS healthcare setting's name and address); the clinic's admins; audited with before and after", params: IdParams, body: UpdateClinicBody, errors: [404], response: ClinicView },
     async ({ params, body, principal }) => {
       const row = await db.selectFrom('clinics').selectAll().where('id', '=', params.id).executeTakeFirst();
       if (!row) throw notFound(`clinic ${params.id}`);
@@ -79,6 +87,7 @@ export function clinicRoutes(app: FastifyInstance, { db }: ApiDeps): void {
         timezone: body.timezone ?? row.timezone,
         rems_setting_name: body.remsSettingName !== undefined ? body.remsSettingName : row.rems_setting_name,
         address: body.address !== undefined ? body.address : row.address,
+        phone: body.phone !== undefined ? body.phone : row.phone,
       };
       const changes = Object.fromEntries((Object.keys(next) as Array<keyof typeof next>).filter((k) => next[k] !== row[k]).map((k) => [k, { from: row[k], to: next[k] }]));
       if (!Object.keys(changes).length) return clinicView(row);
