@@ -26,6 +26,18 @@ import { staffWithClinics } from './staff';
 
 const FLASH_MAX = 2000;
 
+/** A dosing session's status, in the words of the client page's current state. */
+const SESSION_STATUS: Record<string, string> = {
+  unscheduled: 'not scheduled yet',
+  scheduled: 'scheduled',
+  'no-show': 'missed; reschedule it',
+  'checked-in': 'pre-dose check passed, not dosed yet',
+  held: 'held at the pre-dose check',
+  dosed: 'in monitoring',
+  completed: 'discharged',
+  cancelled: 'cancelled',
+};
+
 function flashFrom(req: FastifyRequest): { kind: 'ok' | 'error'; text: string } | null {
   const q = req.query as Record<string, unknown>;
   if (typeof q.ok === 'string' && q.ok.length <= FLASH_MAX) return { kind: 'ok', text: q.ok };
@@ -104,13 +116,13 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
     // One audited read (above) covers everything on the page, the item-level answers included. One
     // snapshot (repeatable read) for all of it: the projection writes a transition's steps, holds and
     // course row (its risk level) in one statement, and the page must never show one without the other.
-    const { courses, course, timeline, scores, steps, holds, staff, answered, doses } = await db
+    const { courses, course, timeline, scores, steps, holds, staff, answered, doses, session, readings } = await db
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute(async (trx) => {
         const courses = await trx.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
         const course = courses.find((c) => !c.ended_at) ?? courses[0];
-        const [timeline, scores, steps, holds, staff, answered, doses] = await Promise.all([
+        const [timeline, scores, steps, holds, staff, answered, doses, session, readings] = await Promise.all([
           clientTimeline(trx, client.id),
           clientScores(trx, client.id),
           course ? trx.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
@@ -120,8 +132,11 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
           staffWithClinics(trx, { clinics: [client.clinic_id] }).then((list) => list.filter((s) => s.active).map((s) => ({ id: s.id, displayName: s.displayName, role: s.role }))),
           clientAnswers(trx, client.id),
           clientDoses(trx, client.id),
+          // The current step's session and its readings after the dose: where a dosing session stands.
+          course?.current_step ? trx.selectFrom('course_sessions').select(['status', 'starts_at', 'dosed_at']).where('course_id', '=', course.id).where('step_key', '=', course.current_step).executeTakeFirst() : Promise.resolve(undefined),
+          course?.current_step ? trx.selectFrom('course_vitals').select('minutes_after_dose').where('course_id', '=', course.id).where('step_key', '=', course.current_step).where('phase', '=', 'monitoring').orderBy('taken_at').execute() : Promise.resolve([]),
         ]);
-        return { courses, course, timeline, scores, steps, holds, staff, answered, doses };
+        return { courses, course, timeline, scores, steps, holds, staff, answered, doses, session, readings };
       });
     const t = (d: Date | string | null | undefined) => fmtTime(d, tz);
     const holdsOf = (courseId: string) => holds.filter((h) => h.courseId === courseId);
@@ -167,6 +182,7 @@ ${holdsHtml}`;
       const owner = ownerStaff ? `${ownerStaff.displayName} (${ownerStaff.role})` : current?.owner_role ? `any ${current.owner_role}` : null;
       courseHtml = html`<dl class="state" id="state"><dt>Status</dt><dd><span class="badge ${course.status === 'active' ? 'ok' : 'muted'}">${course.status}</span> ${protocol.name} v${course.protocol_version}, enrolled ${t(course.enrolled_at)}</dd>
 <dt>Current step</dt><dd data-step="${course.current_step ?? ''}"><strong>${stepName ?? '(starting)'}</strong>${overdue ? html` <span class="badge bad">overdue</span>` : ''}</dd>
+${kind === 'dosing' && session ? html`<dt>Session</dt><dd id="session" data-session="${session.status}">${SESSION_STATUS[session.status] ?? session.status}${session.status === 'scheduled' && session.starts_at ? ` for ${t(session.starts_at)}` : ''}${session.dosed_at ? `; dosed ${t(session.dosed_at)}` : ''}${readings.length ? `; readings after the dose at ${readings.map((r) => `${r.minutes_after_dose ?? '?'} min`).join(', ')}` : ''}</dd>` : ''}
 <dt>Owner</dt><dd>${owner ?? html`<span class="muted">none</span>`}</dd>
 <dt>Due</dt><dd>${course.current_step_deadline ? t(course.current_step_deadline) : html`<span class="muted">no deadline</span>`}</dd>
 <dt>Risk</dt><dd>${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">${course.risk_level}</span>` : 'none recorded'}</dd></dl>
