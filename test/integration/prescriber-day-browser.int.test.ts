@@ -163,7 +163,7 @@ maybe("a prescriber's clinical day in headless Chromium", () => {
     // The dosing session, through the client page.
     const state = await currentStepIs(page, 'dose-1', 'scheduled');
     expect(state).toMatch(/Dosing session 1/);
-    expect(state).toMatch(/Session\s+scheduled for/);
+    expect(state).toMatch(/Session\s+scheduled for \d{4}-\d\d-\d\d \d\d:\d\d M[SD]T\n/);
     await record(page, '06-client-dose-1');
     expect(await submit(page, 'pre-dose-check', async () => {
       await page.fill('#pre-dose-check-bloodPressure-systolic', '124');
@@ -182,7 +182,7 @@ maybe("a prescriber's clinical day in headless Chromium", () => {
       await page.fill('#dose-lotNumber', 'KL-2291');
     })).toMatch(/Recorded/);
     const dosed = await currentStepIs(page, 'dose-1', 'dosed');
-    expect(dosed).toMatch(/Session\s+in monitoring; dosed /);
+    expect(dosed).toMatch(/Session\s+in monitoring; dosed \d{4}-\d\d-\d\d \d\d:\d\d M[SD]T\n/);
     expect(dosed).not.toMatch(/readings after the dose/);
     await record(page, '08-client-dosed');
 
