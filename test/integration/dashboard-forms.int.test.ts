@@ -9,7 +9,7 @@ import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { getProtocol } from '../../src/domain';
-import { startTestStack, type TestStack } from '../harness/stack';
+import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, uid } from './api-helpers';
 import { LiveCourse } from './course-driver';
 
@@ -165,6 +165,30 @@ test('pre-dose check with one value out of range: 400, the seven numbers kept, t
   expect(res.body).toMatch(/<option value="negative" selected>/);
   expect(res.body).toMatch(/<details id="action-pre-dose-check" open>/);
   expect(await stack.db.selectFrom('course_vitals').select('id').where('course_id', '=', courseId).execute()).toEqual([]);
+});
+
+test('a suicide risk the prescriber hears at check-in, entered on the pre-dose form, opens a suicide-risk hold at its level', async () => {
+  const { courseId } = await enrolled();
+  await readyToDose(courseId);
+  const page = await get(`/clients/${(await stack.db.selectFrom('courses').select('client_id').where('id', '=', courseId).executeTakeFirstOrThrow()).client_id}`, staff.prescriber);
+  expect(page.body).toMatch(/<label for="pre-dose-check-cssrsRisk">C-SSRS risk at check-in<\/label>/);
+  expect(page.body).toMatch(/<label for="pre-dose-check-phq9Item9">PHQ-9 item 9 at check-in \(0-3\)<\/label>/);
+  const res = await post(`/courses/${courseId}/actions/pre-dose-check`, staff.prescriber, [
+    ['stepKey', 'dose-1'],
+    ['_form', 'pre-dose-check'],
+    ['bloodPressure.systolic:number', '122'],
+    ['bloodPressure.diastolic:number', '78'],
+    ['hoursSinceFood:number', '8'],
+    ['hoursSinceClearLiquids:number', '3'],
+    ['escortConfirmed:bool', 'true'],
+    ['benzodiazepine.taking:bool', 'false'],
+    ['pregnancy', 'negative'],
+    ['cssrsRisk', 'high'],
+    ['phq9Item9:number', ''],
+  ]);
+  expect(res.statusCode).toBeLessThan(400);
+  const hold = await eventually(async () => (await stack.db.selectFrom('safety_events').select(['kind', 'level', 'resolved_at']).where('course_id', '=', courseId).where('kind', '=', 'pre-dose-risk').executeTakeFirst()) ?? undefined);
+  expect(hold).toEqual({ kind: 'pre-dose-risk', level: 'high', resolved_at: null });
 });
 
 test('a schema refusal (400) and a workflow refusal (409) come back on the page with its status and message, the form open with its values', async () => {

@@ -259,6 +259,15 @@ export const ACTIONS = {
         ],
       },
       { kind: 'select', name: 'pregnancy', label: 'Pregnancy test', options: ['negative', 'positive', 'unknown', 'not-applicable'], blank: '(not asked)', labels: { 'not-applicable': 'not applicable' } },
+      {
+        kind: 'group',
+        layout: 'fieldset',
+        legend: 'Suicide risk asked at check-in (the higher of this and the client\'s own latest answers counts)',
+        fields: [
+          { kind: 'select', name: 'cssrsRisk', label: 'C-SSRS risk at check-in', options: ['none', 'low', 'moderate', 'high'], blank: '(not asked at check-in)' },
+          { kind: 'number', name: 'phq9Item9', label: 'PHQ-9 item 9 at check-in (0-3)', min: 0, max: 3 },
+        ],
+      },
     ],
     example: { stepKey: 'dose-1', bloodPressure: BP_EXAMPLE, escortConfirmed: true },
   }),
