@@ -259,7 +259,8 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     if (info.continueAsNewSuggested || info.historyLength >= maxEvents) {
       // Drain: let every accepted Update finish (each waits for its flush), then carry the state.
       await settle();
-      if (!m.finished) return await continueAsNew<typeof courseWorkflow>({ ...input, carried: m.state });
+      // The machine's protocol, not the input's: a move between versions changed it.
+      if (!m.finished) return await continueAsNew<typeof courseWorkflow>({ ...input, protocol: m.protocol, carried: m.state });
       break;
     }
     // Every input is applied by its own handler or timer callback; the loop only executes the output.

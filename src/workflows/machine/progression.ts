@@ -59,16 +59,39 @@ interface Buffer {
 const emptyBuffer = (): Buffer => ({ steps: new Set(), events: [], notifications: [], start: [], cancel: [], course: false });
 
 export class Progression {
-  readonly plan: PlannedStep[];
-  readonly byId: Map<string, PlannedStep>;
+  /** The course's protocol: the snapshot it was enrolled on, or the version a coordinator moved it to. */
+  get protocol(): Protocol {
+    return this.currentProtocol;
+  }
+  /** The course's steps in order, from the protocol (and what the state adds to it). Rebuilt by `replan`. */
+  get plan(): readonly PlannedStep[] {
+    return this.currentPlan;
+  }
+  get byId(): ReadonlyMap<string, PlannedStep> {
+    return this.stepsById;
+  }
+  private currentProtocol: Protocol;
+  private currentPlan: PlannedStep[] = [];
+  private stepsById = new Map<string, PlannedStep>();
   private out: Buffer = emptyBuffer();
 
   constructor(
-    readonly protocol: Protocol,
+    protocol: Protocol,
     readonly state: CourseMachineState,
   ) {
-    this.plan = planCourse(protocol);
-    this.byId = new Map(this.plan.map((p) => [p.id, p]));
+    this.currentProtocol = protocol;
+    this.replan();
+  }
+
+  /**
+   * Rebuilds the plan from the protocol (a new one, for a move between versions) and the state. The
+   * one place the plan is made: a change that adds steps to a running course (a move, a booster) changes
+   * the protocol or the state, then calls this.
+   */
+  protected replan(protocol: Protocol = this.currentProtocol): void {
+    this.currentProtocol = protocol;
+    this.currentPlan = planCourse(protocol);
+    this.stepsById = new Map(this.currentPlan.map((p) => [p.id, p]));
   }
 
   /** A new course's state: every step pending. */
