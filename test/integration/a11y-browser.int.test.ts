@@ -9,7 +9,8 @@
 // allow-list). Screenshots of every page at both widths go to test-artifacts/a11y/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, seriousAxeViolations } from './browser';
 import { createActivities } from '../../src/activities';
 import { createStaff } from '../../src/api/routes/staff';
 import type { Db } from '../../src/db/connect';
@@ -21,11 +22,7 @@ import { getProtocol } from '../../src/domain';
 import { client, personTokenFor, tokenFor, uid } from './api-helpers';
 import { LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/a11y');
-const AXE = require.resolve('axe-core/axe.min.js');
-// Never skipped: without Debian's chromium at CHROMIUM the launch fails and says so (.ci/run installs it).
-const maybe = describe;
 
 let stack: TestStack;
 let sink: SmtpSink;
@@ -44,17 +41,6 @@ let clientId = '';
 let formLink = '';
 let remsCourseId = '';
 
-interface Violation { id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> }
-
-/** Runs axe-core in the page; returns the serious and critical violations, one line each. */
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const violations = (await page.evaluate('axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))')) as Violation[];
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(', ')}${v.nodes.length > 5 ? ` …and ${v.nodes.length - 5} more` : ''}`);
-}
-
 async function login(page: Page, email: string): Promise<void> {
   await page.goto(`${base}/login`);
   await page.fill('#email', email);
@@ -71,7 +57,7 @@ async function checkPages(page: Page, who: string, width: 'desktop' | 'phone', p
     expect(`${label} → ${res?.status()}`).toBe(`${label} → 200`);
     const name = `${who}-${p.replace(clientId, 'client').replace(remsCourseId, 'course').replace(clinicId, 'clinic').replace(/\/a\/.*/, '/a-token').replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '') || 'home'}-${width}.png`;
     await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
-    const v = await axe(page);
+    const v = await seriousAxeViolations(page);
     if (v.length) found[label] = v;
   }
 }
@@ -118,7 +104,7 @@ async function sweepStaff(width: Width, roles: Array<'coordinator' | 'prescriber
       await page.locator('#error-summary').waitFor();
       expect(await page.inputValue('#given')).toBe('Noor');
       await page.screenshot({ path: path.join(ARTIFACTS, `coordinator-clients-refused-${width}.png`), fullPage: true });
-      const v = await axe(page);
+      const v = await seriousAxeViolations(page);
       if (v.length) found[`coordinator POST /clients refused @${width}`] = v;
     }
     await context.close();
@@ -137,13 +123,13 @@ async function sweepClient(width: Width): Promise<Record<string, string[]>> {
   await page.click('button[type=submit]');
   await page.locator('#error-summary').waitFor();
   await page.screenshot({ path: path.join(ARTIFACTS, `client-a-token-refused-${width}.png`), fullPage: true });
-  const v = await axe(page);
+  const v = await seriousAxeViolations(page);
   if (v.length) found[`client POST /a/:token refused @${width}`] = v;
   await context.close();
   return found;
 }
 
-maybe('axe-core on every page, desktop and phone', () => {
+describe('axe-core on every page, desktop and phone', () => {
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const appPort = await freePort();
@@ -217,10 +203,7 @@ maybe('axe-core on every page, desktop and phone', () => {
     await new Promise((r) => setTimeout(r, 200));
     await act('discharge', { stepKey: 'dose-1', bloodPressure: { systolic: 124, diastolic: 80 }, spo2: 98, checklist: { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true }, responsibleAdultPresent: true });
     await eventually(async () => (await stack.db.selectFrom('rems_monitoring_forms').select('id').where('course_id', '=', remsCourseId).executeTakeFirst()) ?? undefined, 20_000, 100);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -251,7 +234,7 @@ maybe('axe-core on every page, desktop and phone', () => {
     await login(page, users.coordinator);
     await page.goto(`${base}/account`);
     await page.evaluate(`document.querySelector('main').insertAdjacentHTML('beforeend', '<input type="text" name="canary"><img src="/assets/none.png">')`);
-    const found = await axe(page);
+    const found = await seriousAxeViolations(page);
     expect(found.map((l) => l.split(' ').slice(0, 2).join(' ')).sort()).toEqual(['critical image-alt', 'critical label']);
     await context.close();
   }, 60_000);

@@ -7,17 +7,15 @@
 // h1, nothing wider than the screen. Screenshots go to test-artifacts/client-form/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser';
 import { createStaff } from '../../src/api/routes/staff';
 import { createClientLinks } from '../../src/security/client-links';
 import { freePort } from '../../src/temporal/dev-server';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, tokenFor, uid } from './api-helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/client-form');
-// Never skipped: without Debian's chromium at CHROMIUM the launch fails and says so (.ci/run installs it).
-const maybe = describe;
 
 let stack: TestStack;
 let browser: Browser;
@@ -53,17 +51,14 @@ const focused = (page: Page) =>
 const groupValues = (page: Page, name: string) => page.evaluate(`Array.from(document.querySelectorAll('input[type=radio][name="${name}"]:not([disabled])')).map((i) => i.value)`) as Promise<string[]>;
 const visible = (page: Page, id: string) => page.locator(`#${id}`).isVisible();
 
-maybe('the client form in headless Chromium on a phone', () => {
+describe('the client form in headless Chromium on a phone', () => {
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     stack = await startTestStack();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     await stack.app.listen({ port, host: '127.0.0.1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();

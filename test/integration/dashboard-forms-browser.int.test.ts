@@ -6,7 +6,8 @@
 // test-artifacts/forms/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './browser';
 import { createSession, SESSION_COOKIE } from '../../src/auth/sessions';
 import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
@@ -17,10 +18,7 @@ import { startTestStack, type TestStack } from '../harness/stack';
 import { client, uid } from './api-helpers';
 import { LiveCourse } from './course-driver';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/forms');
-// Never skipped: without Debian's chromium at CHROMIUM the launch fails and says so (.ci/run installs it).
-const maybe = describe;
 const U = uid();
 const clinicId = `formsb-${U}`;
 const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
@@ -69,7 +67,7 @@ async function readyToDose(): Promise<{ clientId: string; courseId: string }> {
   return { clientId: cl.id, courseId: course.id };
 }
 
-maybe('dashboard forms keep what was typed, in headless Chromium', () => {
+describe('dashboard forms keep what was typed, in headless Chromium', () => {
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     const port = await freePort();
@@ -79,7 +77,7 @@ maybe('dashboard forms keep what was typed, in headless Chromium', () => {
     await stack.app.listen({ port, host: '127.0.0.1' });
     await stack.db.insertInto('clinics').values({ id: clinicId, name: `Browser forms ${U}`, timezone: 'America/Chicago' }).execute();
     staff = { prescriber: await makeStaff('prescriber', 'Dr Pat Reyes'), coordinator: await makeStaff('coordinator', 'Cam Coordinator'), therapist: await makeStaff('therapist', 'Tess Therapist') };
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -10,7 +10,8 @@
 // test-artifacts/prescriber-day/ and must have no serious or critical axe violation.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, seriousAxeViolations } from './browser';
 import { createStaff } from '../../src/api/routes/staff';
 import { getProtocol } from '../../src/domain';
 import { freePort } from '../../src/temporal/dev-server';
@@ -18,11 +19,7 @@ import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, tokenFor, uid } from './api-helpers';
 import { LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/prescriber-day');
-const AXE = require.resolve('axe-core/axe.min.js');
-// Never skipped: without Debian's chromium at CHROMIUM the launch fails and says so (.ci/run installs it).
-const maybe = describe;
 
 let stack: TestStack;
 let browser: Browser;
@@ -32,14 +29,7 @@ const clinicId = `rx-day-${run}`;
 const password = `juniper lighthouse ${run} ferry`;
 const prescriberEmail = `rx-day-${run}@example.org`;
 
-/** Serious and critical axe violations of the page, one line each (as in a11y-browser). */
-async function axe(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: AXE });
-  const found = (await page.evaluate('axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) })))')) as Array<{ id: string; impact: string | null; help: string; nodes: string[] }>;
-  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 5).join(', ')}`);
-}
-
-maybe("a prescriber's clinical day in headless Chromium", () => {
+describe("a prescriber's clinical day in headless Chromium", () => {
   let courseId = '';
   let clientUrl = '';
   let live: LiveCourse;
@@ -67,10 +57,7 @@ maybe("a prescriber's clinical day in headless Chromium", () => {
     await live.answerAll('screening');
     expect((await call('POST', `/api/courses/${courseId}/screening`, { token: admin, body: { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS } })).status).toBe(200);
     await live.waitOpen('clearance');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -84,7 +71,7 @@ maybe("a prescriber's clinical day in headless Chromium", () => {
     for (const width of [390, 1280]) {
       await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
       await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
-      const v = await axe(page);
+      const v = await seriousAxeViolations(page);
       if (v.length) violations[`${name} @${width}px`] = v;
     }
   }

@@ -6,8 +6,8 @@
 // patient was ready to leave). The prescriber files the first as pre-filled; the second needs a
 // documented correction of the lot: refused without an amendment, accepted and audited with one. The
 // printed form has every field and, printed (Debian's chromium), is one page without the navigation.
-import fs from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './browser';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import type { StaffRole } from '../../src/db/schema';
@@ -25,7 +25,6 @@ const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-stead
 const ANSWERS = { concomitant: { benzodiazepines: false, sedativeHypnotics: true, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false };
 const TZ = 'America/Chicago';
 const ADDRESS = '12 Lakeshore Drive, Suite 300, Chicago, IL 60601';
-const CHROMIUM = '/usr/bin/chromium';
 /** Every field of the Spravato REMS Patient Monitoring Form, as the print page labels its rows. */
 const PRINTED_FIELDS = [
   'setting.name', 'setting.address', 'clinician.name', 'clinician.phone', 'clinician.email',
@@ -258,12 +257,10 @@ test('the print page has every field of the real form, the amendment, and no cli
   expect(res.text).not.toContain(`<td>${clinicId}</td>`);
 });
 
-// Never skipped: without Debian's chromium at CHROMIUM the launch fails and says so (.ci/run installs it).
-const maybe = test;
-maybe('printed (Debian chromium): the form alone, on one Letter page, without the navigation', async () => {
+test('printed (Debian chromium): the form alone, on one Letter page, without the navigation', async () => {
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, extraHTTPHeaders: { authorization: `Bearer ${prescriber.token}` } });
     const page = await context.newPage();
     expect((await page.goto(`${base}/courses/${courseId}/rems/dose-2/print`))!.status()).toBe(200);

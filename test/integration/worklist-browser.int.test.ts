@@ -3,17 +3,15 @@
 // the same page at phone width. Screenshots in test-artifacts/worklist.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './browser';
 import { createStaff } from '../../src/api/routes/staff';
 import { getProtocol } from '../../src/domain';
 import { freePort } from '../../src/temporal/dev-server';
 import { startTestStack, type TestStack } from '../harness/stack';
 import { uid } from './api-helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/worklist');
-// Never skipped: without Debian's chromium at CHROMIUM the launch fails and says so (.ci/run installs it).
-const maybe = describe;
 
 let stack: TestStack;
 let browser: Browser;
@@ -24,7 +22,7 @@ const email = `wl-coordinator-${run}@example.org`;
 const password = 'worklist-browser-passphrase';
 const N = 60;
 
-maybe('the courses worklist in headless Chromium', () => {
+describe('the courses worklist in headless Chromium', () => {
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     stack = await startTestStack();
@@ -44,7 +42,7 @@ maybe('the courses worklist in headless Chromium', () => {
       .insertInto('course_steps')
       .values(rows.map((i) => ({ id: `wlb-course-${run}-${i}/clearance`, course_id: `wlb-course-${run}-${i}`, clinic_id: clinicId, step_key: 'clearance', kind: 'clearance', state: 'open' as const, owner_role: 'prescriber', entered_at: new Date(Date.now() - 86_400_000), deadline_at: new Date(Date.now() + (i - 5) * 3_600_000 + 1_800_000) })))
       .execute();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
