@@ -176,3 +176,36 @@ export async function startChild(opts: SpawnOptions): Promise<Child> {
   }
   return handle;
 }
+
+/** What an engine process needs to run as in production, against a Temporal server this run started on loopback. */
+export interface EngineEnvInput {
+  temporalAddress: string;
+  databaseUrl: string;
+  smtpUrl: string;
+  payloadKeys: string;
+  secretKey: string;
+  publicUrl: string;
+}
+
+/**
+ * The environment of a worker or API child in the chaos harness and `npm run cluster`: production
+ * settings, nothing inherited but PATH and HOME. `extra` adds or overrides (DATA_DIR, PORT...).
+ */
+export function engineEnv(e: EngineEnvInput, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    TEMPORAL_ADDRESS: e.temporalAddress,
+    // A server on loopback that this run started: this machine's users are its operators.
+    TEMPORAL_ALLOW_UNAUTHENTICATED: 'true',
+    DATABASE_URL: e.databaseUrl,
+    SMTP_URL: e.smtpUrl,
+    PAYLOAD_KEYS: e.payloadKeys,
+    SECRET_KEY: e.secretKey,
+    PUBLIC_URL: e.publicUrl,
+    TEMPORAL_METRICS_BIND: 'off',
+    ...extra,
+  };
+}

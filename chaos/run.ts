@@ -26,7 +26,7 @@ import { countFailures, runChecks, type CourseUnderTest } from './checks';
 import { CourseDriver, PROFILES } from './driver';
 import { ENDED } from './course-state';
 import { ChaosPostgres } from './postgres';
-import { type Child, killAllChildren, startChild } from './procs';
+import { type Child, engineEnv, killAllChildren, startChild } from './procs';
 import { ChaosSmtpSink } from './sink';
 import { seed } from './seed';
 
@@ -180,23 +180,9 @@ class Stack {
   }
 
   workerEnv(): NodeJS.ProcessEnv {
-    return {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: this.temporalAddress,
-      // A dev server on loopback that this run started: no client authentication to configure.
-      TEMPORAL_ALLOW_UNAUTHENTICATED: 'true',
-      DATABASE_URL: this.databaseUrl,
-      SMTP_URL: this.sink.url,
-      PAYLOAD_KEYS: payloadKeys,
-      SECRET_KEY: secretKey,
-      DATA_DIR: path.join(tmp, 'worker-data'),
-      TEMPORAL_METRICS_BIND: 'off',
-      PUBLIC_URL: 'http://127.0.0.1:3999',
-    };
+    return engineEnv({ temporalAddress: this.temporalAddress, databaseUrl: this.databaseUrl, smtpUrl: this.sink.url, payloadKeys, secretKey, publicUrl: 'http://127.0.0.1:3999' }, { DATA_DIR: path.join(tmp, 'worker-data') });
   }
+
 
   async startWorker(): Promise<void> {
     this.workerWanted = true;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ChaosPostgres } from '../../chaos/postgres';
-import { type Child, startChild } from '../../chaos/procs';
+import { type Child, engineEnv, startChild } from '../../chaos/procs';
 import { ChaosSmtpSink } from '../../chaos/sink';
 import { PROJECT_ROOT } from '../../src/config';
 import { createDb, type Db } from '../../src/db/connect';
@@ -58,23 +58,9 @@ export class Cluster {
   }
 
   engineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      TEMPORAL_ADDRESS: this.temporalAddress,
-      // The frontend listens on loopback only and this machine's users are the operators.
-      TEMPORAL_ALLOW_UNAUTHENTICATED: 'true',
-      DATABASE_URL: this.databaseUrl,
-      SMTP_URL: this.sink.url,
-      PAYLOAD_KEYS: this.payloadKeys,
-      SECRET_KEY: this.secretKey,
-      PUBLIC_URL: this.apiUrl,
-      TEMPORAL_METRICS_BIND: 'off',
-      ...extra,
-    };
+    return engineEnv({ temporalAddress: this.temporalAddress, databaseUrl: this.databaseUrl, smtpUrl: this.sink.url, payloadKeys: this.payloadKeys, secretKey: this.secretKey, publicUrl: this.apiUrl }, extra);
   }
+
 
   /** PostgreSQL, the server binaries (found or built), schemas, server, namespace, engine database, sink. */
   async startInfrastructure(): Promise<void> {
