@@ -10,7 +10,7 @@ import type { AdverseEvent, Bundle, BundleEntry, CarePlan, CodeableConcept, Cons
 import { getInstrument } from '../domain/instruments/registry';
 import { fhirId, fullUrl } from './ids';
 import { DEFAULT_SYSTEM_BASE, type FhirAssessment, type FhirCourse, type FhirExportInput, type FhirExportOptions, type FhirStep } from './model';
-import { CSSRS_LOINC, ESKETAMINE_RXNORM, OBSERVATION_CATEGORY, RXNORM, UCUM, V3_ACT_CODE, V3_INTERPRETATION, VITALS, bandInterpretation } from './codes';
+import { CSSRS_LOINC, ESKETAMINE_RXNORM, KETAMINE_RXNORM, OBSERVATION_CATEGORY, ROUTE_SNOMED, RXNORM, SNOMED, UCUM, V3_ACT_CODE, V3_INTERPRETATION, VITALS, bandInterpretation } from './codes';
 import { LOINC, buildQuestionnaire, buildQuestionnaireResponse, totalCode } from './questionnaires';
 import type { FhirSession, FhirStaff, FhirVitals } from './model';
 
@@ -229,15 +229,18 @@ export function buildFhirBundle(input: FhirExportInput, options: FhirExportOptio
           medicationCodeableConcept:
             drug === 'esketamine'
               ? { coding: [{ system: RXNORM, code: ESKETAMINE_RXNORM.code, display: ESKETAMINE_RXNORM.display }], text: 'esketamine' }
-              : { text: 'ketamine' },
+              : { coding: [{ system: RXNORM, code: KETAMINE_RXNORM.code, display: KETAMINE_RXNORM.display }], text: 'ketamine' },
           subject: patientRef,
           context: encRef,
           supportingInformation: [carePlanRef],
           effectiveDateTime: ses.dosedAt,
-          // The device lot: a note (R4 MedicationAdministration has no lot element; a receiver reads it here).
+          // The lot as the dose action recorded it (for esketamine, the REMS form's lot when the dose
+          // record has none): a note (R4 MedicationAdministration has no lot element; a receiver reads it here).
           ...(ses.dose.lotNumber ? { note: [{ text: `Lot number: ${ses.dose.lotNumber}` }] } : {}),
           dosage: {
-            route: { text: ses.dose.route },
+            route: ROUTE_SNOMED[ses.dose.route]
+              ? { coding: [{ system: SNOMED, code: ROUTE_SNOMED[ses.dose.route]!.code, display: ROUTE_SNOMED[ses.dose.route]!.display }], text: ses.dose.route }
+              : { text: ses.dose.route },
             ...(ses.dose.doseMg !== null ? { dose: { value: ses.dose.doseMg, unit: 'mg', system: UCUM, code: 'mg' } } : {}),
           },
         });

@@ -47,6 +47,33 @@ export const VITALS = {
 export const ESKETAMINE_RXNORM = { code: '2201623', display: 'esketamine Nasal Spray' } as const;
 
 /**
+ * Racemic ketamine, the RxNorm ingredient (TTY IN) 6130 "ketamine". How it was checked (2026-11-30,
+ * offline: NLM RxNav is not reachable from here): a public code index holds an RxNorm lookup test that
+ * pairs 6130 with "Ketamine" beside ingredient codes whose values are well known (fentanyl 4337,
+ * midazolam 6960, morphine 7052, propofol 8782, lidocaine 6387). openFDA's NDC records for ketamine
+ * hydrochloride injection list only clinical-drug RxCUIs (238082, 238083, 238084), not the ingredient.
+ * The ingredient is used, not a clinical drug: office KAP gives compounded troches and lozenges, which
+ * RxNorm does not cover, and injectable strengths vary by clinic.
+ */
+export const KETAMINE_RXNORM = { code: '6130', display: 'ketamine' } as const;
+
+export const SNOMED = 'http://snomed.info/sct';
+
+/**
+ * The protocol routes as SNOMED CT route codes (the R4 "SNOMED CT Route Codes" value set, descendants of
+ * 284009009 Route of administration value). Checked 2026-11-30 against several independent public
+ * route tables and FHIR value sets that agree: sublingual 37839007, intramuscular 78421000, intravenous
+ * 47625008, nasal (intranasal) 46713006, oral 26643006.
+ */
+export const ROUTE_SNOMED: Record<string, { code: string; display: string }> = {
+  sublingual: { code: '37839007', display: 'Sublingual route' },
+  intramuscular: { code: '78421000', display: 'Intramuscular route' },
+  intravenous: { code: '47625008', display: 'Intravenous route' },
+  intranasal: { code: '46713006', display: 'Nasal route' },
+  oral: { code: '26643006', display: 'Oral route' },
+};
+
+/**
  * Score bands as standard interpretation codes where one exists: a band above the instrument's normal
  * range is "A" (abnormal, v3 ObservationInterpretation); the lowest band is "N" (normal). The band
  * itself stays as text and as a second, local coding.

@@ -67,7 +67,8 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
     ids.length
       ? db.selectFrom('consents as c').leftJoin('staff as st', 'st.id', 'c.prescriber_id').selectAll('c').select('st.display_name').where('c.course_id', 'in', ids).orderBy('c.signed_by_client_at', 'asc').orderBy('c.id', 'asc').execute()
       : Promise.resolve([]),
-    // The lot of an esketamine session is on its REMS monitoring form (the session record keeps route and dose).
+    // The session record keeps route, dose and lot as the dose action recorded them; for a session
+    // projected before the lot was, an esketamine session's lot is on its REMS monitoring form.
     ids.length ? db.selectFrom('rems_monitoring_forms').select(['course_id', 'session_step_key', 'lot_number']).where('course_id', 'in', ids).execute() : Promise.resolve([]),
   ]);
   const lotOf = new Map(rems.filter((r) => r.lot_number).map((r) => [`${r.course_id}/${r.session_step_key}`, r.lot_number!]));
@@ -120,7 +121,8 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
       sessions: sessions
         .filter((x) => x.course_id === c.id)
         .map((x) => {
-          const d = x.detail as { route?: unknown; doseMg?: unknown } | null;
+          const d = x.detail as { route?: unknown; doseMg?: unknown; lotNumber?: unknown } | null;
+          const lot = typeof d?.lotNumber === 'string' ? d.lotNumber : (lotOf.get(`${c.id}/${x.step_key}`) ?? null);
           return {
             id: x.id,
             stepKey: x.step_key,
@@ -128,7 +130,7 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
             startsAt: iso(x.starts_at),
             dosedAt: iso(x.dosed_at),
             completedAt: iso(x.completed_at),
-            dose: typeof d?.route === 'string' ? { route: d.route, doseMg: typeof d.doseMg === 'number' ? d.doseMg : null, lotNumber: lotOf.get(`${c.id}/${x.step_key}`) ?? null } : null,
+            dose: typeof d?.route === 'string' ? { route: d.route, doseMg: typeof d.doseMg === 'number' ? d.doseMg : null, lotNumber: lot } : null,
           };
         }),
       vitals: vitals

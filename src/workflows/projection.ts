@@ -91,7 +91,7 @@ function record(courseId: string, e: Exclude<DomainEvent, StepEvent | { kind: 'c
         noShowCount: e.noShowCount,
         dosedAt: iso(e.doseAt),
         completedAt: iso(e.completedAt),
-        detail: e.dose ? { route: e.dose.route, doseMg: e.dose.doseMg, preDose: e.preDose } : { preDose: e.preDose },
+        detail: e.dose ? { route: e.dose.route, doseMg: e.dose.doseMg, lotNumber: e.dose.lotNumber, preDose: e.preDose } : { preDose: e.preDose },
       };
     case 'vitals':
       return {

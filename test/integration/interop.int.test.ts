@@ -308,7 +308,7 @@ describe('Spravato REMS monitoring form', () => {
     // Identifier systems from the stable FHIR_SYSTEM_BASE (its default here), never from the public URL.
     expect(patient.identifier[0].system).toBe('https://kap-pathways.example.org/fhir/client-id');
     // The treatment as recorded: an Encounter for the session, the esketamine dose (RxNorm 2201623) with
-    // the session's dose and the REMS form's lot, and the vital signs on the R4 core profiles.
+    // the dose and lot as the session recorded them, and the vital signs on the R4 core profiles.
     const of = (ty: string) => bundle.entry.map((e: { resource: { resourceType: string } }) => e.resource).filter((r: { resourceType: string }) => r.resourceType === ty);
     expect(of('Encounter').map((e: { identifier: Array<{ value: string }> }) => e.identifier[0]!.value)).toContain(`${courseId}/dose-1`);
     const [ma] = of('MedicationAdministration');

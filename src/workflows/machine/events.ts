@@ -29,7 +29,8 @@ export interface SessionEvent {
   noShowCount: number;
   doseAt: number | null;
   completedAt: number | null;
-  dose: { route: string; doseMg: number | null } | null;
+  /** The dose as recorded by the dose action (the lot as given there, or null). */
+  dose: { route: string; doseMg: number | null; lotNumber: string | null } | null;
   preDose: 'proceed' | 'hold' | null;
 }
 

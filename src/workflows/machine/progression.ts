@@ -601,7 +601,7 @@ export class Progression {
       noShowCount: ses.noShowCount,
       doseAt: ses.doseAt,
       completedAt: completedAt ?? null,
-      dose: ses.dose ? { route: ses.dose.route, doseMg: ses.dose.doseMg } : null,
+      dose: ses.dose ? { route: ses.dose.route, doseMg: ses.dose.doseMg, lotNumber: ses.dose.lotNumber } : null,
       preDose: ses.preDose?.decision ?? null,
     });
   }

@@ -104,8 +104,12 @@ describe('FHIR R4 export bundle', () => {
   test('the treatment: an Encounter per scheduled session, the dose given, vital signs, adverse events, consent, the safety hold', () => {
     const enc = of<{ status: string; identifier: Array<{ value: string }> }>(bundle, 'Encounter');
     expect(enc.map((e) => [e.identifier[0]!.value, e.status])).toEqual([['c1/dose-1', 'finished'], ['c1/dose-2', 'cancelled']]);
-    const [ma] = of<{ medicationCodeableConcept: { text: string }; dosage: { dose: { value: number; code: string }; route: { text: string } }; note: Array<{ text: string }>; context: { reference: string } }>(bundle, 'MedicationAdministration');
+    type Coded = { coding: Array<{ system: string; code: string }>; text: string };
+    const [ma] = of<{ medicationCodeableConcept: Coded; dosage: { dose: { value: number; code: string }; route: Coded }; note: Array<{ text: string }>; context: { reference: string } }>(bundle, 'MedicationAdministration');
     expect(ma!.medicationCodeableConcept.text).toBe('ketamine');
+    // Racemic ketamine: the RxNorm ingredient; the route as its SNOMED CT route code.
+    expect(ma!.medicationCodeableConcept.coding).toEqual([expect.objectContaining({ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '6130' })]);
+    expect(ma!.dosage.route.coding).toEqual([expect.objectContaining({ system: 'http://snomed.info/sct', code: '37839007' })]);
     expect(ma!.dosage.dose).toEqual(expect.objectContaining({ value: 200, code: 'mg' }));
     expect(ma!.dosage.route.text).toBe('sublingual');
     expect(ma!.note[0]!.text).toBe('Lot number: L1');

@@ -11,6 +11,8 @@ import { completeCourse } from './fixture';
 let messages: HapiMessage[];
 let bundle: Bundle;
 let esketamine: Resource;
+const ROUTES = ['sublingual', 'intramuscular', 'intravenous', 'intranasal', 'oral'] as const;
+const byRoute: Record<string, Resource> = {};
 const broken = (r: Resource) => ({ ...(r as object), status: 'finished' });
 
 beforeAll(() => {
@@ -26,6 +28,13 @@ beforeAll(() => {
   eske.courses[0]!.drug = 'esketamine';
   esketamine = buildFhirBundle(eske).entry!.map((e) => e.resource!).find((r) => r.resourceType === 'MedicationAdministration')!;
   resources['esketamine-MedicationAdministration'] = esketamine;
+  // Racemic ketamine by every route a protocol may name (RxNorm ingredient, SNOMED CT route code).
+  for (const route of ROUTES) {
+    const c = completeCourse();
+    c.courses[0]!.sessions![0]!.dose = { route, doseMg: 35, lotNumber: `LOT-${route}` };
+    byRoute[route] = buildFhirBundle(c).entry!.map((e) => e.resource!).find((r) => r.resourceType === 'MedicationAdministration')!;
+    resources[`ketamine-${route}-MedicationAdministration`] = byRoute[route];
+  }
   // What the FHIR API (src/fhir/api.ts) adds: its CapabilityStatement, its OperationOutcomes and
   // searchset Bundles (with the references relative, as it serves them).
   const patient = bundle.entry!.map((e) => e.resource!).find((r) => r.resourceType === 'Patient')!;
@@ -50,4 +59,21 @@ test('every emitted resource passes the HAPI FHIR R4 validator with 0 errors', (
   expect(types).toEqual(['AdverseEvent', 'CarePlan', 'Consent', 'Encounter', 'Flag', 'MedicationAdministration', 'Observation', 'Organization', 'Patient', 'Practitioner', 'Questionnaire', 'QuestionnaireResponse', 'Task']);
   expect((esketamine as { medicationCodeableConcept: { coding: Array<{ system: string; code: string }> } }).medicationCodeableConcept.coding[0]).toEqual(expect.objectContaining({ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '2201623' }));
   expect(hapiErrors(messages).filter((m) => m.file !== 'negative-control-Task')).toEqual([]);
+});
+
+test('ketamine by each protocol route: RxNorm ingredient 6130, the SNOMED CT route code, the dose and lot as recorded', () => {
+  type MA = { medicationCodeableConcept: { coding: Array<{ code: string }> }; dosage: { route: { coding: Array<{ system: string; code: string }> }; dose: { value: number } }; note: Array<{ text: string }> };
+  const seen = ROUTES.map((r) => {
+    const ma = byRoute[r] as unknown as MA;
+    return [r, ma.medicationCodeableConcept.coding[0]!.code, ma.dosage.route.coding[0]!.system, ma.dosage.route.coding[0]!.code, ma.dosage.dose.value, ma.note[0]!.text];
+  });
+  expect(seen).toEqual([
+    ['sublingual', '6130', 'http://snomed.info/sct', '37839007', 35, 'Lot number: LOT-sublingual'],
+    ['intramuscular', '6130', 'http://snomed.info/sct', '78421000', 35, 'Lot number: LOT-intramuscular'],
+    ['intravenous', '6130', 'http://snomed.info/sct', '47625008', 35, 'Lot number: LOT-intravenous'],
+    ['intranasal', '6130', 'http://snomed.info/sct', '46713006', 35, 'Lot number: LOT-intranasal'],
+    ['oral', '6130', 'http://snomed.info/sct', '26643006', 35, 'Lot number: LOT-oral'],
+  ]);
+  // hapiValidate throws unless the validator read every file, so 0 errors here is 0 errors on each.
+  expect(hapiErrors(messages).filter((m) => m.file.startsWith('ketamine-'))).toEqual([]);
 });

@@ -29,13 +29,13 @@ describe('toProjection', () => {
 
   test('clinical records keep their order; ids from the course, step and counters', () => {
     const events: DomainEvent[] = [
-      { kind: 'session', stepKey: 'dose-1', stepKind: 'dosing', status: 'dosed', startsAt: T, scheduleCount: 2, noShowCount: 1, doseAt: T + 5, completedAt: null, dose: { route: 'sublingual', doseMg: 56 }, preDose: 'proceed' },
+      { kind: 'session', stepKey: 'dose-1', stepKind: 'dosing', status: 'dosed', startsAt: T, scheduleCount: 2, noShowCount: 1, doseAt: T + 5, completedAt: null, dose: { route: 'sublingual', doseMg: 56, lotNumber: 'L3' }, preDose: 'proceed' },
       { kind: 'vitals', stepKey: 'dose-1', scheduleCount: 2, n: 3, phase: 'monitoring', minutesAfterDose: 30, systolic: 130, diastolic: 80, heartRate: null, spo2: 97, at: T + 6 },
       { kind: 'adverse-event', id: 'c1/ae-1', stepKey: null, category: 'nausea-vomiting', severity: 'mild', serious: false, description: null, at: T + 7, actor: token },
       { kind: 'consent', stepKey: 'consent', consentKind: 'treatment', documentVersion: 'v1', at: T + 8, prescriberSigned: false, prescriberId: null },
     ];
     expect(toProjection('c1', 'x1', events)!.records).toEqual([
-      { table: 'session', id: 'c1/dose-1', stepKey: 'dose-1', kind: 'dosing', status: 'dosed', startsAt: iso(T), scheduleCount: 2, noShowCount: 1, dosedAt: iso(T + 5), completedAt: null, detail: { route: 'sublingual', doseMg: 56, preDose: 'proceed' } },
+      { table: 'session', id: 'c1/dose-1', stepKey: 'dose-1', kind: 'dosing', status: 'dosed', startsAt: iso(T), scheduleCount: 2, noShowCount: 1, dosedAt: iso(T + 5), completedAt: null, detail: { route: 'sublingual', doseMg: 56, lotNumber: 'L3', preDose: 'proceed' } },
       { table: 'vitals', id: 'c1/dose-1/s2/v3', stepKey: 'dose-1', phase: 'monitoring', minutesAfterDose: 30, systolic: 130, diastolic: 80, heartRate: null, spo2: 97, takenAt: iso(T + 6) },
       { table: 'adverse-event', id: 'c1/ae-1', stepKey: null, category: 'nausea-vomiting', severity: 'mild', serious: false, description: null, onsetAt: iso(T + 7), recordedAt: iso(T + 7), recordedBy: 'token:t1' },
       { table: 'consent', id: 'c1/consent', kind: 'treatment', documentVersion: 'v1', signedByClientAt: iso(T + 8), prescriberSignedAt: null, prescriberId: null, detail: {} },

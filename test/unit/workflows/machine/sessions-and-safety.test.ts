@@ -330,7 +330,7 @@ describe('dose', () => {
     c.out();
     expect(c.act('dose', { stepKey: 'dose-1', route: 'sublingual', doseMg: 200, lotNumber: 'L7' }).outcome).toBe('dosed');
     const out = c.out();
-    expect(rows(out, 'session')).toEqual([expect.objectContaining({ status: 'dosed', dosedAt: iso(c.now), detail: { route: 'sublingual', doseMg: 200, preDose: 'proceed' } })]);
+    expect(rows(out, 'session')).toEqual([expect.objectContaining({ status: 'dosed', dosedAt: iso(c.now), detail: { route: 'sublingual', doseMg: 200, lotNumber: 'L7', preDose: 'proceed' } })]);
     expect(rows(out, 'event')).toEqual([expect.objectContaining({ type: 'dose.given', detail: { route: 'sublingual', doseMg: 200 } })]);
     expect(c.m.state.firstDoseAt).toBe(c.now);
     expect(c.step('dose-1').deadlineAt).toBe(iso(c.now + 26 * H)); // 120 min monitoring + 24 h
