@@ -32,10 +32,26 @@ export interface PlannedStep {
   assessmentPoint: AssessmentPoint | null;
   /** Instruments to collect at this step (from the protocol's assessment schedule). */
   instruments: InstrumentId[];
+  /** A step of maintenance, added to a running course: a booster's steps, or a prescriber's booster review. */
+  maintenance?: 'booster' | 'review';
 }
 
-/** The ordered step list for a course on `protocol`. Pure and deterministic. */
-export function planCourse(protocol: Protocol): PlannedStep[] {
+/** What a course in maintenance has added to its plan (the course machine's state counts them). */
+export interface MaintenanceSteps {
+  /** Booster sessions added: `booster-1..n`, each with the protocol's other per-dose steps (`booster-integration-1`...). */
+  boosters?: number;
+  /** Prescriber reviews the booster rule opened: `booster-review-1..n`. */
+  reviews?: number;
+}
+
+/** The phase every maintenance step belongs to. */
+export const MAINTENANCE_PHASE_ID = 'maintenance';
+
+/**
+ * The ordered step list for a course on `protocol`, with the maintenance steps a course in maintenance
+ * has added (none by default). Pure and deterministic.
+ */
+export function planCourse(protocol: Protocol, maintenance: MaintenanceSteps = {}): PlannedStep[] {
   const out: PlannedStep[] = [];
   const { course, assessments } = protocol;
   for (const phase of protocol.phases) {
@@ -77,7 +93,63 @@ export function planCourse(protocol: Protocol): PlannedStep[] {
         break;
     }
   }
+  if (maintenance.boosters || maintenance.reviews) out.push(...planMaintenance(protocol, out, maintenance));
   return out;
+}
+
+/**
+ * Maintenance steps, after the course's own: booster n is a dosing session with every step the
+ * protocol gives each dose (the pre-dose check, the before-dose assessments, monitoring, discharge;
+ * integration and the REMS form where the protocol has them, opening after that booster's dose), named
+ * "Booster session n"; a booster review is the prescriber's task, owned and timed like the
+ * maintenance decision. All of them open once the maintenance decision is done (the course adds them
+ * when the booster rule says so); a protocol without a maintenance decision or a dosing phase has none.
+ */
+function planMaintenance(protocol: Protocol, plan: readonly PlannedStep[], { boosters = 0, reviews = 0 }: MaintenanceSteps): PlannedStep[] {
+  const decision = plan.find((p) => p.kind === 'maintenance-decision');
+  const phase = protocol.phases.find((ph) => ph.repeat === 'per-dosing-session');
+  const dose = phase?.steps.find((s) => s.kind === 'dosing');
+  if (!decision || !phase || !dose) return [];
+  const out: PlannedStep[] = [];
+  const afterDecision: StepTiming = { anchor: 'step', stepId: decision.id };
+  for (let n = 1; n <= boosters; n++) {
+    const doseId = `booster-${n}`;
+    for (const step of phase.steps) {
+      const p = planned(protocol, MAINTENANCE_PHASE_ID, step, step === dose ? doseId : `booster-${step.id}-${n}`, n, step === dose ? afterDecision : { anchor: 'step', stepId: doseId });
+      p.name = step === dose ? `Booster session ${n}` : `${step.name} (booster ${n})`;
+      p.maintenance = 'booster';
+      out.push(p);
+    }
+  }
+  for (let n = 1; n <= reviews; n++) {
+    out.push({
+      id: `booster-review-${n}`,
+      templateId: decision.templateId,
+      phaseId: MAINTENANCE_PHASE_ID,
+      kind: 'review',
+      name: `Booster review ${n}`,
+      waitsOn: 'person',
+      owner: decision.owner ?? 'prescriber',
+      deadlineHours: decision.deadlineHours,
+      session: n,
+      timing: afterDecision,
+      assessmentPoint: null,
+      instruments: [],
+      maintenance: 'review',
+    });
+  }
+  return out;
+}
+
+/**
+ * A step's name by its key on a course of `protocol`, maintenance steps included ("Booster session 2"
+ * for `booster-2`); null for a key the protocol does not plan. For readers that plan from a snapshot.
+ */
+export function plannedStepName(protocol: Protocol, stepKey: string): string | null {
+  const n = /^booster-(?:[a-z0-9-]+-)?(\d+)$/.exec(stepKey);
+  const k = n ? Number(n[1]) : 0;
+  if (k > 1000) return null;
+  return planCourse(protocol, { boosters: k, reviews: k }).find((p) => p.id === stepKey)?.name ?? null;
 }
 
 function planned(protocol: Protocol, phaseId: string, step: ProtocolStep, id: string, session: number | null, timing: StepTiming): PlannedStep {

@@ -78,6 +78,8 @@ const FIELDS: Field[] = [
   { path: 'maintenance.maxDaysBetweenBoosters', area: 'maintenance', label: 'Longest gap between boosters', unit: 'days', kind: 'duration' },
   { path: 'maintenance.phq9RiseFromPostCourse', area: 'maintenance', label: 'Booster suggested when PHQ-9 rises by', unit: 'points', kind: 'level' },
   { path: 'maintenance.phq9AtOrAbove', area: 'maintenance', label: 'Booster suggested when PHQ-9 is at or above', kind: 'level' },
+  { path: 'maintenance.boosterRule', area: 'maintenance', label: 'Booster rule (relapse, interval or relapse-or-interval; not set = relapse)' },
+  { path: 'maintenance.maxBoosters', area: 'maintenance', label: 'Most boosters in maintenance', kind: 'level' },
   { path: 'rems.patientEnrollmentRequired', area: 'rems', label: 'REMS patient enrollment required' },
   { path: 'rems.monitoringFormDeadlineHours', area: 'rems', label: 'REMS monitoring form due within', unit: 'h', kind: 'duration' },
 ];

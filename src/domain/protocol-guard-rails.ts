@@ -19,7 +19,11 @@ export const GUARD_RAIL_SOURCES = {
   spravatoMonitoring: 'Spravato label and REMS: at least 2 hours on site after each session (spravatorems.com); clinical.md section 3',
   ivMonitoring: 'IV ketamine practice: 30-60 min recovery after the infusion; clinical.md section 3',
   rems: 'Spravato REMS: patient enrollment before treatment, and the Patient Monitoring Form after every session within 7 days (spravatorems.com); clinical.md section 3',
+  spravatoMaintenance: 'Spravato label: from week 5 on, once weekly, then once weekly or every 2 weeks (never more often than weekly in maintenance); clinical.md section 1',
 } as const;
+
+/** Spravato label: maintenance sessions at most once a week. */
+export const SPRAVATO_MIN_DAYS_BETWEEN_BOOSTERS = 7;
 
 /** Spravato label: at least 120 minutes on site after each session. */
 export const SPRAVATO_MIN_MONITORING_MINUTES = 120;
@@ -99,6 +103,13 @@ export function checkGuardRails(input: unknown): GuardRailViolation[] {
     if (rems && rems.patientEnrollmentRequired !== true) add('rems-enrollment', 'rems.patientEnrollmentRequired', 'must be true: a patient is enrolled in the REMS before the first session', GUARD_RAIL_SOURCES.rems);
     const enrollment = phases.some(({ phase }) => arr(phase.steps).some((s) => obj(s)?.kind === 'rems-enrollment'));
     if (!enrollment) add('rems-enrollment', 'phases', 'needs a "rems-enrollment" step before dosing', GUARD_RAIL_SOURCES.rems);
+    // A booster is a session like any other (its own pre-dose check, monitoring and REMS form: they
+    // come from the dosing phase); its spacing is the label's maintenance schedule.
+    const maintenance = obj(p.maintenance);
+    const minBoosterDays = num(maintenance?.minDaysBetweenBoosters);
+    if (maintenance?.boostersOffered === true && minBoosterDays !== undefined && minBoosterDays < SPRAVATO_MIN_DAYS_BETWEEN_BOOSTERS) {
+      add('booster-spacing', 'maintenance.minDaysBetweenBoosters', `${minBoosterDays} days would let boosters come more often than the Spravato label's once a week in maintenance (at least ${SPRAVATO_MIN_DAYS_BETWEEN_BOOSTERS} days)`, GUARD_RAIL_SOURCES.spravatoMaintenance);
+    }
   }
   return out;
 }

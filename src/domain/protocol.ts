@@ -138,6 +138,10 @@ export const EscalationSchema = z.strictObject({
   safetyAlertRoles: z.array(RoleSchema).min(1),
 });
 
+/** When a booster falls due in maintenance (see MaintenanceSchema.boosterRule). */
+export const BOOSTER_RULES = ['relapse', 'interval', 'relapse-or-interval'] as const;
+export type BoosterRule = (typeof BOOSTER_RULES)[number];
+
 export const MaintenanceSchema = z.strictObject({
   boostersOffered: z.boolean(),
   minDaysBetweenBoosters: positive,
@@ -146,6 +150,15 @@ export const MaintenanceSchema = z.strictObject({
   phq9RiseFromPostCourse: positive,
   /** ...or when PHQ-9 is back at or above this total (10 = the standard "moderate" cut-point). */
   phq9AtOrAbove: positive,
+  /**
+   * When a booster falls due in maintenance (absent: 'relapse', what every protocol before this field
+   * meant): 'relapse' = a PHQ-9 in maintenance meets the rule above (boosterSuggestion); 'interval' =
+   * maxDaysBetweenBoosters after the last dose; 'relapse-or-interval' = whichever comes first. Never
+   * closer than minDaysBetweenBoosters. A clinic's choice: no published standard fixes it (clinical.md).
+   */
+  boosterRule: z.enum(BOOSTER_RULES).optional(),
+  /** The most boosters one maintenance period gives (absent: no limit but the follow-up period's end). */
+  maxBoosters: z.number().int().positive().optional(),
 });
 
 export const RemsSchema = z.strictObject({

@@ -7,6 +7,7 @@
 // Time: protocol durations (hours/days/minutes) are divided by `timeScale` to get real durations, so a
 // course at timeScale 86400 lives one protocol day per second. Stored times are epoch ms of workflow time.
 import { planCourse, type PlannedStep } from '../../domain/plan-course';
+import { boosterDueDays } from '../../domain/rules/booster';
 import type { Protocol, Role } from '../../domain/protocol';
 import { riskRank, type RiskLevel } from '../../domain/rules/suicide-risk';
 import type { InstrumentId } from '../../domain/instruments/instrument-id';
@@ -90,7 +91,8 @@ export class Progression {
    */
   protected replan(protocol: Protocol = this.currentProtocol): void {
     this.currentProtocol = protocol;
-    this.currentPlan = planCourse(protocol);
+    // A course in maintenance has the booster and review steps its state counts (plan-course.ts).
+    this.currentPlan = planCourse(protocol, { boosters: this.state.boosters?.added ?? 0, reviews: this.state.boosters?.reviews ?? 0 });
     this.stepsById = new Map(this.currentPlan.map((p) => [p.id, p]));
   }
 
@@ -155,6 +157,7 @@ export class Progression {
   /** Advance everything time-driven up to `now`: open steps, send reminders, escalate breaches, finish. */
   tick(now: number): void {
     if (this.finished || this.state.status === 'paused') return;
+    this.boosterByTime(now);
     let changed = true;
     while (changed) {
       changed = false;
@@ -180,7 +183,9 @@ export class Progression {
       }
       this.escalate(p, s, now);
     }
-    if (this.plan.every((p) => ['done', 'skipped', 'cancelled'].includes(this.state.steps[p.id]!.status))) {
+    if (this.state.boosters && this.state.maintenance === 'maintenance') {
+      if (this.maintenanceOver()) this.endMaintenance(now);
+    } else if (this.plan.every((p) => ['done', 'skipped', 'cancelled'].includes(this.state.steps[p.id]!.status))) {
       this.end('completed', this.state.maintenance === 'maintenance' ? 'maintenance' : 'course-complete', now);
     }
   }
@@ -197,6 +202,7 @@ export class Progression {
     const consider = (t: number | null, summary: () => string) => {
       if (t !== null && t > now && (next === null || t < next.at)) next = { at: t, summary: summary() };
     };
+    consider(this.boosterDueAt(), () => `due: Booster session ${(this.state.boosters?.added ?? 0) + 1}`);
     for (const p of this.plan) {
       const s = this.state.steps[p.id]!;
       if (s.status === 'pending' && p.timing.anchor === 'course-end' && this.state.courseEndAt !== null) {
@@ -507,6 +513,97 @@ export class Progression {
       }
     }
     this.out.course = true;
+  }
+
+  // ---------------------------------------------------------------- maintenance boosters
+  // A course whose prescriber chose maintenance stays open through its follow-ups; the booster rule
+  // (domain/rules/booster.ts) adds booster sessions (by relapse: handlers/maintenance.ts; by interval,
+  // or a relapse that waited for the spacing: here, by time) and booster reviews. Each is added to the
+  // state's count and the plan rebuilt (`replan`), so it crosses continue-as-new with the state.
+
+  /** Adds the next booster (its dose and the protocol's per-dose steps) or booster review; returns its main step. */
+  addMaintenanceStep(kind: 'booster' | 'review', now: number, detail: Record<string, unknown>): PlannedStep {
+    const b = (this.state.boosters ??= { added: 0, reviews: 0, relapseWaiting: false });
+    if (kind === 'booster') {
+      b.added++;
+      b.relapseWaiting = false;
+    } else b.reviews++;
+    this.replan();
+    for (const p of this.plan) {
+      this.state.steps[p.id] ??= { id: p.id, status: 'pending', openedAt: null, deadlineAt: null, deadlineSeq: 0, overdue: false, escalationsSent: 0, completedAt: null, outcome: null, session: null, assessmentId: null, detail: {} };
+    }
+    const p = this.byId.get(kind === 'booster' ? `booster-${b.added}` : `booster-review-${b.reviews}`)!;
+    this.event(kind === 'booster' ? 'booster.added' : 'booster.review-opened', p.id, undefined, detail, now);
+    this.courseChanged();
+    return p;
+  }
+
+  /** Whether the maintenance period still runs: some follow-up is still to come or open. */
+  maintenanceRunning(): boolean {
+    return this.plan.some((p) => p.timing.anchor === 'course-end' && !['done', 'skipped', 'cancelled'].includes(this.state.steps[p.id]!.status));
+  }
+
+  /** A booster added and not yet given (or given and not yet discharged). */
+  boosterOutstanding(): PlannedStep | null {
+    return this.plan.find((p) => p.maintenance === 'booster' && p.kind === 'dosing' && !['done', 'skipped', 'cancelled'].includes(this.state.steps[p.id]!.status)) ?? null;
+  }
+
+  /** When the next booster falls due by time (the interval, or a relapse waiting for the spacing), or null. */
+  boosterDueAt(): number | null {
+    const b = this.state.boosters;
+    if (!b || this.state.maintenance !== 'maintenance' || this.finished || this.state.lastDoseAt === null) return null;
+    if (!this.maintenanceRunning() || this.boosterOutstanding()) return null;
+    const days = boosterDueDays(this.protocol, { boostersSoFar: b.added, relapseWaiting: b.relapseWaiting });
+    return days === null ? null : this.state.lastDoseAt + this.hours(days * 24);
+  }
+
+  private boosterByTime(now: number): void {
+    const at = this.boosterDueAt();
+    if (at === null || now < at) return;
+    const relapse = this.state.boosters!.relapseWaiting;
+    this.addMaintenanceStep('booster', now, { rule: relapse ? 'relapse' : 'interval', ...(relapse ? {} : { afterDays: this.protocol.maintenance.maxDaysBetweenBoosters }) });
+  }
+
+  /**
+   * Maintenance ends after the last follow-up, once no booster is in the middle of its session (checked
+   * in or dosed) and every step of a booster given (its integration, its REMS form) is done.
+   */
+  private maintenanceOver(): boolean {
+    const finished = (id: string) => ['done', 'skipped', 'cancelled'].includes(this.state.steps[id]!.status);
+    for (const p of this.plan) {
+      if (p.maintenance === undefined) {
+        if (!finished(p.id)) return false;
+        continue;
+      }
+      const s = this.state.steps[p.id]!;
+      if (p.kind === 'dosing' && (s.session?.status === 'checked-in' || s.session?.status === 'dosed')) return false;
+      // A booster given: its integration and REMS form are still to be done.
+      if (p.maintenance === 'booster' && p.kind !== 'dosing' && p.timing.anchor === 'step' && this.state.steps[p.timing.stepId]?.status === 'done' && !finished(p.id)) return false;
+    }
+    return true;
+  }
+
+  /** The course ends in maintenance: boosters not given (and their steps) and open reviews are cancelled. */
+  private endMaintenance(now: number): void {
+    const cancelled: string[] = [];
+    for (const p of this.plan) {
+      const s = this.state.steps[p.id]!;
+      if (p.maintenance === undefined || ['done', 'skipped', 'cancelled'].includes(s.status)) continue;
+      const wasOpen = s.status === 'open';
+      s.status = 'cancelled';
+      s.completedAt = now;
+      s.outcome = 'maintenance-ended';
+      if (s.session && !['completed', 'cancelled'].includes(s.session.status)) {
+        s.session.status = 'cancelled';
+        this.sessionRecord(p, s);
+        this.foldSession(p, s);
+      }
+      if (wasOpen) this.touch(p.id);
+      cancelled.push(p.id);
+    }
+    if (this.state.boosters) this.state.boosters.relapseWaiting = false;
+    this.event('maintenance.ended', null, undefined, { boosters: this.state.boosters?.added ?? 0, cancelled }, now);
+    this.end('completed', 'maintenance', now);
   }
 
   // ---------------------------------------------------------------- the course's end

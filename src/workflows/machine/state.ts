@@ -117,9 +117,21 @@ export interface CourseMachineState {
   remsEnrolled: boolean;
   consented: boolean;
   maintenance: 'maintenance' | 'complete' | null;
+  /**
+   * Maintenance, once the prescriber chose it: how many boosters (`booster-1..n`) and booster reviews
+   * (`booster-review-1..n`) the booster rule added to the plan, and whether a relapse waits for the
+   * boosters' minimum spacing. Absent on every other course (and on states from before it).
+   */
+  boosters?: MaintenanceState;
   holds: SafetyHold[];
   assessments: Record<string, AssessmentRuntime>;
   counters: { event: number; adhoc: number; adverse: number; hold: number };
+}
+
+export interface MaintenanceState {
+  added: number;
+  reviews: number;
+  relapseWaiting: boolean;
 }
 
 export interface CourseInit {

@@ -61,6 +61,8 @@ export const administration = {
     if (input.decision === 'maintenance' && !m.protocol.maintenance.boostersOffered) throw new Rejection('ClinicallyRefused', 'this protocol does not offer maintenance boosters');
     return () => {
       m.state.maintenance = input.decision;
+      // Maintenance keeps the course open through its follow-ups; the booster rule adds boosters (handlers/assessments.ts, progression.ts).
+      if (input.decision === 'maintenance') m.state.boosters = { added: 0, reviews: 0, relapseWaiting: false };
       m.event(`maintenance.${input.decision}`, p.id, input.actor, { reason: input.reason ?? null }, now);
       m.complete(p, s, input.decision, now);
       return { outcome: input.decision };

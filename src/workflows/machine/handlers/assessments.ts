@@ -1,8 +1,11 @@
 // Assessments: the staff action that sends one (send-assessment), and what the assessment children
 // report back: a critical answer (a suicide-risk hold), the end of an assessment (its results, and the
-// assessment step it completes), and a critical answer given on a link that had already closed.
+// assessment step it completes, and in maintenance the booster rule on its PHQ-9), and a critical
+// answer given on a link that had already closed.
 import type { AssessmentCriticalSignal, AssessmentFinishedSignal, LateCriticalAnswerInput } from '../../contracts';
 import { Rejection } from '../../rejection';
+import { boosterSuggestion } from '../../../domain/rules/booster';
+import type { AssessmentRuntime } from '../state';
 import type { HandlerTable, Progression } from '../progression';
 
 export const assessments = {
@@ -66,6 +69,71 @@ export function onAssessmentFinished(m: Progression, sig: AssessmentFinishedSign
   if (p && s && p.kind === 'assessment' && s.status === 'open' && !m.finished) {
     m.complete(p, s, sig.status, now);
   }
+  onMaintenancePhq9(m, a, now);
   m.courseChanged();
   m.tick(now);
+}
+
+// ---------------------------------------------------------------- maintenance: the booster rule
+// Read on every PHQ-9 the client answers while the course is in maintenance (a follow-up's, an ad-hoc
+// one, a booster's before-dose one). `boosterSuggestion` (src/domain/rules/booster.ts) compares it with
+// the post-course PHQ-9: 'suggest-booster' adds a booster (the prescriber still records its pre-dose
+// check and gives the dose), 'not-yet' waits for the boosters' minimum spacing (the progression adds it
+// then), 'review' opens a prescriber's booster review. Boosters by interval are the progression's (by
+// time). Only the decision and its reason codes reach the timeline, never the scores.
+
+const DAY = 24 * 3_600_000;
+
+/** The completed PHQ-9 total of an assessment, if it has one. */
+function phq9Total(a: AssessmentRuntime | undefined): number | null {
+  const r = a?.results.find((x) => x.instrumentId === 'phq9' && x.status === 'completed' && typeof x.total === 'number');
+  return r ? r.total : null;
+}
+
+/** The PHQ-9 of the course's post-course assessment (the step collecting 'after-course'), if answered. */
+function postCoursePhq9(m: Progression): number | null {
+  const step = m.plan.find((p) => p.assessmentPoint === 'after-course');
+  const id = step ? m.state.steps[step.id]?.assessmentId : null;
+  return id ? phq9Total(m.state.assessments[id]) : null;
+}
+
+export function onMaintenancePhq9(m: Progression, a: AssessmentRuntime, now: number): void {
+  const b = m.state.boosters;
+  if (!b || m.state.maintenance !== 'maintenance' || m.finished) return;
+  const current = phq9Total(a);
+  if (current === null) return;
+  const at = a.stepKey;
+  if (!m.maintenanceRunning()) {
+    // The last follow-up was this one: maintenance ends with it (progression), no booster is added.
+    m.event('booster.rule', at, undefined, { decision: 'not-applied', codes: ['maintenance-period-over'] }, now);
+    return;
+  }
+  const post = postCoursePhq9(m);
+  const max = m.protocol.maintenance.phq9AtOrAbove;
+  if (post === null) {
+    // Nothing to compare against (the post-course PHQ-9 was not answered): a score at or above the
+    // protocol's threshold goes to the prescriber; below it nothing is suggested.
+    if (current >= max && !openReview(m)) m.addMaintenanceStep('review', now, { codes: ['no-post-course-phq9'] });
+    m.event('booster.rule', at, undefined, { decision: current >= max ? 'review' : 'no-booster', codes: ['no-post-course-phq9'] }, now);
+    return;
+  }
+  const daysSinceLastDose = m.state.lastDoseAt === null ? null : Math.floor(((now - m.state.lastDoseAt) * m.state.timeScale) / DAY);
+  const d = boosterSuggestion(m.protocol, { postCoursePhq9: post, currentPhq9: current, daysSinceLastDose, boostersSoFar: b.added });
+  const codes = d.reasons.map((r) => r.code);
+  m.event('booster.rule', at, undefined, { decision: d.decision, codes }, now);
+  if (d.decision === 'suggest-booster') {
+    const outstanding = m.boosterOutstanding();
+    if (outstanding) m.event('booster.already-added', outstanding.id, undefined, { rule: 'relapse' }, now);
+    else m.addMaintenanceStep('booster', now, { rule: 'relapse', codes });
+  } else if (d.decision === 'not-yet') {
+    // Added by the progression once the spacing allows (unless one is outstanding by then).
+    b.relapseWaiting = true;
+  } else if (d.decision === 'review' && !openReview(m)) {
+    m.addMaintenanceStep('review', now, { codes });
+  }
+}
+
+/** A booster review still open (one at a time: a later score does not open another). */
+function openReview(m: Progression): boolean {
+  return m.plan.some((p) => p.maintenance === 'review' && ['pending', 'open'].includes(m.state.steps[p.id]!.status));
 }

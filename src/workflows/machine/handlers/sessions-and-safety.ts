@@ -19,8 +19,10 @@ export const sessionsAndSafety = {
     const startsAt = input.startsAt !== undefined ? Date.parse(input.startsAt) : now + m.hours(input.startsInHours!);
     if (startsAt < now - m.hours(1)) throw new Rejection('InvalidInput', `startsAt ${iso(startsAt)} is in the past`);
     if (p.kind === 'dosing' && m.state.lastDoseAt !== null) {
-      const earliest = m.state.lastDoseAt + m.hours(m.protocol.course.minDaysBetweenDoses * 24);
-      if (startsAt < earliest) throw new Rejection('ClinicallyRefused', `doses must be at least ${m.protocol.course.minDaysBetweenDoses} day(s) apart: earliest ${iso(earliest)}`);
+      // A booster keeps the protocol's spacing between boosters (maintenance), a course dose the course's.
+      const [minDays, what] = p.maintenance ? [m.protocol.maintenance.minDaysBetweenBoosters, 'a booster comes at least'] : [m.protocol.course.minDaysBetweenDoses, 'doses must be at least'];
+      const earliest = m.state.lastDoseAt + m.hours(minDays * 24);
+      if (startsAt < earliest) throw new Rejection('ClinicallyRefused', `${what} ${minDays} day(s) apart: earliest ${iso(earliest)}`);
     }
     if (p.kind === 'integration' && s.deadlineAt !== null && startsAt > s.deadlineAt) {
       throw new Rejection('ClinicallyRefused', `integration must take place within ${m.protocol.course.integrationWindowHours ?? p.deadlineHours} h of the dose: by ${iso(s.deadlineAt)}`);
@@ -150,6 +152,9 @@ export const sessionsAndSafety = {
     }
     if (missing.length) throw new Rejection('ClinicallyRefused', `dose refused: ${missing.join('; ')}`, reasons.length ? reasons : missing.map((text) => ({ code: 'dose-check-missing', message: text, blocking: true })));
     if (!(m.protocol.routes as string[]).includes(input.route)) throw new Rejection('ClinicallyRefused', `route ${input.route} is not one of this protocol's routes (${m.protocol.routes.join(', ')})`);
+    if (p.maintenance && m.state.lastDoseAt !== null && now < m.state.lastDoseAt + m.hours(m.protocol.maintenance.minDaysBetweenBoosters * 24)) {
+      throw new Rejection('ClinicallyRefused', `a booster comes at least ${m.protocol.maintenance.minDaysBetweenBoosters} day(s) after the last dose: earliest ${iso(m.state.lastDoseAt + m.hours(m.protocol.maintenance.minDaysBetweenBoosters * 24))}`);
+    }
     return () => {
       ses.status = 'dosed';
       ses.doseAt = now;
@@ -203,7 +208,8 @@ export const sessionsAndSafety = {
       m.vitals(p, s, 'discharge', minutes, input.bloodPressure, input.heartRate, input.spo2, now);
       m.state.lastDoseAt = ses.doseAt;
       m.state.dosesGiven++;
-      if (m.state.dosesGiven >= m.protocol.course.dosingSessions || m.plan.filter((q) => q.kind === 'dosing').every((q) => q.id === p.id || m.isDone(q.id))) {
+      // A booster's discharge is not the course's end (the follow-ups stay counted from the last course dose).
+      if (!p.maintenance && (m.state.dosesGiven >= m.protocol.course.dosingSessions || m.plan.filter((q) => q.kind === 'dosing' && !q.maintenance).every((q) => q.id === p.id || m.isDone(q.id)))) {
         m.state.courseEndAt = now;
       }
       m.sessionRecord(p, s, now);
