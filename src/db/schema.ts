@@ -391,6 +391,36 @@ export interface Database {
   protocol_versions: ProtocolVersionsTable;
   clinic_protocol_choices: ClinicProtocolChoicesTable;
   sandbox_clinics: SandboxClinicsTable;
+  fhir_export_jobs: FhirExportJobsTable;
+  fhir_export_files: FhirExportFilesTable;
+}
+
+/** A FHIR bulk export job (migration 0015), served by any API process until it expires. */
+export interface FhirExportJobsTable {
+  id: string;
+  /** `token:<id>` or `staff:<id>`: only this principal sees the job. */
+  owner: string;
+  /** The clinics it read (as at kick-off): their ids, or 'all'. */
+  clinic_scope: Json<string[] | 'all'>;
+  requested_by: Json<Record<string, unknown>>;
+  level: 'system' | 'patient';
+  request: string;
+  types: Json<string[]>;
+  status: 'running' | 'done' | 'failed';
+  progress: Generated<string>;
+  error: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+/** One NDJSON file of an export job (migration 0015): one per resource type with resources. */
+export interface FhirExportFilesTable {
+  job_id: string;
+  type: string;
+  line_count: number;
+  content: string;
 }
 
 /** A clinic's protocol version (migration 0008): a draft, or a published version that never changes. */

@@ -10,16 +10,20 @@
 // relative (`Patient/<id>`). Authentication and roles come from the role matrix like every route; clinic
 // scope is the principal's (src/auth/scope.ts): a record outside it is "not found", a search and an
 // export only ever read the clients of its clinics. Every read of a client's record (read, search,
-// export) is in the audit trail; an export job is visible only to the principal that started it.
+// export) is in the audit trail; an export job is visible only to the principal that started it (with
+// the clinic scope it started with). Export jobs and their files are in PostgreSQL (migration 0015), so
+// any API process serves a job's status and files, also after a restart.
 // Errors are OperationOutcomes; bad search parameters are 400s naming the parameter.
 import crypto from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Selectable } from 'kysely';
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { ApiDeps } from '../api/context';
 import { principalOf } from '../api/auth';
 import { actorDetail, canAccessClinic, clinicFilter, type Principal } from '../auth/roles';
 import { appendAudit, recordClientRead } from '../db/audit';
 import type { Db } from '../db/connect';
+import type { FhirExportJobsTable } from '../db/schema';
 import { AppError } from '../errors';
 import { buildFhirBundle } from './bundle';
 import { fhirId } from './ids';
@@ -158,31 +162,25 @@ async function patientClient(db: Db, principal: Principal, value: string): Promi
   return null;
 }
 
-// ---- Bulk export jobs (in this process's memory: a job lives until downloaded and deleted, or 1 h) -----
+// ---- Bulk export jobs (PostgreSQL, migration 0015: any API process serves them; 1 h after kick-off) -----
 
-interface ExportJob {
-  id: string;
-  owner: string;
-  startedAt: Date;
-  request: string;
-  types: string[];
-  state: 'running' | 'done' | 'failed' | 'cancelled';
-  progress: string;
-  files: Map<string, string>;
-  error?: string;
-}
 const JOB_TTL_MS = 3600_000;
-const jobs = new Map<string, ExportJob>();
+/** A running job its process has not touched for this long was cut off (that process ended): failed. */
+const STALE_MS = 5 * 60_000;
 const ownerOf = (p: Principal) => (p.tokenId ? `token:${p.tokenId}` : `staff:${p.staffId ?? ''}`);
+const scopeOf = (p: Principal): string[] | 'all' => (p.clinics === 'all' ? 'all' : [...p.clinics].sort());
+type ExportJobRow = Selectable<FhirExportJobsTable>;
 
-function sweepJobs(now = Date.now()): void {
-  for (const [id, j] of jobs) if (now - j.startedAt.getTime() > JOB_TTL_MS) jobs.delete(id);
+async function sweepJobs(db: Db): Promise<void> {
+  await db.deleteFrom('fhir_export_jobs').where('expires_at', '<=', new Date()).execute();
 }
 
-function jobOf(principal: Principal, id: string): ExportJob {
-  sweepJobs();
-  const job = jobs.get(id);
-  if (!job || job.owner !== ownerOf(principal)) throw new FhirError(404, 'not-found', `export job ${id} not found`);
+/** The principal's own unexpired job with the clinic scope it was started with; else 404. */
+async function jobOf(db: Db, principal: Principal, id: string): Promise<ExportJobRow> {
+  const notFound = new FhirError(404, 'not-found', `export job ${id} not found`);
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound;
+  const job = await db.selectFrom('fhir_export_jobs').selectAll().where('id', '=', id).where('owner', '=', ownerOf(principal)).where('expires_at', '>', new Date()).executeTakeFirst();
+  if (!job || JSON.stringify(job.clinic_scope) !== JSON.stringify(scopeOf(principal))) throw notFound;
   return job;
 }
 
@@ -309,67 +307,81 @@ export function fhirApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const types = params.get('_type') ? params.get('_type')!.split(',').map((t) => t.trim()) : exportable;
       const unknown = types.filter((t) => !exportable.includes(t));
       if (unknown.length) throw invalid('_type', `not exported here: ${unknown.join(', ')} (exported: ${exportable.join(', ')})`);
-      sweepJobs();
-      const job: ExportJob = {
-        id: crypto.randomUUID(),
-        owner: ownerOf(principal),
-        startedAt: new Date(),
-        request: `${serverBase}${level === 'patient' ? '/Patient' : ''}/$export`,
-        types,
-        state: 'running',
-        progress: 'starting',
-        files: new Map(),
-      };
-      jobs.set(job.id, job);
+      await sweepJobs(db);
+      const id = crypto.randomUUID();
+      const now = new Date();
+      await db
+        .insertInto('fhir_export_jobs')
+        .values({
+          id,
+          owner: ownerOf(principal),
+          clinic_scope: JSON.stringify(scopeOf(principal)),
+          requested_by: JSON.stringify(actorDetail(principal)),
+          level,
+          request: `${serverBase}${level === 'patient' ? '/Patient' : ''}/$export`,
+          types: JSON.stringify(types),
+          status: 'running',
+          progress: 'starting',
+          created_at: now,
+          updated_at: now,
+          expires_at: new Date(now.getTime() + JOB_TTL_MS),
+        })
+        .execute();
       await appendAudit(db, {
         actor: principal.staffId ? { type: 'staff', id: principal.staffId } : { type: 'token', id: principal.tokenId ?? null },
         action: 'fhir.export',
-        detail: { job: job.id, level, types, by: actorDetail(principal), clinics: principal.clinics === 'all' ? 'all' : [...principal.clinics] },
+        detail: { job: id, level, types, by: actorDetail(principal), clinics: scopeOf(principal) },
       });
-      void runExport(db, base, principal, job).catch((err: Error) => {
-        job.state = 'failed';
-        job.error = 'the export failed';
-        req.log.error({ err: { name: err.name, message: err.message }, job: job.id }, 'FHIR bulk export failed');
+      void runExport(db, base, principal, id, types).catch(async (err: Error) => {
+        req.log.error({ err: { name: err.name, message: err.message }, job: id }, 'FHIR bulk export failed');
+        await db.updateTable('fhir_export_jobs').set({ status: 'failed', error: 'the export failed', finished_at: new Date(), updated_at: new Date() }).where('id', '=', id).where('status', '=', 'running').execute().catch(() => undefined);
       });
-      void reply.header('content-location', `${serverBase}/$export-status/${job.id}`);
-      return send(reply, 202, outcome('informational', `export ${job.id} started: poll its Content-Location`, undefined, 'information'));
+      void reply.header('content-location', `${serverBase}/$export-status/${id}`);
+      return send(reply, 202, outcome('informational', `export ${id} started: poll its Content-Location`, undefined, 'information'));
     };
     f.post('/fhir/$export', kickOff('system'));
     f.post('/fhir/Patient/$export', kickOff('patient'));
 
     f.get('/fhir/$export-status/:job', async (req, reply) => {
-      const job = jobOf(principalOf(req), (req.params as { job: string }).job);
-      if (job.state === 'running') {
+      let job = await jobOf(db, principalOf(req), (req.params as { job: string }).job);
+      if (job.status === 'running' && Date.now() - job.updated_at.getTime() > STALE_MS) {
+        // Its process ended mid-export (a restart): say so instead of "running" until it expires.
+        await db.updateTable('fhir_export_jobs').set({ status: 'failed', error: 'the export was cut off (the server restarted): start it again', finished_at: new Date() }).where('id', '=', job.id).where('status', '=', 'running').execute();
+        job = await jobOf(db, principalOf(req), job.id);
+      }
+      if (job.status === 'running') {
         void reply.header('x-progress', job.progress).header('retry-after', '1');
         return reply.code(202).send();
       }
-      if (job.state === 'failed') return send(reply, 500, outcome('exception', job.error ?? 'the export failed'));
+      if (job.status === 'failed') return send(reply, 500, outcome('exception', job.error ?? 'the export failed'));
+      const order = job.types as unknown as string[];
+      const files = (await db.selectFrom('fhir_export_files').select(['type', 'line_count']).where('job_id', '=', job.id).execute()).sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
       return reply
         .code(200)
-        .header('expires', new Date(job.startedAt.getTime() + JOB_TTL_MS).toUTCString())
+        .header('expires', job.expires_at.toUTCString())
         .type('application/json')
         .send(
           JSON.stringify({
-            transactionTime: job.startedAt.toISOString(),
+            transactionTime: job.created_at.toISOString(),
             request: job.request,
             requiresAccessToken: true,
-            output: [...job.files.keys()].map((type) => ({ type, url: `${serverBase}/$export-file/${job.id}/${type}.ndjson`, count: job.files.get(type)!.split('\n').filter(Boolean).length })),
+            output: files.map((x) => ({ type: x.type, url: `${serverBase}/$export-file/${job.id}/${x.type}.ndjson`, count: x.line_count })),
             error: [],
           }),
         );
     });
     f.delete('/fhir/$export-status/:job', async (req, reply) => {
-      const job = jobOf(principalOf(req), (req.params as { job: string }).job);
-      job.state = 'cancelled';
-      jobs.delete(job.id);
+      const job = await jobOf(db, principalOf(req), (req.params as { job: string }).job);
+      // Its files go with it (on delete cascade); a running export sees the job gone and stops.
+      await db.deleteFrom('fhir_export_jobs').where('id', '=', job.id).execute();
       return reply.code(202).send();
     });
     f.get('/fhir/$export-file/:job/:file', async (req, reply) => {
       const { job: jobId, file } = req.params as { job: string; file: string };
-      const job = jobOf(principalOf(req), jobId);
-      const content = job.state === 'done' ? job.files.get(file.replace(/\.ndjson$/, '')) : undefined;
-      if (content === undefined) throw new FhirError(404, 'not-found', `file ${file} of export ${jobId} not found`);
-      return reply.code(200).type(NDJSON).send(content);
+      const job = await jobOf(db, principalOf(req), jobId);
+      const row = job.status === 'done' ? await db.selectFrom('fhir_export_files').select('content').where('job_id', '=', job.id).where('type', '=', file.replace(/\.ndjson$/, '')).executeTakeFirst() : undefined;
+      if (!row) throw new FhirError(404, 'not-found', `file ${file} of export ${jobId} not found`);
+      return reply.code(200).type(NDJSON).send(row.content);
     });
   });
 }
@@ -384,14 +396,19 @@ function send(reply: FastifyReply, status: number, body: unknown) {
   return reply.code(status).type(FHIR_JSON).send(JSON.stringify(body));
 }
 
-/** Builds the files of an export: every client of the principal's clinics, each read audited. */
-async function runExport(db: Db, base: string, principal: Principal, job: ExportJob): Promise<void> {
+/**
+ * Builds the files of an export: every client of the principal's clinics, each read audited; the files
+ * and the job's 'done' in one transaction. A job deleted meanwhile (DELETE of its status URL) stops it.
+ */
+async function runExport(db: Db, base: string, principal: Principal, jobId: string, types: readonly string[]): Promise<void> {
   const clients = (await clientsInScope(db, principal)).filter((c) => canAccessClinic(principal, c.clinic_id));
-  const lines = new Map<string, string[]>(job.types.map((t) => [t, []]));
+  const lines = new Map<string, string[]>(types.map((t) => [t, []]));
   const seen = new Set<string>();
   let n = 0;
+  const touch = async (progress: string) =>
+    Number((await db.updateTable('fhir_export_jobs').set({ progress, updated_at: new Date() }).where('id', '=', jobId).where('status', '=', 'running').executeTakeFirst()).numUpdatedRows) > 0;
   for (const c of clients) {
-    if (job.state !== 'running') return;
+    if (!(await touch(`${n} of ${clients.length} patients`))) return;
     for (const r of await clientResources(db, base, c.id)) {
       const key = `${r.resourceType}/${r.id}`;
       if (!lines.has(r.resourceType) || seen.has(key)) continue;
@@ -399,10 +416,14 @@ async function runExport(db: Db, base: string, principal: Principal, job: Export
       lines.get(r.resourceType)!.push(JSON.stringify(r));
     }
     await recordClientRead(db, principal, { clinicId: c.clinic_id, clientId: c.id, what: 'fhir-bulk-export' });
-    job.progress = `${++n} of ${clients.length} patients`;
+    n++;
   }
-  for (const [type, ls] of lines) if (ls.length) job.files.set(type, `${ls.join('\n')}\n`);
-  job.state = 'done';
+  await db.transaction().execute(async (trx) => {
+    const done = await trx.updateTable('fhir_export_jobs').set({ status: 'done', progress: `${n} of ${clients.length} patients`, finished_at: new Date(), updated_at: new Date() }).where('id', '=', jobId).where('status', '=', 'running').executeTakeFirst();
+    if (Number(done.numUpdatedRows) === 0) return; // deleted meanwhile
+    const files = [...lines].filter(([, ls]) => ls.length).map(([type, ls]) => ({ job_id: jobId, type, line_count: ls.length, content: `${ls.join('\n')}\n` }));
+    if (files.length) await trx.insertInto('fhir_export_files').values(files).execute();
+  });
 }
 
 export function capabilityStatement(serverBase: string): CapabilityStatement {

@@ -4,7 +4,9 @@
 // bulk $export (kick-off, status polling, NDJSON download). Nothing of the Hill clinic appears anywhere;
 // every read of a client's record and every export is in the audit trail; bad search parameters are
 // 400 OperationOutcomes naming the parameter.
+import { buildApp } from '../../src/api/app';
 import { STAFF_ROLES } from '../../src/auth/roles';
+import { createLogger } from '../../src/log';
 import { fhirId } from '../../src/fhir/ids';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, tokenFor, uid } from './api-helpers';
@@ -139,6 +141,66 @@ test("the integrator's day: metadata, patient search, read, search by patient an
   expect(new Set(reads.map((r) => r.client_id))).toEqual(new Set([ids.harbour.clientId]));
   const what = new Set(reads.map((r) => (r.detail as { what: string }).what));
   for (const w of ['fhir-search Patient', 'fhir-read Patient', 'fhir-search CarePlan', 'fhir-bulk-export']) expect(what).toContain(w);
+}, 120_000);
+
+test('an export outlives the API process that started it: a restarted API serves its status and files; another clinic\'s token, or another principal, gets 404', async () => {
+  const ehr = await tokenFor(stack.db, 'coordinator', harbour);
+  // The API process that takes the kick-off (a second instance on the same database), stopped once the
+  // export is done: the job and its files are in PostgreSQL, not in that process.
+  const first = await buildApp({ config: stack.config, db: stack.db, temporal: stack.temporal, log: createLogger('silent') });
+  await first.ready();
+  const callFirst = client(first);
+  const kick = await callFirst('POST', '/fhir/Patient/$export?_type=Patient,CarePlan', { token: ehr });
+  expect(kick.status).toBe(202);
+  const path = new URL(String(kick.headers['content-location'])).pathname;
+  const jobId = path.split('/').pop()!;
+  await eventually(async () => (await callFirst('GET', path, { token: ehr })).status === 200);
+  await first.close();
+
+  // The restarted API (the stack's own app): the same manifest, and the files download.
+  const status = await call('GET', path, { token: ehr });
+  expect(status.status).toBe(200);
+  expect(status.body.request).toMatch(/\/fhir\/Patient\/\$export$/);
+  expect(status.body.output.map((o: { type: string }) => o.type)).toEqual(['Patient', 'CarePlan']);
+  const patientFile = status.body.output.find((o: { type: string }) => o.type === 'Patient');
+  const dl = await call('GET', new URL(patientFile.url).pathname, { token: ehr });
+  expect(dl.status).toBe(200);
+  expect(String(dl.headers['content-type'])).toMatch(/^application\/fhir\+ndjson/);
+  expect(dl.text.trim().split('\n').map((l) => JSON.parse(l).identifier[0].value)).toEqual([ids.harbour.clientId]);
+  expect(patientFile.count).toBe(1);
+  expectNoHill(dl.text);
+
+  // Hill's integrator, Harbour's other staff, an all-clinic admin: not their job, not found.
+  const hillToken = await tokenFor(stack.db, 'coordinator', hill);
+  for (const token of [hillToken, await tokenFor(stack.db, 'coordinator', harbour), admin]) {
+    for (const url of [path, new URL(patientFile.url).pathname]) {
+      const res = await call('GET', url, { token });
+      expect({ url, status: res.status, type: res.body.resourceType }).toEqual({ url, status: 404, type: 'OperationOutcome' });
+    }
+    expect((await call('DELETE', path, { token })).status).toBe(404);
+  }
+
+  // What PostgreSQL keeps: who asked, the clinic scope, when, the expiry; and the kick-off is audited.
+  const row = await stack.db.selectFrom('fhir_export_jobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
+  expect(row).toMatchObject({ level: 'patient', status: 'done', clinic_scope: [harbour], types: ['Patient', 'CarePlan'], requested_by: expect.objectContaining({ role: 'coordinator' }) });
+  expect(row.owner).toMatch(/^token:/);
+  expect(row.finished_at).not.toBeNull();
+  expect(row.expires_at.getTime() - row.created_at.getTime()).toBe(3600_000);
+  const audited = await stack.db.selectFrom('audit_log').select('detail').where('action', '=', 'fhir.export').execute();
+  expect(audited.map((a) => (a.detail as { job: string }).job)).toContain(jobId);
+
+  // A job whose process ended mid-export says so (not "running" for an hour); an expired job is gone.
+  await stack.db.updateTable('fhir_export_jobs').set({ status: 'running', updated_at: new Date(Date.now() - 10 * 60_000) }).where('id', '=', jobId).execute();
+  const cut = await call('GET', path, { token: ehr });
+  expect(cut.status).toBe(500);
+  expect(cut.body.issue[0].diagnostics).toContain('cut off');
+  await stack.db.updateTable('fhir_export_jobs').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', jobId).execute();
+  expect((await call('GET', path, { token: ehr })).status).toBe(404);
+  // The next kick-off sweeps expired jobs, files included.
+  const next = await call('POST', '/fhir/$export?_type=Patient', { token: ehr });
+  expect(next.status).toBe(202);
+  await eventually(async () => (await call('GET', new URL(String(next.headers['content-location'])).pathname, { token: ehr })).status === 200);
+  expect(await stack.db.selectFrom('fhir_export_files').select('type').where('job_id', '=', jobId).execute()).toEqual([]);
 }, 120_000);
 
 test('an all-clinic admin sees both clinics (the scoping above can fail)', async () => {
