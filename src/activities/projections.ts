@@ -38,6 +38,8 @@ export interface CourseProjectionInput {
     endedAt?: string | null;
     endReason?: string | null;
   };
+  /** The course moved to another version of its protocol: the course row's version and snapshot. */
+  protocol?: { id: string; version: number; snapshot: unknown };
 }
 
 export function stepRowId(courseId: string, stepKey: string): string {
@@ -81,6 +83,9 @@ export function createProjectionActivities(deps: { db: Db }) {
       }
       writes.push(...courseRecordWrites(input.courseId, input.clinicId, input.records));
       const c = input.course;
+      // A move between versions: in the same update of the course row (a row is updated once per statement).
+      const moved = input.protocol ? { protocol_version: input.protocol.version, protocol_snapshot: JSON.stringify(input.protocol.snapshot) } : {};
+      if (input.protocol && !c) writes.push((qc) => qc.updateTable('courses').set({ ...moved, updated_at: new Date() }).where('id', '=', input.courseId));
       if (c) {
         writes.push((qc) =>
           qc
@@ -95,6 +100,7 @@ export function createProjectionActivities(deps: { db: Db }) {
                 ? {}
                 : { primary_clinician_id: c.primaryClinicianId === null ? null : sql<string>`coalesce((select id from staff where id = ${c.primaryClinicianId}), courses.primary_clinician_id)` }),
               ...(c.endedAt ? { ended_at: c.endedAt, end_reason: c.endReason ?? null } : {}),
+              ...moved,
               updated_at: new Date(),
             })
             .where('id', '=', input.courseId),

@@ -12,6 +12,7 @@ import { ACTIONS } from '../domain/actions/catalogue';
 import type { ActionResult, ActorRef } from '../workflows/messages';
 import type { ApiDeps } from './context';
 import { reviewEndedCourse, type SafetyReviewBody } from './safety-review';
+import { moveTarget } from './course-moves';
 
 export function assertActionAllowed(principal: Principal, action: CourseAction): void {
   if (!(ACTION_ROLES[action] as readonly string[]).includes(principal.role)) {
@@ -50,5 +51,8 @@ export async function performAction(deps: ApiDeps, principal: Principal, courseI
   // course's workflow has ended (src/api/safety-review.ts).
   if (course.ended_at && action === 'safety-review') return reviewEndedCourse(deps.db, principal, course, withoutActor(body) as unknown as SafetyReviewBody);
   if (course.ended_at) throw conflict(`the course ended${course.end_reason ? ` (${course.end_reason})` : ''}`);
-  return executeCourseAction(deps.temporal, course.id, action, { ...withoutActor(body), actor: actorFor(principal) } as never, opts);
+  // A move between versions: the target is the clinic's published version, loaded here (src/api/course-moves.ts).
+  const spec: { serverProtocol?: true } = ACTIONS[action];
+  const server = spec.serverProtocol ? { protocol: await moveTarget(deps.db, course, Number(body.version)) } : {};
+  return executeCourseAction(deps.temporal, course.id, action, { ...withoutActor(body), ...server, actor: actorFor(principal) } as never, opts);
 }

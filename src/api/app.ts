@@ -10,6 +10,8 @@ import { installRateLimits } from './rate-limits';
 import { RouteLogController } from './request-log';
 import { installMetrics } from '../metrics/api-metrics';
 import { actionRoutes } from './routes/actions';
+import { courseMoveRoutes } from './routes/course-moves';
+import { dashboardMoveRoutes } from './routes/dashboard-moves';
 import { auditRoutes } from './routes/audit';
 import { clientAssessmentRoutes } from './routes/client-assessment';
 import { clientRoutes } from './routes/clients';
@@ -69,6 +71,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   recordRoutes(app, deps);
   outboxRoutes(app, deps);
   actionRoutes(app, deps);
+  courseMoveRoutes(app, deps);
   fhirRoutes(app, deps);
   fhirApiRoutes(app, deps);
   webhookRoutes(app, deps);
@@ -80,6 +83,7 @@ export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
   dashboardProtocolRoutes(app, deps);
   worklistRoutes(app, deps);
   dashboardClientRoutes(app, deps);
+  dashboardMoveRoutes(app, deps);
   dashboardOpsRoutes(app, deps);
   return app;
 }

@@ -95,6 +95,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /api/courses': CARE_TEAM,
   'GET /api/courses/:id': CARE_TEAM,
   ...actionRoutes,
+  // What moving a course to another version would do (the move is the move-version action).
+  'GET /api/courses/:id/move-preview': ACTION_ROLES['move-version'],
 
   // Assessments
   'GET /api/assessments': CARE_TEAM,
@@ -150,6 +152,9 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /clients/:id/enroll': OPS,
   // Each action is checked again against ACTION_ROLES inside the handler.
   'POST /courses/:id/actions/:action': CARE_TEAM,
+  // Moving a course to another version of its protocol: the preview and its confirm form (src/api/routes/dashboard-moves.ts).
+  'GET /courses/:id/move': ACTION_ROLES['move-version'],
+  'POST /courses/:id/move': ACTION_ROLES['move-version'],
   'GET /outcomes': PATHWAY,
   // A clinic's pathways (src/api/routes/dashboard-protocols.ts): read by all, drafted by coordinators and admins, published by admins.
   'GET /protocols': CARE_TEAM,

@@ -154,7 +154,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
 
   // Operational state only: the suicide-risk level is clinical and stays out of search attributes (it is
   // in the encrypted state and in PostgreSQL, courses.risk_level).
-  const sa = { step: undefined as string | null | undefined, deadline: undefined as string | null | undefined, status: '' };
+  const sa = { step: undefined as string | null | undefined, deadline: undefined as string | null | undefined, status: '', protocol: `${m.protocol.id}@${m.protocol.version}` };
   const searchAttributes = () => {
     const cur = m.current();
     const changes: Parameters<typeof upsertSearchAttributes>[0] = [];
@@ -164,8 +164,11 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     if (cur.currentStep !== sa.step) changes.push({ key: KapStep, value: cur.currentStep ?? 'none' });
     if (cur.currentStepDeadline !== sa.deadline) changes.push({ key: KapStepDeadline, value: cur.currentStepDeadline ? new Date(cur.currentStepDeadline) : null });
     if (m.state.status !== sa.status) changes.push({ key: KapStatus, value: m.state.status });
+    // A move to another version of the protocol (handlers/versions.ts).
+    const followed = `${m.protocol.id}@${m.protocol.version}`;
+    if (followed !== sa.protocol) changes.push({ key: KapProtocol, value: followed });
     if (changes.length) upsertSearchAttributes(changes);
-    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: m.state.status });
+    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: m.state.status, protocol: followed });
   };
   if (input.carried) {
     const cur = m.current();

@@ -15,8 +15,10 @@ export function toProjection(courseId: string, clinicId: string, events: readonl
   const steps: CourseProjectionInput['steps'] = [];
   const records: CourseRecord[] = [];
   let course: CourseProjectionInput['course'];
+  let protocol: CourseProjectionInput['protocol'];
   for (const e of events) {
     if (e.kind === 'step') steps.push(stepRow(e));
+    else if (e.kind === 'protocol') protocol = { id: e.protocolId, version: e.version, snapshot: e.snapshot };
     else if (e.kind === 'course') {
       course = {
         status: e.status,
@@ -29,8 +31,8 @@ export function toProjection(courseId: string, clinicId: string, events: readonl
       };
     } else records.push(record(courseId, e));
   }
-  if (!steps.length && !records.length && !course) return null;
-  return { courseId, clinicId, steps, records, ...(course ? { course } : {}) };
+  if (!steps.length && !records.length && !course && !protocol) return null;
+  return { courseId, clinicId, steps, records, ...(course ? { course } : {}), ...(protocol ? { protocol } : {}) };
 }
 
 /** The notify activity's input is the machine's notification as it is (a type check, no copy). */
@@ -61,7 +63,7 @@ function stepRow(e: StepEvent): CourseProjectionInput['steps'][number] {
   };
 }
 
-function record(courseId: string, e: Exclude<DomainEvent, StepEvent | { kind: 'course' }>): CourseRecord {
+function record(courseId: string, e: Exclude<DomainEvent, StepEvent | { kind: 'course' } | { kind: 'protocol' }>): CourseRecord {
   switch (e.kind) {
     case 'timeline': {
       const actor = e.actor;

@@ -22,6 +22,7 @@ import { clientScores, clientTimeline, safetyQueue } from '../records';
 import { parse } from '../validation';
 import { createClient, CreateClientBody, loadClient } from './clients';
 import { enroll, EnrollBody } from './courses';
+import { publishedVersions } from '../course-moves';
 import { staffWithClinics } from './staff';
 
 const FLASH_MAX = 2000;
@@ -180,6 +181,9 @@ ${holdsHtml}`;
       const stepName = plan.find((s) => s.id === course.current_step)?.name ?? course.current_step;
       const ownerStaff = current?.owner_staff_id ? staff.find((x) => x.id === current.owner_staff_id) : undefined;
       const owner = ownerStaff ? `${ownerStaff.displayName} (${ownerStaff.role})` : current?.owner_role ? `any ${current.owner_role}` : null;
+      // A newer published version of the course's protocol: the way to move the course to it, preview first (dashboard-moves.ts).
+      const newest = ACTIONS['move-version'].roles.includes(p.role) ? (await publishedVersions(db, course))[0] : undefined;
+      const moveLink = newest !== undefined && newest > course.protocol_version ? html`<p id="move"><a href="/courses/${course.id}/move?version=${newest}">Move to version ${newest}</a> <span class="muted">(see first what changes from where the course stands)</span></p>` : html``;
       courseHtml = html`<dl class="state" id="state"><dt>Status</dt><dd><span class="badge ${course.status === 'active' ? 'ok' : 'muted'}">${course.status}</span> ${protocol.name} v${course.protocol_version}, enrolled ${t(course.enrolled_at)}</dd>
 <dt>Current step</dt><dd data-step="${course.current_step ?? ''}"><strong>${stepName ?? '(starting)'}</strong>${overdue ? html` <span class="badge bad">overdue</span>` : ''}</dd>
 ${kind === 'dosing' && session ? html`<dt>Session</dt><dd id="session" data-session="${session.status}">${SESSION_STATUS[session.status] ?? session.status}${session.status === 'scheduled' && session.starts_at ? html` for ${t(session.starts_at)}` : ''}${session.dosed_at ? html`; dosed ${t(session.dosed_at)}` : ''}${readings.length ? `; readings after the dose at ${readings.map((r) => `${r.minutes_after_dose ?? '?'} min`).join(', ')}` : ''}</dd>` : ''}
@@ -187,7 +191,7 @@ ${kind === 'dosing' && session ? html`<dt>Session</dt><dd id="session" data-sess
 <dt>Due</dt><dd>${course.current_step_deadline ? t(course.current_step_deadline) : html`<span class="muted">no deadline</span>`}</dd>
 <dt>Risk</dt><dd>${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">${course.risk_level}</span>` : 'none recorded'}</dd></dl>
 ${holdsHtml}
-<details><summary>Pathway (${[...states.values()].filter((v) => v === 'done').length} of ${plan.length} steps done)</summary>${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })))}</details>`;
+<details><summary>Pathway (${[...states.values()].filter((v) => v === 'done').length} of ${plan.length} steps done)</summary>${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })))}</details>${moveLink}`;
       actionsHtml = html`${endedReviewForms}<h3>Next</h3>${forms.length ? forms : html`<p class="muted">${kind === 'assessment' ? 'Waiting for the client to answer the assessment.' : 'Nothing to record for this step from your role.'}</p>`}
 <h3>Other actions</h3>${other.map((a) => actionForm(a, ctx))}`;
     }

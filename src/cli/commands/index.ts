@@ -3,6 +3,7 @@ import { register as registerActions } from './actions';
 import { register as registerAssess } from './assess';
 import { register as registerAudit } from './audit';
 import { register as registerCourses } from './courses';
+import { register as registerCourseMove } from './course-move';
 import { register as registerEnroll } from './enroll';
 import { register as registerProtocol } from './protocol';
 import { register as registerScore } from './score';
@@ -14,4 +15,4 @@ import { register as registerToken } from './token';
 import { register as registerWebhooks } from './webhooks';
 
 /** Every command group of `kap`. Add a group by importing its `register` here. */
-export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerCourses, registerStuck, registerSafety, registerAssess, registerActions, registerAudit, registerWebhooks, registerSimulate];
+export const commands: Array<(program: Command) => void> = [registerScore, registerProtocol, registerToken, registerEnroll, registerStatus, registerCourses, registerCourseMove, registerStuck, registerSafety, registerAssess, registerActions, registerAudit, registerWebhooks, registerSimulate];

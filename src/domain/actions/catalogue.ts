@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { HARD_STOPS, INTERACTING_MEDICATION_CLASSES, REVIEW_ITEMS } from '../rules/eligibility';
 import { INSTRUMENT_IDS } from '../instruments/instrument-id';
+import type { Protocol } from '../protocol';
 
 export const STAFF_ROLES = ['admin', 'coordinator', 'prescriber', 'therapist'] as const;
 export type StaffRoleName = (typeof STAFF_ROLES)[number];
@@ -139,6 +140,11 @@ export interface ActionSpec<S extends z.ZodType = z.ZodType> {
   onCourse?: true;
   /** The dashboard asks before sending. */
   confirm?: string;
+  /**
+   * The server adds the target protocol (`protocol`, a published version loaded from the clinic's
+   * store) beside the body, as it adds `actor`: never from the request (`move-version`).
+   */
+  serverProtocol?: true;
 }
 const action = <S extends z.ZodType>(spec: ActionSpec<S>): ActionSpec<S> => spec;
 const BP_EXAMPLE = { systolic: 122, diastolic: 78 };
@@ -479,6 +485,18 @@ export const ACTIONS = {
     form: [{ kind: 'step', quiet: true }, { kind: 'text', name: 'note', label: 'Note', required: true, area: true }],
     example: { note: 'Client asked to move sessions to mornings from next month.' },
   }),
+  // The target version's snapshot is loaded by the server from the clinic's store (src/api/course-moves.ts).
+  'move-version': action({
+    roles: OPS,
+    serverProtocol: true,
+    summary: 'Move the course to another published version of its protocol, at a safe point (never inside a dosing session or with an open safety hold); preview it first: GET /api/courses/:id/move-preview',
+    schema: z.strictObject({ version: z.number().int().min(1).max(1_000_000), reason }),
+    form: [
+      { kind: 'number', name: 'version', label: 'Version', min: 1, step: '1', required: true },
+      { kind: 'text', name: 'reason', label: 'Reason', required: true, area: true },
+    ],
+    example: { version: 2, reason: 'the clinic shortened the integration window' },
+  }),
 };
 
 export type ActionName = keyof typeof ACTIONS;
@@ -492,8 +510,13 @@ export function isActionName(name: string): name is ActionName {
 export type ActionBody<K extends ActionName> = z.infer<(typeof ACTIONS)[K]['schema']>;
 /** What an action's handler receives: its body and who acts (set by the server, never by the body). */
 export type ActionInput<K extends ActionName> = ActionBody<K> & { actor?: ActorRef };
+/** A move's input as the workflow reads it: the body, the actor, and the target protocol the server loaded. */
+export type MoveVersionInput = ActionInput<'move-version'> & { protocol?: Protocol };
 /** What a caller may send (before defaults): the schema's input type, plus the actor. */
 export type ActionRequest<K extends ActionName> = z.input<(typeof ACTIONS)[K]['schema']> & { actor?: ActorRef };
+
+/** A move's target protocol: the shape only (the store parsed it in full when it was saved). */
+const TargetProtocolSchema = z.looseObject({ id: z.string().min(1), version: z.number().int().min(1), course: z.looseObject({}), phases: z.array(z.unknown()).min(1) });
 
 /** One bad field and why, as the API reports it (`bloodPressure.systolic`: `Too big: ...`). */
 export interface ActionProblem {
@@ -520,13 +543,21 @@ export function problemsOf(error: z.ZodError, where = 'body'): ActionProblem[] {
  */
 export function parseActionInput<K extends ActionName>(name: K, raw: unknown): { ok: true; input: ActionInput<K> } | { ok: false; problems: ActionProblem[] } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, problems: [{ field: 'body', message: 'expected an object' }] };
-  const { actor, ...body } = raw as Record<string, unknown>;
+  const { actor, ...rest } = raw as Record<string, unknown>;
   const problems: ActionProblem[] = [];
+  // A move's target protocol comes beside the body, set by the server (`serverProtocol`); in any other body it is an unknown field.
+  let body = rest;
+  let protocol: unknown;
+  if ((ACTIONS[name] as ActionSpec).serverProtocol && 'protocol' in rest) {
+    ({ protocol, ...body } = rest);
+    const target = TargetProtocolSchema.safeParse(protocol);
+    if (!target.success) problems.push(...problemsOf(target.error).map((p) => ({ ...p, field: p.field === 'body' ? 'protocol' : `protocol.${p.field}` })));
+  }
   const parsedActor = actor === undefined ? undefined : ActorRefSchema.safeParse(actor);
   if (parsedActor && !parsedActor.success) problems.push(...problemsOf(parsedActor.error).map((p) => ({ ...p, field: p.field === 'body' ? 'actor' : `actor.${p.field}` })));
   const parsed = (ACTIONS[name].schema as z.ZodType).safeParse(body);
   if (!parsed.success) problems.push(...problemsOf(parsed.error));
   if (problems.length || !parsed.success) return { ok: false, problems };
-  const input = { ...(parsed.data as object), ...(parsedActor?.success ? { actor: parsedActor.data } : {}) } as ActionInput<K>;
+  const input = { ...(parsed.data as object), ...(parsedActor?.success ? { actor: parsedActor.data } : {}), ...(protocol !== undefined ? { protocol } : {}) } as ActionInput<K>;
   return { ok: true, input };
 }

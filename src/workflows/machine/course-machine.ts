@@ -9,13 +9,14 @@ import { administration } from './handlers/administration';
 import { assessments, onAssessmentCritical, onAssessmentFinished, onLateCriticalAnswer } from './handlers/assessments';
 import { screeningAndClearance } from './handlers/screening-and-clearance';
 import { sessionsAndSafety } from './handlers/sessions-and-safety';
+import { versions } from './handlers/versions';
 import { Progression, type Handler, type Outcome, type Plan } from './progression';
 import type { CourseInit } from './state';
 import { courseView, currentStep, type CourseView } from './views';
 
-const GROUPS = [screeningAndClearance, sessionsAndSafety, assessments, administration];
+const GROUPS = [screeningAndClearance, sessionsAndSafety, assessments, administration, versions];
 /** Every action's handler; the type check fails when an action of the catalogue has none. */
-const HANDLERS: { [K in CourseActionName]: Handler<K> } = { ...screeningAndClearance, ...sessionsAndSafety, ...assessments, ...administration };
+const HANDLERS: { [K in CourseActionName]: Handler<K> } = { ...screeningAndClearance, ...sessionsAndSafety, ...assessments, ...administration, ...versions };
 if (Object.keys(HANDLERS).length !== GROUPS.reduce((n, g) => n + Object.keys(g).length, 0)) throw new Error('an action has a handler in two groups');
 
 

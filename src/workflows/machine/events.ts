@@ -2,7 +2,7 @@
 // messages it asks to send. The machine knows nothing of rows or tables: src/workflows/projection.ts
 // maps these events to the rows the projection activity writes.
 import type { RiskLevel } from '../../domain/rules/suicide-risk';
-import type { Role } from '../../domain/protocol';
+import type { Protocol, Role } from '../../domain/protocol';
 import type { ActorRef } from '../contracts';
 import type { CourseStatus, SafetyHold, SessionStatus, StepStatus } from './state';
 
@@ -131,7 +131,15 @@ export interface CourseEvent {
   endReason: string | null;
 }
 
-export type DomainEvent = TimelineEvent | SessionEvent | VitalsEvent | HoldEvent | AdverseEvent | ConsentEvent | RemsFormEvent | StepEvent | CourseEvent;
+/** The course moved to another version of its protocol (handlers/versions.ts): the course row's version and snapshot. */
+export interface ProtocolEvent {
+  kind: 'protocol';
+  protocolId: string;
+  version: number;
+  snapshot: Protocol;
+}
+
+export type DomainEvent = TimelineEvent | SessionEvent | VitalsEvent | HoldEvent | AdverseEvent | ConsentEvent | RemsFormEvent | StepEvent | CourseEvent | ProtocolEvent;
 
 /** A message to send (the notify activity's input; one key = one email ever). */
 export interface Notification {

@@ -96,6 +96,11 @@ export class Progression {
     this.stepsById = new Map(this.currentPlan.map((p) => [p.id, p]));
   }
 
+  /** A move between versions (handlers/versions.ts): from now on the course follows `protocol`. */
+  followProtocol(protocol: Protocol): void {
+    this.replan(protocol);
+  }
+
   /** A new course's state: every step pending. */
   static initialState(protocol: Protocol, init: CourseInit, now: number): CourseMachineState {
     const steps: Record<string, StepRuntime> = {};
