@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import { clinicLocalTime } from '../format-time';
 import type { Db } from '../db/connect';
-import { getInstrument, planCourse, remission, response, pcl5Change, REMISSION_BELOW, type Protocol, type RemissionInstrument } from '../domain';
+import { getInstrument, planCourse, plannedStepName, remission, response, pcl5Change, REMISSION_BELOW, type Protocol, type RemissionInstrument } from '../domain';
 import { closesWhen, riskRank } from './safety-review';
 import { decisionSummary, pcl5ClusterText, pcl5Clusters } from './decisions';
 
@@ -65,7 +65,16 @@ export async function clientTimeline(db: Db, clientId: string): Promise<Timeline
       // A snapshot this code cannot plan (none in practice): the step's key stands in for its name.
     }
   }
-  const stepName = (courseId: string, key: string | null) => (key === null ? null : (stepNames.get(`${courseId}/${key}`) ?? key));
+  // Steps a course added in maintenance (booster-1, booster-review-1) are not in the snapshot's plan.
+  const snapshots = new Map(courses.map((c) => [c.id, c.protocol_snapshot as Protocol]));
+  const added = (courseId: string, key: string): string | null => {
+    try {
+      return key.startsWith('booster-') && snapshots.has(courseId) ? plannedStepName(snapshots.get(courseId)!, key) : null;
+    } catch {
+      return null;
+    }
+  };
+  const stepName = (courseId: string, key: string | null) => (key === null ? null : (stepNames.get(`${courseId}/${key}`) ?? added(courseId, key) ?? key));
   const eventsOf = new Set(events.map((e) => e.type.startsWith('course.') ? `${e.course_id}|${e.type}` : `${e.course_id}|${e.step_key}|${e.at.getTime()}`));
   const hasStart = (id: string) => eventsOf.has(`${id}|course.started`);
   const hasEnd = (id: string) => [...COURSE_END_EVENTS].some((t) => eventsOf.has(`${id}|${t}`));

@@ -41,6 +41,8 @@ export interface StuckItem {
   clinicId: string;
   stepKey: string | null;
   stepKind: string | null;
+  /** The step's name as the course's plan gives it ("Booster session 1"), where the step has a row. */
+  stepName?: string;
   owner: { role: string | null; staffId: string | null; name: string | null };
   deadlineAt: string | null;
   /** Since when it has been stuck: the deadline (a REMS form: its 7-day REMS due date), or when the failing work started. */
@@ -64,7 +66,7 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
     // A REMS monitoring form step shares its id with its form row: show the form's 7-day REMS due date.
     .leftJoin('rems_monitoring_forms as rf', 'rf.id', 's.id')
     .innerJoin('clinics as k', 'k.id', 's.clinic_id')
-    .select(['s.course_id', 's.clinic_id', 's.step_key', 's.kind', 's.state', 's.owner_role', 's.owner_staff_id', 's.deadline_at', 's.escalation_level', 'c.client_id', 'cl.given_name', 'cl.family_name', 'st.display_name', 'rf.due_at as rems_due_at', 'rf.session_step_key as rems_session', 'k.timezone'])
+    .select(['s.course_id', 's.clinic_id', 's.step_key', 's.kind', 's.state', 's.owner_role', 's.owner_staff_id', 's.deadline_at', 's.escalation_level', 'c.client_id', 'cl.given_name', 'cl.family_name', 'st.display_name', 'rf.due_at as rems_due_at', 'rf.session_step_key as rems_session', 'k.timezone', sql<string | null>`s.detail->>'name'`.as('step_name')])
     .where(sql<boolean>`s.state in ('open', 'overdue')`)
     .where((eb) => eb.or([eb('s.state', '=', 'overdue'), eb('s.deadline_at', '<', now)]))
     .where('c.ended_at', 'is', null)
@@ -88,6 +90,7 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
       clinicId: r.clinic_id,
       stepKey: r.step_key,
       stepKind: r.kind,
+      ...(r.step_name ? { stepName: r.step_name } : {}),
       owner: { role: r.owner_role, staffId: r.owner_staff_id, name: r.display_name },
       deadlineAt: r.deadline_at ? r.deadline_at.toISOString() : null,
       stuckSince: since ? since.toISOString() : null,
@@ -95,7 +98,7 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
       escalationLevel: r.escalation_level,
       escalationsFailed,
       problem:
-        `${r.step_key} is past its deadline, waiting on ${r.display_name ?? r.owner_role ?? 'someone'}` +
+        `${r.step_name ? `${r.step_name} (${r.step_key})` : r.step_key} is past its deadline, waiting on ${r.display_name ?? r.owner_role ?? 'someone'}` +
         (escalationsFailed ? `; ${escalationsFailed >= r.escalation_level ? (escalationsFailed === 1 ? 'its escalation email' : 'every escalation email') : `${escalationsFailed} of its ${r.escalation_level} escalation emails`} reached nobody (see the outbox)` : '') +
         (r.rems_due_at ? `; REMS form for ${r.rems_session} ${r.rems_due_at.getTime() < now.getTime() ? 'was due' : 'is due'} by ${clinicLocalTime(r.rems_due_at, r.timezone)} (7-day REMS deadline; clinic time)` : ''),
       action: unstick ? { id: unstick.action, label: unstick.label, roles: ACTION_ROLES[unstick.action] } : null,

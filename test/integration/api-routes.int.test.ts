@@ -215,6 +215,8 @@ describe('queues and outcomes', () => {
       return r.body.items.find((i: { courseId: string }) => i.courseId === e.body.id);
     }, 40_000, 500);
     expect(item).toMatchObject({ type: 'deadline', stepKey: 'screening', owner: { role: 'coordinator' }, action: { id: 'screening' } });
+    // Named as the course's plan names the step (a booster: "Booster session 1 (booster-1)").
+    expect(item).toMatchObject({ stepName: 'Screening and intake', problem: expect.stringMatching(/^Screening and intake \(screening\) is past its deadline, waiting on /) });
     expect(item.ageSeconds).toBeGreaterThanOrEqual(0);
     const other = await call('GET', `/api/stuck?clinicId=${clinicId}&owner=prescriber`, { token: t.coordinator });
     expect(other.body.items.find((i: { courseId: string }) => i.courseId === e.body.id)).toBeUndefined();

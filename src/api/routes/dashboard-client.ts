@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { CourseAction } from '../../auth/role-matrix';
 import { assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
-import { listProtocols, planCourse, type Protocol } from '../../domain';
+import { listProtocols, planCourse, plannedStepName, type Protocol } from '../../domain';
 import { ACTIONS, ACTION_NAMES, type ActionSpec } from '../../domain/actions/catalogue';
 import { AppError } from '../../errors';
 import { ACTIONS_FOR_KIND, actionForm, courseActions, formToBody, problemAnchor, problemLabel } from '../action-forms';
@@ -178,7 +178,8 @@ ${holdsHtml}`;
       if (liveReview && !nextActions.includes('safety-review')) forms.unshift(actionForm('safety-review', ctx, true));
       const other = courseActions(course.status === 'paused').filter((a) => !nextActions.includes(a));
       const overdue = current && (current.state === 'overdue' || (current.deadline_at && current.deadline_at.getTime() < Date.now()));
-      const stepName = plan.find((s) => s.id === course.current_step)?.name ?? course.current_step;
+      // A step the course added in maintenance (booster-1) is not in the snapshot's plan: named as the course names it.
+      const stepName = plan.find((s) => s.id === course.current_step)?.name ?? (course.current_step ? plannedStepName(protocol, course.current_step) : null) ?? course.current_step;
       const ownerStaff = current?.owner_staff_id ? staff.find((x) => x.id === current.owner_staff_id) : undefined;
       const owner = ownerStaff ? `${ownerStaff.displayName} (${ownerStaff.role})` : current?.owner_role ? `any ${current.owner_role}` : null;
       // A newer published version of the course's protocol: the way to move the course to it, preview first (dashboard-moves.ts).

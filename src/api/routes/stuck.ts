@@ -21,6 +21,7 @@ export const StuckItemView = z.object({
   clinicId: z.string(),
   stepKey: z.string().nullable(),
   stepKind: z.string().nullable(),
+  stepName: z.string().optional().describe("the step's name in the course's plan (\"Booster session 1\" for booster-1)"),
   owner: z.object({ role: z.string().nullable(), staffId: z.string().nullable(), name: z.string().nullable() }),
   deadlineAt: z.string().nullable(),
   stuckSince: z.string().nullable(),
