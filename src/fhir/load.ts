@@ -2,7 +2,7 @@
 // from the pinned protocol), and their assessments with answers. Read-only; no Temporal involved:
 // PostgreSQL is the system of record the workflows project into.
 import type { Db } from '../db/connect';
-import { planCourse } from '../domain/plan-course';
+import { planCourse, plannedStepName } from '../domain/plan-course';
 import type { Protocol } from '../domain/protocol';
 import { notFound } from '../errors';
 import { courseDecisions, pcl5Clusters } from '../api/decisions';
@@ -22,6 +22,15 @@ function stepNames(snapshot: unknown): Map<string, string> {
     return new Map(planCourse(snapshot as Protocol).map((p) => [p.id, p.name]));
   } catch {
     return new Map();
+  }
+}
+
+/** A step the course added in maintenance (booster-1, booster-review-1): named as the course names it. */
+function addedStepName(snapshot: unknown, key: string): string | null {
+  try {
+    return key.startsWith('booster-') ? plannedStepName(snapshot as Protocol, key) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -93,7 +102,7 @@ export async function loadFhirExport(db: Db, clientId: string, courseIds?: reado
             id: s.id,
             stepKey: s.step_key,
             kind: s.kind,
-            name: names.get(s.step_key) ?? s.step_key,
+            name: names.get(s.step_key) ?? addedStepName(c.protocol_snapshot, s.step_key) ?? s.step_key,
             state: s.state,
             ownerRole: s.owner_role,
             ownerStaff: s.owner_staff_id ? { id: s.owner_staff_id, name: s.display_name } : null,
