@@ -51,7 +51,7 @@ export function describeProtocol(p: Protocol): string {
     `  ${p.escalation.levels.map((l) => `${l.notify} at +${l.afterBreachHours} h`).join(', then ')}; safety alerts to ${p.escalation.safetyAlertRoles.join(', ')}`,
     '',
     'Maintenance',
-    `  boosters ${p.maintenance.boostersOffered ? `every ${p.maintenance.minDaysBetweenBoosters}-${p.maintenance.maxDaysBetweenBoosters} days` : 'not offered'}; suggest when PHQ-9 rises >= ${p.maintenance.phq9RiseFromPostCourse} from post-course or is >= ${p.maintenance.phq9AtOrAbove}`,
+    `  boosters ${p.maintenance.boostersOffered ? `every ${p.maintenance.minDaysBetweenBoosters}-${p.maintenance.maxDaysBetweenBoosters} days` : 'not offered'}; suggest when PHQ-9 rises >= ${p.maintenance.phq9RiseFromPostCourse} from post-course or is >= ${p.maintenance.phq9AtOrAbove}; booster rule ${p.maintenance.boosterRule ?? 'relapse'}${p.maintenance.maxBoosters ? `, at most ${p.maintenance.maxBoosters}` : ''}`,
   );
   if (p.rems) {
     lines.push('', 'REMS', `  ${p.rems.program}: patient enrollment ${p.rems.patientEnrollmentRequired ? 'required' : 'not required'}; monitoring form within ${p.rems.monitoringFormDeadlineHours} h of each session`);

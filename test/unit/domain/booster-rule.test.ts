@@ -126,3 +126,9 @@ describe('planCourse with boosters', () => {
     expect(plannedStepName(kap, 'booster-nope')).toBeNull();
   });
 });
+
+test('kap protocol show names the booster rule (relapse when not set) and the most boosters', async () => {
+  const { describeProtocol } = await import('../../../src/cli/commands/protocol');
+  expect(describeProtocol(kap).split('\n').find((l) => l.includes('booster rule'))).toMatch(/booster rule relapse$/);
+  expect(describeProtocol(withRule('relapse-or-interval', { maxBoosters: 4 }))).toMatch(/booster rule relapse-or-interval, at most 4$/m);
+});
