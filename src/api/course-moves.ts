@@ -22,7 +22,9 @@ export async function coursePosition(db: Db, course: Pick<Course, 'id' | 'status
   const session = new Map(sessions.map((s) => [s.step_key, s.status]));
   const out: Record<string, { status: MoveStepStatus; session: string | null }> = {};
   for (const s of steps) out[s.step_key] = { status: s.state === 'overdue' ? 'open' : s.state, session: session.get(s.step_key) ?? null };
-  return { status: course.status, steps: out, openHolds: holds };
+  // A course in maintenance: its boosters and booster reviews, as far as their steps are in the record (they open when added).
+  const highest = (re: RegExp) => Math.max(0, ...steps.map((s) => Number(re.exec(s.step_key)?.[1] ?? 0)));
+  return { status: course.status, steps: out, openHolds: holds, maintenance: { boosters: highest(/^booster-(\d+)$/), reviews: highest(/^booster-review-(\d+)$/) } };
 }
 
 /** The clinic's published versions of the course's protocol, newest first. */

@@ -34,6 +34,7 @@ const DECISION_TYPES = [
   'maintenance.complete',
   'course.paused',
   'course.withdrawn',
+  'course.moved',
 ] as const;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v : null);
@@ -68,6 +69,13 @@ export function decisionSummary(type: string, d: Record<string, unknown>): strin
       return `Course paused${reason ? `: ${reason}` : ''}`;
     case 'course.withdrawn':
       return `Course withdrawn${reason ? `: ${reason}` : ''}`;
+    case 'course.moved': {
+      // A move to another version of the protocol (src/workflows/machine/handlers/versions.ts).
+      const keys = (v: unknown) => (Array.isArray(v) ? (v as unknown[]).map(String) : []);
+      const [added, removed, retimed] = [keys(d.added), keys(d.removed), Array.isArray(d.retimed) ? d.retimed.length : 0];
+      const what = [added.length ? `added ${added.join(', ')}` : '', removed.length ? `cancelled ${removed.join(', ')}` : '', retimed ? `${retimed} step${retimed === 1 ? '' : 's'} re-timed` : ''].filter(Boolean);
+      return `Moved from ${String(d.from ?? '?')} to ${String(d.to ?? '?')}${what.length ? ` (${what.join('; ')})` : ''}${reason ? `: ${reason}` : ''}`;
+    }
     default:
       return null;
   }

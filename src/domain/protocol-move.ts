@@ -3,7 +3,7 @@
 // whether the course may move now. `safePointRefusals` is THE safe-point rule: `previewMove` applies
 // it, and the course workflow's validator, the API and the dashboard all call `previewMove`, so they
 // refuse for the same reasons in the same words. Pure and deterministic.
-import { planCourse, type PlannedStep } from './plan-course';
+import { planCourse, type MaintenanceSteps, type PlannedStep } from './plan-course';
 import type { Protocol } from './protocol';
 
 export type MoveStepStatus = 'pending' | 'open' | 'done' | 'skipped' | 'cancelled';
@@ -16,6 +16,8 @@ export interface CoursePosition {
   status: string;
   steps: Readonly<Record<string, { status: MoveStepStatus; session?: string | null }>>;
   openHolds: ReadonlyArray<{ kind: string }>;
+  /** A course in maintenance: the boosters and booster reviews it has (both versions plan them). */
+  maintenance?: MaintenanceSteps;
 }
 
 export type MoveRefusalCode = 'other-protocol' | 'same-version' | 'not-published' | 'course-not-active' | 'inside-dosing-session' | 'safety-hold-open' | 'step-kind-changed';
@@ -104,8 +106,8 @@ export function previewMove(from: Protocol, to: Protocol, pos: CoursePosition, o
   if (opts.published === false) refusals.push({ code: 'not-published', clinical: false, message: `${label(to)} is not published: a course moves only to a published version` });
   refusals.push(...safePointRefusals(pos));
 
-  const oldPlan = planCourse(from);
-  const newPlan = planCourse(to);
+  const oldPlan = planCourse(from, pos.maintenance);
+  const newPlan = planCourse(to, pos.maintenance);
   const oldById = new Map(oldPlan.map((p) => [p.id, p]));
   const newById = new Map(newPlan.map((p) => [p.id, p]));
   const step = (p: PlannedStep): MoveStep => ({ stepKey: p.id, name: p.name, kind: p.kind });

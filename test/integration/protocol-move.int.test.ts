@@ -8,7 +8,8 @@
 // course follows version 2 (its integration deadline 24 hours after the dose, `course.moved` on the
 // timeline and in the audit log with who and why). Ben is in the middle of his first dose (checked in,
 // then dosed and not discharged): his move is refused with the reason, through the API, the dashboard
-// and the CLI, and his course stays on version 1.
+// and the CLI, and his course stays on version 1. Later the clinic publishes version 3, and Carl, who
+// enrolled on version 2, is moved from his page in the dashboard (preview, reason, confirm).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -175,7 +176,7 @@ test('Anna, discharged after her first dose, is moved to version 2 with a previe
   expect(integration.deadline_at!.getTime()).toBe(dischargedAt + 48 * HOUR_MS);
 
   // The client page offers the move; a therapist may not preview or move.
-  const { sessionId } = await createSession(stack.db, coordinator.staffId);
+  const { sessionId, csrfToken } = await createSession(stack.db, coordinator.staffId);
   const clientPage = await stack.app.inject({ method: 'GET', url: `/clients/${anna.clientId}`, headers: { cookie: `${SESSION_COOKIE}=${sessionId}` } });
   expect(clientPage.body).toContain(`<a href="/courses/${anna.courseId}/move?version=2">Move to version 2</a>`);
   expect((await call('GET', `/api/courses/${anna.courseId}/move-preview`, { token: therapist })).status).toBe(403);
@@ -190,6 +191,16 @@ test('Anna, discharged after her first dose, is moved to version 2 with a previe
   expect(movePage.body).toContain('deadline shortened from 48 h to 24 h');
   expect(movePage.body).toContain('Not in kap-office@2, kept in the record: Preparation session 3');
   expect(movePage.body).toContain('id="move-form"');
+  // The confirm form needs a reason: refused next to its field, nothing moved.
+  const blank = await stack.app.inject({
+    method: 'POST',
+    url: `/courses/${anna.courseId}/move`,
+    headers: { cookie: `${SESSION_COOKIE}=${sessionId}`, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ version: '2', reason: ' ', _csrf: csrfToken }).toString(),
+  });
+  expect(blank.statusCode).toBe(400);
+  expect(blank.body).toContain('<p class="field-error" id="move-reason-error">');
+  expect((await courseRow(anna.courseId)).protocol_version).toBe(1);
 
   // A move needs a reason, and a version the clinic published.
   const noReason = await call('POST', `/api/courses/${anna.courseId}/move-version`, { token: coordinator.token, body: { version: 2 } });
@@ -227,8 +238,42 @@ test('Anna, discharged after her first dose, is moved to version 2 with a previe
   expect(again.body.message).toContain('the course already follows kap-office@2');
   const pageAfter = await stack.app.inject({ method: 'GET', url: `/clients/${anna.clientId}`, headers: { cookie: `${SESSION_COOKIE}=${sessionId}` } });
   expect(pageAfter.body).not.toContain('Move to version 2');
+  expect(pageAfter.body).toContain('Moved from kap-office@1 to kap-office@2 (6 steps re-timed): the clinic moved to next-day integration');
   expect(pageAfter.body).toContain('v2');
   // And the course goes on on version 2: integration session 1 recorded.
   await act(anna.courseId, 'schedule', coordinator.token, { stepKey: 'integration-1', startsInHours: 0 });
   expect((await act(anna.courseId, 'session-complete', therapist, { stepKey: 'integration-1' })).outcome).toBeDefined();
 }, 90_000);
+
+test("from the dashboard: the clinic publishes version 3 (four preparation sessions; version 2 had two), and Carl's course, enrolled on version 2, is moved from his page's link", async () => {
+  const base = `/api/clinics/${clinic}/protocols`;
+  const draft = await ok('POST', base, coordinator.token, { copyOf: 'kap-office', reason: 'four preparation sessions again' });
+  const def = draft.definition as Protocol;
+  def.course.preparationSessions = 4;
+  await ok('PUT', `${base}/kap-office/draft`, coordinator.token, { protocol: def, reason: 'four preparation sessions' });
+  const hash = (await stack.db.selectFrom('protocol_versions').select('hash').where('clinic_id', '=', clinic).where('status', '=', 'draft').executeTakeFirstOrThrow()).hash;
+  await stack.db.updateTable('protocol_versions').set({ rehearsal: JSON.stringify({ passed: true, hash, clients: 5, reasons: [] }) }).where('clinic_id', '=', clinic).where('status', '=', 'draft').execute();
+  expect((await ok('POST', `${base}/kap-office/publish`, admin, { reason: 'four sessions' })).version).toBe(3);
+
+  const carl = await stack.db.selectFrom('courses').selectAll().where('clinic_id', '=', clinic).where('protocol_version', '=', 2).where('id', 'not in', [anna.courseId]).executeTakeFirstOrThrow();
+  const { sessionId, csrfToken } = await createSession(stack.db, coordinator.staffId);
+  const cookie = `${SESSION_COOKIE}=${sessionId}`;
+  const clientPage = await stack.app.inject({ method: 'GET', url: `/clients/${carl.client_id}`, headers: { cookie } });
+  expect(clientPage.body).toContain(`<a href="/courses/${carl.id}/move?version=3">Move to version 3</a>`);
+  const preview = await stack.app.inject({ method: 'GET', url: `/courses/${carl.id}/move?version=3`, headers: { cookie } });
+  expect(preview.body).toContain('Preparation session 3 (prep-3) is added');
+  expect(preview.body).toContain('Preparation session 4 (prep-4) is added');
+  const moved = await stack.app.inject({
+    method: 'POST',
+    url: `/courses/${carl.id}/move`,
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ version: '3', reason: 'Carl needs more preparation', _csrf: csrfToken }).toString(),
+  });
+  expect(moved.statusCode).toBe(303);
+  expect(String(moved.headers.location)).toBe(`/clients/${carl.client_id}?ok=${encodeURIComponent('Moved to kap-office@3')}#course`);
+  const row = await courseRow(carl.id);
+  expect(row.protocol_version).toBe(3);
+  expect((row.protocol_snapshot as unknown as Protocol).course.preparationSessions).toBe(4);
+  const event = await stack.db.selectFrom('course_events').selectAll().where('course_id', '=', carl.id).where('type', '=', 'course.moved').executeTakeFirstOrThrow();
+  expect(event.detail).toMatchObject({ from: 'kap-office@2', to: 'kap-office@3', added: ['prep-3', 'prep-4'], removed: [], reason: 'Carl needs more preparation' });
+}, 60_000);

@@ -107,3 +107,12 @@ test('a done step whose kind the new version changes is refused: the record woul
   // Not yet reached: nothing to contradict.
   expect(previewMove(v1, swapped, { status: 'active', steps: {}, openHolds: [] }).refusals).toEqual([]);
 });
+
+test('a course in maintenance: both versions plan its boosters, so a booster is neither added nor removed, and its integration is re-timed', () => {
+  const inMaintenance: CoursePosition = { ...afterDose1, maintenance: { boosters: 1 } };
+  const p = previewMove(v1, v2, inMaintenance);
+  expect(p.added).toEqual([]);
+  expect(p.removed).toEqual([]);
+  expect(p.retimed.find((r) => r.stepKey === 'booster-integration-1')).toMatchObject({ from: 48, to: 24, status: 'pending' });
+  expect(previewMove(v1, v2, afterDose1).retimed.map((r) => r.stepKey)).not.toContain('booster-integration-1');
+});

@@ -16,6 +16,7 @@ export function positionOf(state: CourseMachineState): CoursePosition {
     status: state.status,
     steps: Object.fromEntries(Object.values(state.steps).map((s) => [s.id, { status: s.status, session: s.session?.status ?? null }])),
     openHolds: state.holds,
+    maintenance: { boosters: state.boosters?.added ?? 0, reviews: state.boosters?.reviews ?? 0 },
   };
 }
 
