@@ -757,7 +757,11 @@ export class Progression {
     const o = this.out;
     this.out = emptyBuffer();
     const events = [...o.events];
-    for (const id of o.steps) events.push(this.stepEvent(this.byId.get(id)!, this.state.steps[id]!));
+    for (const id of o.steps) {
+      // A step a move between versions removed since it was touched: the move wrote its row (handlers/versions.ts).
+      const p = this.byId.get(id);
+      if (p) events.push(this.stepEvent(p, this.state.steps[id]!));
+    }
     if (o.course) {
       const w = waitingOn(this.plan, this.state);
       const c = this.state;

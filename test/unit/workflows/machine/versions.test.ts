@@ -102,3 +102,18 @@ test('the target protocol must be there (the server sets it) and be the version 
   expect(c.reject('move-version', { version: 2, reason: 'x', protocol: other }, COORDINATOR).message).toMatch(/another protocol/);
   expect(eventTypes(c.out())).not.toContain('course.moved');
 });
+
+test('a step touched before the move in the same flush and removed by it: its row is the move\'s (cancelled), nothing breaks', () => {
+  const c = new Course().intake();
+  c.act('session-complete', { stepKey: 'prep-1' });
+  c.out();
+  // prep-2 opened and prep-3 is pending; a schedule touches prep-2, then (before the workflow flushes) the move.
+  c.act('schedule', { stepKey: 'prep-2', startsInHours: 48 });
+  const v1only = version(2, (m) => (m.course.preparationSessions = 1));
+  move(c, v1only, 'one preparation session');
+  const out = c.out();
+  expect(stepStates(out)).toMatchObject({ 'prep-2': 'cancelled', 'prep-3': 'cancelled' });
+  expect(out.projection!.steps.filter((s) => s.stepKey === 'prep-2')).toHaveLength(1);
+  expect(rows(out, 'session').filter((r) => r.stepKey === 'prep-2').pop()).toMatchObject({ status: 'cancelled' });
+  expect(c.status('dose-1')).toBe('open');
+});
