@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { CourseAction } from '../../auth/role-matrix';
 import { assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
-import { listProtocols, planCourse, plannedStepName, type Protocol } from '../../domain';
+import { listProtocols, MAINTENANCE_PHASE_ID, planCourse, plannedStepName, type Protocol } from '../../domain';
 import { ACTIONS, ACTION_NAMES, type ActionSpec } from '../../domain/actions/catalogue';
 import { AppError } from '../../errors';
 import { ACTIONS_FOR_KIND, actionForm, courseActions, formToBody, problemAnchor, problemLabel } from '../action-forms';
@@ -168,7 +168,9 @@ ${holdsHtml}`;
       actionsHtml = html`${endedReviewForms}${canEnroll ? enrollForm(p, client.id, staff, state) : ''}`;
     } else {
       const protocol = course.protocol_snapshot as Protocol;
-      const plan = planCourse(protocol);
+      // With the steps the course added in maintenance (booster-1, booster-review-1), as its rows show them.
+      const added = (re: RegExp) => Math.max(0, ...steps.map((s) => Number(re.exec(s.step_key)?.[1] ?? 0)));
+      const plan = planCourse(protocol, { boosters: added(/^booster-(\d+)$/), reviews: added(/^booster-review-(\d+)$/) });
       const states = new Map(steps.map((s) => [s.step_key, s.state as string]));
       const current = steps.find((s) => s.step_key === course.current_step);
       const kind = current?.kind ?? plan.find((s) => s.id === course.current_step)?.kind ?? '';
@@ -192,7 +194,7 @@ ${kind === 'dosing' && session ? html`<dt>Session</dt><dd id="session" data-sess
 <dt>Due</dt><dd>${course.current_step_deadline ? t(course.current_step_deadline) : html`<span class="muted">no deadline</span>`}</dd>
 <dt>Risk</dt><dd>${course.risk_level !== 'none' ? html`<span class="badge ${course.risk_level === 'high' ? 'bad' : 'warn'}">${course.risk_level}</span>` : 'none recorded'}</dd></dl>
 ${holdsHtml}
-<details><summary>Pathway (${[...states.values()].filter((v) => v === 'done').length} of ${plan.length} steps done)</summary>${pathwayDiagram(plan, states, course.current_step, protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })))}</details>${moveLink}`;
+<details><summary>Pathway (${[...states.values()].filter((v) => v === 'done').length} of ${plan.length} steps done)</summary>${pathwayDiagram(plan, states, course.current_step, [...protocol.phases.map((ph) => ({ id: ph.id, name: ph.name })), ...(plan.some((s) => s.maintenance) ? [{ id: MAINTENANCE_PHASE_ID, name: 'Maintenance boosters' }] : [])])}</details>${moveLink}`;
       actionsHtml = html`${endedReviewForms}<h3>Next</h3>${forms.length ? forms : html`<p class="muted">${kind === 'assessment' ? 'Waiting for the client to answer the assessment.' : 'Nothing to record for this step from your role.'}</p>`}
 <h3>Other actions</h3>${other.map((a) => actionForm(a, ctx))}`;
     }
