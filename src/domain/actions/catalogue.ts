@@ -489,6 +489,8 @@ export const ACTIONS = {
   'move-version': action({
     roles: OPS,
     serverProtocol: true,
+    // A paused course is refused by the move's own safe-point rule (src/domain/protocol-move.ts), in its words.
+    pauseExempt: true,
     summary: 'Move the course to another published version of its protocol, at a safe point (never inside a dosing session or with an open safety hold); preview it first: GET /api/courses/:id/move-preview',
     schema: z.strictObject({ version: z.number().int().min(1).max(1_000_000), reason }),
     form: [

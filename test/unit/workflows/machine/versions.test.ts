@@ -117,3 +117,12 @@ test('a step touched before the move in the same flush and removed by it: its ro
   expect(rows(out, 'session').filter((r) => r.stepKey === 'prep-2').pop()).toMatchObject({ status: 'cancelled' });
   expect(c.status('dose-1')).toBe('open');
 });
+
+test('a paused course is not a safe point: refused by the same rule as the preview, in its words', () => {
+  const c = new Course().intake();
+  c.act('pause', { reason: 'client travelling' }, COORDINATOR);
+  expect(c.reject('move-version', { version: 2, reason: 'x', protocol: v2 }, COORDINATOR)).toMatchObject({
+    type: 'InvalidTransition',
+    message: 'not moved to kap-office@2: the course is paused: resume it before moving it to another version',
+  });
+});
