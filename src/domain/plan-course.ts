@@ -102,8 +102,8 @@ export function planCourse(protocol: Protocol, maintenance: MaintenanceSteps = {
  * protocol gives each dose (the pre-dose check, the before-dose assessments, monitoring, discharge;
  * integration and the REMS form where the protocol has them, opening after that booster's dose), named
  * "Booster session n"; a booster review is the prescriber's task, owned and timed like the
- * maintenance decision. All of them open once the maintenance decision is done (the course adds them
- * when the booster rule says so); a protocol without a maintenance decision or a dosing phase has none.
+ * maintenance decision (a `task` step, closed by task-complete). All of them open once the maintenance
+ * decision is done (the course adds them when the booster rule says so); a protocol without a maintenance decision or a dosing phase has none.
  */
 function planMaintenance(protocol: Protocol, plan: readonly PlannedStep[], { boosters = 0, reviews = 0 }: MaintenanceSteps): PlannedStep[] {
   const decision = plan.find((p) => p.kind === 'maintenance-decision');
@@ -126,7 +126,8 @@ function planMaintenance(protocol: Protocol, plan: readonly PlannedStep[], { boo
       id: `booster-review-${n}`,
       templateId: decision.templateId,
       phaseId: MAINTENANCE_PHASE_ID,
-      kind: 'review',
+      // A task (closed by task-complete, the dashboard's "Mark done"): a 'review' step's action is the safety review.
+      kind: 'task',
       name: `Booster review ${n}`,
       waitsOn: 'person',
       owner: decision.owner ?? 'prescriber',

@@ -107,7 +107,7 @@ describe('planCourse with boosters', () => {
       ['booster-integration-1', 'Integration session (booster 1)', 'integration', 'therapist', 'maintenance', { anchor: 'step', stepId: 'booster-1' }, []],
       ['booster-2', 'Booster session 2', 'dosing', 'prescriber', 'maintenance', { anchor: 'step', stepId: 'maintenance-decision' }, before],
       ['booster-integration-2', 'Integration session (booster 2)', 'integration', 'therapist', 'maintenance', { anchor: 'step', stepId: 'booster-2' }, []],
-      ['booster-review-1', 'Booster review 1', 'review', 'prescriber', 'maintenance', { anchor: 'step', stepId: 'maintenance-decision' }, []],
+      ['booster-review-1', 'Booster review 1', 'task', 'prescriber', 'maintenance', { anchor: 'step', stepId: 'maintenance-decision' }, []],
     ]);
   });
   test('spravato-rems: a booster has its REMS monitoring form, after its dose', () => {

@@ -92,9 +92,24 @@ describe('a relapse on a follow-up PHQ-9 adds a booster with all the safety of a
   test('a PHQ-9 back at or above the threshold after a course that never got below it opens a booster review for the prescriber, not a booster', () => {
     const c = inMaintenance(new Course('kap-office'), 14);
     followUp(c, 30, 15);
-    expect(c.view().steps.filter((s) => s.id.startsWith('booster')).map((s) => [s.id, s.name, s.kind, s.owner, s.status])).toEqual([['booster-review-1', 'Booster review 1', 'review', 'prescriber', 'open']]);
+    expect(c.view().steps.filter((s) => s.id.startsWith('booster')).map((s) => [s.id, s.name, s.kind, s.owner, s.status])).toEqual([['booster-review-1', 'Booster review 1', 'task', 'prescriber', 'open']]);
     expect(c.act('task-complete', { stepKey: 'booster-review-1', outcome: 'plan changed' }).outcome).toBe('done');
     expect(c.status('booster-review-1')).toBe('done');
+  });
+
+  test('no post-course PHQ-9 to compare against (the form was missed): a follow-up PHQ-9 at or above 10 opens a booster review, below it nothing', () => {
+    const c = new Course('kap-office').record();
+    c.throughDoses();
+    c.finish('post-course-assessment', { status: 'missed' });
+    c.act('maintenance-decision', { decision: 'maintenance' });
+    followUp(c, 30, 9);
+    expect(c.view().steps.filter((s) => s.id.startsWith('booster'))).toEqual([]);
+    followUp(c, 90, 11);
+    expect(c.view().steps.filter((s) => s.id.startsWith('booster')).map((s) => `${s.id}:${s.status}`)).toEqual(['booster-review-1:open']);
+    expect(types(c).filter((e) => e.type === 'booster.rule').map((e) => e.detail)).toEqual([
+      { decision: 'no-booster', codes: ['no-post-course-phq9'] },
+      { decision: 'review', codes: ['no-post-course-phq9'] },
+    ]);
   });
 
   test('spravato-rems: a booster has its own REMS monitoring form, which keeps the course open after the last follow-up until it is filed', () => {
