@@ -539,6 +539,9 @@ export class Progression {
     }
     const p = this.byId.get(kind === 'booster' ? `booster-${b.added}` : `booster-review-${b.reviews}`)!;
     this.event(kind === 'booster' ? 'booster.added' : 'booster.review-opened', p.id, undefined, detail, now);
+    // The coordinator schedules the booster; the prescriber reviews (the step's owner).
+    const [role, subjectKey] = kind === 'booster' ? (['coordinator', 'schedule-needed'] as const) : ([p.owner && p.owner !== 'client' ? p.owner : 'prescriber', 'maintenance-review'] as const);
+    this.notify(`${this.state.courseId}/${p.id}/added`, 'course-notice', { kind: 'role', role }, { subjectKey, courseId: this.state.courseId, stepKey: p.id });
     this.courseChanged();
     return p;
   }

@@ -55,6 +55,8 @@ describe('a relapse on a follow-up PHQ-9 adds a booster with all the safety of a
     ]);
     // The rule's reasons reach the timeline as codes, never the scores.
     expect(JSON.stringify(types(c).filter((e) => e.type.startsWith('booster.')))).not.toMatch(/12/);
+    // The coordinator is told to schedule it (no clinical value in the notice).
+    expect(c.all.notifications.filter((n) => n.key.includes('booster'))).toEqual([expect.objectContaining({ key: `${c.id}/booster-1/added`, template: 'course-notice', recipient: { kind: 'role', role: 'coordinator' }, data: { subjectKey: 'schedule-needed', courseId: c.id, stepKey: 'booster-1' } })]);
     // Its before-dose assessment (C-SSRS and PHQ-9 per the protocol) starts as the booster opens.
     expect(c.all.started.at(-1)).toMatchObject({ stepKey: 'booster-1', instruments: c.p.assessments.beforeEachDose });
 
@@ -90,8 +92,9 @@ describe('a relapse on a follow-up PHQ-9 adds a booster with all the safety of a
   });
 
   test('a PHQ-9 back at or above the threshold after a course that never got below it opens a booster review for the prescriber, not a booster', () => {
-    const c = inMaintenance(new Course('kap-office'), 14);
+    const c = inMaintenance(new Course('kap-office').record(), 14);
     followUp(c, 30, 15);
+    expect(c.all.notifications.filter((n) => n.key.includes('booster'))).toEqual([expect.objectContaining({ key: `${c.id}/booster-review-1/added`, recipient: { kind: 'role', role: 'prescriber' }, data: expect.objectContaining({ subjectKey: 'maintenance-review' }) })]);
     expect(c.view().steps.filter((s) => s.id.startsWith('booster')).map((s) => [s.id, s.name, s.kind, s.owner, s.status])).toEqual([['booster-review-1', 'Booster review 1', 'task', 'prescriber', 'open']]);
     expect(c.act('task-complete', { stepKey: 'booster-review-1', outcome: 'plan changed' }).outcome).toBe('done');
     expect(c.status('booster-review-1')).toBe('done');
