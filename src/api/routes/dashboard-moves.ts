@@ -43,7 +43,7 @@ function previewHtml(pv: CourseMovePreview, csrf: SafeHtml, state?: FormState): 
 ${list('Steps added', 'added', pv.added, 'No step is added.')}
 ${list('Steps removed (cancelled)', 'removed', pv.removed, 'No pending or open step is removed.')}
 ${list(`Steps re-timed${retimedCount ? ` (${retimedCount})` : ''}`, 'retimed', pv.retimed, 'No deadline or schedule changes for the steps still to come.')}
-<h2 id="kept">Already done</h2><p>${pv.unchangedDone.length} done step${pv.unchangedDone.length === 1 ? '' : 's'} stay as they are.${pv.keptDone.length ? html` Not in ${pv.to}, kept in the record: ${pv.keptDone.map((s) => s.name).join(', ')}.` : ''}</p>
+<h2 id="kept">Already done</h2><p>${pv.unchangedDone.length ? `${pv.unchangedDone.length} done step${pv.unchangedDone.length === 1 ? ' stays' : 's stay'} as ${pv.unchangedDone.length === 1 ? 'it is' : 'they are'}.` : 'No step is done yet.'}${pv.keptDone.length ? html` Not in ${pv.to}, kept in the record: ${pv.keptDone.map((s) => s.name).join(', ')}.` : ''}</p>
 ${versions}${form}<p><a href="/clients/${pv.clientId}">Back to the client</a></p>`;
 }
 
