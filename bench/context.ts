@@ -6,6 +6,7 @@ import { Runtime, makeTelemetryFilterString, type Worker, type WorkerOptions } f
 import type { FastifyInstance } from 'fastify';
 import type { CompiledQuery } from 'kysely';
 import type pg from 'pg';
+import type { ActivityDeps } from '../src/activities';
 import { buildApp } from '../src/api/app';
 import { createApiToken } from '../src/auth/tokens';
 import { connectTemporal } from '../src/client/temporal';
@@ -95,7 +96,8 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
   };
 }
 
-export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}): Promise<{ worker: Worker; options: Partial<WorkerOptions>; stop(): Promise<void> }> {
+/** A course worker as src/runtime.ts makes one; `mail` = its SMTP transport (default: the in-memory mailer). */
+export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}, mail?: Pick<ActivityDeps, 'mailer' | 'mail'>): Promise<{ worker: Worker; options: Partial<WorkerOptions>; stop(): Promise<void> }> {
   // A tuner replaces the slot counts (the SDK refuses both).
   const options: Partial<WorkerOptions> = { ...(overrides.tuner ? {} : workerSlots(config)), ...overrides };
   const { worker, connection } = await createWorker({
@@ -103,6 +105,7 @@ export async function startBenchWorker(config: Config, db: Db, overrides: Partia
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     db,
+    ...mail,
     payloadCodec: payloadCodecFor(config),
     overrides: { shutdownGraceTime: '2 seconds', ...options },
   });

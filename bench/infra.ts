@@ -18,6 +18,8 @@ export interface BenchInfra {
   database: 'pglite' | 'postgresql';
   /** Where PGlite runs: in this process (as in `npm start`) or in a child process. */
   pgliteHost?: 'in-process' | 'child';
+  /** The PGlite child's pid (BENCH_PGLITE=child), for its CPU-seconds. */
+  pgliteChildPid?: number;
   tmpDir: string;
   devServer: DevServer;
   stop(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startInfra(opts: { temporal?: boolean } = {}): Promise<Ben
     let databaseUrl: string;
     let database: BenchInfra['database'];
     let pgliteHost: BenchInfra['pgliteHost'];
+    let pgliteChildPid: number | undefined;
     if (process.env.DATABASE_URL) {
       database = 'postgresql';
       const scratch = await createScratchDatabase(process.env.DATABASE_URL, 'kap_bench');
@@ -71,6 +74,7 @@ export async function startInfra(opts: { temporal?: boolean } = {}): Promise<Ben
       pgliteHost = 'child';
       const { url, child } = await startPgliteChild();
       databaseUrl = url;
+      pgliteChildPid = child.pid;
       stops.push(async () => {
         if (child.exitCode !== null) return;
         const exited = new Promise((r) => child.once('exit', r));
@@ -86,7 +90,7 @@ export async function startInfra(opts: { temporal?: boolean } = {}): Promise<Ben
       devServer = await startDevServer({ cliPath: temporalCli, port: await freePort(), logFile: path.join(tmpDir, 'temporal.log'), startTimeoutMs: 90_000 });
       stops.push(() => devServer!.stop());
     }
-    return { temporalAddress: devServer?.address ?? '', databaseUrl, database, pgliteHost, tmpDir, devServer: devServer!, stop };
+    return { temporalAddress: devServer?.address ?? '', databaseUrl, database, pgliteHost, pgliteChildPid, tmpDir, devServer: devServer!, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -6,6 +6,7 @@
 // Counted per run of the course workflow (it continues as new before a run reaches its event budget),
 // walking the chain back from the last run as scripts/record-histories.ts does.
 import type { Client } from '@temporalio/client';
+import { sql } from 'kysely';
 import { enrollClient } from '../../src/client/courses';
 import type { Db } from '../../src/db/connect';
 import { getProtocol, listProtocols } from '../../src/domain';
@@ -20,19 +21,65 @@ export interface ProtocolHistory {
   maxEventsPerRun: number;
   eventsPerRun: number[];
   totalEvents: number;
+  /** The server's historySizeBytes of every run, summed (payloads encrypted, as stored). */
+  historyBytes: number;
+  /** The same for its children (the assessments: one workflow per assessment step), and how many. */
+  assessmentHistoryBytes: number;
+  assessments: number;
+  /** Bytes of the course's rows in the engine's database (pg_column_size over every table with a course_id, and its courses row), indexes not counted. */
+  dbRowBytes: number;
   realSeconds: number;
 }
 
-/** Events of every run of a course's workflow chain, first run first. */
-async function eventsPerRun(temporal: Client, workflowId: string): Promise<number[]> {
+/** Bytes of one course's rows: every table with a `course_id` column, and its `courses` row. */
+async function courseRowBytes(db: Db, courseId: string): Promise<number> {
+  const { rows: tables } = await sql<{ table_name: string }>`select table_name from information_schema.columns where column_name = 'course_id' and table_schema = current_schema() order by table_name`.execute(db);
+  let bytes = Number((await sql<{ b: string | null }>`select sum(pg_column_size(c.*))::text as b from courses c where id = ${courseId}`.execute(db)).rows[0]?.b ?? 0);
+  for (const t of tables) {
+    const { rows } = await sql<{ b: string | null }>`select sum(pg_column_size(t.*))::text as b from ${sql.table(t.table_name)} t where course_id = ${courseId}`.execute(db);
+    bytes += Number(rows[0]?.b ?? 0);
+  }
+  const items = await sql<{ b: string | null }>`select sum(pg_column_size(i.*))::text as b from assessment_items i join assessments a on a.id = i.assessment_id where a.course_id = ${courseId}`.execute(db);
+  return bytes + Number(items.rows[0]?.b ?? 0);
+}
+
+/** Index bytes per heap byte over the tables that hold course rows (to scale row bytes to disk). */
+export async function courseTablesIndexRatio(db: Db): Promise<{ heapBytes: number; indexBytes: number; indexPerHeap: number }> {
+  const { rows } = await sql<{ heap: string; idx: string }>`
+    select sum(pg_table_size(c.oid))::text as heap, sum(pg_indexes_size(c.oid))::text as idx
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = current_schema() and c.relkind = 'r'
+      and (c.relname = 'courses' or c.relname in (select table_name from information_schema.columns where column_name = 'course_id' and table_schema = current_schema()))`.execute(db);
+  const heapBytes = Number(rows[0]?.heap ?? 0);
+  const indexBytes = Number(rows[0]?.idx ?? 0);
+  return { heapBytes, indexBytes, indexPerHeap: heapBytes ? Math.round((indexBytes / heapBytes) * 100) / 100 : 0 };
+}
+
+/** Events of every run of a course's workflow chain, first run first; the server's history bytes of them all; the children they started. */
+async function eventsPerRun(temporal: Client, workflowId: string): Promise<{ events: number[]; bytes: number; children: string[] }> {
   let runId: string | undefined = (await temporal.workflow.getHandle(workflowId).describe()).runId;
   const out: number[] = [];
+  const children: string[] = [];
+  let bytes = 0;
   while (runId) {
-    const h = await temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+    const handle: ReturnType<Client['workflow']['getHandle']> = temporal.workflow.getHandle(workflowId, runId);
+    const h: Awaited<ReturnType<typeof handle.fetchHistory>> = await handle.fetchHistory();
     out.unshift(h.events?.length ?? 0);
+    bytes += (await handle.describe()).historySize ?? 0;
+    for (const e of h.events ?? []) {
+      const child = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
+      if (child) children.push(child);
+    }
     runId = h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
   }
-  return out;
+  return { events: out, bytes, children };
+}
+
+/** The server's historySizeBytes of the course's children (its assessments), summed. */
+async function childHistoryBytes(temporal: Client, children: string[]): Promise<{ children: number; bytes: number }> {
+  let bytes = 0;
+  for (const id of children) bytes += (await temporal.workflow.getHandle(id).describe()).historySize ?? 0;
+  return { children: children.length, bytes };
 }
 
 export async function benchHistories(opts: { db: Db; temporal: Client; taskQueue: string; timeScale: number; protocols?: string[]; log: (m: string) => void }): Promise<ProtocolHistory[]> {
@@ -43,10 +90,12 @@ export async function benchHistories(opts: { db: Db; temporal: Client; taskQueue
       const t0 = Date.now();
       const { course } = await enrollClient({ db: opts.db, temporal: opts.temporal, taskQueue: opts.taskQueue }, { type: 'system', id: 'bench' }, { clientId: clientIds[i]!, protocolId: protocol.id, protocolVersion: protocol.version, timeScale: opts.timeScale });
       const final = await new LiveCourse(opts.temporal, opts.db, course.id, protocol).runToCompletion();
-      const runs = await eventsPerRun(opts.temporal, course.workflow_id);
+      const { events: runs, bytes: historyBytes, children: childIds } = await eventsPerRun(opts.temporal, course.workflow_id);
+      const dbRowBytes = await courseRowBytes(opts.db, course.id);
+      const children = await childHistoryBytes(opts.temporal, childIds);
       const realSeconds = Math.round((Date.now() - t0) / 100) / 10;
-      opts.log(`  ${protocol.id}: ${final.status} in ${realSeconds} s, events per run ${runs.join(' + ')}`);
-      return { protocol: protocol.id, status: final.status, runs: runs.length, maxEventsPerRun: Math.max(...runs), eventsPerRun: runs, totalEvents: runs.reduce((a, b) => a + b, 0), realSeconds };
+      opts.log(`  ${protocol.id}: ${final.status} in ${realSeconds} s, events per run ${runs.join(' + ')}, history ${historyBytes} bytes (course workflow) + ${children.bytes} (${children.children} assessments), rows ${dbRowBytes} bytes`);
+      return { protocol: protocol.id, status: final.status, runs: runs.length, maxEventsPerRun: Math.max(...runs), eventsPerRun: runs, totalEvents: runs.reduce((a, b) => a + b, 0), historyBytes, assessmentHistoryBytes: children.bytes, assessments: children.children, dbRowBytes, realSeconds };
     }),
   );
 }

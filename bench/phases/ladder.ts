@@ -1,0 +1,393 @@
+// The capacity ladder: enrollments offered at fixed rates, open loop, end to end, against a baseline
+// workflow on the same server. The headline figures of `npm run bench` (docs/performance.md).
+//
+// Engine: each enrollment is the engine's `enrollClient` (the code behind POST /api/courses: the
+// clients row check, the courses row and its audit entry, the start of the course workflow), issued at
+// its scheduled time whether or not the earlier ones have finished (open loop: never waits for a
+// completion), timed from its scheduled time (so a late driver counts against the figure, no
+// coordinated omission) to
+//   (a) its first step committed in PostgreSQL: its first `course_steps` row (the projection activity
+//       writes the steps and the courses row in one transaction; src/activities/projections.ts),
+//       polled every 50 ms, and
+//   (b) its screening invitation accepted by the SMTP sink: the outbox row's Message-ID, as the sink
+//       in this process recorded it (chaos/sink.ts; the worker sends over SMTP as `npm run worker` does).
+// The course worker is the one `npm start` runs: `workerSlots`, the SDK's default workflow cache, the
+// payload codec, mail over SMTP.
+//
+// Baseline: a workflow that runs one activity writing one row (bench/workflows/one-row.ts) into a bench
+// table of the same database, started by a plain client (no payload codec) on the same server, its
+// worker in the same process with the same slots; timed from its scheduled start to the row committed.
+//
+// Per rate the kinds run in ABBA order (engine, baseline, baseline, engine) so drift in the machine's
+// load weighs on both alike; the whole ladder repeats `repeats` times. CPU-seconds per completed course
+// come from /proc for each process (this one: driver, API-side enrollment, workers and PGlite when
+// in-process; the Temporal dev server; the PGlite child or this database's PostgreSQL backends).
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { sql } from 'kysely';
+import { ChaosSmtpSink } from '../../chaos/sink';
+import { enrollClient } from '../../src/client/courses';
+import type { Config } from '../../src/config';
+import type { Db } from '../../src/db/connect';
+import { createSmtpMailer } from '../../src/mail/mailer';
+import { resolveSecretKey } from '../../src/security/client-links';
+import { freePort } from '../../src/temporal/dev-server';
+import { workerSlots } from '../../src/worker/worker';
+import { startBenchWorker } from '../context';
+import { pidsCpuSeconds, procVisible, selfCpuSeconds, treeCpuSeconds } from '../cpu';
+import type { BenchInfra } from '../infra';
+import { percentile, round, sleep, waitIdle } from '../stats';
+import { seedClients } from './starts';
+
+export type LadderKind = 'engine' | 'baseline';
+
+export interface LadderOptions {
+  infra: BenchInfra;
+  config: Config;
+  /** The API's lane: enrollment and the polls. */
+  db: Db;
+  /** The workers' lane. */
+  workerDb: Db;
+  /** The engine's client (payload codec). */
+  temporal: Client;
+  rates: number[];
+  seconds: number;
+  repeats: number;
+  /** After the window, how long completions are waited for before the rest count as backlog. */
+  drainMs?: number;
+  /** First-step p95 that still counts as bounded. */
+  p95LimitMs?: number;
+  log: (msg: string) => void;
+}
+
+type Pcts = { p50: number | null; p95: number | null; p99: number | null };
+
+export interface LadderSample {
+  kind: LadderKind;
+  offeredPerS: number;
+  repeat: number;
+  enrolled: number;
+  errors: number;
+  /** Completed (first step committed / row written) within the window plus the drain. */
+  done: number;
+  /** Completions per second, from the first scheduled start to the last completion (at least the window). */
+  completedPerS: number;
+  /** Completions inside the window alone, per second. */
+  completedInWindowPerS: number;
+  firstStepMs: Pcts;
+  invitationMs?: Pcts & { n: number };
+  /** Not completed when the window closed, and when the drain gave up. */
+  backlogAtWindowEnd: number;
+  backlogAtEnd: number;
+  /** Until everything of the step was done, from the window's end (or the drain's limit). */
+  drainMs: number;
+  /** Until both workers were idle before this step (the previous step's tail). */
+  idleWaitMs: number;
+  cpuSecondsPerCourse: Record<string, number | null>;
+  loadAvg1m: { before: number; after: number };
+  keptUp: boolean;
+}
+
+const pcts = (xs: number[]): Pcts => ({ p50: xs.length ? round(percentile(xs, 50), 0) : null, p95: xs.length ? round(percentile(xs, 95), 0) : null, p99: xs.length ? round(percentile(xs, 99), 0) : null });
+/** The median (the mean of the two middle values of an even count). */
+const median = (xs: number[]) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const spread = (xs: number[]) => (xs.length ? [round(Math.min(...xs), 2), round(Math.max(...xs), 2)] : null);
+
+export async function benchLadder(opts: LadderOptions) {
+  const { infra, config, db, workerDb, temporal, rates, seconds, repeats, log } = opts;
+  const drainMs = opts.drainMs ?? 10_000;
+  const p95LimitMs = opts.p95LimitMs ?? 1000;
+  const runId = crypto.randomBytes(3).toString('hex');
+
+  // The baseline's table, in the engine's database.
+  await sql`create table if not exists bench_one_row (id text primary key, written_at timestamptz not null default now())`.execute(db);
+
+  // Mail: an SMTP sink in this process that records what it accepts, as the cluster's (scripts/cluster).
+  const sink = new ChaosSmtpSink(await freePort());
+  await sink.start();
+  const mailer = createSmtpMailer({ url: sink.url, from: config.MAIL_FROM });
+  const engineQueue = `kap-bench-ladder-${runId}`;
+  const engineConfig: Config = { ...config, TEMPORAL_TASK_QUEUE: engineQueue };
+  const engine = await startBenchWorker(engineConfig, workerDb, {}, { mailer, mail: { publicUrl: config.publicUrl, secretKey: resolveSecretKey(config) } });
+  const baselineQueue = `bench-one-row-${runId}`;
+  const baselineConnection = await NativeConnection.connect({ address: infra.temporalAddress });
+  const baselineWorker = await Worker.create({
+    connection: baselineConnection,
+    taskQueue: baselineQueue,
+    workflowsPath: require.resolve('../workflows/one-row'),
+    activities: {
+      async benchWriteRow(id: string) {
+        await sql`insert into bench_one_row (id) values (${id}) on conflict do nothing`.execute(workerDb);
+      },
+    },
+    ...workerSlots(config),
+    shutdownGraceTime: '2 seconds',
+  });
+  const baselineRunning = baselineWorker.run();
+  baselineRunning.catch(() => undefined);
+  const plain = new Client({ connection: temporal.connection, namespace: config.TEMPORAL_NAMESPACE });
+
+  // Clients for every engine enrollment of the run, seeded at once (server-side generate_series).
+  const WARM_SECONDS = Math.min(seconds, 5);
+  const perRepeat = rates.reduce((a, r) => a + 2 * Math.round(r * seconds), 0);
+  const clientIds = await seedClients(db, 'bench-ladder', perRepeat * repeats + Math.round(2 * WARM_SECONDS), `bench-ladder-${runId}-`);
+  let nextClient = 0;
+
+  // CPU-seconds by process.
+  const devServerPid = infra.devServer?.process.pid;
+  const dbCpu = async (): Promise<Map<number, number> | null> => {
+    if (infra.database === 'pglite') return infra.pgliteChildPid ? new Map([[infra.pgliteChildPid, treeCpuSeconds(infra.pgliteChildPid)]]) : null;
+    const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db);
+    const pids = rows.map((r) => Number(r.pid)).filter(procVisible);
+    return pids.length ? pidsCpuSeconds(pids) : null;
+  };
+  const cpuNow = async () => ({ engineProcess: selfCpuSeconds(), temporalServer: treeCpuSeconds(devServerPid), database: await dbCpu() });
+  const databaseWhere = infra.database === 'pglite' ? (infra.pgliteChildPid ? 'PGlite child process' : 'in the engine process (PGlite in-process, as npm start)') : 'PostgreSQL backends of the bench database (read from /proc; absent when the server is on another machine)';
+
+  const runStep = async (kind: LadderKind, rate: number, repeat: number, idleWaitMs: number, stepSeconds = seconds): Promise<LadderSample> => {
+    const seconds = stepSeconds;
+    const n = Math.round(rate * seconds);
+    const scheduledOf = new Map<string, number>();
+    const doneAt = new Map<string, number>();
+    let errors = 0;
+    const loadBefore = os.loadavg()[0]!;
+    const cpu0 = await cpuNow();
+    const start = Date.now() + 20;
+    const windowEnd = start + seconds * 1000;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const pending = [...scheduledOf.keys()].filter((k) => !doneAt.has(k));
+        if (pending.length) {
+          const q =
+            kind === 'engine'
+              ? sql<{ k: string }>`select distinct course_id as k from course_steps where course_id = any(${pending})`
+              : sql<{ k: string }>`select id as k from bench_one_row where id = any(${pending})`;
+          const { rows } = await q.execute(db).catch(() => ({ rows: [] as Array<{ k: string }> }));
+          const now = Date.now();
+          for (const r of rows) if (!doneAt.has(r.k)) doneAt.set(r.k, now);
+        }
+        await sleep(50);
+      }
+    })();
+    const inflight: Array<Promise<void>> = [];
+    for (let i = 0; i < n; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (kind === 'engine') {
+        const clientId = clientIds[nextClient++]!;
+        inflight.push(
+          enrollClient({ db, temporal, taskQueue: engineQueue }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
+            ({ course }) => void scheduledOf.set(course.id, due),
+            () => void errors++,
+          ),
+        );
+      } else {
+        const workflowId = `one-row-${runId}-${repeat}-${rate}-${i}-${crypto.randomBytes(2).toString('hex')}`;
+        inflight.push(
+          plain.workflow.start('oneRowWorkflow', { taskQueue: baselineQueue, workflowId, args: [workflowId] }).then(
+            () => void scheduledOf.set(workflowId, due),
+            () => void errors++,
+          ),
+        );
+      }
+    }
+    await Promise.all(inflight);
+    // The drain: until every started one is done (and, for courses, its invitation accepted), at most drainMs past the window.
+    const invitationAt = new Map<string, number>();
+    const readInvitations = async () => {
+      const ids = [...doneAt.keys()].filter((k) => !invitationAt.has(k));
+      if (!ids.length) return;
+      const { rows } = await sql<{ course_id: string; message_id: string }>`select course_id, message_id from email_outbox where course_id = any(${ids}) and template like '%invitation%'`.execute(db);
+      const accepted = new Map(sink.received.map((r) => [r.messageId, r.at]));
+      for (const r of rows) {
+        const at = accepted.get(r.message_id);
+        if (at !== undefined && (!invitationAt.has(r.course_id) || at < invitationAt.get(r.course_id)!)) invitationAt.set(r.course_id, at);
+      }
+    };
+    let lastInvitationRead = 0;
+    for (;;) {
+      const allDone = doneAt.size >= scheduledOf.size;
+      if (kind === 'engine' && allDone && Date.now() - lastInvitationRead > 500) {
+        await readInvitations();
+        lastInvitationRead = Date.now();
+      }
+      if (allDone && (kind === 'baseline' || invitationAt.size >= doneAt.size)) break;
+      if (Date.now() > windowEnd + drainMs) break;
+      await sleep(100);
+    }
+    const drainedAt = Date.now();
+    polling = false;
+    await poller;
+    if (kind === 'engine') await readInvitations();
+    const cpu1 = await cpuNow();
+
+    const keys = [...scheduledOf.keys()];
+    const first = keys.filter((k) => doneAt.has(k)).map((k) => doneAt.get(k)! - scheduledOf.get(k)!);
+    const lastDone = Math.max(start, ...[...doneAt.values()]);
+    const completedPerS = doneAt.size / Math.max(seconds, (lastDone - start) / 1000);
+    const inWindow = [...doneAt.values()].filter((t) => t <= windowEnd).length;
+    const done = doneAt.size;
+    const per = (x: number) => round(x / Math.max(done, 1), 4);
+    let database: number | null = null;
+    if (cpu0.database && cpu1.database) {
+      let s = 0;
+      for (const [pid, v] of cpu1.database) s += v - (cpu0.database.get(pid) ?? 0);
+      database = s;
+    }
+    const engineProcess = cpu1.engineProcess - cpu0.engineProcess;
+    const temporalServer = cpu1.temporalServer - cpu0.temporalServer;
+    const p95 = percentile(first, 95);
+    const sample: LadderSample = {
+      kind,
+      offeredPerS: rate,
+      repeat,
+      enrolled: scheduledOf.size,
+      errors,
+      done,
+      completedPerS: round(completedPerS, 2),
+      completedInWindowPerS: round(inWindow / seconds, 2),
+      firstStepMs: pcts(first),
+      ...(kind === 'engine' ? { invitationMs: { n: invitationAt.size, ...pcts([...invitationAt].map(([k, at]) => at - scheduledOf.get(k)!)) } } : {}),
+      backlogAtWindowEnd: scheduledOf.size + errors - inWindow,
+      backlogAtEnd: scheduledOf.size + errors - done,
+      drainMs: Math.max(0, drainedAt - windowEnd),
+      idleWaitMs,
+      cpuSecondsPerCourse: { engineProcess: per(engineProcess), temporalServer: per(temporalServer), database: database === null ? null : per(database), total: per(engineProcess + temporalServer + (database ?? 0)) },
+      loadAvg1m: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
+      keptUp: errors === 0 && done >= 0.95 * n && completedPerS >= 0.95 * rate && Number.isFinite(p95) && p95 < p95LimitMs,
+    };
+    return sample;
+  };
+
+  const samples: LadderSample[] = [];
+  const skipped: Array<{ kind: LadderKind; offeredPerS: number; repeat: number }> = [];
+  const t0 = Date.now();
+  try {
+    // Warm-up, not counted: both workers' bundles loaded, connections open, the first runs of each path.
+    await runStep('engine', 2, -1, 0, WARM_SECONDS);
+    await runStep('baseline', 2, -1, 0, WARM_SECONDS);
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      // Once a kind has collapsed (under half its offered rate completed), its higher rates are skipped in this repeat.
+      const collapsed = new Set<LadderKind>();
+      for (const rate of rates) {
+        for (const kind of ['engine', 'baseline', 'baseline', 'engine'] as const) {
+          if (collapsed.has(kind) && !samples.some((s) => s.kind === kind && s.repeat === repeat && s.offeredPerS === rate)) {
+            if (!skipped.some((s) => s.kind === kind && s.repeat === repeat && s.offeredPerS === rate)) skipped.push({ kind, offeredPerS: rate, repeat });
+            continue;
+          }
+          const idleWaitMs = await waitIdleBoth(engine.worker, baselineWorker);
+          await sleep(500);
+          const s = await runStep(kind, rate, repeat, idleWaitMs);
+          samples.push(s);
+          if (s.completedPerS < 0.5 * rate) collapsed.add(kind);
+          log(
+            `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
+              (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
+              `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}, CPU-s/course ${s.cpuSecondsPerCourse.total}, load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
+          );
+        }
+      }
+    }
+  } finally {
+    if (baselineWorker.getState() === 'RUNNING') baselineWorker.shutdown();
+    await engine.stop();
+    await baselineRunning.catch(() => undefined);
+    await baselineConnection.close();
+    mailer.close();
+    await sink.stop();
+  }
+  return { ...summarizeLadder(samples, rates, repeats), seconds, repeats, p95LimitMs, drainMs, skipped, cpuDatabase: databaseWhere, engineWorkerCache: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows, minutes: round((Date.now() - t0) / 60_000, 1), samples };
+}
+
+async function waitIdleBoth(a: Parameters<typeof waitIdle>[0], b: Parameters<typeof waitIdle>[0]): Promise<number> {
+  const t0 = Date.now();
+  await waitIdle(a);
+  await waitIdle(b);
+  await waitIdle(a, 500);
+  return Date.now() - t0;
+}
+
+/** Per kind and rate, the median and spread of the samples; the knee of each kind; the ratios of the engine to the baseline. */
+export function summarizeLadder(samples: LadderSample[], rates: number[], repeats: number) {
+  const perRate = (kind: LadderKind) =>
+    rates
+      .map((rate) => {
+        const ss = samples.filter((s) => s.kind === kind && s.offeredPerS === rate);
+        if (!ss.length) return null;
+        const med = (f: (s: LadderSample) => number | null | undefined) => {
+          const xs = ss.map(f).filter((x): x is number => typeof x === 'number');
+          return xs.length ? round(median(xs), 3) : null;
+        };
+        return {
+          offeredPerS: rate,
+          samples: ss.length,
+          keptUp: ss.filter((s) => s.keptUp).length,
+          completedPerS: med((s) => s.completedPerS),
+          completedPerSSpread: spread(ss.map((s) => s.completedPerS)),
+          firstStepP50Ms: med((s) => s.firstStepMs.p50),
+          firstStepP95Ms: med((s) => s.firstStepMs.p95),
+          firstStepP95MsSpread: spread(ss.map((s) => s.firstStepMs.p95).filter((x): x is number => x !== null)),
+          firstStepP99Ms: med((s) => s.firstStepMs.p99),
+          ...(kind === 'engine' ? { invitationP50Ms: med((s) => s.invitationMs?.p50), invitationP95Ms: med((s) => s.invitationMs?.p95), invitationP99Ms: med((s) => s.invitationMs?.p99) } : {}),
+          backlogAtEnd: med((s) => s.backlogAtEnd),
+          cpuSecondsPerCourse: Object.fromEntries(['engineProcess', 'temporalServer', 'database', 'total'].map((k) => [k, med((s) => s.cpuSecondsPerCourse[k])])),
+          loadAvg1m: spread(ss.map((s) => s.loadAvg1m.before)),
+        };
+      })
+      .filter((x): x is NonNullable<typeof x> => x !== null);
+  // The knee of one repeat: the highest rate whose every sample in that repeat kept up (0: none did).
+  const kneeOf = (kind: LadderKind, repeat: number) => Math.max(0, ...rates.filter((r) => { const ss = samples.filter((s) => s.kind === kind && s.repeat === repeat && s.offeredPerS === r); return ss.length > 0 && ss.every((s) => s.keptUp); }));
+  const kind = (k: LadderKind) => {
+    const rows = perRate(k);
+    const knees = Array.from({ length: repeats }, (_, r) => kneeOf(k, r));
+    const knee = median(knees);
+    const past = rows.filter((r) => r.offeredPerS > knee);
+    const peak = Math.max(0, ...rows.map((r) => r.completedPerS ?? 0));
+    const peakAt = rows.find((r) => r.completedPerS === peak)?.offeredPerS;
+    // Past the knee, throughput should stay at the best the kind reached (back-pressure), not fall away
+    // from it (collapse): the lowest completions/s at any rate above the knee against the peak.
+    const minPast = past.length ? Math.min(...past.map((r) => r.completedPerS ?? 0)) : null;
+    return {
+      knee,
+      kneeSpread: spread(knees),
+      kneePerRepeat: knees,
+      /** The top rate of the ladder kept up: the true knee is at least this. */
+      kneeIsLowerBound: knee === Math.max(...rates),
+      peakCompletedPerS: peak,
+      peakAtOfferedPerS: peakAt ?? null,
+      pastKnee: past.length && peak > 0
+        ? { offered: past.map((r) => r.offeredPerS), completedPerS: past.map((r) => r.completedPerS), lowestVsPeak: round(minPast! / peak, 2), verdict: minPast! >= 0.9 * peak ? 'holds' : 'collapses' }
+        : { verdict: 'not reached' },
+      perRate: rows,
+    };
+  };
+  const engine = kind('engine');
+  const baseline = kind('baseline');
+  const kneeRatios = Array.from({ length: repeats }, (_, r) => (baseline.kneePerRepeat[r]! > 0 ? engine.kneePerRepeat[r]! / baseline.kneePerRepeat[r]! : NaN)).filter(Number.isFinite);
+  // CPU per course compared at the highest rate both kept up (fixed costs such as polling weigh alike there), else the lowest rate.
+  const both = engine.perRate.filter((e) => e.keptUp === e.samples && baseline.perRate.some((b) => b.offeredPerS === e.offeredPerS && b.keptUp === b.samples)).map((e) => e.offeredPerS);
+  const cpuRate = both.length ? Math.max(...both) : Math.min(...rates);
+  const cpuE = engine.perRate.find((r) => r.offeredPerS === cpuRate)?.cpuSecondsPerCourse;
+  const cpuB = baseline.perRate.find((r) => r.offeredPerS === cpuRate)?.cpuSecondsPerCourse;
+  return {
+    engine,
+    baseline,
+    capacityVsBaseline: baseline.knee > 0 ? round(engine.knee / baseline.knee, 2) : null,
+    /** The baseline kept up at the ladder's top rate: its knee is higher, the ratio lower than printed. */
+    capacityVsBaselineIsUpperBound: baseline.kneeIsLowerBound && engine.knee > 0,
+    capacityVsBaselineSpread: spread(kneeRatios),
+    peakVsBaseline: baseline.peakCompletedPerS > 0 ? round(engine.peakCompletedPerS / baseline.peakCompletedPerS, 2) : null,
+    cpuComparedAtPerS: cpuRate,
+    cpuSecondsPerCourse: { engine: cpuE ?? null, baseline: cpuB ?? null },
+    cpuVsBaseline: cpuE?.total && cpuB?.total ? round(cpuE.total / cpuB.total, 2) : null,
+  };
+}
