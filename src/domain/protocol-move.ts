@@ -151,7 +151,8 @@ export function previewMove(from: Protocol, to: Protocol, pos: CoursePosition, o
     const st = statusOf(pos, p.id);
     if (st === 'pending' || st === 'open') {
       const session = pos.steps[p.id]?.session;
-      removed.push({ ...step(p), status: st, text: `${p.name} (${p.id}) is not in ${label(to)}: it is cancelled${session === 'scheduled' ? ', and its scheduled session with it' : ''}` });
+      const withIt = [session === 'scheduled' ? 'its scheduled session' : '', st === 'open' && p.instruments.length ? 'its questionnaire if still unanswered' : ''].filter(Boolean).join(' and ');
+      removed.push({ ...step(p), status: st, text: `${p.name} (${p.id}) is not in ${label(to)}: it is cancelled${withIt ? `, and ${withIt} with it` : ''}` });
     } else if (isDone(st)) keptDone.push(step(p));
   }
   return { from: label(from), to: label(to), allowed: refusals.length === 0, refusals, added, removed, retimed, unchangedDone, keptDone };

@@ -468,6 +468,14 @@ export class Progression {
     return out;
   }
 
+  /** Withdraws a pending assessment (a step a move between versions removed): its child is cancelled when the workflow flushes. */
+  cancelAssessment(id: string): void {
+    const a = this.state.assessments[id];
+    if (a?.status !== 'pending') return;
+    a.status = 'cancelled';
+    this.out.cancel.push(a.id);
+  }
+
   startAssessment(id: string, stepKey: string, instruments: InstrumentId[], trigger: 'scheduled' | 'staff', _now: number): void {
     this.state.assessments[id] = { id, stepKey, instruments, trigger, status: 'pending', results: [] };
     const a = this.protocol.assessments;

@@ -116,3 +116,11 @@ test('a course in maintenance: both versions plan its boosters, so a booster is 
   expect(p.retimed.find((r) => r.stepKey === 'booster-integration-1')).toMatchObject({ from: 48, to: 24, status: 'pending' });
   expect(previewMove(v1, v2, afterDose1).retimed.map((r) => r.stepKey)).not.toContain('booster-integration-1');
 });
+
+test('a removed open step says what goes with it: its scheduled session, its unanswered questionnaire', () => {
+  const renamed = edit((m) => (m.phases[2].steps.find((s: { kind: string }) => s.kind === 'dosing').id = 'ketamine'));
+  const pos: CoursePosition = { ...afterDose1, steps: { ...afterDose1.steps, 'dose-1': { status: 'open', session: 'scheduled' } } };
+  const p = previewMove(v1, renamed, pos);
+  expect(p.removed[0]).toEqual({ stepKey: 'dose-1', name: 'Dosing session 1', kind: 'dosing', status: 'open', text: 'Dosing session 1 (dose-1) is not in kap-office@2: it is cancelled, and its scheduled session and its questionnaire if still unanswered with it' });
+  expect(p.removed[1]!.text).toBe('Dosing session 2 (dose-2) is not in kap-office@2: it is cancelled');
+});

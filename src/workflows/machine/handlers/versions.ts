@@ -52,6 +52,8 @@ export const versions = {
           m.sessionRecord(p, s);
           m.foldSession(p, s);
         }
+        // Its questionnaire, if still unanswered, is withdrawn with it (the client's link closes).
+        if (s.assessmentId) m.cancelAssessment(s.assessmentId);
         m.emit({
           kind: 'step',
           stepKey: p.id,

@@ -126,3 +126,25 @@ test('a paused course is not a safe point: refused by the same rule as the previ
     message: 'not moved to kap-office@2: the course is paused: resume it before moving it to another version',
   });
 });
+
+test('an open step the new version does not have is cancelled with its scheduled session and its unanswered questionnaire', () => {
+  const c = new Course().readyToDose();
+  c.act('schedule', { stepKey: 'dose-1', startsInHours: 48 });
+  const assessment = c.m.state.steps['dose-1']!.assessmentId!;
+  expect(c.m.state.assessments[assessment]!.status).toBe('pending');
+  c.out();
+  // Version 2 names its dosing step `ketamine`: dose-1..6 are not in it, ketamine-1..6 are.
+  const renamed = version(2, (m) => {
+    const dose = m.phases[2].steps.find((s: { kind: string }) => s.kind === 'dosing');
+    dose.id = 'ketamine';
+  });
+  move(c, renamed, 'renamed dosing sessions');
+  const out = c.out();
+  expect(c.m.state.steps['dose-1']).toMatchObject({ status: 'cancelled', session: expect.objectContaining({ status: 'cancelled', reminders: [] }) });
+  expect(c.m.state.assessments[assessment]!.status).toBe('cancelled');
+  expect(out.cancelAssessments).toEqual([assessment]);
+  expect(rows(out, 'event').find((e) => e.type === 'course.moved')!.detail).toMatchObject({ removed: ['dose-1', 'dose-2', 'dose-3', 'dose-4', 'dose-5', 'dose-6'], added: ['ketamine-1', 'ketamine-2', 'ketamine-3', 'ketamine-4', 'ketamine-5', 'ketamine-6'] });
+  // The new first dosing session opens at once (everything before it is done), with its own questionnaire.
+  expect(c.status('ketamine-1')).toBe('open');
+  expect(out.startAssessments.map((a) => a.stepKey)).toEqual(['ketamine-1']);
+});
