@@ -276,7 +276,9 @@ export async function benchLadder(opts: LadderOptions) {
     await runStep('engine', 2, -1, 0, WARM_SECONDS);
     await runStep('baseline', 2, -1, 0, WARM_SECONDS);
     for (let repeat = 0; repeat < repeats; repeat++) {
-      // Once a kind has collapsed (under half its offered rate completed), its higher rates are skipped in this repeat.
+      // Once a kind has completed under half its offered rate at two rates (one rate past saturation
+      // shows whether its throughput holds there), its higher rates are skipped in this repeat: they only add backlog.
+      const saturated = new Map<LadderKind, Set<number>>([['engine', new Set()], ['baseline', new Set()]]);
       const collapsed = new Set<LadderKind>();
       for (const rate of rates) {
         for (const kind of ['engine', 'baseline', 'baseline', 'engine'] as const) {
@@ -288,7 +290,8 @@ export async function benchLadder(opts: LadderOptions) {
           await sleep(500);
           const s = await runStep(kind, rate, repeat, idleWaitMs);
           samples.push(s);
-          if (s.completedPerS < 0.5 * rate) collapsed.add(kind);
+          if (s.completedPerS < 0.5 * rate) saturated.get(kind)!.add(rate);
+          if (saturated.get(kind)!.size >= 2) collapsed.add(kind);
           log(
             `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
               (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
@@ -354,8 +357,9 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
     const peak = Math.max(0, ...rows.map((r) => r.completedPerS ?? 0));
     const peakAt = rows.find((r) => r.completedPerS === peak)?.offeredPerS;
     // Past the knee, throughput should stay at the best the kind reached (back-pressure), not fall away
-    // from it (collapse): the lowest completions/s at any rate above the knee against the peak.
-    const minPast = past.length ? Math.min(...past.map((r) => r.completedPerS ?? 0)) : null;
+    // from it (collapse): the lowest completions/s at the peak's rate and above, against the peak.
+    const afterPeak = past.filter((r) => r.offeredPerS >= (peakAt ?? 0));
+    const minPast = afterPeak.length ? Math.min(...afterPeak.map((r) => r.completedPerS ?? 0)) : null;
     return {
       knee,
       kneeSpread: spread(knees),
@@ -364,8 +368,13 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
       kneeIsLowerBound: knee === Math.max(...rates),
       peakCompletedPerS: peak,
       peakAtOfferedPerS: peakAt ?? null,
-      pastKnee: past.length && peak > 0
-        ? { offered: past.map((r) => r.offeredPerS), completedPerS: past.map((r) => r.completedPerS), lowestVsPeak: round(minPast! / peak, 2), verdict: minPast! >= 0.9 * peak ? 'holds' : 'collapses' }
+      pastKnee: past.length && peak > 0 && minPast !== null
+        ? {
+            offered: past.map((r) => r.offeredPerS),
+            completedPerS: past.map((r) => r.completedPerS),
+            lowestFromPeakVsPeak: round(minPast / peak, 2),
+            verdict: peakAt === Math.max(...rows.map((r) => r.offeredPerS)) ? 'peak at the top rate measured' : minPast >= 0.9 * peak ? 'holds' : 'collapses',
+          }
         : { verdict: 'not reached' },
       perRate: rows,
     };
