@@ -224,7 +224,7 @@ test('pausing a subscription holds its deliveries (nothing sent, nothing dropped
   }
 }, 120_000);
 
-test('a REMS monitoring form opened is "rems.form-due" with its due date; escalated past that date unfiled, "rems.form-late"', async () => {
+test('a REMS monitoring form opened is "rems.form-due" with its due date; unfiled at that date the course records it late and the webhook says "rems.form-late", once', async () => {
   const sub = await call('POST', '/api/webhooks', { token: coordinator, body: { clinicId, url: 'http://127.0.0.1:9/rems', eventTypes: ['rems.form-due', 'rems.form-late'] } });
   expect(sub.status).toBe(201);
   // Paused: the events are recorded and held, nothing is sent.
@@ -237,7 +237,12 @@ test('a REMS monitoring form opened is "rems.form-due" with its due date; escala
   const events = () => stack.db.selectFrom('webhook_events').select(['type', 'payload']).where('course_id', '=', courseId).where('type', 'like', 'rems.%').execute();
   expect((await events()).map((e) => e.type)).toEqual(['rems.form-due']);
   expect((await events())[0]!.payload).toMatchObject({ data: { stepKey, sessionStepKey: 'dose-1', dueAt: due.toISOString() } });
-  // An escalation of the unfiled form's step after its due date.
+  // The course workflow wakes at the due date and records the form late (its timeline entry).
+  const lateAt = new Date();
+  await stack.db.insertInto('course_events').values({ id: `${courseId}/e-test-0`, course_id: courseId, clinic_id: clinicId, seq: 9000, at: lateAt, type: 'rems-form.late', step_key: stepKey, actor_type: 'system', detail: JSON.stringify({ dueAt: due.toISOString(), sessionStepKey: 'dose-1' }) } as never).execute();
+  const late = (await events()).filter((e) => e.type === 'rems.form-late');
+  expect(late.map((e) => e.payload)).toEqual([expect.objectContaining({ occurredAt: lateAt.toISOString(), data: { stepKey, sessionStepKey: 'dose-1', dueAt: due.toISOString() } })]);
+  // Escalations of the unfiled form's step after its due date (the path of courses projected before): still late once.
   await stack.db.insertInto('course_events').values({ id: `${courseId}/e-test-1`, course_id: courseId, clinic_id: clinicId, seq: 9001, at: new Date(), type: 'step.escalated', step_key: stepKey, actor_type: 'system', detail: JSON.stringify({ level: 1 }) } as never).execute();
   await stack.db.insertInto('course_events').values({ id: `${courseId}/e-test-2`, course_id: courseId, clinic_id: clinicId, seq: 9002, at: new Date(), type: 'step.escalated', step_key: stepKey, actor_type: 'system', detail: JSON.stringify({ level: 2 }) } as never).execute();
   const all = await events();

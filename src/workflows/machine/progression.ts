@@ -187,6 +187,7 @@ export class Progression {
         }
       }
       this.escalate(p, s, now);
+      this.remsFormLate(p, s, now);
     }
     if (this.state.boosters && this.state.maintenance === 'maintenance') {
       if (this.maintenanceOver()) this.endMaintenance(now);
@@ -220,6 +221,8 @@ export class Progression {
           if (!r.sent) consider(r.at, () => `reminder ${i + 1} of ${reminders.length}: ${p.name}`);
         });
       }
+      const remsDue = this.remsFormDueAt(p, s);
+      if (remsDue !== null && s.detail.lateAt === undefined) consider(remsDue, () => `REMS form due: ${p.name}`);
       const levels = this.protocol.escalation.levels;
       if (s.deadlineAt !== null && p.kind !== 'assessment' && s.escalationsSent < levels.length) {
         consider(s.deadlineAt + this.hours(levels[s.escalationsSent]!.afterBreachHours) + 1, () => `escalation ${s.escalationsSent + 1} of ${levels.length}: ${p.name} overdue`);
@@ -717,6 +720,27 @@ export class Progression {
       dose: ses.dose ? { route: ses.dose.route, doseMg: ses.dose.doseMg, lotNumber: ses.dose.lotNumber } : null,
       preDose: ses.preDose?.decision ?? null,
     });
+  }
+
+  /** When an open REMS monitoring form is due (the program's 7 days from its session), else null. */
+  remsFormDueAt(p: PlannedStep, s: StepRuntime): number | null {
+    if (p.kind !== 'rems-monitoring-form' || s.status !== 'open' || s.openedAt === null) return null;
+    return s.openedAt + this.hours(this.protocol.rems?.monitoringFormDeadlineHours ?? 168);
+  }
+
+  /**
+   * An unfiled REMS form past its due date is late, once, at the due date itself (`rems-form.late` on
+   * the timeline; the webhook `rems.form-late` follows from it, migration 0016), whatever the step's
+   * escalation ladder says.
+   */
+  private remsFormLate(p: PlannedStep, s: StepRuntime, now: number): void {
+    const due = this.remsFormDueAt(p, s);
+    if (due === null || now < due || s.detail.lateAt !== undefined) return;
+    s.detail.lateAt = now;
+    const session = p.timing.anchor === 'step' ? p.timing.stepId : null;
+    const days = (this.protocol.rems?.monitoringFormDeadlineHours ?? 168) / 24;
+    this.event('rems-form.late', p.id, undefined, { summary: `REMS Patient Monitoring Form not filed within ${days} days of the session: late`, dueAt: iso(due), sessionStepKey: session }, now);
+    this.touch(p.id);
   }
 
   /** A REMS monitoring form: pre-filled from its session when it opens (`input` null), then as submitted. */

@@ -246,4 +246,31 @@ describe('REMS monitoring form (Spravato)', () => {
     expect(notes(c.out(), 'step-escalation').map((n) => [n.key, n.recipient])).toEqual([['c1/rems-form-1/d0/escalation-0', { kind: 'role', role: 'coordinator' }]]);
     void DAY;
   });
+
+  test('unfiled at its 7-day due date it is late at that moment, once: the machine wakes for it whatever the escalation ladder says', () => {
+    const c = afterDose();
+    c.act('session-complete', { stepKey: 'integration-1' });
+    const due = Date.parse(c.step('rems-form-1').openedAt!) + 168 * H;
+    c.out();
+    const wakes = c.wakeUntil(due + 3 * DAY);
+    expect(wakes).toContain(due);
+    const late = rows(c.out(), 'event').filter((e) => e.type === 'rems-form.late');
+    expect(late.map((e) => [e.stepKey, e.at, e.detail.dueAt, e.detail.sessionStepKey])).toEqual([['rems-form-1', iso(due), iso(due), 'dose-1']]);
+    c.wakeUntil(due + 10 * DAY);
+    expect(eventTypes(c.out())).not.toContain('rems-form.late');
+    // Filing it late still completes it.
+    expect(c.act('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM }).outcome).toBe('submitted');
+    expect(c.status('rems-form-1')).toBe('done');
+  });
+
+  test('filed before its due date it is never late, and the machine does not wake for it', () => {
+    const c = afterDose();
+    const due = Date.parse(c.step('rems-form-1').openedAt!) + 168 * H;
+    c.act('rems-form', { stepKey: 'rems-form-1', ...REMS_FORM });
+    c.act('session-complete', { stepKey: 'integration-1' });
+    c.out();
+    const wakes = c.wakeUntil(due + DAY);
+    expect(wakes).not.toContain(due);
+    expect(eventTypes(c.out())).not.toContain('rems-form.late');
+  });
 });
