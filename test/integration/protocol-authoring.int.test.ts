@@ -206,10 +206,12 @@ test('a draft that drops the pre-dose check is refused at publish with the rule 
   expect(draftPage.text).toContain('Breaks the clinical floor');
   expect(draftPage.text).toMatch(/<strong>pre-dose-check<\/strong> at <code>phases\[2\]\.steps\[0\]\.waitsOn<\/code>.*?Source: Spravato label/s);
   expect(draftPage.text).toContain('Assessments before each dose: removed cssrs');
-  expect(draftPage.text).not.toContain('id="publish"'); // no publish form for a draft that breaks a rule
+  expect(draftPage.text).not.toContain(`action="/protocols/${clinic}/kap-office/publish"`); // no publish form for a draft that breaks a rule: it says why
+  expect(draftPage.text).toMatch(/id="publish-refused">Cannot be published: it breaks the clinical floor \(pre-dose-check at phases\[2\]\.steps\[0\]\.waitsOn: .*?source: Spravato label/s);
+  // Posted anyway: the page again with the refusal (422), each rule with its source; nothing published.
   const formPost = await stack.app.inject({ method: 'POST', url: `/protocols/${clinic}/kap-office/publish`, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'reason=try' });
-  expect(formPost.statusCode).toBe(303);
-  expect(decodeURIComponent(String(formPost.headers.location))).toMatch(/error=refused: the draft breaks the clinical floor: pre-dose-check at phases\[2\]\.steps\[0\]\.waitsOn/);
+  expect(formPost.statusCode).toBe(422);
+  expect(formPost.body).toMatch(/id="error-summary"[\s\S]*phases\[2\]\.steps\[0\]\.waitsOn: the dosing step must wait on a person[^<]*\(rule pre-dose-check; source: Spravato label/);
   // Nothing changed: version 2 is still the one in use, the draft is still a draft.
   const list = await call('GET', `/api/protocols?clinicId=${clinic}`, { token: admin });
   expect(list.body.clinicProtocols[0]).toMatchObject({ inUse: 2, draft: { version: 3 } });

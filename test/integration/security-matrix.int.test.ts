@@ -131,6 +131,9 @@ export const PARAMS: Record<string, ParamFn | { notScoped: string; example: Reco
   '/api/clinics/:id/protocols/:protocolId/versions/:version': (s) => ({ id: s.clinic, protocolId: 'kap-office', version: '2' }),
   '/protocols/:clinicId/:protocolId': (s) => ({ clinicId: s.clinic, protocolId: 'kap-office' }),
   '/protocols/:clinicId/:protocolId/publish': (s) => ({ clinicId: s.clinic, protocolId: 'kap-office' }),
+  '/protocols/:clinicId/:protocolId/draft': (s) => ({ clinicId: s.clinic, protocolId: 'kap-office' }),
+  '/protocols/:clinicId/:protocolId/draft/upload': (s) => ({ clinicId: s.clinic, protocolId: 'kap-office' }),
+  '/protocols/:clinicId/:protocolId/rehearse': (s) => ({ clinicId: s.clinic, protocolId: 'kap-office' }),
   '/protocols/:clinicId/drafts': (s) => ({ clinicId: s.clinic }),
 };
 
@@ -186,6 +189,9 @@ export const BODIES: Record<string, BodyFn> = {
   'POST /api/clinics/:id/protocols/:protocolId/publish': () => ({ reason: 'security matrix' }),
   'PUT /api/clinics/:id/protocols/:protocolId/in-use': () => ({ version: 2, reason: 'security matrix' }),
   'POST /protocols/:clinicId/:protocolId/publish': () => ({ reason: 'security matrix' }),
+  'POST /protocols/:clinicId/:protocolId/draft': () => ({ reason: 'security matrix', 'course.preparationSessions': 'not a number' }),
+  'POST /protocols/:clinicId/:protocolId/draft/upload': () => ({ reason: 'security matrix', protocol: '{ not json' }),
+  'POST /protocols/:clinicId/:protocolId/rehearse': () => ({ clients: '1' }),
   'POST /protocols/:clinicId/drafts': () => ({ template: 'iv-series', reason: 'security matrix' }),
 };
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { CourseAction } from '../../auth/role-matrix';
 import { assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
-import { listProtocols, MAINTENANCE_PHASE_ID, planCourse, plannedStepName, type Protocol } from '../../domain';
+import { MAINTENANCE_PHASE_ID, planCourse, plannedStepName, type Protocol } from '../../domain';
 import { ACTIONS, ACTION_NAMES, type ActionSpec } from '../../domain/actions/catalogue';
 import { AppError } from '../../errors';
 import { ACTIONS_FOR_KIND, actionForm, courseActions, formToBody, problemAnchor, problemLabel } from '../action-forms';
@@ -22,6 +22,7 @@ import { clientScores, clientTimeline, safetyQueue } from '../records';
 import { parse } from '../validation';
 import { createClient, CreateClientBody, loadClient } from './clients';
 import { enroll, EnrollBody } from './courses';
+import { enrollChoices } from './dashboard-protocols';
 import { publishedVersions } from '../course-moves';
 import { staffWithClinics } from './staff';
 
@@ -88,7 +89,7 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
   const footer = config.embeddedTemporal ? html`<a href="http://127.0.0.1:${config.TEMPORAL_UI_PORT}">Temporal Web UI</a> · <a href="/api/openapi.json">API (OpenAPI)</a>` : html`<a href="/api/openapi.json">API (OpenAPI)</a>`;
 
   /** The enroll form of a client without a running course. */
-  const enrollForm = (p: Principal, clientId: string, staff: Array<{ id: string; displayName: string; role: string }>, state?: FormState) => {
+  const enrollForm = (p: Principal, clientId: string, staff: Array<{ id: string; displayName: string; role: string }>, state: FormState | undefined, choices: Array<{ id: string; label: string }>) => {
     const s = state?.form === 'enroll' ? state : undefined;
     const chosen = valueOf(s, 'protocolId');
     const pp = problemsFor(s, 'protocolId');
@@ -96,7 +97,7 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
     const cp = problemsFor(s, 'primaryClinicianId');
     const clinician = valueOf(s, 'primaryClinicianId');
     const clinicians = staff.filter((x) => x.role === 'prescriber' || x.role === 'therapist');
-    return html`<form method="post" action="/clients/${clientId}/enroll" class="card" id="enroll">${csrfField(p)}<label for="protocol">Protocol</label><select id="protocol" name="protocolId"${invalidAttrs('protocol', pp)}>${listProtocols().map((pr) => html`<option value="${pr.id}"${pr.id === chosen ? html` selected` : ''}>${pr.name} (v${pr.version})</option>`)}</select>${fieldError('protocol', pp)}
+    return html`<form method="post" action="/clients/${clientId}/enroll" class="card" id="enroll">${csrfField(p)}<label for="protocol">Protocol</label><select id="protocol" name="protocolId"${invalidAttrs('protocol', pp)}>${choices.map((pr) => html`<option value="${pr.id}"${pr.id === chosen ? html` selected` : ''}>${pr.label}</option>`)}</select>${fieldError('protocol', pp)}
 <label for="enroll-clinician">Primary clinician (optional)</label><select id="enroll-clinician" name="primaryClinicianId"${invalidAttrs('enroll-clinician', cp)}><option value="">(none yet)</option>${clinicians.map((x) => html`<option value="${x.id}"${x.id === clinician ? html` selected` : ''}>${x.displayName} (${x.role})</option>`)}</select>${fieldError('enroll-clinician', cp)}
 <details${tp.length ? html` open` : ''}><summary>Demo and simulation</summary>${raw('<label for="ts">Time scale (protocol days per real day; 1 = real time)</label>')}<input id="ts" name="timeScale:number" type="number" min="1" max="864000" step="any" placeholder="1" value="${valueOf(s, 'timeScale:number') ?? ''}"${invalidAttrs('ts', tp)}>${fieldError('ts', tp)}</details><p><button type="submit">Enroll</button></p></form>`;
   };
@@ -165,7 +166,7 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
     if (!course || course.ended_at) {
       courseHtml = html`${course ? html`<p>Last course ended ${t(course.ended_at)}${course.end_reason ? `: ${course.end_reason}` : ''}.</p>` : html`<p>Not enrolled in a course.</p>`}
 ${holdsHtml}`;
-      actionsHtml = html`${endedReviewForms}${canEnroll ? enrollForm(p, client.id, staff, state) : ''}`;
+      actionsHtml = html`${endedReviewForms}${canEnroll ? enrollForm(p, client.id, staff, state, await enrollChoices(db, client.clinic_id)) : ''}`;
     } else {
       const protocol = course.protocol_snapshot as Protocol;
       // With the steps the course added in maintenance (booster-1, booster-review-1), as its rows show them.
