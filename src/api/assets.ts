@@ -103,5 +103,15 @@ document.addEventListener('DOMContentLoaded', function () {
   if (conditional.length || clears.length) sync();
   var summary = document.getElementById('error-summary');
   if (summary) summary.focus();
+  // A file chosen for a textarea (a protocol's JSON on its draft page): its text goes into the
+  // textarea, which is what is sent; without this script the box is pasted into by hand.
+  document.querySelectorAll('input[type=file][data-fill]').forEach(function (input) {
+    input.parentNode.hidden = false;
+    input.addEventListener('change', function () {
+      var file = input.files && input.files[0];
+      var target = document.getElementById(input.getAttribute('data-fill'));
+      if (file && target) file.text().then(function (t) { target.value = t; });
+    });
+  });
 });
 `;

@@ -34,9 +34,14 @@ const password = 'correct-horse-battery-ops';
 const smtpSends: string[] = [];
 const draftUrl = () => `${base}/protocols/${clinicId}/kap-office?version=draft`;
 
+/** Screenshots and axe at 1280 and 390 px (the a11y tests' widths): no serious or critical violation. */
 async function checkPage(name: string) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  expect(await seriousAxeViolations(page)).toEqual([]);
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 const draftRow = (protocolId: string) => stack.db.selectFrom('protocol_versions').select(['definition', 'hash', 'rehearsal']).where('clinic_id', '=', clinicId).where('protocol_id', '=', protocolId).where('status', '=', 'draft').executeTakeFirstOrThrow();
@@ -248,7 +253,17 @@ test('a Spravato draft cannot author the floor away: monitoring below 120 min is
   const dosing = def.phases.find((ph) => ph.repeat === 'per-dosing-session')!;
   dosing.steps[0]!.waitsOn = 'system';
   await page.goto(`${base}/protocols/${clinicId}/spravato-rems?version=draft`);
-  await page.fill('#upload-protocol', JSON.stringify(def, null, 2));
+  // Not JSON: refused beside the box, what was pasted kept.
+  await page.fill('#upload-protocol', '{ "name": ');
+  await page.fill('#upload-reason', 'the chair nurse checks, not the prescriber');
+  await page.click('#upload button[type=submit]');
+  await page.locator('#upload-protocol-error').waitFor();
+  expect(await page.locator('#upload-protocol-error').innerText()).toMatch(/is not JSON/);
+  expect(await page.inputValue('#upload-protocol')).toBe('{ "name": ');
+  expect(await page.getAttribute('#upload-protocol', 'aria-invalid')).toBe('true');
+  // Chosen as a file: its text goes into the box (what is sent).
+  await page.setInputFiles('#upload-file', { name: 'spravato-no-check.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(def, null, 2)) });
+  await eventually(async () => (await page.inputValue('#upload-protocol')).includes('"waitsOn": "system"'), 5000, 100);
   await page.fill('#upload-reason', 'the chair nurse checks, not the prescriber');
   await page.click('#upload button[type=submit]');
   await page.waitForURL(/version=draft/, { timeout: 10_000 }).catch(async (e) => {

@@ -277,7 +277,8 @@ function uploadForm(p: Principal, clinicId: string, protocolId: string, state?: 
   const pp = problemsAt(s, 'protocol');
   const rp = problemsAt(s, 'reason');
   return html`<form method="post" action="/protocols/${clinicId}/${protocolId}/draft/upload" class="card" id="upload" novalidate>${csrfField(p)}<h2>Replace the draft with a file</h2>
-<p>Paste a whole protocol as JSON (<code>kap protocol show ${protocolId} --json</code> gives one to start from; <code>kap protocol draft --file</code> uploads a file). Every problem is listed with its path; nothing is saved until there are none.</p>
+<p>Choose a JSON file or paste a whole protocol (<code>kap protocol show ${protocolId} --json</code> gives one to start from; <code>kap protocol draft --file</code> uploads a file). Every problem is listed with its path; nothing is saved until there are none.</p>
+<div hidden><label for="upload-file">Choose a file (JSON)</label><input type="file" id="upload-file" accept=".json,application/json" data-fill="upload-protocol"></div>
 <label for="upload-protocol">Protocol (JSON)</label><textarea id="upload-protocol" name="protocol" rows="8" spellcheck="false"${invalidAttrs('upload-protocol', pp)}>${valueOf(s, 'protocol') ?? ''}</textarea>${pp.length ? html`<div class="field-error" id="upload-protocol-error"><ul>${pp.map((x) => html`<li><code>${x.field.replace(/^protocol\.?/, '') || 'protocol'}</code>: ${plainMessage(x.message)}</li>`)}</ul></div>` : ''}
 <label for="upload-reason">Why (for the audit log)</label><input id="upload-reason" name="reason" required maxlength="500" value="${valueOf(s, 'reason') ?? ''}"${invalidAttrs('upload-reason', rp)}>${fieldError('upload-reason', rp)}
 <p><button type="submit" class="secondary">Replace the draft</button></p></form>`;
