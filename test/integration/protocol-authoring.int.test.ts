@@ -245,4 +245,18 @@ test('the dashboard copies a template into a draft, for coordinators and admins 
   expect(String(made.headers.location)).toMatch(new RegExp(`^/protocols/${clinic}/iv-series\\?ok=`));
   const d = await call('GET', `${base}/iv-series/draft`, { token: therapist });
   expect(d.body).toMatchObject({ version: 2, basedOn: 'template:iv-series@1', reason: 'our infusion pathway', problems: [], guardRails: [] });
+  // The draft's page: coordinators edit and rehearse it, only admins get the publish form, the rest of the care team reads it.
+  const draftPage = async (token: string) => (await call('GET', `/protocols/${clinic}/iv-series?version=draft`, { token, headers: { accept: 'text/html' } })).text as string;
+  const asTherapist = await draftPage(therapist);
+  for (const id of ['id="edit"', 'id="rehearse"', 'id="upload"', `action="/protocols/${clinic}/iv-series/publish"`]) expect(asTherapist).not.toContain(id);
+  expect(asTherapist).toContain('id="changes"');
+  const asCoordinator = await draftPage(coordinator.token);
+  for (const id of ['id="edit"', 'id="rehearse"', 'id="upload"', 'Rehearse on 50 clients']) expect(asCoordinator).toContain(id);
+  expect(asCoordinator).not.toContain(`action="/protocols/${clinic}/iv-series/publish"`);
+  expect(await draftPage(admin)).toContain(`action="/protocols/${clinic}/iv-series/publish"`);
+  const edit = (token: string) => stack.app.inject({ method: 'POST', url: `/protocols/${clinic}/iv-series/draft`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'course.preparationSessions=2&reason=x' });
+  expect((await edit(therapist)).statusCode).toBe(403);
+  const saved = await edit(coordinator.token);
+  expect(saved.statusCode).toBe(303);
+  expect((await call('GET', `${base}/iv-series/draft`, { token: therapist })).body.definition.course.preparationSessions).toBe(2);
 });

@@ -449,7 +449,7 @@ ${
 ${rehearsedNow ? rehearsalResult(r!) : !running ? html`<p class="empty">${r ? 'The last rehearsal was of an earlier version of this draft: rehearse it again.' : 'Not rehearsed yet.'}</p>` : ''}
 ${rehearseForm}${!floorOk ? html`<p>Fix the problems and guard rails above before rehearsing.</p>` : ''}
 </section>
-${uploadForm(p, clinicId, protocolId, state)}
+${canDraft ? uploadForm(p, clinicId, protocolId, state) : ''}
 ${
   p.role === 'admin'
     ? html`<section class="card" id="publish"><h2>Publish</h2>${
