@@ -7,6 +7,13 @@
 //   kap-office-no-show-pause     a no-show, the session rescheduled, the course paused and resumed, the session held
 //   kap-office-withdrawal        withdrawn with the first dose open (its assessment child cancelled)
 //   iv-series-continue-as-new    a course continuing as new every ~150 events, then withdrawn
+//   kap-office-maintenance-booster  the course in maintenance: the 30-day follow-up's PHQ-9 relapses (8 -> 16),
+//                                booster-1 with its before-dose forms, pre-dose check, dose, discharge and
+//                                integration, the later follow-ups answered; the course ends in maintenance
+//   kap-office-moved             moved after dose 1's discharge (a safe point) to a version 2 snapshot (integration
+//                                window 48 -> 24 h, two preparation sessions), then dose 2 and its integration, withdrawn
+//   spravato-rems-form-late      the first REMS form left unfiled past its 7-day due date (rems-form.late), then
+//                                filed, then withdrawn
 // Files: test/histories/<name>-run<k>.json.gz (the course, run k) and <name>-assessment-<step>.json.gz,
 // each the gzipped output of `temporal workflow show --output json`; figures.json: events and bytes.
 //   npx tsx scripts/record-histories.ts [--time-scale 216000] [--out test/histories]
@@ -153,7 +160,87 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
       await handle.result();
     },
   },
+  {
+    name: 'kap-office-maintenance-booster',
+    protocol: 'kap-office',
+    async run(c) {
+      await c.runThroughDosing();
+      await c.answerAll('post-course-assessment'); // PHQ-9 8
+      await c.waitOpen('maintenance-decision');
+      await c.act('maintenance-decision', { decision: 'maintenance', reason: 'responded; boosters on relapse', actor: staff });
+      await c.waitOpen('followup-30d');
+      await c.answerAll('followup-30d', { phq9: [2, 2, 2, 2, 2, 2, 2, 2, 0] }); // 16: relapse
+      await c.waitOpen('booster-1');
+      await c.answerAll('booster-1');
+      await c.doseDay('booster-1', 48);
+      await c.act('session-complete', { stepKey: 'booster-integration-1' });
+      for (const days of [90, 180]) {
+        await c.waitFor((v) => v.steps.find((s) => s.id === `followup-${days}d`)?.status === 'open', 120_000);
+        await c.answerAll(`followup-${days}d`);
+      }
+      await ended(c);
+      const v = await c.waitFor((x) => x.status === 'completed');
+      if (v.endReason !== 'maintenance') throw new Error(`kap-office-maintenance-booster ended as ${v.endReason}`);
+    },
+  },
+  {
+    name: 'kap-office-moved',
+    protocol: 'kap-office',
+    async run(c) {
+      await intake(c);
+      for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
+        await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
+        await c.act('session-complete', { stepKey: `prep-${n}` });
+      }
+      await c.waitOpen('dose-1');
+      await c.doseDay('dose-1', 48);
+      // Discharged: a safe point. The server would add the target snapshot from the clinic's store.
+      const moved = await c.act('move-version', { version: 2, reason: 'the clinic published v2', protocol: kapOfficeV2(), actor: { ...staff, staffId: 'staff-coordinator', role: 'coordinator', label: 'coordinator' } } as never);
+      if (moved.outcome !== 'moved') throw new Error(`kap-office-moved: move outcome ${moved.outcome}`);
+      await c.act('session-complete', { stepKey: 'integration-1' });
+      await c.waitOpen('dose-2');
+      await c.doseDay('dose-2', 14 * 24);
+      await c.act('session-complete', { stepKey: 'integration-2' });
+      await c.act('withdraw', { reason: 'recorded branch ends here' });
+      await ended(c);
+    },
+  },
+  {
+    name: 'spravato-rems-form-late',
+    protocol: 'spravato-rems',
+    async run(c) {
+      await intake(c);
+      for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
+        await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
+        await c.act('session-complete', { stepKey: `prep-${n}` });
+      }
+      await c.waitOpen('dose-1');
+      await c.doseDay('dose-1', 48);
+      await c.act('session-complete', { stepKey: 'integration-1' });
+      await c.waitOpen('rems-form-1');
+      // Left unfiled past its 7-day due date: the course records it late, once.
+      for (let i = 0; ; i++) {
+        const late = await c.db.selectFrom('course_events').select('id').where('course_id', '=', c.courseId).where('type', '=', 'rems-form.late').execute();
+        if (late.length > 0) break;
+        if (i > 1200) throw new Error('spravato-rems-form-late: no rems-form.late');
+        await sleep(50);
+      }
+      await c.remsForm('rems-form-1');
+      await c.act('withdraw', { reason: 'recorded branch ends here' });
+      await ended(c);
+    },
+  },
 ];
+
+/** Version 2 of office KAP as a clinic would publish it: integration within 24 h, two preparation sessions. */
+function kapOfficeV2(): Protocol {
+  const v2 = JSON.parse(JSON.stringify(getProtocol('kap-office', 1)!)) as Protocol;
+  v2.version = 2;
+  v2.course.integrationWindowHours = 24;
+  v2.phases.find((ph) => ph.id === 'dosing')!.steps.find((st) => st.kind === 'integration')!.deadlineHours = 24;
+  v2.course.preparationSessions = 2;
+  return v2;
+}
 
 /** The run ids of a workflow, first to latest. */
 async function runChain(temporal: Client, workflowId: string): Promise<string[]> {

@@ -154,8 +154,26 @@ export class LiveCourse {
     return this.waitFor((v) => v.steps.find((s) => s.id === stepKey)?.status === 'open');
   }
 
-  /** Intake, preparation, every dose with integration (and REMS form), maintenance decision; then waits for the end. */
-  async runToCompletion(onProgress?: (what: string) => void): Promise<LiveView & { result: CourseResult }> {
+  /** A dose day: scheduled, checked (proceed), dosed, each timed reading, discharged once the monitoring time has passed. */
+  async doseDay(stepKey: string, startsInHours = 48): Promise<void> {
+    const p = this.protocol;
+    await this.act('schedule', { stepKey, startsInHours });
+    await this.act('pre-dose-check', { stepKey, ...CHECK });
+    await this.act('dose', { stepKey, route: p.routes[0]!, doseMg: 56, lotNumber: 'L-1' });
+    for (const m of p.safety.bloodPressure.checkMinutes) {
+      if (typeof m === 'number' && m > 0) await this.whenDue('vitals', { stepKey, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98 });
+    }
+    // Discharge once the (scaled) minimum monitoring time has passed.
+    await this.whenDue('discharge', { stepKey, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
+  }
+
+  /** Files a REMS Patient Monitoring Form (no concomitant medicines, dissociation only). */
+  remsForm(stepKey: string) {
+    return this.act('rems-form', { stepKey, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
+  }
+
+  /** Intake, preparation, every dose with integration (and REMS form); returns once the last one is done. */
+  async runThroughDosing(onProgress?: (what: string) => void): Promise<void> {
     const p = this.protocol;
     await this.waitOpen('screening');
     await this.answerAll('screening');
@@ -170,20 +188,16 @@ export class LiveCourse {
     for (let n = 1; n <= p.course.dosingSessions; n++) {
       const dose = `dose-${n}`;
       await this.waitOpen(dose);
-      await this.act('schedule', { stepKey: dose, startsInHours: Math.max(p.course.minDaysBetweenDoses * 24, 48) });
-      await this.act('pre-dose-check', { stepKey: dose, ...CHECK });
-      await this.act('dose', { stepKey: dose, route: p.routes[0]!, doseMg: 56, lotNumber: 'L-1' });
-      for (const m of p.safety.bloodPressure.checkMinutes) {
-        if (typeof m === 'number' && m > 0) await this.whenDue('vitals', { stepKey: dose, atMinutes: m, bloodPressure: { systolic: 128, diastolic: 80 }, spo2: 98 });
-      }
-      // Discharge once the (scaled) minimum monitoring time has passed.
-      await this.whenDue('discharge', { stepKey: dose, bloodPressure: { systolic: 124, diastolic: 79 }, spo2: 98, checklist: CHECKLIST, responsibleAdultPresent: true });
+      await this.doseDay(dose, Math.max(p.course.minDaysBetweenDoses * 24, 48));
       await this.act('session-complete', { stepKey: `integration-${n}` });
-      if (p.rems) {
-        await this.act('rems-form', { stepKey: `rems-form-${n}`, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
-      }
+      if (p.rems) await this.remsForm(`rems-form-${n}`);
       onProgress?.(dose);
     }
+  }
+
+  /** Intake, preparation, every dose with integration (and REMS form), maintenance decision; then waits for the end. */
+  async runToCompletion(onProgress?: (what: string) => void): Promise<LiveView & { result: CourseResult }> {
+    await this.runThroughDosing(onProgress);
     await this.waitOpen('maintenance-decision');
     await this.act('maintenance-decision', { decision: 'complete' });
     onProgress?.('follow-ups');
