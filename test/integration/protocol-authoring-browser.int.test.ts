@@ -175,7 +175,13 @@ test('rehearse the draft from the page, read the result, publish it', async () =
   await page.click('#rehearse button[type=submit]');
   await page.waitForURL(/version=draft/);
   expect(await page.locator('.flash.ok').innerText()).toMatch(/Rehearsal started on 10 synthetic clients/);
-  expect(await page.locator('#rehearsal-running, #rehearsal-verdict').count()).toBe(1);
+  // Running: progress on the page, no second start of the same draft.
+  expect(await page.locator('#rehearsal-running').innerText()).toMatch(/running \d+ of 10 synthetic clients enrolled, \d+ course\(s\) ended so far/);
+  expect(await page.locator('#rehearse').count()).toBe(0);
+  const csrf = await page.locator('#edit input[name=_csrf]').getAttribute('value');
+  const again = await page.request.post(`${base}/protocols/${clinicId}/kap-office/rehearse`, { form: { _csrf: csrf!, clients: '10' }, maxRedirects: 0 });
+  expect(again.status()).toBe(409);
+  expect(await again.text()).toContain('a rehearsal of this draft is already running');
   await eventually(async () => {
     await page.goto(draftUrl());
     return (await page.locator('#rehearsal-verdict').count()) > 0;

@@ -299,7 +299,7 @@ function rehearsalResult(r: Partial<RehearsalSummary>): SafeHtml {
   const waits = r.waits ?? [];
   const stuck = r.stuck ?? [];
   const e = r.emailsPerClient;
-  return html`<p id="rehearsal-verdict">${r.passed ? html`<span class="badge ok">passed</span>` : html`<span class="badge bad">did not pass</span>`} ${r.matched ?? 0} of ${r.clients ?? 0} synthetic clients ended as their profile predicts${r.unfinished ? `; ${r.unfinished} had not ended` : ''}.</p>
+  return html`<p id="rehearsal-verdict">${r.passed ? html`<span class="badge ok">passed</span>` : html`<span class="badge bad">did not pass</span>`} ${r.matched ?? 0} of ${r.clients ?? 0} synthetic clients ended as their profile predicts${r.unfinished ? `; ${r.unfinished} had not ended` : ''}.${r.timeScale ? ` ${r.timeScale} protocol days per real day.` : ''}</p>
 ${(r.reasons ?? []).length ? html`<ul id="rehearsal-reasons">${r.reasons!.map((x) => html`<li>${x}</li>`)}</ul>` : ''}
 ${byProfile.length ? html`<table class="responsive" id="rehearsal-profiles"><caption>How the synthetic clients ended</caption><thead><tr><th scope="col">Profile</th><th scope="col">Clients</th><th scope="col">Expected</th><th scope="col">As expected</th><th scope="col">How they ended</th></tr></thead><tbody>${byProfile.map(
     ([k, v]) => html`<tr><td>${PROFILE_WORDS[k] ?? k}</td><td>${v.count}</td><td>${v.expected}</td><td>${v.matched}</td><td>${Object.entries(v.finals).map(([f, n]) => `${n} ${f}`).join(', ')}</td></tr>`,
@@ -379,8 +379,13 @@ ${own.length ? html`<table class="responsive" id="clinic-protocols"><thead><tr><
       .orderBy('s.created_at', 'desc')
       .executeTakeFirst();
     if (!row) return undefined;
-    const c = await db.selectFrom('courses').select([sql<number>`count(*)::int`.as('n'), sql<number>`count(ended_at)::int`.as('ended')]).where('clinic_id', '=', row.clinic_id).executeTakeFirstOrThrow();
-    return { sandboxClinicId: row.clinic_id, startedAt: row.created_at, enrolled: Number(c.n), ended: Number(c.ended) };
+    const [c, at] = await Promise.all([
+      db.selectFrom('courses').select([sql<number>`count(*)::int`.as('n'), sql<number>`count(ended_at)::int`.as('ended')]).where('clinic_id', '=', row.clinic_id).executeTakeFirstOrThrow(),
+      // Where the open courses stand now: their current step, by count.
+      db.selectFrom('courses').select(['current_step', sql<number>`count(*)::int`.as('n')]).where('clinic_id', '=', row.clinic_id).where('ended_at', 'is', null).groupBy('current_step').orderBy(sql`count(*)`, 'desc').limit(6).execute(),
+    ]);
+    const waiting = at.map((x) => `${x.current_step ?? 'starting'} ×${x.n}`).join(', ');
+    return { sandboxClinicId: row.clinic_id, startedAt: row.created_at, enrolled: Number(c.n), ended: Number(c.ended), waiting };
   }
 
   /** The protocol page; `state` is a refused form of it (edit, upload, rehearse, publish), rendered again with its values and problems. */
@@ -441,7 +446,7 @@ ${rails.length ? html`<p class="error">Breaks the clinical floor: it cannot be r
 <p>Runs this exact draft through the simulator on the real engine: synthetic clients with seeded profiles (complete, no-show, blood-pressure hold, safety escalation, withdrawal, ineligible), time-scaled, in a sandbox clinic whose emails never leave the machine. Publishing needs a passing rehearsal of this exact draft; any edit clears it.</p>
 ${
   running
-    ? html`<p id="rehearsal-running" role="status"><span class="badge muted">running</span> ${running.enrolled} of ${job && job.sandboxClinicId === running.sandboxClinicId ? job.clients : '?'} synthetic clients enrolled, ${running.ended} course(s) ended so far. <a href="/protocols/${clinicId}/${protocolId}?version=draft#rehearsal">Refresh</a></p>`
+    ? html`<p id="rehearsal-running" role="status"><span class="badge muted">running</span> ${running.enrolled} of ${job && job.sandboxClinicId === running.sandboxClinicId ? job.clients : '?'} synthetic clients enrolled, ${running.ended} course(s) ended so far${running.waiting ? `; open courses at ${running.waiting}` : ''}. <a href="/protocols/${clinicId}/${protocolId}?version=draft#rehearsal">Refresh</a></p>`
     : job?.error && !rehearsedNow
       ? html`<p class="error" id="rehearsal-error">The last rehearsal started here stopped: ${job.error}</p>`
       : ''
@@ -475,7 +480,7 @@ ${
           if (state.form === 'publish') return f === 'reason' ? 'publish-reason' : undefined;
           return undefined;
         };
-        const labelOf = (f: string) => all.find((x) => x.name === f)?.label ?? (f === 'reason' ? 'Why' : f);
+        const labelOf = (f: string) => all.find((x) => x.name === f)?.label ?? ({ reason: 'Why', clients: 'Synthetic clients', timeScale: 'Time scale', protocol: 'Protocol (JSON)' } as Record<string, string>)[f] ?? f;
         errorTop = errorSummary(state, { edit: 'Not saved', upload: 'Not saved', rehearse: 'Not rehearsed', publish: 'Not published' }[state.form] ?? 'Refused', anchor, labelOf);
       }
     } else if (shown.kind === 'version' && summary?.inUse && shown.protocol.version !== summary.inUse) {
