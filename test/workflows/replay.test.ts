@@ -26,7 +26,7 @@ beforeAll(() => {
 
 test('there are committed histories: a complete course of every shipped protocol, and each branch with its assessment children', () => {
   for (const p of listProtocols()) expect(files).toContain(`${p.id}-complete-run1.json.gz`);
-  for (const branch of ['kap-office-critical-hold', 'kap-office-no-show-pause', 'kap-office-withdrawal', 'iv-series-continue-as-new']) {
+  for (const branch of ['kap-office-critical-hold', 'kap-office-no-show-pause', 'kap-office-withdrawal', 'iv-series-continue-as-new', 'kap-office-maintenance-booster', 'kap-office-moved', 'spravato-rems-form-late']) {
     expect(files).toContain(`${branch}-run1.json.gz`);
     expect(files.some((f) => f.startsWith(`${branch}-assessment-`))).toBe(true);
   }
