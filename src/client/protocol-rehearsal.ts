@@ -93,7 +93,10 @@ const round = (n: number) => Math.round(n * 10) / 10;
 
 /** The summary of a sandbox's courses, read from its own records. */
 export async function summariseSandbox(db: Db, sandboxClinicId: string, timeScale: number): Promise<RehearsalSummary> {
-  const courses = await db.selectFrom('courses as co').innerJoin('clients as cl', 'cl.id', 'co.client_id').select(['co.id', 'co.status', 'co.ended_at', 'cl.external_ref']).where('co.clinic_id', '=', sandboxClinicId).execute();
+  // Every synthetic client of the sandbox, with its course: the simulator enrolls a course when it starts
+  // driving it, so a client whose enrolment failed has none and counts as not ended.
+  const rows = await db.selectFrom('clients as cl').leftJoin('courses as co', 'co.client_id', 'cl.id').select(['co.id', 'co.status', 'co.ended_at', 'cl.external_ref']).where('cl.clinic_id', '=', sandboxClinicId).execute();
+  const courses = rows.map((c) => ({ ...c, id: c.id ?? '' }));
   const byProfile: RehearsalSummary['byProfile'] = {};
   let matched = 0;
   let unfinished = 0;
@@ -102,7 +105,7 @@ export async function summariseSandbox(db: Db, sandboxClinicId: string, timeScal
     const profile = /:([a-z-]+)$/.exec(c.external_ref ?? '')?.[1] ?? 'unknown';
     const expected = EXPECTED[profile] ?? '?';
     const s = (byProfile[profile] ??= { expected, count: 0, matched: 0, finals: {} });
-    const final = c.ended_at ? c.status : 'unfinished';
+    const final: string = !c.id ? 'not enrolled' : c.ended_at && c.status ? c.status : 'unfinished';
     if (!c.ended_at) unfinished++;
     s.count++;
     s.finals[final] = (s.finals[final] ?? 0) + 1;
@@ -111,7 +114,7 @@ export async function summariseSandbox(db: Db, sandboxClinicId: string, timeScal
       matched++;
     }
   }
-  const ids = courses.map((c) => c.id);
+  const ids = courses.map((c) => c.id).filter((id) => id !== '');
   const steps = ids.length
     ? await db.selectFrom('course_steps').select(['course_id', 'step_key', 'owner_role', 'entered_at', 'completed_at', 'deadline_at', 'state']).where('course_id', 'in', ids).execute()
     : [];

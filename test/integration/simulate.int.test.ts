@@ -51,7 +51,8 @@ test('a small synthetic clinic: clients answer the baseline from their emailed l
   expect(ok).toBe(true);
   // Not a terminal: no progress frames (no carriage returns, no bar), a line per phase saying what it waits for.
   expect(progress).not.toMatch(/\r|\[#/);
-  expect(progress).toContain('enrolled 3 kap-office courses');
+  expect(progress).toContain('3 synthetic clients in clinic');
+  expect(progress).toContain('enrolling kap-office courses and recording every staff action, 3 courses at once');
   expect(progress).toContain('staff actions recorded; waiting for every course to end');
   expect(progress).toMatch(/courses ended; waiting for \d courses? at (followup|post-course)/);
   expect(progress).toMatch(/all 3 courses ended\n$/);

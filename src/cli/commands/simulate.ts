@@ -309,9 +309,15 @@ export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream
   const runs: Array<{ n: number; profile: Profile; courseId: string; clientId: string; error?: string; final?: string; endReason?: string | null }> = [];
   for (const [i, profile] of profiles.entries()) {
     const client = await api.ok<{ id: string }>('POST', '/api/clients', { clinicId, givenName: 'Synthetic', familyName: `Client ${i + 1}`, email: `sim-${opts.seed}-${i + 1}@example.org`, externalRef: opts.rehearsal ? `${clinicId}-${i + 1}:${profile}` : `${clinicId}-${i + 1}` });
-    const course = await api.ok<{ id: string }>('POST', `/api/clients/${client.id}/courses`, { protocolId: opts.protocol, timeScale: opts.timeScale });
-    runs.push({ n: i + 1, profile, courseId: course.id, clientId: client.id });
+    runs.push({ n: i + 1, profile, courseId: '', clientId: client.id });
   }
+  // A course is enrolled when its driver takes it, not all at once: a course enrolled and left waiting
+  // for a free driver would count that wait (protocol days at a high time scale) against its screening
+  // step, and a rehearsal would report screening as late when the protocol is not.
+  const enroll = async (run: (typeof runs)[number]) => {
+    run.courseId = (await api.ok<{ id: string }>('POST', `/api/clients/${run.clientId}/courses`, { protocolId: opts.protocol, timeScale: opts.timeScale })).id;
+  };
+  await enroll(runs[0]!);
   const info = await protocolInfo(api, runs[0]!.courseId, opts.protocol, opts.rehearsal?.definition);
   // Progress: every milestone of every course, then waiting for the courses to end. On a terminal a
   // bar redrawn in place; otherwise (a pipe, a log file, CI) no frames, a line per phase instead.
@@ -331,7 +337,7 @@ export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream
     bar('recording the staff actions');
   };
   const timeoutMs = Math.max(120_000, (400 * 86_400_000) / opts.timeScale);
-  if (!tty) err.write(`enrolled ${runs.length} ${opts.protocol} courses in clinic ${clinicId}; recording every staff action, ${Math.max(1, opts.concurrency)} courses at once\n`);
+  if (!tty) err.write(`${runs.length} synthetic clients in clinic ${clinicId}; enrolling ${opts.protocol} courses and recording every staff action, ${Math.max(1, opts.concurrency)} courses at once\n`);
   // A follow-up's link is open for expiryHours (scaled): look for its invitation a few times in that window.
   const followUpPollMs = Math.min(2000, Math.max(100, (info.expiryHours * 3_600_000) / opts.timeScale / 6));
   const background: Array<Promise<void>> = [];
@@ -341,6 +347,7 @@ export async function simulate(opts: SimulateOptions, err: NodeJS.WritableStream
     while (next < runs.length) {
       const run = runs[next++]!;
       try {
+        if (!run.courseId) await enroll(run);
         await driveCourse(api, run.courseId, run.profile, info, r, timeoutMs, tickFor(run.courseId), { trajectory: clientTrajectory(opts.seed, run.n), followUpPollMs, msPerDay: 86_400_000 / opts.timeScale, background, stop: () => stopAnswering });
       } catch (e) {
         run.error = e instanceof Error ? e.message : String(e);
