@@ -275,6 +275,7 @@ const NOTICE_SUBJECTS: Record<string, string> = {
   'clearance-needed': 'Medical clearance needed',
   'schedule-needed': 'Session to schedule',
   'maintenance-review': 'Maintenance review due',
+  'relapse-at-end': 'Relapse signal at the last follow-up: maintenance has ended, review the plan',
   'no-show': 'Client did not attend a session',
   'assessment-missed': 'Check-in not completed',
   'assessment-expired': 'Check-in expired unanswered',

@@ -103,13 +103,17 @@ export function onMaintenancePhq9(m: Progression, a: AssessmentRuntime, now: num
   const current = phq9Total(a);
   if (current === null) return;
   const at = a.stepKey;
-  if (!m.maintenanceRunning()) {
-    // The last follow-up was this one: maintenance ends with it (progression), no booster is added.
-    m.event('booster.rule', at, undefined, { decision: 'not-applied', codes: ['maintenance-period-over'] }, now);
-    return;
-  }
   const post = postCoursePhq9(m);
   const max = m.protocol.maintenance.phq9AtOrAbove;
+  if (!m.maintenanceRunning()) {
+    // The last follow-up was this one: maintenance ends with it (progression), no booster is added. A
+    // relapse signal on it (the rule would add a booster or a review) still reaches the prescriber: the
+    // course ends, the client's plan is theirs to review (the notice names no score).
+    const signal = post === null ? current >= max : boosterSuggestion(m.protocol, { postCoursePhq9: post, currentPhq9: current, daysSinceLastDose: null, boostersSoFar: b.added }).reasons.some((r) => r.blocking);
+    m.event('booster.rule', at, undefined, { decision: 'not-applied', codes: ['maintenance-period-over', ...(signal ? ['relapse-signal'] : [])] }, now);
+    if (signal) m.notify(`${m.state.courseId}/${at}/relapse-at-end`, 'course-notice', { kind: 'role', role: 'prescriber' }, { subjectKey: 'relapse-at-end', courseId: m.state.courseId, stepKey: at });
+    return;
+  }
   if (post === null) {
     // Nothing to compare against (the post-course PHQ-9 was not answered): a score at or above the
     // protocol's threshold goes to the prescriber; below it nothing is suggested.

@@ -245,6 +245,27 @@ describe('the end of maintenance', () => {
     expect(c.view()).toMatchObject({ status: 'completed', endReason: 'course-complete' });
   });
 
+  test('a relapse at the last follow-up adds no booster (maintenance ends with it) but the prescriber is told; no relapse, no notice', () => {
+    const relapse = (phq9: number) => {
+      const c = inMaintenance(new Course('kap-office'), 4);
+      c.record();
+      followUp(c, 30, 4);
+      followUp(c, 90, 4);
+      followUp(c, 180, phq9);
+      expect(c.view()).toMatchObject({ status: 'completed', endReason: 'maintenance' });
+      expect(c.view().steps.some((s) => s.id.startsWith('booster'))).toBe(false);
+      const rule = types(c).filter((e) => e.type === 'booster.rule' && e.stepKey === 'followup-180d');
+      const notices = c.all.notifications.filter((n) => n.template === 'course-notice' && (n.data as { subjectKey?: string }).subjectKey === 'relapse-at-end');
+      return { rule: rule.map((e) => e.detail), notices };
+    };
+    const r = relapse(16);
+    expect(r.rule).toEqual([{ decision: 'not-applied', codes: ['maintenance-period-over', 'relapse-signal'] }]);
+    expect(r.notices.map((n) => [n.recipient, JSON.stringify(n.data)])).toEqual([[{ kind: 'role', role: 'prescriber' }, expect.not.stringMatching(/16/)]]);
+    const none = relapse(5);
+    expect(none.rule).toEqual([{ decision: 'not-applied', codes: ['maintenance-period-over'] }]);
+    expect(none.notices).toEqual([]);
+  });
+
   test('a withdrawal in maintenance cancels the open booster', () => {
     const c = inMaintenance(new Course('kap-office'));
     followUp(c, 30, 12);
