@@ -5,6 +5,7 @@
 import { type ExpressionBuilder, type OperationNode, type QueryCreator, sql } from 'kysely';
 import type { Db } from '../db/connect';
 import type { Database } from '../db/schema';
+import type { AdverseEventFields, RemsFormFields, SessionStatus, VitalsFields } from '../domain/records';
 
 export type { ActorType } from '../db/schema';
 import type { ActorType } from '../db/schema';
@@ -15,7 +16,7 @@ export type CourseRecord =
       id: string;
       stepKey: string;
       kind: string;
-      status: 'unscheduled' | 'scheduled' | 'no-show' | 'checked-in' | 'held' | 'dosed' | 'completed' | 'cancelled';
+      status: SessionStatus;
       startsAt: string | null;
       scheduleCount: number;
       noShowCount: number;
@@ -23,18 +24,7 @@ export type CourseRecord =
       completedAt: string | null;
       detail: Record<string, unknown>;
     }
-  | {
-      table: 'vitals';
-      id: string;
-      stepKey: string;
-      phase: 'pre-dose' | 'monitoring' | 'discharge';
-      minutesAfterDose: number | null;
-      systolic: number;
-      diastolic: number;
-      heartRate: number | null;
-      spo2: number | null;
-      takenAt: string;
-    }
+  | ({ table: 'vitals'; id: string; stepKey: string } & VitalsFields & { takenAt: string })
   | {
       table: 'safety-event';
       id: string;
@@ -46,18 +36,7 @@ export type CourseRecord =
       resolvedAt: string | null;
       detail: Record<string, unknown>;
     }
-  | {
-      table: 'adverse-event';
-      id: string;
-      stepKey: string | null;
-      category: string;
-      severity: 'mild' | 'moderate' | 'severe' | 'life-threatening';
-      serious: boolean;
-      description: string | null;
-      onsetAt: string;
-      recordedAt: string;
-      recordedBy: string | null;
-    }
+  | ({ table: 'adverse-event' } & AdverseEventFields & { onsetAt: string; recordedAt: string; recordedBy: string | null })
   | {
       table: 'consent';
       id: string;
@@ -68,25 +47,7 @@ export type CourseRecord =
       prescriberId: string | null;
       detail: Record<string, unknown>;
     }
-  | {
-      table: 'rems-form';
-      id: string;
-      sessionStepKey: string;
-      firstTreatment: boolean;
-      doseMg: number | null;
-      lotNumber: string | null;
-      bpPre: string | null;
-      bp40: string | null;
-      bpDischarge: string | null;
-      monitoringMinutes: number | null;
-      concomitant: Record<string, boolean>;
-      sedation: boolean | null;
-      dissociation: boolean | null;
-      respiratoryDepression: boolean | null;
-      seriousAdverseEvent: boolean | null;
-      dueAt: string;
-      submittedAt: string | null;
-    }
+  | ({ table: 'rems-form'; id: string; sessionStepKey: string } & RemsFormFields & { dueAt: string; submittedAt: string | null })
   | {
       table: 'event';
       id: string;

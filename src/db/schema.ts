@@ -1,5 +1,6 @@
 // Kysely types for the application's tables. Keep in step with /migrations.
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { SessionStatus } from '../domain/records';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -189,7 +190,7 @@ export interface CourseSessionsTable {
   clinic_id: string;
   step_key: string;
   kind: string;
-  status: 'unscheduled' | 'scheduled' | 'no-show' | 'checked-in' | 'held' | 'dosed' | 'completed' | 'cancelled';
+  status: SessionStatus;
   starts_at: NullableTs;
   schedule_count: Generated<number>;
   no_show_count: Generated<number>;

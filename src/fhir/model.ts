@@ -1,5 +1,6 @@
 // The plain data the FHIR mapping reads: one client and their courses, as loaded from the database
 // (src/fhir/load.ts). Pure data so the mapping (bundle.ts) is a function tested without a database.
+import type { AdverseEventFields, SessionDose, SessionStatus, VitalsFields } from '../domain/records';
 
 export interface FhirClient {
   id: string;
@@ -71,32 +72,20 @@ export interface FhirSession {
   /** `<courseId>/<stepKey>` */
   id: string;
   stepKey: string;
-  status: 'unscheduled' | 'scheduled' | 'no-show' | 'checked-in' | 'held' | 'dosed' | 'completed' | 'cancelled';
+  status: SessionStatus;
   startsAt: string | null;
   dosedAt: string | null;
   completedAt: string | null;
-  dose: { route: string; doseMg: number | null; lotNumber: string | null } | null;
+  dose: SessionDose | null;
 }
 
-export interface FhirVitals {
+export interface FhirVitals extends VitalsFields {
   id: string;
   stepKey: string;
-  phase: 'pre-dose' | 'monitoring' | 'discharge';
-  minutesAfterDose: number | null;
-  systolic: number;
-  diastolic: number;
-  heartRate: number | null;
-  spo2: number | null;
   takenAt: string;
 }
 
-export interface FhirAdverseEvent {
-  id: string;
-  stepKey: string | null;
-  category: string;
-  severity: 'mild' | 'moderate' | 'severe' | 'life-threatening';
-  serious: boolean;
-  description: string | null;
+export interface FhirAdverseEvent extends AdverseEventFields {
   onsetAt: string;
   recordedAt: string;
   recordedBy: FhirStaff | null;

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { RemsMonitoringFormsTable } from '../db/schema';
 import type { Selectable } from 'kysely';
+import type { RemsFormFields } from '../domain/records';
 
 /** What the person filing answers. Every field is required on the form. */
 export const RemsFormSubmission = z.strictObject({
@@ -94,23 +95,11 @@ export function missingRecordedFields(row: FormRow): FieldProblem[] {
     .map((k) => ({ field: `session.${k}`, message: `required on the REMS monitoring form and not recorded for this session: ${RECORDED_FIELDS[k]}` }));
 }
 
-export interface RemsFormView {
+export interface RemsFormView extends RemsFormFields<Record<string, unknown>> {
   id: string;
   courseId: string;
   session: string;
   stepKey: string;
-  firstTreatment: boolean;
-  doseMg: number | null;
-  lotNumber: string | null;
-  bpPre: string | null;
-  bp40: string | null;
-  bpDischarge: string | null;
-  monitoringMinutes: number | null;
-  concomitant: Record<string, unknown>;
-  sedation: boolean | null;
-  dissociation: boolean | null;
-  respiratoryDepression: boolean | null;
-  seriousAdverseEvent: boolean | null;
   dueAt: string;
   submittedAt: string | null;
   status: 'filed' | 'due' | 'late';

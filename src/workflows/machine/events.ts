@@ -4,6 +4,7 @@
 import type { RiskLevel } from '../../domain/rules/suicide-risk';
 import type { Protocol, Role } from '../../domain/protocol';
 import type { ActorRef } from '../contracts';
+import type { AdverseEventFields, RemsFormFields, SessionDose, VitalsFields } from '../../domain/records';
 import type { CourseStatus, SafetyHold, SessionStatus, StepStatus } from './state';
 
 /** One entry of the course's timeline (`seq` counts them, from 1, across runs). */
@@ -29,23 +30,16 @@ export interface SessionEvent {
   noShowCount: number;
   doseAt: number | null;
   completedAt: number | null;
-  /** The dose as recorded by the dose action (the lot as given there, or null). */
-  dose: { route: string; doseMg: number | null; lotNumber: string | null } | null;
+  dose: SessionDose | null;
   preDose: 'proceed' | 'hold' | null;
 }
 
 /** One blood-pressure reading of a session (numbered per schedule of the session). */
-export interface VitalsEvent {
+export interface VitalsEvent extends VitalsFields {
   kind: 'vitals';
   stepKey: string;
   scheduleCount: number;
   n: number;
-  phase: 'pre-dose' | 'monitoring' | 'discharge';
-  minutesAfterDose: number | null;
-  systolic: number;
-  diastolic: number;
-  heartRate: number | null;
-  spo2: number | null;
   at: number;
 }
 
@@ -56,14 +50,8 @@ export interface HoldEvent {
   closed: { at: number; resolution: string; actor?: ActorRef; notes?: string } | null;
 }
 
-export interface AdverseEvent {
+export interface AdverseEvent extends AdverseEventFields {
   kind: 'adverse-event';
-  id: string;
-  stepKey: string | null;
-  category: string;
-  severity: 'mild' | 'moderate' | 'severe' | 'life-threatening';
-  serious: boolean;
-  description: string | null;
   at: number;
   actor?: ActorRef;
 }
@@ -79,22 +67,10 @@ export interface ConsentEvent {
 }
 
 /** A REMS monitoring form: opened pre-filled from its session (`submittedAt` null), then submitted. */
-export interface RemsFormEvent {
+export interface RemsFormEvent extends RemsFormFields {
   kind: 'rems-form';
   stepKey: string;
   sessionStepKey: string;
-  firstTreatment: boolean;
-  doseMg: number | null;
-  lotNumber: string | null;
-  bpPre: string | null;
-  bp40: string | null;
-  bpDischarge: string | null;
-  monitoringMinutes: number | null;
-  concomitant: Record<string, boolean>;
-  sedation: boolean | null;
-  dissociation: boolean | null;
-  respiratoryDepression: boolean | null;
-  seriousAdverseEvent: boolean | null;
   dueAt: number;
   submittedAt: number | null;
 }

@@ -5,9 +5,10 @@ import type { RiskLevel } from '../../domain/rules/suicide-risk';
 import type { BpReading } from '../../domain/rules/discharge-readiness';
 import type { InstrumentId } from '../../domain/instruments/instrument-id';
 import type { AssessmentInstrumentResult } from '../contracts';
+import type { SessionDose, SessionStatus } from '../../domain/records';
 
 export type CourseStatus = 'active' | 'paused' | 'completed' | 'withdrawn' | 'ineligible';
-export type SessionStatus = 'unscheduled' | 'scheduled' | 'no-show' | 'checked-in' | 'held' | 'dosed' | 'completed' | 'cancelled';
+export type { SessionStatus };
 export type StepStatus = 'pending' | 'open' | 'done' | 'skipped' | 'cancelled';
 
 export interface SessionState {
@@ -20,7 +21,7 @@ export interface SessionState {
   readings: BpReading[];
   spo2: number | null;
   doseAt: number | null;
-  dose: { route: string; doseMg: number | null; lotNumber: string | null } | null;
+  dose: SessionDose | null;
   dischargedAt: number | null;
   vitalsCount: number;
 }
