@@ -9,6 +9,7 @@
 import type { Db } from '../db/connect';
 import { NOBODY_IN_ROLE } from '../activities/notify';
 import type { StuckFilters, StuckItem } from './stuck';
+import { CLINIC_ADMIN, clinicSubject, courseSubject, inClinics, recentOutbox, systemItem } from './stuck-items';
 
 /** Roles a clinic cannot run a course safely without: the safety alerts' and the steps' owners. */
 export const REQUIRED_CLINIC_ROLES = ['prescriber', 'therapist', 'coordinator'] as const;
@@ -16,16 +17,10 @@ export const REQUIRED_CLINIC_ROLES = ['prescriber', 'therapist', 'coordinator'] 
 export const ALERT_WINDOW_DAYS = 14;
 
 const STAFF_ACTION = { id: 'manage-staff', label: 'Tell a clinician now; add or reactivate staff in the role (Staff page)', roles: ['admin'] as readonly string[] };
-const ADMIN = { role: 'system', staffId: null, name: 'clinic admin' };
 
 export async function undeliveredSafetyAlerts(db: Db, f: StuckFilters, now = new Date()): Promise<StuckItem[]> {
-  let q = db
-    .selectFrom('email_outbox as o')
-    .innerJoin('courses as c', 'c.id', 'o.course_id')
-    .innerJoin('clients as cl', 'cl.id', 'c.client_id')
+  let q = recentOutbox(db, 'safety-alert', ALERT_WINDOW_DAYS, now)
     .select(['o.key', 'o.clinic_id', 'o.course_id', 'o.status', 'o.attempts', 'o.recipient_ref', 'o.last_error', 'o.created_at', 'c.client_id', 'c.current_step', 'cl.given_name', 'cl.family_name'])
-    .where('o.template', '=', 'safety-alert')
-    .where('o.created_at', '>', new Date(now.getTime() - ALERT_WINDOW_DAYS * 86_400_000))
     .where((eb) =>
       eb.or([
         eb('o.status', 'in', ['failed', 'blocked', 'uncertain']),
@@ -35,7 +30,7 @@ export async function undeliveredSafetyAlerts(db: Db, f: StuckFilters, now = new
     )
     .orderBy('o.created_at', 'asc')
     .limit(f.limit ?? 500);
-  if (f.clinics) q = f.clinics.length ? q.where('o.clinic_id', 'in', f.clinics) : q.where(({ lit }) => lit(false));
+  if (f.clinics) q = q.where(inClinics('o.clinic_id', f.clinics));
   const rows = await q.execute();
   return rows
     .filter((r) => !f.step || r.current_step === f.step)
@@ -47,29 +42,18 @@ export async function undeliveredSafetyAlerts(db: Db, f: StuckFilters, now = new
           : r.status === 'pending' || r.status === 'sending'
             ? `mail is failing (${r.attempts} attempts so far${r.last_error ? `: ${r.last_error}` : ''})`
             : `it ${r.status === 'uncertain' ? 'may not have been delivered' : r.status === 'blocked' ? 'was blocked' : 'failed'}${r.last_error ? `: ${r.last_error}` : ''}`;
-      return {
-        type: 'system' as const,
-        courseId: r.course_id,
-        clientId: r.client_id,
-        clientName: `${r.given_name} ${r.family_name}`,
-        clinicId: r.clinic_id,
-        stepKey: r.current_step,
-        stepKind: null,
-        owner: ADMIN,
-        deadlineAt: null,
-        stuckSince: r.created_at.toISOString(),
-        ageSeconds: Math.max(0, Math.round((now.getTime() - r.created_at.getTime()) / 1000)),
-        escalationLevel: 0,
+      return systemItem(courseSubject(r, r.current_step), r.created_at, now, {
+        owner: CLINIC_ADMIN,
         problem: `a safety alert for the ${role} reached no ${role}: ${why}. Tell a clinician about this client now.`,
         action: STAFF_ACTION,
-      };
+      });
     });
 }
 
 export async function clinicStaffingProblems(db: Db, f: StuckFilters, now = new Date()): Promise<StuckItem[]> {
   if (f.step) return [];
   let clinics = db.selectFrom('clinics').select(['id', 'name', 'created_at']);
-  if (f.clinics) clinics = f.clinics.length ? clinics.where('id', 'in', f.clinics) : clinics.where(({ lit }) => lit(false));
+  if (f.clinics) clinics = clinics.where(inClinics('id', f.clinics));
   const list = await clinics.orderBy('id').execute();
   if (!list.length) return [];
   const held = await db
@@ -87,24 +71,15 @@ export async function clinicStaffingProblems(db: Db, f: StuckFilters, now = new 
     if (!missing.length) continue;
     const since = new Date(c.created_at as unknown as string | Date);
     const clinical = missing.filter((r) => r !== 'coordinator');
-    out.push({
-      type: 'system',
-      courseId: null,
-      clientId: null,
-      clientName: null,
-      clinicId: c.id,
-      stepKey: null,
-      stepKind: null,
-      owner: ADMIN,
-      deadlineAt: null,
-      stuckSince: since.toISOString(),
-      ageSeconds: Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)),
-      escalationLevel: 0,
-      problem:
-        `clinic ${c.name} has no active ${missing.join(', no active ')}` +
-        (clinical.length ? `: a safety alert for a client at risk would reach no ${clinical.join(' or ')} (only the clinic's admins, if any)` : ': steps owned by that role would wait for nobody'),
-      action: STAFF_ACTION,
-    });
+    out.push(
+      systemItem(clinicSubject(c.id), since, now, {
+        owner: CLINIC_ADMIN,
+        problem:
+          `clinic ${c.name} has no active ${missing.join(', no active ')}` +
+          (clinical.length ? `: a safety alert for a client at risk would reach no ${clinical.join(' or ')} (only the clinic's admins, if any)` : ': steps owned by that role would wait for nobody'),
+        action: STAFF_ACTION,
+      }),
+    );
   }
   return out;
 }

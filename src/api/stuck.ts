@@ -7,6 +7,7 @@ import type { Db } from '../db/connect';
 import type { SystemHealthMonitor } from './system-health';
 import { safetyQueue } from './records';
 import { clinicStaffingProblems, undeliveredSafetyAlerts } from './alert-problems';
+import { ageSeconds, CLINIC_ADMIN, clinicSubject, courseSubject, inClinics, recentOutbox, systemItem } from './stuck-items';
 
 /** The one action that unsticks a step of this kind (what the board's button does). */
 export const UNSTICK_ACTION: Record<string, { action: CourseAction; label: string }> = {
@@ -72,7 +73,7 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
     .where('c.ended_at', 'is', null)
     .orderBy('s.deadline_at', 'asc')
     .limit(f.limit ?? 500);
-  if (f.clinics) q = f.clinics.length ? q.where('s.clinic_id', 'in', f.clinics) : q.where(({ lit }) => lit(false));
+  if (f.clinics) q = q.where(inClinics('s.clinic_id', f.clinics));
   if (f.step) q = q.where((eb) => eb.or([eb('s.kind', '=', f.step!), eb('s.step_key', '=', f.step!)]));
   if (f.owner) q = q.where((eb) => eb.or([eb('s.owner_role', '=', f.owner!), eb('s.owner_staff_id', '=', f.owner!)]));
   const rows = await q.execute();
@@ -94,7 +95,7 @@ export async function deadlineBreaches(db: Db, f: StuckFilters, now = new Date()
       owner: { role: r.owner_role, staffId: r.owner_staff_id, name: r.display_name },
       deadlineAt: r.deadline_at ? r.deadline_at.toISOString() : null,
       stuckSince: since ? since.toISOString() : null,
-      ageSeconds: since ? Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)) : null,
+      ageSeconds: since ? ageSeconds(since, now) : null,
       escalationLevel: r.escalation_level,
       escalationsFailed,
       problem:
@@ -114,7 +115,7 @@ export async function systemFailures(db: Db, monitor: SystemHealthMonitor, f: St
     .innerJoin('clients as cl', 'cl.id', 'c.client_id')
     .select(['c.id', 'c.clinic_id', 'c.client_id', 'c.current_step', 'cl.given_name', 'cl.family_name'])
     .where('c.id', 'in', [...new Set(problems.map((p) => p.courseId))]);
-  if (f.clinics) q = f.clinics.length ? q.where('c.clinic_id', 'in', f.clinics) : q.where(({ lit }) => lit(false));
+  if (f.clinics) q = q.where(inClinics('c.clinic_id', f.clinics));
   const courses = new Map((await q.execute()).map((c) => [c.id, c]));
   const out: StuckItem[] = [];
   for (const p of problems) {
@@ -133,7 +134,7 @@ export async function systemFailures(db: Db, monitor: SystemHealthMonitor, f: St
       owner: { role: 'system', staffId: null, name: 'system (engineering)' },
       deadlineAt: null,
       stuckSince: p.since,
-      ageSeconds: p.since ? Math.max(0, Math.round((now.getTime() - Date.parse(p.since)) / 1000)) : null,
+      ageSeconds: p.since ? ageSeconds(new Date(p.since), now) : null,
       escalationLevel: 0,
       problem:
         p.kind === 'activity-retrying'
@@ -183,7 +184,6 @@ async function failedEscalationCounts(db: Db, courseIds: string[]): Promise<Map<
 
 /** Failed escalations stay on the board this long after the newest one (the outbox keeps them after). */
 export const ESCALATION_WINDOW_DAYS = 14;
-const ADMIN_OWNER = { role: 'system', staffId: null, name: 'clinic admin' };
 
 /**
  * Escalation emails about an overdue step that reached nobody (failed: e.g. the clinic has no active
@@ -191,10 +191,7 @@ const ADMIN_OWNER = { role: 'system', staffId: null, name: 'clinic admin' };
  * step's "escalated ×3" otherwise reads as if someone had been told.
  */
 export async function failedEscalations(db: Db, f: StuckFilters, now = new Date()): Promise<StuckItem[]> {
-  let q = db
-    .selectFrom('email_outbox as o')
-    .innerJoin('courses as c', 'c.id', 'o.course_id')
-    .innerJoin('clients as cl', 'cl.id', 'c.client_id')
+  let q = recentOutbox(db, 'step-escalation', ESCALATION_WINDOW_DAYS, now)
     .select([
       'o.course_id',
       'o.clinic_id',
@@ -207,36 +204,23 @@ export async function failedEscalations(db: Db, f: StuckFilters, now = new Date(
       sql<string | null>`(array_agg(o.last_error order by o.created_at desc))[1]`.as('last_error'),
       sql<string | null>`string_agg(distinct o.recipient_ref, ', ')`.as('roles'),
     ])
-    .where('o.template', '=', 'step-escalation')
     .where('o.status', 'in', ['failed', 'blocked', 'uncertain'])
-    .where('o.created_at', '>', new Date(now.getTime() - ESCALATION_WINDOW_DAYS * 86_400_000))
     .where('c.ended_at', 'is', null)
     .groupBy(['o.course_id', 'o.clinic_id', sql`o.data->>'stepKey'`, 'c.client_id', 'cl.given_name', 'cl.family_name'])
     .orderBy(sql`min(o.created_at)`)
     .limit(f.limit ?? 500);
-  if (f.clinics) q = f.clinics.length ? q.where('o.clinic_id', 'in', f.clinics) : q.where(({ lit }) => lit(false));
+  if (f.clinics) q = q.where(inClinics('o.clinic_id', f.clinics));
   if (f.step) q = q.where(sql<string>`o.data->>'stepKey'`, '=', f.step);
   const rows = await q.execute();
   return rows.map((r) => {
     const since = new Date(r.first_at as unknown as string);
     const n = Number(r.n);
-    return {
-      type: 'system' as const,
-      courseId: r.course_id,
-      clientId: r.client_id,
-      clientName: `${r.given_name} ${r.family_name}`,
-      clinicId: r.clinic_id,
-      stepKey: r.step_key,
-      stepKind: null,
-      owner: ADMIN_OWNER,
-      deadlineAt: null,
-      stuckSince: since.toISOString(),
-      ageSeconds: Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)),
-      escalationLevel: 0,
+    return systemItem(courseSubject(r, r.step_key), since, now, {
+      owner: CLINIC_ADMIN,
       escalationsFailed: n,
       problem: `${n} escalation email${n === 1 ? '' : 's'} about overdue ${r.step_key} (to the ${r.roles ?? 'owner'}) reached nobody${r.last_error ? `: ${r.last_error}` : ''}. Nobody has been told this step is overdue.`,
       action: { id: 'manage-staff', label: 'Tell the step\'s owner now; add or reactivate staff in the role (Staff page)', roles: ['admin'] },
-    };
+    });
   });
 }
 
@@ -260,7 +244,7 @@ export async function givenUpWebhooks(db: Db, f: StuckFilters, now = new Date())
     .groupBy(['s.id', 's.clinic_id', 's.url'])
     .orderBy(sql`min(coalesce(d.last_attempt_at, d.created_at))`)
     .limit(f.limit ?? 500);
-  if (f.clinics) q = f.clinics.length ? q.where('s.clinic_id', 'in', f.clinics) : q.where(({ lit }) => lit(false));
+  if (f.clinics) q = q.where(inClinics('s.clinic_id', f.clinics));
   const rows = await q.execute();
   return rows.map((r) => {
     const since = new Date(r.first_at as unknown as string);
@@ -271,23 +255,12 @@ export async function givenUpWebhooks(db: Db, f: StuckFilters, now = new Date())
     } catch {
       /* stored URLs were validated; keep the generic name */
     }
-    return {
-      type: 'system' as const,
-      courseId: null,
-      clientId: null,
-      clientName: null,
-      clinicId: r.clinic_id,
-      stepKey: null,
-      stepKind: null,
+    return systemItem(clinicSubject(r.clinic_id), since, now, {
       owner: { role: 'system', staffId: null, name: 'clinic admin or coordinator (integrations)' },
-      deadlineAt: null,
-      stuckSince: since.toISOString(),
-      ageSeconds: Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000)),
-      escalationLevel: 0,
       webhookSubscriptionId: r.id,
       problem: `webhook ${r.id} to ${host}: ${n} deliver${n === 1 ? 'y was' : 'ies were'} given up on (${r.types})${r.last_error ? `; last error: ${r.last_error}` : ''}. The receiver has missed these events.`,
       action: { id: 'redeliver-webhooks', label: `Redeliver ${n} failed deliver${n === 1 ? 'y' : 'ies'} in order`, roles: ['admin', 'coordinator'] },
-    };
+    });
   });
 }
 
