@@ -3,7 +3,9 @@
 // dashboard can list them (GET /api/outbox, /outbox). Nothing is relayed anywhere.
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/connect';
+import type { SmtpSinkMessagesTable } from '../db/schema';
 import type { Logger } from '../log';
 
 export interface SmtpSink {
@@ -129,6 +131,18 @@ export interface SinkMessage extends SinkMessageSummary {
   raw: string;
 }
 
+/** A stored message's envelope and subject, as listed and as read. */
+function envelopeOf(r: Pick<Selectable<SmtpSinkMessagesTable>, 'id' | 'received_at' | 'message_id' | 'envelope_from' | 'envelope_to' | 'subject'>) {
+  return {
+    id: Number(r.id),
+    receivedAt: r.received_at.toISOString(),
+    messageId: r.message_id,
+    from: r.envelope_from,
+    to: r.envelope_to,
+    subject: r.subject,
+  };
+}
+
 /** Newest first. `messageIds` narrows to those Message-IDs (e.g. the outbox rows a principal may see). */
 export async function listSinkMessages(db: Db, q: { limit?: number; beforeId?: number; messageIds?: string[] } = {}): Promise<SinkMessageSummary[]> {
   let query = db.selectFrom('smtp_sink_messages').select(['id', 'received_at', 'message_id', 'envelope_from', 'envelope_to', 'subject', 'attachments']);
@@ -139,12 +153,7 @@ export async function listSinkMessages(db: Db, q: { limit?: number; beforeId?: n
   }
   const rows = await query.orderBy('id', 'desc').limit(Math.min(Math.max(q.limit ?? 100, 1), 1000)).execute();
   return rows.map((r) => ({
-    id: Number(r.id),
-    receivedAt: r.received_at.toISOString(),
-    messageId: r.message_id,
-    from: r.envelope_from,
-    to: r.envelope_to,
-    subject: r.subject,
+    ...envelopeOf(r),
     attachments: r.attachments.map(({ filename, contentType, size }) => ({ filename, contentType, size })),
   }));
 }
@@ -153,12 +162,7 @@ export async function getSinkMessage(db: Db, id: number): Promise<SinkMessage | 
   const r = await db.selectFrom('smtp_sink_messages').selectAll().where('id', '=', id).executeTakeFirst();
   if (!r) return undefined;
   return {
-    id: Number(r.id),
-    receivedAt: r.received_at.toISOString(),
-    messageId: r.message_id,
-    from: r.envelope_from,
-    to: r.envelope_to,
-    subject: r.subject,
+    ...envelopeOf(r),
     text: r.text_body,
     html: r.html_body,
     attachments: r.attachments,
