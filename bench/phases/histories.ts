@@ -25,6 +25,7 @@ export interface ProtocolHistory {
   historyBytes: number;
   /** The same for its children (the assessments: one workflow per assessment step), and how many. */
   assessmentHistoryBytes: number;
+  assessmentEvents: number;
   assessments: number;
   /** Bytes of the course's rows in the engine's database (pg_column_size over every table with a course_id, and its courses row), indexes not counted. */
   dbRowBytes: number;
@@ -76,10 +77,15 @@ async function eventsPerRun(temporal: Client, workflowId: string): Promise<{ eve
 }
 
 /** The server's historySizeBytes of the course's children (its assessments), summed. */
-async function childHistoryBytes(temporal: Client, children: string[]): Promise<{ children: number; bytes: number }> {
+async function childHistoryBytes(temporal: Client, children: string[]): Promise<{ children: number; bytes: number; events: number }> {
   let bytes = 0;
-  for (const id of children) bytes += (await temporal.workflow.getHandle(id).describe()).historySize ?? 0;
-  return { children: children.length, bytes };
+  let events = 0;
+  for (const id of children) {
+    const d = await temporal.workflow.getHandle(id).describe();
+    bytes += d.historySize ?? 0;
+    events += d.historyLength;
+  }
+  return { children: children.length, bytes, events };
 }
 
 export async function benchHistories(opts: { db: Db; temporal: Client; taskQueue: string; timeScale: number; protocols?: string[]; log: (m: string) => void }): Promise<ProtocolHistory[]> {
@@ -95,7 +101,7 @@ export async function benchHistories(opts: { db: Db; temporal: Client; taskQueue
       const children = await childHistoryBytes(opts.temporal, childIds);
       const realSeconds = Math.round((Date.now() - t0) / 100) / 10;
       opts.log(`  ${protocol.id}: ${final.status} in ${realSeconds} s, events per run ${runs.join(' + ')}, history ${historyBytes} bytes (course workflow) + ${children.bytes} (${children.children} assessments), rows ${dbRowBytes} bytes`);
-      return { protocol: protocol.id, status: final.status, runs: runs.length, maxEventsPerRun: Math.max(...runs), eventsPerRun: runs, totalEvents: runs.reduce((a, b) => a + b, 0), historyBytes, assessmentHistoryBytes: children.bytes, assessments: children.children, dbRowBytes, realSeconds };
+      return { protocol: protocol.id, status: final.status, runs: runs.length, maxEventsPerRun: Math.max(...runs), eventsPerRun: runs, totalEvents: runs.reduce((a, b) => a + b, 0), historyBytes, assessmentHistoryBytes: children.bytes, assessmentEvents: children.events, assessments: children.children, dbRowBytes, realSeconds };
     }),
   );
 }

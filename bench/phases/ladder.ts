@@ -59,7 +59,27 @@ export interface LadderOptions {
   drainMs?: number;
   /** First-step p95 that still counts as bounded. */
   p95LimitMs?: number;
+  /** When given: staff actions over HTTP at half the engine's knee, on courses the ladder opened (more than the default cache holds). */
+  staff?: { baseUrl: string; token: string; concurrency?: number };
   log: (msg: string) => void;
+}
+
+export interface StaffAtHalfKnee {
+  offeredPerS: number;
+  /** Courses the ladder had opened on this worker before the step (the cache holds cacheWorkflows workflows, two per course). */
+  openCourses: number;
+  cacheWorkflows: number | undefined;
+  actions: number;
+  errors: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  maxMs: number | null;
+  concurrency: number;
+  enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'>;
+  /** Waited before the step for the ladder's enrolled courses to have their first step; how many still had none. */
+  backlogWaitMs: number;
+  backlogLeft: number;
+  loadAvg1m: number;
 }
 
 type Pcts = { p50: number | null; p95: number | null; p99: number | null };
@@ -137,7 +157,9 @@ export async function benchLadder(opts: LadderOptions) {
   // Clients for every engine enrollment of the run, seeded at once (server-side generate_series).
   const WARM_SECONDS = Math.min(seconds, 5);
   const perRepeat = rates.reduce((a, r) => a + 2 * Math.round(r * seconds), 0);
-  const clientIds = await seedClients(db, 'bench-ladder', perRepeat * repeats + Math.round(2 * WARM_SECONDS), `bench-ladder-${runId}-`);
+  const halfKneeClients = opts.staff ? Math.ceil((Math.max(...rates) / 2) * seconds) + 1 : 0;
+  const clientIds = await seedClients(db, 'bench-ladder', perRepeat * repeats + Math.round(2 * WARM_SECONDS) + halfKneeClients, `bench-ladder-${runId}-`);
+  const engineCourses: string[] = [];
   let nextClient = 0;
 
   // CPU-seconds by process.
@@ -231,6 +253,7 @@ export async function benchLadder(opts: LadderOptions) {
     const cpu1 = await cpuNow();
 
     const keys = [...scheduledOf.keys()];
+    if (kind === 'engine') engineCourses.push(...keys);
     const first = keys.filter((k) => doneAt.has(k)).map((k) => doneAt.get(k)! - scheduledOf.get(k)!);
     const lastDone = Math.max(start, ...[...doneAt.values()]);
     const completedPerS = doneAt.size / Math.max(seconds, (lastDone - start) / 1000);
@@ -268,6 +291,69 @@ export async function benchLadder(opts: LadderOptions) {
     return sample;
   };
 
+  // Staff actions while enrollments arrive at half the knee: 4 staff (by default) at once, each pausing
+  // then resuming a course picked at random among those the ladder opened (most are out of the cache,
+  // so an action may replay its course's history first), over HTTP as the dashboard sends them.
+  let staffAtHalfKnee: StaffAtHalfKnee | undefined;
+  const staffStep = async (rate: number): Promise<StaffAtHalfKnee> => {
+    const staff = opts.staff!;
+    const concurrency = staff.concurrency ?? 4;
+    const pool = [...engineCourses];
+    const openCourses = pool.length;
+    // The ladder's last steps were past the knee: wait (at most 5 minutes) until every course it enrolled
+    // has its first step, so that this step measures half the knee and not the recovery from overload.
+    const backlogT0 = Date.now();
+    let backlog = 0;
+    for (;;) {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from unnest(${pool}::text[]) as c(id) where not exists (select 1 from course_steps s where s.course_id = c.id)`.execute(db);
+      backlog = rows[0]!.n;
+      if (backlog === 0 || Date.now() - backlogT0 > 300_000) break;
+      await sleep(1000);
+    }
+    const backlogWaitMs = Date.now() - backlogT0;
+    await waitIdleBoth(engine.worker, baselineWorker);
+    const loadAvg1m = round(os.loadavg()[0]!, 2);
+    const times: number[] = [];
+    let errors = 0;
+    let stop = false;
+    const post = async (courseId: string, action: 'pause' | 'resume') => {
+      const t0 = performance.now();
+      const res = await fetch(`${staff.baseUrl}/api/courses/${courseId}/${action}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${staff.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(action === 'pause' ? { reason: 'benchmark' } : {}),
+      }).catch(() => null);
+      await res?.text();
+      if (res?.status === 200) times.push(performance.now() - t0);
+      else errors++;
+    };
+    const lanes = Array.from({ length: concurrency }, async () => {
+      while (!stop && pool.length) {
+        const courseId = pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!;
+        await post(courseId, 'pause');
+        await post(courseId, 'resume');
+      }
+    });
+    const enrollment = await runStep('engine', rate, -2, 0);
+    stop = true;
+    await Promise.all(lanes);
+    const r: StaffAtHalfKnee = {
+      offeredPerS: rate,
+      openCourses,
+      cacheWorkflows: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows,
+      actions: times.length,
+      errors,
+      ...(() => { const p = pcts(times); return { p50Ms: p.p50, p95Ms: p.p95, maxMs: times.length ? round(Math.max(...times), 0) : null }; })(),
+      concurrency,
+      enrollment: { completedPerS: enrollment.completedPerS, firstStepMs: enrollment.firstStepMs, keptUp: enrollment.keptUp },
+      backlogWaitMs,
+      backlogLeft: backlog,
+      loadAvg1m,
+    };
+    log(`  staff actions at half the knee (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'}): ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms, ${errors} errors`);
+    return r;
+  };
+
   const samples: LadderSample[] = [];
   const skipped: Array<{ kind: LadderKind; offeredPerS: number; repeat: number }> = [];
   const t0 = Date.now();
@@ -300,6 +386,10 @@ export async function benchLadder(opts: LadderOptions) {
         }
       }
     }
+    if (opts.staff) {
+      const knee = summarizeLadder(samples, rates, repeats).engine.knee;
+      if (knee > 0) staffAtHalfKnee = await staffStep(knee / 2);
+    }
   } finally {
     if (baselineWorker.getState() === 'RUNNING') baselineWorker.shutdown();
     await engine.stop();
@@ -308,7 +398,7 @@ export async function benchLadder(opts: LadderOptions) {
     mailer.close();
     await sink.stop();
   }
-  return { ...summarizeLadder(samples, rates, repeats), seconds, repeats, p95LimitMs, drainMs, skipped, cpuDatabase: databaseWhere, engineWorkerCache: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows, minutes: round((Date.now() - t0) / 60_000, 1), samples };
+  return { ...summarizeLadder(samples, rates, repeats), seconds, repeats, p95LimitMs, drainMs, skipped, cpuDatabase: databaseWhere, engineWorkerCache: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows, minutes: round((Date.now() - t0) / 60_000, 1), ...(staffAtHalfKnee ? { staffAtHalfKnee } : {}), samples };
 }
 
 async function waitIdleBoth(a: Parameters<typeof waitIdle>[0], b: Parameters<typeof waitIdle>[0]): Promise<number> {
