@@ -94,6 +94,11 @@ export function errorSummary(state: FormState | undefined, title: string, anchor
   return html`<div class="error-summary" id="error-summary" tabindex="-1" role="alert"><h2>${title}</h2>${items.length ? html`<ul>${items}</ul>` : html`<p>${state.message}</p>`}</div>`;
 }
 
+/** The error summary of a form outside the catalogue, its fields keyed by name (`items.0.x` by `items`): each problem links to its field's id and says its label. */
+export function fieldsErrorSummary(state: FormState | undefined, title: string, fields: Record<string, { id: string; label: string }>): SafeHtml {
+  return errorSummary(state, title, (f) => fields[f.split('.')[0]!]?.id, (f) => fields[f.split('.')[0]!]?.label ?? f);
+}
+
 /** A one-time submission id for a form: a second submit of the same rendered form is the same Update. */
 export const submissionField = () => html`<input type="hidden" name="_submission" value="${randomUUID()}">`;
 /** The submission id sent with a form, when it has the expected shape. */
@@ -123,7 +128,7 @@ export function newClientForm(p: Principal, clinics: Array<{ id: string; name: s
   const s = state?.form === 'new-client' ? state : undefined;
   const chosen = valueOf(s, 'clinicId');
   const clinicProblems = problemsFor(s, 'clinicId');
-  return html`${errorSummary(s, 'The client was not added', (f) => NEW_CLIENT_FIELDS[f.split('.')[0]!]?.id, (f) => NEW_CLIENT_FIELDS[f.split('.')[0]!]?.label ?? f)}<form method="post" action="/clients" class="card" id="new-client">${csrfField(p)}
+  return html`${fieldsErrorSummary(s, 'The client was not added', NEW_CLIENT_FIELDS)}<form method="post" action="/clients" class="card" id="new-client">${csrfField(p)}
 <label for="clinic">Clinic</label><select id="clinic" name="clinicId" required${invalidAttrs('clinic', clinicProblems)}>${clinics.map((c) => html`<option value="${c.id}"${c.id === chosen ? html` selected` : ''}>${c.name}</option>`)}</select>${fieldError('clinic', clinicProblems)}
 <div class="grid">${text(s, 'given', 'givenName', 'Given name', html` required autocomplete="off"`)}${text(s, 'family', 'familyName', 'Family name', html` required autocomplete="off"`)}</div>
 ${text(s, 'cemail', 'email', 'Email', html` type="email" required autocomplete="off"`)}
@@ -145,7 +150,7 @@ export function newStaffForm(p: Principal, clinics: Array<{ id: string; name: st
   const ticked = new Set(s?.values.clinicIds ?? []);
   const roleProblems = problemsFor(s, 'role');
   const clinicProblems = problemsFor(s, 'clinicIds');
-  return html`${errorSummary(s, 'The staff member was not created', (f) => NEW_STAFF_FIELDS[f.split('.')[0]!]?.id, (f) => NEW_STAFF_FIELDS[f.split('.')[0]!]?.label ?? f)}<form method="post" action="/staff" class="card" id="new-staff">${csrfField(p)}${text(s, 'sname', 'displayName', 'Name', html` required`)}${text(s, 'semail', 'email', 'Email', html` type="email" required`)}
+  return html`${fieldsErrorSummary(s, 'The staff member was not created', NEW_STAFF_FIELDS)}<form method="post" action="/staff" class="card" id="new-staff">${csrfField(p)}${text(s, 'sname', 'displayName', 'Name', html` required`)}${text(s, 'semail', 'email', 'Email', html` type="email" required`)}
 <label for="srole">Role</label><select id="srole" name="role"${invalidAttrs('srole', roleProblems)}>${['coordinator', 'prescriber', 'therapist', 'admin'].map((r) => html`<option${r === role ? html` selected` : ''}>${r}</option>`)}</select>${fieldError('srole', roleProblems)}
 <fieldset id="sclinics" tabindex="-1"${invalidAttrs('sclinics', clinicProblems)}><legend>Clinics</legend>${fieldError('sclinics', clinicProblems)}${clinics.map((c, i) => html`<label class="check" for="sclinic-${i}"><input type="checkbox" id="sclinic-${i}" name="clinicIds" value="${c.id}"${ticked.has(c.id) ? html` checked` : ''}> ${c.name}</label>`)}</fieldset><p class="muted">A password is generated and shown once.</p><p><button type="submit">Create</button></p></form>`;
 }

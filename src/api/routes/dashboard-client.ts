@@ -15,7 +15,7 @@ import { performAction } from '../actions';
 import { principalOf } from '../auth';
 import { pathwayDiagram, scoreChart } from '../charts';
 import type { AppDeps } from '../context';
-import { errorSummary, fieldError, invalidAttrs, newClientForm, problemsFor, refusal, submissionOf, valueOf, zoneOrUtc, type FormState } from '../form-state';
+import { errorSummary, fieldError, fieldsErrorSummary, invalidAttrs, newClientForm, problemsFor, refusal, submissionOf, valueOf, zoneOrUtc, type FormState } from '../form-state';
 import { csrfField, fmtTime, html, page, raw, type SafeHtml } from '../html';
 import { clientAnswers, clientDoses, type AnsweredAssessment } from '../client-record';
 import { clientScores, clientTimeline, safetyQueue } from '../records';
@@ -206,7 +206,7 @@ ${holdsHtml}
       const spec: ActionSpec = ACTIONS[action as CourseAction];
       summary = errorSummary(state, `Not recorded: ${spec.summary.split(' (')[0]}`, (f) => problemAnchor(spec, state.form, f), (f) => problemLabel(spec, f));
     } else if (state?.form === 'enroll') {
-      summary = errorSummary(state, 'Not enrolled', (f) => ENROLL_FIELDS[f.split('.')[0]!]?.id, (f) => ENROLL_FIELDS[f.split('.')[0]!]?.label ?? f);
+      summary = fieldsErrorSummary(state, 'Not enrolled', ENROLL_FIELDS);
     }
     const charts = scores.filter((s) => s.instrumentId !== 'cssrs' && s.points.length > 0);
     const body = html`${summary}<p>${client.email}${client.phone ? ` · ${client.phone}` : ''} · clinic ${client.clinic_id}${client.date_of_birth ? ` · born ${client.date_of_birth.toISOString().slice(0, 10)}` : ''} · times in ${tz}</p>
