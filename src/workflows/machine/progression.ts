@@ -805,7 +805,8 @@ export class Progression {
     return { events, notifications: o.notifications, startAssessments: o.start, cancelAssessments: o.cancel };
   }
 
-  private stepEvent(p: PlannedStep, s: StepRuntime): StepEvent {
+  /** A step's row as the projection writes it (a move writes those of the steps it removed from the plan). */
+  stepEvent(p: PlannedStep, s: StepRuntime): StepEvent {
     return {
       kind: 'step',
       stepKey: p.id,

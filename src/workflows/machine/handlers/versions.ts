@@ -54,24 +54,7 @@ export const versions = {
         }
         // Its questionnaire, if still unanswered, is withdrawn with it (the client's link closes).
         if (s.assessmentId) m.cancelAssessment(s.assessmentId);
-        m.emit({
-          kind: 'step',
-          stepKey: p.id,
-          stepKind: p.kind,
-          name: p.name,
-          phase: p.phaseId,
-          owner: p.owner,
-          status: s.status,
-          overdue: false,
-          openedAt: s.openedAt,
-          deadlineAt: s.deadlineAt,
-          completedAt: s.completedAt,
-          escalationLevel: s.escalationsSent,
-          outcome: s.outcome,
-          session: s.session ? { status: s.session.status, startsAt: s.session.startsAt, noShows: s.session.noShowCount } : null,
-          assessmentId: s.assessmentId,
-          targetAt: typeof s.detail.targetAt === 'string' ? s.detail.targetAt : null,
-        });
+        m.emit(m.stepEvent(p, s));
       }
       // Open steps whose deadline changed: the deadline moves by the difference (a new deadline, so its escalations start again).
       for (const r of preview.retimed) {
