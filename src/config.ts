@@ -56,6 +56,12 @@ const schema = z.object({
   WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
   /** Activities (mail, webhooks, records) one worker runs at once; default 20. */
   WORKER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
+  /**
+   * Workflows one worker keeps in memory (the SDK's sticky cache); two per open course (the course and
+   * its open assessment). Default: the SDK's, sized from the machine's memory. A course out of the cache
+   * replays its history on its next task: size it from the open courses (docs/performance.md).
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   EMBEDDED_PG_PORT: port.default(5433),
 
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),

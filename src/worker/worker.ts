@@ -52,11 +52,16 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
  * Updates of staff actions and their projections. Activities wait on the network (SMTP, webhooks),
  * so they keep more room: a slow mail server must not hold every slot.
  */
-export function workerSlots(config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_LOCAL_ACTIVITY_SLOTS' | 'WORKER_ACTIVITY_SLOTS'>, cores = os.availableParallelism()): Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentActivityTaskExecutions'> {
+export function workerSlots(
+  config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_LOCAL_ACTIVITY_SLOTS' | 'WORKER_ACTIVITY_SLOTS'> & Partial<Pick<Config, 'WORKER_MAX_CACHED_WORKFLOWS'>>,
+  cores = os.availableParallelism(),
+): Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows'> {
   const perCores = Math.min(40, Math.max(4, 4 * cores));
   return {
     maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS ?? perCores,
     maxConcurrentLocalActivityExecutions: config.WORKER_LOCAL_ACTIVITY_SLOTS ?? perCores,
     maxConcurrentActivityTaskExecutions: config.WORKER_ACTIVITY_SLOTS ?? 20,
+    // The SDK's default (from the machine's memory) unless set.
+    ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS } : {}),
   };
 }

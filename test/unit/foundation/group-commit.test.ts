@@ -82,5 +82,7 @@ describe('workerSlots: sized from the cores unless configured', () => {
       maxConcurrentLocalActivityExecutions: 3,
       maxConcurrentActivityTaskExecutions: 50,
     });
+    expect(workerSlots({ WORKER_MAX_CACHED_WORKFLOWS: 20_000 }, 2).maxCachedWorkflows).toBe(20_000);
+    expect('maxCachedWorkflows' in workerSlots({}, 2)).toBe(false); // the SDK's default
   });
 });
