@@ -71,6 +71,11 @@ function instrumentsAt(p: Protocol, step: ProtocolStep): string {
   }
 }
 
+/** Protocol hours in a tenth of a real second at this time scale (one decimal). */
+export function rehearsalHoursPerTenthSecond(timeScale: number): string {
+  return (Math.round((timeScale * 0.1) / 360) / 10).toString();
+}
+
 /** A protocol as a readable timeline: phases in order, each step with who, when, its deadline and what if late. */
 export function protocolTimeline(p: Protocol): SafeHtml {
   const late = ifLate(p);
@@ -299,7 +304,7 @@ function rehearsalResult(r: Partial<RehearsalSummary>): SafeHtml {
   const waits = r.waits ?? [];
   const stuck = r.stuck ?? [];
   const e = r.emailsPerClient;
-  return html`<p id="rehearsal-verdict">${r.passed ? html`<span class="badge ok">passed</span>` : html`<span class="badge bad">did not pass</span>`} ${r.matched ?? 0} of ${r.clients ?? 0} synthetic clients ended as their profile predicts${r.unfinished ? `; ${r.unfinished} had not ended` : ''}.${r.timeScale ? ` ${r.timeScale} protocol days per real day.` : ''}</p>
+  return html`<p id="rehearsal-verdict">${r.passed ? html`<span class="badge ok">passed</span>` : html`<span class="badge bad">did not pass</span>`} ${r.matched ?? 0} of ${r.clients ?? 0} synthetic clients ended as their profile predicts${r.unfinished ? `; ${r.unfinished} had not ended` : ''}.${r.timeScale ? ` ${r.timeScale} protocol days per real day: a tenth of a real second, about what one step of the synthetic staff takes, is ${rehearsalHoursPerTenthSecond(r.timeScale)} protocol hours, so waits and lateness of that order are the rehearsal's own pace, not the protocol's.` : ''}</p>
 ${(r.reasons ?? []).length ? html`<ul id="rehearsal-reasons">${r.reasons!.map((x) => html`<li>${x}</li>`)}</ul>` : ''}
 ${byProfile.length ? html`<table class="responsive" id="rehearsal-profiles"><caption>How the synthetic clients ended</caption><thead><tr><th scope="col">Profile</th><th scope="col">Clients</th><th scope="col">Expected</th><th scope="col">As expected</th><th scope="col">How they ended</th></tr></thead><tbody>${byProfile.map(
     ([k, v]) => html`<tr><td>${PROFILE_WORDS[k] ?? k}</td><td>${v.count}</td><td>${v.expected}</td><td>${v.matched}</td><td>${Object.entries(v.finals).map(([f, n]) => `${n} ${f}`).join(', ')}</td></tr>`,
