@@ -26,6 +26,12 @@ export interface DevServerOptions {
    */
   pidFile?: string;
   startTimeoutMs?: number;
+  /**
+   * The server's HTTP API port; omitted = a free one picked now. (Left to the CLI it is the gRPC port
+   * + 1000, which nothing checked: a test run's dev server failed to start on it, in use by another
+   * process.)
+   */
+  httpPort?: number;
 }
 
 export interface DevServer {
@@ -244,7 +250,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   if (opts.uiPort && !(await portIsFree(opts.uiPort))) {
     throw new Error(`${describePortInUse(opts.uiPort, 'Temporal Web UI')} (set TEMPORAL_UI_PORT)`);
   }
-  const args = ['server', 'start-dev', '--ip', host, '--port', String(opts.port), '--namespace', opts.namespace ?? 'default', '--log-level', 'warn'];
+  const httpPort = opts.httpPort ?? (await freePort());
+  const args = ['server', 'start-dev', '--ip', host, '--port', String(opts.port), '--http-port', String(httpPort), '--namespace', opts.namespace ?? 'default', '--log-level', 'warn'];
   if (opts.uiPort) args.push('--ui-ip', host, '--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
   else args.push('--headless');
   if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);

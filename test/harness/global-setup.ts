@@ -16,13 +16,18 @@ export default async function globalSetup(): Promise<void> {
   const t0 = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kap-it-'));
   const { temporalCli } = resolveToolchain(process.env.TEMPORAL_CLI_PATH || undefined);
-  const temporalPort = await freePort();
-  const server = await startDevServer({
-    cliPath: temporalCli,
-    port: temporalPort,
-    logFile: path.join(dir, 'temporal.log'),
-    startTimeoutMs: 90_000,
-  });
+  // Free ports are picked, then bound by the server a moment later: another process can take one in
+  // between (seen once in CI). Such a start is tried again on other ports, twice at most.
+  const start = async (attempt: number): Promise<Awaited<ReturnType<typeof startDevServer>>> => {
+    try {
+      return await startDevServer({ cliPath: temporalCli, port: await freePort(), logFile: path.join(dir, `temporal${attempt ? `-${attempt}` : ''}.log`), startTimeoutMs: 90_000 });
+    } catch (err) {
+      if (attempt >= 2 || !/exited during start-up/.test(String(err))) throw err;
+      process.stderr.write(`[harness] the Temporal dev server did not start (${String(err)}); again on other ports\n`);
+      return start(attempt + 1);
+    }
+  };
+  const server = await start(0);
   state.temporal = server;
   process.env.KAP_TEST_TEMPORAL_ADDRESS = server.address;
   // The dev server runs in its own process group, so a signal that ends jest (a CI timeout's SIGTERM,
