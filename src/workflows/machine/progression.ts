@@ -609,14 +609,7 @@ export class Progression {
       const s = this.state.steps[p.id]!;
       if (p.maintenance === undefined || ['done', 'skipped', 'cancelled'].includes(s.status)) continue;
       const wasOpen = s.status === 'open';
-      s.status = 'cancelled';
-      s.completedAt = now;
-      s.outcome = 'maintenance-ended';
-      if (s.session && !['completed', 'cancelled'].includes(s.session.status)) {
-        s.session.status = 'cancelled';
-        this.sessionRecord(p, s);
-        this.foldSession(p, s);
-      }
+      this.cancelStep(p, s, 'maintenance-ended', now);
       if (wasOpen) this.touch(p.id);
       cancelled.push(p.id);
     }
@@ -631,6 +624,18 @@ export class Progression {
     this.end('withdrawn', `withdrawn: ${reason}`, now, actor);
   }
 
+  /** A step cancelled (the course ended, maintenance ended, a move removed it), with its session if not yet held. */
+  cancelStep(p: PlannedStep, s: StepRuntime, outcome: string, now: number): void {
+    s.status = 'cancelled';
+    s.completedAt = now;
+    s.outcome = outcome;
+    if (s.session && !['completed', 'cancelled'].includes(s.session.status)) {
+      s.session.status = 'cancelled';
+      this.sessionRecord(p, s);
+      this.foldSession(p, s);
+    }
+  }
+
   end(status: 'completed' | 'withdrawn' | 'ineligible', reason: string, now: number, actor?: ActorRef): void {
     if (this.finished) return;
     this.state.status = status;
@@ -639,14 +644,7 @@ export class Progression {
     for (const p of this.plan) {
       const s = this.state.steps[p.id]!;
       if (s.status === 'open') {
-        s.status = 'cancelled';
-        s.completedAt = now;
-        s.outcome = status;
-        if (s.session && !['completed', 'cancelled'].includes(s.session.status)) {
-          s.session.status = 'cancelled';
-          this.sessionRecord(p, s);
-          this.foldSession(p, s);
-        }
+        this.cancelStep(p, s, status, now);
         this.touch(p.id);
       }
     }

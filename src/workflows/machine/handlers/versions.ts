@@ -43,15 +43,8 @@ export const versions = {
       for (const r of preview.removed) {
         const p = oldById.get(r.stepKey)!;
         const s = m.state.steps[r.stepKey]!;
-        s.status = 'cancelled';
-        s.completedAt = now;
-        s.outcome = `moved to ${preview.to}`;
+        m.cancelStep(p, s, `moved to ${preview.to}`, now);
         s.overdue = false;
-        if (s.session && !['completed', 'cancelled'].includes(s.session.status)) {
-          s.session.status = 'cancelled';
-          m.sessionRecord(p, s);
-          m.foldSession(p, s);
-        }
         // Its questionnaire, if still unanswered, is withdrawn with it (the client's link closes).
         if (s.assessmentId) m.cancelAssessment(s.assessmentId);
         m.emit(m.stepEvent(p, s));
