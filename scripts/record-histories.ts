@@ -82,6 +82,15 @@ async function intake(c: LiveCourse): Promise<void> {
   await c.act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
 }
 
+/** Intake, then every preparation session scheduled and held. */
+async function throughPreparation(c: LiveCourse): Promise<void> {
+  await intake(c);
+  for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
+    await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
+    await c.act('session-complete', { stepKey: `prep-${n}` });
+  }
+}
+
 async function ended(c: LiveCourse): Promise<void> {
   await c.temporal.workflow.getHandle(courseWorkflowId(c.courseId)).result();
 }
@@ -130,11 +139,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     name: 'kap-office-withdrawal',
     protocol: 'kap-office',
     async run(c) {
-      await intake(c);
-      for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
-        await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
-        await c.act('session-complete', { stepKey: `prep-${n}` });
-      }
+      await throughPreparation(c);
       await c.waitOpen('dose-1');
       await c.waitFor((v) => v.assessments.some((a) => a.stepKey === 'dose-1'));
       await c.act('withdraw', { reason: 'moved away' });
@@ -146,11 +151,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     protocol: 'iv-series',
     maxEventsPerRun: 150,
     async run(c) {
-      await intake(c);
-      for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
-        await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
-        await c.act('session-complete', { stepKey: `prep-${n}` });
-      }
+      await throughPreparation(c);
       // Time goes by (reminders, escalations) until the course has continued as new at least twice.
       const handle = c.temporal.workflow.getHandle(courseWorkflowId(c.courseId));
       for (let i = 0; i < 600 && (await runChain(c.temporal, courseWorkflowId(c.courseId))).length < 3; i++) {
@@ -187,11 +188,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     name: 'kap-office-moved',
     protocol: 'kap-office',
     async run(c) {
-      await intake(c);
-      for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
-        await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
-        await c.act('session-complete', { stepKey: `prep-${n}` });
-      }
+      await throughPreparation(c);
       await c.waitOpen('dose-1');
       await c.doseDay('dose-1', 48);
       // Discharged: a safe point. The server would add the target snapshot from the clinic's store.
@@ -209,11 +206,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     name: 'spravato-rems-form-late',
     protocol: 'spravato-rems',
     async run(c) {
-      await intake(c);
-      for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
-        await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
-        await c.act('session-complete', { stepKey: `prep-${n}` });
-      }
+      await throughPreparation(c);
       await c.waitOpen('dose-1');
       await c.doseDay('dose-1', 48);
       await c.act('session-complete', { stepKey: 'integration-1' });
