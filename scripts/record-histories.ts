@@ -72,25 +72,6 @@ async function newCourse(ctx: Ctx, name: string, protocol: Protocol, maxEventsPe
   return new LiveCourse(ctx.temporal, ctx.db, courseId, protocol);
 }
 
-/** Screening (baseline answered), clearance, REMS enrollment where required, consent. */
-async function intake(c: LiveCourse): Promise<void> {
-  await c.waitOpen('screening');
-  await c.answerAll('screening');
-  await c.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
-  await c.act('clearance', { decision: 'approved', actor: staff });
-  if (c.protocol.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await c.act('rems-enrollment', { enrolled: true });
-  await c.act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
-}
-
-/** Intake, then every preparation session scheduled and held. */
-async function throughPreparation(c: LiveCourse): Promise<void> {
-  await intake(c);
-  for (let n = 1; n <= c.protocol.course.preparationSessions; n++) {
-    await c.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
-    await c.act('session-complete', { stepKey: `prep-${n}` });
-  }
-}
-
 async function ended(c: LiveCourse): Promise<void> {
   await c.temporal.workflow.getHandle(courseWorkflowId(c.courseId)).result();
 }
@@ -124,7 +105,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     name: 'kap-office-no-show-pause',
     protocol: 'kap-office',
     async run(c) {
-      await intake(c);
+      await c.intake(staff);
       await c.act('schedule', { stepKey: 'prep-1', startsInHours: 48 });
       await c.act('no-show', { stepKey: 'prep-1' });
       await c.act('schedule', { stepKey: 'prep-1', startsInHours: 48 });
@@ -139,7 +120,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     name: 'kap-office-withdrawal',
     protocol: 'kap-office',
     async run(c) {
-      await throughPreparation(c);
+      await c.throughPreparation(staff);
       await c.waitOpen('dose-1');
       await c.waitFor((v) => v.assessments.some((a) => a.stepKey === 'dose-1'));
       await c.act('withdraw', { reason: 'moved away' });
@@ -151,7 +132,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     protocol: 'iv-series',
     maxEventsPerRun: 150,
     async run(c) {
-      await throughPreparation(c);
+      await c.throughPreparation(staff);
       // Time goes by (reminders, escalations) until the course has continued as new at least twice.
       const handle = c.temporal.workflow.getHandle(courseWorkflowId(c.courseId));
       for (let i = 0; i < 600 && (await runChain(c.temporal, courseWorkflowId(c.courseId))).length < 3; i++) {
@@ -188,7 +169,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     name: 'kap-office-moved',
     protocol: 'kap-office',
     async run(c) {
-      await throughPreparation(c);
+      await c.throughPreparation(staff);
       await c.waitOpen('dose-1');
       await c.doseDay('dose-1', 48);
       // Discharged: a safe point. The server would add the target snapshot from the clinic's store.
@@ -206,7 +187,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     name: 'spravato-rems-form-late',
     protocol: 'spravato-rems',
     async run(c) {
-      await throughPreparation(c);
+      await c.throughPreparation(staff);
       await c.waitOpen('dose-1');
       await c.doseDay('dose-1', 48);
       await c.act('session-complete', { stepKey: 'integration-1' });

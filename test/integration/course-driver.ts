@@ -172,19 +172,29 @@ export class LiveCourse {
     return this.act('rems-form', { stepKey, doseMg: 56, lotNumber: 'L-1', concomitant: { benzodiazepines: false, sedativeHypnotics: false, psychostimulants: false, maois: false, opioids: false }, sedation: false, dissociation: true, respiratoryDepression: false, seriousAdverseEvent: false });
   }
 
-  /** Intake, preparation, every dose with integration (and REMS form); returns once the last one is done. */
-  async runThroughDosing(onProgress?: (what: string) => void): Promise<void> {
-    const p = this.protocol;
+  /** Intake: the baseline answered, screening, clearance (by `clearedBy` when given), REMS enrollment where the protocol has it, consent. */
+  async intake(clearedBy?: CourseActionInputs['clearance']['actor']): Promise<void> {
     await this.waitOpen('screening');
     await this.answerAll('screening');
     await this.act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
-    await this.act('clearance', { decision: 'approved' });
-    if (p.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await this.act('rems-enrollment', { enrolled: true });
+    await this.act('clearance', { decision: 'approved', ...(clearedBy ? { actor: clearedBy } : {}) });
+    if (this.protocol.phases.some((ph) => ph.steps.some((s) => s.kind === 'rems-enrollment'))) await this.act('rems-enrollment', { enrolled: true });
     await this.act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
-    for (let n = 1; n <= p.course.preparationSessions; n++) {
+  }
+
+  /** Intake, then every preparation session scheduled and held. */
+  async throughPreparation(clearedBy?: CourseActionInputs['clearance']['actor']): Promise<void> {
+    await this.intake(clearedBy);
+    for (let n = 1; n <= this.protocol.course.preparationSessions; n++) {
       await this.act('schedule', { stepKey: `prep-${n}`, startsInHours: 48 });
       await this.act('session-complete', { stepKey: `prep-${n}` });
     }
+  }
+
+  /** Intake, preparation, every dose with integration (and REMS form); returns once the last one is done. */
+  async runThroughDosing(onProgress?: (what: string) => void): Promise<void> {
+    const p = this.protocol;
+    await this.throughPreparation();
     for (let n = 1; n <= p.course.dosingSessions; n++) {
       const dose = `dose-${n}`;
       await this.waitOpen(dose);
