@@ -71,6 +71,9 @@ export interface CapturingDb {
  * statements and keeps the recent compiled queries so the benchmark can EXPLAIN the SQL the routes
  * really sent.
  */
+/** BENCH_SQL_TALLY=1: every statement's first 90 characters, counted (printed at the end of the run). */
+export const sqlTally: Map<string, number> | undefined = process.env.BENCH_SQL_TALLY ? new Map() : undefined;
+
 export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite' ? 1 : 10): CapturingDb {
   const recent: CompiledQuery[] = [];
   let statements = 0;
@@ -80,6 +83,7 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
     log: (event) => {
       if (event.level !== 'query') return;
       statements++;
+      if (sqlTally) { const k = event.query.sql.replace(/\s+/g, ' ').slice(0, 90); sqlTally.set(k, (sqlTally.get(k) ?? 0) + 1); }
       recent.push(event.query);
       if (recent.length > 50) recent.shift();
     },

@@ -11,7 +11,7 @@ import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server';
 import { parseExposition } from '../src/metrics/exposition';
-import { benchClient, benchConfig, benchDb, installBenchRuntime, startBenchApp, startBenchWorker, tokenFor } from './context';
+import { sqlTally, benchClient, benchConfig, benchDb, installBenchRuntime, startBenchApp, startBenchWorker, tokenFor } from './context';
 import { startInfra } from './infra';
 import { benchActions } from './phases/actions';
 import { benchHistories, courseTablesIndexRatio } from './phases/histories';
@@ -227,6 +227,7 @@ async function main(): Promise<void> {
   } finally {
     await infra.stop();
   }
+  if (sqlTally) log(`SQL statements by their first 90 characters:\n${[...sqlTally].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${String(n).padStart(7)} ${k}`).join('\n')}`);
   out.targets = targets(out);
   if (Object.keys(errors).length) out.errors = errors;
   (out.machine as Record<string, unknown>).loadAvg1mAtEnd = round(os.loadavg()[0]!, 2);

@@ -7,9 +7,9 @@ import { EncryptionCodec } from '../security/payload-codec';
 import type { TemporalAuth } from '../temporal/auth';
 import type { Config } from '../config';
 
-export const WORKFLOWS_PATH = require.resolve('../workflows');
-/** Failure messages and stack traces go to history encrypted (src/temporal/failure-converter.ts); give it to bundleWorkflowCode too. */
-export const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failure-converter');
+import { FAILURE_CONVERTER_PATH, PRELOAD_MODULES, WORKFLOWS_PATH } from './bundle';
+
+export { FAILURE_CONVERTER_PATH, PRELOAD_MODULES, WORKFLOW_BUNDLE_OPTIONS, WORKFLOWS_PATH } from './bundle';
 
 export interface CreateWorkerOptions extends ActivityDeps {
   address: string;
@@ -32,6 +32,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
+    bundlerOptions: { preloadModules: [...PRELOAD_MODULES] },
     activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail, secretKey: opts.secretKey, webhookPrivateTargets: opts.webhookPrivateTargets, webhookGiveUpSeconds: opts.webhookGiveUpSeconds }),
     // A worker never throws on a payload it cannot authenticate: workflow code gets a marker and refuses it
     // (the Update is rejected, the signal ignored, the start fails; src/workflows/refused.ts).

@@ -10,7 +10,7 @@ import { type Config, loadConfig } from '../../src/config';
 import { createDb, type Db } from '../../src/db/connect';
 import { createLogger } from '../../src/log';
 import { payloadCodecFor } from '../../src/security/keys';
-import { createWorker, FAILURE_CONVERTER_PATH, WORKFLOWS_PATH } from '../../src/worker/worker';
+import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker/worker';
 import type { Mailer } from '../../src/mail/mailer';
 
 let runtimeReady = false;
@@ -60,7 +60,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
   const log = createLogger(process.env.KAP_TEST_LOG_LEVEL ?? 'silent');
   // One connection on the embedded PGlite (it serves one at a time), several on a real server.
   const db = createDb({ url: databaseUrl, poolMax: process.env.DATABASE_URL ? 4 : 1 });
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never });
+  bundle ??= bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never });
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const { worker } = await createWorker({
     address: temporalAddress,

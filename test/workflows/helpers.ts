@@ -11,6 +11,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
+import { PRELOAD_MODULES } from '../../src/worker/bundle';
 import type { NotifyInput } from '../../src/activities/contracts';
 import type { CourseRecord, RecordAssessmentsInput } from '../../src/activities/course-records';
 import type { CourseProjectionInput } from '../../src/activities/projections';
@@ -219,7 +220,7 @@ export async function startHarness(): Promise<Harness> {
     namespace: env.namespace ?? 'default',
     searchAttributes: { KapStep: 2, KapStepDeadline: 6, KapClinic: 2, KapStatus: 2, KapProtocol: 2 },
   });
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: { ...silent, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) } as never });
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), preloadModules: [...PRELOAD_MODULES], logger: { ...silent, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) } as never });
   const fakes = new FakeActivities();
   const taskQueue = `wf-${crypto.randomUUID()}`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await bundle, activities: fakes.activities() });

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
+import { PRELOAD_MODULES } from '../../src/worker/bundle';
 import { listProtocols } from '../../src/domain';
 import { historyFromJson } from '../../src/temporal/history-json';
 
@@ -35,7 +36,7 @@ test('there are committed histories: a complete course of every shipped protocol
 });
 
 test('every committed history replays on the current workflow code', async () => {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: silent as never });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), preloadModules: [...PRELOAD_MODULES], logger: silent as never });
   const histories = files.map((f) => ({ workflowId: f.replace(/\.json\.gz$/, ''), history: historyFromJson(read(f)) }));
   const failures: string[] = [];
   let replayed = 0;

@@ -146,14 +146,25 @@ export interface ActionSpec<S extends z.ZodType = z.ZodType> {
    */
   serverProtocol?: true;
 }
-const action = <S extends z.ZodType>(spec: ActionSpec<S>): ActionSpec<S> => spec;
+/**
+ * An action's spec with its schema built on first use, then kept. Workflow code imports this catalogue, and
+ * the SDK evaluates a workflow's modules once for every workflow it creates (each new course, each course
+ * back from outside the worker's cache, each assessment): built eagerly, the schemas of every action were
+ * most of a new workflow's cost on the worker (docs/performance.md). Now a course builds only the schemas
+ * of the actions it receives; the API builds each once per process.
+ */
+const action = <S extends z.ZodType>(spec: Omit<ActionSpec<S>, 'schema'> & { schema: () => S }): ActionSpec<S> => {
+  const build = spec.schema;
+  let built: S | undefined;
+  return Object.defineProperty({ ...spec } as unknown as ActionSpec<S>, 'schema', { get: () => (built ??= build()), enumerable: true, configurable: false });
+};
 const BP_EXAMPLE = { systolic: 122, diastolic: 78 };
 
 export const ACTIONS = {
   screening: action({
     roles: [...OPS, 'prescriber'],
     summary: 'Record screening (hard stops and review items)',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       hardStops: everyOf(Object.keys(HARD_STOPS) as HardStopId[]).describe('every hard-stop question answered: present, absent, or not assessed with a reason'),
       reviewItems: everyOf(Object.keys(REVIEW_ITEMS) as ReviewItemId[]).describe('every review item answered: present, absent, or not assessed with a reason'),
       medications: z.array(z.strictObject({ name: z.string().trim().min(1).max(200), class: medClass, diazepamEquivalentMgPerDay: z.number().min(0).max(1000).optional() })).max(50).optional(),
@@ -175,7 +186,7 @@ export const ACTIONS = {
     roles: PRESCRIBER,
     personOnly: true,
     summary: 'Record the medical clearance decision',
-    schema: z.strictObject({ decision: z.enum(['approved', 'denied', 'needs-records']), reason: reason.optional() }),
+    schema: () => z.strictObject({ decision: z.enum(['approved', 'denied', 'needs-records']), reason: reason.optional() }),
     form: [
       { kind: 'radio', name: 'decision', legend: 'Decision', options: [{ value: 'approved', label: 'approved' }, { value: 'denied', label: 'denied' }, { value: 'needs-records', label: 'needs records' }] },
       { kind: 'text', name: 'reason', label: 'Reason (required for a denial or when screening asked for review)', area: true },
@@ -185,7 +196,7 @@ export const ACTIONS = {
   'rems-enrollment': action({
     roles: PATHWAY,
     summary: 'Record Spravato REMS patient enrollment',
-    schema: z.strictObject({ enrolled: z.boolean(), remsPatientId: z.string().trim().min(1).max(100).optional() }),
+    schema: () => z.strictObject({ enrolled: z.boolean(), remsPatientId: z.string().trim().min(1).max(100).optional() }),
     form: [
       { kind: 'yes-no', name: 'enrolled', legend: 'Enrolled in the Spravato REMS?' },
       { kind: 'text', name: 'remsPatientId', label: 'REMS patient id' },
@@ -195,7 +206,7 @@ export const ACTIONS = {
   consent: action({
     roles: PATHWAY,
     summary: 'Record informed consent',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       documentVersion: z.string().trim().min(1).max(100),
       signedByClient: z.boolean(),
       /** Spravato REMS: the prescriber signs too. */
@@ -212,7 +223,7 @@ export const ACTIONS = {
     roles: [...OPS, 'therapist'],
     summary: 'Schedule or reschedule a session',
     // Exactly one of: an absolute time, or protocol hours from now (scaled by the course's time scale).
-    schema: z
+    schema: () => z
       .strictObject({ stepKey, startsAt: z.iso.datetime({ offset: true }).optional(), startsInHours: z.number().min(0).max(24 * 365).optional() })
       .refine((v) => (v.startsAt === undefined) !== (v.startsInHours === undefined), { message: 'give exactly one of startsAt or startsInHours', path: ['startsAt'] }),
     form: [stepField, { kind: 'datetime', name: 'startsAt', label: 'Starts at' }, { kind: 'note', text: 'or' }, { kind: 'number', name: 'startsInHours', label: 'Starts in (hours from now)', min: 0 }],
@@ -221,21 +232,21 @@ export const ACTIONS = {
   'session-complete': action({
     roles: CLINICIANS,
     summary: 'Record that a preparation or integration session took place',
-    schema: z.strictObject({ stepKey, notes }),
+    schema: () => z.strictObject({ stepKey, notes }),
     form: [stepField, notesField],
     example: { stepKey: 'prep-1' },
   }),
   'no-show': action({
     roles: [...OPS, 'therapist', 'prescriber'],
     summary: 'Record a missed appointment',
-    schema: z.strictObject({ stepKey, notes }),
+    schema: () => z.strictObject({ stepKey, notes }),
     form: [stepField, notesField],
     example: { stepKey: 'prep-1' },
   }),
   'pre-dose-check': action({
     roles: PRESCRIBER,
     summary: 'Record the pre-dose safety check (blood pressure, fasting, escort, medications)',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       stepKey,
       bloodPressure: BloodPressureSchema,
       heartRate,
@@ -280,7 +291,7 @@ export const ACTIONS = {
   dose: action({
     roles: PRESCRIBER,
     summary: 'Record the dose given',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       stepKey,
       route: z.enum(['sublingual', 'intramuscular', 'intravenous', 'intranasal', 'oral']),
       doseMg: z.number().positive().max(1000).optional(),
@@ -292,7 +303,7 @@ export const ACTIONS = {
   vitals: action({
     roles: PRESCRIBER,
     summary: 'Record monitoring vitals after a dose',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       stepKey,
       /** Minutes after the start of dosing this reading belongs to (a protocol check time). */
       atMinutes: z.number().min(0).max(24 * 60),
@@ -306,7 +317,7 @@ export const ACTIONS = {
   discharge: action({
     roles: PRESCRIBER,
     summary: 'Discharge after monitoring',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       stepKey,
       bloodPressure: BloodPressureSchema,
       spo2,
@@ -323,7 +334,7 @@ export const ACTIONS = {
     pauseExempt: true,
     onCourse: true,
     summary: 'Record an adverse event',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       stepKey: stepKey.optional(),
       category: z.enum(ADVERSE_EVENT_CATEGORIES),
       severity: z.enum(ADVERSE_EVENT_SEVERITIES),
@@ -344,7 +355,7 @@ export const ACTIONS = {
     personOnly: true,
     pauseExempt: true,
     summary: 'Record a clinician safety review (lifts or keeps a safety hold)',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       outcome: z.enum(['release', 'keep-hold', 'withdraw']),
       /** The risk level the clinician assessed; default 'low' on release. */
       riskLevel: cssrsRisk.optional(),
@@ -362,7 +373,7 @@ export const ACTIONS = {
     roles: PATHWAY,
     pauseExempt: true,
     summary: 'Submit the Spravato REMS patient monitoring form',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       stepKey,
       doseMg: z.number().positive().max(1000),
       lotNumber: z.string().trim().min(1).max(100),
@@ -398,7 +409,7 @@ export const ACTIONS = {
   'maintenance-decision': action({
     roles: PRESCRIBER,
     summary: 'Record the maintenance decision',
-    schema: z.strictObject({ decision: z.enum(['maintenance', 'complete']), reason: reason.optional() }),
+    schema: () => z.strictObject({ decision: z.enum(['maintenance', 'complete']), reason: reason.optional() }),
     form: [
       { kind: 'radio', name: 'decision', legend: 'Decision', options: [{ value: 'maintenance', label: 'Maintenance (boosters)' }, { value: 'complete', label: 'Complete the course' }] },
       { kind: 'text', name: 'reason', label: 'Reason', area: true },
@@ -408,7 +419,7 @@ export const ACTIONS = {
   'task-complete': action({
     roles: OPS,
     summary: 'Mark a task step done',
-    schema: z.strictObject({ stepKey, outcome: z.string().trim().min(1).max(200).optional() }),
+    schema: () => z.strictObject({ stepKey, outcome: z.string().trim().min(1).max(200).optional() }),
     form: [stepField, { kind: 'text', name: 'outcome', label: 'Outcome' }],
     example: { stepKey: 'prep-1' },
   }),
@@ -417,7 +428,7 @@ export const ACTIONS = {
     pauseExempt: true,
     onCourse: true,
     summary: 'Send an assessment now (the client gets an email with a signed link)',
-    schema: z.strictObject({
+    schema: () => z.strictObject({
       instruments: z.array(z.enum(INSTRUMENT_IDS)).min(1).max(5).default(['phq9', 'gad7']),
       reason: z.string().trim().min(1).max(500).optional(),
     }),
@@ -441,7 +452,7 @@ export const ACTIONS = {
     roles: PATHWAY,
     onCourse: true,
     summary: 'Pause the course',
-    schema: z.strictObject({ reason }),
+    schema: () => z.strictObject({ reason }),
     form: [{ kind: 'text', name: 'reason', label: 'Reason', required: true, area: true }],
     example: { reason: 'client travelling for two weeks' },
   }),
@@ -450,7 +461,7 @@ export const ACTIONS = {
     pauseExempt: true,
     onCourse: true,
     summary: 'Resume a paused course',
-    schema: z.strictObject({}),
+    schema: () => z.strictObject({}),
     form: [],
     example: {},
   }),
@@ -460,7 +471,7 @@ export const ACTIONS = {
     onCourse: true,
     confirm: 'Withdraw this client from the course?',
     summary: 'Withdraw the client from the course',
-    schema: z.strictObject({ reason }),
+    schema: () => z.strictObject({ reason }),
     form: [{ kind: 'text', name: 'reason', label: 'Reason', required: true, area: true }],
     example: { reason: 'client moved away' },
   }),
@@ -469,7 +480,7 @@ export const ACTIONS = {
     pauseExempt: true,
     onCourse: true,
     summary: 'Change the primary clinician',
-    schema: z.strictObject({ clinicianId: z.string().min(1).max(100), reason: reason.optional() }),
+    schema: () => z.strictObject({ clinicianId: z.string().min(1).max(100), reason: reason.optional() }),
     form: [
       { kind: 'staff', name: 'clinicianId', label: 'New clinician', roles: ['prescriber', 'therapist'], required: true },
       { kind: 'text', name: 'reason', label: 'Reason', area: true },
@@ -481,7 +492,7 @@ export const ACTIONS = {
     pauseExempt: true,
     onCourse: true,
     summary: 'Write a note to the care team (on the course timeline; notifies nobody)',
-    schema: z.strictObject({ note: z.string().trim().min(1).max(2000), stepKey: stepKey.optional() }),
+    schema: () => z.strictObject({ note: z.string().trim().min(1).max(2000), stepKey: stepKey.optional() }),
     form: [{ kind: 'step', quiet: true }, { kind: 'text', name: 'note', label: 'Note', required: true, area: true }],
     example: { note: 'Client asked to move sessions to mornings from next month.' },
   }),
@@ -492,7 +503,7 @@ export const ACTIONS = {
     // A paused course is refused by the move's own safe-point rule (src/domain/protocol-move.ts), in its words.
     pauseExempt: true,
     summary: 'Move the course to another published version of its protocol, at a safe point (never inside a dosing session or with an open safety hold); preview it first: GET /api/courses/:id/move-preview',
-    schema: z.strictObject({ version: z.number().int().min(1).max(1_000_000), reason }),
+    schema: () => z.strictObject({ version: z.number().int().min(1).max(1_000_000), reason }),
     form: [
       { kind: 'number', name: 'version', label: 'Version', min: 1, step: '1', required: true },
       { kind: 'text', name: 'reason', label: 'Reason', required: true, area: true },
