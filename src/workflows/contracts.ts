@@ -4,10 +4,12 @@
 // Queries on them) re-exports them.
 import type { InstrumentId } from '../domain/instruments/instrument-id';
 import type { CssrsRisk } from '../domain/instruments/cssrs';
-import { ACTION_NAMES, type ActionInput, type ActionName, type ActionRequest, type ActorRef } from '../domain/actions/catalogue';
+import type { ActionInput, ActionName, ActionRequest, ActorRef } from '../domain/actions/catalogue';
+import { ACTION_NAME_LIST } from '../domain/actions/names';
 
-// Every staff action's name and input type come from the action catalogue (src/domain/actions/catalogue.ts).
-export { ADVERSE_EVENT_CATEGORIES } from '../domain/actions/catalogue';
+// Every staff action's name and input type come from the action catalogue (src/domain/actions/catalogue.ts);
+// the names at load from its zod-free list (names.ts: the catalogue loads on a workflow's first action).
+export { ADVERSE_EVENT_CATEGORIES } from '../domain/actions/names';
 export type { ActorRef };
 
 /** Every staff action: its Update name and the input its handler receives (`z.infer` of its schema, plus the actor). */
@@ -15,7 +17,7 @@ export type CourseActionInputs = { [K in ActionName]: ActionInput<K> };
 /** What a caller sends for each action (before the schema's defaults), plus the actor. */
 export type CourseActionRequests = { [K in ActionName]: ActionRequest<K> };
 export type CourseActionName = ActionName;
-export const COURSE_ACTION_NAMES: readonly CourseActionName[] = ACTION_NAMES;
+export const COURSE_ACTION_NAMES: readonly CourseActionName[] = ACTION_NAME_LIST;
 
 // Assessment child -> course parent.
 export interface AssessmentCriticalSignal {

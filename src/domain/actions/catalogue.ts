@@ -15,6 +15,7 @@
 //
 // Pure: imports only zod and the domain (bundled into workflow code).
 import { z } from 'zod';
+import { ADVERSE_EVENT_CATEGORIES, type ActionNameFromList } from './names';
 import { HARD_STOPS, INTERACTING_MEDICATION_CLASSES, REVIEW_ITEMS } from '../rules/eligibility';
 import { INSTRUMENT_IDS } from '../instruments/instrument-id';
 import type { Protocol } from '../protocol';
@@ -67,19 +68,7 @@ const screeningAnswer = z
 const everyOf = <K extends string>(keys: readonly K[]) => z.strictObject(Object.fromEntries(keys.map((k) => [k, screeningAnswer])) as Record<K, typeof screeningAnswer>).prefault({} as never);
 type MedicationClassId = keyof typeof INTERACTING_MEDICATION_CLASSES | 'other';
 const medClass = z.enum([...Object.keys(INTERACTING_MEDICATION_CLASSES), 'other'] as unknown as [MedicationClassId, ...MedicationClassId[]]);
-export const ADVERSE_EVENT_CATEGORIES = [
-  'hypertension',
-  'tachycardia',
-  'respiratory',
-  'sedation',
-  'dissociation-distress',
-  'nausea-vomiting',
-  'psychiatric',
-  'fall-injury',
-  'misuse-diversion',
-  'urological',
-  'other',
-] as const;
+export { ADVERSE_EVENT_CATEGORIES };
 const ADVERSE_EVENT_SEVERITIES = ['mild', 'moderate', 'severe', 'life-threatening'] as const;
 const CONCOMITANT = ['benzodiazepines', 'sedativeHypnotics', 'psychostimulants', 'maois', 'opioids'] as const;
 const OBSERVED = ['sedation', 'dissociation', 'respiratoryDepression', 'seriousAdverseEvent'] as const;
@@ -515,6 +504,9 @@ export const ACTIONS = {
 export type ActionName = keyof typeof ACTIONS;
 /** Every action's name, in catalogue order. */
 export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
+// The zod-free list workflow code loads (names.ts) names exactly the catalogue's actions: this fails to compile otherwise.
+const namesMatch: [ActionName] extends [ActionNameFromList] ? ([ActionNameFromList] extends [ActionName] ? true : false) : false = true;
+void namesMatch;
 export function isActionName(name: string): name is ActionName {
   return Object.prototype.hasOwnProperty.call(ACTIONS, name);
 }

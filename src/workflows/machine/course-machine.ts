@@ -3,7 +3,8 @@
 // rows, Temporal or the clock. src/workflows/course-machine.ts adds the rows those events become.
 import type { Protocol } from '../../domain/protocol';
 import type { AssessmentCriticalSignal, AssessmentFinishedSignal, CourseActionName, CourseActionRequests, LateCriticalAnswerInput } from '../contracts';
-import { ACTIONS, parseActionInput, type ActionSpec } from '../../domain/actions/catalogue';
+import type { ActionSpec } from '../../domain/actions/catalogue';
+import { actionCatalogue } from './catalogue';
 import { Rejection } from '../rejection';
 import { administration } from './handlers/administration';
 import { assessments, onAssessmentCritical, onAssessmentFinished, onLateCriticalAnswer } from './handlers/assessments';
@@ -55,6 +56,7 @@ export class CourseMachineCore extends Progression {
     const handler = Object.prototype.hasOwnProperty.call(HANDLERS, name) ? (HANDLERS as Record<string, (m: Progression, i: unknown, n: number) => Plan>)[name] : undefined;
     if (!handler) throw new Rejection('InvalidInput', `unknown action ${name}`);
     // Field names and zod's reasons only: never the values (clinical data stays out of failure messages).
+    const { ACTIONS, parseActionInput } = actionCatalogue();
     const parsed = parseActionInput(name, raw);
     if (!parsed.ok) throw new Rejection('InvalidInput', `${name}: ${parsed.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, parsed.problems.map((p) => ({ code: p.field, message: p.message, blocking: true })));
     if (this.finished) throw new Rejection('InvalidTransition', `the course is ${this.state.status}${this.state.endReason ? ` (${this.state.endReason})` : ''}`);
