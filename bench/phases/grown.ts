@@ -1,0 +1,253 @@
+// Data grown through the engine (issue 19): N courses enrolled with the engine's own `enrollClient` on
+// the course worker `npm start` runs (its default workflow cache), closed loop at the machine's pace;
+// then, with those N courses open in Temporal,
+//   (1) the coordinator's stuck board as a coordinator opens it, the HTML page `GET /` with a
+//       dashboard session cookie, and `GET /api/stuck` with a bearer token, alternating, sequential,
+//       while enrollments continue open loop at a modest rate;
+//   (2) recovery after a worker restart: the course worker is stopped, 50 enrollments and 20 staff
+//       Updates (pause over HTTP) arrive while it is down, a new worker starts; until every one of the
+//       50 has its first step (the backlog drained) and until each Update has completed, counted from
+//       the new worker's start.
+// The courses are real workflows in Temporal (not SQL-seeded). Their deadlines are days away, so a
+// share of their open steps (1 in 20) have their deadline moved into the past in the projection only
+// (the workflows' timers are untouched), so the board has items to show.
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { Client } from '@temporalio/client';
+import { sql } from 'kysely';
+import { createSession, SESSION_COOKIE } from '../../src/auth/sessions';
+import { enrollClient } from '../../src/client/courses';
+import type { Config } from '../../src/config';
+import type { Db } from '../../src/db/connect';
+import { startBenchWorker, tokenFor } from '../context';
+import { percentile, round, sleep, summarize } from '../stats';
+import { seedClients } from './starts';
+
+export interface GrownOptions {
+  config: Config;
+  /** The API's lane: enrollment, seeding and the polls. */
+  db: Db;
+  /** The worker's lane. */
+  workerDb: Db;
+  temporal: Client;
+  baseUrl: string;
+  courses: number;
+  /** Enrollments in flight while growing (each holds its slot until its course's first step is committed). */
+  concurrency?: number;
+  /** Open-loop enrollments per second while the stuck board is timed, and for how long. */
+  loadRate: number;
+  loadSeconds: number;
+  log: (msg: string) => void;
+}
+
+const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
+const pct = (xs: number[], p: number) => (xs.length ? round(percentile(xs, p), 0) : null);
+
+export async function benchGrown(opts: GrownOptions) {
+  const { db, workerDb, temporal, baseUrl, log } = opts;
+  const runId = crypto.randomBytes(3).toString('hex');
+  const clinicId = `bench-grown-${runId}`;
+  const taskQueue = `kap-bench-grown-${runId}`;
+  const config: Config = { ...opts.config, TEMPORAL_TASK_QUEUE: taskQueue };
+  const concurrency = opts.concurrency ?? 16;
+  const loadN = Math.round(opts.loadRate * opts.loadSeconds);
+  const RESTART_ENROLLMENTS = 50;
+  const RESTART_UPDATES = 20;
+  const clientIds = await seedClients(db, clinicId, opts.courses + loadN + RESTART_ENROLLMENTS, `bench-grown-${runId}-`);
+  let nextClient = 0;
+  const enroll = async () => (await enrollClient({ db, temporal, taskQueue }, { type: 'system', id: 'bench' }, { clientId: clientIds[nextClient++]!, protocolId: 'kap-office' })).course.id;
+
+  // One poller for every course waiting for its first step (a course_steps row).
+  const waiting = new Map<string, Array<() => void>>();
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const ids = [...waiting.keys()];
+      if (ids.length) {
+        const { rows } = await sql<{ id: string }>`select distinct course_id as id from course_steps where course_id = any(${ids})`.execute(db).catch(() => ({ rows: [] as Array<{ id: string }> }));
+        for (const r of rows) {
+          for (const done of waiting.get(r.id) ?? []) done();
+          waiting.delete(r.id);
+        }
+      }
+      await sleep(100);
+    }
+  })();
+  /** Resolves when the course has its first step; rejects after `limitMs` (a stalled worker must not hang the run). */
+  const firstStep = (courseId: string, limitMs = 300_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`course ${courseId} had no first step after ${limitMs / 1000} s`)), limitMs);
+      waiting.set(courseId, [...(waiting.get(courseId) ?? []), () => (clearTimeout(timer), resolve())]);
+    });
+  const withoutFirstStep = async (ids: string[]) => Number((await sql<{ n: number }>`select count(*)::int as n from unnest(${ids}::text[]) as c(id) where not exists (select 1 from course_steps s where s.course_id = c.id)`.execute(db)).rows[0]!.n);
+
+  let worker = await startBenchWorker(config, workerDb);
+  const cacheWorkflows = (worker.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows;
+  try {
+    // ---- 1. Grow: closed loop, `concurrency` enrollments in flight, each until its first step is committed.
+    log(`grown: enrolling ${opts.courses} courses through the engine, ${concurrency} in flight (closed loop), worker cache ${cacheWorkflows} workflows ...`);
+    const grown: string[] = [];
+    let growErrors = 0;
+    const g0 = Date.now();
+    let nextLog = 500;
+    let issued = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (issued < opts.courses) {
+          issued++;
+          try {
+            const id = await enroll();
+            await firstStep(id);
+            grown.push(id);
+          } catch {
+            growErrors++;
+          }
+          if (grown.length >= nextLog) {
+            nextLog += 500;
+            const s = (Date.now() - g0) / 1000;
+            log(`  grown ${grown.length}/${opts.courses} in ${round(s, 0)} s (${round(grown.length / s, 1)}/s), RSS ${mb(process.memoryUsage().rss)} MB, load ${round(os.loadavg()[0]!, 2)}`);
+          }
+        }
+      }),
+    );
+    const growMs = Date.now() - g0;
+    if (growErrors) log(`  ${growErrors} enrollments failed while growing`);
+    if ((await withoutFirstStep(grown)) > 0) throw new Error('a grown course has no first step');
+    log(`grown: ${grown.length} courses in ${round(growMs / 1000, 1)} s (${round((grown.length * 1000) / growMs, 2)}/s)`);
+
+    // Deadlines are days away: move 1 in 20 of the grown courses' open steps past theirs (projection only).
+    const aged = await sql`update course_steps set deadline_at = now() - interval '1 hour' * (1 + (abs(hashtext(course_id)) % 48))
+      where state = 'open' and deadline_at is not null and course_id in (select id from courses where clinic_id = ${clinicId} and abs(hashtext(id)) % 20 = 0)`.execute(db);
+
+    // ---- 2. The stuck board under load, as a coordinator of the clinic opens it.
+    const staffId = `bench-grown-coordinator-${runId}`;
+    await db.insertInto('staff').values({ id: staffId, email: `coordinator-${runId}@bench.local`, display_name: 'Bench coordinator', role: 'coordinator', password_hash: null }).execute();
+    await db.insertInto('staff_clinics').values({ staff_id: staffId, clinic_id: clinicId }).execute();
+    const { sessionId } = await createSession(db, staffId);
+    const bearer = await tokenFor(db, 'coordinator', clinicId);
+    const getPage = async () => {
+      const res = await fetch(`${baseUrl}/`, { headers: { cookie: `${SESSION_COOKIE}=${sessionId}` }, redirect: 'manual' });
+      const text = await res.text();
+      const m = /(\d+) stuck:/.exec(text);
+      return { status: res.status, items: m ? Number(m[1]) : 0, text };
+    };
+    const getJson = async () => {
+      const res = await fetch(`${baseUrl}/api/stuck`, { headers: { authorization: `Bearer ${bearer}` } });
+      const text = await res.text();
+      return { status: res.status, items: res.status === 200 ? Number((JSON.parse(text) as { count: number }).count) : 0, text };
+    };
+    for (let i = 0; i < 3; i++) {
+      await getPage();
+      await getJson();
+    }
+    log(`grown: stuck board under load (${opts.loadRate} enrollments/s open loop for ${opts.loadSeconds} s; ${aged.numAffectedRows ?? 0} step deadlines moved into the past) ...`);
+    const loadBefore = os.loadavg()[0]!;
+    const loadCourses: string[] = [];
+    let loadErrors = 0;
+    const start = Date.now() + 20;
+    const windowEnd = start + opts.loadSeconds * 1000;
+    const driver = (async () => {
+      const inflight: Array<Promise<void>> = [];
+      for (let i = 0; i < loadN; i++) {
+        const wait = start + (i * 1000) / opts.loadRate - Date.now();
+        if (wait > 0) await sleep(wait);
+        inflight.push(enroll().then((id) => void loadCourses.push(id), () => void loadErrors++));
+      }
+      await Promise.all(inflight);
+    })();
+    const pageMs: number[] = [];
+    const jsonMs: number[] = [];
+    let pageItems = 0;
+    let jsonItems = 0;
+    while (Date.now() < windowEnd) {
+      let t0 = performance.now();
+      const p = await getPage();
+      pageMs.push(performance.now() - t0);
+      if (p.status !== 200) throw new Error(`GET / as the coordinator: ${p.status} ${p.text.slice(0, 200)}`);
+      pageItems = p.items;
+      t0 = performance.now();
+      const j = await getJson();
+      jsonMs.push(performance.now() - t0);
+      if (j.status !== 200) throw new Error(`GET /api/stuck as the coordinator: ${j.status} ${j.text.slice(0, 200)}`);
+      jsonItems = j.items;
+    }
+    await driver;
+    const loadAfter = os.loadavg()[0]!;
+    const behind = await withoutFirstStep(loadCourses);
+    const stuckPage = { ...summarize(pageMs), items: pageItems };
+    const stuckJson = { ...summarize(jsonMs), items: jsonItems };
+    log(`grown: stuck page p50/p95/max ${stuckPage.p50}/${stuckPage.p95}/${stuckPage.max} ms (${stuckPage.n} requests, ${pageItems} items); /api/stuck ${stuckJson.p50}/${stuckJson.p95}/${stuckJson.max} ms (${jsonItems} items); load ${round(loadBefore, 2)}→${round(loadAfter, 2)}; ${loadCourses.length} enrolled meanwhile, ${behind} without a first step at the window's end`);
+
+    // ---- 3. Recovery after a worker restart with every course open.
+    await sleep(2000);
+    const openCourses = Number((await sql<{ n: number }>`select count(*)::int as n from courses where ended_at is null`.execute(db)).rows[0]!.n);
+    const rssBeforeMb = mb(process.memoryUsage().rss);
+    log(`grown: stopping the course worker (${openCourses} open courses, RSS ${rssBeforeMb} MB) ...`);
+    await worker.stop();
+    const queued: string[] = [];
+    for (let i = 0; i < RESTART_ENROLLMENTS; i++) queued.push(await enroll());
+    const admin = await tokenFor(db, 'admin');
+    const targets = [...grown].sort(() => Math.random() - 0.5).slice(0, RESTART_UPDATES);
+    const updateDoneAt: number[] = [];
+    const updateErrors: string[] = [];
+    const post = async (courseId: string, action: 'pause' | 'resume') => {
+      const res = await fetch(`${baseUrl}/api/courses/${courseId}/${action}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(action === 'pause' ? { reason: 'benchmark' } : {}),
+        signal: AbortSignal.timeout(120_000),
+      });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`${action} ${res.status} ${text.slice(0, 200)}`);
+    };
+    const updates = targets.map((id) => post(id, 'pause').then(() => void updateDoneAt.push(Date.now()), (err: unknown) => void updateErrors.push(err instanceof Error ? err.message : String(err))));
+    await sleep(1000);
+    const earlyUpdates = updateDoneAt.length;
+    log(`grown: worker down; ${RESTART_ENROLLMENTS} enrollments and ${RESTART_UPDATES} pause Updates waiting (${earlyUpdates} completed without a worker); starting a new worker ...`);
+    const w0 = Date.now();
+    worker = await startBenchWorker(config, workerDb);
+    const workerStartMs = Date.now() - w0;
+    await Promise.all(queued.map((id) => firstStep(id)));
+    const drainMs = Date.now() - w0;
+    await Promise.all(updates);
+    const updateMs = updateDoneAt.map((t) => t - w0);
+    const rssAfterMb = mb(process.memoryUsage().rss);
+    const recovery = {
+      openCourses,
+      enrolledWhileDown: RESTART_ENROLLMENTS,
+      workerStartMs,
+      drainMs,
+      updates: RESTART_UPDATES,
+      firstUpdateMs: updateMs.length ? Math.min(...updateMs) : null,
+      updateP50Ms: pct(updateMs, 50),
+      updateP95Ms: pct(updateMs, 95),
+      updateMaxMs: updateMs.length ? Math.max(...updateMs) : null,
+      errors: updateErrors.length,
+      ...(updateErrors.length ? { firstError: updateErrors[0] } : {}),
+      rssBeforeMb,
+      rssAfterMb,
+    };
+    log(`grown: recovery ${JSON.stringify(recovery)}`);
+    // Put the paused courses back (not measured).
+    await Promise.all(targets.map((id) => post(id, 'resume').catch(() => undefined)));
+
+    return {
+      courses: grown.length,
+      growErrors,
+      growSeconds: round(growMs / 1000, 1),
+      growPerS: round((grown.length * 1000) / growMs, 2),
+      concurrency,
+      cacheWorkflows,
+      agedSteps: Number(aged.numAffectedRows ?? 0),
+      load: { offeredPerS: opts.loadRate, seconds: opts.loadSeconds, enrolled: loadCourses.length, errors: loadErrors, withoutFirstStepAtEnd: behind, loadAvg1m: [round(loadBefore, 2), round(loadAfter, 2)] },
+      stuckPage: { p50Ms: stuckPage.p50, p95Ms: stuckPage.p95, maxMs: stuckPage.max, n: stuckPage.n, items: stuckPage.items },
+      stuckJson: { p50Ms: stuckJson.p50, p95Ms: stuckJson.p95, maxMs: stuckJson.max, n: stuckJson.n, items: stuckJson.items },
+      recovery,
+      loadAvg1m: round(os.loadavg()[0]!, 2),
+    };
+  } finally {
+    polling = false;
+    await poller;
+    await worker.stop();
+  }
+}
