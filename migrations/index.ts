@@ -15,6 +15,7 @@ import * as m0012 from './0012_rems_form_fields';
 import * as m0013 from './0013_clinic_phone';
 import * as m0015 from './0015_fhir_export_jobs';
 import * as m0016 from './0016_rems_form_late_at_due';
+import * as m0017 from './0017_enrollment_admission';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_clinic_phone': m0013,
   '0015_fhir_export_jobs': m0015,
   '0016_rems_form_late_at_due': m0016,
+  '0017_enrollment_admission': m0017,
 };

@@ -62,6 +62,12 @@ const schema = z.object({
    * replays its history on its next task: size it from the open courses (docs/performance.md).
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  /**
+   * Back-pressure: enrollment answers 503 (Retry-After) while this many newly enrolled courses still wait
+   * for their first step (src/client/admission.ts); 0 = never. About ten seconds of work at this
+   * machine's knee (docs/performance.md); raise it with more workers.
+   */
+  ENROLLMENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(50),
   EMBEDDED_PG_PORT: port.default(5433),
 
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),

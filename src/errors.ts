@@ -20,6 +20,8 @@ export class AppError extends Error {
     readonly code: AppErrorCode,
     message: string,
     readonly problems: FieldProblem[] = [],
+    /** With 429 and 503: when to try again (the Retry-After header). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'AppError';

@@ -28,6 +28,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { ChaosSmtpSink } from '../../chaos/sink';
+import { EnrollmentAdmission, EnrollmentBusyError } from '../../src/client/admission';
 import { enrollClient } from '../../src/client/courses';
 import type { Config } from '../../src/config';
 import type { Db } from '../../src/db/connect';
@@ -90,6 +91,8 @@ export interface LadderSample {
   repeat: number;
   enrolled: number;
   errors: number;
+  /** Enrollments refused by admission (503: too many new courses waiting for their first step; src/client/admission.ts). */
+  refused: number;
   /** Completed (first step committed / row written) within the window plus the drain. */
   done: number;
   /** Completions per second, from the first scheduled start to the last completion (at least the window). */
@@ -136,6 +139,8 @@ export async function benchLadder(opts: LadderOptions) {
   const engineQueue = `kap-bench-ladder-${runId}`;
   const engineConfig: Config = { ...config, TEMPORAL_TASK_QUEUE: engineQueue };
   const engine = await startBenchWorker(engineConfig, workerDb, {}, { mailer, mail: { publicUrl: config.publicUrl, secretKey: resolveSecretKey(config) } });
+  // Back-pressure as the API applies it (ENROLLMENT_BACKLOG_LIMIT): past the knee the excess is refused, not queued.
+  const admission = new EnrollmentAdmission(db, { limit: config.ENROLLMENT_BACKLOG_LIMIT });
   const baselineQueue = `bench-one-row-${runId}`;
   const baselineConnection = await NativeConnection.connect({ address: infra.temporalAddress });
   const baselineWorker = await Worker.create({
@@ -179,6 +184,7 @@ export async function benchLadder(opts: LadderOptions) {
     const scheduledOf = new Map<string, number>();
     const doneAt = new Map<string, number>();
     let errors = 0;
+    let refused = 0;
     const loadBefore = os.loadavg()[0]!;
     const cpu0 = await cpuNow();
     const start = Date.now() + 20;
@@ -207,9 +213,9 @@ export async function benchLadder(opts: LadderOptions) {
       if (kind === 'engine') {
         const clientId = clientIds[nextClient++]!;
         inflight.push(
-          enrollClient({ db, temporal, taskQueue: engineQueue }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
+          enrollClient({ db, temporal, taskQueue: engineQueue, admission }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
             ({ course }) => void scheduledOf.set(course.id, due),
-            () => void errors++,
+            (err) => void (err instanceof EnrollmentBusyError ? refused++ : errors++),
           ),
         );
       } else {
@@ -275,6 +281,7 @@ export async function benchLadder(opts: LadderOptions) {
       repeat,
       enrolled: scheduledOf.size,
       errors,
+      refused,
       done,
       completedPerS: round(completedPerS, 2),
       completedInWindowPerS: round(inWindow / seconds, 2),
@@ -286,7 +293,7 @@ export async function benchLadder(opts: LadderOptions) {
       idleWaitMs,
       cpuSecondsPerCourse: { engineProcess: per(engineProcess), temporalServer: per(temporalServer), database: database === null ? null : per(database), total: per(engineProcess + temporalServer + (database ?? 0)) },
       loadAvg1m: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
-      keptUp: errors === 0 && done >= 0.95 * n && completedPerS >= 0.95 * rate && Number.isFinite(p95) && p95 < p95LimitMs,
+      keptUp: errors === 0 && refused === 0 && done >= 0.95 * n && completedPerS >= 0.95 * rate && Number.isFinite(p95) && p95 < p95LimitMs,
     };
     return sample;
   };
@@ -381,7 +388,7 @@ export async function benchLadder(opts: LadderOptions) {
           log(
             `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
               (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
-              `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}, CPU-s/course ${s.cpuSecondsPerCourse.total}, load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
+              `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
           );
         }
       }
@@ -432,6 +439,7 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
           firstStepP99Ms: med((s) => s.firstStepMs.p99),
           ...(kind === 'engine' ? { invitationP50Ms: med((s) => s.invitationMs?.p50), invitationP95Ms: med((s) => s.invitationMs?.p95), invitationP99Ms: med((s) => s.invitationMs?.p99) } : {}),
           backlogAtEnd: med((s) => s.backlogAtEnd),
+          refused: med((s) => s.refused),
           cpuSecondsPerCourse: Object.fromEntries(['engineProcess', 'temporalServer', 'database', 'total'].map((k) => [k, med((s) => s.cpuSecondsPerCourse[k])])),
           loadAvg1m: spread(ss.map((s) => s.loadAvg1m.before)),
         };

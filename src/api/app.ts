@@ -1,4 +1,5 @@
 // The HTTP server: API, health and dashboard, built from injected dependencies.
+import { EnrollmentAdmission } from '../client/admission';
 import cookie from '@fastify/cookie';
 import csrfProtection from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
@@ -39,7 +40,11 @@ import { remsRoutes } from '../rems/routes';
 import { webhookRoutes } from '../webhooks/routes';
 
 export async function buildApp(apiDeps: ApiDeps): Promise<FastifyInstance> {
-  const deps: AppDeps = { ...apiDeps, systemHealth: apiDeps.systemHealth ?? new SystemHealthMonitor(apiDeps.db, apiDeps.temporal, apiDeps.log) };
+  const deps: AppDeps = {
+    ...apiDeps,
+    systemHealth: apiDeps.systemHealth ?? new SystemHealthMonitor(apiDeps.db, apiDeps.temporal, apiDeps.log),
+    admission: apiDeps.admission ?? new EnrollmentAdmission(apiDeps.db, { limit: apiDeps.config.ENROLLMENT_BACKLOG_LIMIT }),
+  };
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     bodyLimit: 256 * 1024,

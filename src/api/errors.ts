@@ -48,6 +48,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => {
     if (err instanceof AppError) {
+      if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
       if (wantsHtml(req.url, req.headers.accept)) {
         const title = { unauthenticated: 'Please log in', forbidden: 'Not allowed', not_found: 'Not found' }[err.code as string] ?? 'Something is not right';
         return reply

@@ -9,6 +9,7 @@ import type { Protocol } from '../domain';
 import { AppError, invalidInput, notFound } from '../errors';
 import type { CourseInput } from '../workflows/course';
 import { courseWorkflowId } from '../workflows/workflow-ids';
+import type { EnrollmentAdmission } from './admission';
 import { resolveProtocol } from './protocol-store';
 
 export interface Actor {
@@ -32,6 +33,8 @@ export interface CourseServiceDeps {
   taskQueue: string;
   /** Told how long each part of an enrollment took (the benchmark splits the time with it). */
   observeEnrollment?: (t: { insertMs: number; startMs: number }) => void;
+  /** Back-pressure (src/client/admission.ts): refuses, before anything is written, while too many new courses wait for their first step. */
+  admission?: EnrollmentAdmission;
 }
 
 export { courseWorkflowId };
@@ -48,6 +51,7 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
   if (!protocol) {
     throw invalidInput([{ field: input.protocolVersion ? 'protocolVersion' : 'protocolId', message: `unknown protocol ${input.protocolId}${input.protocolVersion ? `@${input.protocolVersion}` : ''}` }]);
   }
+  await deps.admission?.admit();
   const t0 = performance.now();
   const { course, created } = await insertCourse(db, actor, input, protocol);
   const t1 = performance.now();

@@ -26,6 +26,8 @@ export interface TestStack {
   worker: Worker;
   app: FastifyInstance;
   taskQueue: string;
+  /** With `deferWorker`: starts polling (the worker is created but idle until then). */
+  runWorker(): void;
   stop(): Promise<void>;
 }
 
@@ -36,7 +38,7 @@ export function testEnv(): { temporalAddress: string; databaseUrl: string } {
   return { temporalAddress, databaseUrl };
 }
 
-export async function startTestStack(opts: { env?: Record<string, string>; workerOptions?: Partial<WorkerOptions>; mailer?: Mailer } = {}): Promise<TestStack> {
+export async function startTestStack(opts: { env?: Record<string, string>; workerOptions?: Partial<WorkerOptions>; mailer?: Mailer; deferWorker?: boolean } = {}): Promise<TestStack> {
   const { temporalAddress, databaseUrl } = testEnv();
   if (!runtimeReady) {
     // Quiet SDK logs in tests; errors still surface through failing assertions.
@@ -55,6 +57,9 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     LOG_LEVEL: 'silent',
     SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789',
     PAYLOAD_KEYS: TEST_PAYLOAD_KEYS,
+    // Off unless a test sets it: every suite shares one database, and a course whose test stopped its
+    // worker before the first step would count against the next suites' enrollments for 10 minutes.
+    ENROLLMENT_BACKLOG_LIMIT: '0',
     ...opts.env,
   });
   const log = createLogger(process.env.KAP_TEST_LOG_LEVEL ?? 'silent');
@@ -75,7 +80,9 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     payloadCodec: payloadCodecFor(config),
     overrides: { workflowBundle: await bundle, workflowsPath: undefined, ...opts.workerOptions },
   });
-  const running = worker.run();
+  let running: Promise<void> = Promise.resolve();
+  const runWorker = () => void (running = worker.run());
+  if (!opts.deferWorker) runWorker();
   const temporal = await connectTemporal({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(config) });
   const app = await buildApp({ config, db, temporal, log });
   await app.ready();
@@ -86,9 +93,15 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
     worker,
     app,
     taskQueue,
+    runWorker,
     async stop() {
       await app.close();
       if (worker.getState() === 'RUNNING') worker.shutdown();
+      else if (worker.getState() === 'INITIALIZED') {
+        // Never run: run and stop it, so its connection and slots are released.
+        runWorker();
+        worker.shutdown();
+      }
       await running.catch(() => undefined);
       await temporal.connection.close();
       await connection.close();

@@ -109,7 +109,7 @@ export async function enroll(deps: ApiDeps, principal: Principal, clientId: stri
     const staff = await deps.db.selectFrom('staff').select('id').where('id', '=', body.primaryClinicianId).executeTakeFirst();
     if (!staff) throw invalidInput([{ field: 'primaryClinicianId', message: `no staff member ${body.primaryClinicianId}` }]);
   }
-  return enrollClient({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE }, { ...actorOf(principal), detail: actorDetail(principal) }, { clientId: client.id, ...body });
+  return enrollClient({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, ...(deps.admission ? { admission: deps.admission } : {}) }, { ...actorOf(principal), detail: actorDetail(principal) }, { clientId: client.id, ...body });
 }
 
 export const ListCoursesQuery = z.strictObject({
@@ -150,7 +150,7 @@ export function courseRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { db } = deps;
   apiRoute(
     app,
-    { method: 'POST', url: '/api/clients/:id/courses', tag: 'courses', summary: 'Enroll a client in a course (idempotent: 200 with the open course if there is one)', params: IdParams, body: EnrollBody, status: 201, errors: [404], response: CourseView },
+    { method: 'POST', url: '/api/clients/:id/courses', tag: 'courses', summary: 'Enroll a client in a course (idempotent: 200 with the open course if there is one; 503 with Retry-After while too many new courses wait for their first step)', params: IdParams, body: EnrollBody, status: 201, errors: [404, 503], response: CourseView },
     async ({ params, body, principal, reply }) => {
       const { course, created } = await enroll(deps, principal, params.id, body);
       if (!created) reply.code(200);
