@@ -6,7 +6,7 @@ import type { Principal } from '../auth/roles';
 import { ACTION_ROLES, type CourseAction } from '../auth/role-matrix';
 import { assertRecordInScope } from '../auth/roles';
 import { executeCourseAction } from '../client/course-actions';
-import { getCourse } from '../client/courses';
+import { getCourseRow } from '../client/courses';
 import { AppError, conflict, invalidInput } from '../errors';
 import { ACTIONS } from '../domain/actions/catalogue';
 import type { ActionResult, ActorRef } from '../workflows/messages';
@@ -44,7 +44,7 @@ export function assertPersonFor(principal: Principal, action: CourseAction): voi
 
 export async function performAction(deps: ApiDeps, principal: Principal, courseId: string, action: CourseAction, body: Record<string, unknown>, opts: { updateId?: string } = {}): Promise<ActionResult> {
   assertActionAllowed(principal, action);
-  const { course } = await getCourse(deps.db, courseId);
+  const course = await getCourseRow(deps.db, courseId);
   assertRecordInScope(principal, course.clinic_id, `course ${courseId}`);
   assertPersonFor(principal, action);
   // A safety item that outlives its course (suicide risk) is reviewed in the record itself: the

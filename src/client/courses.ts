@@ -176,6 +176,13 @@ export interface CourseView {
   steps: CourseStep[];
 }
 
+/** The course row alone (no steps): what a check before an action needs; one statement, not a snapshot of two. */
+export async function getCourseRow(db: Db, courseId: string): Promise<Course> {
+  const course = await db.selectFrom('courses').selectAll().where('id', '=', courseId).executeTakeFirst();
+  if (!course) throw notFound(`course ${courseId}`);
+  return course;
+}
+
 export async function getCourse(db: Db, courseId: string): Promise<CourseView> {
   // One snapshot: the projection writes a transition's steps and the course row in one statement.
   if (!db.isTransaction) return db.transaction().setIsolationLevel('repeatable read').execute((trx) => getCourse(trx, courseId));
