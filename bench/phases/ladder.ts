@@ -30,6 +30,7 @@ import { sql } from 'kysely';
 import { ChaosSmtpSink } from '../../chaos/sink';
 import { EnrollmentAdmission, EnrollmentBusyError } from '../../src/client/admission';
 import { enrollClient } from '../../src/client/courses';
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import type { Config } from '../../src/config';
 import type { Db } from '../../src/db/connect';
 import { createSmtpMailer } from '../../src/mail/mailer';
@@ -43,6 +44,16 @@ import { percentile, round, sleep, waitIdle } from '../stats';
 import { seedClients } from './starts';
 
 export type LadderKind = 'engine' | 'baseline';
+
+type StaffAction = 'screening' | 'care-team-note' | 'pause' | 'resume';
+/** What a coordinator does on a new course, in order (the bodies the dashboard's forms send). */
+const STAFF_TURN: readonly StaffAction[] = ['screening', 'care-team-note', 'pause', 'resume'];
+const STAFF_BODIES: Record<StaffAction, Record<string, unknown>> = {
+  screening: { hardStops: Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false])), reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) },
+  'care-team-note': { note: 'Called the client to confirm the intake visit (benchmark).' },
+  pause: { reason: 'benchmark' },
+  resume: {},
+};
 
 export interface LadderOptions {
   infra: BenchInfra;
@@ -72,6 +83,8 @@ export interface StaffAtHalfKnee {
   cacheWorkflows: number | undefined;
   actions: number;
   errors: number;
+  /** Each action's own figures (screening, care-team-note, pause, resume). */
+  perAction: Record<string, { n: number } & Pcts>;
   p50Ms: number | null;
   p95Ms: number | null;
   maxMs: number | null;
@@ -298,9 +311,10 @@ export async function benchLadder(opts: LadderOptions) {
     return sample;
   };
 
-  // Staff actions while enrollments arrive at half the knee: 4 staff (by default) at once, each pausing
-  // then resuming a course picked at random among those the ladder opened (most are out of the cache,
-  // so an action may replay its course's history first), over HTTP as the dashboard sends them.
+  // Staff actions while enrollments arrive at half the knee: 4 staff (by default) at once, each taking a
+  // course picked at random among those the ladder opened through a coordinator's turn (STAFF_TURN: a mix
+  // of real actions; most courses are out of the cache, so the first action may replay its course's
+  // history), over HTTP as the dashboard sends them.
   let staffAtHalfKnee: StaffAtHalfKnee | undefined;
   const staffStep = async (rate: number): Promise<StaffAtHalfKnee> => {
     const staff = opts.staff!;
@@ -321,24 +335,32 @@ export async function benchLadder(opts: LadderOptions) {
     await waitIdleBoth(engine.worker, baselineWorker);
     const loadAvg1m = round(os.loadavg()[0]!, 2);
     const times: number[] = [];
+    const byAction = new Map<StaffAction, number[]>();
     let errors = 0;
     let stop = false;
-    const post = async (courseId: string, action: 'pause' | 'resume') => {
+    const post = async (courseId: string, action: StaffAction) => {
       const t0 = performance.now();
       const res = await fetch(`${staff.baseUrl}/api/courses/${courseId}/${action}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${staff.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(action === 'pause' ? { reason: 'benchmark' } : {}),
+        body: JSON.stringify(STAFF_BODIES[action]),
       }).catch(() => null);
       await res?.text();
-      if (res?.status === 200) times.push(performance.now() - t0);
-      else errors++;
+      if (res?.status === 200) {
+        const ms = performance.now() - t0;
+        times.push(ms);
+        byAction.set(action, [...(byAction.get(action) ?? []), ms]);
+      } else errors++;
     };
+    // A coordinator's turn on one course, as the dashboard sends it: screening recorded (the course moves
+    // on to clearance: a projection, a new step, its reminders), a care-team note, then a pause and a resume.
     const lanes = Array.from({ length: concurrency }, async () => {
       while (!stop && pool.length) {
         const courseId = pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!;
-        await post(courseId, 'pause');
-        await post(courseId, 'resume');
+        for (const action of STAFF_TURN) {
+          if (stop) break;
+          await post(courseId, action);
+        }
       }
     });
     const enrollment = await runStep('engine', rate, -2, 0);
@@ -351,13 +373,14 @@ export async function benchLadder(opts: LadderOptions) {
       actions: times.length,
       errors,
       ...(() => { const p = pcts(times); return { p50Ms: p.p50, p95Ms: p.p95, maxMs: times.length ? round(Math.max(...times), 0) : null }; })(),
+      perAction: Object.fromEntries([...byAction].map(([a, xs]) => [a, { n: xs.length, ...pcts(xs) }])),
       concurrency,
       enrollment: { completedPerS: enrollment.completedPerS, firstStepMs: enrollment.firstStepMs, keptUp: enrollment.keptUp },
       backlogWaitMs,
       backlogLeft: backlog,
       loadAvg1m,
     };
-    log(`  staff actions at half the knee (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'}): ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms, ${errors} errors`);
+    log(`  staff actions at half the knee (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'}): ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}), ${errors} errors`);
     return r;
   };
 
