@@ -50,7 +50,7 @@ const HARD_STOP_IDS = Object.keys(HARD_STOPS);
 const CHECKLIST = { 'alert-oriented': true, 'minimal-nausea': true, 'walks-steadily': true, 'dissociation-resolved': true, 'written-instructions': true };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-class Api {
+export class Api {
   constructor(
     readonly base: string,
     readonly token: string | undefined,
@@ -64,6 +64,12 @@ class Api {
           body: body !== undefined ? JSON.stringify(body) : undefined,
         });
         const text = await res.text();
+        // Back-pressure (enrollment admission): 503 with Retry-After wrote nothing; wait as told and send it again.
+        const retryAfter = Number(res.headers.get('retry-after'));
+        if (res.status === 503 && Number.isFinite(retryAfter) && retryAfter > 0 && attempt < 30) {
+          await sleep(Math.min(30, retryAfter) * 1000);
+          continue;
+        }
         return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
       } catch (err) {
         if (attempt >= 5) throw err;
