@@ -7,6 +7,7 @@
 // are served (a request that came through a proxy, i.e. with X-Forwarded-For or Forwarded, is refused,
 // because a reverse proxy on the same host would otherwise make every outside caller look local).
 // Nothing here is personal data: counts, step keys, clinic ids, route patterns (never raw URLs).
+import type { EnrollmentAdmission } from '../client/admission';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { constantTimeEqual } from '../auth/secrets';
@@ -26,6 +27,8 @@ export interface MetricsDeps {
   cacheSeconds?: number;
   /** Where this process's SDK runtime serves its metrics (default: what installTemporalRuntime bound). */
   sdkMetricsAddress?: string;
+  /** Enrollment back-pressure (src/client/admission.ts): its refusals and the courses it counts as waiting. */
+  admission?: Pick<EnrollmentAdmission, 'refusals' | 'waiting'>;
 }
 
 /** Request latency buckets (seconds): a staff action should answer well under 150 ms. */
@@ -102,6 +105,8 @@ export function installMetrics(app: FastifyInstance, deps: MetricsDeps): ApiMetr
   const hooksGivenUp = gauge('kap_webhook_deliveries_given_up', 'Webhook deliveries given up on and not redelivered yet (status failed): each is a stuck-board item until redelivered.');
   const readSeconds = gauge('kap_metrics_database_read_seconds', 'How long the last database reading for these metrics took.');
   const readErrors = new Counter({ name: 'kap_metrics_database_errors_total', help: 'Database readings for these metrics that failed.', registers });
+  const admissionRefused = gauge('kap_enrollments_refused', 'Enrollments this API process refused (503) because too many newly enrolled courses waited for their first step (ENROLLMENT_BACKLOG_LIMIT), since it started.');
+  const admissionWaiting = gauge('kap_enrollments_waiting_first_step', 'Courses enrolled in the last 10 minutes that have no step yet, as enrollment admission last counted them.');
   const sdkUp = gauge('kap_temporal_sdk_metrics_up', "1 when the Temporal SDK runtime's metrics of this process were included below.");
 
   app.addHook('onResponse', async (req, reply) => {
@@ -130,7 +135,11 @@ export function installMetrics(app: FastifyInstance, deps: MetricsDeps): ApiMetr
   };
 
   const render = async (): Promise<string> => {
-    const [reading, sdk] = await Promise.all([domain(), fetchSdkMetrics(deps.sdkMetricsAddress)]);
+    const [reading, sdk, waiting] = await Promise.all([domain(), fetchSdkMetrics(deps.sdkMetricsAddress), deps.admission?.waiting().catch(() => undefined)]);
+    if (deps.admission) {
+      admissionRefused.set(deps.admission.refusals);
+      if (waiting !== undefined) admissionWaiting.set(waiting);
+    }
     for (const g of [coursesTotal, openByStep, stuckSteps, stuckTotal, emails, emailsSent, emailsFailed, hooks, hooksGivenUp]) g.reset();
     if (reading) {
       const byStatus = new Map<string, number>();

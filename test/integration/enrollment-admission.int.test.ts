@@ -59,6 +59,13 @@ test('a bulk import while the worker is behind: two enrollments admitted, the re
     const audits = await stack.db.selectFrom('audit_log').select('client_id').where('action', '=', 'course.enroll').where('client_id', 'in', refusedClients).execute();
     expect(audits).toEqual([]);
 
+    // Operations see it in GET /metrics: the refusals, and the courses counted as waiting.
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(new RegExp(`^kap_enrollments_refused ${5 - LIMIT_ABOVE}$`, 'm'));
+    const waiting = Number(/^kap_enrollments_waiting_first_step (\d+)$/m.exec(metrics.body)?.[1]);
+    expect(waiting).toBeGreaterThanOrEqual(before + LIMIT_ABOVE);
+
     // The workers catch up: the admitted courses get their first step, and the refused request now enrolls.
     stack.runWorker();
     const admittedIds = admitted.map((r) => r.body.id as string);

@@ -72,12 +72,12 @@ test('serves valid exposition text with the expected metric names and values', a
     temporal_worker_task_slots_available: 'gauge',
   });
   // Exactly the families served before the registry moved to prom-client (dashboards depend on them),
-  // and the webhook deliveries by status and given up on (issue #20 item 4).
+  // the webhook deliveries by status and given up on (issue #20 item 4), and enrollment admission (issue #19).
   expect([...parsed.families.keys()].filter((n) => n.startsWith('kap_')).sort()).toEqual(
     [
       'kap_http_request_duration_seconds', 'kap_courses', 'kap_courses_open_by_step', 'kap_stuck_steps', 'kap_stuck_steps_by_clinic', 'kap_email_outbox_messages',
       'kap_emails_sent', 'kap_emails_failed', 'kap_metrics_database_read_seconds', 'kap_metrics_database_errors_total', 'kap_temporal_sdk_metrics_up',
-      'kap_webhook_deliveries', 'kap_webhook_deliveries_given_up',
+      'kap_webhook_deliveries', 'kap_webhook_deliveries_given_up', 'kap_enrollments_refused', 'kap_enrollments_waiting_first_step',
     ].sort(),
   );
   const sample = (name: string, labels: Record<string, string> = {}) =>
