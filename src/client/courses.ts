@@ -186,8 +186,7 @@ export async function getCourseRow(db: Db, courseId: string): Promise<Course> {
 export async function getCourse(db: Db, courseId: string): Promise<CourseView> {
   // One snapshot: the projection writes a transition's steps and the course row in one statement.
   if (!db.isTransaction) return db.transaction().setIsolationLevel('repeatable read').execute((trx) => getCourse(trx, courseId));
-  const course = await db.selectFrom('courses').selectAll().where('id', '=', courseId).executeTakeFirst();
-  if (!course) throw notFound(`course ${courseId}`);
+  const course = await getCourseRow(db, courseId);
   const steps = await db.selectFrom('course_steps').selectAll().where('course_id', '=', courseId).orderBy('entered_at').orderBy('id').execute();
   return { course, steps };
 }

@@ -6,10 +6,9 @@
 // Names that workflow code needs at load come from the zod-free list (src/domain/actions/names.ts).
 import type * as Catalogue from '../../domain/actions/catalogue';
 
-let loaded: typeof Catalogue | undefined;
+// No module-level cache of our own: the bundle's require caches the module per workflow already.
 
 export function actionCatalogue(): typeof Catalogue {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  loaded ??= require('../../domain/actions/catalogue') as typeof Catalogue;
-  return loaded;
+  return require('../../domain/actions/catalogue') as typeof Catalogue;
 }
