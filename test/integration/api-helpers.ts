@@ -25,6 +25,13 @@ export async function personTokenFor(db: Db, role: StaffRole, clinicId?: string)
   return { token, staffId };
 }
 
+/** A client of the clinic (id `<clinic>-<name>`, an email for the invitations): returns its id. */
+export async function insertClient(db: Db, clinicId: string, name: string): Promise<string> {
+  const id = `${clinicId}-${name}`;
+  await db.insertInto('clients').values({ id, clinic_id: clinicId, given_name: 'Test', family_name: name, email: `${name}@example.org`, phone: null, external_ref: null }).execute();
+  return id;
+}
+
 export interface Res {
   status: number;
   body: any;

@@ -7,6 +7,7 @@ import { getProtocol } from '../../src/domain';
 import { createApiToken } from '../../src/auth/tokens';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
+import { insertClient } from './api-helpers';
 import { BENIGN_ANSWERS, LiveCourse, NO_HARD_STOPS, NO_REVIEW_ITEMS } from './course-driver';
 
 let stack: TestStack;
@@ -20,11 +21,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function newClient(n: string) {
-  const id = `${clinicId}-${n}`;
-  await stack.db.insertInto('clients').values({ id, clinic_id: clinicId, given_name: 'Test', family_name: n, email: `${n}@example.org`, phone: null, external_ref: null }).execute();
-  return id;
-}
+const newClient = (n: string) => insertClient(stack.db, clinicId, n);
 
 const services = () => ({ db: stack.db, temporal: stack.temporal, taskQueue: stack.taskQueue });
 

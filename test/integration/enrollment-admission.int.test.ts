@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import { EnrollmentAdmission } from '../../src/client/admission';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
-import { client, tokenFor, uid } from './api-helpers';
+import { client, insertClient, tokenFor, uid } from './api-helpers';
 
 let stack: TestStack;
 const clinicId = `clinic-adm-${uid()}`;
@@ -23,11 +23,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function newClient(n: string) {
-  const id = `${clinicId}-${n}`;
-  await stack.db.insertInto('clients').values({ id, clinic_id: clinicId, given_name: 'Import', family_name: n, email: `${n}@example.org`, phone: null, external_ref: null }).execute();
-  return id;
-}
+const newClient = (n: string) => insertClient(stack.db, clinicId, n);
 
 test('a bulk import while the worker is behind: two enrollments admitted, the rest refused with 503 and Retry-After, nothing written for them; after the worker catches up the same request enrolls', async () => {
   const { buildApp } = await import('../../src/api/app');
