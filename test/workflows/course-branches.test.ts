@@ -135,9 +135,12 @@ test('emails that have not gone out hold nothing up: with the invitation and the
   } finally {
     h.fakes.releaseEmails();
   }
-  // Released, every email the assessment asked for goes out once.
+  // Released, every email the assessment asked for goes out once, and the assessment (its one form
+  // answered, its emails seen through) ends and tells the course. The withdrawal comes after that: one
+  // crossing the assessment's end would ask to cancel a closed workflow (see CourseDriver.heard).
   await sentNotes(c.courseId, 'safety-alert', (ns) => ns.length >= 2);
   expect(h.fakes.notes(c.courseId, 'assessment-invitation').filter((n) => n.key === `${form.ids!.assessmentId}/invitation`)).toHaveLength(1);
+  expect(await c.heard(form.ids!.assessmentId!)).toBe('completed');
   await c.act('withdraw', { reason: 'test over' });
 }, 120_000);
 
