@@ -80,6 +80,7 @@ export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite'
   const { interactive, background, pool } = createDbLanes({
     url: infra.databaseUrl,
     poolMax,
+    preparedStatements: process.env.DATABASE_PREPARED_STATEMENTS !== 'off',
     log: (event) => {
       if (event.level !== 'query') return;
       statements++;

@@ -20,6 +20,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  /** Eager dispatch on the servers this engine starts (the dev server, `npm run cluster`): src/temporal/dev-server.ts. */
+  TEMPORAL_EAGER_DISPATCH: z.enum(['on', 'off']).default('on'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('kap-courses'),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
@@ -49,6 +51,8 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** Named prepared statements (src/db/prepared.ts); 'off' behind a pooler that cannot keep them (PgBouncer in transaction mode). */
+  DATABASE_PREPARED_STATEMENTS: z.enum(['on', 'off']).default('on'),
 
   /** Workflow tasks one worker runs at once; default four per core (src/worker/worker.ts workerSlots). */
   WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).optional(),

@@ -12,7 +12,7 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-post
 import { migrateToLatest } from './db/migrate';
 import type { Logger } from './log';
 import { type MailProcess, type MailRuntime, startMail } from './mail/setup';
-import { type DevServer, startDevServer, stopLeftoverDevServer } from './temporal/dev-server';
+import { type DevServer, EAGER_DISPATCH_CONFIG, startDevServer, stopLeftoverDevServer } from './temporal/dev-server';
 import { sdkMetricsOptions } from './metrics/sdk';
 import { payloadCodecFor } from './security/keys';
 import { resolveToolchain } from './temporal/toolchain';
@@ -97,6 +97,7 @@ export async function startInfrastructure(config: Config, stack: Stack, log: Log
       logFile: path.join(config.DATA_DIR, 'temporal.log'),
       uiCodecEndpoint: `${config.publicUrl}/codec`,
       pidFile,
+      dynamicConfig: config.TEMPORAL_EAGER_DISPATCH === 'on' ? EAGER_DISPATCH_CONFIG : {},
     });
     stack.add('temporal dev server', () => devServer!.stop());
     temporalAddress = devServer.address;
@@ -120,6 +121,7 @@ function poolOptions(config: Config, url: string, log: Logger) {
     // The embedded PGlite serves one connection (see embedded-postgres.ts); never hold a transaction
     // open while awaiting another query on `db`, or a pool of one waits for itself.
     poolMax: config.embeddedDatabase ? 1 : config.DATABASE_POOL_MAX,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS === 'on',
     onError: (err: Error) => log.warn({ err: err.message }, 'database pool error'),
   };
 }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/config';
-import { portIsFree, waitForTemporal } from '../../src/temporal/dev-server';
+import { EAGER_DISPATCH_CONFIG, eagerDispatchEnabled, portIsFree, waitForTemporal } from '../../src/temporal/dev-server';
 import { resolveToolchain } from '../../src/temporal/toolchain';
 import { COURSE_SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { type Child, startChild } from '../../chaos/procs';
@@ -320,6 +320,10 @@ export class TemporalServer {
     fs.mkdirSync(path.join(configDir, 'dynamicconfig'), { recursive: true });
     const dynamicConfig = path.join(configDir, 'dynamicconfig', 'development-sql.yaml');
     fs.copyFileSync(files.dynamicConfig, dynamicConfig);
+    // The engine's settings after the module's (all commented out in 1.32.2): eager dispatch as the dev server has it.
+    if (eagerDispatchEnabled()) {
+      fs.appendFileSync(dynamicConfig, `\n# kap-pathways (src/temporal/dev-server.ts EAGER_DISPATCH_CONFIG)\n${Object.entries(EAGER_DISPATCH_CONFIG).map(([k, v]) => `${k}:\n  - value: ${JSON.stringify(v)}\n`).join('')}`);
+    }
     const configFile = path.join(configDir, 'development.yaml');
     fs.writeFileSync(configFile, renderServerConfig(fs.readFileSync(files.configTemplate, 'utf8'), pg, this.ports, dynamicConfig, this.opts.historyShards));
     const child = await startChild({ name: 'temporal-server', command: files.server, args: ['--config-file', configFile, '--allow-no-auth', 'start'], cwd: root, logFile: this.logFile });

@@ -1,6 +1,7 @@
 import { Kysely, type KyselyConfig, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { LaneGate, poolLane } from './lanes';
+import { prepareRepeatedStatements } from './prepared';
 import type { Database } from './schema';
 
 // Return BIGINT (int8) and NUMERIC as numbers where they fit; timestamps stay Date.
@@ -16,6 +17,8 @@ export interface DbOptions {
   onError?: (err: Error) => void;
   /** Kysely's log hook (the benchmark counts and captures statements with it). */
   log?: KyselyConfig['log'];
+  /** Prepare each parameterised statement once per connection (prepared.ts); default true. */
+  preparedStatements?: boolean;
 }
 
 function createPool(opts: DbOptions): pg.Pool {
@@ -29,7 +32,10 @@ function createPool(opts: DbOptions): pg.Pool {
   // between two statements, or a query just finished) emits 'error' on itself when the server goes
   // away, and with no listener that error kills the process: seen in `npm run chaos`, where the worker
   // died the moment PostgreSQL stopped. The query in flight still fails and the pool drops the client.
-  pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => opts.onError?.(err));
+    if (opts.preparedStatements !== false) prepareRepeatedStatements(client);
+  });
   pool.on('error', (err) => opts.onError?.(err));
   return pool;
 }

@@ -32,6 +32,23 @@ export interface DevServerOptions {
    * process.)
    */
   httpPort?: number;
+  /** Dynamic configuration values (`--dynamic-config-value`); default: EAGER_DISPATCH_CONFIG. */
+  dynamicConfig?: Record<string, boolean | number | string>;
+}
+
+/**
+ * Eager dispatch (on by default in this engine's servers): an activity a workflow task schedules on
+ * the worker's own task queue comes back in the reply to that task instead of through matching, and
+ * a workflow started through the worker's connection gets its first task in the start's reply. The
+ * server's default leaves eager activities off; `TEMPORAL_EAGER_DISPATCH=off` turns both off.
+ */
+export const EAGER_DISPATCH_CONFIG: Record<string, boolean> = {
+  'system.enableActivityEagerExecution': true,
+  'system.enableEagerWorkflowStart': true,
+};
+
+export function eagerDispatchEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.TEMPORAL_EAGER_DISPATCH !== 'off';
 }
 
 export interface DevServer {
@@ -260,6 +277,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
   }
   for (const [name, type] of Object.entries(COURSE_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? (eagerDispatchEnabled() ? EAGER_DISPATCH_CONFIG : {}))) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   let out: number | 'ignore' = 'ignore';
   if (opts.logFile) {
