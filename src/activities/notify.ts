@@ -1,15 +1,18 @@
 // The `notify` activity: one email per key, ever.
 //
-// 1. The outbox row is inserted keyed by the workflow's deterministic key (ON CONFLICT DO NOTHING).
-//    A row already `sent` (or finally failed) ends the activity: retries and replays send nothing.
+// 1. The outbox row is inserted keyed by the workflow's deterministic key, already claimed (`sending`,
+//    a claim token, a lease), in one statement; an existing row for the same message is claimed by the
+//    same statement only if it is `pending` or a crashed attempt's expired claim that had not started
+//    handing the message over. A row already `sent` (or finally failed) ends the activity: retries and
+//    replays send nothing. One attempt at a time may send: a concurrent attempt (Temporal retried after
+//    a timeout while the first still runs) finds a live lease and fails retryably; it gets the row only
+//    if the lease expires.
 // 2. Recipients are resolved from the database (workflows never hold addresses), the message is
-//    rendered, and a client-facing message passes the clinical-detail guard or is `blocked`.
-// 3. A claim takes the row (`sending`, a claim token, a lease): one attempt at a time may send.
-//    A concurrent attempt (Temporal retried after a timeout while the first still runs) finds a live
-//    lease and fails retryably; it gets the row only if the lease expires.
-// 4. The SMTP conversation opens (connect, EHLO, AUTH); only then, before one byte of the message is
+//    rendered, and a client-facing message passes the clinical-detail guard or is `blocked`. A failure
+//    worth retrying puts the row back to `pending`.
+// 3. The SMTP conversation opens (connect, EHLO, AUTH); only then, before one byte of the message is
 //    handed over, the row records `submitted_at` (src/mail/mailer.ts awaits this hook).
-// 5. After the server's 250, the row becomes `sent` with the provider's reply, and an `email.sent`
+// 4. After the server's 250, the row becomes `sent` with the provider's reply, and an `email.sent`
 //    audit entry is written, in one transaction.
 //
 // Failure handling:
@@ -185,6 +188,17 @@ export function createNotifyActivities(deps: NotifyDeps) {
       .execute();
   }
 
+  /** Back to `pending` for the next attempt (nothing was handed over); the lease ends the claim by itself if the database is down too. */
+  async function releaseClaim(key: string, claimToken: string, err: unknown) {
+    await db
+      .updateTable('email_outbox')
+      .set({ status: 'pending', claim_token: null, claimed_until: null, submitted_at: null, last_error: String(err instanceof Error ? err.message : err).slice(0, 1000), updated_at: sql`now()` })
+      .where('key', '=', key)
+      .where('claim_token', '=', claimToken)
+      .execute()
+      .catch(() => undefined);
+  }
+
   /** A crashed attempt's expired claim that had started handing over the message: never resend. */
   async function takeOverUncertain(key: string, clientId: string | null): Promise<NotifyResult | null> {
     const row = await db
@@ -209,8 +223,13 @@ export function createNotifyActivities(deps: NotifyDeps) {
     if (!r || !['client', 'staff', 'role'].includes(r.kind)) throw permanent('recipient is required', 'InvalidNotifyInput');
     const messageId = messageIdForKey(input.key, domain);
 
-    // 1. The row, once per key (the row just made comes back; an existing one is read).
-    const inserted = await db
+    // 1. The row, once per key, and the claim on it, in one statement: a new row is inserted claimed
+    //    (`sending`, a claim token, a lease); an existing one for the same message is claimed if it is
+    //    `pending` or a crashed attempt's expired claim that had not started handing the message over.
+    //    Nothing comes back when the row is settled, held by a live claim, or was made for another message.
+    const claimToken = crypto.randomUUID();
+    const lease = sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`;
+    const claimed = await db
       .insertInto('email_outbox')
       .values({
         key: input.key,
@@ -222,18 +241,46 @@ export function createNotifyActivities(deps: NotifyDeps) {
         audience: r.kind === 'client' ? 'client' : 'staff',
         message_id: messageId,
         data: JSON.stringify(input.data ?? {}),
+        status: 'sending',
+        claim_token: claimToken,
+        claimed_until: lease,
+        attempts: 1,
       })
-      .onConflict((oc) => oc.column('key').doNothing())
+      .onConflict((oc) =>
+        oc
+          .column('key')
+          .doUpdateSet({ status: 'sending', claim_token: claimToken, claimed_until: lease, attempts: sql<number>`email_outbox.attempts + 1`, submitted_at: null, updated_at: sql`now()` })
+          .where((eb) =>
+            eb.and([
+              eb('email_outbox.template', '=', input.template),
+              eb('email_outbox.course_id', '=', input.courseId),
+              eb('email_outbox.recipient_kind', '=', r.kind),
+              eb.or([eb('email_outbox.status', '=', 'pending'), eb.and([eb('email_outbox.status', '=', 'sending'), eb('email_outbox.submitted_at', 'is', null), eb('email_outbox.claimed_until', '<', sql<Date>`now()`)])]),
+            ]),
+          ),
+      )
       .returningAll()
       .executeTakeFirst();
-    let row = inserted ?? (await readRow(input.key));
-    if (row.template !== input.template || row.course_id !== input.courseId || row.recipient_kind !== r.kind) {
-      throw permanent(`key ${input.key} was already used for a different message (${row.template} to ${row.recipient_kind})`, 'NotifyKeyConflict');
+    if (!claimed) {
+      const row = await readRow(input.key);
+      if (row.template !== input.template || row.course_id !== input.courseId || row.recipient_kind !== r.kind) {
+        throw permanent(`key ${input.key} was already used for a different message (${row.template} to ${row.recipient_kind})`, 'NotifyKeyConflict');
+      }
+      const done = await settle(row);
+      if (done) return done;
+      // A crashed attempt's claim that had started handing the message over: never resend.
+      const clientId = row.submitted_at ? await resolve(input).then((x) => x.clientId, () => null) : null;
+      const uncertain = await takeOverUncertain(input.key, clientId);
+      if (uncertain) return uncertain;
+      const again = await readRow(input.key);
+      const settled = await settle(again);
+      if (settled) return settled;
+      throw ApplicationFailure.retryable(failureMessage('notify-in-progress', input.key, `claim held until ${again.claimed_until?.toISOString()}`), 'NotifyInProgress');
     }
-    const done = await settle(row);
-    if (done) return done;
+    const row = claimed;
 
-    // 2. Recipients, rendering and the guard (before the claim: a failure here holds no lease).
+    // 2. Recipients, rendering and the guard. A failure here ends the claim: a final row for a
+    //    permanent one, the row back to `pending` for one worth retrying (the lease ends it otherwise).
     let resolved: Resolved;
     let rendered: ReturnType<typeof renderMessage>;
     // Signed link tokens are random base64url: one can spell "…5mg" or "phq…" by chance. The guard
@@ -284,38 +331,12 @@ export function createNotifyActivities(deps: NotifyDeps) {
         throw permanent(failureMessage(err.type === 'NoRecipient' ? 'no-recipient' : 'notify-failed', input.key), err.type ?? 'NotifyFailed');
       }
       // Anything else (the database, a bug) is retried; its text stays in the worker's log.
+      await releaseClaim(input.key, claimToken, err);
       log?.warn({ key: input.key, err: err instanceof Error ? err.name : typeof err }, 'email not prepared; will retry');
       throw ApplicationFailure.retryable(failureMessage('notify-prepare-failed', input.key, err instanceof Error ? err.name : undefined), 'NotifyPrepareFailed');
     }
 
-    // 3. The claim.
-    const claimToken = crypto.randomUUID();
-    const claimed = await db
-      .updateTable('email_outbox')
-      .set({
-        status: 'sending',
-        claim_token: claimToken,
-        claimed_until: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`,
-        attempts: sql<number>`attempts + 1`,
-        submitted_at: null,
-        updated_at: sql`now()`,
-      })
-      .where('key', '=', input.key)
-      .where((eb) =>
-        eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('submitted_at', 'is', null), eb('claimed_until', '<', sql<Date>`now()`)])]),
-      )
-      .returningAll()
-      .executeTakeFirst();
-    if (!claimed) {
-      const uncertain = await takeOverUncertain(input.key, resolved.clientId);
-      if (uncertain) return uncertain;
-      row = await readRow(input.key);
-      const settled = await settle(row);
-      if (settled) return settled;
-      throw ApplicationFailure.retryable(failureMessage('notify-in-progress', input.key, `claim held until ${row.claimed_until?.toISOString()}`), 'NotifyInProgress');
-    }
-
-    // 4. Send; the row records the hand-over before the message data goes out.
+    // 3. Send; the row records the hand-over before the message data goes out.
     let result;
     try {
       result = await ((await isSandbox(claimed.clinic_id)) ? sandboxMailer : mailer).send(
@@ -362,19 +383,13 @@ export function createNotifyActivities(deps: NotifyDeps) {
         throw permanent(failureMessage('smtp-refused', input.key, err.responseCode ? `SMTP ${err.responseCode}` : undefined), 'SmtpRejected');
       }
       // Nothing was delivered: release the claim so the next retry can take it at once.
-      await db
-        .updateTable('email_outbox')
-        .set({ status: 'pending', claim_token: null, claimed_until: null, submitted_at: null, last_error: String(err instanceof Error ? err.message : err).slice(0, 1000), updated_at: sql`now()` })
-        .where('key', '=', input.key)
-        .where('claim_token', '=', claimToken)
-        .execute()
-        .catch(() => undefined); // the lease expires by itself if the database is down too
+      await releaseClaim(input.key, claimToken, err);
       log?.warn({ key: input.key, code: (err as MailSendError).code }, 'email not sent; will retry');
       const code = err instanceof MailSendError ? (err.responseCode ? `SMTP ${err.responseCode}` : err.code) : undefined;
       throw ApplicationFailure.retryable(failureMessage('smtp-unavailable', input.key, code && /^[A-Z0-9 ]{1,20}$/.test(code) ? code : undefined), 'SmtpUnavailable');
     }
 
-    // 5. Record. Retried in place: after the 250, a lost record is the only way to an 'uncertain'.
+    // 4. Record. Retried in place: after the 250, a lost record is the only way to an 'uncertain'.
     await deps.afterSend?.(input.key);
     let lastError: unknown;
     for (const delay of [0, 250, 1000, 3000]) {

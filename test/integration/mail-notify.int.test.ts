@@ -254,6 +254,28 @@ describe('notify: exactly once', () => {
     expect((await outbox(input2.key)).status).toBe('failed');
   });
 
+  test('a failure while preparing the message (worth retrying) gives the row back: the next attempt sends it once; another message under its key is refused and takes nothing', async () => {
+    const input: NotifyInput = { key: `${seed.courseId}/assess-prep/invite`, template: 'assessment-invitation', courseId: seed.courseId, clinicId: seed.clinicId, recipient: { kind: 'client' }, data: { assessmentId: `${seed.courseId}/assess-prep`, instrumentIds: 'phq9', expiresAt: new Date(Date.now() + 3 * 86400_000).toISOString() } };
+    const real = createClientLinks({ db, secretKey: SECRET, publicUrl: PUBLIC_URL });
+    const broken = { ...real, createClientLink: () => { throw new Error('link service unavailable'); } };
+    const f = await failureOf(activities({ links: broken }).notify(input));
+    expect(f.type).toBe('NotifyPrepareFailed');
+    expect(f.nonRetryable).toBe(false);
+    expect(f.message).not.toContain('link service unavailable');
+    expect(smtp.received).toHaveLength(0);
+    expect(await outbox(input.key)).toMatchObject({ status: 'pending', attempts: 1, claim_token: null, claimed_until: null, submitted_at: null });
+
+    // The same key for another message while the row waits: refused, and the row is left as it was.
+    const other = await failureOf(activities().notify({ ...input, template: 'course-notice', recipient: { kind: 'role', role: 'coordinator' }, data: { subjectKey: 'course-ended' } }));
+    expect(other.type).toBe('NotifyKeyConflict');
+    expect(await outbox(input.key)).toMatchObject({ status: 'pending', attempts: 1, claim_token: null });
+
+    expect((await activities().notify(input)).status).toBe('sent');
+    expect((await activities().notify(input)).status).toBe('already-sent');
+    expect(smtp.received).toHaveLength(1);
+    expect(await outbox(input.key)).toMatchObject({ status: 'sent', attempts: 2, claim_token: null });
+  });
+
   test('a key reused for a different message is refused', async () => {
     const input = reminder();
     await activities().notify(input);
