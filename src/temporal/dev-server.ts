@@ -38,9 +38,10 @@ export interface DevServerOptions {
 
 /**
  * Eager dispatch (on by default in this engine's servers): an activity a workflow task schedules on
- * the worker's own task queue comes back in the reply to that task instead of through matching, and
- * a workflow started through the worker's connection gets its first task in the start's reply. The
- * server's default leaves eager activities off; `TEMPORAL_EAGER_DISPATCH=off` turns both off.
+ * the worker's own task queue (every email) comes back in the reply to that task instead of through
+ * matching. The server's default leaves eager activities off. Eager workflow start is allowed too, but
+ * the engine does not ask for it: the API's client has its own connection, and a start is eager only
+ * through the worker's. `TEMPORAL_EAGER_DISPATCH=off` = the server's defaults.
  */
 export const EAGER_DISPATCH_CONFIG: Record<string, boolean> = {
   'system.enableActivityEagerExecution': true,
