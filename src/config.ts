@@ -20,7 +20,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
-  /** Eager dispatch on the servers this engine starts (the dev server, `npm run cluster`): src/temporal/dev-server.ts. */
+  /** Eager dispatch on the servers this engine starts (the dev server, `npm run cluster`); read by src/temporal/dev-server.ts eagerDispatchEnabled, validated here. */
   TEMPORAL_EAGER_DISPATCH: z.enum(['on', 'off']).default('on'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('kap-courses'),

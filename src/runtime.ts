@@ -12,7 +12,7 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './db/embedded-post
 import { migrateToLatest } from './db/migrate';
 import type { Logger } from './log';
 import { type MailProcess, type MailRuntime, startMail } from './mail/setup';
-import { type DevServer, EAGER_DISPATCH_CONFIG, startDevServer, stopLeftoverDevServer } from './temporal/dev-server';
+import { type DevServer, startDevServer, stopLeftoverDevServer } from './temporal/dev-server';
 import { sdkMetricsOptions } from './metrics/sdk';
 import { payloadCodecFor } from './security/keys';
 import { resolveToolchain } from './temporal/toolchain';
@@ -97,7 +97,6 @@ export async function startInfrastructure(config: Config, stack: Stack, log: Log
       logFile: path.join(config.DATA_DIR, 'temporal.log'),
       uiCodecEndpoint: `${config.publicUrl}/codec`,
       pidFile,
-      dynamicConfig: config.TEMPORAL_EAGER_DISPATCH === 'on' ? EAGER_DISPATCH_CONFIG : {},
     });
     stack.add('temporal dev server', () => devServer!.stop());
     temporalAddress = devServer.address;

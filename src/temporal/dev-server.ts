@@ -32,8 +32,6 @@ export interface DevServerOptions {
    * process.)
    */
   httpPort?: number;
-  /** Dynamic configuration values (`--dynamic-config-value`); default: EAGER_DISPATCH_CONFIG. */
-  dynamicConfig?: Record<string, boolean | number | string>;
 }
 
 /**
@@ -41,7 +39,9 @@ export interface DevServerOptions {
  * the worker's own task queue (every email) comes back in the reply to that task instead of through
  * matching. The server's default leaves eager activities off. Eager workflow start is allowed too, but
  * the engine does not ask for it: the API's client has its own connection, and a start is eager only
- * through the worker's. `TEMPORAL_EAGER_DISPATCH=off` = the server's defaults.
+ * through the worker's. `TEMPORAL_EAGER_DISPATCH=off` = the server's defaults. Decided here alone
+ * (every server the engine starts reads it: `npm start`, the test harness, the bench, `npm run
+ * cluster`); src/config.ts only refuses a value other than on/off at startup.
  */
 export const EAGER_DISPATCH_CONFIG: Record<string, boolean> = {
   'system.enableActivityEagerExecution': true,
@@ -278,7 +278,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL');
   }
   for (const [name, type] of Object.entries(COURSE_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(opts.dynamicConfig ?? (eagerDispatchEnabled() ? EAGER_DISPATCH_CONFIG : {}))) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(eagerDispatchEnabled() ? EAGER_DISPATCH_CONFIG : {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   let out: number | 'ignore' = 'ignore';
   if (opts.logFile) {
