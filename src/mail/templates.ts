@@ -87,21 +87,36 @@ function code(v: string): string {
 
 // ---- formatting --------------------------------------------------------------------------------
 
-function zone(tz: string): string {
+// Building an Intl.DateTimeFormat costs about a tenth of a millisecond (every email formats a date or
+// two), so each zone's formatters are built once. A zone the runtime does not know falls back to UTC.
+// The map is bounded: zones come from clinic rows, and a clinic network has a few dozen.
+const FORMATTERS_KEPT = 512;
+const formatters = new Map<string, { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat }>();
+
+function formattersFor(tz: string): { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat } {
+  const kept = formatters.get(tz);
+  if (kept) return kept;
+  let timeZone = tz;
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return tz;
+    new Intl.DateTimeFormat('en-US', { timeZone });
   } catch {
-    return 'UTC';
+    timeZone = 'UTC';
   }
+  const made = {
+    date: new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' }),
+    time: new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', minute: '2-digit', timeZoneName: 'short' }),
+  };
+  if (formatters.size >= FORMATTERS_KEPT) formatters.clear();
+  formatters.set(tz, made);
+  return made;
 }
 
 export function formatDate(d: Date, tz: string): string {
-  return new Intl.DateTimeFormat('en-US', { timeZone: zone(tz), weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' }).format(d);
+  return formattersFor(tz).date.format(d);
 }
 
 export function formatTime(d: Date, tz: string): string {
-  return new Intl.DateTimeFormat('en-US', { timeZone: zone(tz), hour: 'numeric', minute: '2-digit', timeZoneName: 'short' }).format(d);
+  return formattersFor(tz).time.format(d);
 }
 
 function formatDuration(minutes: number): string {

@@ -1,5 +1,5 @@
 import { findForbiddenTerms } from '../../../src/mail/guard';
-import { renderMessage, type RenderContext, sessionUid, TemplateError } from '../../../src/mail/templates';
+import { formatDate, formatTime, renderMessage, type RenderContext, sessionUid, TemplateError } from '../../../src/mail/templates';
 
 const base: Omit<RenderContext, 'audience' | 'data'> = {
   key: 'c1/dose-1/s1/reminder-24h',
@@ -83,5 +83,17 @@ describe('templates', () => {
   test('missing data is a TemplateError', () => {
     expect(() => renderMessage('appointment-reminder', client({ sessionKey: 'x' }))).toThrow(/startsAt/);
     expect(() => renderMessage('assessment-invitation', client({ assessmentId: 'a' }))).toThrow(/expiresAt/);
+  });
+
+  test('dates and times are written in each clinic\'s own zone; a zone the runtime does not know is written in UTC', () => {
+    const at = new Date('2026-03-01T03:30:00Z');
+    // Formatters are kept per zone: the second zone must not reuse the first's.
+    expect(formatDate(at, 'America/Los_Angeles')).toBe('Saturday, February 28, 2026');
+    expect(formatTime(at, 'America/Los_Angeles')).toBe('7:30 PM PST');
+    expect(formatDate(at, 'Europe/Berlin')).toBe('Sunday, March 1, 2026');
+    expect(formatTime(at, 'Europe/Berlin')).toBe('4:30 AM GMT+1');
+    expect(formatDate(at, 'America/Los_Angeles')).toBe('Saturday, February 28, 2026');
+    expect(formatDate(at, 'Mars/Olympus_Mons')).toBe('Sunday, March 1, 2026');
+    expect(formatTime(at, 'Mars/Olympus_Mons')).toBe('3:30 AM UTC');
   });
 });
