@@ -52,7 +52,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
   const only = value('--only');
   const list = only === undefined ? [...PHASES] : only.split(',').filter(Boolean);
   for (const p of list) if (!PHASES.includes(p as Phase)) throw new Error(`unknown phase ${p} (${PHASES.join(', ')})`);
-  const rates = (value('--rates') ?? (quick ? '2,5,10,20,40,60' : '2,5,10,15,20,30,40,60')).split(',').filter(Boolean).map((r) => positive('--rates', r));
+  const rates = (value('--rates') ?? (quick ? '2,5,10,20,40,60,80' : '2,5,10,15,20,30,40,60,80')).split(',').filter(Boolean).map((r) => positive('--rates', r));
   return {
     only: new Set(list as Phase[]),
     rates: [...new Set(rates)].sort((a, b) => a - b),
