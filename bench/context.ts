@@ -50,6 +50,8 @@ export function benchConfig(infra: BenchInfra, taskQueue = 'kap-bench'): Config 
     LOG_LEVEL: 'silent',
     SECRET_KEY: crypto.randomBytes(32).toString('hex'),
     PAYLOAD_KEYS: `bench-1:${crypto.randomBytes(32).toString('base64')}`,
+    // The engine's own settings an A/B run turns off; the config refuses a value other than on/off.
+    DATABASE_PREPARED_STATEMENTS: process.env.DATABASE_PREPARED_STATEMENTS,
   });
 }
 
@@ -74,13 +76,13 @@ export interface CapturingDb {
 /** BENCH_SQL_TALLY=1: every statement's first 90 characters, counted (printed at the end of the run). */
 export const sqlTally: Map<string, number> | undefined = process.env.BENCH_SQL_TALLY ? new Map() : undefined;
 
-export function benchDb(infra: BenchInfra, poolMax = infra.database === 'pglite' ? 1 : 10): CapturingDb {
+export function benchDb(infra: BenchInfra, config: Pick<Config, 'DATABASE_PREPARED_STATEMENTS'>, poolMax = infra.database === 'pglite' ? 1 : 10): CapturingDb {
   const recent: CompiledQuery[] = [];
   let statements = 0;
   const { interactive, background, pool } = createDbLanes({
     url: infra.databaseUrl,
     poolMax,
-    preparedStatements: process.env.DATABASE_PREPARED_STATEMENTS !== 'off',
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS === 'on',
     log: (event) => {
       if (event.level !== 'query') return;
       statements++;

@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   };
   try {
     const config = benchConfig(infra);
-    const { db, workerDb, pool, lastMatching, statements } = benchDb(infra);
+    const { db, workerDb, pool, lastMatching, statements } = benchDb(infra, config);
     const { migrateToLatest } = await import('../src/db/migrate');
     await migrateToLatest(db);
     const temporal = await benchClient(config);
