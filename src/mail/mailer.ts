@@ -103,10 +103,11 @@ export interface SmtpMailerOptions {
  * per message on each side on loopback, measured in docs/performance.md). The pool also bounds how many
  * connections one worker holds open to the relay (5) and renews each after 100 messages; an idle
  * connection is closed after 4 minutes (nodemailer's pool, before a typical relay's 5-minute timeout).
- * Exactly-once is the same on a pooled connection: the hook before the data runs once the relay has
- * accepted MAIL FROM, RCPT TO and DATA for this message (test/integration/mailer.int.test.ts).
+ * Exactly-once is the same on a pooled connection: the hook before the data runs once the connection
+ * is up and ends before the first byte of the message reaches the relay, on a new connection and on a
+ * reused one (test/integration/mailer.int.test.ts).
  */
-export const SMTP_POOL_DEFAULTS = { pool: true, maxConnections: 5, maxMessages: 100 } as const;
+const SMTP_POOL_DEFAULTS = { pool: true, maxConnections: 5, maxMessages: 100 } as const;
 
 export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
   const t = (opts.timeoutSeconds ?? 15) * 1000;

@@ -91,21 +91,22 @@ function code(v: string): string {
 // two), so each zone's formatters are built once. A zone the runtime does not know falls back to UTC.
 // The map is bounded: zones come from clinic rows, and a clinic network has a few dozen.
 const FORMATTERS_KEPT = 512;
-const formatters = new Map<string, { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat }>();
+type ZoneFormatters = { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat };
+const formatters = new Map<string, ZoneFormatters>();
 
-function formattersFor(tz: string): { date: Intl.DateTimeFormat; time: Intl.DateTimeFormat } {
+function formattersFor(tz: string): ZoneFormatters {
   const kept = formatters.get(tz);
   if (kept) return kept;
-  let timeZone = tz;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-  } catch {
-    timeZone = 'UTC';
-  }
-  const made = {
+  const build = (timeZone: string): ZoneFormatters => ({
     date: new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' }),
     time: new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', minute: '2-digit', timeZoneName: 'short' }),
-  };
+  });
+  let made: ZoneFormatters;
+  try {
+    made = build(tz);
+  } catch {
+    made = build('UTC'); // a zone the runtime does not know (RangeError)
+  }
   if (formatters.size >= FORMATTERS_KEPT) formatters.clear();
   formatters.set(tz, made);
   return made;
