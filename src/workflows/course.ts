@@ -193,23 +193,35 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
           () => sending.delete(p),
         );
       }
+      const starting = new Map(
+        out.startAssessments.map((a) => [
+          a.assessmentId,
+          (async () => {
+            try {
+              await startChild(assessmentWorkflow, {
+                workflowId: assessmentWorkflowId(a.assessmentId),
+                args: [a],
+                // The assessment reports back by signal to the course's workflow id, so it survives
+                // the course continuing as new.
+                parentClosePolicy: ParentClosePolicy.ABANDON,
+                workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+              });
+            } catch (err) {
+              if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+            }
+          })(),
+        ]),
+      );
       await Promise.all([
         projection,
-        ...out.startAssessments.map(async (a) => {
-          try {
-            await startChild(assessmentWorkflow, {
-              workflowId: assessmentWorkflowId(a.assessmentId),
-              args: [a],
-              // The assessment reports back by signal to the course's workflow id, so it survives
-              // the course continuing as new.
-              parentClosePolicy: ParentClosePolicy.ABANDON,
-              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-            });
-          } catch (err) {
-            if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
-          }
-        }),
+        ...starting.values(),
         ...out.cancelAssessments.map(async (id) => {
+          // Started and cancelled by one output (an action in the course's first workflow task, such
+          // as a withdrawal right after enrolment): the server refuses a start and a cancel of one
+          // child in the same task and fails it, losing the Update with it. Cancel once it started
+          // (only then: any other cancel is issued at once, as the recorded histories have it).
+          const started = starting.get(id);
+          if (started) await started;
           try {
             await getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel();
           } catch {

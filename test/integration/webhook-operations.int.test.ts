@@ -76,7 +76,7 @@ async function enroll(timeScale: number, clinic = clinicId, token = coordinator)
 }
 async function withdraw(courseId: string) {
   const res = await call('POST', `/api/courses/${courseId}/withdraw`, { token: root, body: { reason: 'moved away' } });
-  expect(res.status).toBe(200);
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
 }
 const deliveries = (subscriptionId: string) => stack.db.selectFrom('webhook_deliveries').select(['id', 'status', 'seq']).where('subscription_id', '=', subscriptionId).orderBy('seq').execute();
 
