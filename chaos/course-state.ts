@@ -22,7 +22,7 @@ export interface StepSnapshot {
 }
 
 export interface FormSnapshot {
-  /** `<courseId>/<stepKey>`: the assessment child's form set. */
+  /** `<courseId>/<stepKey>`: the assessment workflow's form set. */
   id: string;
   stepKey: string;
   trigger: string;

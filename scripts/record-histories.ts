@@ -1,6 +1,6 @@
 // Records the histories the replay test (test/workflows/replay.test.ts) runs, from the current code on
 // a real Temporal dev server (embedded PGlite, real activities, in-memory mailer): one complete course
-// per shipped protocol, and the branches that matter, each with the assessment children it started:
+// per shipped protocol, and the branches that matter, each with the assessments it started:
 //   <protocol>-complete          screening to the last follow-up (assessments after the baseline expire as missed)
 //   kap-office-critical-hold     a PHQ-9 item 9 answered at screening: the assessment's critical signal, the
 //                                suicide-risk hold, a clinician's review releasing it, then a withdrawal
@@ -27,7 +27,7 @@ import type { Client } from '@temporalio/client';
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { executeCourseAction, submitAssessment } from '../src/client/course-actions';
 import { enrollClient } from '../src/client/courses';
-import { connectTemporal } from '../src/client/temporal';
+import { connectTemporal, courseAssessmentWorkflowIds } from '../src/client/temporal';
 import { createDb, type Db } from '../src/db/connect';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { migrateToLatest } from '../src/db/migrate';
@@ -264,18 +264,18 @@ async function main(): Promise<void> {
       await branch.run(c);
       const workflowId = courseWorkflowId(c.courseId);
       const runs: Array<{ events: number; bytes: number; gzipBytes: number }> = [];
-      const children = new Set<string>();
       for (const [k, runId] of (await runChain(temporal, workflowId)).entries()) {
         const json = show(workflowId, runId);
-        const events = (JSON.parse(json.toString('utf8')) as { events: Array<{ startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId?: string } }> }).events;
-        for (const e of events) if (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId) children.add(e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId);
+        const events = (JSON.parse(json.toString('utf8')) as { events: unknown[] }).events;
         const gz = zlib.gzipSync(json, { level: 9 });
         fs.writeFileSync(path.join(outDir, `${branch.name}-run${k + 1}.json.gz`), gz);
         runs.push({ events: events.length, bytes: json.length, gzipBytes: gz.length });
       }
+      // The assessments the course started (src/activities/assessment-starts.ts), from visibility.
+      const children = new Set(await courseAssessmentWorkflowIds(temporal, c.courseId));
       let childEvents = 0;
       for (const childId of children) {
-        // A child the course started may still be running (a branch that ended early cancels it):
+        // An assessment the course started may still be running (a branch that ended early cancels it):
         // wait until it has closed, so its history is complete.
         for (let i = 0; i < 200; i++) {
           const d = await temporal.workflow.getHandle(childId).describe();
@@ -287,7 +287,7 @@ async function main(): Promise<void> {
         fs.writeFileSync(path.join(outDir, `${branch.name}-assessment-${childId.slice(childId.lastIndexOf('/') + 1)}.json.gz`), zlib.gzipSync(json, { level: 9 }));
       }
       figures[branch.name] = { runs, children: children.size, childEvents, seconds: Math.round((Date.now() - t0) / 100) / 10 };
-      process.stdout.write(`${branch.name}: ${runs.length} run(s), events ${runs.map((r) => r.events).join(' + ')}, ${runs.map((r) => `${Math.round(r.bytes / 1024)} KB`).join(' + ')} (gzip ${runs.map((r) => `${Math.round(r.gzipBytes / 1024)} KB`).join(' + ')}), ${children.size} assessment children (${childEvents} events)\n`);
+      process.stdout.write(`${branch.name}: ${runs.length} run(s), events ${runs.map((r) => r.events).join(' + ')}, ${runs.map((r) => `${Math.round(r.bytes / 1024)} KB`).join(' + ')} (gzip ${runs.map((r) => `${Math.round(r.gzipBytes / 1024)} KB`).join(' + ')}), ${children.size} assessments (${childEvents} events)\n`);
     }
     fs.writeFileSync(path.join(outDir, 'figures.json'), `${JSON.stringify({ timeScale, figures }, null, 2)}\n`);
     worker.shutdown();

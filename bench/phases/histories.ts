@@ -8,6 +8,7 @@
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import { enrollClient } from '../../src/client/courses';
+import { courseAssessmentWorkflowIds } from '../../src/client/temporal';
 import type { Db } from '../../src/db/connect';
 import { getProtocol, listProtocols } from '../../src/domain';
 import { LiveCourse } from '../../test/integration/course-driver';
@@ -56,27 +57,22 @@ export async function courseTablesIndexRatio(db: Db): Promise<{ heapBytes: numbe
   return { heapBytes, indexBytes, indexPerHeap: heapBytes ? Math.round((indexBytes / heapBytes) * 100) / 100 : 0 };
 }
 
-/** Events of every run of a course's workflow chain, first run first; the server's history bytes of them all; the children they started. */
-async function eventsPerRun(temporal: Client, workflowId: string): Promise<{ events: number[]; bytes: number; children: string[] }> {
+/** Events of every run of a course's workflow chain, first run first; the server's history bytes of them all. */
+async function eventsPerRun(temporal: Client, workflowId: string): Promise<{ events: number[]; bytes: number }> {
   let runId: string | undefined = (await temporal.workflow.getHandle(workflowId).describe()).runId;
   const out: number[] = [];
-  const children: string[] = [];
   let bytes = 0;
   while (runId) {
     const handle: ReturnType<Client['workflow']['getHandle']> = temporal.workflow.getHandle(workflowId, runId);
     const h: Awaited<ReturnType<typeof handle.fetchHistory>> = await handle.fetchHistory();
     out.unshift(h.events?.length ?? 0);
     bytes += (await handle.describe()).historySize ?? 0;
-    for (const e of h.events ?? []) {
-      const child = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
-      if (child) children.push(child);
-    }
     runId = h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
   }
-  return { events: out, bytes, children };
+  return { events: out, bytes };
 }
 
-/** The server's historySizeBytes of the course's children (its assessments), summed. */
+/** The server's historySizeBytes of the course's assessments, summed. */
 async function childHistoryBytes(temporal: Client, children: string[]): Promise<{ children: number; bytes: number; events: number }> {
   let bytes = 0;
   let events = 0;
@@ -96,9 +92,9 @@ export async function benchHistories(opts: { db: Db; temporal: Client; taskQueue
       const t0 = Date.now();
       const { course } = await enrollClient({ db: opts.db, temporal: opts.temporal, taskQueue: opts.taskQueue }, { type: 'system', id: 'bench' }, { clientId: clientIds[i]!, protocolId: protocol.id, protocolVersion: protocol.version, timeScale: opts.timeScale });
       const final = await new LiveCourse(opts.temporal, opts.db, course.id, protocol).runToCompletion();
-      const { events: runs, bytes: historyBytes, children: childIds } = await eventsPerRun(opts.temporal, course.workflow_id);
+      const { events: runs, bytes: historyBytes } = await eventsPerRun(opts.temporal, course.workflow_id);
       const dbRowBytes = await courseRowBytes(opts.db, course.id);
-      const children = await childHistoryBytes(opts.temporal, childIds);
+      const children = await childHistoryBytes(opts.temporal, await courseAssessmentWorkflowIds(opts.temporal, course.id));
       const realSeconds = Math.round((Date.now() - t0) / 100) / 10;
       opts.log(`  ${protocol.id}: ${final.status} in ${realSeconds} s, events per run ${runs.join(' + ')}, history ${historyBytes} bytes (course workflow) + ${children.bytes} (${children.children} assessments), rows ${dbRowBytes} bytes`);
       return { protocol: protocol.id, status: final.status, runs: runs.length, maxEventsPerRun: Math.max(...runs), eventsPerRun: runs, totalEvents: runs.reduce((a, b) => a + b, 0), historyBytes, assessmentHistoryBytes: children.bytes, assessmentEvents: children.events, assessments: children.children, dbRowBytes, realSeconds };

@@ -1,5 +1,6 @@
-// One assessment as a child workflow of the course: invitation, reminders, expiry, scoring, and at
-// once on a critical answer a clinician alert plus a safety-hold signal to the course.
+// One assessment as a workflow of its own, started by the course (src/activities/assessment-starts.ts):
+// invitation, reminders, expiry, scoring, and at once on a critical answer a clinician alert plus a
+// safety-hold signal to the course.
 //
 // Time, as in course.ts: an answer applies at its Update handler's time, the one timer (next reminder
 // or expiry) at its own target; the signals to the course carry the time of what they report.

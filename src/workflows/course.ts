@@ -2,7 +2,7 @@
 // snapshot it was started with. Thin on purpose: the state and every rule live in CourseMachine
 // (course-machine.ts); this function registers the messages, applies each input to the machine at the
 // input's own time, keeps one timer for the machine's next wake-up, and executes what the machine asks
-// for (projections, notifications, assessment children). See README.md before changing it.
+// for (projections, notifications, assessment workflows). See README.md before changing it.
 //
 // Time: the machine never reads a clock. An Update applies at its handler's time (workflow Date.now()
 // inside the handler: the time of the workflow task that delivered it, recorded in history), an
@@ -10,8 +10,6 @@
 // Date.now() at wake-up, so a task replayed at another time (README: the stale-query defect) issues the
 // same commands.
 import {
-  ParentClosePolicy,
-  WorkflowIdReusePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -19,7 +17,6 @@ import {
   log,
   setHandler,
   sleep,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
   type defineUpdate,
@@ -27,7 +24,6 @@ import {
 import type { Protocol } from '../domain/protocol';
 import { acts, local } from './activity-proxies';
 import { wakeTimer } from './wake-timer';
-import { assessmentWorkflow } from './assessment';
 import { assessmentWorkflowId } from './assessment-machine';
 import { CourseMachine, type CourseMachineState } from './course-machine';
 import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
@@ -193,35 +189,23 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
           () => sending.delete(p),
         );
       }
-      const starting = new Map(
-        out.startAssessments.map((a) => [
-          a.assessmentId,
-          (async () => {
-            try {
-              await startChild(assessmentWorkflow, {
-                workflowId: assessmentWorkflowId(a.assessmentId),
-                args: [a],
-                // The assessment reports back by signal to the course's workflow id, so it survives
-                // the course continuing as new.
-                parentClosePolicy: ParentClosePolicy.ABANDON,
-                workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-              });
-            } catch (err) {
-              if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
-            }
-          })(),
-        ]),
-      );
+      // The assessments start once the projection that records their step is committed (their own
+      // first write refers to it), from this same workflow task: src/activities/assessment-starts.ts.
+      const starting = out.startAssessments.length
+        ? (async () => {
+            await projection;
+            await local.startAssessments({ taskQueue: workflowInfo().taskQueue, assessments: out.startAssessments });
+          })()
+        : undefined;
+      const startingIds = new Set(out.startAssessments.map((a) => a.assessmentId));
       await Promise.all([
         projection,
-        ...starting.values(),
+        starting,
         ...out.cancelAssessments.map(async (id) => {
           // Started and cancelled by one output (an action in the course's first workflow task, such
-          // as a withdrawal right after enrolment): the server refuses a start and a cancel of one
-          // child in the same task and fails it, losing the Update with it. Cancel once it started
-          // (only then: any other cancel is issued at once, as the recorded histories have it).
-          const started = starting.get(id);
-          if (started) await started;
+          // as a withdrawal right after enrolment): cancel it once it has started, or the cancel
+          // would find no workflow and the assessment would run on. Any other cancel goes out at once.
+          if (startingIds.has(id)) await starting;
           try {
             await getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel();
           } catch {
@@ -252,7 +236,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
   /**
    * Drains, then closes (returns or continues as new) in a workflow task apart from the one that
    * answered the Updates drained: a 1 ms timer separates them. The server refuses a closing command
-   * when an event (an assessment's signal, a child's cancellation) arrived while its task ran
+   * when an event (an assessment's signal, an assessment's cancellation) arrived while its task ran
    * (UnhandledCommand) and fails that task; an Update answered in the same task would be lost with it
    * (the caller gets "unexpected workflow task failure", nothing is recorded). Apart, only the closing
    * task fails and the server runs it again with the new event. An Update that arrives together with

@@ -6,7 +6,7 @@
 import type { temporal } from '@temporalio/proto';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { submitAssessment } from '../../src/client/course-actions';
-import { failureMessage } from '../../src/client/temporal';
+import { courseAssessmentWorkflowIds, failureMessage } from '../../src/client/temporal';
 import { createSmtpMailer, type Mailer } from '../../src/mail/mailer';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, tokenFor, uid } from './api-helpers';
@@ -47,12 +47,16 @@ async function enroll(email: string): Promise<{ courseId: string; workflowId: st
   return { courseId: e.body.id, workflowId: e.body.workflowId };
 }
 
-/** The raw history (no codec) of a course and of the children it started. */
-async function rawHistories(workflowId: string): Promise<Array<{ workflowId: string; events: HistoryEvent[] }>> {
+/** The raw history (no codec) of a course and of the assessments it started. */
+async function rawHistories(workflowId: string, courseId: string): Promise<Array<{ workflowId: string; events: HistoryEvent[] }>> {
   const read = async (id: string) => (await stack.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: stack.config.TEMPORAL_NAMESPACE, execution: { workflowId: id } })).history?.events ?? [];
   const course = await read(workflowId);
-  const children = course.map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId).filter((x): x is string => Boolean(x));
-  return [{ workflowId, events: course }, ...(await Promise.all(children.map(async (id) => ({ workflowId: id, events: await read(id) }))))];
+  // The screening at least: visibility is eventually consistent, so wait until it lists it.
+  const assessments = await eventually(async () => {
+    const ids = await courseAssessmentWorkflowIds(stack.temporal, courseId);
+    return ids.length ? ids : undefined;
+  });
+  return [{ workflowId, events: course }, ...(await Promise.all(assessments.map(async (id) => ({ workflowId: id, events: await read(id) }))))];
 }
 
 /** Every text a failure chain shows without the keys: messages and stack traces. */
@@ -73,7 +77,7 @@ test('an SMTP refusal that names the client: history holds no address, only a se
   expect(row.last_error).toMatch(/^SMTP 550/);
 
   const failed = await eventually(async () => {
-    const all = (await rawHistories(workflowId)).flatMap((h) => h.events.filter((e) => e.activityTaskFailedEventAttributes).map((e) => e.activityTaskFailedEventAttributes!.failure!));
+    const all = (await rawHistories(workflowId, courseId)).flatMap((h) => h.events.filter((e) => e.activityTaskFailedEventAttributes).map((e) => e.activityTaskFailedEventAttributes!.failure!));
     return all.length ? all : undefined;
   });
   for (const failure of failed) {
@@ -102,9 +106,9 @@ test('a transient refusal while retrying: the pending failure is sealed too, and
   const email = `robin.fell.${uid()}@example.org`;
   smtp.failRcpt = 450;
   try {
-    const { workflowId } = await enroll(email);
+    const { courseId, workflowId } = await enroll(email);
     const pending = await eventually(async () => {
-      for (const h of await rawHistories(workflowId)) {
+      for (const h of await rawHistories(workflowId, courseId)) {
         const desc = await stack.temporal.workflow.getHandle(h.workflowId).describe();
         const a = (desc.raw.pendingActivities ?? []).find((p) => p.activityType?.name === 'notify' && (p.attempt ?? 0) >= 2 && p.lastFailure);
         if (a) return a;

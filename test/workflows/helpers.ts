@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
 import { PRELOAD_MODULES } from '../../src/worker/bundle';
+import { createAssessmentStartActivities } from '../../src/activities/assessment-starts';
 import type { NotifyInput } from '../../src/activities/contracts';
 import type { CourseRecord, RecordAssessmentsInput } from '../../src/activities/course-records';
 import type { CourseProjectionInput } from '../../src/activities/projections';
@@ -92,6 +93,8 @@ export class FakeActivities {
         this.notifications.push(input);
         return { status: 'queued' };
       },
+      // The real one: it starts the assessment workflows on this test server with the Worker's client.
+      ...createAssessmentStartActivities(),
     };
   }
 
