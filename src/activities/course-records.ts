@@ -288,6 +288,26 @@ export async function runWrites(db: Db, writes: readonly RowWrite[]): Promise<vo
   await last(inOneStatement(db, writes.slice(0, -1))).execute();
 }
 
+/** The `assessments` row of one instrument (its answers go to `assessment_items`). */
+export function assessmentRow(a: AssessmentRecord) {
+  return {
+    id: a.id,
+    course_id: a.courseId,
+    clinic_id: a.clinicId,
+    step_key: a.stepKey,
+    instrument_id: a.instrumentId,
+    status: a.status,
+    trigger: a.trigger,
+    invited_at: a.invitedAt,
+    expires_at: a.expiresAt,
+    completed_at: a.completedAt,
+    total: a.total,
+    band: a.band,
+    critical: a.critical,
+    flags: JSON.stringify(a.flags),
+  };
+}
+
 export function createCourseRecordActivities(deps: { db: Db }) {
   const { db } = deps;
   return {
@@ -295,22 +315,7 @@ export function createCourseRecordActivities(deps: { db: Db }) {
     async recordAssessments(input: RecordAssessmentsInput): Promise<void> {
       const assessments = uniqueRows(input.assessments, (a) => a.id, 'last');
       if (assessments.length === 0) return;
-      const rows = assessments.map((a) => ({
-        id: a.id,
-        course_id: a.courseId,
-        clinic_id: a.clinicId,
-        step_key: a.stepKey,
-        instrument_id: a.instrumentId,
-        status: a.status,
-        trigger: a.trigger,
-        invited_at: a.invitedAt,
-        expires_at: a.expiresAt,
-        completed_at: a.completedAt,
-        total: a.total,
-        band: a.band,
-        critical: a.critical,
-        flags: JSON.stringify(a.flags),
-      }));
+      const rows = assessments.map(assessmentRow);
       const update = ['step_key', 'instrument_id', 'status', 'trigger', 'expires_at', 'completed_at', 'total', 'band', 'critical', 'flags'] as const;
       const writes: RowWrite[] = [(qc) => qc.insertInto('assessments').values(rows).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(update)))];
       const items = uniqueRows(

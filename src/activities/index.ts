@@ -1,6 +1,5 @@
 // All activities, built from their dependencies by the worker. Workflows import only the *type*.
 import type { Db } from '../db/connect';
-import { createAssessmentStartActivities } from './assessment-starts';
 import { createCourseRecordActivities } from './course-records';
 import { createMailActivities, type MailActivityDeps } from './notify';
 import { createProjectionActivities } from './projections';
@@ -28,7 +27,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhookActivities({ db: deps.db, secretKey: deps.secretKey ?? deps.mail?.secretKey, privateTargets: deps.webhookPrivateTargets ?? 'refuse', ...(deps.webhookGiveUpSeconds ? { giveUpAfterMs: deps.webhookGiveUpSeconds * 1000 } : {}) }),
     ...createMailActivities(deps),
     ...createCourseRecordActivities(deps),
-    ...createAssessmentStartActivities(),
   };
 }
 

@@ -1,10 +1,14 @@
 // Projection activities: the workflow's progress written to PostgreSQL, the clinic's system of record.
 // Idempotent: rows are keyed by identifiers the workflow makes deterministically, so a retry or a
 // replay writes the same row again instead of a second one.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/connect';
+import { AssessmentMachine, type AssessmentInput } from '../workflows/assessment-machine';
+import { startAssessmentWorkflows } from './assessment-starts';
 import type { StepState } from '../db/schema';
 import { sql } from 'kysely';
-import { type CourseRecord, courseRecordWrites, fromExcluded, inOneStatement, type RowWrite, uniqueRows } from './course-records';
+import { assessmentRow, type CourseRecord, courseRecordWrites, fromExcluded, inOneStatement, type RowWrite, uniqueRows } from './course-records';
 
 /** One step row of the course (`course_steps`): as the course stands after the transition. */
 export interface StepProjection {
@@ -40,6 +44,13 @@ export interface CourseProjectionInput {
   };
   /** The course moved to another version of its protocol: the course row's version and snapshot. */
   protocol?: { id: string; version: number; snapshot: unknown };
+  /**
+   * Assessments this transition opens: their invitation rows go into the same statement (written
+   * once: a replayed or retried projection leaves rows the assessment has moved on untouched), and
+   * once it has committed they are started on the course's task queue (src/activities/assessment-starts.ts).
+   * Each carries `invitedAt`, so the assessment's own clock agrees with the rows.
+   */
+  assessments?: { taskQueue: string; start: AssessmentInput[] };
 }
 
 export function stepRowId(courseId: string, stepKey: string): string {
@@ -106,9 +117,15 @@ export function createProjectionActivities(deps: { db: Db }) {
             .where('id', '=', input.courseId),
         );
       }
+      const opening = input.assessments?.start ?? [];
+      if (opening.some((a) => typeof a.invitedAt !== 'number')) throw ApplicationFailure.nonRetryable('an assessment opened by a projection needs invitedAt', 'InvalidInput');
+      const invitations = opening.flatMap((a) => new AssessmentMachine(a, a.invitedAt!).records().map(assessmentRow));
+      if (invitations.length) writes.push((qc) => qc.insertInto('assessments').values(invitations).onConflict((oc) => oc.column('id').doNothing()));
       const row = await inOneStatement(db, writes)
         .selectNoFrom((eb) => eb.exists(eb.selectFrom('webhook_subscriptions').select('id').where('clinic_id', '=', input.clinicId)).as('webhooks'))
         .executeTakeFirstOrThrow();
+      // The Worker's own client: bound to its namespace and payload codec, so the input is sealed.
+      if (opening.length) await startAssessmentWorkflows(Context.current().client, input.assessments!.taskQueue, opening);
       return { webhooks: !!row.webhooks };
     },
   };

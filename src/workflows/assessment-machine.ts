@@ -1,6 +1,8 @@
 // One assessment (a set of instruments sent together), as a plain class: invitation, reminders on the
 // protocol's cadence, expiry as missed, scoring through the domain instruments, suicide-risk triage.
+import type { AssessmentRecord } from '../activities/course-records';
 import type { Role } from '../domain/protocol';
+import { isoTime as iso } from '../domain/time';
 import type { InstrumentId } from '../domain/instruments/instrument-id';
 import { getInstrument } from '../domain/instruments/registry';
 import { InvalidAnswersError, type ScoreResult } from '../domain/instruments/types';
@@ -23,6 +25,12 @@ export interface AssessmentInput {
   expiryHours: number;
   timeScale: number;
   safetyAlertRoles: Array<Exclude<Role, 'client'>>;
+  /**
+   * When the invitation went out, in workflow time. Set by the course, whose projection wrote the
+   * invitation rows (one per instrument, `records()` at this time) before it started the assessment;
+   * the assessment then does not write them again. Unset: the assessment writes them at its start.
+   */
+  invitedAt?: number;
 }
 
 export interface InstrumentState {
@@ -50,6 +58,30 @@ export class AssessmentMachine {
   ) {
     this.instruments = input.instruments.map((instrumentId) => ({ instrumentId, status: 'invited', answeredAt: null, score: null, answers: null }));
     this.expiresAt = invitedAt + this.hours(input.expiryHours);
+  }
+
+  /** The `assessments` rows of its instruments as they stand (all, or only those named). */
+  records(only?: ReadonlySet<string>): AssessmentRecord[] {
+    const input = this.input;
+    return this.instruments
+      .filter((i) => !only || only.has(i.instrumentId))
+      .map((i) => ({
+        id: instrumentAssessmentId(input.assessmentId, i.instrumentId),
+        courseId: input.courseId,
+        clinicId: input.clinicId,
+        stepKey: input.stepKey,
+        instrumentId: i.instrumentId,
+        status: i.status,
+        trigger: input.trigger,
+        invitedAt: iso(this.invitedAt),
+        expiresAt: iso(this.expiresAt),
+        completedAt: i.answeredAt !== null ? iso(i.answeredAt) : null,
+        total: i.score?.total ?? null,
+        band: i.score?.band ?? null,
+        critical: i.score?.critical ?? false,
+        flags: i.score?.flags ?? [],
+        ...(i.answers ? { answers: i.answers.map((value, k) => ({ item: i.instrumentId === 'cssrs' && k === 6 ? '6b' : String(k + 1), value })) } : {}),
+      }));
   }
 
   hours(h: number): number {

@@ -17,13 +17,13 @@ import type { AssessmentRecord } from '../activities/course-records';
 import { isoTime as iso } from '../domain/time';
 import { acts, local } from './activity-proxies';
 import { wakeTimer } from './wake-timer';
-import { AssessmentMachine, instrumentAssessmentId, type AssessmentInput } from './assessment-machine';
+import { AssessmentMachine, type AssessmentInput } from './assessment-machine';
 import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
 import { assessmentCriticalSignal, assessmentFinishedSignal, submitAnswersUpdate, type AssessmentFinishedSignal } from './messages';
 
 export async function assessmentWorkflow(input: AssessmentInput): Promise<AssessmentFinishedSignal> {
   refuseUnsealed(input);
-  const m = new AssessmentMachine(input, Date.now());
+  const m = new AssessmentMachine(input, input.invitedAt ?? Date.now());
   let last = m.invitedAt; // the latest time an input was applied at
   const at = (t: number): number => (last = Math.max(last, t));
   // A message already handed to the notify activity is seen through when the assessment is cancelled
@@ -95,26 +95,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     },
   );
 
-  const rows = (only?: Set<string>): AssessmentRecord[] =>
-    m.instruments
-      .filter((i) => !only || only.has(i.instrumentId))
-      .map((i) => ({
-        id: instrumentAssessmentId(input.assessmentId, i.instrumentId),
-        courseId: input.courseId,
-        clinicId: input.clinicId,
-        stepKey: input.stepKey,
-        instrumentId: i.instrumentId,
-        status: i.status,
-        trigger: input.trigger,
-        invitedAt: iso(m.invitedAt),
-        expiresAt: iso(m.expiresAt),
-        completedAt: i.answeredAt !== null ? iso(i.answeredAt) : null,
-        total: i.score?.total ?? null,
-        band: i.score?.band ?? null,
-        critical: i.score?.critical ?? false,
-        flags: i.score?.flags ?? [],
-        ...(i.answers ? { answers: i.answers.map((value, k) => ({ item: i.instrumentId === 'cssrs' && k === 6 ? '6b' : String(k + 1), value })) } : {}),
-      }));
+  const rows = (only?: Set<string>): AssessmentRecord[] => m.records(only);
 
   const base = { courseId: input.courseId, clinicId: input.clinicId };
   const pending = () => alert !== null || dirty.size > 0 || reminders.length > 0;
@@ -149,7 +130,8 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   };
 
   try {
-    const rowsWritten = record({ assessments: rows() });
+    // Started by a course, its projection wrote the invitation rows already (AssessmentInput.invitedAt).
+    const rowsWritten = input.invitedAt === undefined ? record({ assessments: rows() }) : undefined;
     send({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } });
     await rowsWritten;
     rearm();

@@ -179,7 +179,12 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     while (m.hasOutput()) {
       const seq = applied;
       const out = m.takeOutput();
-      const projection = out.projection ? local.projectCourse(out.projection) : undefined;
+      // The assessments this output opens: the projection writes their invitation rows and, once
+      // that has committed, starts them, all in this workflow task (src/activities/assessment-starts.ts).
+      const invitedAt = Date.now();
+      const opening = out.startAssessments.map((a) => ({ ...a, invitedAt }));
+      const projected = out.projection ?? (opening.length ? { courseId: input.courseId, clinicId: input.clinicId, steps: [], records: [] } : undefined);
+      const projection = projected ? local.projectCourse(opening.length ? { ...projected, assessments: { taskQueue: workflowInfo().taskQueue, start: opening } } : projected) : undefined;
       for (const n of out.notifications) {
         const p = tolerateNotifyFailure(acts.notify(n));
         sending.add(p);
@@ -189,23 +194,14 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
           () => sending.delete(p),
         );
       }
-      // The assessments start once the projection that records their step is committed (their own
-      // first write refers to it), from this same workflow task: src/activities/assessment-starts.ts.
-      const starting = out.startAssessments.length
-        ? (async () => {
-            await projection;
-            await local.startAssessments({ taskQueue: workflowInfo().taskQueue, assessments: out.startAssessments });
-          })()
-        : undefined;
       const startingIds = new Set(out.startAssessments.map((a) => a.assessmentId));
       await Promise.all([
         projection,
-        starting,
         ...out.cancelAssessments.map(async (id) => {
           // Started and cancelled by one output (an action in the course's first workflow task, such
           // as a withdrawal right after enrolment): cancel it once it has started, or the cancel
           // would find no workflow and the assessment would run on. Any other cancel goes out at once.
-          if (startingIds.has(id)) await starting;
+          if (startingIds.has(id)) await projection;
           try {
             await getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel();
           } catch {

@@ -12,7 +12,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
 import { PRELOAD_MODULES } from '../../src/worker/bundle';
-import { createAssessmentStartActivities } from '../../src/activities/assessment-starts';
+import { Context } from '@temporalio/activity';
+import { startAssessmentWorkflows } from '../../src/activities/assessment-starts';
+import { AssessmentMachine } from '../../src/workflows/assessment-machine';
 import type { NotifyInput } from '../../src/activities/contracts';
 import type { CourseRecord, RecordAssessmentsInput } from '../../src/activities/course-records';
 import type { CourseProjectionInput } from '../../src/activities/projections';
@@ -83,6 +85,13 @@ export class FakeActivities {
         this.projections.push(input);
         for (const s of input.steps) this.steps.set(`${input.courseId}/${s.stepKey}`, s);
         if (input.course) this.course.set(input.courseId, input.course);
+        // Assessments it opens: their invitation rows as the real projection writes them (first write
+        // wins), then the real start on this test server with the Worker's client.
+        const opening = input.assessments?.start ?? [];
+        const written = new Set(this.assessments.flatMap((a) => a.assessments.map((r) => r.id)));
+        const rows = opening.flatMap((a) => new AssessmentMachine(a, a.invitedAt!).records()).filter((r) => !written.has(r.id));
+        if (rows.length) this.assessments.push({ assessments: rows });
+        if (opening.length) await startAssessmentWorkflows(Context.current().client, input.assessments!.taskQueue, opening);
       },
       recordAssessments: async (input: RecordAssessmentsInput) => {
         this.assessments.push(input);
@@ -93,8 +102,6 @@ export class FakeActivities {
         this.notifications.push(input);
         return { status: 'queued' };
       },
-      // The real one: it starts the assessment workflows on this test server with the Worker's client.
-      ...createAssessmentStartActivities(),
     };
   }
 
