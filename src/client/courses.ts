@@ -45,13 +45,16 @@ export { courseWorkflowId };
  */
 export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input: EnrollInput): Promise<{ course: Course; created: boolean }> {
   const { db } = deps;
+  // Shed first: a refusal under overload must cost nothing the workers need (no database read), or
+  // the refusals themselves take the capacity past the knee (docs/performance.md). An enrollment
+  // admitted and then refused for its protocol counts as waiting until the next read (refreshMs).
+  await deps.admission?.admit();
   // The clinic's own protocol from the store (the version it chose for new enrolments), else the
   // shipped one: src/client/protocol-store.ts.
   const protocol = (await resolveProtocol(db, input.clientId, input.protocolId, input.protocolVersion))?.protocol;
   if (!protocol) {
     throw invalidInput([{ field: input.protocolVersion ? 'protocolVersion' : 'protocolId', message: `unknown protocol ${input.protocolId}${input.protocolVersion ? `@${input.protocolVersion}` : ''}` }]);
   }
-  await deps.admission?.admit();
   const t0 = performance.now();
   const { course, created } = await insertCourse(db, actor, input, protocol);
   const t1 = performance.now();
