@@ -15,14 +15,6 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { assessmentWorkflowId, type AssessmentInput } from '../workflows/assessment-machine';
 
-/** gRPC ALREADY_EXISTS, or the client's error for it (the Worker's client over a NativeConnection may give either). */
-function alreadyStarted(err: unknown): boolean {
-  for (let e = err as { name?: unknown; code?: unknown; cause?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
-    if (e.name === 'WorkflowExecutionAlreadyStartedError' || e.code === 6) return true;
-  }
-  return false;
-}
-
 /** Starts each assessment on the course's task queue; one already started (or closed) counts as started. */
 export async function startAssessmentWorkflows(client: Client, taskQueue: string, assessments: readonly AssessmentInput[]): Promise<void> {
   await Promise.all(
@@ -35,7 +27,7 @@ export async function startAssessmentWorkflows(client: Client, taskQueue: string
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         });
       } catch (err) {
-        if (!alreadyStarted(err)) throw err;
+        if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
       }
     }),
   );

@@ -95,8 +95,6 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     },
   );
 
-  const rows = (only?: Set<string>): AssessmentRecord[] => m.records(only);
-
   const base = { courseId: input.courseId, clinicId: input.clinicId };
   const pending = () => alert !== null || dirty.size > 0 || reminders.length > 0;
   const flush = async () => {
@@ -121,7 +119,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
       if (dirty.size > 0) {
         const only = new Set(dirty);
         dirty.clear();
-        work.push(record({ assessments: rows(only) }));
+        work.push(record({ assessments: m.records(only) }));
       }
       await Promise.all(work);
       flushed = seq;
@@ -131,7 +129,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
 
   try {
     // Started by a course, its projection wrote the invitation rows already (AssessmentInput.invitedAt).
-    const rowsWritten = input.invitedAt === undefined ? record({ assessments: rows() }) : undefined;
+    const rowsWritten = input.invitedAt === undefined ? record({ assessments: m.records() }) : undefined;
     send({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } });
     await rowsWritten;
     rearm();
@@ -147,7 +145,7 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
     if (!isCancellation(err)) throw err;
     m.cancel();
     await CancellationScope.nonCancellable(async () => {
-      await record({ assessments: rows() });
+      await record({ assessments: m.records() });
       await Promise.all([...inflight].map((p) => p.catch(() => undefined)));
     });
   }
