@@ -16,6 +16,7 @@ export const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failure-conve
  * action catalogue builds each schema on first use instead (src/domain/actions/catalogue.ts).
  */
 export const PRELOAD_MODULES: readonly string[] = [
+  require.resolve('../workflows/stack-trace-limit'),
   ...['actions/names', 'instruments/registry', 'instruments/validate', 'plan-course', 'protocol-move', 'rules/booster', 'rules/decision', 'rules/discharge-readiness', 'rules/eligibility', 'rules/pre-dose-check', 'rules/suicide-risk', 'time'].map((m) => require.resolve(`../domain/${m}`)),
 ];
 

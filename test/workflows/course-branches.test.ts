@@ -178,3 +178,17 @@ test('a no-show notice reaches the mailer; withdraw mid-course cancels open step
   await expect(c.act('consent', { documentVersion: 'v1', signedByClient: true })).rejects.toThrow();
 });
 
+
+test('the workflow sandbox keeps short stack traces: the stack-trace query still says where the course waits, each stack at most three frames deep', async () => {
+  // src/workflows/stack-trace-limit.ts bounds what the SDK's promise hook formats for every promise a
+  // workflow creates; the query built from those stacks still names where the course waits.
+  const c = await course();
+  await c.intake();
+  const trace = await c.handle.query<string>('__stack_trace');
+  const stacks = trace.split('\n\n').filter((s) => s.trim() !== '');
+  expect(stacks.length).toBeGreaterThan(0);
+  expect(trace).toMatch(/at courseWorkflow \(.*src\/workflows\/course\.ts:\d+/);
+  // A depth of four, less the hook's own frame (the SDK cuts it): three (five and more at V8's default depth).
+  for (const s of stacks) expect(s.split('\n').filter((l) => /^\s+at /.test(l)).length).toBeLessThanOrEqual(3);
+  await c.act('withdraw', { reason: 'test over' });
+});
