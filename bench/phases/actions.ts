@@ -15,6 +15,12 @@ export interface ActionsResult {
   /** The same Updates sent straight from a Temporal client (no HTTP, auth or course lookup). */
   updateOnly: Summary;
   visible: Summary;
+  /**
+   * Updates one at a time on one cached course, straight from a Temporal client: what one action costs
+   * with nothing else running (wall time, and this process's CPU: client, worker, workflow thread,
+   * in-process database). At `concurrency` the round trips above queue behind each other's CPU.
+   */
+  oneAtATime: { n: number; wallMs: number; processCpuMs: number };
   /** Visible on the first read after the reply (the Update waits for its projection). */
   visibleOnFirstRead: number;
   concurrency: number;
@@ -26,7 +32,7 @@ async function post(baseUrl: string, path: string, token: string, body: unknown)
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-export async function benchActions(opts: { baseUrl: string; token: string; temporal: Client; courseIds: string[]; updateOnlyCourseIds: string[]; actionsPerCourse: number; concurrency: number }): Promise<ActionsResult> {
+export async function benchActions(opts: { baseUrl: string; token: string; temporal: Client; courseIds: string[]; updateOnlyCourseIds: string[]; actionsPerCourse: number; concurrency: number; oneAtATime?: number }): Promise<ActionsResult> {
   const roundTrip: number[] = [];
   const visible: number[] = [];
   let firstRead = 0;
@@ -61,5 +67,20 @@ export async function benchActions(opts: { baseUrl: string; token: string; tempo
       updateOnly.push(msSince(t0));
     }
   });
-  return { roundTrip: summarize(roundTrip), updateOnly: summarize(updateOnly), visible: summarize(visible), visibleOnFirstRead: firstRead / visible.length, concurrency: opts.concurrency };
+  const one = opts.updateOnlyCourseIds[0];
+  const oneAtATime = { n: 0, wallMs: 0, processCpuMs: 0 };
+  if (one) {
+    const handle = opts.temporal.workflow.getHandle(courseWorkflowId(one));
+    const n = opts.oneAtATime ?? 200;
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      if (i % 2 === 0) await handle.executeUpdate(courseUpdates.pause, { args: [{ reason: 'benchmark' }] });
+      else await handle.executeUpdate(courseUpdates.resume, { args: [{}] });
+    }
+    const cpu = process.cpuUsage(cpu0);
+    Object.assign(oneAtATime, { n, wallMs: Math.round((msSince(t0) / n) * 100) / 100, processCpuMs: Math.round(((cpu.user + cpu.system) / 1000 / n) * 100) / 100 });
+    if (n % 2 === 1) await handle.executeUpdate(courseUpdates.resume, { args: [{}] });
+  }
+  return { roundTrip: summarize(roundTrip), updateOnly: summarize(updateOnly), oneAtATime, visible: summarize(visible), visibleOnFirstRead: firstRead / visible.length, concurrency: opts.concurrency };
 }
