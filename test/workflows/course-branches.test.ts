@@ -178,7 +178,6 @@ test('a no-show notice reaches the mailer; withdraw mid-course cancels open step
   await expect(c.act('consent', { documentVersion: 'v1', signedByClient: true })).rejects.toThrow();
 });
 
-
 test('the workflow sandbox keeps short stack traces: the stack-trace query still says where the course waits, each stack at most three frames deep', async () => {
   // src/workflows/stack-trace-limit.ts bounds what the SDK's promise hook formats for every promise a
   // workflow creates; the query built from those stacks still names where the course waits.
