@@ -1,7 +1,7 @@
 // One helper that removes per-test boilerplate: a real worker (on a task queue of its own), a real
 // Temporal client, the real database and the HTTP app, all on what global setup started.
 import crypto from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
@@ -12,6 +12,8 @@ import { createLogger } from '../../src/log';
 import { payloadCodecFor } from '../../src/security/keys';
 import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker/worker';
 import type { Mailer } from '../../src/mail/mailer';
+import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
+import { submitAnswersUpdate } from '../../src/workflows/messages';
 
 let runtimeReady = false;
 
@@ -124,4 +126,32 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * The client answers every instrument of a step's assessment, straight through its workflow's Update
+ * (`answers` by instrument). The course's projection writes the invitation rows and only then starts
+ * the assessment workflow (src/activities/assessment-starts.ts), so seeing the rows is not seeing the
+ * workflow: waits for both. Returns the instruments answered.
+ */
+export async function answerInvited(stack: Pick<TestStack, 'db' | 'temporal'>, courseId: string, stepKey: string, answers: Record<string, unknown[]>): Promise<string[]> {
+  const rows = await eventually(async () => {
+    const r = await stack.db.selectFrom('assessments').select(['instrument_id']).where('course_id', '=', courseId).where('step_key', '=', stepKey).execute();
+    return r.length ? r : null;
+  });
+  const handle = stack.temporal.workflow.getHandle(assessmentWorkflowId(`${courseId}/${stepKey}`));
+  await eventually(async () => {
+    try {
+      return !!(await handle.describe());
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  });
+  for (const r of rows) {
+    const given = answers[r.instrument_id];
+    if (!given) throw new Error(`answerInvited: no answers given for ${r.instrument_id}`);
+    await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: r.instrument_id as never, answers: given }] });
+  }
+  return rows.map((r) => r.instrument_id);
 }

@@ -10,9 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import type { StaffRole } from '../../src/db/schema';
 import { verifySignature } from '../../src/webhooks/signature';
-import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { submitAnswersUpdate } from '../../src/workflows/messages';
-import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { answerInvited, eventually, startTestStack, type TestStack } from '../harness/stack';
 import { hapiErrors, hapiValidate } from '../fhir-validator/hapi';
 import { errorsOf, validateFhir } from '../unit/fhir/fhir-validator';
 import { client, personTokenFor, tokenFor, uid } from './api-helpers';
@@ -88,12 +86,7 @@ async function act(courseId: string, action: string, body: unknown, role: StaffR
   return res.body;
 }
 async function answerAll(courseId: string, stepKey: string) {
-  const rows = await eventually(async () => {
-    const r = await stack.db.selectFrom('assessments').select(['instrument_id', 'status']).where('course_id', '=', courseId).where('step_key', '=', stepKey).execute();
-    return r.length ? r : null;
-  });
-  const handle = stack.temporal.workflow.getHandle(assessmentWorkflowId(`${courseId}/${stepKey}`));
-  for (const r of rows) await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: r.instrument_id as never, answers: BENIGN[r.instrument_id]! }] });
+  await answerInvited(stack, courseId, stepKey, BENIGN);
 }
 async function stepState(courseId: string, stepKey: string) {
   return (await stack.db.selectFrom('course_steps').select('state').where('id', '=', `${courseId}/${stepKey}`).executeTakeFirst())?.state;

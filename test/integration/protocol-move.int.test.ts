@@ -16,9 +16,7 @@ import { promisify } from 'node:util';
 import { createSession, SESSION_COOKIE } from '../../src/auth/sessions';
 import type { Protocol } from '../../src/domain';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
-import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { submitAnswersUpdate } from '../../src/workflows/messages';
-import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { answerInvited, eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, personTokenFor, uid } from './api-helpers';
 
 // One protocol hour per real second: 120 minutes of monitoring take 2 s, the 48-hour window 48 s.
@@ -56,12 +54,7 @@ const step = (courseId: string, key: string) => stack.db.selectFrom('course_step
 async function enrolled(name: string) {
   const cl = await ok('POST', '/api/clients', coordinator.token, { clinicId: clinic, givenName: name, familyName: `Move-${uid()}`, email: `${name.toLowerCase()}-${uid()}@example.org` });
   const course = await ok('POST', `/api/clients/${cl.id}/courses`, coordinator.token, { protocolId: 'kap-office', timeScale: TIME_SCALE });
-  const rows = await eventually(async () => {
-    const r = await stack.db.selectFrom('assessments').select(['instrument_id']).where('course_id', '=', course.id).where('step_key', '=', 'screening').execute();
-    return r.length ? r : null;
-  });
-  const handle = stack.temporal.workflow.getHandle(assessmentWorkflowId(`${course.id}/screening`));
-  for (const r of rows) await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: r.instrument_id as never, answers: BENIGN[r.instrument_id]! }] });
+  await answerInvited(stack, course.id, 'screening', BENIGN);
   return { clientId: cl.id as string, courseId: course.id as string };
 }
 

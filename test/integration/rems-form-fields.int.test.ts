@@ -11,10 +11,8 @@ import { launchChromium } from './browser';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import type { StaffRole } from '../../src/db/schema';
-import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { submitAnswersUpdate } from '../../src/workflows/messages';
 import { freePort } from '../../src/temporal/dev-server';
-import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { answerInvited, eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, personTokenFor, tokenFor, uid } from './api-helpers';
 
 const TIME_SCALE = 86_400; // one protocol day per second
@@ -78,12 +76,7 @@ beforeAll(async () => {
   const en = await call('POST', `/api/clients/${clientId}/courses`, { token: t.coordinator, body: { protocolId: 'spravato-rems', timeScale: TIME_SCALE } });
   expect(en.status).toBe(201);
   courseId = en.body.id;
-  const rows = await eventually(async () => {
-    const r = await stack.db.selectFrom('assessments').select(['instrument_id']).where('course_id', '=', courseId).where('step_key', '=', 'screening').execute();
-    return r.length ? r : null;
-  });
-  const handle = stack.temporal.workflow.getHandle(assessmentWorkflowId(`${courseId}/screening`));
-  for (const r of rows) await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: r.instrument_id as never, answers: BENIGN[r.instrument_id]! }] });
+  await answerInvited(stack, courseId, 'screening', BENIGN);
   await act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS }, t.admin);
   await act('clearance', { decision: 'approved' });
   await act('rems-enrollment', { enrolled: true, remsPatientId: 'REMS-4417' }, t.admin);

@@ -7,9 +7,7 @@ import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import type { StaffRole } from '../../src/db/schema';
 import { deadlineBreaches } from '../../src/api/stuck';
-import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { submitAnswersUpdate } from '../../src/workflows/messages';
-import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { answerInvited, eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, personTokenFor, tokenFor, uid } from './api-helpers';
 
 // Protocol days per real day: one protocol day lasts one second.
@@ -57,12 +55,7 @@ beforeAll(async () => {
   const en = await call('POST', `/api/clients/${cl.body.id}/courses`, { token: t.coordinator, body: { protocolId: 'spravato-rems', timeScale: TIME_SCALE } });
   expect(en.status).toBe(201);
   courseId = en.body.id;
-  const rows = await eventually(async () => {
-    const r = await stack.db.selectFrom('assessments').select(['instrument_id']).where('course_id', '=', courseId).where('step_key', '=', 'screening').execute();
-    return r.length ? r : null;
-  });
-  const handle = stack.temporal.workflow.getHandle(assessmentWorkflowId(`${courseId}/screening`));
-  for (const r of rows) await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: r.instrument_id as never, answers: BENIGN[r.instrument_id]! }] });
+  await answerInvited(stack, courseId, 'screening', BENIGN);
   await act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
   await act('clearance', { decision: 'approved' });
   await act('rems-enrollment', { enrolled: true, remsPatientId: 'R-20' });

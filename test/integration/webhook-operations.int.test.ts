@@ -10,9 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ACTIONS } from '../../src/domain/actions/catalogue';
 import { verifySignature } from '../../src/webhooks/signature';
-import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { submitAnswersUpdate } from '../../src/workflows/messages';
-import { eventually, startTestStack, type TestStack } from '../harness/stack';
+import { answerInvited, eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, tokenFor, uid } from './api-helpers';
 import { createStaffMember, loggedInBrowser } from './scope-helpers';
 
@@ -105,12 +103,7 @@ test('a webhook receiver that was down for a day gets every event in sequence af
 
     // The receiver is down: a course starts, its screening is answered and recorded, it goes on to clearance, and it is withdrawn.
     const { courseId } = await enroll(86_400);
-    const baseline = await eventually(async () => {
-      const rows = await stack.db.selectFrom('assessments').select(['instrument_id']).where('course_id', '=', courseId).where('step_key', '=', 'screening').execute();
-      return rows.length ? rows : null;
-    });
-    const handle = stack.temporal.workflow.getHandle(assessmentWorkflowId(`${courseId}/screening`));
-    for (const a of baseline) await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: a.instrument_id as never, answers: BENIGN[a.instrument_id]! }] });
+    await answerInvited(stack, courseId, 'screening', BENIGN);
     const screened = await call('POST', `/api/courses/${courseId}/screening`, { token: root, body: ACTIONS.screening.example });
     expect(screened.status).toBe(200);
     await eventually(async () => (await stack.db.selectFrom('course_steps').select('state').where('id', '=', `${courseId}/clearance`).executeTakeFirst())?.state === 'open');
