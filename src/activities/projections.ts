@@ -51,6 +51,13 @@ export interface CourseProjectionInput {
    * Each carries `invitedAt`, so the assessment's own clock agrees with the rows.
    */
   assessments?: { taskQueue: string; start: AssessmentInput[] };
+  /**
+   * A resync (the course's record written again after a lost workflow task, machine/progression.ts
+   * `resync`): what goes. Timeline entries numbered past `seq` (each gets an audit entry saying the
+   * course does not hold it; the audit log itself is append-only), the step rows of steps the course
+   * has not opened, the session rows of steps without a session.
+   */
+  resync?: { seq: number; unopenedSteps: string[]; sessionlessSteps: string[] };
 }
 
 export function stepRowId(courseId: string, stepKey: string): string {
@@ -75,6 +82,43 @@ function stepRow(courseId: string, clinicId: string, step: StepProjection) {
     outcome: step.outcome ?? null,
     detail: JSON.stringify(step.detail ?? {}),
   };
+}
+
+const NOT_RECORDED = 'written by a workflow task that was lost before the course recorded it (the worker stopped): the course does not hold it';
+
+/** The removals of a resync (CourseProjectionInput.resync), as writes of the projection's one statement. */
+function resyncWrites(courseId: string, clinicId: string, r: NonNullable<CourseProjectionInput['resync']>): RowWrite[] {
+  const writes: RowWrite[] = [];
+  if (r.unopenedSteps.length) writes.push((qc) => qc.deleteFrom('course_steps').where('course_id', '=', courseId).where('step_key', 'in', r.unopenedSteps));
+  if (r.sessionlessSteps.length) writes.push((qc) => qc.deleteFrom('course_sessions').where('course_id', '=', courseId).where('step_key', 'in', r.sessionlessSteps));
+  // The timeline past the course's counter: removed, and what a person did there is marked in the
+  // audit log as not held by the course (its own entry stays: the log is append-only).
+  // Both read the statement's snapshot, so the audit entries name exactly the rows the delete removes.
+  writes.push((qc) =>
+    qc
+      .insertInto('audit_log')
+      .columns(['actor_type', 'actor_id', 'action', 'clinic_id', 'client_id', 'course_id', 'event_key', 'detail'])
+      .expression((eb) =>
+        eb
+          .selectFrom('course_events as lost')
+          .where('lost.course_id', '=', courseId)
+          .where('lost.seq', '>', r.seq)
+          .where('lost.actor_type', 'in', ['staff', 'token'])
+          .select([
+            sql<string>`'system'`.as('actor_type'),
+            sql<null>`null`.as('actor_id'),
+            sql<string>`'course-event.not-recorded'`.as('action'),
+            sql<string>`${clinicId}::text`.as('clinic_id'),
+            sql<string | null>`(select client_id from courses where id = ${courseId}::text)`.as('client_id'),
+            sql<string>`${courseId}::text`.as('course_id'),
+            sql<string>`'course-event-not-recorded:' || lost.id`.as('event_key'),
+            sql<unknown>`jsonb_build_object('eventKey', 'course-event:' || lost.id, 'seq', lost.seq, 'type', lost.type, 'stepKey', lost.step_key, 'by', lost.actor_id, 'summary', ${NOT_RECORDED}::text)`.as('detail'),
+          ]),
+      )
+      .onConflict((oc) => oc.column('event_key').doNothing()),
+  );
+  writes.push((qc) => qc.deleteFrom('course_events').where('course_id', '=', courseId).where('seq', '>', r.seq));
+  return writes;
 }
 
 export function createProjectionActivities(deps: { db: Db }) {
@@ -117,6 +161,7 @@ export function createProjectionActivities(deps: { db: Db }) {
             .where('id', '=', input.courseId),
         );
       }
+      if (input.resync) writes.push(...resyncWrites(input.courseId, input.clinicId, input.resync));
       const opening = input.assessments?.start ?? [];
       if (opening.some((a) => typeof a.invitedAt !== 'number')) throw ApplicationFailure.nonRetryable('an assessment opened by a projection needs invitedAt', 'InvalidInput');
       const invitations = opening.flatMap((a) => new AssessmentMachine(a, a.invitedAt!).records().map(assessmentRow));

@@ -14,6 +14,7 @@ import {
   COURSE_ACTION_NAMES,
   courseUpdates,
   getCourseStateQuery,
+  resyncProjectionUpdate,
   submitAnswersUpdate,
   type ActionResult,
   type CourseActionInputs,
@@ -41,6 +42,35 @@ export async function executeCourseAction<K extends CourseActionName>(temporal: 
     // An `updateId` (a dashboard form's one-time submission id) makes a second send of the same
     // submission the same Update: Temporal runs it once and answers both with its result.
     return await handle.executeUpdate(courseUpdates[action] as never, { args: [input], ...(opts.updateId ? { updateId: opts.updateId } : {}) } as never);
+  } catch (err) {
+    if (lostToTaskFailure(err)) {
+      // The task that carried the action was lost (its worker died, or the course was closing): the
+      // server dropped the Update, but the task's projection may have committed first, so the rows
+      // can show what the course never recorded. They are written again from the course before the
+      // caller is told to read them.
+      const resynced = await resyncCourseProjection(temporal, courseId).then(
+        () => true,
+        () => false,
+      );
+      throw new AppError(
+        'conflict',
+        `course ${courseId}: the action was lost with the workflow task that carried it (a worker stopped, or the course was closing); the course did not record it. ${
+          resynced ? "The course's record has been written again from the course: read it and" : 'Read the course and'
+        } try again if it still applies`,
+      );
+    }
+    throw await mapError(err, `course ${courseId}`, () => handle.describe());
+  }
+}
+
+/**
+ * Writes a course's record again as the course holds it (src/workflows/messages.ts resyncProjection)
+ * and returns the course's event counter. Safe at any time: it changes no state and records no event.
+ */
+export async function resyncCourseProjection(temporal: Client, courseId: string): Promise<{ seq: number }> {
+  const handle = temporal.workflow.getHandle(courseWorkflowId(courseId));
+  try {
+    return await handle.executeUpdate(resyncProjectionUpdate);
   } catch (err) {
     throw await mapError(err, `course ${courseId}`, () => handle.describe());
   }

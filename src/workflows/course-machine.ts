@@ -36,8 +36,9 @@ export class CourseMachine extends CourseMachineCore {
   /** Takes what the workflow must do now and resets the buffer. */
   takeOutput(): MachineOutput {
     const o = this.takeEvents();
+    const projection = toProjection(this.state.courseId, this.state.clinicId, o.events);
     return {
-      projection: toProjection(this.state.courseId, this.state.clinicId, o.events),
+      projection: projection && o.resync ? { ...projection, resync: o.resync } : projection,
       notifications: o.notifications.map(toNotifyInput),
       startAssessments: o.startAssessments,
       cancelAssessments: o.cancelAssessments,

@@ -67,3 +67,11 @@ export const submitAnswersUpdate = defineUpdate<SubmitAnswersResult, [SubmitAnsw
 // API -> course: a critical answer given on a link that had closed (contracts.ts: LateCriticalAnswerInput).
 /** `recorded: false`: the course has ended; the caller records the item itself (src/api/late-answers.ts). */
 export const recordLateCriticalAnswerUpdate = defineUpdate<{ recorded: boolean; holdId: string | null }, [LateCriticalAnswerInput]>('recordLateCriticalAnswer');
+
+/**
+ * Operations -> course: write the course's record again as the course holds it (machine/progression.ts
+ * `resync`). Sent by src/client/course-actions.ts when an Update was lost with its workflow task: the
+ * task's projection may have committed before the worker died. Changes no state; answers with the
+ * course's event counter once the rows are written.
+ */
+export const resyncProjectionUpdate = defineUpdate<{ seq: number }, []>('resyncProjection');

@@ -47,6 +47,15 @@ export interface MachineEvents {
   notifications: Notification[];
   startAssessments: AssessmentInput[];
   cancelAssessments: string[];
+  /** Set by `resync`: what the projection removes so the rows say what the course holds (see `resync`). */
+  resync?: ResyncFence;
+}
+
+/** What a resync removes: timeline entries past the course's own counter, rows of steps not opened, session rows of steps without a session. */
+export interface ResyncFence {
+  seq: number;
+  unopenedSteps: string[];
+  sessionlessSteps: string[];
 }
 
 interface Buffer {
@@ -56,8 +65,9 @@ interface Buffer {
   start: AssessmentInput[];
   cancel: string[];
   course: boolean;
+  resync: boolean;
 }
-const emptyBuffer = (): Buffer => ({ steps: new Set(), events: [], notifications: [], start: [], cancel: [], course: false });
+const emptyBuffer = (): Buffer => ({ steps: new Set(), events: [], notifications: [], start: [], cancel: [], course: false, resync: false });
 
 export class Progression {
   /** The course's protocol: the snapshot it was enrolled on, or the version a coordinator moved it to. */
@@ -779,7 +789,26 @@ export class Progression {
 
   hasOutput(): boolean {
     const o = this.out;
-    return o.course || o.steps.size > 0 || o.events.length > 0 || o.notifications.length > 0 || o.start.length > 0 || o.cancel.length > 0;
+    return o.course || o.resync || o.steps.size > 0 || o.events.length > 0 || o.notifications.length > 0 || o.start.length > 0 || o.cancel.length > 0;
+  }
+
+  /**
+   * The course's record written again as the course holds it: every opened step, every session, the
+   * course row. For a workflow task that was lost after its projection had committed (the worker died
+   * before it reported the task done): the server dropped the Update that task carried, the rows kept
+   * what it did. The projection also removes what the course does not hold: timeline entries past its
+   * counter (each with an entry in the audit log saying so), the rows of steps it has not opened, the
+   * session rows of steps without a session. Changes no state and records no event.
+   */
+  resync(): void {
+    for (const p of this.plan) {
+      const s = this.state.steps[p.id]!;
+      if (s.status === 'pending') continue;
+      this.out.steps.add(p.id);
+      if (s.session) this.sessionRecord(p, s, s.session.status === 'completed' ? (s.completedAt ?? undefined) : undefined);
+    }
+    this.out.course = true;
+    this.out.resync = true;
   }
 
   /**
@@ -800,7 +829,14 @@ export class Progression {
       const c = this.state;
       events.push({ kind: 'course', status: c.status, currentStep: w.stepKey, currentStepDeadline: w.deadlineAt, riskLevel: c.riskLevel, primaryClinicianId: c.primaryClinicianId, endedAt: c.endedAt, endReason: c.endReason });
     }
-    return { events, notifications: o.notifications, startAssessments: o.start, cancelAssessments: o.cancel };
+    const resync: ResyncFence | undefined = o.resync
+      ? {
+          seq: this.state.counters.event,
+          unopenedSteps: this.plan.filter((p) => this.state.steps[p.id]!.status === 'pending').map((p) => p.id),
+          sessionlessSteps: this.plan.filter((p) => !this.state.steps[p.id]!.session).map((p) => p.id),
+        }
+      : undefined;
+    return { events, notifications: o.notifications, startAssessments: o.start, cancelAssessments: o.cancel, ...(resync ? { resync } : {}) };
   }
 
   /** A step's row as the projection writes it (a move writes those of the steps it removed from the plan). */

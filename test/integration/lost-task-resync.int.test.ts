@@ -1,0 +1,116 @@
+// A worker dies between a dose's projection and the end of the workflow task that carried it (the
+// kill-a-worker run on the real cluster found it: a course stuck with "dosed" on screen while the course
+// held "checked-in"). The server drops the Update with the task; the rows the task's projection had
+// committed stay. Through the real API, worker, Temporal dev server and database: the rows of such a
+// lost task (written here as its projection wrote them) are replaced by what the course holds once the
+// course's record is written again (src/client/course-actions.ts resyncCourseProjection, which the
+// client sends itself when an Update comes back lost), the lost entry is marked in the audit log, and
+// the prescriber then gives the dose for real.
+import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
+import { STAFF_ROLES } from '../../src/auth/roles';
+import type { StaffRole } from '../../src/db/schema';
+import { resyncCourseProjection } from '../../src/client/course-actions';
+import { answerInvited, eventually, startTestStack, type TestStack } from '../harness/stack';
+import { client, personTokenFor, tokenFor, uid } from './api-helpers';
+
+const TIME_SCALE = 86_400;
+const NO_REVIEW_ITEMS = Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false]));
+const NO_HARD_STOPS = Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false]));
+const BENIGN: Record<string, unknown[]> = { phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0], gad7: [1, 1, 1, 1, 1, 1, 1], pcl5: Array(20).fill(1), cssrs: [false, false, null, null, null, false], 'qids-sr16': Array(16).fill(0) };
+const CHECK = { bloodPressure: { systolic: 122, diastolic: 78 }, hoursSinceFood: 8, hoursSinceClearLiquids: 3, escortConfirmed: true, pregnancy: 'negative', cssrsRisk: 'none', phq9Item9: 0 };
+
+let stack: TestStack;
+let call: ReturnType<typeof client>;
+const t = {} as Record<StaffRole, string>;
+const clinicId = `lost-task-${uid()}`;
+let prescriber: { token: string; staffId: string };
+let courseId: string;
+
+async function act(action: string, body: unknown, token = t.admin) {
+  const res = await call('POST', `/api/courses/${courseId}/${action}`, { token, body });
+  if (res.status !== 200) throw new Error(`${action}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+const session = (stepKey: string) => stack.db.selectFrom('course_sessions').select(['status', 'dosed_at']).where('id', '=', `${courseId}/${stepKey}`).executeTakeFirst();
+const stepRow = (stepKey: string) => stack.db.selectFrom('course_steps').select(['state']).where('id', '=', `${courseId}/${stepKey}`).executeTakeFirst();
+const timeline = () => stack.db.selectFrom('course_events').select(['id', 'seq', 'type']).where('course_id', '=', courseId).orderBy('seq').execute();
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  call = client(stack.app);
+  for (const role of STAFF_ROLES) t[role] = await tokenFor(stack.db, role);
+  expect((await call('POST', '/api/clinics', { token: t.admin, body: { id: clinicId, name: 'Lost Task Clinic' } })).status).toBe(201);
+  for (const role of STAFF_ROLES) {
+    expect((await call('POST', '/api/staff', { token: t.admin, body: { email: `${role}-${uid()}@lost.example.org`, displayName: `Lost ${role}`, role, clinicIds: [clinicId] } })).status).toBe(201);
+  }
+  prescriber = await personTokenFor(stack.db, 'prescriber', clinicId);
+  const cl = await call('POST', '/api/clients', { token: t.coordinator, body: { clinicId, givenName: 'Lea', familyName: `Lost-${uid()}`, email: 'lea@example.org', dateOfBirth: '1984-02-11' } });
+  expect(cl.status).toBe(201);
+  const en = await call('POST', `/api/clients/${cl.body.id}/courses`, { token: t.coordinator, body: { protocolId: 'spravato-rems', timeScale: TIME_SCALE } });
+  expect(en.status).toBe(201);
+  courseId = en.body.id;
+  await answerInvited(stack, courseId, 'screening', BENIGN);
+  await act('screening', { hardStops: NO_HARD_STOPS, reviewItems: NO_REVIEW_ITEMS });
+  await act('clearance', { decision: 'approved' }, prescriber.token);
+  await act('rems-enrollment', { enrolled: true, remsPatientId: 'REMS-7781' });
+  await act('consent', { documentVersion: 'v1', signedByClient: true, prescriberSigned: true });
+  await act('schedule', { stepKey: 'prep-1', startsInHours: 0 });
+  await act('session-complete', { stepKey: 'prep-1' });
+  await eventually(async () => ['open', 'overdue'].includes((await stepRow('dose-1'))?.state ?? ''));
+  await act('schedule', { stepKey: 'dose-1', startsInHours: 0 });
+  await act('pre-dose-check', { stepKey: 'dose-1', ...CHECK }, prescriber.token);
+  expect(await session('dose-1')).toMatchObject({ status: 'checked-in', dosed_at: null });
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of (await stack?.db.selectFrom('courses').select('workflow_id').where('clinic_id', '=', clinicId).where('ended_at', 'is', null).execute()) ?? []) {
+    await stack.temporal.workflow.getHandle(c.workflow_id).terminate('test cleanup').catch(() => undefined);
+  }
+  await stack?.stop();
+});
+
+test("a dose the course never recorded leaves the screen once the course's record is written again; the prescriber then gives it for real", async () => {
+  const before = await timeline();
+  const last = before.at(-1)!.seq;
+  // What the lost task's projection committed: the dose on the session and the timeline (with its
+  // audit entry), and a step the course has not opened.
+  const phantomId = `${courseId}/e${last + 1}`;
+  const at = new Date();
+  await stack.db.updateTable('course_sessions').set({ status: 'dosed', dosed_at: at }).where('id', '=', `${courseId}/dose-1`).execute();
+  await stack.db.insertInto('course_events').values({ id: phantomId, course_id: courseId, clinic_id: clinicId, seq: last + 1, at, type: 'dose.given', step_key: 'dose-1', actor_type: 'staff', actor_id: prescriber.staffId, detail: JSON.stringify({ route: 'intranasal', doseMg: 56 }) }).execute();
+  await stack.db.insertInto('audit_log').values({ actor_type: 'staff', actor_id: prescriber.staffId, action: 'dose.given', clinic_id: clinicId, course_id: courseId, event_key: `course-event:${phantomId}`, at, detail: JSON.stringify({ stepKey: 'dose-1' }) }).execute();
+  await stack.db.insertInto('course_steps').values({ id: `${courseId}/rems-form-1`, course_id: courseId, clinic_id: clinicId, step_key: 'rems-form-1', kind: 'rems-monitoring-form', state: 'open', entered_at: at, detail: JSON.stringify({}) }).execute();
+  // As the screen showed it: dosed, and vitals refused by the course (it holds checked-in).
+  expect(await session('dose-1')).toMatchObject({ status: 'dosed' });
+  const refused = await call('POST', `/api/courses/${courseId}/vitals`, { token: prescriber.token, body: { stepKey: 'dose-1', atMinutes: 40, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 } });
+  expect(refused.status).toBe(409);
+  expect(refused.body.message).toMatch(/checked-in/);
+
+  const { seq } = await resyncCourseProjection(stack.temporal, courseId);
+  expect(seq).toBe(last);
+  expect(await session('dose-1')).toMatchObject({ status: 'checked-in', dosed_at: null });
+  expect(await stepRow('rems-form-1')).toBeUndefined();
+  expect(await stepRow('dose-1')).toMatchObject({ state: expect.stringMatching(/^(open|overdue)$/) });
+  expect(await timeline()).toEqual(before);
+  // The audit log keeps the lost entry (append-only) and says the course does not hold it.
+  const marks = await stack.db.selectFrom('audit_log').select(['actor_type', 'action', 'detail']).where('course_id', '=', courseId).where('event_key', '=', `course-event-not-recorded:${phantomId}`).execute();
+  expect(marks).toHaveLength(1);
+  expect(marks[0]).toMatchObject({ actor_type: 'system', action: 'course-event.not-recorded', detail: expect.objectContaining({ eventKey: `course-event:${phantomId}`, seq: last + 1, type: 'dose.given', by: prescriber.staffId }) });
+  const view = await call('GET', `/api/courses/${courseId}`, { token: prescriber.token });
+  expect(view.status).toBe(200);
+  expect(view.body.currentStep).toBe('dose-1');
+
+  // A second resync changes nothing and marks nothing again.
+  await resyncCourseProjection(stack.temporal, courseId);
+  expect(await timeline()).toEqual(before);
+  expect(await stack.db.selectFrom('audit_log').select('id').where('course_id', '=', courseId).where('action', '=', 'course-event.not-recorded').execute()).toHaveLength(1);
+
+  // The dose, given for real: the course numbers it where the lost one was.
+  await act('dose', { stepKey: 'dose-1', route: 'intranasal', doseMg: 56, lotNumber: 'L1' }, prescriber.token);
+  expect(await session('dose-1')).toMatchObject({ status: 'dosed' });
+  expect((await timeline()).at(-1)).toMatchObject({ id: phantomId, seq: last + 1, type: 'dose.given' });
+}, 60_000);
+
+test('a resync of a course that does not exist is a 404-class error, not a crash', async () => {
+  await expect(resyncCourseProjection(stack.temporal, `missing-${uid()}`)).rejects.toMatchObject({ code: 'not_found' });
+});
