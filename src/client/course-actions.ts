@@ -59,7 +59,16 @@ export async function executeCourseAction<K extends CourseActionName>(temporal: 
         } try again if it still applies`,
       );
     }
-    throw await mapError(err, `course ${courseId}`, () => handle.describe());
+    const mapped = await mapError(err, `course ${courseId}`, () => handle.describe());
+    // Refused for the course's state (409) or by a clinical rule (422): the caller acted on what the
+    // rows showed, and the rows may hold what a lost task wrote. A lost task's Update can also come
+    // back to the next task and be refused there (the server sends it again; the time has moved on,
+    // e.g. past the baseline's window): then the refusal is the only sign. The record is written again
+    // from the course before the refusal is answered, so what the caller reads next is the course's.
+    if (mapped instanceof AppError && (mapped.code === 'conflict' || mapped.code === 'unprocessable')) {
+      await resyncCourseProjection(temporal, courseId).catch(() => undefined);
+    }
+    throw mapped;
   }
 }
 

@@ -4,8 +4,8 @@
 // committed stay. Through the real API, worker, Temporal dev server and database: the rows of such a
 // lost task (written here as its projection wrote them) are replaced by what the course holds once the
 // course's record is written again (src/client/course-actions.ts resyncCourseProjection, which the
-// client sends itself when an Update comes back lost), the lost entry is marked in the audit log, and
-// the prescriber then gives the dose for real.
+// client sends itself when an Update comes back lost or refused), the lost entry is marked in the audit
+// log, and the prescriber then gives the dose for real.
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import type { StaffRole } from '../../src/db/schema';
@@ -80,14 +80,12 @@ test("a dose the course never recorded leaves the screen once the course's recor
   await stack.db.insertInto('course_events').values({ id: phantomId, course_id: courseId, clinic_id: clinicId, seq: last + 1, at, type: 'dose.given', step_key: 'dose-1', actor_type: 'staff', actor_id: prescriber.staffId, detail: JSON.stringify({ route: 'intranasal', doseMg: 56 }) }).execute();
   await stack.db.insertInto('audit_log').values({ actor_type: 'staff', actor_id: prescriber.staffId, action: 'dose.given', clinic_id: clinicId, course_id: courseId, event_key: `course-event:${phantomId}`, at, detail: JSON.stringify({ stepKey: 'dose-1' }) }).execute();
   await stack.db.insertInto('course_steps').values({ id: `${courseId}/rems-form-1`, course_id: courseId, clinic_id: clinicId, step_key: 'rems-form-1', kind: 'rems-monitoring-form', state: 'open', entered_at: at, detail: JSON.stringify({}) }).execute();
-  // As the screen showed it: dosed, and vitals refused by the course (it holds checked-in).
+  // The screen shows dosed; the prescriber records the 40-minute vitals and the course refuses them
+  // (it holds checked-in). By the time the refusal is answered, the record is the course's again.
   expect(await session('dose-1')).toMatchObject({ status: 'dosed' });
   const refused = await call('POST', `/api/courses/${courseId}/vitals`, { token: prescriber.token, body: { stepKey: 'dose-1', atMinutes: 40, bloodPressure: { systolic: 130, diastolic: 82 }, spo2: 98 } });
   expect(refused.status).toBe(409);
   expect(refused.body.message).toMatch(/checked-in/);
-
-  const { seq } = await resyncCourseProjection(stack.temporal, courseId);
-  expect(seq).toBe(last);
   expect(await session('dose-1')).toMatchObject({ status: 'checked-in', dosed_at: null });
   expect(await stepRow('rems-form-1')).toBeUndefined();
   expect(await stepRow('dose-1')).toMatchObject({ state: expect.stringMatching(/^(open|overdue)$/) });
@@ -100,8 +98,8 @@ test("a dose the course never recorded leaves the screen once the course's recor
   expect(view.status).toBe(200);
   expect(view.body.currentStep).toBe('dose-1');
 
-  // A second resync changes nothing and marks nothing again.
-  await resyncCourseProjection(stack.temporal, courseId);
+  // A resync now (as the client sends when an Update comes back lost) changes nothing and marks nothing again.
+  expect((await resyncCourseProjection(stack.temporal, courseId)).seq).toBe(last);
   expect(await timeline()).toEqual(before);
   expect(await stack.db.selectFrom('audit_log').select('id').where('course_id', '=', courseId).where('action', '=', 'course-event.not-recorded').execute()).toHaveLength(1);
 

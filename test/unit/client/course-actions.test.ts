@@ -2,7 +2,8 @@
 // action with "unexpected workflow task failure" (the task that carried it was lost, e.g. its worker
 // died), the course's record is written again from the course before the caller is told, and the
 // caller gets a 409 that says the course did not record the action. Any other failure sends nothing more.
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { AppError } from '../../../src/errors';
 import { executeCourseAction } from '../../../src/client/course-actions';
 
@@ -55,4 +56,25 @@ test('an ordinary failure (the server unreachable) sends no resync', async () =>
   const err = await executeCourseAction(temporal, 'c-1', 'dose', DOSE).catch((e: unknown) => e);
   expect(err).not.toBeInstanceOf(AppError);
   expect(sent.map((s) => s.update)).toEqual(['dose']);
+});
+
+describe('a refusal', () => {
+  const refused = (type: string, message: string) => new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ type, message, nonRetryable: true }));
+
+  test.each([
+    ['InvalidTransition', 'conflict'],
+    ['ClinicallyRefused', 'unprocessable'],
+  ])('%s: the record is written again from the course before the refusal (%s) is answered', async (type, code) => {
+    const { temporal, sent } = fakeTemporal((u) => (u === 'vitals' ? refused(type, 'dose-1: monitoring vitals are recorded after the dose (session is checked-in)') : { seq: 9 }));
+    const err = await executeCourseAction(temporal, 'c-1', 'vitals', { stepKey: 'dose-1', atMinutes: 40, bloodPressure: { systolic: 128, diastolic: 80 }, actor: { role: 'prescriber' } } as never).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code, message: expect.stringMatching(/checked-in/) });
+    expect(sent.map((s) => s.update)).toEqual(['vitals', 'resyncProjection']);
+  });
+
+  test('malformed input (400) is not about the course state: nothing more is sent', async () => {
+    const { temporal, sent } = fakeTemporal(() => refused('InvalidInput', 'vitals: atMinutes: expected number'));
+    const err = await executeCourseAction(temporal, 'c-1', 'vitals', { stepKey: 'dose-1' } as never).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_input' });
+    expect(sent.map((s) => s.update)).toEqual(['vitals']);
+  });
 });
