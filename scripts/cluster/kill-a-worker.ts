@@ -45,11 +45,13 @@ const say = (m: string) => process.stderr.write(`[kill-a-worker ${((Date.now() -
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Workflow tasks completed per worker identity (`pid@host`), before `killAt` and from 2 s after it, and the workflows each touched. */
-async function tasksByWorker(client: Client, killAt: number): Promise<Map<string, { before: number; after: number; courses: Set<string> }>> {
+async function tasksByWorker(client: Client, killAt: number): Promise<{ workers: Map<string, { before: number; after: number; courses: Set<string> }>; timedOut: number }> {
   const out = new Map<string, { before: number; after: number; courses: Set<string> }>();
+  let timedOut = 0;
   for await (const wf of client.workflow.list({ query: '' })) {
     const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     for (const e of history.events ?? []) {
+      if (e.workflowTaskTimedOutEventAttributes) timedOut++;
       const identity = e.workflowTaskCompletedEventAttributes?.identity;
       if (!identity) continue;
       const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
@@ -62,7 +64,7 @@ async function tasksByWorker(client: Client, killAt: number): Promise<Map<string
       out.set(identity, w);
     }
   }
-  return out;
+  return { workers: out, timedOut };
 }
 
 async function main(): Promise<number> {
@@ -126,7 +128,10 @@ async function main(): Promise<number> {
     say(`courses driven; ${running} workflow(s) still running; stopping the surviving worker`);
     await w2.stop(15_000);
 
-    const workers = await tasksByWorker(client, killAt);
+    const { workers, timedOut } = await tasksByWorker(client, killAt);
+    // Tasks lost with the killed worker, and timeline entries their projections had written that the
+    // courses never recorded, removed by a resync (src/workflows/README.md, "A lost task's projection").
+    const notRecorded = await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<string>().as('n')).where('action', '=', 'course-event.not-recorded').executeTakeFirstOrThrow();
     const host = os.hostname();
     const killed = workers.get(`${w1.process.pid}@${host}`);
     const survivor = workers.get(`${w2.process.pid}@${host}`);
@@ -158,6 +163,7 @@ async function main(): Promise<number> {
         survivor: { before: survivor?.before ?? 0, after: survivor?.after ?? 0 },
         workflowsOnBoth: takenOver,
       },
+      lostTasks: { timedOut, timelineEntriesNotRecorded: Number(notRecorded.n) },
       killAtS: Math.round((killAt - t0) / 1000),
       workflowsRunningAtEnd: running,
       host: { cpus: os.cpus().length, loadAvgStart: Number(loadAtStart.toFixed(2)), loadAvgEnd1m: Number(os.loadavg()[0]!.toFixed(2)) },
