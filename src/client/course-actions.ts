@@ -159,8 +159,11 @@ async function mapError(err: unknown, what: string, describe?: () => Promise<{ s
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** The server refused an Update because the workflow task carrying it failed: it is not in history. */
-function lostToTaskFailure(err: unknown): boolean {
+/**
+ * The server refused an Update because the workflow task carrying it failed (its worker died, or the
+ * server failed the task): it is not in history, but the task's projection may have committed.
+ */
+export function lostToTaskFailure(err: unknown): boolean {
   for (let e = err as { cause?: unknown; code?: unknown; details?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
     if (e.code === 9 && typeof e.details === 'string' && e.details.includes('unexpected workflow task failure')) return true;
   }

@@ -30,6 +30,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getInstrument, InvalidAnswersError, type Instrument, type InstrumentId } from '../../domain';
 import { createClientLinks, resolveSecretKey, type ClientLinkFailure } from '../../security/client-links';
+import { lostToTaskFailure } from '../../client/course-actions';
 import { assessmentWorkflowId } from '../../workflows/assessment-machine';
 import type { SubmitAnswersResult } from '../../workflows/messages';
 import type { AppDeps } from '../context';
@@ -472,8 +473,10 @@ ${errorSummary(instruments, errors, notice ?? (errors.size ? 'Some answers are m
         if (r.showCrisisResources) endorsed = true;
         recorded.push(getInstrument(s.instrumentId)!);
       } catch (err) {
-        if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof WorkflowNotFoundError)) throw err;
-        req.log.warn({ assessmentId: g.assessmentId, instrumentId: s.instrumentId, err: err.message }, 'assessment submission refused');
+        // Lost with its workflow task (a worker stopped while it recorded them) counts as refused here:
+        // a critical answer among them still reaches the course below.
+        if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof WorkflowNotFoundError) && !lostToTaskFailure(err)) throw err;
+        req.log.warn({ assessmentId: g.assessmentId, instrumentId: s.instrumentId, err: (err as Error).message }, 'assessment submission refused');
         closed.push(s);
       }
     }
@@ -554,19 +557,42 @@ ${errorSummary(instruments, errors, notice ?? (errors.size ? 'Some answers are m
       return clientPage(reply, f.title, html`<p>${f.text}</p>${crisisSection(false, g.clinic)}`, f.status, g.clinic);
     }
     const refused: LateSubmission[] = [];
+    const lost: LateSubmission[] = [];
     for (const s of submissions) {
       try {
         const r = await deps.temporal.workflow.getHandle(assessmentWorkflowId(g.assessmentId)).executeUpdate<SubmitAnswersResult, [typeof s]>('submitAnswers', { args: [s] });
         if (r.showCrisisResources) endorsed = true;
       } catch (err) {
+        if (lostToTaskFailure(err)) {
+          req.log.warn({ assessmentId: g.assessmentId, instrumentId: s.instrumentId }, 'assessment submission lost with its workflow task');
+          lost.push(s);
+          continue;
+        }
         if (!(err instanceof WorkflowUpdateFailedError) && !(err instanceof WorkflowNotFoundError)) throw err;
         req.log.warn({ assessmentId: g.assessmentId, instrumentId: s.instrumentId, err: err.message }, 'assessment submission refused');
         refused.push(s);
       }
     }
+    // Lost with the workflow task that carried them (a worker stopped while it recorded them): the
+    // assessment does not hold them, though its rows may show them. A critical answer among them goes
+    // to the course now, as a critical answer (a hold and alerts), never left in a row nobody reads.
+    const lostCritical = lost.length > 0 && triageLate(lost).critical;
+    if (lostCritical) {
+      try {
+        await recordLateCriticalAnswer(deps, g.assessmentId, lost, triageLate(lost));
+        endorsed = true;
+      } catch (err) {
+        req.log.error({ assessmentId: g.assessmentId, err: err instanceof Error ? err.message : String(err) }, 'critical answer lost with its workflow task could not be recorded');
+        return clientPage(reply, 'Please contact your clinic', html`${crisisSection(true, g.clinic)}<p>We could not pass your answers on to your clinic just now. Please call your clinic, or use the numbers above.</p>`, 503, g.clinic);
+      }
+    }
     // The questionnaire closed while the client answered: a critical answer among the refused is still recorded.
     if (refused.length && triageLate(refused).critical) return lateOutcome(req, reply, { kind: 'late', token: g.token, assessmentId: g.assessmentId, failure: 'closed', clinic: g.clinic }, refused);
-    const body = html`${endorsed ? crisisSection(true, g.clinic) : ''}<p>Thank you. Your answers have been sent to your care team.</p>${refused.length ? html`<p>Part of your answers could not be recorded because this questionnaire has closed. Please tell your clinic.</p>` : ''}<p>You can close this page now.</p>`;
+    const body = html`${endorsed ? crisisSection(true, g.clinic) : ''}<p>Thank you.${lost.length === submissions.length ? '' : ' Your answers have been sent to your care team.'}</p>${
+      lostCritical ? html`<p>Your answer about thoughts of death or of hurting yourself has been sent to your care team, and they have been alerted.</p>` : ''
+    }${lost.length ? html`<p>Part of your answers could not be recorded just now, because of a problem on our side. Please tell your clinic.</p>` : ''}${
+      refused.length ? html`<p>Part of your answers could not be recorded because this questionnaire has closed. Please tell your clinic.</p>` : ''
+    }<p>You can close this page now.</p>`;
     return clientPage(reply, 'Thank you', body, 200, g.clinic);
   });
 }
