@@ -19,6 +19,7 @@ import {
   type ActionResult,
   type CourseActionInputs,
   type CourseActionName,
+  type ResyncProjectionInput,
   type SubmitAnswersResult,
 } from '../workflows/messages';
 import { courseWorkflowId } from '../workflows/workflow-ids';
@@ -48,7 +49,7 @@ export async function executeCourseAction<K extends CourseActionName>(temporal: 
       // server dropped the Update, but the task's projection may have committed first, so the rows
       // can show what the course never recorded. They are written again from the course before the
       // caller is told to read them.
-      const resynced = await resyncCourseProjection(temporal, courseId).then(
+      const resynced = await resyncCourseProjection(temporal, courseId, 'lost-task').then(
         () => true,
         () => false,
       );
@@ -66,7 +67,7 @@ export async function executeCourseAction<K extends CourseActionName>(temporal: 
     // e.g. past the baseline's window): then the refusal is the only sign. The record is written again
     // from the course before the refusal is answered, so what the caller reads next is the course's.
     if (mapped instanceof AppError && (mapped.code === 'conflict' || mapped.code === 'unprocessable')) {
-      await resyncCourseProjection(temporal, courseId).catch(() => undefined);
+      await resyncCourseProjection(temporal, courseId, 'refused').catch(() => undefined);
     }
     throw mapped;
   }
@@ -76,10 +77,10 @@ export async function executeCourseAction<K extends CourseActionName>(temporal: 
  * Writes a course's record again as the course holds it (src/workflows/messages.ts resyncProjection)
  * and returns the course's event counter. Safe at any time: it changes no state and records no event.
  */
-export async function resyncCourseProjection(temporal: Client, courseId: string): Promise<{ seq: number }> {
+export async function resyncCourseProjection(temporal: Client, courseId: string, reason: ResyncProjectionInput['reason']): Promise<{ seq: number }> {
   const handle = temporal.workflow.getHandle(courseWorkflowId(courseId));
   try {
-    return await handle.executeUpdate(resyncProjectionUpdate);
+    return await handle.executeUpdate(resyncProjectionUpdate, { args: [{ reason }] });
   } catch (err) {
     throw await mapError(err, `course ${courseId}`, () => handle.describe());
   }

@@ -133,12 +133,16 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     { validator: (raw) => refuseUnsealed(raw) },
   );
   // The record written again as the course holds it, after a workflow task was lost (messages.ts).
-  setHandler(resyncProjectionUpdate, async () => {
-    m.resync();
-    const mine = ++applied;
-    await condition(() => flushed >= mine);
-    return { seq: m.state.counters.event };
-  });
+  setHandler(
+    resyncProjectionUpdate,
+    async () => {
+      m.resync();
+      const mine = ++applied;
+      await condition(() => flushed >= mine);
+      return { seq: m.state.counters.event };
+    },
+    { validator: (raw) => refuseUnsealed(raw) },
+  );
   // A signal fails only itself: one the codec refused (not sealed by the engine), one without a
   // payload, or one the machine cannot apply is logged (its name and the error's type, never its
   // content) and ignored. It is in history already: failing the task on it would fail every later

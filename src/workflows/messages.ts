@@ -69,9 +69,13 @@ export const submitAnswersUpdate = defineUpdate<SubmitAnswersResult, [SubmitAnsw
 export const recordLateCriticalAnswerUpdate = defineUpdate<{ recorded: boolean; holdId: string | null }, [LateCriticalAnswerInput]>('recordLateCriticalAnswer');
 
 /**
- * Operations -> course: write the course's record again as the course holds it (machine/progression.ts
- * `resync`). Sent by src/client/course-actions.ts when an Update was lost with its workflow task: the
- * task's projection may have committed before the worker died. Changes no state; answers with the
- * course's event counter once the rows are written.
+ * Engine -> course: write the course's record again as the course holds it (machine/progression.ts
+ * `resync`). Sent by src/client/course-actions.ts when an Update came back lost with its workflow task
+ * (the task's projection may have committed before its worker died) and before a refusal is answered.
+ * Changes no state; answers with the course's event counter once the rows are written. Like every
+ * Update, it carries a sealed argument (why it was sent), so only the engine can send it.
  */
-export const resyncProjectionUpdate = defineUpdate<{ seq: number }, []>('resyncProjection');
+export interface ResyncProjectionInput {
+  reason: 'lost-task' | 'refused';
+}
+export const resyncProjectionUpdate = defineUpdate<{ seq: number }, [ResyncProjectionInput]>('resyncProjection');

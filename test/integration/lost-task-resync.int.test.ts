@@ -99,7 +99,7 @@ test("a dose the course never recorded leaves the screen once the course's recor
   expect(view.body.currentStep).toBe('dose-1');
 
   // A resync now (as the client sends when an Update comes back lost) changes nothing and marks nothing again.
-  expect((await resyncCourseProjection(stack.temporal, courseId)).seq).toBe(last);
+  expect((await resyncCourseProjection(stack.temporal, courseId, 'lost-task')).seq).toBe(last);
   expect(await timeline()).toEqual(before);
   expect(await stack.db.selectFrom('audit_log').select('id').where('course_id', '=', courseId).where('action', '=', 'course-event.not-recorded').execute()).toHaveLength(1);
 
@@ -110,5 +110,5 @@ test("a dose the course never recorded leaves the screen once the course's recor
 }, 60_000);
 
 test('a resync of a course that does not exist is a 404-class error, not a crash', async () => {
-  await expect(resyncCourseProjection(stack.temporal, `missing-${uid()}`)).rejects.toMatchObject({ code: 'not_found' });
+  await expect(resyncCourseProjection(stack.temporal, `missing-${uid()}`, 'lost-task')).rejects.toMatchObject({ code: 'not_found' });
 });

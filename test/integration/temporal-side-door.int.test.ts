@@ -113,6 +113,14 @@ test('a plain-JSON Update from an SDK client without the codec is rejected and c
   expect(empty).toBeInstanceOf(WorkflowUpdateFailedError);
   expect(((empty as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe(REFUSED_PAYLOAD_FAILURE);
 
+  // The engine's own resync of the record (no state change, but an Update all the same): refused
+  // without a sealed argument, plain or missing.
+  for (const args of [[{ reason: 'lost-task' }], []] as Array<[] | [{ reason: string }]>) {
+    const resync = await raw.workflow.getHandle(workflowId).executeUpdate('resyncProjection', { args } as never).then(() => null, (e: unknown) => e);
+    expect(resync).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(((resync as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe(REFUSED_PAYLOAD_FAILURE);
+  }
+
   // A payload dressed as ciphertext under the current key id, made without the key: refused too.
   const forger = new Client({
     connection: rawConnection,
