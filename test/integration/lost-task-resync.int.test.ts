@@ -9,7 +9,10 @@
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import { STAFF_ROLES } from '../../src/auth/roles';
 import type { StaffRole } from '../../src/db/schema';
-import { resyncCourseProjection } from '../../src/client/course-actions';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { courseWorkflowId, resyncCourseProjection } from '../../src/client/course-actions';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker/bundle';
+import { payloadCodecFor } from '../../src/security/keys';
 import { answerInvited, eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, personTokenFor, tokenFor, uid } from './api-helpers';
 
@@ -107,6 +110,16 @@ test("a dose the course never recorded leaves the screen once the course's recor
   await act('dose', { stepKey: 'dose-1', route: 'intranasal', doseMg: 56, lotNumber: 'L1' }, prescriber.token);
   expect(await session('dose-1')).toMatchObject({ status: 'dosed' });
   expect((await timeline()).at(-1)).toMatchObject({ id: phantomId, seq: last + 1, type: 'dose.given' });
+}, 60_000);
+
+test("the course's history, resyncs and all, replays on the current workflow code (the committed histories hold no resync)", async () => {
+  const handle = stack.temporal.workflow.getHandle(courseWorkflowId(courseId));
+  const history = await handle.fetchHistory();
+  const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'resyncProjection');
+  // The refused vitals' resync and the explicit one.
+  expect(updates.length).toBe(2);
+  const workflowBundle = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as never });
+  await expect(Worker.runReplayHistory({ workflowBundle, dataConverter: { payloadCodecs: [payloadCodecFor(stack.config)] }, replayName: 'lost-task-resync' }, history)).resolves.toBeUndefined();
 }, 60_000);
 
 test('a resync of a course that does not exist is a 404-class error, not a crash', async () => {
