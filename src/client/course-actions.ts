@@ -67,10 +67,38 @@ export async function executeCourseAction<K extends CourseActionName>(temporal: 
     // e.g. past the baseline's window): then the refusal is the only sign. The record is written again
     // from the course before the refusal is answered, so what the caller reads next is the course's.
     if (mapped instanceof AppError && (mapped.code === 'conflict' || mapped.code === 'unprocessable')) {
-      await resyncCourseProjection(temporal, courseId, 'refused').catch(() => undefined);
+      await resyncAfterRefusal(temporal, courseId);
     }
     throw mapped;
   }
+}
+
+/**
+ * Refusals on one course share their resyncs (per process): a refusal within this long of the start of
+ * the course's last resync sends none and waits for that one instead. Staff actions have no rate limit,
+ * so without it every refused action would cost the course a workflow task and 6 history events; with
+ * it, at most one per course per window, however many refusals arrive.
+ *
+ * It misses nothing a resync is for. A lost task's Update is refused when the server sends it again
+ * with a later task, which happens only after the lost task timed out (the workflow task timeout: 10 s,
+ * the SDK's default, which the engine keeps). A resync that started within the window before such a
+ * refusal therefore started after the lost task wrote its rows, and wrote them again. A caller who acted
+ * on those rows got the lost-task answer, whose resync is never shared.
+ */
+export const REFUSED_RESYNC_WINDOW_MS = 2_000;
+const refusedResyncs = new Map<string, { at: number; done: Promise<void> }>();
+
+function resyncAfterRefusal(temporal: Client, courseId: string): Promise<void> {
+  const now = Date.now();
+  const last = refusedResyncs.get(courseId);
+  if (last && now - last.at < REFUSED_RESYNC_WINDOW_MS) return last.done;
+  if (refusedResyncs.size >= 1_000) for (const [id, r] of refusedResyncs) if (now - r.at >= REFUSED_RESYNC_WINDOW_MS) refusedResyncs.delete(id);
+  const done = resyncCourseProjection(temporal, courseId, 'refused').then(
+    () => undefined,
+    () => undefined,
+  );
+  refusedResyncs.set(courseId, { at: now, done });
+  return done;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { AppError } from '../../../src/errors';
-import { executeCourseAction } from '../../../src/client/course-actions';
+import { executeCourseAction, REFUSED_RESYNC_WINDOW_MS } from '../../../src/client/course-actions';
 
 type Sent = { workflowId: string; update: string };
 
@@ -66,7 +66,7 @@ describe('a refusal', () => {
     ['ClinicallyRefused', 'unprocessable'],
   ])('%s: the record is written again from the course before the refusal (%s) is answered', async (type, code) => {
     const { temporal, sent } = fakeTemporal((u) => (u === 'vitals' ? refused(type, 'dose-1: monitoring vitals are recorded after the dose (session is checked-in)') : { seq: 9 }));
-    const err = await executeCourseAction(temporal, 'c-1', 'vitals', { stepKey: 'dose-1', atMinutes: 40, bloodPressure: { systolic: 128, diastolic: 80 }, actor: { role: 'prescriber' } } as never).catch((e: unknown) => e);
+    const err = await executeCourseAction(temporal, `c-${type}`, 'vitals', { stepKey: 'dose-1', atMinutes: 40, bloodPressure: { systolic: 128, diastolic: 80 }, actor: { role: 'prescriber' } } as never).catch((e: unknown) => e);
     expect(err).toMatchObject({ code, message: expect.stringMatching(/checked-in/) });
     expect(sent.map((s) => s.update)).toEqual(['vitals', 'resyncProjection']);
   });
@@ -76,5 +76,39 @@ describe('a refusal', () => {
     const err = await executeCourseAction(temporal, 'c-1', 'vitals', { stepKey: 'dose-1' } as never).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'invalid_input' });
     expect(sent.map((s) => s.update)).toEqual(['vitals']);
+  });
+
+  test('refusals on one course in quick succession share one resync; after the window, or on another course, each sends its own', async () => {
+    const now = jest.spyOn(Date, 'now');
+    try {
+      let t = 1_000_000;
+      now.mockImplementation(() => t);
+      const { temporal, sent } = fakeTemporal((u) => (u === 'pause' ? refused('InvalidTransition', 'the course is paused already') : { seq: 3 }));
+      const refuse = (course: string) => executeCourseAction(temporal, course, 'pause', { reason: 'x' } as never).catch((e: unknown) => e);
+      // An integration sending the same refused action five times at once, then again 1.9 s later.
+      const errs = await Promise.all([1, 2, 3, 4, 5].map(() => refuse('c-burst')));
+      for (const e of errs) expect(e).toMatchObject({ code: 'conflict' });
+      t += REFUSED_RESYNC_WINDOW_MS - 100;
+      await refuse('c-burst');
+      expect(sent.filter((s) => s.update === 'resyncProjection')).toHaveLength(1);
+      // Another course is not held back by this one.
+      await refuse('c-other');
+      expect(sent.filter((s) => s.update === 'resyncProjection').map((s) => s.workflowId)).toEqual([expect.stringContaining('c-burst'), expect.stringContaining('c-other')]);
+      // Past the window the next refusal resyncs again.
+      t += 200;
+      await refuse('c-burst');
+      expect(sent.filter((s) => s.update === 'resyncProjection')).toHaveLength(3);
+      expect(sent.filter((s) => s.update === 'pause')).toHaveLength(8);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  test('a lost task always sends its own resync, even right after a refusal resynced the course', async () => {
+    const { temporal, sent } = fakeTemporal((u) => (u === 'pause' ? refused('InvalidTransition', 'the course is paused already') : u === 'dose' ? lostTask() : { seq: 3 }));
+    await executeCourseAction(temporal, 'c-lost-after-refusal', 'pause', { reason: 'x' } as never).catch(() => undefined);
+    const err = await executeCourseAction(temporal, 'c-lost-after-refusal', 'dose', DOSE).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'conflict', message: expect.stringMatching(/written again from the course/) });
+    expect(sent.map((s) => s.update)).toEqual(['pause', 'resyncProjection', 'dose', 'resyncProjection']);
   });
 });
