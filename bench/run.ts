@@ -7,6 +7,7 @@
 //   npm run bench -- --only grown --grown-courses 10000 --grown-rate 2   courses grown through the engine, then
 //                                      the stuck board page under load and recovery after a worker restart
 //   npm run bench -- --rates 2,5,10 --seconds 30 --repeats 1   the ladder's rates (/s), seconds per rate, repeats
+//   npm run bench -- --refine 0        no bisection steps after the fixed rates (default 3 per repeat)
 //   BENCH_QUICK=1 npm run bench        smaller sizes, for trying the harness out
 // See docs/performance.md for what each figure means and the targets.
 import os from 'node:os';
@@ -34,6 +35,8 @@ interface Args {
   rates: number[];
   seconds: number;
   repeats: number;
+  /** Bisection steps per repeat that narrow each kind's knee after the fixed rates (bench/knee.ts). */
+  refine: number;
   /** The grown phase: courses enrolled through the engine, then enrollments/s offered while the stuck board is timed. */
   grownCourses: number;
   grownRate: number;
@@ -58,6 +61,12 @@ function parseArgs(argv: string[], quick: boolean): Args {
     rates: [...new Set(rates)].sort((a, b) => a - b),
     seconds: positive('--seconds', value('--seconds') ?? (quick ? '10' : '60')),
     repeats: Math.round(positive('--repeats', value('--repeats') ?? (quick ? '1' : '3'))),
+    refine: (() => {
+      const v = value('--refine') ?? '3';
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--refine: a whole number of bisection steps, 0 or more, not "${v}"`);
+      return n;
+    })(),
     grownCourses: Math.round(positive('--grown-courses', value('--grown-courses') ?? (quick ? '1000' : '10000'))),
     grownRate: positive('--grown-rate', value('--grown-rate') ?? '2'),
   };
@@ -125,7 +134,7 @@ async function main(): Promise<void> {
       if (only.has('ladder')) await phase('ladder', async () => {
         log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline in ABBA order, ${args.repeats} repeat(s) ...`);
         const staff = { baseUrl: api.baseUrl, token: await tokenFor(db, 'admin') };
-        const { samples, ...r } = await benchLadder({ infra, config, db, workerDb, temporal, rates: args.rates, seconds: args.seconds, repeats: args.repeats, staff, log });
+        const { samples, ...r } = await benchLadder({ infra, config, db, workerDb, temporal, rates: args.rates, seconds: args.seconds, repeats: args.repeats, refineSteps: args.refine, staff, log });
         log(`ladder samples: ${JSON.stringify(samples)}`);
         out.ladder = r;
         log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (top of the ladder: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}`);

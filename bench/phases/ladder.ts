@@ -38,6 +38,7 @@ import { resolveSecretKey } from '../../src/security/client-links';
 import { freePort } from '../../src/temporal/dev-server';
 import { workerSlots } from '../../src/worker/worker';
 import { startBenchWorker } from '../context';
+import { capacityRange, kneeBracket, nextProbe, type KneeBracket } from '../knee';
 import { pidsCpuSeconds, procVisible, selfCpuSeconds, treeCpuSeconds } from '../cpu';
 import type { BenchInfra } from '../infra';
 import { percentile, round, sleep, waitIdle } from '../stats';
@@ -71,6 +72,8 @@ export interface LadderOptions {
   drainMs?: number;
   /** First-step p95 that still counts as bounded. */
   p95LimitMs?: number;
+  /** After the fixed rates of each repeat, at most this many bisection steps narrow each kind's knee (bench/knee.ts); 0: none. */
+  refineSteps?: number;
   /** When given: staff actions over HTTP at half the engine's knee, on courses the ladder opened (more than the default cache holds). */
   staff?: { baseUrl: string; token: string; concurrency?: number };
   log: (msg: string) => void;
@@ -104,6 +107,8 @@ export interface LadderSample {
   kind: LadderKind;
   offeredPerS: number;
   repeat: number;
+  /** A rate of the fixed ladder, or one that bisection chose to narrow the knee. */
+  probe: 'ladder' | 'bisection';
   enrolled: number;
   errors: number;
   /** Enrollments refused by admission (503: too many new courses waiting for their first step; src/client/admission.ts). */
@@ -193,7 +198,7 @@ export async function benchLadder(opts: LadderOptions) {
   const cpuNow = async () => ({ engineProcess: selfCpuSeconds(), temporalServer: treeCpuSeconds(devServerPid), database: await dbCpu() });
   const databaseWhere = infra.database === 'pglite' ? (infra.pgliteChildPid ? 'PGlite child process' : 'in the engine process (PGlite in-process, as npm start)') : 'PostgreSQL backends of the bench database (read from /proc; absent when the server is on another machine)';
 
-  const runStep = async (kind: LadderKind, rate: number, repeat: number, idleWaitMs: number, stepSeconds = seconds): Promise<LadderSample> => {
+  const runStep = async (kind: LadderKind, rate: number, repeat: number, idleWaitMs: number, stepSeconds = seconds, probe: LadderSample['probe'] = 'ladder'): Promise<LadderSample> => {
     const seconds = stepSeconds;
     const n = Math.round(rate * seconds);
     const scheduledOf = new Map<string, number>();
@@ -294,6 +299,7 @@ export async function benchLadder(opts: LadderOptions) {
       kind,
       offeredPerS: rate,
       repeat,
+      probe,
       enrolled: scheduledOf.size,
       errors,
       refused,
@@ -403,6 +409,19 @@ export async function benchLadder(opts: LadderOptions) {
 
   const samples: LadderSample[] = [];
   const skipped: Array<{ kind: LadderKind; offeredPerS: number; repeat: number }> = [];
+  const refineSteps = opts.refineSteps ?? 3;
+  const step = async (kind: LadderKind, rate: number, repeat: number, probe: LadderSample['probe']) => {
+    const idleWaitMs = await waitIdleBoth(engine.worker, baselineWorker);
+    await sleep(500);
+    const s = await runStep(kind, rate, repeat, idleWaitMs, seconds, probe);
+    samples.push(s);
+    log(
+      `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s${probe === 'bisection' ? ' (bisection)' : ''}: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
+        (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
+        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
+    );
+    return s;
+  };
   const t0 = Date.now();
   try {
     // Warm-up, not counted: both workers' bundles loaded, connections open, the first runs of each path.
@@ -419,18 +438,28 @@ export async function benchLadder(opts: LadderOptions) {
             if (!skipped.some((s) => s.kind === kind && s.repeat === repeat && s.offeredPerS === rate)) skipped.push({ kind, offeredPerS: rate, repeat });
             continue;
           }
-          const idleWaitMs = await waitIdleBoth(engine.worker, baselineWorker);
-          await sleep(500);
-          const s = await runStep(kind, rate, repeat, idleWaitMs);
-          samples.push(s);
+          const s = await step(kind, rate, repeat, 'ladder');
           if (s.completedPerS < 0.5 * rate) saturated.get(kind)!.add(rate);
           if (saturated.get(kind)!.size >= 2) collapsed.add(kind);
-          log(
-            `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
-              (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
-              `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
-          );
         }
+      }
+      // Bisection: each kind's bracket (highest rate kept up, next rate above) narrowed at its geometric
+      // middle, both kinds in ABBA order in the same minutes, each at its own middle.
+      for (let i = 0; i < refineSteps; i++) {
+        const probes = new Map<LadderKind, number>();
+        for (const kind of ['engine', 'baseline'] as const) {
+          const p = nextProbe(kneeBracket(samples, kind, repeat, rates));
+          if (p !== null) probes.set(kind, p);
+        }
+        if (!probes.size) break;
+        for (const kind of ['engine', 'baseline', 'baseline', 'engine'] as const) {
+          const rate = probes.get(kind);
+          if (rate !== undefined) await step(kind, rate, repeat, 'bisection');
+        }
+      }
+      for (const kind of ['engine', 'baseline'] as const) {
+        const b = kneeBracket(samples, kind, repeat, rates);
+        log(`  ladder r${repeat + 1} ${kind}: knee ${b.lo}/s${b.hi === null ? ' (the top rate: at least)' : `, below ${b.hi}/s`}`);
       }
     }
     if (opts.staff) {
@@ -445,7 +474,7 @@ export async function benchLadder(opts: LadderOptions) {
     mailer.close();
     await sink.stop();
   }
-  return { ...summarizeLadder(samples, rates, repeats), seconds, repeats, p95LimitMs, drainMs, skipped, cpuDatabase: databaseWhere, engineWorkerCache: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows, minutes: round((Date.now() - t0) / 60_000, 1), ...(staffAtHalfKnee ? { staffAtHalfKnee } : {}), samples };
+  return { ...summarizeLadder(samples, rates, repeats), seconds, repeats, p95LimitMs, drainMs, refineSteps, skipped, cpuDatabase: databaseWhere, engineWorkerCache: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows, minutes: round((Date.now() - t0) / 60_000, 1), ...(staffAtHalfKnee ? { staffAtHalfKnee } : {}), samples };
 }
 
 async function waitIdleBoth(a: Parameters<typeof waitIdle>[0], b: Parameters<typeof waitIdle>[0]): Promise<number> {
@@ -458,8 +487,10 @@ async function waitIdleBoth(a: Parameters<typeof waitIdle>[0], b: Parameters<typ
 
 /** Per kind and rate, the median and spread of the samples; the knee of each kind; the ratios of the engine to the baseline. */
 export function summarizeLadder(samples: LadderSample[], rates: number[], repeats: number) {
+  // The fixed rates and the rates bisection chose for this kind.
+  const ratesOf = (kind: LadderKind) => [...new Set([...rates, ...samples.filter((s) => s.kind === kind).map((s) => s.offeredPerS)])].sort((a, b) => a - b);
   const perRate = (kind: LadderKind) =>
-    rates
+    ratesOf(kind)
       .map((rate) => {
         const ss = samples.filter((s) => s.kind === kind && s.offeredPerS === rate);
         if (!ss.length) return null;
@@ -485,11 +516,13 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
         };
       })
       .filter((x): x is NonNullable<typeof x> => x !== null);
-  // The knee of one repeat: the highest rate whose every sample in that repeat kept up (0: none did).
-  const kneeOf = (kind: LadderKind, repeat: number) => Math.max(0, ...rates.filter((r) => { const ss = samples.filter((s) => s.kind === kind && s.repeat === repeat && s.offeredPerS === r); return ss.length > 0 && ss.every((s) => s.keptUp); }));
+  // The knee of one repeat: the highest rate whose every sample in that repeat kept up (0: none did),
+  // below the next rate offered or planned (bench/knee.ts).
+  const brackets = (k: LadderKind): KneeBracket[] => Array.from({ length: repeats }, (_, r) => kneeBracket(samples, k, r, rates));
   const kind = (k: LadderKind) => {
     const rows = perRate(k);
-    const knees = Array.from({ length: repeats }, (_, r) => kneeOf(k, r));
+    const kneeBrackets = brackets(k);
+    const knees = kneeBrackets.map((b) => b.lo);
     const knee = median(knees);
     const past = rows.filter((r) => r.offeredPerS > knee);
     const peak = Math.max(0, ...rows.map((r) => r.completedPerS ?? 0));
@@ -502,6 +535,8 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
       knee,
       kneeSpread: spread(knees),
       kneePerRepeat: knees,
+      /** Per repeat: the knee is at least lo and below hi (null: the top rate kept up). */
+      kneeBracketPerRepeat: kneeBrackets,
       /** The top rate of the ladder kept up: the true knee is at least this. */
       kneeIsLowerBound: knee === Math.max(...rates),
       peakCompletedPerS: peak,
@@ -532,6 +567,8 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
     /** The baseline kept up at the ladder's top rate: its knee is higher, the ratio lower than printed. */
     capacityVsBaselineIsUpperBound: baseline.kneeIsLowerBound && engine.knee > 0,
     capacityVsBaselineSpread: spread(kneeRatios),
+    /** Per repeat, the range the ratio lies in given both knees' brackets: [engine lo / baseline hi, engine hi / baseline lo]. */
+    capacityVsBaselineRangePerRepeat: Array.from({ length: repeats }, (_, r) => capacityRange(engine.kneeBracketPerRepeat[r]!, baseline.kneeBracketPerRepeat[r]!)),
     peakVsBaseline: baseline.peakCompletedPerS > 0 ? round(engine.peakCompletedPerS / baseline.peakCompletedPerS, 2) : null,
     cpuComparedAtPerS: cpuRate,
     cpuSecondsPerCourse: { engine: cpuE ?? null, baseline: cpuB ?? null },

@@ -1,0 +1,59 @@
+// The knee of one kind in one repeat of the ladder, and where to probe next to narrow it.
+//
+// A ladder of fixed rates brackets the knee between the highest rate that kept up and the next rate
+// above it, and those are a factor of 2 apart (10 and 20/s): a capacity ratio read off such knees can
+// only take a few values (0.33, 0.5, 0.67, 1), so the same code printed 0.33 in one run and 0.50 in the
+// next. The ladder therefore narrows each kind's bracket by bisection after its fixed rates: the
+// geometric middle of the bracket is run (both kinds in the same ABBA order, each at its own middle),
+// and the bracket moves to the half it falls in, until it is narrower than `resolution` of its lower end.
+
+export interface KneeSample {
+  kind: string;
+  repeat: number;
+  offeredPerS: number;
+  keptUp: boolean;
+}
+
+/** Highest rate at which every sample kept up (0: none), and the lowest rate above it that was offered or planned. */
+export interface KneeBracket {
+  lo: number;
+  /** null: the top rate kept up, so the knee is at least `lo`. */
+  hi: number | null;
+}
+
+const keptUpAt = (samples: readonly KneeSample[], kind: string, repeat: number, rate: number) => {
+  const ss = samples.filter((s) => s.kind === kind && s.repeat === repeat && s.offeredPerS === rate);
+  return ss.length > 0 && ss.every((s) => s.keptUp);
+};
+
+/**
+ * The bracket around one repeat's knee: `lo` is the highest rate whose every sample kept up, `hi` the
+ * lowest rate above it that was sampled (and did not keep up) or that the fixed ladder planned (a rate
+ * skipped after the kind saturated counts as not kept up).
+ */
+export function kneeBracket(samples: readonly KneeSample[], kind: string, repeat: number, plannedRates: readonly number[]): KneeBracket {
+  const sampled = [...new Set(samples.filter((s) => s.kind === kind && s.repeat === repeat).map((s) => s.offeredPerS))];
+  const lo = Math.max(0, ...sampled.filter((r) => keptUpAt(samples, kind, repeat, r)));
+  const above = [...new Set([...sampled, ...plannedRates])].filter((r) => r > lo);
+  return { lo, hi: above.length ? Math.min(...above) : null };
+}
+
+/**
+ * The next rate to offer inside the bracket, or null when it is narrow enough (or open above). The
+ * geometric middle, rounded to a whole rate from 4/s up (a tenth below), so that it stays strictly inside.
+ */
+export function nextProbe(b: KneeBracket, resolution = 0.15): number | null {
+  if (b.hi === null) return null;
+  if (b.lo > 0 && (b.hi - b.lo) / b.lo <= resolution) return null;
+  const mid = b.lo > 0 ? Math.sqrt(b.lo * b.hi) : b.hi / 2;
+  const rounded = mid >= 4 ? Math.round(mid) : Math.round(mid * 10) / 10;
+  return rounded > b.lo && rounded < b.hi ? rounded : null;
+}
+
+/** The range the capacity ratio (engine knee / baseline knee) lies in, from the two brackets; null when a bracket is open or empty. */
+export function capacityRange(engine: KneeBracket, baseline: KneeBracket): [number, number | null] | null {
+  if (baseline.lo <= 0 && baseline.hi === null) return null;
+  const low = baseline.hi === null ? null : engine.lo / baseline.hi;
+  const high = engine.hi === null || baseline.lo <= 0 ? null : engine.hi / baseline.lo;
+  return low === null ? null : [Math.round(low * 100) / 100, high === null ? null : Math.round(high * 100) / 100];
+}

@@ -1,0 +1,47 @@
+import { capacityRange, kneeBracket, nextProbe, type KneeSample } from '../../../bench/knee';
+
+const s = (kind: string, offeredPerS: number, keptUp: boolean, repeat = 0): KneeSample => ({ kind, repeat, offeredPerS, keptUp });
+const LADDER = [2, 5, 10, 20, 40, 60, 80];
+
+describe('the knee of a ladder, narrowed by bisection', () => {
+  it('brackets the knee between the highest rate every sample kept up and the next rate above it', () => {
+    const samples = [s('engine', 5, true), s('engine', 5, true), s('engine', 10, true), s('engine', 10, true), s('engine', 20, true), s('engine', 20, false), s('engine', 40, false)];
+    // 20/s: one of the two samples did not keep up, so the knee is 10.
+    expect(kneeBracket(samples, 'engine', 0, LADDER)).toEqual({ lo: 10, hi: 20 });
+    // Other kinds and repeats are not mixed in.
+    expect(kneeBracket([...samples, s('engine', 20, true, 1), s('baseline', 40, true)], 'engine', 0, LADDER)).toEqual({ lo: 10, hi: 20 });
+  });
+
+  it('counts a planned rate that was skipped after saturation as the upper end, and an open bracket at the top', () => {
+    expect(kneeBracket([s('engine', 20, true), s('engine', 40, false)], 'engine', 0, LADDER)).toEqual({ lo: 20, hi: 40 });
+    expect(kneeBracket([s('baseline', 80, true)], 'baseline', 0, LADDER)).toEqual({ lo: 80, hi: null });
+    expect(kneeBracket([s('engine', 2, false)], 'engine', 0, LADDER)).toEqual({ lo: 0, hi: 2 });
+  });
+
+  it('moves to the half the probe falls in and stops when the bracket is narrow', () => {
+    let samples: KneeSample[] = [s('engine', 10, true), s('engine', 20, false)];
+    const probes: number[] = [];
+    // An engine that keeps up to 15/s and not above.
+    for (let p = nextProbe(kneeBracket(samples, 'engine', 0, LADDER)); p !== null; p = nextProbe(kneeBracket(samples, 'engine', 0, LADDER))) {
+      probes.push(p);
+      samples = [...samples, s('engine', p, p <= 15), s('engine', p, p <= 15)];
+      if (probes.length > 10) throw new Error('bisection does not stop');
+    }
+    expect(probes).toEqual([14, 17, 15]);
+    expect(kneeBracket(samples, 'engine', 0, LADDER)).toEqual({ lo: 15, hi: 17 });
+  });
+
+  it('probes inside the bracket only', () => {
+    expect(nextProbe({ lo: 40, hi: null })).toBeNull();
+    expect(nextProbe({ lo: 20, hi: 22 })).toBeNull();
+    expect(nextProbe({ lo: 0, hi: 2 })).toBe(1);
+    expect(nextProbe({ lo: 2, hi: 3 })).toBe(2.4);
+    expect(nextProbe({ lo: 5, hi: 6 })).toBeNull();
+  });
+
+  it('gives the range the capacity ratio lies in', () => {
+    expect(capacityRange({ lo: 15, hi: 17 }, { lo: 30, hi: 34 })).toEqual([0.44, 0.57]);
+    expect(capacityRange({ lo: 15, hi: 17 }, { lo: 80, hi: null })).toBeNull();
+    expect(capacityRange({ lo: 80, hi: null }, { lo: 30, hi: 34 })).toEqual([2.35, null]);
+  });
+});
