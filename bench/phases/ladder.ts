@@ -81,6 +81,10 @@ export interface LadderOptions {
 
 export interface StaffAtHalfKnee {
   offeredPerS: number;
+  /** Open loop (the headline figures below): coordinators' turns (STAFF_TURN) started per second, one per enrolled course. */
+  turnsPerS: number;
+  /** `concurrency` staff sending turns back to back, no pause (the load before 2026-12-01), during its own window. */
+  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
   /** Courses the ladder had opened on this worker before the step (the cache holds cacheWorkflows workflows, two per course). */
   openCourses: number;
   cacheWorkflows: number | undefined;
@@ -356,54 +360,104 @@ export async function benchLadder(opts: LadderOptions) {
     }
     const settle = { ms: Date.now() - settleT0, coresBusy };
     const loadAvg1m = round(os.loadavg()[0]!, 2);
-    const times: number[] = [];
-    const byAction = new Map<StaffAction, number[]>();
-    let errors = 0;
-    let stop = false;
-    const post = async (courseId: string, action: StaffAction) => {
-      const t0 = performance.now();
-      const res = await fetch(`${staff.baseUrl}/api/courses/${courseId}/${action}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${staff.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(STAFF_BODIES[action]),
-      }).catch(() => null);
-      await res?.text();
-      if (res?.status === 200) {
-        const ms = performance.now() - t0;
-        times.push(ms);
-        byAction.set(action, [...(byAction.get(action) ?? []), ms]);
-      } else errors++;
-    };
-    // A coordinator's turn on one course, as the dashboard sends it: screening recorded (the course moves
-    // on to clearance: a projection, a new step, its reminders), a care-team note, then a pause and a resume.
-    const lanes = Array.from({ length: concurrency }, async () => {
-      while (!stop && pool.length) {
-        const courseId = pool.splice(Math.floor(Math.random() * pool.length), 1)[0]!;
+    // Two loads, each during its own window of enrollments at half the knee:
+    // - open loop (the headline): coordinators' turns arrive at the enrollment rate, one turn per
+    //   enrolled course, each issued at its scheduled time whether or not earlier turns have finished, so
+    //   a slow engine finds more turns overlapping (no coordinated omission). Within a turn the
+    //   coordinator sends each action when the previous one has answered, as a person at the dashboard
+    //   does; the turn's first action is timed from the turn's scheduled time.
+    // - closed loop: `concurrency` staff sending turns back to back with no pause, the load before
+    //   2026-12-01; as many actions as the engine will take, so it measures queueing behind one another.
+    const load = async (mode: 'open' | 'closed') => {
+      const times: number[] = [];
+      const byAction = new Map<StaffAction, number[]>();
+      let errors = 0;
+      let stop = false;
+      const post = async (courseId: string, action: StaffAction, from: number) => {
+        const res = await fetch(`${staff.baseUrl}/api/courses/${courseId}/${action}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${staff.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(STAFF_BODIES[action]),
+        }).catch(() => null);
+        await res?.text();
+        if (res?.status === 200) {
+          const ms = performance.now() - from;
+          times.push(ms);
+          byAction.set(action, [...(byAction.get(action) ?? []), ms]);
+        } else errors++;
+      };
+      // A coordinator's turn on one course, as the dashboard sends it: screening recorded (the course moves
+      // on to clearance: a projection, a new step, its reminders), a care-team note, then a pause and a resume.
+      const turn = async (courseId: string, scheduled: number) => {
+        let from = scheduled;
         for (const action of STAFF_TURN) {
           if (stop) break;
-          await post(courseId, action);
+          await post(courseId, action, from);
+          from = performance.now();
         }
+      };
+      const take = () => pool.splice(Math.floor(Math.random() * pool.length), 1)[0];
+      let driver: Promise<unknown>;
+      if (mode === 'closed') {
+        driver = Promise.all(
+          Array.from({ length: concurrency }, async () => {
+            for (let c = take(); !stop && c; c = take()) await turn(c, performance.now());
+          }),
+        );
+      } else {
+        driver = (async () => {
+          const turns: Array<Promise<void>> = [];
+          const t0 = performance.now();
+          for (let i = 0; !stop; i++) {
+            const due = t0 + (i * 1000) / rate;
+            const wait = due - performance.now();
+            if (wait > 0) await sleep(wait);
+            const c = take();
+            if (stop || !c) break;
+            turns.push(turn(c, due));
+          }
+          await Promise.all(turns);
+        })();
       }
-    });
-    const enrollment = await runStep('engine', rate, -2, 0);
-    stop = true;
-    await Promise.all(lanes);
+      const enrollment = await runStep('engine', rate, -2, 0);
+      stop = true;
+      await driver;
+      const p = pcts(times);
+      return {
+        mode,
+        actions: times.length,
+        errors,
+        p50Ms: p.p50,
+        p95Ms: p.p95,
+        maxMs: times.length ? round(Math.max(...times), 0) : null,
+        perAction: Object.fromEntries([...byAction].map(([a, xs]) => [a, { n: xs.length, ...pcts(xs) }])) as Record<string, { n: number } & Pcts>,
+        enrollment: { completedPerS: enrollment.completedPerS, firstStepMs: enrollment.firstStepMs, keptUp: enrollment.keptUp },
+      };
+    };
+    const open = await load('open');
+    await waitIdleBoth(engine.worker, baselineWorker);
+    const closed = await load('closed');
     const r: StaffAtHalfKnee = {
       offeredPerS: rate,
       openCourses,
       cacheWorkflows: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows,
-      actions: times.length,
-      errors,
-      ...(() => { const p = pcts(times); return { p50Ms: p.p50, p95Ms: p.p95, maxMs: times.length ? round(Math.max(...times), 0) : null }; })(),
-      perAction: Object.fromEntries([...byAction].map(([a, xs]) => [a, { n: xs.length, ...pcts(xs) }])),
+      turnsPerS: rate,
+      actions: open.actions,
+      errors: open.errors,
+      p50Ms: open.p50Ms,
+      p95Ms: open.p95Ms,
+      maxMs: open.maxMs,
+      perAction: open.perAction,
       concurrency,
-      enrollment: { completedPerS: enrollment.completedPerS, firstStepMs: enrollment.firstStepMs, keptUp: enrollment.keptUp },
+      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, maxMs: closed.maxMs, perAction: closed.perAction, enrollment: closed.enrollment },
+      enrollment: open.enrollment,
       backlogWaitMs,
       backlogLeft: backlog,
       settle,
       loadAvg1m,
     };
-    log(`  staff actions at half the knee (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}), ${errors} errors`);
+    const errors = open.errors + closed.errors;
+    log(`  staff actions at half the knee (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${rate} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}); closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
     return r;
   };
 
