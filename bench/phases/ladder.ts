@@ -95,7 +95,6 @@ export interface StaffAtHalfKnee {
   p50Ms: number | null;
   p95Ms: number | null;
   maxMs: number | null;
-  concurrency: number;
   enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'>;
   /** Waited before the step for the ladder's enrolled courses to have their first step; how many still had none. */
   backlogWaitMs: number;
@@ -448,7 +447,6 @@ export async function benchLadder(opts: LadderOptions) {
       p95Ms: open.p95Ms,
       maxMs: open.maxMs,
       perAction: open.perAction,
-      concurrency,
       closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, maxMs: closed.maxMs, perAction: closed.perAction, enrollment: closed.enrollment },
       enrollment: open.enrollment,
       backlogWaitMs,
