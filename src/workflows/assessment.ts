@@ -15,7 +15,7 @@ import {
 import type { NotifyInput } from '../activities/contracts';
 import type { AssessmentRecord } from '../activities/course-records';
 import { isoTime as iso } from '../domain/time';
-import { acts, local } from './activity-proxies';
+import { acts, local, notifyLocalFirst } from './activity-proxies';
 import { wakeTimer } from './wake-timer';
 import { AssessmentMachine, type AssessmentInput } from './assessment-machine';
 import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
@@ -29,8 +29,8 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   // A message already handed to the notify activity is seen through when the assessment is cancelled
   // (the course moved on or ended): cancelling it mid-attempt would leave its outbox row claimed for good.
   const inflight = new Set<Promise<unknown>>();
-  const notify = (n: NotifyInput): Promise<unknown> => {
-    const p = CancellationScope.nonCancellable(() => acts.notify(n));
+  const notify = (n: NotifyInput, send: (n: NotifyInput) => Promise<unknown> = acts.notify): Promise<unknown> => {
+    const p = CancellationScope.nonCancellable(() => send(n));
     inflight.add(p);
     const done = () => void inflight.delete(p);
     p.then(done, done);
@@ -41,8 +41,8 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   // signal to the course and the expiry never wait for SMTP (an outage, or an uncertain send waiting
   // out its outbox lease). The assessment sees every email through before it ends.
   const sending = new Set<Promise<void>>();
-  const send = (n: NotifyInput): void => {
-    const p = tolerateNotifyFailure(notify(n));
+  const send = (n: NotifyInput, how?: (n: NotifyInput) => Promise<unknown>): void => {
+    const p = tolerateNotifyFailure(notify(n, how));
     sending.add(p);
     const done = () => void sending.delete(p);
     p.then(done, done);
@@ -130,7 +130,9 @@ export async function assessmentWorkflow(input: AssessmentInput): Promise<Assess
   try {
     // Started by a course, its projection wrote the invitation rows already (AssessmentInput.invitedAt).
     const rowsWritten = input.invitedAt === undefined ? record({ assessments: m.records() }) : undefined;
-    send({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } });
+    // The invitation's first attempt is a local activity in this first task (activity-proxies.ts):
+    // nothing waits on this task yet, as the client has no link before the email.
+    send({ ...base, key: `${input.assessmentId}/invitation`, template: 'assessment-invitation', recipient: { kind: 'client' }, data: { assessmentId: input.assessmentId, instrumentIds: input.instruments.join(','), expiresAt: iso(m.expiresAt) } }, notifyLocalFirst);
     await rowsWritten;
     rearm();
     while (!m.done) {

@@ -97,13 +97,26 @@ export class FakeActivities {
         this.assessments.push(input);
       },
       notify: async (input: NotifyInput) => {
+        this.attempts.push({ key: input.key, local: Context.current().info.isLocal });
+        const failure = this.failNext.get(input.template);
+        if (failure) {
+          this.failNext.delete(input.template);
+          throw ApplicationFailure.create({ message: `smtp ${failure === 'permanent' ? 'refused' : 'down'}`, type: 'TestSmtpFailure', nonRetryable: failure === 'permanent' });
+        }
         // A held template stands for an SMTP send that has not settled (an outage, a send waiting out its lease).
         if (this.heldTemplates.has(input.template)) await this.released;
+        // One email per key, as the real activity's outbox row makes it (a second attempt finds it sent).
+        if (this.notifications.some((n) => n.key === input.key)) return { status: 'already-sent' };
         this.notifications.push(input);
         return { status: 'queued' };
       },
     };
   }
+
+  /** Every call of notify, in order, and whether it ran as a local activity. */
+  attempts: Array<{ key: string; local: boolean }> = [];
+  /** The next notify of a template fails once: for now (SMTP down) or for good (refused). */
+  failNext = new Map<string, 'retryable' | 'permanent'>();
 
   /** Emails of these templates wait (unsent) until `releaseEmails()`. */
   heldTemplates = new Set<string>();
