@@ -20,7 +20,7 @@ import type { CourseResult } from '../src/workflows/messages';
 import type { Profile } from './driver';
 import { historyToJson } from '../src/temporal/history-json';
 import { sql } from 'kysely';
-import { checkEmails, emptyEmailReport, type EmailReport, type Problem } from './email-checks';
+import { checkEmails, emptyEmailReport, localNotifyKey, type EmailReport, type Problem } from './email-checks';
 
 export interface CourseUnderTest {
   courseId: string;
@@ -79,10 +79,24 @@ async function notifyKeysFromHistories(client: Client, codec: PayloadCodec, prob
         const key = byScheduledId.get(String(c.scheduledEventId));
         if (key) completed.add(key);
       }
+      // An invitation's first attempt runs as a local activity (src/workflows/activity-proxies.ts):
+      // its marker holds no input, so the key comes from its result or its failure's message.
+      const m = e.markerRecordedEventAttributes;
+      if (m?.markerName === 'core_local_activity') {
+        const key = await localNotifyKey(m, codec);
+        if (key === undefined) continue;
+        if (key === null) {
+          problems.push({ kind: 'history-unreadable', detail: `${wf.workflowId}/${wf.runId}: a notify local activity's marker names no outbox key` });
+          continue;
+        }
+        scheduled.add(key);
+        if (!m.failure) completed.add(key);
+      }
     }
   }
   return { scheduled, completed, workflows, histories };
 }
+
 
 /**
  * Replays every history on the current workflow code, from the first event, with the run's codec:

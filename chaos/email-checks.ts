@@ -1,6 +1,8 @@
 // The email checks of a chaos run (chaos/checks.ts gathers the inputs): what the histories asked
 // `notify` for, against the outbox rows and what the SMTP sink received. Pure, so that each rule has a
 // test that makes it fail (test/unit/chaos/email-checks.test.ts).
+import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
 
 export interface Problem {
   kind: string;
@@ -161,4 +163,34 @@ export function checkEmails(input: EmailCheckInput, r: EmailReport, problems: Pr
       problems.push({ kind: 'email-unexpected', detail: `${messageId} x${n} received, no outbox row` });
     }
   }
+}
+
+/**
+ * The outbox key of a `notify` local activity's marker: from its result (`NotifyResult.key`) or its
+ * failure's message (`<code>: outbox <key>`, sealed by the codec). Undefined: not a notify marker;
+ * null: a notify marker without a key (an attempt that failed before its outbox row, or timed out;
+ * a timed-out attempt's retry is a regular activity with the same key, counted above).
+ */
+export async function localNotifyKey(m: temporal.api.history.v1.IMarkerRecordedEventAttributes, codec: PayloadCodec): Promise<string | null | undefined> {
+  const decode = async (p: temporal.api.common.v1.IPayload | null | undefined): Promise<unknown> => {
+    if (!p) return undefined;
+    const encoding = Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString();
+    const [plain] = encoding === 'json/plain' ? [p] : await codec.decode([p as never]);
+    return plain ? defaultPayloadConverter.fromPayload(plain as never) : undefined;
+  };
+  const data = (await decode(m.details?.data?.payloads?.[0])) as { activity_type?: string } | undefined;
+  if (data?.activity_type !== 'notify') return undefined;
+  if (!m.failure) {
+    const result = (await decode(m.details?.result?.payloads?.[0])) as { key?: unknown } | undefined;
+    return typeof result?.key === 'string' ? result.key : null;
+  }
+  let retried = false;
+  for (let f: temporal.api.failure.v1.IFailure | null | undefined = m.failure; f; f = f.cause) {
+    const opened = f.encodedAttributes ? ((await decode(f.encodedAttributes)) as { message?: string } | undefined) : undefined;
+    const found = /outbox (\S+)/.exec(opened?.message ?? f.message ?? '');
+    if (found) return found[1]!;
+    if (f.timeoutFailureInfo || f.applicationFailureInfo?.nonRetryable === false) retried = true;
+  }
+  // Timed out, or failed for now before its row: the retry (a regular activity) carries the key.
+  return retried ? undefined : null;
 }
