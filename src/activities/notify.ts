@@ -39,6 +39,7 @@
 // says only `<code>: outbox <key>` (failureMessage below); the full text stays in PostgreSQL, in the
 // row's last_error, for the outbox page.
 import crypto from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import type { Db } from '../db/connect';
@@ -73,6 +74,20 @@ export interface NotifyDeps {
   leaseMs?: number;
   /** Test seam: runs after the server accepted the message and before it is recorded. */
   afterSend?: (key: string) => Promise<void> | void;
+  /** How many first attempts may run as local activities at once in this process (default 2; below). */
+  localAttemptsAtOnce?: number;
+}
+
+/** The type of the failure that hands a local first attempt to the regular activity at once. */
+export const NOTIFY_DEFERRED = 'NotifyDeferred';
+
+/** Whether this call runs as a local activity (an invitation's first attempt); false outside an activity. */
+function runsAsLocalActivity(): boolean {
+  try {
+    return Context.current().info.isLocal;
+  } catch {
+    return false;
+  }
 }
 
 const TEMPLATES: ReadonlySet<MessageTemplate> = new Set(['appointment-reminder', 'assessment-invitation', 'assessment-reminder', 'safety-alert', 'step-escalation', 'course-notice']);
@@ -216,7 +231,27 @@ export function createNotifyActivities(deps: NotifyDeps) {
     return { key, status: 'uncertain', messageId: row.message_id };
   }
 
+  // A local activity holds a local-activity slot, and its workflow task, for as long as it runs: the
+  // slots the course's projections (every staff action's answer) need too. A slow or hung relay must
+  // not hold them all (the regular activity has slots of its own for that), so only this many first
+  // attempts run at once; the next one fails at once, before its outbox row, and the workflow hands
+  // it to the regular activity (src/workflows/activity-proxies.ts, notifyLocalFirst). An attempt past
+  // its local timeout still counts until its send returns.
+  const localAttemptsAtOnce = deps.localAttemptsAtOnce ?? 2;
+  let localInFlight = 0;
+
   async function notify(input: NotifyInput): Promise<NotifyResult> {
+    if (!runsAsLocalActivity()) return send(input);
+    if (localInFlight >= localAttemptsAtOnce) throw ApplicationFailure.retryable(`notify-deferred: ${localInFlight} local attempts in flight`, NOTIFY_DEFERRED);
+    localInFlight++;
+    try {
+      return await send(input);
+    } finally {
+      localInFlight--;
+    }
+  }
+
+  async function send(input: NotifyInput): Promise<NotifyResult> {
     if (!input?.key || input.key.length > 300) throw permanent('key is required (at most 300 characters)', 'InvalidNotifyInput');
     if (!TEMPLATES.has(input.template)) throw permanent(`unknown template ${String(input.template)}`, 'InvalidNotifyInput');
     const r = input.recipient;

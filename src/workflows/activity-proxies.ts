@@ -26,7 +26,9 @@ export const local = proxyLocalActivities<Activities>({ ...ACTIVITY_OPTIONS, loc
  * How long an email's first attempt may hold its workflow task: a pooled send to a relay takes
  * milliseconds, a new TLS connection to a remote one well under a second. A relay that hangs holds the
  * task this long at most (under the task's 10 s timeout, so the task needs no heartbeat), then the
- * regular activity takes over.
+ * regular activity takes over. The activity runs two first attempts at once per process and hands the
+ * next straight back (src/activities/notify.ts, NotifyDeferred), so a slow relay never holds more than
+ * two of the local-activity slots and workflow tasks the projections need.
  */
 export const FIRST_ATTEMPT_TIMEOUT = '3 seconds';
 

@@ -2,8 +2,9 @@
 // (recipients, content, .ics, no clinical detail), exactly once under repeated and concurrent calls,
 // a failure between send and record, SMTP down then back, and refusals.
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { NotifyInput } from '../../src/activities/contracts';
-import { createNotifyActivities } from '../../src/activities/notify';
+import { createNotifyActivities, type NotifyResult } from '../../src/activities/notify';
 import type { Db } from '../../src/db/connect';
 import { createSmtpMailer, type Mailer, messageIdForKey } from '../../src/mail/mailer';
 import { createClientLinks } from '../../src/security/client-links';
@@ -194,6 +195,35 @@ describe('notify: exactly once', () => {
     expect((await a.notify(input2)).status).toBe('already-sent');
     expect(smtp.received).toHaveLength(2);
     expect(new Set(smtp.received.map((r) => r.parsed.messageId)).size).toBe(2);
+  });
+
+  test('first attempts as local activities: two at once; the next is handed back before its row, a regular attempt is never held back', async () => {
+    // Sends held after the server's 250, before the record: two local attempts in flight.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const a = activities({ afterSend: () => held });
+    const local = new MockActivityEnvironment({ isLocal: true });
+    const regular = new MockActivityEnvironment({ isLocal: false });
+    const [k1, k2, k3, k4] = [reminder(), reminder(), reminder(), reminder()];
+    const receivedAtLeast = async (count: number) => {
+      for (const until = Date.now() + 10_000; smtp.received.length < count; await sleep(10)) if (Date.now() > until) throw new Error(`fewer than ${count} messages received`);
+    };
+    const send = (env: MockActivityEnvironment, input: NotifyInput): Promise<NotifyResult> => env.run(a.notify, input);
+    const first = [send(local, k1), send(local, k2)];
+    await receivedAtLeast(2);
+    const deferred = await send(local, k3).catch((e: unknown) => e);
+    expect(deferred).toBeInstanceOf(ApplicationFailure);
+    expect(deferred).toMatchObject({ type: 'NotifyDeferred', nonRetryable: false });
+    expect((deferred as Error).message).not.toContain(k3.key);
+    expect(await db.selectFrom('email_outbox').select('key').where('key', '=', k3.key).executeTakeFirst()).toBeUndefined();
+    // The regular activity has slots of its own: it sends while the two local attempts are held.
+    const retried = send(regular, k4);
+    await receivedAtLeast(3);
+    release();
+    expect((await Promise.all([...first, retried])).map((r) => r.status)).toEqual(['sent', 'sent', 'sent']);
+    // Once they have returned, a local attempt runs again.
+    expect((await send(local, k3)).status).toBe('sent');
+    expect(smtp.received).toHaveLength(4);
   });
 
   test('a failure after the server accepted and before the record: the retry never sends again (uncertain, audited)', async () => {
