@@ -41,9 +41,8 @@ const firstAttempt = proxyLocalActivities<NotifyActivities>({ startToCloseTimeou
  * until it ends, so a safety alert, a reminder beside a client's answers or a course's messages stay
  * regular activities. An Update that reaches the assessment during the attempt waits for it,
  * FIRST_ATTEMPT_TIMEOUT at most; only the client answers an assessment, from the link this email
- * carries, so in practice none does. One
- * attempt saves the regular activity's task and the workflow task that its
- * completion schedules (five history events and two server round trips per email).
+ * carries, so in practice none does. One attempt saves the regular activity's task and the workflow
+ * task that its completion schedules (five history events and two server round trips per email).
  *
  * Exactly once still holds (src/activities/notify.ts): both attempts claim the same outbox row by the
  * message's key. A first attempt that timed out while still sending keeps its lease, so the regular
