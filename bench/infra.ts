@@ -1,7 +1,8 @@
 // What the benchmark runs on, all on loopback and all its own: an in-memory Temporal dev server on a
 // free port, and PostgreSQL (a fresh database on the server in DATABASE_URL, else an in-memory PGlite
-// in this process, served on a loopback port as `npm start` serves it; BENCH_PGLITE=child hosts it in
-// a child process instead). Everything started here is stopped by `stop()`.
+// on a thread of this process, served on a loopback port as `npm start` serves it; BENCH_PGLITE=
+// in-process runs it on this process's event loop, as `npm start` did before 2026-12-02, and
+// BENCH_PGLITE=child in a child process). Everything started here is stopped by `stop()`.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,8 +17,8 @@ export interface BenchInfra {
   databaseUrl: string;
   /** 'pglite' (embedded, one connection) or 'postgresql' (DATABASE_URL). */
   database: 'pglite' | 'postgresql';
-  /** Where PGlite runs: in this process (as in `npm start`) or in a child process. */
-  pgliteHost?: 'in-process' | 'child';
+  /** Where PGlite runs: on a thread of this process (as in `npm start`), on its event loop, or in a child process. */
+  pgliteHost?: 'thread' | 'in-process' | 'child';
   /** The PGlite child's pid (BENCH_PGLITE=child), for its CPU-seconds. */
   pgliteChildPid?: number;
   tmpDir: string;
@@ -62,11 +63,14 @@ export async function startInfra(opts: { temporal?: boolean } = {}): Promise<Ben
       databaseUrl = scratch.url;
       stops.push(scratch.drop);
     } else if (process.env.BENCH_PGLITE !== 'child') {
-      // In this process, as `npm start` hosts it (src/runtime.ts): the API, the worker and PGlite share
-      // one event loop, and the figures include that.
+      const mode = process.env.BENCH_PGLITE ?? 'thread';
+      if (mode !== 'thread' && mode !== 'in-process') throw new Error(`BENCH_PGLITE: thread (the default, as npm start), in-process or child, not "${mode}"`);
+      // In this process, as `npm start` hosts it (src/runtime.ts): the API and the worker on one event
+      // loop, PGlite on a thread of its own (or on that loop, BENCH_PGLITE=in-process); the figures
+      // include it.
       database = 'pglite';
-      pgliteHost = 'in-process';
-      const pg = await startEmbeddedPostgres({ port: await freePort() });
+      pgliteHost = mode;
+      const pg = await startEmbeddedPostgres({ port: await freePort(), thread: mode === 'thread' });
       databaseUrl = pg.url;
       stops.push(() => pg.stop());
     } else {

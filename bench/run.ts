@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const sdkMetrics = `127.0.0.1:${await freePort()}`;
   installBenchRuntime(sdkMetrics);
-  log(`starting infrastructure (Temporal dev server in memory, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : process.env.BENCH_PGLITE === 'child' ? 'PGlite in a child process' : 'PGlite in this process, as npm start runs it'})`);
+  log(`starting infrastructure (Temporal dev server in memory, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : process.env.BENCH_PGLITE === 'child' ? 'PGlite in a child process' : process.env.BENCH_PGLITE === 'in-process' ? "PGlite on this process's event loop" : 'PGlite on a thread of this process, as npm start runs it'})`);
   const infra = await startInfra();
   const out: Record<string, unknown> = {
     machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGb: round(os.totalmem() / 2 ** 30), loadAvg1m: round(os.loadavg()[0]!, 2), node: process.version },

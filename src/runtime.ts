@@ -106,10 +106,20 @@ export async function startInfrastructure(config: Config, stack: Stack, log: Log
   let embeddedPg: EmbeddedPostgres | undefined;
   if (!databaseUrl) {
     const t0 = Date.now();
-    embeddedPg = await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'pg'), port: config.EMBEDDED_PG_PORT });
+    // On a thread of its own: PGlite's WebAssembly off the event loop that answers staff and clients.
+    embeddedPg = await startEmbeddedPostgres({
+      dataDir: path.join(config.DATA_DIR, 'pg'),
+      port: config.EMBEDDED_PG_PORT,
+      thread: true,
+      onThreadExit: (reason) => {
+        // Nothing can be recorded any more: stop loudly rather than answer every request with an error.
+        log.fatal({ reason }, 'embedded PostgreSQL stopped unexpectedly; exiting');
+        process.exit(1);
+      },
+    });
     stack.add('embedded PostgreSQL', () => embeddedPg!.stop());
     databaseUrl = embeddedPg.url;
-    log.info({ port: embeddedPg.port, ms: Date.now() - t0 }, 'embedded PostgreSQL (PGlite) started');
+    log.info({ port: embeddedPg.port, ms: Date.now() - t0, thread: true }, 'embedded PostgreSQL (PGlite) started');
   }
   return { temporalAddress, databaseUrl, temporalUiUrl: devServer?.uiUrl, devServer, embeddedPg };
 }

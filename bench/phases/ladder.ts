@@ -199,7 +199,7 @@ export async function benchLadder(opts: LadderOptions) {
     return pids.length ? pidsCpuSeconds(pids) : null;
   };
   const cpuNow = async () => ({ engineProcess: selfCpuSeconds(), temporalServer: treeCpuSeconds(devServerPid), database: await dbCpu() });
-  const databaseWhere = infra.database === 'pglite' ? (infra.pgliteChildPid ? 'PGlite child process' : 'in the engine process (PGlite in-process, as npm start)') : 'PostgreSQL backends of the bench database (read from /proc; absent when the server is on another machine)';
+  const databaseWhere = infra.database === 'pglite' ? (infra.pgliteChildPid ? 'PGlite child process' : `in the engine process (PGlite ${infra.pgliteHost === 'thread' ? 'on a thread, as npm start' : 'on its event loop'})`) : 'PostgreSQL backends of the bench database (read from /proc; absent when the server is on another machine)';
 
   const runStep = async (kind: LadderKind, rate: number, repeat: number, idleWaitMs: number, stepSeconds = seconds, probe: LadderSample['probe'] = 'ladder'): Promise<LadderSample> => {
     const seconds = stepSeconds;

@@ -45,7 +45,8 @@ export default async function globalSetup(): Promise<void> {
     url = scratch.url;
     state.dropDatabase = scratch.drop;
   } else {
-    const embedded = await startEmbeddedPostgres({ port: await freePort() });
+    // On a thread, as `npm start` hosts it: the tests' own event loop is not PGlite's.
+    const embedded = await startEmbeddedPostgres({ port: await freePort(), thread: true });
     state.embedded = embedded;
     url = embedded.url;
   }
