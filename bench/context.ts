@@ -113,6 +113,8 @@ export async function startBenchWorker(config: Config, db: Db, overrides: Partia
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     db,
     ...mail,
+    // The invitation's local first attempts at once (src/activities/notify.ts; default 2), to measure it.
+    ...(process.env.BENCH_LOCAL_FIRST_ATTEMPTS ? { localAttemptsAtOnce: Number(process.env.BENCH_LOCAL_FIRST_ATTEMPTS) } : {}),
     payloadCodec: payloadCodecFor(config),
     overrides: { shutdownGraceTime: '2 seconds', ...options },
   });

@@ -16,6 +16,8 @@ export interface ActivityDeps {
   webhookPrivateTargets?: 'allow' | 'refuse';
   /** Seconds after its first attempt a webhook delivery is given up (WEBHOOK_GIVE_UP_SECONDS); unset = its attempts alone. */
   webhookGiveUpSeconds?: number;
+  /** The invitation's local first attempts at once per process (src/activities/notify.ts; default 2). */
+  localAttemptsAtOnce?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {

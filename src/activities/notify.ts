@@ -481,6 +481,8 @@ export interface MailActivityDeps {
   /** The transport, created once; absent = an in-memory mailer (tests that never look at email). */
   mailer?: Mailer;
   mail?: MailSettings;
+  /** NotifyDeps.localAttemptsAtOnce (default 2). */
+  localAttemptsAtOnce?: number;
 }
 
 export function createMailActivities(deps: MailActivityDeps) {
@@ -495,6 +497,7 @@ export function createMailActivities(deps: MailActivityDeps) {
       leaseMs: settings.leaseMs,
       log: settings.log,
       afterSend: settings.afterSend,
+      ...(deps.localAttemptsAtOnce !== undefined ? { localAttemptsAtOnce: deps.localAttemptsAtOnce } : {}),
     }),
     ...createAuditActivities({ db: deps.db }),
   };

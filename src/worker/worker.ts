@@ -33,7 +33,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     bundlerOptions: { preloadModules: [...PRELOAD_MODULES] },
-    activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail, secretKey: opts.secretKey, webhookPrivateTargets: opts.webhookPrivateTargets, webhookGiveUpSeconds: opts.webhookGiveUpSeconds }),
+    activities: createActivities({ db: opts.db, mailer: opts.mailer, mail: opts.mail, secretKey: opts.secretKey, webhookPrivateTargets: opts.webhookPrivateTargets, webhookGiveUpSeconds: opts.webhookGiveUpSeconds, ...(opts.localAttemptsAtOnce !== undefined ? { localAttemptsAtOnce: opts.localAttemptsAtOnce } : {}) }),
     // A worker never throws on a payload it cannot authenticate: workflow code gets a marker and refuses it
     // (the Update is rejected, the signal ignored, the start fails; src/workflows/refused.ts).
     dataConverter: { payloadCodecs: [opts.payloadCodec instanceof EncryptionCodec ? opts.payloadCodec.withMode('mark') : opts.payloadCodec], failureConverterPath: FAILURE_CONVERTER_PATH },
