@@ -103,6 +103,15 @@ export function benchDb(infra: BenchInfra, config: Pick<Config, 'DATABASE_PREPAR
   };
 }
 
+/** BENCH_LOCAL_FIRST_ATTEMPTS: a whole number of 0 or more, or unset (the default, 2). */
+function localFirstAttempts(): { localAttemptsAtOnce?: number } {
+  const v = process.env.BENCH_LOCAL_FIRST_ATTEMPTS;
+  if (v === undefined || v === '') return {};
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`BENCH_LOCAL_FIRST_ATTEMPTS: a whole number of 0 or more, not "${v}"`);
+  return { localAttemptsAtOnce: n };
+}
+
 /** A course worker as src/runtime.ts makes one; `mail` = its SMTP transport (default: the in-memory mailer). */
 export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}, mail?: Pick<ActivityDeps, 'mailer' | 'mail'>): Promise<{ worker: Worker; options: Partial<WorkerOptions>; stop(): Promise<void> }> {
   // A tuner replaces the slot counts (the SDK refuses both).
@@ -114,7 +123,7 @@ export async function startBenchWorker(config: Config, db: Db, overrides: Partia
     db,
     ...mail,
     // The invitation's local first attempts at once (src/activities/notify.ts; default 2), to measure it.
-    ...(process.env.BENCH_LOCAL_FIRST_ATTEMPTS ? { localAttemptsAtOnce: Number(process.env.BENCH_LOCAL_FIRST_ATTEMPTS) } : {}),
+    ...localFirstAttempts(),
     payloadCodec: payloadCodecFor(config),
     overrides: { shutdownGraceTime: '2 seconds', ...options },
   });
