@@ -172,3 +172,25 @@ test('a withdrawal whose assessment has already closed still answers', async () 
   });
   expect(row.status).toBe('withdrawn');
 }, 60_000);
+
+// Timers at a time scale, on the real server in real time: a protocol's deadline, scaled, makes its
+// step overdue on time, in PostgreSQL where coordinators read it. (This ran on the Java time-skipping
+// server until it hung there twice, with the server's connection refusing the client's keep-alive
+// pings; a real second is what this test is about, so it belongs on a server whose time is real.)
+test('a course at 2.5 protocol days per second: preparation is overdue once its 336 h deadline has passed (5.6 s)', async () => {
+  const clientId = await newClient('time-scale');
+  const timeScale = 216_000;
+  const { course } = await enrollClient(services(), { type: 'staff', id: null }, { clientId, protocolId: 'kap-office', timeScale });
+  const live = new LiveCourse(stack.temporal, stack.db, course.id, getProtocol('kap-office', 1)!);
+  await live.intake();
+  const opened = await live.waitOpen('prep-1');
+  expect(opened.steps.find((s) => s.id === 'prep-1')!.overdue).toBe(false);
+  const openedAt = Date.now();
+  const overdue = await live.waitFor((v) => v.steps.find((s) => s.id === 'prep-1')?.overdue === true, 30_000);
+  // 336 protocol hours at 2.5 protocol days per second: 5.6 s of real time, not much less.
+  expect(Date.now() - openedAt).toBeGreaterThan(((336 * 3600_000) / timeScale) * 0.8);
+  const row = await stack.db.selectFrom('course_steps').select(['state']).where('course_id', '=', course.id).where('step_key', '=', 'prep-1').executeTakeFirstOrThrow();
+  expect(row.state).toBe('overdue');
+  expect(overdue.status).toBe('active');
+  await live.act('withdraw', { reason: 'test over' });
+}, 90_000);

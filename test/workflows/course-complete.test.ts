@@ -1,6 +1,6 @@
 // Every shipped protocol's complete course, six months and more, on the time-skipping server.
 import { getProtocol, listProtocols } from '../../src/domain';
-import { CourseDriver, DAY, HOUR, startHarness, type Harness } from './helpers';
+import { CourseDriver, DAY, startHarness, type Harness } from './helpers';
 
 let h: Harness;
 const events: Record<string, number> = {};
@@ -64,25 +64,3 @@ test.each(listProtocols().map((p) => p.id))('%s: a complete course, from screeni
   const keys = h.fakes.notes(c.courseId).map((n) => n.key);
   expect(new Set(keys).size).toBe(keys.length);
 }, 180_000);
-
-test('a course at time scale 86400 runs its timers a protocol day per second', async () => {
-  // A test server of its own: the three complete courses above leave six months of skipped time,
-  // hundreds of Updates and their workers' state on the shared one, and at this scale a real second
-  // is a protocol day, so anything that makes that server's time run in real time (README: the test
-  // server's traps) turns into days of the course. Once, in a full CI run on a loaded machine, this
-  // test hung to its timeout on the shared server; it was not reproduced in 11 runs of the file since.
-  const own = await startHarness();
-  try {
-    const c = await new CourseDriver(own, 'kap-office', { timeScale: 86400 }).start();
-    await c.intake();
-    // The 336 h preparation deadline is 14 s of real (skipped) time.
-    await c.sleep(15_000);
-    const prep = await c.step('prep-1');
-    expect(prep.overdue).toBe(true);
-    expect(own.fakes.steps.get(`${c.courseId}/prep-1`)!.state).toBe('overdue');
-    await c.act('withdraw', { reason: 'test over' });
-  } finally {
-    await own.stop();
-  }
-  void HOUR;
-}, 90_000);

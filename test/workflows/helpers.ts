@@ -224,6 +224,9 @@ export interface Harness {
 
 let bundle: Promise<{ code: string }> | undefined;
 
+/** Waits for `p`, or `ms`, whichever comes first (the timer does not hold the process open). */
+const within = (p: Promise<unknown>, ms: number): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())]);
+
 export async function startHarness(): Promise<Harness> {
   if (!runtime) {
     Runtime.install({ logger: silent as never, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
@@ -253,11 +256,16 @@ export async function startHarness(): Promise<Harness> {
     worker,
     fakes,
     taskQueue,
+    // Bounded: a test server that stopped answering (it has, twice, in full runs on a loaded machine)
+    // must not keep jest alive. Whatever happens, its process is killed.
     async stop() {
-      worker.shutdown();
-      await running.catch(() => undefined);
-      await env.teardown();
-      server.process.kill();
+      try {
+        worker.shutdown();
+        await within(running.catch(() => undefined), 20_000);
+        await within(env.teardown(), 10_000);
+      } finally {
+        server.process.kill('SIGKILL');
+      }
     },
   };
 }
