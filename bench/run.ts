@@ -176,8 +176,8 @@ async function main(): Promise<void> {
       if (needsTemporal) {
         log('starting the course worker and the no-op worker');
         const preload = process.env.BENCH_PRELOAD ? { bundlerOptions: { preloadModules: process.env.BENCH_PRELOAD.split(',').map((m) => (m.startsWith('.') ? require.resolve(m) : m)) } } : {};
-        // Room in the workflow cache for every workflow the phases open (a course and its assessment child
-        // each): the memory figure is about courses open *and cached*; production sizes this option
+        // Room in the workflow cache for every workflow the phases open (one per course since
+        // 2026-12-02): the memory figure is about courses open *and cached*; production sizes this option
         // from the per-course figure (docs/performance.md).
         // BENCH_WORKER_OPTIONS='{"maxConcurrentActivityTaskExecutions":8}' tries other worker options.
         const extra = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : {};
@@ -233,7 +233,7 @@ async function main(): Promise<void> {
             const cpu0 = { engine: selfCpuSeconds(), temporal: treeCpuSeconds(infra.devServer?.process.pid) };
             const r = await benchHistories({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, timeScale, log });
             const cpuPerCompleteCourse = { engineProcess: round((selfCpuSeconds() - cpu0.engine) / r.length, 2), temporalServer: round((treeCpuSeconds(infra.devServer?.process.pid) - cpu0.temporal) / r.length, 2) };
-            out.historyEvents = { timeScale, maxEventsPerRun: Math.max(...r.map((x) => x.maxEventsPerRun)), perProtocol: Object.fromEntries(r.map((x) => [x.protocol, { status: x.status, runs: x.runs, maxEventsPerRun: x.maxEventsPerRun, totalEvents: x.totalEvents, eventsPerRun: x.eventsPerRun, historyBytes: x.historyBytes, assessmentHistoryBytes: x.assessmentHistoryBytes, assessmentEvents: x.assessmentEvents, assessments: x.assessments, dbRowBytes: x.dbRowBytes }])), courseTables: await courseTablesIndexRatio(db), cpuPerCompleteCourse };
+            out.historyEvents = { timeScale, maxEventsPerRun: Math.max(...r.map((x) => x.maxEventsPerRun)), perProtocol: Object.fromEntries(r.map((x) => [x.protocol, { status: x.status, runs: x.runs, maxEventsPerRun: x.maxEventsPerRun, totalEvents: x.totalEvents, eventsPerRun: x.eventsPerRun, historyBytes: x.historyBytes, assessments: x.assessments, dbRowBytes: x.dbRowBytes }])), courseTables: await courseTablesIndexRatio(db), cpuPerCompleteCourse };
           });
           // GET /metrics after all that: valid exposition with the API's and the SDK worker's metrics.
           const m = await fetch(`${api.baseUrl}/metrics`);

@@ -3,7 +3,7 @@
 // Sources of truth:
 //   - each course workflow's result (a short summary: status, end reason, doses, event counter) and
 //     the expected end of its profile;
-//   - every workflow history (course and assessments): the notify activities it scheduled and
+//   - every workflow history (the courses): the notify activities it scheduled and
 //     completed, with their keys (payloads decoded with the same codec as the worker's);
 //   - the SMTP sink of the runner: every message received, by Message-ID.
 // Against: courses, course_steps, course_events, email_outbox, audit_log.

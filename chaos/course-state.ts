@@ -22,7 +22,7 @@ export interface StepSnapshot {
 }
 
 export interface FormSnapshot {
-  /** `<courseId>/<stepKey>`: the assessment workflow's form set. */
+  /** `<courseId>/<stepKey>`: the form set (held by the course, src/workflows/forms.ts). */
   id: string;
   stepKey: string;
   trigger: string;

@@ -168,7 +168,7 @@ export class CourseDriver {
     return null;
   }
 
-  /** Answers each instrument of a form just sent; the assessment may take a moment to start. */
+  /** Answers each instrument of a form just sent (open in the course once the action has answered). */
   private async answerFresh(formId: string, instruments: string[]): Promise<void> {
     for (const instrumentId of instruments) {
       for (let attempt = 1; attempt <= 20; attempt++) {

@@ -373,7 +373,7 @@ async function main(): Promise<number> {
     await Promise.all(runs);
     clearInterval(progress);
 
-    // Assessment children and cancellations may still be finishing: wait for nothing to be running.
+    // Courses may still be finishing (their last emails): wait for nothing to be running.
     const quietBy = Math.max(deadline, Date.now() + 30_000);
     let running = -1;
     while (Date.now() < quietBy) {

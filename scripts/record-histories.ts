@@ -1,11 +1,11 @@
 // Records the histories the replay test (test/workflows/replay.test.ts) runs, from the current code on
 // a real Temporal dev server (embedded PGlite, real activities, in-memory mailer): one complete course
-// per shipped protocol, and the branches that matter, each with the assessments it started:
+// per shipped protocol, and the branches that matter (a course holds its assessments: src/workflows/forms.ts):
 //   <protocol>-complete          screening to the last follow-up (assessments after the baseline expire as missed)
-//   kap-office-critical-hold     a PHQ-9 item 9 answered at screening: the assessment's critical signal, the
+//   kap-office-critical-hold     a PHQ-9 item 9 answered at screening: the critical answer's alerts, the
 //                                suicide-risk hold, a clinician's review releasing it, then a withdrawal
 //   kap-office-no-show-pause     a no-show, the session rescheduled, the course paused and resumed, the session held
-//   kap-office-withdrawal        withdrawn with the first dose open (its assessment child cancelled)
+//   kap-office-withdrawal        withdrawn with the first dose open (its open assessment cancelled)
 //   iv-series-continue-as-new    a course continuing as new every ~150 events, then withdrawn
 //   kap-office-maintenance-booster  the course in maintenance: the 30-day follow-up's PHQ-9 relapses (8 -> 16),
 //                                booster-1 with its before-dose forms, pre-dose check, dose, discharge and
@@ -14,8 +14,7 @@
 //                                window 48 -> 24 h, two preparation sessions), then dose 2 and its integration, withdrawn
 //   spravato-rems-form-late      the first REMS form left unfiled past its 7-day due date (rems-form.late), then
 //                                filed, then withdrawn
-// Files: test/histories/<name>-run<k>.json.gz (the course, run k) and <name>-assessment-<step>.json.gz,
-// each the gzipped output of `temporal workflow show --output json`; figures.json: events and bytes.
+// Files: test/histories/<name>-run<k>.json.gz (the course, run k), each the gzipped output of `temporal workflow show --output json`; figures.json: events and bytes.
 //   npx tsx scripts/record-histories.ts [--time-scale 216000] [--out test/histories]
 // Payloads are stored unencrypted (identity codec): the data is synthetic.
 import crypto from 'node:crypto';
@@ -27,7 +26,7 @@ import type { Client } from '@temporalio/client';
 import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { executeCourseAction, submitAssessment } from '../src/client/course-actions';
 import { enrollClient } from '../src/client/courses';
-import { connectTemporal, courseAssessmentWorkflowIds } from '../src/client/temporal';
+import { connectTemporal } from '../src/client/temporal';
 import { createDb, type Db } from '../src/db/connect';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { migrateToLatest } from '../src/db/migrate';
@@ -84,7 +83,7 @@ const BRANCHES: Array<{ name: string; protocol: string; maxEventsPerRun?: number
     async run(c) {
       await c.waitOpen('screening');
       const id = `${c.courseId}/screening`;
-      // PHQ-9 item 9 answered 1: the assessment alerts and signals the course, which opens the hold.
+      // PHQ-9 item 9 answered 1: the course alerts and opens the hold in the answer's own task.
       for (let i = 0; ; i++) {
         const ok = await submitAssessment(c.temporal, `${id}/phq9`, [1, 1, 1, 1, 1, 1, 1, 1, 1]).then(
           () => true,
@@ -256,7 +255,7 @@ async function main(): Promise<void> {
     const ctx: Ctx = { db, temporal, taskQueue, clinicId, timeScale };
     const show = (workflowId: string, runId?: string) =>
       execFileSync(cli, ['workflow', 'show', '--address', server.address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'], { maxBuffer: 256 * 1024 * 1024 });
-    const figures: Record<string, { runs: Array<{ events: number; bytes: number; gzipBytes: number }>; children: number; childEvents: number; seconds: number }> = {};
+    const figures: Record<string, { runs: Array<{ events: number; bytes: number; gzipBytes: number }>; seconds: number }> = {};
     for (const branch of BRANCHES) {
       if (only && !only.includes(branch.name)) continue;
       const t0 = Date.now();
@@ -271,23 +270,8 @@ async function main(): Promise<void> {
         fs.writeFileSync(path.join(outDir, `${branch.name}-run${k + 1}.json.gz`), gz);
         runs.push({ events: events.length, bytes: json.length, gzipBytes: gz.length });
       }
-      // The assessments the course started (src/activities/assessment-starts.ts), from visibility.
-      const children = new Set(await courseAssessmentWorkflowIds(temporal, c.courseId));
-      let childEvents = 0;
-      for (const childId of children) {
-        // An assessment the course started may still be running (a branch that ended early cancels it):
-        // wait until it has closed, so its history is complete.
-        for (let i = 0; i < 200; i++) {
-          const d = await temporal.workflow.getHandle(childId).describe();
-          if (d.status.name !== 'RUNNING') break;
-          await sleep(100);
-        }
-        const json = show(childId);
-        childEvents += (JSON.parse(json.toString('utf8')) as { events: unknown[] }).events.length;
-        fs.writeFileSync(path.join(outDir, `${branch.name}-assessment-${childId.slice(childId.lastIndexOf('/') + 1)}.json.gz`), zlib.gzipSync(json, { level: 9 }));
-      }
-      figures[branch.name] = { runs, children: children.size, childEvents, seconds: Math.round((Date.now() - t0) / 100) / 10 };
-      process.stdout.write(`${branch.name}: ${runs.length} run(s), events ${runs.map((r) => r.events).join(' + ')}, ${runs.map((r) => `${Math.round(r.bytes / 1024)} KB`).join(' + ')} (gzip ${runs.map((r) => `${Math.round(r.gzipBytes / 1024)} KB`).join(' + ')}), ${children.size} assessments (${childEvents} events)\n`);
+      figures[branch.name] = { runs, seconds: Math.round((Date.now() - t0) / 100) / 10 };
+      process.stdout.write(`${branch.name}: ${runs.length} run(s), events ${runs.map((r) => r.events).join(' + ')}, ${runs.map((r) => `${Math.round(r.bytes / 1024)} KB`).join(' + ')} (gzip ${runs.map((r) => `${Math.round(r.gzipBytes / 1024)} KB`).join(' + ')})\n`);
     }
     fs.writeFileSync(path.join(outDir, 'figures.json'), `${JSON.stringify({ timeScale, figures }, null, 2)}\n`);
     worker.shutdown();

@@ -8,7 +8,6 @@
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import { enrollClient } from '../../src/client/courses';
-import { courseAssessmentWorkflowIds } from '../../src/client/temporal';
 import type { Db } from '../../src/db/connect';
 import { getProtocol, listProtocols } from '../../src/domain';
 import { LiveCourse } from '../../test/integration/course-driver';
@@ -24,9 +23,7 @@ export interface ProtocolHistory {
   totalEvents: number;
   /** The server's historySizeBytes of every run, summed (payloads encrypted, as stored). */
   historyBytes: number;
-  /** The same for its children (the assessments: one workflow per assessment step), and how many. */
-  assessmentHistoryBytes: number;
-  assessmentEvents: number;
+  /** How many assessments (forms) the course opened: held in the course's own history since 2026-12-02. */
   assessments: number;
   /** Bytes of the course's rows in the engine's database (pg_column_size over every table with a course_id, and its courses row), indexes not counted. */
   dbRowBytes: number;
@@ -72,16 +69,10 @@ async function eventsPerRun(temporal: Client, workflowId: string): Promise<{ eve
   return { events: out, bytes };
 }
 
-/** The server's historySizeBytes of the course's assessments, summed. */
-async function childHistoryBytes(temporal: Client, children: string[]): Promise<{ children: number; bytes: number; events: number }> {
-  let bytes = 0;
-  let events = 0;
-  for (const id of children) {
-    const d = await temporal.workflow.getHandle(id).describe();
-    bytes += d.historySize ?? 0;
-    events += d.historyLength;
-  }
-  return { children: children.length, bytes, events };
+/** How many forms the course opened (distinct assessment steps with rows). */
+async function formsOf(db: Db, courseId: string): Promise<number> {
+  const r = await db.selectFrom('assessments').select((eb) => eb.fn.count<string>('step_key').distinct().as('n')).where('course_id', '=', courseId).executeTakeFirstOrThrow();
+  return Number(r.n);
 }
 
 export async function benchHistories(opts: { db: Db; temporal: Client; taskQueue: string; timeScale: number; protocols?: string[]; log: (m: string) => void }): Promise<ProtocolHistory[]> {
@@ -94,10 +85,10 @@ export async function benchHistories(opts: { db: Db; temporal: Client; taskQueue
       const final = await new LiveCourse(opts.temporal, opts.db, course.id, protocol).runToCompletion();
       const { events: runs, bytes: historyBytes } = await eventsPerRun(opts.temporal, course.workflow_id);
       const dbRowBytes = await courseRowBytes(opts.db, course.id);
-      const children = await childHistoryBytes(opts.temporal, await courseAssessmentWorkflowIds(opts.temporal, course.id));
+      const forms = await formsOf(opts.db, course.id);
       const realSeconds = Math.round((Date.now() - t0) / 100) / 10;
-      opts.log(`  ${protocol.id}: ${final.status} in ${realSeconds} s, events per run ${runs.join(' + ')}, history ${historyBytes} bytes (course workflow) + ${children.bytes} (${children.children} assessments), rows ${dbRowBytes} bytes`);
-      return { protocol: protocol.id, status: final.status, runs: runs.length, maxEventsPerRun: Math.max(...runs), eventsPerRun: runs, totalEvents: runs.reduce((a, b) => a + b, 0), historyBytes, assessmentHistoryBytes: children.bytes, assessmentEvents: children.events, assessments: children.children, dbRowBytes, realSeconds };
+      opts.log(`  ${protocol.id}: ${final.status} in ${realSeconds} s, events per run ${runs.join(' + ')}, history ${historyBytes} bytes (the course, with its ${forms} assessments), rows ${dbRowBytes} bytes`);
+      return { protocol: protocol.id, status: final.status, runs: runs.length, maxEventsPerRun: Math.max(...runs), eventsPerRun: runs, totalEvents: runs.reduce((a, b) => a + b, 0), historyBytes, assessments: forms, dbRowBytes, realSeconds };
     }),
   );
 }

@@ -119,7 +119,7 @@ async function main(): Promise<number> {
     await Promise.all([...runs, killer]);
     clearInterval(progress);
 
-    // Assessment children may still be finishing.
+    // Courses may still be finishing (their last emails).
     let running = -1;
     for (const until = Date.now() + 120_000; Date.now() < until; await sleep(1000)) {
       running = (await client.workflow.count('ExecutionStatus="Running"')).count;

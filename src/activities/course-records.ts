@@ -288,6 +288,22 @@ export async function runWrites(db: Db, writes: readonly RowWrite[]): Promise<vo
   await last(inOneStatement(db, writes.slice(0, -1))).execute();
 }
 
+/** The writes of instrument rows as they stand (upserts) and their answers; none for no rows. */
+export function assessmentWrites(records: readonly AssessmentRecord[]): RowWrite[] {
+  const assessments = uniqueRows(records, (a) => a.id, 'last');
+  if (assessments.length === 0) return [];
+  const rows = assessments.map(assessmentRow);
+  const update = ['step_key', 'instrument_id', 'status', 'trigger', 'expires_at', 'completed_at', 'total', 'band', 'critical', 'flags'] as const;
+  const writes: RowWrite[] = [(qc) => qc.insertInto('assessments').values(rows).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(update)))];
+  const items = uniqueRows(
+    assessments.flatMap((a) => (a.answers ?? []).map((ans) => ({ assessment_id: a.id, item: ans.item, value: JSON.stringify(ans.value) }))),
+    (r) => `${r.assessment_id}\u0000${r.item}`,
+    'last',
+  );
+  if (items.length) writes.push((qc) => qc.insertInto('assessment_items').values(items).onConflict((oc) => oc.columns(['assessment_id', 'item']).doUpdateSet(fromExcluded(['value'] as const))));
+  return writes;
+}
+
 /** The `assessments` row of one instrument (its answers go to `assessment_items`). */
 export function assessmentRow(a: AssessmentRecord) {
   return {
@@ -311,20 +327,9 @@ export function assessmentRow(a: AssessmentRecord) {
 export function createCourseRecordActivities(deps: { db: Db }) {
   const { db } = deps;
   return {
-    /** Invitations and results of one assessment workflow, in one statement. Idempotent upserts. */
+    /** Instrument rows as they stand, in one statement (the course writes its forms' rows with its projection). Idempotent upserts. */
     async recordAssessments(input: RecordAssessmentsInput): Promise<void> {
-      const assessments = uniqueRows(input.assessments, (a) => a.id, 'last');
-      if (assessments.length === 0) return;
-      const rows = assessments.map(assessmentRow);
-      const update = ['step_key', 'instrument_id', 'status', 'trigger', 'expires_at', 'completed_at', 'total', 'band', 'critical', 'flags'] as const;
-      const writes: RowWrite[] = [(qc) => qc.insertInto('assessments').values(rows).onConflict((oc) => oc.column('id').doUpdateSet(fromExcluded(update)))];
-      const items = uniqueRows(
-        assessments.flatMap((a) => (a.answers ?? []).map((ans) => ({ assessment_id: a.id, item: ans.item, value: JSON.stringify(ans.value) }))),
-        (r) => `${r.assessment_id}\u0000${r.item}`,
-        'last',
-      );
-      if (items.length) writes.push((qc) => qc.insertInto('assessment_items').values(items).onConflict((oc) => oc.columns(['assessment_id', 'item']).doUpdateSet(fromExcluded(['value'] as const))));
-      await runWrites(db, writes);
+      await runWrites(db, assessmentWrites(input.assessments));
     },
   };
 }

@@ -1,14 +1,12 @@
 // Projection activities: the workflow's progress written to PostgreSQL, the clinic's system of record.
 // Idempotent: rows are keyed by identifiers the workflow makes deterministically, so a retry or a
 // replay writes the same row again instead of a second one.
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/connect';
 import { AssessmentMachine, type AssessmentInput } from '../workflows/assessment-machine';
-import { startAssessmentWorkflows } from './assessment-starts';
 import type { StepState } from '../db/schema';
 import { sql } from 'kysely';
-import { assessmentRow, type CourseRecord, courseRecordWrites, fromExcluded, inOneStatement, type RowWrite, uniqueRows } from './course-records';
+import { assessmentRow, assessmentWrites, type AssessmentRecord, type CourseRecord, courseRecordWrites, fromExcluded, inOneStatement, type RowWrite, uniqueRows } from './course-records';
 
 /** One step row of the course (`course_steps`): as the course stands after the transition. */
 export interface StepProjection {
@@ -45,12 +43,12 @@ export interface CourseProjectionInput {
   /** The course moved to another version of its protocol: the course row's version and snapshot. */
   protocol?: { id: string; version: number; snapshot: unknown };
   /**
-   * Assessments this transition opens: their invitation rows go into the same statement (written
-   * once: a replayed or retried projection leaves rows the assessment has moved on untouched), and
-   * once it has committed they are started on the course's task queue (src/activities/assessment-starts.ts).
-   * Each carries `invitedAt`, so the assessment's own clock agrees with the rows.
+   * The course's forms (src/workflows/forms.ts), in the same statement. `invite`: forms this transition
+   * opens, whose invitation rows are written once (a replayed or retried projection leaves rows the
+   * form has moved on untouched); each carries `invitedAt`, the form's own clock. `record`: instrument
+   * rows as they stand after an answer, an expiry or a cancellation (written over, with their items).
    */
-  assessments?: { taskQueue: string; start: AssessmentInput[] };
+  assessments?: { invite: AssessmentInput[]; record: AssessmentRecord[] };
   /**
    * A resync (the course's record written again after a lost workflow task, machine/progression.ts
    * `resync`): what goes. Timeline entries numbered past `seq` (each gets an audit entry saying the
@@ -162,15 +160,17 @@ export function createProjectionActivities(deps: { db: Db }) {
         );
       }
       if (input.resync) writes.push(...resyncWrites(input.courseId, input.clinicId, input.resync));
-      const opening = input.assessments?.start ?? [];
+      const opening = input.assessments?.invite ?? [];
       if (opening.some((a) => typeof a.invitedAt !== 'number')) throw ApplicationFailure.nonRetryable('an assessment opened by a projection needs invitedAt', 'InvalidInput');
-      const invitations = opening.flatMap((a) => new AssessmentMachine(a, a.invitedAt!).records().map(assessmentRow));
+      // A statement touches a row once: a form opened and cancelled by one transition has its record only.
+      const recorded = input.assessments?.record ?? [];
+      const recordedIds = new Set(recorded.map((r) => r.id));
+      const invitations = opening.flatMap((a) => new AssessmentMachine(a, a.invitedAt!).records().filter((r) => !recordedIds.has(r.id)).map(assessmentRow));
       if (invitations.length) writes.push((qc) => qc.insertInto('assessments').values(invitations).onConflict((oc) => oc.column('id').doNothing()));
+      writes.push(...assessmentWrites(recorded));
       const row = await inOneStatement(db, writes)
         .selectNoFrom((eb) => eb.exists(eb.selectFrom('webhook_subscriptions').select('id').where('clinic_id', '=', input.clinicId)).as('webhooks'))
         .executeTakeFirstOrThrow();
-      // The Worker's own client: bound to its namespace and payload codec, so the input is sealed.
-      if (opening.length) await startAssessmentWorkflows(Context.current().client, input.assessments!.taskQueue, opening);
       return { webhooks: !!row.webhooks };
     },
   };

@@ -1,5 +1,5 @@
 // The service behind the API and CLI for everything done to a running course: staff actions (the
-// course workflow's Updates) and a client's assessment answers (the assessment child's Update).
+// course workflow's Updates) and a client's assessment answers (the course's `submitAnswers` Update).
 // Neither reads the workflow's state: an Update answers with an acknowledgement once its projection
 // is in PostgreSQL, where callers read the course (src/client/courses.ts getCourse).
 // Workflow rejections become AppErrors with the workflow's reason:
@@ -8,7 +8,6 @@
 import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { AppError, notFound, type FieldProblem } from '../errors';
-import { assessmentWorkflowId } from '../workflows/assessment-machine';
 import type { CourseView } from '../workflows/course-machine';
 import {
   COURSE_ACTION_NAMES,
@@ -20,6 +19,7 @@ import {
   type CourseActionInputs,
   type CourseActionName,
   type ResyncProjectionInput,
+  type SubmitAnswersInput,
   type SubmitAnswersResult,
 } from '../workflows/messages';
 import { courseWorkflowId } from '../workflows/workflow-ids';
@@ -137,16 +137,31 @@ export function parseAssessmentId(assessmentId: string): { formId: string; instr
 
 /**
  * A client's answers to one instrument of an assessment. `assessmentId` is the instrument's id,
- * `<courseId>/<stepKey>/<instrument>` (as in the assessments table); answers in item order.
+ * `<courseId>/<stepKey>/<instrument>` (as in the assessments table); answers in item order. The course
+ * holds its open forms (src/workflows/forms.ts): the answers are an Update on the course.
  */
 export async function submitAssessment(temporal: Client, assessmentId: string, answers: unknown[]): Promise<SubmitAnswersResult> {
   const { formId, instrumentId } = parseAssessmentId(assessmentId);
-  const handle = temporal.workflow.getHandle(assessmentWorkflowId(formId));
   try {
-    return await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: instrumentId as never, answers }] });
+    return await submitFormAnswers(temporal, formId, { instrumentId: instrumentId as SubmitAnswersInput['instrumentId'], answers });
   } catch (err) {
-    throw await mapError(err, `assessment ${assessmentId}`, () => handle.describe());
+    throw await mapError(err, `assessment ${assessmentId}`, () => temporal.workflow.getHandle(courseWorkflowId(courseOfForm(formId))).describe());
   }
+}
+
+/** The course of a form (`<courseId>/<stepKey>`): course ids have no slash. */
+export function courseOfForm(formId: string): string {
+  const i = formId.indexOf('/');
+  return i > 0 ? formId.slice(0, i) : formId;
+}
+
+/**
+ * The course's `submitAnswers` Update for one instrument of a form, errors as the SDK raises them (the
+ * client's page tells a closed form from a failure: src/api/routes/client-assessment.ts). A form that
+ * has closed (answered, expired, cancelled) refuses with InvalidTransition; an ended course is not found.
+ */
+export function submitFormAnswers(temporal: Client, formId: string, s: SubmitAnswersInput): Promise<SubmitAnswersResult> {
+  return temporal.workflow.getHandle(courseWorkflowId(courseOfForm(formId))).executeUpdate(submitAnswersUpdate, { args: [{ assessmentId: formId, instrumentId: s.instrumentId, answers: s.answers }] });
 }
 
 async function mapError(err: unknown, what: string, describe?: () => Promise<{ status: { name: string } }>): Promise<Error> {

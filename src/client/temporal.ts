@@ -39,16 +39,3 @@ export async function failureMessage(client: Client, failure: ProtoFailure | nul
 export async function pingTemporal(client: Client, timeoutMs = 2000): Promise<void> {
   await client.connection.withDeadline(Date.now() + timeoutMs, () => client.connection.workflowService.getSystemInfo({}));
 }
-
-/**
- * The workflow ids of a course's assessments, from the server's visibility store (eventually
- * consistent: an assessment started a moment ago may be missing). The course starts them from its own
- * workflow task, not as child workflows (src/activities/assessment-starts.ts), so its history does not
- * name them.
- */
-export async function courseAssessmentWorkflowIds(client: Client, courseId: string): Promise<string[]> {
-  if (!/^[A-Za-z0-9-]+$/.test(courseId)) throw new Error(`not a course id: ${JSON.stringify(courseId)}`);
-  const ids: string[] = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'assessmentWorkflow' AND WorkflowId STARTS_WITH 'assessment-${courseId}/'` })) ids.push(wf.workflowId);
-  return ids.sort();
-}

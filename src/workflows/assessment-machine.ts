@@ -1,5 +1,6 @@
 // One assessment (a set of instruments sent together), as a plain class: invitation, reminders on the
 // protocol's cadence, expiry as missed, scoring through the domain instruments, suicide-risk triage.
+// The course workflow holds one per open form (forms.ts); `state()` is what crosses continue-as-new.
 import type { AssessmentRecord } from '../activities/course-records';
 import type { Role } from '../domain/protocol';
 import { isoTime as iso } from '../domain/time';
@@ -17,7 +18,6 @@ export interface AssessmentInput {
   assessmentId: string;
   courseId: string;
   clinicId: string;
-  parentWorkflowId: string;
   stepKey: string;
   instruments: InstrumentId[];
   trigger: 'scheduled' | 'staff';
@@ -26,11 +26,20 @@ export interface AssessmentInput {
   timeScale: number;
   safetyAlertRoles: Array<Exclude<Role, 'client'>>;
   /**
-   * When the invitation went out, in workflow time. Set by the course, whose projection wrote the
-   * invitation rows (one per instrument, `records()` at this time) before it started the assessment;
-   * the assessment then does not write them again. Unset: the assessment writes them at its start.
+   * When the invitation went out, in workflow time: set when the course opens the form, whose
+   * projection writes the invitation rows (one per instrument, `records()` at this time).
    */
   invitedAt?: number;
+}
+
+/** An open form as the course carries it across continue-as-new (plain data). */
+export interface AssessmentState {
+  input: AssessmentInput;
+  invitedAt: number;
+  instruments: InstrumentState[];
+  remindersSent: number;
+  cancelled: boolean;
+  critical: { level: RiskLevel; codes: string[]; summary?: string } | null;
 }
 
 export interface InstrumentState {
@@ -41,7 +50,6 @@ export interface InstrumentState {
   answers: unknown[] | null;
 }
 
-export const assessmentWorkflowId = (assessmentId: string) => `assessment-${assessmentId}`;
 export const instrumentAssessmentId = (assessmentId: string, instrumentId: string) => `${assessmentId}/${instrumentId}`;
 
 export class AssessmentMachine {
@@ -58,6 +66,20 @@ export class AssessmentMachine {
   ) {
     this.instruments = input.instruments.map((instrumentId) => ({ instrumentId, status: 'invited', answeredAt: null, score: null, answers: null }));
     this.expiresAt = invitedAt + this.hours(input.expiryHours);
+  }
+
+  /** A form carried over from the course's previous run. */
+  static restore(s: AssessmentState): AssessmentMachine {
+    const m = new AssessmentMachine(s.input, s.invitedAt);
+    m.instruments.splice(0, m.instruments.length, ...s.instruments);
+    m.remindersSent = s.remindersSent;
+    m.cancelled = s.cancelled;
+    m.critical = s.critical;
+    return m;
+  }
+
+  state(): AssessmentState {
+    return { input: this.input, invitedAt: this.invitedAt, instruments: this.instruments, remindersSent: this.remindersSent, cancelled: this.cancelled, critical: this.critical };
   }
 
   /** The `assessments` rows of its instruments as they stand (all, or only those named). */

@@ -1,7 +1,7 @@
-// The payloads of every message the course and assessment workflows take and send: staff actions'
-// inputs, the assessment child's signals, the client's answers, a late critical answer. Plain data,
-// no Temporal: the machines import these, and messages.ts (which defines the Updates, Signals and
-// Queries on them) re-exports them.
+// The payloads of every message the course workflow takes: staff actions' inputs, the client's
+// answers, a late critical answer; and what an open form reports to the course machine. Plain data,
+// no Temporal: the machines import these, and messages.ts (which defines the Updates and the Query on
+// them) re-exports them.
 import type { InstrumentId } from '../domain/instruments/instrument-id';
 import type { CssrsRisk } from '../domain/instruments/cssrs';
 import type { ActionInput, ActionName, ActionRequest, ActorRef } from '../domain/actions/catalogue';
@@ -19,7 +19,7 @@ export type CourseActionRequests = { [K in ActionName]: ActionRequest<K> };
 export type CourseActionName = ActionName;
 export const COURSE_ACTION_NAMES: readonly CourseActionName[] = ACTION_NAME_LIST;
 
-// Assessment child -> course parent.
+// An open form -> the course machine (src/workflows/forms.ts): a critical answer, the form's end.
 export interface AssessmentCriticalSignal {
   assessmentId: string;
   level: CssrsRisk;
@@ -27,7 +27,7 @@ export interface AssessmentCriticalSignal {
   codes: string[];
   /** What was endorsed (item numbers and values), for the hold's reason; absent from older assessments. */
   summary?: string;
-  /** Workflow time the assessment sent it (epoch ms): the time the course applies it at. */
+  /** Workflow time of the answer (epoch ms): the time the course applies it at. */
   at: number;
 }
 export interface AssessmentInstrumentResult {
@@ -49,11 +49,15 @@ export interface AssessmentFinishedSignal {
   at: number;
 }
 
-// Client -> assessment child.
+// Client -> course: answers to one instrument of an open form.
 export interface SubmitAnswersInput {
   instrumentId: InstrumentId;
   /** In item order; yes/no instruments (C-SSRS) take booleans, the 7th being item 6b. */
   answers: unknown[];
+}
+/** The course's `submitAnswers` Update: the form (`<courseId>/<stepKey>`) and one instrument's answers. */
+export interface CourseAnswersInput extends SubmitAnswersInput {
+  assessmentId: string;
 }
 export interface SubmitAnswersResult {
   instrumentId: InstrumentId;

@@ -1,19 +1,19 @@
 // The course of care for one client: one durable workflow per enrolled client, driven by the protocol
 // snapshot it was started with. Thin on purpose: the state and every rule live in CourseMachine
 // (course-machine.ts); this function registers the messages, applies each input to the machine at the
-// input's own time, keeps one timer for the machine's next wake-up, and executes what the machine asks
-// for (projections, notifications, assessment workflows). See README.md before changing it.
+// input's own time, keeps one timer for the next wake-up, and executes what the machine asks for
+// (projections, notifications). It also holds the course's open assessments (forms.ts: invitation,
+// the client's answers as Updates, reminders, expiry). See README.md before changing it.
 //
 // Time: the machine never reads a clock. An Update applies at its handler's time (workflow Date.now()
-// inside the handler: the time of the workflow task that delivered it, recorded in history), an
-// assessment's signal at the `at` it carries, a fired timer at its own target. Nothing decides on
+// inside the handler: the time of the workflow task that delivered it, recorded in history), a fired
+// timer at its own target. Nothing decides on
 // Date.now() at wake-up, so a task replayed at another time (README: the stale-query defect) issues the
 // same commands.
 import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   log,
   setHandler,
   sleep,
@@ -22,20 +22,21 @@ import {
   type defineUpdate,
 } from '@temporalio/workflow';
 import type { Protocol } from '../domain/protocol';
-import { acts, local } from './activity-proxies';
-import { wakeTimer } from './wake-timer';
-import { assessmentWorkflowId } from './assessment-machine';
+import type { NotifyInput } from '../activities/contracts';
+import { acts, local, notifyLocalFirst } from './activity-proxies';
+import { wakeTimer, type Wake } from './wake-timer';
+import type { AssessmentState } from './assessment-machine';
 import { CourseMachine, type CourseMachineState } from './course-machine';
+import { Forms } from './forms';
 import { asFailure, refuseUnsealed, tolerateNotifyFailure } from './failures';
 import { isUnusableInput } from './refused';
 import {
   COURSE_ACTION_NAMES,
-  assessmentCriticalSignal,
-  assessmentFinishedSignal,
   courseUpdates,
   getCourseStateQuery,
   recordLateCriticalAnswerUpdate,
   resyncProjectionUpdate,
+  submitAnswersUpdate,
   type ActionResult,
   type CourseActionInputs,
   type CourseActionName,
@@ -58,6 +59,8 @@ export interface CourseInput {
   primaryClinicianId?: string | null;
   /** Set by continue-as-new: the state carried over from the previous run. */
   carried?: CourseMachineState;
+  /** Set by continue-as-new: the assessments open when the previous run ended (forms.ts). */
+  forms?: AssessmentState[];
   /** Continue as new once a run's history reaches this many events (default 1,500; the issue's ceiling is 2,000). */
   maxEventsPerRun?: number;
 }
@@ -71,20 +74,27 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     ? new CourseMachine(protocol, input.carried)
     : CourseMachine.create(protocol, { courseId: input.courseId, clientId: input.clientId, clinicId: input.clinicId, timeScale: input.timeScale ?? 1, primaryClinicianId: input.primaryClinicianId ?? null }, Date.now());
 
-  // The latest time an input was applied at: an input never takes the machine back in time (a signal
-  // sent before an Update the course already applied is applied at the Update's time).
+  const forms = new Forms(input.forms ?? []);
+
+  // The latest time an input was applied at: an input never takes the machine back in time.
   let last = Date.now();
   const at = (t: number): number => (last = Math.max(last, t));
 
   let applied = 0; // inputs applied to the machine
   let flushed = 0; // inputs whose output has been executed (projections written, mail queued)
 
-  // One durable timer, for the machine's next wake-up (src/workflows/wake-timer.ts): its callback
-  // ticks the machine at the timer's target, whatever else the activation holds.
+  // One durable timer, for the next wake-up of the machine or of an open form, whichever is first
+  // (src/workflows/wake-timer.ts): its callback applies both at the timer's target, whatever else the
+  // activation holds. A paused course's forms keep their own clock (their reminders and expiry). Once
+  // the run is closing for continue-as-new, the forms' wake-ups wait for the next run (they cross with
+  // the forms, and one already due fires at once there), so the drain does not grow the run.
+  let closing = false;
   const rearm = wakeTimer({
-    next: () => m.nextWake(last),
+    next: () => earliest(m.nextWake(last), closing ? null : forms.nextWake()),
     fire: (target) => {
-      m.tick(at(target));
+      const t = at(target);
+      for (const ended of forms.fire(t)) m.onAssessmentFinished(ended, t);
+      m.tick(t);
       applied++;
     },
     notBefore: () => last,
@@ -118,6 +128,27 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
       },
     );
   }
+  // The client's answers to one instrument of an open form (forms.ts). A critical answer opens the
+  // course's suicide-risk hold in this same handler, and the form's end completes its step.
+  setHandler(
+    submitAnswersUpdate,
+    async (sub) => {
+      const t = at(Date.now());
+      const r = asFailure(() => forms.answer(sub, t));
+      for (const critical of r.critical) m.onAssessmentCritical(critical, t);
+      for (const ended of r.finished) m.onAssessmentFinished(ended, t);
+      const mine = ++applied;
+      rearm();
+      await condition(() => flushed >= mine);
+      return r.reply;
+    },
+    {
+      validator: (sub) => {
+        refuseUnsealed(sub);
+        asFailure(() => forms.validate(sub, Math.max(Date.now(), last)));
+      },
+    },
+  );
   // A critical answer on a closed link: a suicide-risk hold and alerts, or `recorded: false` once the
   // course has ended (the API then records the item in PostgreSQL; see src/api/late-answers.ts).
   setHandler(
@@ -143,22 +174,6 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     },
     { validator: (raw) => refuseUnsealed(raw) },
   );
-  // A signal fails only itself: one the codec refused (not sealed by the engine), one without a
-  // payload, or one the machine cannot apply is logged (its name and the error's type, never its
-  // content) and ignored. It is in history already: failing the task on it would fail every later
-  // task of the course too.
-  const onSignal = <T>(signal: string, apply: (sig: T) => void) => (sig: T) => {
-    if (isUnusableInput(sig)) return void log.warn('ignored a signal whose payload is missing or not sealed by the engine', { signal });
-    try {
-      apply(sig);
-    } catch (err) {
-      return void log.warn('ignored a signal the course could not apply', { signal, error: err instanceof Error ? err.name : typeof err });
-    }
-    applied++;
-    rearm();
-  };
-  setHandler(assessmentCriticalSignal, onSignal('assessmentCritical', (sig) => m.onAssessmentCritical(sig, at(typeof sig.at === 'number' ? sig.at : Date.now()))));
-  setHandler(assessmentFinishedSignal, onSignal('assessmentFinished', (sig) => m.onAssessmentFinished(sig, at(typeof sig.at === 'number' ? sig.at : Date.now()))));
 
   // Operational state only: the suicide-risk level is clinical and stays out of search attributes (it is
   // in the encrypted state and in PostgreSQL, courses.risk_level).
@@ -187,40 +202,38 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
   // written, while its messages are still being sent (an SMTP outage must not freeze staff actions).
   // The course waits for every message before it continues as new or ends.
   const sending = new Set<Promise<void>>();
+  const send = (n: NotifyInput, how: (n: NotifyInput) => Promise<unknown> = acts.notify): void => {
+    const p = tolerateNotifyFailure(how(n));
+    sending.add(p);
+    // Awaited in drain(); handled now so a failure in flight is not an unhandled rejection.
+    const done = () => void sending.delete(p);
+    p.then(done, done);
+  };
+  const pending = () => m.hasOutput() || forms.hasOutput();
   const flush = async () => {
-    while (m.hasOutput()) {
+    while (pending()) {
       const seq = applied;
       const out = m.takeOutput();
-      // The assessments this output opens: the projection writes their invitation rows and, once
-      // that has committed, starts them, all in this workflow task (src/activities/assessment-starts.ts).
+      // The forms this output opens and cancels (forms.ts).
       const invitedAt = Date.now();
-      const opening = out.startAssessments.map((a) => ({ ...a, invitedAt }));
-      const projected = out.projection ?? (opening.length ? { courseId: input.courseId, clinicId: input.clinicId, steps: [], records: [] } : undefined);
-      const projection = projected ? local.projectCourse(opening.length ? { ...projected, assessments: { taskQueue: workflowInfo().taskQueue, start: opening } } : projected) : undefined;
-      for (const n of out.notifications) {
-        const p = tolerateNotifyFailure(acts.notify(n));
-        sending.add(p);
-        // Awaited in drain(); handled now so a failure in flight is not an unhandled rejection.
-        p.then(
-          () => sending.delete(p),
-          () => sending.delete(p),
-        );
-      }
-      const startingIds = new Set(out.startAssessments.map((a) => a.assessmentId));
-      await Promise.all([
-        projection,
-        ...out.cancelAssessments.map(async (id) => {
-          // Started and cancelled by one output (an action in the course's first workflow task, such
-          // as a withdrawal right after enrolment): cancel it once it has started, or the cancel
-          // would find no workflow and the assessment would run on. Any other cancel goes out at once.
-          if (startingIds.has(id)) await projection;
-          try {
-            await getExternalWorkflowHandle(assessmentWorkflowId(id)).cancel();
-          } catch {
-            // already finished
-          }
-        }),
-      ]);
+      for (const a of out.startAssessments) forms.start(a, invitedAt);
+      for (const id of out.cancelAssessments) forms.cancel(id);
+      // Their reminders and expiry join the wake timer.
+      if (out.startAssessments.length || out.cancelAssessments.length) rearm();
+      const f = forms.take();
+      // Their rows go into the projection's statement: invitations written once, answers as they stand.
+      const rows = f.opened.length || f.records.length ? { invite: f.opened, record: f.records } : undefined;
+      const projected = out.projection ?? (rows ? { courseId: input.courseId, clinicId: input.clinicId, steps: [], records: [] } : undefined);
+      // Decided now, before this task's Updates are answered: is any caller waiting on this task?
+      const nobodyWaits = allHandlersFinished();
+      const projection = projected ? local.projectCourse(rows ? { ...projected, assessments: rows } : projected) : undefined;
+      for (const n of [...out.notifications, ...f.notifications]) send(n);
+      await projection;
+      // An invitation goes out once its rows are written (its link reads them). Its first attempt runs
+      // inside this workflow task (activity-proxies.ts) when no Update waits on the task (the course's
+      // first task, a timer's): a local activity holds the task's other commands until it ends, and
+      // emails must never hold up a staff action. Otherwise it is a regular activity.
+      for (const n of f.invitations) send(n, nobodyWaits ? notifyLocalFirst : acts.notify);
       searchAttributes();
       flushed = seq;
     }
@@ -236,15 +249,15 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
         await Promise.all([...sending]);
         continue;
       }
-      if (allHandlersFinished() && !m.hasOutput()) return;
-      await condition(() => allHandlersFinished() || m.hasOutput());
+      if (allHandlersFinished() && !pending()) return;
+      await condition(() => allHandlersFinished() || pending());
     }
   };
 
   /**
    * Drains, then closes (returns or continues as new) in a workflow task apart from the one that
    * answered the Updates drained: a 1 ms timer separates them. The server refuses a closing command
-   * when an event (an assessment's signal, an assessment's cancellation) arrived while its task ran
+   * when an event (a signal, an activity's result) arrived while its task ran
    * (UnhandledCommand) and fails that task; an Update answered in the same task would be lost with it
    * (the caller gets "unexpected workflow task failure", nothing is recorded). Apart, only the closing
    * task fails and the server runs it again with the new event. An Update that arrives together with
@@ -265,13 +278,15 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength >= maxEvents) {
       // Drain: let every accepted Update finish (each waits for its flush), then carry the state.
+      closing = true;
+      rearm();
       await settle();
       // The machine's protocol, not the input's: a move between versions changed it.
-      if (!m.finished) return await continueAsNew<typeof courseWorkflow>({ ...input, protocol: m.protocol, carried: m.state });
+      if (!m.finished) return await continueAsNew<typeof courseWorkflow>({ ...input, protocol: m.protocol, carried: m.state, forms: forms.carried() });
       break;
     }
     // Every input is applied by its own handler or timer callback; the loop only executes the output.
-    await condition(() => m.hasOutput() || flushed !== applied);
+    await condition(() => pending() || flushed !== applied);
   }
   await settle();
   const s = m.state;
@@ -283,4 +298,9 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     dosesGiven: s.dosesGiven,
     seq: s.counters.event,
   };
+}
+
+/** The earlier of two wake-ups. */
+function earliest(a: Wake | null, b: Wake | null): Wake | null {
+  return !a ? b : !b ? a : b.at < a.at ? b : a;
 }

@@ -1,4 +1,4 @@
-// The public API of the course and assessment workflows: every Update, Signal and Query with its
+// The public API of the course workflow: every Update and Query with its
 // input type. The API and CLI reach them through src/client/course-actions.ts.
 //
 // Rejections: an Update's validator rejects an action with an ApplicationFailure whose `type` is
@@ -7,17 +7,15 @@
 //   'InvalidInput'      (HTTP 400: malformed input),
 //   'InvalidAnswers'    (HTTP 400: assessment answers that do not fit the instrument).
 // A rejected Update writes nothing to history.
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { CourseView } from './machine/views';
 import {
   COURSE_ACTION_NAMES,
-  type AssessmentCriticalSignal,
-  type AssessmentFinishedSignal,
   type CourseActionInputs,
   type CourseActionName,
   type CourseActionRequests,
   type LateCriticalAnswerInput,
-  type SubmitAnswersInput,
+  type CourseAnswersInput,
   type SubmitAnswersResult,
 } from './contracts';
 
@@ -57,12 +55,8 @@ export const courseUpdates = Object.fromEntries(COURSE_ACTION_NAMES.map((n) => [
 
 export const getCourseStateQuery = defineQuery<CourseView>('getCourseState');
 
-// Assessment child -> course parent.
-export const assessmentCriticalSignal = defineSignal<[AssessmentCriticalSignal]>('assessmentCritical');
-export const assessmentFinishedSignal = defineSignal<[AssessmentFinishedSignal]>('assessmentFinished');
-
-// Client -> assessment child.
-export const submitAnswersUpdate = defineUpdate<SubmitAnswersResult, [SubmitAnswersInput]>('submitAnswers');
+// Client -> course: answers to one instrument of an open form (src/workflows/forms.ts).
+export const submitAnswersUpdate = defineUpdate<SubmitAnswersResult, [CourseAnswersInput]>('submitAnswers');
 
 // API -> course: a critical answer given on a link that had closed (contracts.ts: LateCriticalAnswerInput).
 /** `recorded: false`: the course has ended; the caller records the item itself (src/api/late-answers.ts). */

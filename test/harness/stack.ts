@@ -1,7 +1,7 @@
 // One helper that removes per-test boilerplate: a real worker (on a task queue of its own), a real
 // Temporal client, the real database and the HTTP app, all on what global setup started.
 import crypto from 'node:crypto';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, makeTelemetryFilterString, NativeConnection, Runtime, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app';
@@ -12,8 +12,7 @@ import { createLogger } from '../../src/log';
 import { payloadCodecFor } from '../../src/security/keys';
 import { createWorker, WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker/worker';
 import type { Mailer } from '../../src/mail/mailer';
-import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { submitAnswersUpdate } from '../../src/workflows/messages';
+import { submitFormAnswers } from '../../src/client/course-actions';
 
 let runtimeReady = false;
 
@@ -129,29 +128,19 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
 }
 
 /**
- * The client answers every instrument of a step's assessment, straight through its workflow's Update
- * (`answers` by instrument). The course's projection writes the invitation rows and only then starts
- * the assessment workflow (src/activities/assessment-starts.ts), so seeing the rows is not seeing the
- * workflow: waits for both. Returns the instruments answered.
+ * The client answers every instrument of a step's assessment, straight through the course's
+ * `submitAnswers` Update (`answers` by instrument), once its invitation rows are written (the form is
+ * open in the course from the same workflow task). Returns the instruments answered.
  */
 export async function answerInvited(stack: Pick<TestStack, 'db' | 'temporal'>, courseId: string, stepKey: string, answers: Record<string, unknown[]>): Promise<string[]> {
   const rows = await eventually(async () => {
     const r = await stack.db.selectFrom('assessments').select(['instrument_id']).where('course_id', '=', courseId).where('step_key', '=', stepKey).execute();
     return r.length ? r : null;
   });
-  const handle = stack.temporal.workflow.getHandle(assessmentWorkflowId(`${courseId}/${stepKey}`));
-  await eventually(async () => {
-    try {
-      return !!(await handle.describe());
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
-    }
-  });
   for (const r of rows) {
     const given = answers[r.instrument_id];
     if (!given) throw new Error(`answerInvited: no answers given for ${r.instrument_id}`);
-    await handle.executeUpdate(submitAnswersUpdate, { args: [{ instrumentId: r.instrument_id as never, answers: given }] });
+    await submitFormAnswers(stack.temporal, `${courseId}/${stepKey}`, { instrumentId: r.instrument_id as never, answers: given });
   }
   return rows.map((r) => r.instrument_id);
 }

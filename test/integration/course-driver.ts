@@ -8,11 +8,10 @@ import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import type { Client } from '@temporalio/client';
 import { AppError } from '../../src/errors';
 import type { Protocol } from '../../src/domain/protocol';
-import { executeCourseAction, type CourseActionInputs, type CourseActionName } from '../../src/client/course-actions';
+import { executeCourseAction, submitFormAnswers, type CourseActionInputs, type CourseActionName } from '../../src/client/course-actions';
 import { getCourse } from '../../src/client/courses';
 import type { Db } from '../../src/db/connect';
-import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { submitAnswersUpdate, type CourseResult, type SubmitAnswersInput } from '../../src/workflows/messages';
+import type { CourseResult, SubmitAnswersInput } from '../../src/workflows/messages';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 
 /** Answers of a client doing well, per instrument (C-SSRS: no ideation). */
@@ -118,20 +117,30 @@ export class LiveCourse {
       if (a.status !== 'pending') return; // the course has heard it finished already (answered by the test)
       instruments = a.instruments;
     }
-    const handle = this.temporal.workflow.getHandle(assessmentWorkflowId(id));
+    // The form is open in the course from the task that opened its step (the step's row and the
+    // form's rows are written by one projection). Right after enrolment that task may not have run
+    // yet (an Update that reaches the course's first task is validated before the form opens): a form
+    // refused as not open whose instrument has no row, or a row still 'invited', is not open *yet*.
     answering: for (const instrumentId of instruments) {
       const input: SubmitAnswersInput = { instrumentId: instrumentId as SubmitAnswersInput['instrumentId'], answers: overrides[instrumentId] ?? BENIGN_ANSWERS[instrumentId]! };
       for (let i = 0; ; i++) {
         try {
-          await handle.executeUpdate(submitAnswersUpdate, { args: [input] });
+          await submitFormAnswers(this.temporal, id, input);
           break;
         } catch (err) {
+          const why = err instanceof Error && err.name === 'WorkflowUpdateFailedError' ? String((err as { cause?: Error }).cause?.message) : '';
           // Answered already (by the test itself, before the driver took over): nothing to do.
-          if (err instanceof Error && err.name === 'WorkflowUpdateFailedError' && /already answered/.test(String((err as { cause?: Error }).cause?.message))) break;
-          // Every instrument answered already: the assessment has closed.
-          if (err instanceof Error && err.name === 'WorkflowNotFoundError' && /already completed/.test(err.message)) break answering;
-          if (i > 500 || !(err instanceof Error) || err.name !== 'WorkflowNotFoundError') throw err;
-          await sleep(10);
+          if (/already answered/.test(why)) break;
+          if (/is not open/.test(why)) {
+            const row = await this.db.selectFrom('assessments').select('status').where('id', '=', `${id}/${instrumentId}`).executeTakeFirst();
+            // Answered, missed or cancelled: the form has closed.
+            if (row && row.status !== 'invited') break answering;
+            if (i < 500) {
+              await sleep(10);
+              continue;
+            }
+          }
+          throw err;
         }
       }
     }

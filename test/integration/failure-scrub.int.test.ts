@@ -6,7 +6,7 @@
 import type { temporal } from '@temporalio/proto';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { submitAssessment } from '../../src/client/course-actions';
-import { courseAssessmentWorkflowIds, failureMessage } from '../../src/client/temporal';
+import { failureMessage } from '../../src/client/temporal';
 import { createSmtpMailer, type Mailer } from '../../src/mail/mailer';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, tokenFor, uid } from './api-helpers';
@@ -47,16 +47,10 @@ async function enroll(email: string): Promise<{ courseId: string; workflowId: st
   return { courseId: e.body.id, workflowId: e.body.workflowId };
 }
 
-/** The raw history (no codec) of a course and of the assessments it started. */
-async function rawHistories(workflowId: string, courseId: string): Promise<Array<{ workflowId: string; events: HistoryEvent[] }>> {
+/** The raw history (no codec) of a course (its forms and their emails are in it: src/workflows/forms.ts). */
+async function rawHistories(workflowId: string): Promise<Array<{ workflowId: string; events: HistoryEvent[] }>> {
   const read = async (id: string) => (await stack.temporal.connection.workflowService.getWorkflowExecutionHistory({ namespace: stack.config.TEMPORAL_NAMESPACE, execution: { workflowId: id } })).history?.events ?? [];
-  const course = await read(workflowId);
-  // The screening at least: visibility is eventually consistent, so wait until it lists it.
-  const assessments = await eventually(async () => {
-    const ids = await courseAssessmentWorkflowIds(stack.temporal, courseId);
-    return ids.length ? ids : undefined;
-  });
-  return [{ workflowId, events: course }, ...(await Promise.all(assessments.map(async (id) => ({ workflowId: id, events: await read(id) }))))];
+  return [{ workflowId, events: await read(workflowId) }];
 }
 
 /** Every text a failure chain shows without the keys: messages and stack traces. */
@@ -79,7 +73,7 @@ test('an SMTP refusal that names the client: history holds no address, only a se
   const failed = await eventually(async () => {
     // A regular activity's failure, or a local activity's in its marker (the invitation's first
     // attempt runs as one, src/workflows/activity-proxies.ts): both sealed the same way.
-    const all = (await rawHistories(workflowId, courseId)).flatMap((h) => h.events.flatMap((e) => [e.activityTaskFailedEventAttributes?.failure, e.markerRecordedEventAttributes?.failure]).filter((f) => f != null));
+    const all = (await rawHistories(workflowId)).flatMap((h) => h.events.flatMap((e) => [e.activityTaskFailedEventAttributes?.failure, e.markerRecordedEventAttributes?.failure]).filter((f) => f != null));
     return all.length ? all : undefined;
   });
   for (const failure of failed) {
@@ -110,7 +104,7 @@ test('a transient refusal while retrying: the pending failure is sealed too, and
   try {
     const { courseId, workflowId } = await enroll(email);
     const pending = await eventually(async () => {
-      for (const h of await rawHistories(workflowId, courseId)) {
+      for (const h of await rawHistories(workflowId)) {
         const desc = await stack.temporal.workflow.getHandle(h.workflowId).describe();
         const a = (desc.raw.pendingActivities ?? []).find((p) => p.activityType?.name === 'notify' && (p.attempt ?? 0) >= 2 && p.lastFailure);
         if (a) return a;

@@ -168,7 +168,24 @@ test('the `temporal workflow update execute` CLI without the keys is rejected an
   expect(historyAfter.length).toBe(historyBefore.length);
 });
 
-test('a plain signal (a forged critical assessment) is ignored: no hold, no risk, the course keeps working', async () => {
+test("a forged client answer (plain JSON, an item 9 of 3) is refused before history: the course's Update validator never lets it in", async () => {
+  const before = await snapshot();
+  const historyBefore = await history();
+  const err = await raw.workflow
+    .getHandle(workflowId)
+    .executeUpdate('submitAnswers', { args: [{ assessmentId: `${courseId}/screening`, instrumentId: 'phq9', answers: [3, 3, 3, 3, 3, 3, 3, 3, 3] }] })
+    .then(
+      () => null,
+      (e: unknown) => e,
+    );
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  expect(((err as WorkflowUpdateFailedError).cause as ApplicationFailure).type).toBe(REFUSED_PAYLOAD_FAILURE);
+  const historyAfter = await history();
+  expect(updateEvents(historyAfter)).toEqual(updateEvents(historyBefore));
+  expect(await snapshot()).toEqual(before);
+});
+
+test('a plain signal (a forged critical assessment, by the name the old assessment workflows used) is ignored: no hold, no risk, the course keeps working', async () => {
   const before = await snapshot();
   const historyBefore = await history();
   await raw.workflow.getHandle(workflowId).signal('assessmentCritical', { assessmentId: `${courseId}/forged`, level: 'high', codes: ['forged'], at: Date.now() });
@@ -215,8 +232,8 @@ test('a forged start of a course workflow with plain JSON input fails at once an
   expect(await stack.db.selectFrom('courses').select('id').where('id', '=', forgedCourse).executeTakeFirst()).toBeUndefined();
   expect(await stack.db.selectFrom('course_events').select('id').where('course_id', '=', forgedCourse).executeTakeFirst()).toBeUndefined();
 
-  // The assessment and webhook workflows refuse a forged start the same way.
-  for (const type of ['assessmentWorkflow', 'webhookDeliveryWorkflow']) {
+  // The late-answer alert and webhook workflows refuse a forged start the same way.
+  for (const type of ['lateAnswerAlertWorkflow', 'webhookDeliveryWorkflow']) {
     const h = await raw.workflow.start(type, { taskQueue: stack.taskQueue, workflowId: `forged-${type}-${uid()}`, args: [{ assessmentId: 'x', deliveryId: 'x' }] });
     const e = await h.result().then(() => null, (x: unknown) => x);
     expect(((e as WorkflowFailedError).cause as ApplicationFailure).type).toBe(REFUSED_PAYLOAD_FAILURE);

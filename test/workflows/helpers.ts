@@ -13,15 +13,13 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, makeTelemetryFilterString, Worker } from '@temporalio/worker';
 import { PRELOAD_MODULES } from '../../src/worker/bundle';
 import { Context } from '@temporalio/activity';
-import { startAssessmentWorkflows } from '../../src/activities/assessment-starts';
 import { AssessmentMachine } from '../../src/workflows/assessment-machine';
 import type { NotifyInput } from '../../src/activities/contracts';
 import type { CourseRecord, RecordAssessmentsInput } from '../../src/activities/course-records';
 import type { CourseProjectionInput } from '../../src/activities/projections';
 import { getProtocol } from '../../src/domain';
 import type { courseWorkflow, CourseInput } from '../../src/workflows/course';
-import { assessmentWorkflowId } from '../../src/workflows/assessment-machine';
-import { courseUpdates, submitAnswersUpdate, type CourseActionInputs, type CourseActionName, type SubmitAnswersInput } from '../../src/workflows/messages';
+import { courseUpdates, submitAnswersUpdate, type CourseActionInputs, type CourseActionName, type CourseAnswersInput } from '../../src/workflows/messages';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -85,13 +83,14 @@ export class FakeActivities {
         this.projections.push(input);
         for (const s of input.steps) this.steps.set(`${input.courseId}/${s.stepKey}`, s);
         if (input.course) this.course.set(input.courseId, input.course);
-        // Assessments it opens: their invitation rows as the real projection writes them (first write
-        // wins), then the real start on this test server with the Worker's client.
-        const opening = input.assessments?.start ?? [];
-        const written = new Set(this.assessments.flatMap((a) => a.assessments.map((r) => r.id)));
+        // The course's forms: invitation rows as the real projection writes them (first write wins),
+        // then the rows of changed instruments (written over).
+        const opening = input.assessments?.invite ?? [];
+        const recorded = input.assessments?.record ?? [];
+        const written = new Set([...this.assessments.flatMap((a) => a.assessments.map((r) => r.id)), ...recorded.map((r) => r.id)]);
         const rows = opening.flatMap((a) => new AssessmentMachine(a, a.invitedAt!).records()).filter((r) => !written.has(r.id));
         if (rows.length) this.assessments.push({ assessments: rows });
-        if (opening.length) await startAssessmentWorkflows(Context.current().client, input.assessments!.taskQueue, opening);
+        if (recorded.length) this.assessments.push({ assessments: recorded });
       },
       recordAssessments: async (input: RecordAssessmentsInput) => {
         this.assessments.push(input);
@@ -343,40 +342,35 @@ export class CourseDriver {
     return st;
   }
 
+  /** The client answers one instrument of a step's form (the course's `submitAnswers` Update), once its rows are written. */
   async answer(stepKey: string, instrumentId: string, answers?: unknown[]) {
-    const handle = this.h.env.client.workflow.getHandle(assessmentWorkflowId(`${this.courseId}/${stepKey}`));
-    const input: SubmitAnswersInput = { instrumentId: instrumentId as SubmitAnswersInput['instrumentId'], answers: answers ?? BENIGN_ANSWERS[instrumentId]! };
-    // The child starts with the step, a moment after the course's own first task.
-    for (let i = 0; ; i++) {
-      try {
-        return await handle.executeUpdate(submitAnswersUpdate, { args: [input] });
-      } catch (err) {
-        if (i > 50 || !(err instanceof Error) || err.name !== 'WorkflowNotFoundError') throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const a = await this.form(stepKey);
+    const input: CourseAnswersInput = { assessmentId: a.id, instrumentId: instrumentId as CourseAnswersInput['instrumentId'], answers: answers ?? BENIGN_ANSWERS[instrumentId]! };
+    return this.handle.executeUpdate(submitAnswersUpdate, { args: [input] });
   }
 
-  async answerAll(stepKey: string, overrides: Record<string, unknown[]> = {}) {
+  /** A step's form as projected, once its invitation rows are written (the course opened it in that task). */
+  async form(stepKey: string): Promise<ProjectedCourse['assessments'][number]> {
     let a: ProjectedCourse['assessments'][number] | undefined;
-    // The child writes its rows as it starts, a moment after the course opened the step.
     for (let k = 0; k < 250 && !a; k++) {
       const v = await this.state();
       a = v.assessments.find((x) => x.id === `${this.courseId}/${stepKey}`) ?? v.assessments.find((x) => x.stepKey === stepKey);
       if (!a) await new Promise((r) => setTimeout(r, 20));
     }
     if (!a) throw new Error(`no assessment for ${stepKey} (${(await this.step(stepKey))?.status ?? 'pending'})`);
+    return a;
+  }
+
+  async answerAll(stepKey: string, overrides: Record<string, unknown[]> = {}) {
+    const a = await this.form(stepKey);
     for (const i of a.instruments) await this.answer(stepKey, i, overrides[i]);
     await this.heard(a.id);
   }
 
   /**
    * Waits (real time, bounded) until the course has recorded that the assessment ended; returns how
-   * ('completed', 'partial', 'missed', 'cancelled'). The assessment tells the course by signal as it
-   * ends: a staff member's next action comes after the course has heard it. A test acting at once
-   * races that signal, and an action that cancels the assessment (withdraw, a step moving on) then
-   * asks the server to cancel a closed workflow, which the Java test server never answers (the dev
-   * server does, and the course goes on): the action's Update hangs (src/workflows/README.md).
+   * ('completed', 'partial', 'missed', 'cancelled'). The last answer's Update answers once the course
+   * has recorded it, so after answerAll this returns at once; after an expiry it waits for the timer's task.
    */
   async heard(assessmentId: string): Promise<string> {
     const until = Date.now() + 15_000;

@@ -1,6 +1,6 @@
 // Replays the committed histories (recorded from the real dev server by scripts/record-histories.ts:
-// one complete course per shipped protocol and the branches that matter, with their assessment
-// children) against the current workflow code. A failure here means a change is not replay-safe:
+// one complete course per shipped protocol and the branches that matter; a course holds its
+// assessments, src/workflows/forms.ts) against the current workflow code. A failure here means a change is not replay-safe:
 // before the first release, re-record; after it, patch or version (see src/workflows/README.md).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,14 +25,15 @@ beforeAll(() => {
   }
 });
 
-test('there are committed histories: a complete course of every shipped protocol, and each branch with its assessment children', () => {
+test('there are committed histories: a complete course of every shipped protocol, and each branch', () => {
   for (const p of listProtocols()) expect(files).toContain(`${p.id}-complete-run1.json.gz`);
   for (const branch of ['kap-office-critical-hold', 'kap-office-no-show-pause', 'kap-office-withdrawal', 'iv-series-continue-as-new', 'kap-office-maintenance-booster', 'kap-office-moved', 'spravato-rems-form-late']) {
     expect(files).toContain(`${branch}-run1.json.gz`);
-    expect(files.some((f) => f.startsWith(`${branch}-assessment-`))).toBe(true);
   }
   // The continue-as-new branch holds more than one run.
   expect(files).toContain('iv-series-continue-as-new-run2.json.gz');
+  // No assessment workflows any more: a history per course run only.
+  expect(files.filter((f) => !/-run\d+\.json\.gz$/.test(f))).toEqual([]);
 });
 
 test('every committed history replays on the current workflow code', async () => {

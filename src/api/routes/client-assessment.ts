@@ -30,9 +30,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getInstrument, InvalidAnswersError, type Instrument, type InstrumentId } from '../../domain';
 import { createClientLinks, resolveSecretKey, type ClientLinkFailure } from '../../security/client-links';
-import { lostToTaskFailure } from '../../client/course-actions';
-import { assessmentWorkflowId } from '../../workflows/assessment-machine';
-import type { SubmitAnswersResult } from '../../workflows/messages';
+import { lostToTaskFailure, submitFormAnswers } from '../../client/course-actions';
 import type { AppDeps } from '../context';
 import { html, page, type SafeHtml } from '../html';
 import { CLIENT_LINK_LIMITS } from '../rate-limits';
@@ -469,7 +467,7 @@ ${errorSummary(instruments, errors, notice ?? (errors.size ? 'Some answers are m
     const closed: LateSubmission[] = [];
     for (const s of complete) {
       try {
-        const r = await deps.temporal.workflow.getHandle(assessmentWorkflowId(g.assessmentId)).executeUpdate<SubmitAnswersResult, [typeof s]>('submitAnswers', { args: [s] });
+        const r = await submitFormAnswers(deps.temporal, g.assessmentId, s);
         if (r.showCrisisResources) endorsed = true;
         recorded.push(getInstrument(s.instrumentId)!);
       } catch (err) {
@@ -560,7 +558,7 @@ ${errorSummary(instruments, errors, notice ?? (errors.size ? 'Some answers are m
     const lost: LateSubmission[] = [];
     for (const s of submissions) {
       try {
-        const r = await deps.temporal.workflow.getHandle(assessmentWorkflowId(g.assessmentId)).executeUpdate<SubmitAnswersResult, [typeof s]>('submitAnswers', { args: [s] });
+        const r = await submitFormAnswers(deps.temporal, g.assessmentId, s);
         if (r.showCrisisResources) endorsed = true;
       } catch (err) {
         if (lostToTaskFailure(err)) {

@@ -1,5 +1,5 @@
 // The course machine: the progression (progression.ts) with every action's handler (handlers/<group>.ts),
-// the assessment children's reports, and the views. Emits domain events (events.ts); knows nothing of
+// what the course's open forms report (src/workflows/forms.ts), and the views. Emits domain events (events.ts); knows nothing of
 // rows, Temporal or the clock. src/workflows/course-machine.ts adds the rows those events become.
 import type { Protocol } from '../../domain/protocol';
 import type { AssessmentCriticalSignal, AssessmentFinishedSignal, CourseActionName, CourseActionRequests, LateCriticalAnswerInput } from '../contracts';
@@ -65,7 +65,7 @@ export class CourseMachineCore extends Progression {
     return handler(this, parsed.input, now);
   }
 
-  // ---------------------------------------------------------------- the assessment children's reports
+  // ---------------------------------------------------------------- what the open forms report
 
   onAssessmentCritical(sig: AssessmentCriticalSignal, now: number): void {
     onAssessmentCritical(this, sig, now);

@@ -12,7 +12,6 @@ import type { Protocol, Role } from '../../domain/protocol';
 import { riskRank, type RiskLevel } from '../../domain/rules/suicide-risk';
 import type { InstrumentId } from '../../domain/instruments/instrument-id';
 import { isoTime as iso } from '../../domain/time';
-import { courseWorkflowId } from '../workflow-ids';
 import type { AssessmentInput } from '../assessment-machine';
 import type { BpReading } from '../../domain/rules/discharge-readiness';
 import type { ActorRef, AssessmentInstrumentResult, CourseActionInputs, CourseActionName } from '../contracts';
@@ -496,7 +495,6 @@ export class Progression {
       assessmentId: id,
       courseId: this.state.courseId,
       clinicId: this.state.clinicId,
-      parentWorkflowId: courseWorkflowId(this.state.courseId),
       stepKey,
       instruments,
       trigger,

@@ -1,4 +1,4 @@
-// Assessments: the staff action that sends one (send-assessment), and what the assessment children
+// Assessments: the staff action that sends one (send-assessment), and what the course's open forms
 // report back: a critical answer (a suicide-risk hold), the end of an assessment (its results, and the
 // assessment step it completes, and in maintenance the booster rule on its PHQ-9), and a critical
 // answer given on a link that had already closed.

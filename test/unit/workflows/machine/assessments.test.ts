@@ -1,6 +1,6 @@
 // Assessments: the scheduled sends at each assessment point, staff-sent ones, results, missed and
-// partial notices, critical answers (from the assessment child and on an old link), and the
-// assessment child's own machine (reminders, expiry, scoring, triage).
+// partial notices, critical answers (from an open form and on an old link), and the
+// form's own machine (reminders, expiry, scoring, triage).
 import { AssessmentMachine, Course, DAY, GOOD_CHECK, H, NO_HARD_STOPS, NO_REVIEW_ITEMS, Rejection, answers, eventTypes, iso, notes, rejection, rows, stepStates, T0, type AssessmentInput } from './helpers';
 
 describe('scheduled sends', () => {
@@ -110,10 +110,10 @@ describe('send-assessment (staff)', () => {
   });
 });
 
-describe('critical answers from an assessment child', () => {
+describe('critical answers from an open form', () => {
   const signal = (at: number) => ({ assessmentId: 'c1/dose-1', level: 'moderate' as const, codes: ['phq9-item9-positive'], summary: 'PHQ-9 item 9 = 2 (thoughts of death or self-harm)', at });
 
-  test('open a suicide-risk hold (the child alerts the clinicians itself), raise the risk, hold the next pre-dose check and the dose', () => {
+  test('open a suicide-risk hold (the form alerts the clinicians itself), raise the risk, hold the next pre-dose check and the dose', () => {
     const c = new Course().readyToDose();
     c.act('schedule', { stepKey: 'dose-1', startsInHours: 24 });
     c.out();
@@ -218,12 +218,11 @@ describe('ending a course cancels pending assessments', () => {
   });
 });
 
-describe('the assessment child machine', () => {
+describe('the assessment machine (one open form)', () => {
   const input = (o: Partial<AssessmentInput> = {}): AssessmentInput => ({
     assessmentId: 'c1/dose-1',
     courseId: 'c1',
     clinicId: 'x1',
-    parentWorkflowId: 'course-c1',
     stepKey: 'dose-1',
     instruments: ['phq9', 'cssrs'],
     trigger: 'scheduled',

@@ -1,4 +1,4 @@
-// The assessment child records C-SSRS items 3-5 as not asked (null) after a "no" to item 2, whether
+// An assessment records C-SSRS items 3-5 as not asked (null) after a "no" to item 2, whether
 // the client's form left them blank or recorded "no" (the screener's skip rule: "If NO to 2, go
 // directly to question 6"; see test/unit/domain/cssrs-skip-rule.test.ts); a "yes" there is refused.
 import { AssessmentMachine, rejection, T0, H, type AssessmentInput } from './helpers';
@@ -7,7 +7,6 @@ const input: AssessmentInput = {
   assessmentId: 'c1/dose-1',
   courseId: 'c1',
   clinicId: 'x1',
-  parentWorkflowId: 'course-c1',
   stepKey: 'dose-1',
   instruments: ['cssrs'],
   trigger: 'scheduled',

@@ -176,7 +176,7 @@ export class Course {
     return this.step(id).status;
   }
 
-  /** The assessment child of a step (or ad-hoc) finishes: answered (default), or partial/missed with the given results. */
+  /** The form of a step (or ad-hoc) finishes: answered (default), or partial/missed with the given results. */
   finish(stepKey: string, o: { status?: 'completed' | 'partial' | 'missed'; item9?: number; risk?: 'none' | 'low' | 'moderate' | 'high'; results?: AssessmentInstrumentResult[] } = {}): void {
     const id = `${this.id}/${stepKey}`;
     const a = this.m.state.assessments[id];

@@ -7,7 +7,7 @@ describe('a new course', () => {
     const out = c.out();
     expect(c.m.current()).toEqual({ currentStep: 'screening', currentStepDeadline: iso(T0 + 168 * H) });
     expect(out.startAssessments.map((a) => [a.assessmentId, a.stepKey, a.instruments, a.trigger])).toEqual([['c1/screening', 'screening', ['phq9', 'gad7', 'pcl5', 'cssrs'], 'scheduled']]);
-    expect(out.startAssessments[0]).toMatchObject({ parentWorkflowId: 'course-c1', reminders: { everyHours: 24, count: 3 }, expiryHours: 96, timeScale: 1, safetyAlertRoles: ['prescriber', 'therapist'] });
+    expect(out.startAssessments[0]).toMatchObject({ courseId: 'c1', reminders: { everyHours: 24, count: 3 }, expiryHours: 96, timeScale: 1, safetyAlertRoles: ['prescriber', 'therapist'] });
     expect(stepStates(out)).toEqual({ screening: 'open' });
     expect(eventTypes(out)).toEqual(['course.started', 'step.opened']);
     expect(out.projection!.course).toMatchObject({ status: 'active', currentStep: 'screening', riskLevel: 'none', endedAt: null });
