@@ -75,6 +75,18 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     : CourseMachine.create(protocol, { courseId: input.courseId, clientId: input.clientId, clinicId: input.clinicId, timeScale: input.timeScale ?? 1, primaryClinicianId: input.primaryClinicianId ?? null }, Date.now());
 
   const forms = new Forms(input.forms ?? []);
+  // The forms the machine opens or cancels, applied at once, where the machine asked: before this
+  // function registers its handlers (an answer delivered with the course's first task, when that task
+  // was lost once after its projection committed and runs again, finds its form open), and after every
+  // input. Their rows and emails go out with the next flush.
+  const syncForms = (): void => {
+    const { start, cancel } = m.takeFormChanges();
+    if (!start.length && !cancel.length) return;
+    const now = Math.max(Date.now(), last);
+    for (const a of start) forms.start(a, now);
+    for (const id of cancel) forms.cancel(id);
+    rearm();
+  };
 
   // The latest time an input was applied at: an input never takes the machine back in time.
   let last = Date.now();
@@ -95,10 +107,12 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
       const t = at(target);
       for (const ended of forms.fire(t)) m.onAssessmentFinished(ended, t);
       m.tick(t);
+      syncForms();
       applied++;
     },
     notBefore: () => last,
   });
+  syncForms(); // the screening's form, opened by CourseMachine.create (or none on a continued run)
 
   // An operator's debug read (`temporal workflow query --type getCourseState`): never used by the
   // product or its tools, and it changes nothing. The course's record is in PostgreSQL.
@@ -114,6 +128,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
         // What the action created: an assessment ('send-assessment'), a safety hold (a held pre-dose check, an adverse event).
         const holdId = m.state.holds.find((h) => !holdsBefore.has(h.id))?.id;
         const ids = { ...(assessmentId ? { assessmentId } : {}), ...(holdId ? { holdId } : {}) };
+        syncForms();
         const mine = ++applied;
         rearm();
         // Answer once the change is in the database, so the caller reads what it just did.
@@ -137,6 +152,7 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
       const r = asFailure(() => forms.answer(sub, t));
       for (const critical of r.critical) m.onAssessmentCritical(critical, t);
       for (const ended of r.finished) m.onAssessmentFinished(ended, t);
+      syncForms();
       const mine = ++applied;
       rearm();
       await condition(() => flushed >= mine);
@@ -213,13 +229,8 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
   const flush = async () => {
     while (pending()) {
       const seq = applied;
+      syncForms(); // (already applied where the machine asked; this is a safety net)
       const out = m.takeOutput();
-      // The forms this output opens and cancels (forms.ts).
-      const invitedAt = Date.now();
-      for (const a of out.startAssessments) forms.start(a, invitedAt);
-      for (const id of out.cancelAssessments) forms.cancel(id);
-      // Their reminders and expiry join the wake timer.
-      if (out.startAssessments.length || out.cancelAssessments.length) rearm();
       const f = forms.take();
       // Their rows go into the projection's statement: invitations written once, answers as they stand.
       const rows = f.opened.length || f.records.length ? { invite: f.opened, record: f.records } : undefined;

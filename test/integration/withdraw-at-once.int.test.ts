@@ -4,6 +4,7 @@
 // in one task. (When the form was a workflow of its own, the server refused a start and a cancel of
 // one child in one task and failed the task, losing the withdrawal with it: the coordinator got 409
 // "was closing" for a course that was not.) Now the form is cancelled before its invitation goes out.
+import { submitAssessment } from '../../src/client/course-actions';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, tokenFor, uid } from './api-helpers';
@@ -39,14 +40,23 @@ async function eventTypes(workflowId: string): Promise<string[]> {
   return (history.events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes'))!.replace(/EventAttributes$/, ''));
 }
 
-test('a withdrawal sent before the engine took the first step is answered, ends the course and cancels its screening', async () => {
+test('a withdrawal sent before the engine took the first step is answered, ends the course and cancels its screening; an answer sent then is recorded', async () => {
   const courseId = await enroll();
   const answer = withdraw(courseId);
-  // The Update reaches the server while no worker polls: the course's first task will carry it.
+  // A second course: the client's PHQ-9 reaches the course's first task the same way (as it does when
+  // that task was lost after its projection committed, and runs again): its form must be open already.
+  const answered = await enroll();
+  const phq9 = submitAssessment(stack.temporal, `${answered}/screening/phq9`, [1, 1, 1, 1, 1, 1, 1, 1, 0]);
+  // The Updates reach the server while no worker polls: each course's first task will carry its own.
   await new Promise((r) => setTimeout(r, 1_500));
   stack.runWorker();
   const res = await answer;
   expect({ status: res.status, body: res.body }).toMatchObject({ status: 200, body: { outcome: 'withdrawn' } });
+  const reply = await phq9;
+  expect(reply).toMatchObject({ instrumentId: 'phq9', total: 8 });
+  expect([...reply.remaining].sort()).toEqual(['cssrs', 'gad7', 'pcl5']);
+  const row = await stack.db.selectFrom('assessments').select(['status', 'total']).where('id', '=', `${answered}/screening/phq9`).executeTakeFirstOrThrow();
+  expect(row).toMatchObject({ status: 'completed', total: 8 });
 
   // The course closes after the answer (it waits for its messages and the screening's cancellation).
   expect(await stack.temporal.workflow.getHandle(courseWorkflowId(courseId)).result()).toMatchObject({ status: 'withdrawn' });
@@ -61,11 +71,11 @@ test('a withdrawal sent before the engine took the first step is answered, ends 
   expect(events).not.toContain('workflowTaskFailed');
   expect(events.at(-1)).toBe('workflowExecutionCompleted');
 
-  const row = await eventually(async () => {
+  const ended = await eventually(async () => {
     const r = await stack.db.selectFrom('courses').select(['status', 'end_reason', 'ended_at']).where('id', '=', courseId).executeTakeFirst();
     return r?.ended_at ? r : undefined;
   });
-  expect(row).toMatchObject({ status: 'withdrawn', end_reason: 'withdrawn: enrolled the wrong client' });
+  expect(ended).toMatchObject({ status: 'withdrawn', end_reason: 'withdrawn: enrolled the wrong client' });
   // The screening's rows say cancelled, and its invitation never went out.
   const screening = await stack.db.selectFrom('assessments').select(['status']).where('course_id', '=', courseId).where('step_key', '=', 'screening').execute();
   expect(screening.length).toBeGreaterThan(0);

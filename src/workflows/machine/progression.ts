@@ -785,6 +785,17 @@ export class Progression {
     this.out.course = true;
   }
 
+  /**
+   * Takes only the assessments to open and to cancel, leaving the rest of the output buffered: the
+   * workflow opens its forms at once, before any other input can arrive (src/workflows/course.ts).
+   */
+  takeFormChanges(): { start: AssessmentInput[]; cancel: string[] } {
+    const { start, cancel } = this.out;
+    this.out.start = [];
+    this.out.cancel = [];
+    return { start, cancel };
+  }
+
   hasOutput(): boolean {
     const o = this.out;
     return o.course || o.resync || o.steps.size > 0 || o.events.length > 0 || o.notifications.length > 0 || o.start.length > 0 || o.cancel.length > 0;
