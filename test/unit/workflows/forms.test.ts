@@ -3,7 +3,7 @@
 // that an open form crosses continue-as-new intact.
 import type { AssessmentInput } from '../../../src/workflows/assessment-machine';
 import { Forms } from '../../../src/workflows/forms';
-import { Rejection } from '../../../src/workflows/rejection';
+import { rejection } from './machine/helpers';
 
 const H = 3_600_000;
 const T0 = Date.parse('2026-12-02T09:00:00Z');
@@ -22,16 +22,6 @@ const input = (o: Partial<AssessmentInput> = {}): AssessmentInput => ({
 });
 const PHQ9_OK = [1, 1, 1, 1, 1, 1, 1, 1, 0];
 const GAD7_OK = [1, 1, 1, 1, 1, 1, 1];
-const rejection = (fn: () => unknown): Rejection => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof Rejection) return err;
-    throw err;
-  }
-  throw new Error('not rejected');
-};
-
 test('opening a form: its invitation rows and its one invitation email, keyed for exactly once', () => {
   const f = new Forms();
   f.start(input(), T0);
