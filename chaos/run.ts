@@ -52,9 +52,9 @@ const opts = {
   /**
    * Seconds allowed after the faults for every course to end (a deadline: the run goes on as soon as
    * they have). A worker killed just after claiming an email (the last kill can come 5 s before the
-   * window ends) leaves it claimed for the outbox lease (2 min); the retry that sends it comes after the
-   * attempt's 30 s start-to-close timeout and a backoff of up to 1 min, and an assessment waits for its
-   * invitation before it ends: up to ~3.5 min in which a course holding a dose for that form waits.
+   * window ends) leaves it claimed for the outbox lease (40 s, src/activities/notify.ts); the retry
+   * that sends it comes after the attempt's 30 s start-to-close timeout and the backoff (1, 2, 4, 8 s…),
+   * and a course waits for its emails before it ends: about 45 s to a minute.
    */
   drain: option('drain', 'CHAOS_DRAIN', 300),
   /** Protocol days per real day: 864,000 = 10 protocol days per second. */

@@ -104,6 +104,7 @@ async function main(): Promise<number> {
 
     // Mid-run: once every course has started and mail is flowing, worker 1 goes (SIGKILL, no restart).
     let killAt = 0;
+    let sendingAtKill = -1;
     const killer = (async () => {
       while (Date.now() < deadline) {
         const ended = drivers.filter((d) => d.last && ENDED.has(d.last.status)).length;
@@ -113,6 +114,9 @@ async function main(): Promise<number> {
       }
       killAt = Date.now();
       await w1.kill();
+      // Emails claimed when the worker died (some by worker 2, still alive): a claim of the dead worker's
+      // holds its row for the outbox lease (src/activities/notify.ts, DEFAULT_LEASE_MS), then a retry sends.
+      sendingAtKill = Number((await db.selectFrom('email_outbox').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'sending').executeTakeFirstOrThrow()).n);
       say(`SIGKILL worker 1 (pid ${w1.process.pid}): ${drivers.filter((d) => d.last && ENDED.has(d.last.status)).length}/${drivers.length} courses ended, ${cluster.sink.received.length} emails received so far`);
     })();
     const progress = setInterval(() => say(`progress: ${drivers.filter((d) => d.last && ENDED.has(d.last.status)).length}/${drivers.length} ended, ${cluster.sink.received.length} emails received`), 20_000);
@@ -131,6 +135,7 @@ async function main(): Promise<number> {
     const { workers, timedOut } = await tasksByWorker(client, killAt);
     // Tasks lost with the killed worker, and timeline entries their projections had written that the
     // courses never recorded, removed by a resync (src/workflows/README.md, "A lost task's projection").
+    const lastSent = await db.selectFrom('email_outbox').select((eb) => eb.fn.max('sent_at').as('at')).executeTakeFirstOrThrow();
     const notRecorded = await db.selectFrom('audit_log').select((eb) => eb.fn.countAll<string>().as('n')).where('action', '=', 'course-event.not-recorded').executeTakeFirstOrThrow();
     const host = os.hostname();
     const killed = workers.get(`${w1.process.pid}@${host}`);
@@ -165,6 +170,8 @@ async function main(): Promise<number> {
       },
       lostTasks: { timedOut, timelineEntriesNotRecorded: Number(notRecorded.n) },
       killAtS: Math.round((killAt - t0) / 1000),
+      emailsSendingAtKill: sendingAtKill,
+      lastEmailSentAtS: lastSent.at ? Math.round((new Date(lastSent.at as unknown as string).getTime() - t0) / 1000) : null,
       workflowsRunningAtEnd: running,
       host: { cpus: os.cpus().length, loadAvgStart: Number(loadAtStart.toFixed(2)), loadAvgEnd1m: Number(os.loadavg()[0]!.toFixed(2)) },
       problems: report.problems.length + topologyProblems.length,

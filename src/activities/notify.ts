@@ -6,7 +6,8 @@
 //    handing the message over. A row already `sent` (or finally failed) ends the activity: retries and
 //    replays send nothing. One attempt at a time may send: a concurrent attempt (Temporal retried after
 //    a timeout while the first still runs) finds a live lease and fails retryably; it gets the row only
-//    if the lease expires.
+//    if the lease expires. The lease decides only how soon a crashed attempt's email goes out (DEFAULT_LEASE_MS);
+//    exactly once rests on the claim token, which step 3 checks before the message is handed over.
 // 2. Recipients are resolved from the database (workflows never hold addresses), the message is
 //    rendered, and a client-facing message passes the clinical-detail guard or is `blocked`. A failure
 //    worth retrying puts the row back to `pending`.
@@ -70,7 +71,7 @@ export interface NotifyDeps {
   /** Base URL of the dashboard, for links in staff email. */
   publicUrl: string;
   log?: Logger;
-  /** How long a claim holds the row; must exceed the longest send (default 2 minutes). */
+  /** How long a claim holds the row (DEFAULT_LEASE_MS). */
   leaseMs?: number;
   /** Test seam: runs after the server accepted the message and before it is recorded. */
   afterSend?: (key: string) => Promise<void> | void;
@@ -113,12 +114,24 @@ interface Resolved {
   clinic: { name: string; timezone: string };
 }
 
+/**
+ * How long a claim holds its outbox row: the delay before a retry may send the email of an attempt
+ * whose worker died holding the claim (a safety alert's too). It is not what keeps an email from going
+ * twice: an attempt still alive past its lease, whose row another attempt has claimed, finds its claim
+ * token gone when it records `submitted_at` and hands nothing over (test/integration/mail-notify.int.test.ts,
+ * "lease ran out"). So the lease only needs to outlast what Temporal itself waits before it retries a
+ * live attempt (the activity's 30 s start-to-close timeout) so healthy attempts are not taken over; with
+ * the retry's backoff (1, 2, 4, 8 s…) a crashed attempt's email goes out about 45 s after the crash
+ * (with 2 minutes, as before, about 2.5: the cluster chaos test measured it, docs/performance.md).
+ */
+export const DEFAULT_LEASE_MS = 40_000;
+
 export function createNotifyActivities(deps: NotifyDeps) {
   const { db, mailer, log } = deps;
   // A rehearsal's sandbox clinic: its mail is stored on this machine, never sent (src/mail/sandbox.ts).
   const isSandbox = sandboxLookup(db);
   const sandboxMailer = createSandboxMailer(db, mailer.from);
-  const leaseMs = deps.leaseMs ?? 120_000;
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const domain = domainOf(mailer.from);
   const base = deps.publicUrl.replace(/\/+$/, '');
 
@@ -371,8 +384,9 @@ export function createNotifyActivities(deps: NotifyDeps) {
       throw ApplicationFailure.retryable(failureMessage('notify-prepare-failed', input.key, err instanceof Error ? err.name : undefined), 'NotifyPrepareFailed');
     }
 
-    // 3. Send; the row records the hand-over before the message data goes out.
+    // 3. Send; the row records the hand-over before the message data goes out, if the claim is still ours.
     let result;
+    let claimLost = false;
     try {
       result = await ((await isSandbox(claimed.clinic_id)) ? sandboxMailer : mailer).send(
         {
@@ -394,7 +408,10 @@ export function createNotifyActivities(deps: NotifyDeps) {
               .where('claim_token', '=', claimToken)
               .where('status', '=', 'sending')
               .executeTakeFirst();
-            if (Number(marked.numUpdatedRows) !== 1) throw new Error('claim lost before the message was handed over');
+            if (Number(marked.numUpdatedRows) !== 1) {
+              claimLost = true;
+              throw new Error('claim lost before the message was handed over');
+            }
           },
         },
       );
@@ -416,6 +433,12 @@ export function createNotifyActivities(deps: NotifyDeps) {
         await auditOutcome(claimed, 'email.failed', { smtp: err.responseCode ?? null }, resolved.clientId);
         log?.error({ key: input.key, messageId, smtp: err.responseCode }, 'email refused by the SMTP server');
         throw permanent(failureMessage('smtp-refused', input.key, err.responseCode ? `SMTP ${err.responseCode}` : undefined), 'SmtpRejected');
+      }
+      if (claimLost) {
+        // This attempt outlived its lease and another claimed the row: that one sends. A retry of this
+        // attempt finds the row settled (or still claimed, and waits).
+        log?.warn({ key: input.key }, 'email claim taken over by another attempt before the hand-over; not sent by this one');
+        throw ApplicationFailure.retryable(failureMessage('notify-claim-lost', input.key), 'NotifyClaimLost');
       }
       // Nothing was delivered: release the claim so the next retry can take it at once.
       await releaseClaim(input.key, claimToken, err);

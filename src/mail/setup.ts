@@ -16,7 +16,7 @@ export interface MailSettings {
   publicUrl: string;
   /** Signs client links (SECRET_KEY, or DATA_DIR/secret.key in development). */
   secretKey: string;
-  /** Claim lease of the notify activity, ms (default 2 minutes). */
+  /** Claim lease of the notify activity, ms (DEFAULT_LEASE_MS in src/activities/notify.ts). */
   leaseMs?: number;
   log?: Logger;
   /** Test seam: runs after the SMTP server accepted a message, before the outbox records it. */

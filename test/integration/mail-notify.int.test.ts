@@ -197,6 +197,35 @@ describe('notify: exactly once', () => {
     expect(new Set(smtp.received.map((r) => r.parsed.messageId)).size).toBe(2);
   });
 
+  test('an attempt still alive after its lease ran out, whose row a retry took over: the retry sends once, the late attempt hands nothing over', async () => {
+    const input = reminder();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    // The late attempt claims the row, then stalls before the SMTP conversation (a paused process, a
+    // pool queue behind a slow relay) for longer than its lease.
+    const stalled: Mailer = { from: mailer.from, close: () => undefined, send: async (mail, hooks) => (await gate, mailer.send(mail, hooks)) };
+    const late = createNotifyActivities({ db, mailer: stalled, publicUrl: PUBLIC_URL, links: createClientLinks({ db, secretKey: SECRET, publicUrl: PUBLIC_URL }), leaseMs: 300 }).notify(input);
+    for (let i = 0; i < 100 && (await db.selectFrom('email_outbox').select('status').where('key', '=', input.key).executeTakeFirst())?.status !== 'sending'; i++) await sleep(20);
+    expect((await outbox(input.key)).status).toBe('sending');
+    // While the lease holds, a retry waits.
+    expect((await failureOf(activities({ leaseMs: 300 }).notify(input))).type).toBe('NotifyInProgress');
+    await sleep(400);
+    expect((await activities({ leaseMs: 300 }).notify(input)).status).toBe('sent');
+
+    open();
+    const failure = await failureOf(late);
+    expect(failure.type).toBe('NotifyClaimLost');
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).not.toContain('@');
+    expect(smtp.received).toHaveLength(1);
+    const row = await outbox(input.key);
+    expect(row.status).toBe('sent');
+    expect(row.claim_token).toBeNull();
+    // Temporal's retry of the late attempt settles on the row.
+    expect((await activities().notify(input)).status).toBe('already-sent');
+    expect(smtp.received).toHaveLength(1);
+  });
+
   test('first attempts as local activities: two at once; the next is handed back before its row, a regular attempt is never held back', async () => {
     // Sends held after the server's 250, before the record: two local attempts in flight.
     let release!: () => void;
