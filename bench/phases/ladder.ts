@@ -24,6 +24,7 @@
 // in-process; the Temporal dev server; the PGlite child or this database's PostgreSQL backends).
 import crypto from 'node:crypto';
 import os from 'node:os';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
@@ -132,6 +133,12 @@ export interface LadderSample {
   /** Until both workers were idle before this step (the previous step's tail). */
   idleWaitMs: number;
   cpuSecondsPerCourse: Record<string, number | null>;
+  /**
+   * This process's main thread during the step (the API side, the activities, the driver): how late
+   * its event loop ran (p99, max) and the garbage collector's pauses (total ms, and how many were full
+   * mark-compacts). Stalls here are what a first-step p95 far above its p50 points to.
+   */
+  mainThread: { loopDelayP99Ms: number; loopDelayMaxMs: number; gcPauseMs: number; gcMajor: number };
   loadAvg1m: { before: number; after: number };
   keptUp: boolean;
 }
@@ -209,6 +216,16 @@ export async function benchLadder(opts: LadderOptions) {
     let errors = 0;
     let refused = 0;
     const loadBefore = os.loadavg()[0]!;
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const gc = { ms: 0, major: 0 };
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gc.ms += e.duration;
+        if (((e as unknown as { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
+      }
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
     const cpu0 = await cpuNow();
     const start = Date.now() + 20;
     const windowEnd = start + seconds * 1000;
@@ -280,6 +297,9 @@ export async function benchLadder(opts: LadderOptions) {
     await poller;
     if (kind === 'engine') await readInvitations();
     const cpu1 = await cpuNow();
+    loopDelay.disable();
+    gcObserver.disconnect();
+    const mainThread = { loopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 0), loopDelayMaxMs: round(loopDelay.max / 1e6, 0), gcPauseMs: round(gc.ms, 0), gcMajor: gc.major };
 
     const keys = [...scheduledOf.keys()];
     if (kind === 'engine') engineCourses.push(...keys);
@@ -316,6 +336,7 @@ export async function benchLadder(opts: LadderOptions) {
       drainMs: Math.max(0, drainedAt - windowEnd),
       idleWaitMs,
       cpuSecondsPerCourse: { engineProcess: per(engineProcess), temporalServer: per(temporalServer), database: database === null ? null : per(database), total: per(engineProcess + temporalServer + (database ?? 0)) },
+      mainThread,
       loadAvg1m: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
       keptUp: errors === 0 && refused === 0 && done >= 0.95 * n && completedPerS >= 0.95 * rate && Number.isFinite(p95) && p95 < p95LimitMs,
     };
@@ -470,7 +491,7 @@ export async function benchLadder(opts: LadderOptions) {
     log(
       `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s${probe === 'bisection' ? ' (bisection)' : ''}: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
         (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
-        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
+        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
     );
     return s;
   };
@@ -564,6 +585,7 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
           backlogAtEnd: med((s) => s.backlogAtEnd),
           refused: med((s) => s.refused),
           cpuSecondsPerCourse: Object.fromEntries(['engineProcess', 'temporalServer', 'database', 'total'].map((k) => [k, med((s) => s.cpuSecondsPerCourse[k])])),
+          mainThread: { loopDelayP99Ms: med((s) => s.mainThread?.loopDelayP99Ms), loopDelayMaxMs: med((s) => s.mainThread?.loopDelayMaxMs), gcPauseMs: med((s) => s.mainThread?.gcPauseMs), gcMajor: med((s) => s.mainThread?.gcMajor) },
           loadAvg1m: spread(ss.map((s) => s.loadAvg1m.before)),
         };
       })
