@@ -191,11 +191,20 @@ export async function benchLadder(opts: LadderOptions) {
 
   // Clients for every engine enrollment of the run, seeded at once (server-side generate_series).
   const WARM_SECONDS = Math.min(seconds, 5);
-  const perRepeat = rates.reduce((a, r) => a + 2 * Math.round(r * seconds), 0);
-  const halfKneeClients = opts.staff ? Math.ceil((Math.max(...rates) / 2) * seconds) + 1 : 0;
+  // Per repeat: two samples per fixed rate, and two per bisection step (each below the top rate); then
+  // the staff windows at half the knee (open and closed loop). An enrollment refused by admission
+  // still takes its client. Running out is a bench error (nextClientId), never counted as the engine's.
+  const maxRate = Math.max(...rates);
+  const perRepeat = rates.reduce((a, r) => a + 2 * Math.round(r * seconds), 0) + (opts.refineSteps ?? 3) * 2 * Math.round(maxRate * seconds);
+  const halfKneeClients = opts.staff ? 2 * (Math.ceil((maxRate / 2) * seconds) + 1) : 0;
   const clientIds = await seedClients(db, 'bench-ladder', perRepeat * repeats + Math.round(2 * WARM_SECONDS) + halfKneeClients, `bench-ladder-${runId}-`);
   const engineCourses: string[] = [];
   let nextClient = 0;
+  const nextClientId = (): string => {
+    const id = clientIds[nextClient++];
+    if (id === undefined) throw new Error(`bench: the ${clientIds.length} seeded clients are used up (the seeding in bench/phases/ladder.ts undercounts this run's enrollments)`);
+    return id;
+  };
 
   // CPU-seconds by process.
   const devServerPid = infra.devServer?.process.pid;
@@ -251,7 +260,7 @@ export async function benchLadder(opts: LadderOptions) {
       const wait = due - Date.now();
       if (wait > 0) await sleep(wait);
       if (kind === 'engine') {
-        const clientId = clientIds[nextClient++]!;
+        const clientId = nextClientId();
         inflight.push(
           enrollClient({ db, temporal, taskQueue: engineQueue, admission }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
             ({ course }) => void scheduledOf.set(course.id, due),
