@@ -194,8 +194,9 @@ export async function benchLadder(opts: LadderOptions) {
   // Per repeat: two samples per fixed rate, and two per bisection step (each below the top rate); then
   // the staff windows at half the knee (open and closed loop). An enrollment refused by admission
   // still takes its client. Running out is a bench error (nextClientId), never counted as the engine's.
+  const refineSteps = opts.refineSteps ?? 3;
   const maxRate = Math.max(...rates);
-  const perRepeat = rates.reduce((a, r) => a + 2 * Math.round(r * seconds), 0) + (opts.refineSteps ?? 3) * 2 * Math.round(maxRate * seconds);
+  const perRepeat = rates.reduce((a, r) => a + 2 * Math.round(r * seconds), 0) + refineSteps * 2 * Math.round(maxRate * seconds);
   const halfKneeClients = opts.staff ? 2 * (Math.ceil((maxRate / 2) * seconds) + 1) : 0;
   const clientIds = await seedClients(db, 'bench-ladder', perRepeat * repeats + Math.round(2 * WARM_SECONDS) + halfKneeClients, `bench-ladder-${runId}-`);
   const engineCourses: string[] = [];
@@ -491,7 +492,6 @@ export async function benchLadder(opts: LadderOptions) {
 
   const samples: LadderSample[] = [];
   const skipped: Array<{ kind: LadderKind; offeredPerS: number; repeat: number }> = [];
-  const refineSteps = opts.refineSteps ?? 3;
   const step = async (kind: LadderKind, rate: number, repeat: number, probe: LadderSample['probe']) => {
     const idleWaitMs = await waitIdleBoth(engine.worker, baselineWorker);
     await sleep(500);

@@ -37,7 +37,7 @@ beforeEach(() => {
   smtp.onConnect = null;
 });
 
-function activities(opts: { leaseMs?: number; afterSend?: (key: string) => void | Promise<void>; links?: ReturnType<typeof createClientLinks> } = {}) {
+function activities(opts: { leaseMs?: number; afterSend?: (key: string) => void | Promise<void>; links?: ReturnType<typeof createClientLinks>; mailer?: Mailer } = {}) {
   const links = opts.links ?? createClientLinks({ db, secretKey: SECRET, publicUrl: PUBLIC_URL });
   return createNotifyActivities({ db, mailer, publicUrl: PUBLIC_URL, ...opts, links });
 }
@@ -204,13 +204,14 @@ describe('notify: exactly once', () => {
     // The late attempt claims the row, then stalls before the SMTP conversation (a paused process, a
     // pool queue behind a slow relay) for longer than its lease.
     const stalled: Mailer = { from: mailer.from, close: () => undefined, send: async (mail, hooks) => (await gate, mailer.send(mail, hooks)) };
-    const late = createNotifyActivities({ db, mailer: stalled, publicUrl: PUBLIC_URL, links: createClientLinks({ db, secretKey: SECRET, publicUrl: PUBLIC_URL }), leaseMs: 300 }).notify(input);
+    // The lease is long enough for the retry below to find it live on a loaded machine, and short for the test.
+    const late = activities({ mailer: stalled, leaseMs: 1500 }).notify(input);
     for (let i = 0; i < 100 && (await db.selectFrom('email_outbox').select('status').where('key', '=', input.key).executeTakeFirst())?.status !== 'sending'; i++) await sleep(20);
     expect((await outbox(input.key)).status).toBe('sending');
     // While the lease holds, a retry waits.
-    expect((await failureOf(activities({ leaseMs: 300 }).notify(input))).type).toBe('NotifyInProgress');
-    await sleep(400);
-    expect((await activities({ leaseMs: 300 }).notify(input)).status).toBe('sent');
+    expect((await failureOf(activities({ leaseMs: 1500 }).notify(input))).type).toBe('NotifyInProgress');
+    await sleep(1600);
+    expect((await activities({ leaseMs: 1500 }).notify(input)).status).toBe('sent');
 
     open();
     const failure = await failureOf(late);
