@@ -93,6 +93,14 @@ const json = (v: unknown) => JSON.stringify(v ?? {});
  * in one round trip. PGlite serves a single connection, so a round trip saved on the worker's
  * projections is one the API's enrollment and staff actions do not wait behind.
  */
+/**
+ * The audit log's key of a timeline entry: its id and its time (ms). An entry's id is its number on the
+ * course's timeline, which a lost workflow task can have used for another entry (projections.ts).
+ */
+export function timelineAuditKey(eventId: string, at: string): string {
+  return `course-event:${eventId}@${Date.parse(at)}`;
+}
+
 export type RowWrite = (qc: QueryCreator<Database>) => { execute(): Promise<unknown>; toOperationNode(): OperationNode };
 
 /**
@@ -246,9 +254,24 @@ export function courseRecordWrites(courseId: string, clinicId: string, records: 
           actor_id: r.actorId,
           detail: json(r.detail),
         }));
-        const write: RowWrite = (qc) => qc.insertInto('course_events').values(rows).onConflict((oc) => oc.column('id').doNothing());
+        // Written over when the row there is another entry: a workflow task that was lost after its
+        // projection committed (its worker died) numbered its own entries from the same counter, and
+        // the task the course did record numbers its entries there again (projections.ts: `lost`).
+        // A retry of the same projection writes the same rows, and changes nothing.
+        const update = ['seq', 'at', 'type', 'step_key', 'actor_type', 'actor_id', 'detail'] as const;
+        const write: RowWrite = (qc) =>
+          qc
+            .insertInto('course_events')
+            .values(rows)
+            .onConflict((oc) =>
+              oc
+                .column('id')
+                .doUpdateSet(fromExcluded(update))
+                .where(sql<boolean>`(course_events.at, course_events.type) is distinct from (excluded.at, excluded.type)`),
+            );
         // What a person did (a staff member, or a token without one) is also in the audit log, with who
-        // it was and the reason given (once per timeline event: the event id is the entry's key).
+        // it was and the reason given (once per timeline entry: the entry's id and time are the key, so
+        // an entry the course numbers where a lost task's was gets its own).
         const audited = uniqueRows(of('event'), (r) => r.id, 'first').filter((r) => r.actorType === 'staff' || r.actorType === 'token');
         if (!audited.length) return write;
         const auditRows = audited.map((r) => ({
@@ -258,7 +281,7 @@ export function courseRecordWrites(courseId: string, clinicId: string, records: 
           clinic_id: clinicId,
           client_id: sql<string | null>`(select client_id from courses where id = ${courseId})`,
           course_id: courseId,
-          event_key: `course-event:${r.id}`,
+          event_key: timelineAuditKey(r.id, r.at),
           at: r.at,
           detail: json({ ...r.detail, stepKey: r.stepKey, ...(r.by ? { by: r.by } : {}) }),
         }));

@@ -56,7 +56,16 @@ export interface CourseProjectionInput {
    * has not opened, the session rows of steps without a session.
    */
   resync?: { seq: number; unopenedSteps: string[]; sessionlessSteps: string[] };
+  /**
+   * The course's timeline counter after this transition. Entries numbered past it are removed (each a
+   * person made marked in the audit log as not held by the course): only a workflow task that was lost
+   * after its projection committed can have written them.
+   */
+  seq: number;
 }
+
+/** A transition's rows as the machine makes them (workflows/projection.ts); the workflow adds the counter. */
+export type TransitionRows = Omit<CourseProjectionInput, 'seq'>;
 
 export function stepRowId(courseId: string, stepKey: string): string {
   return `${courseId}/${stepKey}`;
@@ -84,38 +93,58 @@ function stepRow(courseId: string, clinicId: string, step: StepProjection) {
 
 const NOT_RECORDED = 'written by a workflow task that was lost before the course recorded it (the worker stopped): the course does not hold it';
 
-/** The removals of a resync (CourseProjectionInput.resync), as writes of the projection's one statement. */
-function resyncWrites(courseId: string, clinicId: string, r: NonNullable<CourseProjectionInput['resync']>): RowWrite[] {
+/** An entry's time in ms, as timelineAuditKey (course-records.ts) writes it into the audit key. */
+const atMs = (ref: string) => sql.raw(`(floor(extract(epoch from ${ref}) * 1000))::bigint::text`);
+
+/**
+ * The course's timeline rows the course does not hold: those numbered past its counter, and those
+ * numbered like an entry of this transition but another entry (another time or type). Only a workflow
+ * task that was lost after its projection committed writes such rows; a retry of this projection
+ * finds its own rows and none of these.
+ */
+function notHeld(courseId: string, seq: number, events: readonly { id: string; at: string; type: string }[]) {
+  const incoming = JSON.stringify(events.map((e) => ({ id: e.id, at: e.at, type: e.type })));
+  return sql<boolean>`lost.course_id = ${courseId} and (lost.seq > ${seq} or exists (select 1 from jsonb_to_recordset(${incoming}::jsonb) as n(id text, at timestamptz, type text) where n.id = lost.id and (n.at, n.type) is distinct from (lost.at, lost.type)))`;
+}
+
+/**
+ * The timeline entries of a lost task: those a person made are marked in the audit log as not held by
+ * the course (the log is append-only: their own entries stay). Entries past the counter are removed;
+ * those numbered like this transition's are written over by it (courseRecordWrites). Reads the
+ * statement's snapshot, so the marks name exactly the rows the statement replaces.
+ */
+function lostTimelineWrites(courseId: string, clinicId: string, seq: number, events: readonly { id: string; at: string; type: string }[]): RowWrite[] {
+  return [
+    (qc) =>
+      qc
+        .insertInto('audit_log')
+        .columns(['actor_type', 'actor_id', 'action', 'clinic_id', 'client_id', 'course_id', 'event_key', 'detail'])
+        .expression((eb) =>
+          eb
+            .selectFrom('course_events as lost')
+            .where(notHeld(courseId, seq, events))
+            .where('lost.actor_type', 'in', ['staff', 'token'])
+            .select([
+              sql<string>`'system'`.as('actor_type'),
+              sql<null>`null`.as('actor_id'),
+              sql<string>`'course-event.not-recorded'`.as('action'),
+              sql<string>`${clinicId}::text`.as('clinic_id'),
+              sql<string | null>`(select client_id from courses where id = ${courseId}::text)`.as('client_id'),
+              sql<string>`${courseId}::text`.as('course_id'),
+              sql<string>`'course-event-not-recorded:' || lost.id || '@' || ${atMs('lost.at')}`.as('event_key'),
+              sql<unknown>`jsonb_build_object('eventKey', 'course-event:' || lost.id || '@' || ${atMs('lost.at')}, 'seq', lost.seq, 'type', lost.type, 'stepKey', lost.step_key, 'by', lost.actor_id, 'summary', ${NOT_RECORDED}::text)`.as('detail'),
+            ]),
+        )
+        .onConflict((oc) => oc.column('event_key').doNothing()),
+    (qc) => qc.deleteFrom('course_events').where('course_id', '=', courseId).where('seq', '>', seq),
+  ];
+}
+
+/** The removals of a resync (CourseProjectionInput.resync) besides the timeline's, as writes of the projection's one statement. */
+function resyncWrites(courseId: string, r: NonNullable<CourseProjectionInput['resync']>): RowWrite[] {
   const writes: RowWrite[] = [];
   if (r.unopenedSteps.length) writes.push((qc) => qc.deleteFrom('course_steps').where('course_id', '=', courseId).where('step_key', 'in', r.unopenedSteps));
   if (r.sessionlessSteps.length) writes.push((qc) => qc.deleteFrom('course_sessions').where('course_id', '=', courseId).where('step_key', 'in', r.sessionlessSteps));
-  // The timeline past the course's counter: removed, and what a person did there is marked in the
-  // audit log as not held by the course (its own entry stays: the log is append-only).
-  // Both read the statement's snapshot, so the audit entries name exactly the rows the delete removes.
-  writes.push((qc) =>
-    qc
-      .insertInto('audit_log')
-      .columns(['actor_type', 'actor_id', 'action', 'clinic_id', 'client_id', 'course_id', 'event_key', 'detail'])
-      .expression((eb) =>
-        eb
-          .selectFrom('course_events as lost')
-          .where('lost.course_id', '=', courseId)
-          .where('lost.seq', '>', r.seq)
-          .where('lost.actor_type', 'in', ['staff', 'token'])
-          .select([
-            sql<string>`'system'`.as('actor_type'),
-            sql<null>`null`.as('actor_id'),
-            sql<string>`'course-event.not-recorded'`.as('action'),
-            sql<string>`${clinicId}::text`.as('clinic_id'),
-            sql<string | null>`(select client_id from courses where id = ${courseId}::text)`.as('client_id'),
-            sql<string>`${courseId}::text`.as('course_id'),
-            sql<string>`'course-event-not-recorded:' || lost.id`.as('event_key'),
-            sql<unknown>`jsonb_build_object('eventKey', 'course-event:' || lost.id, 'seq', lost.seq, 'type', lost.type, 'stepKey', lost.step_key, 'by', lost.actor_id, 'summary', ${NOT_RECORDED}::text)`.as('detail'),
-          ]),
-      )
-      .onConflict((oc) => oc.column('event_key').doNothing()),
-  );
-  writes.push((qc) => qc.deleteFrom('course_events').where('course_id', '=', courseId).where('seq', '>', r.seq));
   return writes;
 }
 
@@ -125,9 +154,12 @@ export function createProjectionActivities(deps: { db: Db }) {
     /**
      * Steps, clinical records and the course row of one transition, in one statement (one round trip,
      * atomic). Idempotent. Returns whether the clinic has webhook subscriptions, so the caller looks
-     * for deliveries to start only when the timeline trigger can have made some.
+     * for deliveries to start only when the timeline trigger can have made some, and whether the
+     * statement found timeline rows of a lost workflow task (`lost`): the workflow then writes the
+     * course's whole record again (machine/progression.ts `resync`), since that task may also have
+     * written step, session and course rows this transition did not touch.
      */
-    async projectCourse(input: CourseProjectionInput): Promise<{ webhooks: boolean }> {
+    async projectCourse(input: CourseProjectionInput): Promise<{ webhooks: boolean; lost: boolean }> {
       const writes: RowWrite[] = [];
       const steps = uniqueRows(input.steps, (s) => s.stepKey, 'last').map((step) => stepRow(input.courseId, input.clinicId, step));
       if (steps.length) {
@@ -159,7 +191,11 @@ export function createProjectionActivities(deps: { db: Db }) {
             .where('id', '=', input.courseId),
         );
       }
-      if (input.resync) writes.push(...resyncWrites(input.courseId, input.clinicId, input.resync));
+      // The timeline as the course numbers it, whatever a lost workflow task wrote (see notHeld).
+      if (!Number.isSafeInteger(input.seq) || input.seq < 0) throw ApplicationFailure.nonRetryable('a projection needs the course\'s timeline counter (seq)', 'InvalidInput');
+      const events = input.records.filter((r): r is Extract<CourseRecord, { table: 'event' }> => r.table === 'event');
+      writes.push(...lostTimelineWrites(input.courseId, input.clinicId, input.seq, events));
+      if (input.resync) writes.push(...resyncWrites(input.courseId, input.resync));
       const opening = input.assessments?.invite ?? [];
       if (opening.some((a) => typeof a.invitedAt !== 'number')) throw ApplicationFailure.nonRetryable('an assessment opened by a projection needs invitedAt', 'InvalidInput');
       // A statement touches a row once: a form opened and cancelled by one transition has its record only.
@@ -169,9 +205,12 @@ export function createProjectionActivities(deps: { db: Db }) {
       if (invitations.length) writes.push((qc) => qc.insertInto('assessments').values(invitations).onConflict((oc) => oc.column('id').doNothing()));
       writes.push(...assessmentWrites(recorded));
       const row = await inOneStatement(db, writes)
-        .selectNoFrom((eb) => eb.exists(eb.selectFrom('webhook_subscriptions').select('id').where('clinic_id', '=', input.clinicId)).as('webhooks'))
+        .selectNoFrom((eb) => [
+          eb.exists(eb.selectFrom('webhook_subscriptions').select('id').where('clinic_id', '=', input.clinicId)).as('webhooks'),
+          eb.exists(eb.selectFrom('course_events as lost').select('lost.id').where(notHeld(input.courseId, input.seq, events))).as('lost'),
+        ])
         .executeTakeFirstOrThrow();
-      return { webhooks: !!row.webhooks };
+      return { webhooks: !!row.webhooks, lost: !!row.lost };
     },
   };
 }

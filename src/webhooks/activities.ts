@@ -69,12 +69,13 @@ async function dispatchFromActivity(db: Db, clinicId?: string): Promise<number> 
  * starting fails the activity fails and is retried; the projection is idempotent and its timeline rows
  * make no second event.
  */
-export function withWebhookDispatch<A extends unknown[]>(db: Db, activity: (...args: A) => Promise<{ webhooks: boolean }>): (...args: A) => Promise<void> {
+export function withWebhookDispatch<A extends unknown[], R extends { webhooks: boolean }>(db: Db, activity: (...args: A) => Promise<R>): (...args: A) => Promise<Omit<R, 'webhooks'>> {
   return async (...args: A) => {
-    const { webhooks } = await activity(...args);
+    const { webhooks, ...rest } = await activity(...args);
     // Only the projected clinic's deliveries: the ones this statement made (and any it left before).
     const clinicId = (args[0] as { clinicId?: unknown } | undefined)?.clinicId;
     if (webhooks) await dispatchFromActivity(db, typeof clinicId === 'string' ? clinicId : undefined);
+    return rest;
   };
 }
 

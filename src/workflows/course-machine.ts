@@ -3,7 +3,7 @@
 // and the tests use this class; the rules themselves live in machine/ (see README.md).
 import type { AssessmentInput } from './assessment-machine';
 import type { NotifyInput } from '../activities/contracts';
-import type { CourseProjectionInput } from '../activities/projections';
+import type { TransitionRows } from '../activities/projections';
 import type { Protocol } from '../domain/protocol';
 import { CourseMachineCore } from './machine/course-machine';
 import { Progression } from './machine/progression';
@@ -18,7 +18,7 @@ export type { CourseView, StepView } from './machine/views';
 
 /** What the workflow must do after a transition: the rows to write, the messages, the children. */
 export interface MachineOutput {
-  projection: CourseProjectionInput | null;
+  projection: TransitionRows | null;
   notifications: NotifyInput[];
   startAssessments: AssessmentInput[];
   cancelAssessments: string[];

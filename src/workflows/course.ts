@@ -237,15 +237,23 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
       const projected = out.projection ?? (rows ? { courseId: input.courseId, clinicId: input.clinicId, steps: [], records: [] } : undefined);
       // Decided now, before this task's Updates are answered: is any caller waiting on this task?
       const nobodyWaits = allHandlersFinished();
-      const projection = projected ? local.projectCourse(rows ? { ...projected, assessments: rows } : projected) : undefined;
+      const projection = projected ? local.projectCourse({ ...projected, ...(rows ? { assessments: rows } : {}), seq: m.state.counters.event }) : undefined;
       for (const n of [...out.notifications, ...f.notifications]) send(n);
-      await projection;
+      const written = await projection;
       // An invitation goes out once its rows are written (its link reads them). Its first attempt runs
       // inside this workflow task (activity-proxies.ts) when no Update waits on the task (the course's
       // first task, a timer's): a local activity holds the task's other commands until it ends, and
       // emails must never hold up a staff action. Otherwise it is a regular activity.
       for (const n of f.invitations) send(n, nobodyWaits ? notifyLocalFirst : acts.notify);
       searchAttributes();
+      // The projection found rows a lost workflow task wrote (its worker died after its projection
+      // committed; a timer's or a signal's task as well as an Update's): the course's whole record is
+      // written again in this task, and this task's callers are answered once it is
+      // (activities/projections.ts `lost`).
+      if (written?.lost && !out.projection?.resync) {
+        m.resync();
+        continue;
+      }
       flushed = seq;
     }
     searchAttributes();

@@ -4,14 +4,14 @@
 // and a counter the machine keeps.
 import type { NotifyInput } from '../activities/contracts';
 import type { CourseRecord } from '../activities/course-records';
-import type { CourseProjectionInput } from '../activities/projections';
+import type { CourseProjectionInput, TransitionRows } from '../activities/projections';
 import type { StepState } from '../db/schema';
 import { isoTime as iso } from '../domain/time';
 import { actorRefId, notesSummary, type DomainEvent, type Notification, type StepEvent } from './machine/events';
 import { holdClosesWhen, isSuicideRiskHold } from './machine/state';
 
 /** What one flush writes: null when the events change no row. */
-export function toProjection(courseId: string, clinicId: string, events: readonly DomainEvent[]): CourseProjectionInput | null {
+export function toProjection(courseId: string, clinicId: string, events: readonly DomainEvent[]): TransitionRows | null {
   const steps: CourseProjectionInput['steps'] = [];
   const records: CourseRecord[] = [];
   let course: CourseProjectionInput['course'];
