@@ -52,6 +52,11 @@ export function benchConfig(infra: BenchInfra, taskQueue = 'kap-bench'): Config 
     PAYLOAD_KEYS: `bench-1:${crypto.randomBytes(32).toString('base64')}`,
     // The engine's own settings an A/B run turns off; the config refuses a value other than on/off.
     DATABASE_PREPARED_STATEMENTS: process.env.DATABASE_PREPARED_STATEMENTS,
+    // The worker's settings as `npm start` reads them, so an A/B run can set them (README: Configuration).
+    WORKER_WORKFLOW_TASK_SLOTS: process.env.WORKER_WORKFLOW_TASK_SLOTS,
+    WORKER_LOCAL_ACTIVITY_SLOTS: process.env.WORKER_LOCAL_ACTIVITY_SLOTS,
+    WORKER_ACTIVITY_SLOTS: process.env.WORKER_ACTIVITY_SLOTS,
+    WORKER_WORKFLOW_THREADS: process.env.WORKER_WORKFLOW_THREADS,
   });
 }
 

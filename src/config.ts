@@ -58,6 +58,8 @@ const schema = z.object({
   WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).optional(),
   /** Local activities (the projections) one worker runs at once; default four per core. */
   WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
+  /** Threads one worker runs its workflows on (the SDK's workflowThreadPoolSize); default the SDK's, 1. */
+  WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).optional(),
   /** Activities (mail, webhooks, records) one worker runs at once; default 20. */
   WORKER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
   /**

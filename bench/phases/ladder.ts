@@ -169,6 +169,8 @@ export async function benchLadder(opts: LadderOptions) {
   const engineQueue = `kap-bench-ladder-${runId}`;
   const engineConfig: Config = { ...config, TEMPORAL_TASK_QUEUE: engineQueue };
   const engine = await startBenchWorker(engineConfig, workerDb, {}, { mailer, mail: { publicUrl: config.publicUrl, secretKey: resolveSecretKey(config) } });
+  const { bundlerOptions: _bundler, ...engineOptions } = engine.options;
+  log(`  worker options (engine and one-row): ${JSON.stringify(engineOptions)}`);
   // Back-pressure as the API applies it (ENROLLMENT_BACKLOG_LIMIT): past the knee the excess is refused, not queued.
   const admission = new EnrollmentAdmission(db, { limit: config.ENROLLMENT_BACKLOG_LIMIT });
   const baselineQueue = `bench-one-row-${runId}`;
