@@ -102,9 +102,12 @@ const atMs = (ref: string) => sql.raw(`(floor(extract(epoch from ${ref}) * 1000)
  * task that was lost after its projection committed writes such rows; a retry of this projection
  * finds its own rows and none of these.
  */
-function notHeld(courseId: string, seq: number, events: readonly { id: string; at: string; type: string }[]) {
+function notHeld(courseId: string, seq: number, events: readonly { id: string; seq: number; at: string; type: string }[]) {
+  // Only this transition's numbers and those past the counter are read (course_events_course_idx).
+  const from = Math.min(seq, ...events.map((e) => e.seq - 1));
+  if (!events.length) return sql<boolean>`lost.course_id = ${courseId} and lost.seq > ${seq}`;
   const incoming = JSON.stringify(events.map((e) => ({ id: e.id, at: e.at, type: e.type })));
-  return sql<boolean>`lost.course_id = ${courseId} and (lost.seq > ${seq} or exists (select 1 from jsonb_to_recordset(${incoming}::jsonb) as n(id text, at timestamptz, type text) where n.id = lost.id and (n.at, n.type) is distinct from (lost.at, lost.type)))`;
+  return sql<boolean>`lost.course_id = ${courseId} and lost.seq > ${from} and (lost.seq > ${seq} or exists (select 1 from jsonb_to_recordset(${incoming}::jsonb) as n(id text, at timestamptz, type text) where n.id = lost.id and (n.at, n.type) is distinct from (lost.at, lost.type)))`;
 }
 
 /**
@@ -113,7 +116,7 @@ function notHeld(courseId: string, seq: number, events: readonly { id: string; a
  * those numbered like this transition's are written over by it (courseRecordWrites). Reads the
  * statement's snapshot, so the marks name exactly the rows the statement replaces.
  */
-function lostTimelineWrites(courseId: string, clinicId: string, seq: number, events: readonly { id: string; at: string; type: string }[]): RowWrite[] {
+function lostTimelineWrites(courseId: string, clinicId: string, seq: number, events: readonly { id: string; seq: number; at: string; type: string }[]): RowWrite[] {
   return [
     (qc) =>
       qc
