@@ -50,9 +50,11 @@ export interface MachineEvents {
   resync?: ResyncFence;
 }
 
-/** What a resync removes: timeline entries past the course's own counter, rows of steps not opened, session rows of steps without a session. */
+/**
+ * What a resync removes besides the timeline entries past the course's counter (every projection
+ * removes those, from its own `seq`): rows of steps not opened, session rows of steps without a session.
+ */
 export interface ResyncFence {
-  seq: number;
   unopenedSteps: string[];
   sessionlessSteps: string[];
 }
@@ -840,7 +842,6 @@ export class Progression {
     }
     const resync: ResyncFence | undefined = o.resync
       ? {
-          seq: this.state.counters.event,
           unopenedSteps: this.plan.filter((p) => this.state.steps[p.id]!.status === 'pending').map((p) => p.id),
           sessionlessSteps: this.plan.filter((p) => !this.state.steps[p.id]!.session).map((p) => p.id),
         }
