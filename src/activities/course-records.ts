@@ -296,7 +296,7 @@ export function courseRecordWrites(courseId: string, clinicId: string, records: 
  * round trip, atomic without BEGIN/COMMIT; foreign keys and the timeline's webhook trigger run at the
  * end of the statement and see every row it wrote.
  */
-export function inOneStatement(db: Db, writes: readonly RowWrite[]): QueryCreator<Database> {
+export function inOneStatement(db: Db | QueryCreator<Database>, writes: readonly RowWrite[]): QueryCreator<Database> {
   let qc: QueryCreator<Database> = db;
   writes.forEach((w, i) => {
     qc = qc.with(`w${i}`, (q) => w(q as QueryCreator<Database>) as never) as unknown as QueryCreator<Database>;

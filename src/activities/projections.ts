@@ -5,7 +5,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/connect';
 import { AssessmentMachine, type AssessmentInput } from '../workflows/assessment-machine';
 import type { StepState } from '../db/schema';
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
+import type { Database } from '../db/schema';
 import { assessmentRow, assessmentWrites, type AssessmentRecord, type CourseRecord, courseRecordWrites, fromExcluded, inOneStatement, type RowWrite, uniqueRows } from './course-records';
 
 /** One step row of the course (`course_steps`): as the course stands after the transition. */
@@ -51,11 +52,10 @@ export interface CourseProjectionInput {
   assessments?: { invite: AssessmentInput[]; record: AssessmentRecord[] };
   /**
    * A resync (the course's record written again after a lost workflow task, machine/progression.ts
-   * `resync`): what goes. Timeline entries numbered past `seq` (each gets an audit entry saying the
-   * course does not hold it; the audit log itself is append-only), the step rows of steps the course
-   * has not opened, the session rows of steps without a session.
+   * `resync`): what goes besides the timeline entries past `seq` (which every projection removes): the
+   * step rows of steps the course has not opened, the session rows of steps without a session.
    */
-  resync?: { seq: number; unopenedSteps: string[]; sessionlessSteps: string[] };
+  resync?: { unopenedSteps: string[]; sessionlessSteps: string[] };
   /**
    * The course's timeline counter after this transition. Entries numbered past it are removed (each a
    * person made marked in the audit log as not held by the course): only a workflow task that was lost
@@ -110,33 +110,35 @@ function notHeld(courseId: string, seq: number, events: readonly { id: string; s
   return sql<boolean>`lost.course_id = ${courseId} and lost.seq > ${from} and (lost.seq > ${seq} or exists (select 1 from jsonb_to_recordset(${incoming}::jsonb) as n(id text, at timestamptz, type text) where n.id = lost.id and (n.at, n.type) is distinct from (lost.at, lost.type)))`;
 }
 
+/** The name of the statement's CTE of the rows notHeld finds, read by the audit marks and by `lost`. */
+const NOT_HELD = 'not_held';
+
 /**
- * The timeline entries of a lost task: those a person made are marked in the audit log as not held by
- * the course (the log is append-only: their own entries stay). Entries past the counter are removed;
- * those numbered like this transition's are written over by it (courseRecordWrites). Reads the
- * statement's snapshot, so the marks name exactly the rows the statement replaces.
+ * The statement's start: the rows notHeld finds, once, from the statement's snapshot (a CTE read twice
+ * is materialized once), so the audit marks and the `lost` answer name exactly the rows it replaces.
  */
-function lostTimelineWrites(courseId: string, clinicId: string, seq: number, events: readonly { id: string; seq: number; at: string; type: string }[]): RowWrite[] {
+function withNotHeld(db: Db, courseId: string, seq: number, events: readonly { id: string; seq: number; at: string; type: string }[]): QueryCreator<Database> {
+  return db.with(NOT_HELD, (qc) =>
+    qc.selectFrom('course_events as lost').where(notHeld(courseId, seq, events)).select(['lost.id', 'lost.seq', 'lost.at', 'lost.type', 'lost.step_key', 'lost.actor_id', 'lost.actor_type']),
+  ) as unknown as QueryCreator<Database>;
+}
+
+/**
+ * The timeline entries of a lost task (withNotHeld): those a person made are marked in the audit log as
+ * not held by the course (the log is append-only: their own entries stay). Entries past the counter are
+ * removed; those numbered like this transition's are written over by it (courseRecordWrites).
+ */
+function lostTimelineWrites(courseId: string, clinicId: string, seq: number): RowWrite[] {
   return [
     (qc) =>
       qc
         .insertInto('audit_log')
         .columns(['actor_type', 'actor_id', 'action', 'clinic_id', 'client_id', 'course_id', 'event_key', 'detail'])
-        .expression((eb) =>
-          eb
-            .selectFrom('course_events as lost')
-            .where(notHeld(courseId, seq, events))
-            .where('lost.actor_type', 'in', ['staff', 'token'])
-            .select([
-              sql<string>`'system'`.as('actor_type'),
-              sql<null>`null`.as('actor_id'),
-              sql<string>`'course-event.not-recorded'`.as('action'),
-              sql<string>`${clinicId}::text`.as('clinic_id'),
-              sql<string | null>`(select client_id from courses where id = ${courseId}::text)`.as('client_id'),
-              sql<string>`${courseId}::text`.as('course_id'),
-              sql<string>`'course-event-not-recorded:' || lost.id || '@' || ${atMs('lost.at')}`.as('event_key'),
-              sql<unknown>`jsonb_build_object('eventKey', 'course-event:' || lost.id || '@' || ${atMs('lost.at')}, 'seq', lost.seq, 'type', lost.type, 'stepKey', lost.step_key, 'by', lost.actor_id, 'summary', ${NOT_RECORDED}::text)`.as('detail'),
-            ]),
+        .expression(
+          sql`select 'system', null, 'course-event.not-recorded', ${clinicId}::text, (select client_id from courses where id = ${courseId}::text), ${courseId}::text,
+            'course-event-not-recorded:' || lost.id || '@' || ${atMs('lost.at')},
+            jsonb_build_object('eventKey', 'course-event:' || lost.id || '@' || ${atMs('lost.at')}, 'seq', lost.seq, 'type', lost.type, 'stepKey', lost.step_key, 'by', lost.actor_id, 'summary', ${NOT_RECORDED}::text)
+            from ${sql.table(NOT_HELD)} as lost where lost.actor_type in ('staff', 'token')`,
         )
         .onConflict((oc) => oc.column('event_key').doNothing()),
     (qc) => qc.deleteFrom('course_events').where('course_id', '=', courseId).where('seq', '>', seq),
@@ -197,7 +199,7 @@ export function createProjectionActivities(deps: { db: Db }) {
       // The timeline as the course numbers it, whatever a lost workflow task wrote (see notHeld).
       if (!Number.isSafeInteger(input.seq) || input.seq < 0) throw ApplicationFailure.nonRetryable('a projection needs the course\'s timeline counter (seq)', 'InvalidInput');
       const events = input.records.filter((r): r is Extract<CourseRecord, { table: 'event' }> => r.table === 'event');
-      writes.push(...lostTimelineWrites(input.courseId, input.clinicId, input.seq, events));
+      writes.push(...lostTimelineWrites(input.courseId, input.clinicId, input.seq));
       if (input.resync) writes.push(...resyncWrites(input.courseId, input.resync));
       const opening = input.assessments?.invite ?? [];
       if (opening.some((a) => typeof a.invitedAt !== 'number')) throw ApplicationFailure.nonRetryable('an assessment opened by a projection needs invitedAt', 'InvalidInput');
@@ -207,10 +209,10 @@ export function createProjectionActivities(deps: { db: Db }) {
       const invitations = opening.flatMap((a) => new AssessmentMachine(a, a.invitedAt!).records().filter((r) => !recordedIds.has(r.id)).map(assessmentRow));
       if (invitations.length) writes.push((qc) => qc.insertInto('assessments').values(invitations).onConflict((oc) => oc.column('id').doNothing()));
       writes.push(...assessmentWrites(recorded));
-      const row = await inOneStatement(db, writes)
+      const row = await inOneStatement(withNotHeld(db, input.courseId, input.seq, events), writes)
         .selectNoFrom((eb) => [
           eb.exists(eb.selectFrom('webhook_subscriptions').select('id').where('clinic_id', '=', input.clinicId)).as('webhooks'),
-          eb.exists(eb.selectFrom('course_events as lost').select('lost.id').where(notHeld(input.courseId, input.seq, events))).as('lost'),
+          sql<boolean>`exists (select 1 from ${sql.table(NOT_HELD)})`.as('lost'),
         ])
         .executeTakeFirstOrThrow();
       return { webhooks: !!row.webhooks, lost: !!row.lost };
