@@ -54,6 +54,7 @@ export function benchConfig(infra: BenchInfra, taskQueue = 'kap-bench'): Config 
     DATABASE_PREPARED_STATEMENTS: process.env.DATABASE_PREPARED_STATEMENTS,
     // The worker's settings as `npm start` reads them, so an A/B run can set them (README: Configuration).
     WORKER_WORKFLOW_TASK_SLOTS: process.env.WORKER_WORKFLOW_TASK_SLOTS,
+    WORKER_WORKFLOW_TASK_POLLS: process.env.WORKER_WORKFLOW_TASK_POLLS,
     WORKER_LOCAL_ACTIVITY_SLOTS: process.env.WORKER_LOCAL_ACTIVITY_SLOTS,
     WORKER_ACTIVITY_SLOTS: process.env.WORKER_ACTIVITY_SLOTS,
     WORKER_WORKFLOW_THREADS: process.env.WORKER_WORKFLOW_THREADS,

@@ -56,6 +56,8 @@ const schema = z.object({
 
   /** Workflow tasks one worker runs at once; default four per core (src/worker/worker.ts workerSlots). */
   WORKER_WORKFLOW_TASK_SLOTS: z.coerce.number().int().min(2).max(1000).optional(),
+  /** Workflow-task polls one worker keeps open, each holding a slot of its own while it waits; default half the task slots, at least 2. */
+  WORKER_WORKFLOW_TASK_POLLS: z.coerce.number().int().min(2).max(100).optional(),
   /** Local activities (the projections) one worker runs at once; default four per core. */
   WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
   /** Threads one worker runs its workflows on (the SDK's workflowThreadPoolSize); default the SDK's, 1. */

@@ -52,14 +52,26 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
  * enrollment took half as long again; docs/performance.md). Four per core leaves a free slot for the
  * Updates of staff actions and their projections. Activities wait on the network (SMTP, webhooks),
  * so they keep more room: a slow mail server must not hold every slot.
+ *
+ * Workflow-task polls are counted on top. The SDK's core takes a slot for each poll before it sends it
+ * and holds it while the poll waits on the server (a long poll, up to a minute); the SDK's default is
+ * as many polls as slots (at most 10), a fifth of them on the queue where a course's first task
+ * arrives. So with 8 slots, 8 polls waiting held every slot, and a new course's first task (its
+ * projection and its invitation's SMTP attempt, about 60 ms) ran only when another task gave its slot
+ * back: first tasks ran one at a time, which capped enrollments near 15/s while the cores had room
+ * (docs/performance.md, "The first task waited for a poll"). The slots given to the SDK are the tasks
+ * that run plus the polls that wait.
  */
 export function workerSlots(
-  config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_LOCAL_ACTIVITY_SLOTS' | 'WORKER_ACTIVITY_SLOTS'> & Partial<Pick<Config, 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_WORKFLOW_THREADS'>>,
+  config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_LOCAL_ACTIVITY_SLOTS' | 'WORKER_ACTIVITY_SLOTS'> & Partial<Pick<Config, 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_WORKFLOW_THREADS' | 'WORKER_WORKFLOW_TASK_POLLS'>>,
   cores = os.availableParallelism(),
-): Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows' | 'workflowThreadPoolSize'> {
+): Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentWorkflowTaskPolls' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows' | 'workflowThreadPoolSize'> {
   const perCores = Math.min(40, Math.max(4, 4 * cores));
+  const tasks = config.WORKER_WORKFLOW_TASK_SLOTS ?? perCores;
+  const polls = config.WORKER_WORKFLOW_TASK_POLLS ?? Math.max(2, Math.ceil(tasks / 2));
   return {
-    maxConcurrentWorkflowTaskExecutions: config.WORKER_WORKFLOW_TASK_SLOTS ?? perCores,
+    maxConcurrentWorkflowTaskExecutions: tasks + polls,
+    maxConcurrentWorkflowTaskPolls: polls,
     maxConcurrentLocalActivityExecutions: config.WORKER_LOCAL_ACTIVITY_SLOTS ?? perCores,
     maxConcurrentActivityTaskExecutions: config.WORKER_ACTIVITY_SLOTS ?? 20,
     // The SDK's default (from the machine's memory) unless set.
