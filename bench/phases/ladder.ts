@@ -26,6 +26,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { ChaosSmtpSink } from '../../chaos/sink';
@@ -107,6 +108,69 @@ export interface StaffAtHalfKnee {
 
 type Pcts = { p50: number | null; p95: number | null; p99: number | null };
 
+/** Medians, in ms, of the stages of a course's first step (from its workflow history and the poller's commit time). */
+interface StageMedians {
+  n: number;
+  /** Scheduled enrollment → WorkflowExecutionStarted: the driver, the API's transaction and the start RPC. */
+  startedMs: number | null;
+  /** → the first workflow task started: the task waiting in matching for a worker's poll. */
+  pickupMs: number | null;
+  /** → the first step seen committed (50 ms polls): the activation and the projection's local activity. */
+  committedMs: number | null;
+  /** First task started → completed (the projection, then the invitation's SMTP attempt, then the commands). */
+  taskMs: number | null;
+  /** Workflow tasks that timed out or failed before the first one completed, in all. */
+  retriedTasks: number;
+}
+interface FirstStepStages {
+  /** A random sample of the completed courses. */
+  random: StageMedians;
+  /** The slowest tenth (at most 10) by first-step time. */
+  slowest: StageMedians;
+}
+
+/**
+ * Where a first step's time went, for a sample of a step's courses: read from each workflow's history
+ * after the step (not inside its window). Same machine, one clock: the server's event times and this
+ * process's are comparable to a millisecond.
+ */
+async function firstStepStages(temporal: Client, courses: Array<{ workflowId: string; scheduled: number; done: number }>): Promise<FirstStepStages> {
+  const byTime = [...courses].sort((a, b) => b.done - b.scheduled - (a.done - a.scheduled));
+  const slowest = byTime.slice(0, Math.min(10, Math.ceil(byTime.length / 10)));
+  const rest = byTime.slice(slowest.length);
+  const random: typeof courses = [];
+  while (random.length < 20 && rest.length) random.push(rest.splice(Math.floor(Math.random() * rest.length), 1)[0]!);
+  const one = async (c: (typeof courses)[number]) => {
+    const h = await temporal.workflow.getHandle(c.workflowId).fetchHistory();
+    const ev = h.events ?? [];
+    const at = (e: (typeof ev)[number] | undefined) => (e?.eventTime ? tsToMs(e.eventTime) : null);
+    const started = ev.find((e) => e.workflowExecutionStartedEventAttributes);
+    const firstDone = ev.findIndex((e) => e.workflowTaskCompletedEventAttributes);
+    const before = firstDone < 0 ? ev : ev.slice(0, firstDone);
+    const taskStarted = [...before].reverse().find((e) => e.workflowTaskStartedEventAttributes);
+    const scheduled = [...before].reverse().find((e) => e.workflowTaskScheduledEventAttributes);
+    const t = { started: at(started), scheduled: at(scheduled), taskStarted: at(taskStarted), completed: firstDone < 0 ? null : at(ev[firstDone]) };
+    return {
+      startedMs: t.started === null ? null : t.started - c.scheduled,
+      pickupMs: t.taskStarted === null || t.scheduled === null ? null : t.taskStarted - t.scheduled,
+      committedMs: t.taskStarted === null ? null : c.done - t.taskStarted,
+      taskMs: t.completed === null || t.taskStarted === null ? null : t.completed - t.taskStarted,
+      retried: before.filter((e) => e.workflowTaskTimedOutEventAttributes || e.workflowTaskFailedEventAttributes).length,
+    };
+  };
+  const medians = async (group: typeof courses): Promise<StageMedians> => {
+    const rows = [];
+    for (const c of group) rows.push(await one(c).catch(() => null));
+    const ok = rows.filter((r): r is NonNullable<typeof r> => r !== null);
+    const med = (f: (r: (typeof ok)[number]) => number | null) => {
+      const xs = ok.map(f).filter((x): x is number => x !== null);
+      return xs.length ? round(percentile(xs, 50), 0) : null;
+    };
+    return { n: ok.length, startedMs: med((r) => r.startedMs), pickupMs: med((r) => r.pickupMs), committedMs: med((r) => r.committedMs), taskMs: med((r) => r.taskMs), retriedTasks: ok.reduce((a, r) => a + r.retried, 0) };
+  };
+  return { random: await medians(random), slowest: await medians(slowest) };
+}
+
 export interface LadderSample {
   kind: LadderKind;
   offeredPerS: number;
@@ -125,6 +189,8 @@ export interface LadderSample {
   completedInWindowPerS: number;
   firstStepMs: Pcts;
   invitationMs?: Pcts & { n: number };
+  /** Engine only: where a course's first step spent its time, from the workflow histories of a sample (firstStepStages). */
+  stages?: FirstStepStages;
   /** Not completed when the window closed, and when the drain gave up. */
   backlogAtWindowEnd: number;
   backlogAtEnd: number;
@@ -224,6 +290,7 @@ export async function benchLadder(opts: LadderOptions) {
     const seconds = stepSeconds;
     const n = Math.round(rate * seconds);
     const scheduledOf = new Map<string, number>();
+    const workflowOf = new Map<string, string>();
     const doneAt = new Map<string, number>();
     let errors = 0;
     let refused = 0;
@@ -266,7 +333,10 @@ export async function benchLadder(opts: LadderOptions) {
         const clientId = nextClientId();
         inflight.push(
           enrollClient({ db, temporal, taskQueue: engineQueue, admission }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
-            ({ course }) => void scheduledOf.set(course.id, due),
+            ({ course }) => {
+              scheduledOf.set(course.id, due);
+              workflowOf.set(course.id, course.workflow_id);
+            },
             (err) => void (err instanceof EnrollmentBusyError ? refused++ : errors++),
           ),
         );
@@ -315,6 +385,8 @@ export async function benchLadder(opts: LadderOptions) {
 
     const keys = [...scheduledOf.keys()];
     if (kind === 'engine') engineCourses.push(...keys);
+    // Read after the CPU figures are taken: the history reads are not the step's work.
+    const stages = kind === 'engine' && repeat >= 0 ? await firstStepStages(temporal, keys.filter((k) => doneAt.has(k) && workflowOf.has(k)).map((k) => ({ workflowId: workflowOf.get(k)!, scheduled: scheduledOf.get(k)!, done: doneAt.get(k)! }))) : undefined;
     const first = keys.filter((k) => doneAt.has(k)).map((k) => doneAt.get(k)! - scheduledOf.get(k)!);
     const lastDone = Math.max(start, ...[...doneAt.values()]);
     const completedPerS = doneAt.size / Math.max(seconds, (lastDone - start) / 1000);
@@ -343,6 +415,7 @@ export async function benchLadder(opts: LadderOptions) {
       completedInWindowPerS: round(inWindow / seconds, 2),
       firstStepMs: pcts(first),
       ...(kind === 'engine' ? { invitationMs: { n: invitationAt.size, ...pcts([...invitationAt].map(([k, at]) => at - scheduledOf.get(k)!)) } } : {}),
+      ...(stages ? { stages } : {}),
       backlogAtWindowEnd: scheduledOf.size + errors - inWindow,
       backlogAtEnd: scheduledOf.size + errors - done,
       drainMs: Math.max(0, drainedAt - windowEnd),
@@ -502,6 +575,7 @@ export async function benchLadder(opts: LadderOptions) {
     log(
       `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s${probe === 'bisection' ? ' (bisection)' : ''}: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
         (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
+        (s.stages ? `, stages (median ms, random ${s.stages.random.n} | slowest ${s.stages.slowest.n}): started ${s.stages.random.startedMs}|${s.stages.slowest.startedMs} pickup ${s.stages.random.pickupMs}|${s.stages.slowest.pickupMs} committed ${s.stages.random.committedMs}|${s.stages.slowest.committedMs} task ${s.stages.random.taskMs}|${s.stages.slowest.taskMs} retried tasks ${s.stages.random.retriedTasks}|${s.stages.slowest.retriedTasks}` : '') +
         `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
     );
     return s;
