@@ -42,7 +42,7 @@ import {
   type CourseActionName,
   type CourseResult,
 } from './messages';
-import { KapClinic, KapProtocol, KapStatus, KapStep, KapStepDeadline } from './search-attributes';
+import { KapClinic, KapProtocol, KapStatus, KapStep, KapStepDeadline, searchStatus } from './search-attributes';
 
 export interface CourseInput {
   courseId: string;
@@ -202,16 +202,16 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
     }
     if (cur.currentStep !== sa.step) changes.push({ key: KapStep, value: cur.currentStep ?? 'none' });
     if (cur.currentStepDeadline !== sa.deadline) changes.push({ key: KapStepDeadline, value: cur.currentStepDeadline ? new Date(cur.currentStepDeadline) : null });
-    if (m.state.status !== sa.status) changes.push({ key: KapStatus, value: m.state.status });
+    if (searchStatus(m.state.status) !== sa.status) changes.push({ key: KapStatus, value: searchStatus(m.state.status) });
     // A move to another version of the protocol (handlers/versions.ts).
     const followed = `${m.protocol.id}@${m.protocol.version}`;
     if (followed !== sa.protocol) changes.push({ key: KapProtocol, value: followed });
     if (changes.length) upsertSearchAttributes(changes);
-    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: m.state.status, protocol: followed });
+    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: searchStatus(m.state.status), protocol: followed });
   };
   if (input.carried) {
     const cur = m.current();
-    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: m.state.status });
+    Object.assign(sa, { step: cur.currentStep, deadline: cur.currentStepDeadline, status: searchStatus(m.state.status) });
   }
 
   // Emails do not hold up the staff action that caused them: an Update answers once its projection is

@@ -7,6 +7,15 @@ export const KapStep = defineSearchAttributeKey('KapStep', SearchAttributeType.K
 export const KapStepDeadline = defineSearchAttributeKey('KapStepDeadline', SearchAttributeType.DATETIME);
 export const KapClinic = defineSearchAttributeKey('KapClinic', SearchAttributeType.KEYWORD);
 export const KapStatus = defineSearchAttributeKey('KapStatus', SearchAttributeType.KEYWORD);
+
+/**
+ * KapStatus's value: whether the course runs, is paused or has ended, never how it ended. "ineligible"
+ * would tell anyone with Temporal access a screening outcome; completed, withdrawn and ineligible are
+ * all "ended" here, and the course row in PostgreSQL (courses.status, end_reason) says which.
+ */
+export function searchStatus(status: 'active' | 'paused' | 'completed' | 'withdrawn' | 'ineligible'): 'active' | 'paused' | 'ended' {
+  return status === 'active' || status === 'paused' ? status : 'ended';
+}
 export const KapProtocol = defineSearchAttributeKey('KapProtocol', SearchAttributeType.KEYWORD);
 
 /** For registering on a server: `temporal server start-dev --search-attribute Name=Type`. */

@@ -9,6 +9,7 @@ import { createSession, SESSION_COOKIE } from '../../src/auth/sessions';
 import { createApiToken } from '../../src/auth/tokens';
 import type { StaffRole } from '../../src/db/schema';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
+import { KapStatus } from '../../src/workflows/search-attributes';
 import { eventually, startTestStack, type TestStack } from '../harness/stack';
 import { client, uid } from './api-helpers';
 
@@ -110,6 +111,14 @@ describe('the actor comes from the credential', () => {
     expect(refused.detail).toMatchObject({ hardStop: 'suicidal-ideation-with-intent', byRole: 'coordinator', accepted: false });
     expect((await call('GET', `/api/courses/${courseId}`, { token: staff.coordinator.token })).body.status).toBe('ineligible');
     expect((await audit(`courseId=${courseId}&action=hard-stop.overridden`)).entries).toEqual([]);
+    // Temporal's search attributes (not encrypted, visible to anyone with Temporal access) say the course
+    // has ended, not that the client was screened ineligible.
+    const { workflow_id } = await stack.db.selectFrom('courses').select('workflow_id').where('id', '=', courseId).executeTakeFirstOrThrow();
+    const raw = await eventually(async () => {
+      const d = await stack.temporal.workflow.getHandle(workflow_id).describe();
+      return d.raw.pendingWorkflowTask || d.typedSearchAttributes.get(KapStatus) !== 'ended' ? undefined : d.raw.workflowExecutionInfo?.searchAttributes?.indexedFields ?? {};
+    });
+    for (const p of Object.values(raw)) expect(Buffer.from(p.data ?? new Uint8Array()).toString()).not.toMatch(/ineligible|suicid/);
   });
 
   test("a prescriber's override is recorded with the prescriber's own id and reason, on the timeline and in GET /api/audit", async () => {
