@@ -51,6 +51,9 @@ export function checkClientLink(linkKey: Buffer, token: unknown, now: Date = new
   if (parts.length !== 2 || !/^[A-Za-z0-9_-]+$/.test(parts[0]!) || !/^[A-Za-z0-9_-]+$/.test(parts[1]!)) return { ok: false, reason: 'malformed' };
   const payload = Buffer.from(parts[0]!, 'base64url');
   const given = Buffer.from(parts[1]!, 'base64url');
+  // One spelling per token: base64url's last character carries unused bits, so without this check
+  // several strings would decode to the same signature (a "tampered" token that still verifies).
+  if (payload.toString('base64url') !== parts[0] || given.toString('base64url') !== parts[1]) return { ok: false, reason: 'malformed' };
   const expected = mac(linkKey, payload);
   // Signature first: a forged token learns nothing about expiry or use.
   if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return { ok: false, reason: 'tampered' };

@@ -76,7 +76,18 @@ describe('late answers on a closed link', () => {
     const { token } = signClientLink(key, { assessmentId: 'c1/screening', expiresAt: new Date('2020-01-01') });
     expect(checkClientLink(key, token, new Date('2026-01-01'))).toEqual({ ok: false, reason: 'expired' });
     expect(signedClaims(key, token)).toMatchObject({ assessmentId: 'c1/screening' });
-    expect(signedClaims(key, `${token.slice(0, -2)}xx`)).toBeNull();
+    // Tampered: one signature character changed to another (never the same one by chance).
+    const [body, sig] = token.split('.') as [string, string];
+    const at = 10;
+    const swapped = `${sig.slice(0, at)}${sig[at] === 'A' ? 'B' : 'A'}${sig.slice(at + 1)}`;
+    expect(signedClaims(key, `${body}.${swapped}`)).toBeNull();
+    // The same signature spelled another way (the last character's unused bits set) is refused too.
+    const last = sig[sig.length - 1]!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = `${sig.slice(0, -1)}${alphabet[alphabet.indexOf(last) ^ 1]}`;
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(sig, 'base64url'))).toBe(true);
+    expect(checkClientLink(key, `${body}.${respelled}`, new Date(0))).toEqual({ ok: false, reason: 'malformed' });
+    expect(signedClaims(key, `${body}.${respelled}`)).toBeNull();
     expect(signedClaims(deriveLinkKey('o'.repeat(40)), token)).toBeNull();
   });
   test('triage: item 9 > 0 or C-SSRS high is critical, with what was endorsed; nothing endorsed is not', () => {

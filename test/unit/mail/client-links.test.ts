@@ -41,6 +41,18 @@ describe('signed client links (pure part)', () => {
     expect(checkClientLink(key, t, now)).toEqual({ ok: false, reason: 'malformed' });
   });
 
+  test('one spelling per token: the same bytes with the unused bits of a last character set are refused', () => {
+    const { token } = signClientLink(key, { assessmentId: 'a', expiresAt });
+    const [p, s] = token.split('.') as [string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respell = (x: string) => `${x.slice(0, -1)}${alphabet[alphabet.indexOf(x[x.length - 1]!) ^ 1]}`;
+    // A 32-byte MAC is 43 characters: the last one carries 2 unused bits.
+    expect(Buffer.from(respell(s), 'base64url').equals(Buffer.from(s, 'base64url'))).toBe(true);
+    expect(checkClientLink(key, `${p}.${respell(s)}`, now)).toEqual({ ok: false, reason: 'malformed' });
+    if (p.length % 4 !== 0) expect(checkClientLink(key, `${respell(p)}.${s}`, now)).toEqual({ ok: false, reason: 'malformed' });
+    expect(checkClientLink(key, token, now)).toMatchObject({ ok: true });
+  });
+
   test('a validly signed payload of the wrong shape is malformed', () => {
     const payload = Buffer.from(JSON.stringify({ v: 1, p: 'other', a: 'x', e: 9999999999, n: 'n' }));
     const sig = crypto.createHmac('sha256', key).update(payload).digest('base64url');
