@@ -8,6 +8,7 @@
 //                                      the stuck board page under load and recovery after a worker restart
 //   npm run bench -- --rates 2,5,10 --seconds 30 --repeats 1   the ladder's rates (/s), seconds per rate, repeats
 //   npm run bench -- --refine 0        no bisection steps after the fixed rates (default 3 per repeat)
+//   npm run bench -- --only ladder --staff-rate 10   the staff step at 10 turns/s, not half the knee (a diagnosis: no target)
 //   BENCH_QUICK=1 npm run bench        smaller sizes, for trying the harness out
 // See docs/performance.md for what each figure means and the targets.
 import os from 'node:os';
@@ -40,6 +41,8 @@ interface Args {
   /** The grown phase: courses enrolled through the engine, then enrollments/s offered while the stuck board is timed. */
   grownCourses: number;
   grownRate: number;
+  /** Diagnosis: the staff step at this many turns/s instead of half the engine's knee (not counted against the target). */
+  staffRate?: number;
 }
 
 function parseArgs(argv: string[], quick: boolean): Args {
@@ -69,6 +72,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
     })(),
     grownCourses: Math.round(positive('--grown-courses', value('--grown-courses') ?? (quick ? '1000' : '10000'))),
     grownRate: positive('--grown-rate', value('--grown-rate') ?? '2'),
+    ...(value('--staff-rate') !== undefined ? { staffRate: positive('--staff-rate', value('--staff-rate')!) } : {}),
   };
 }
 
@@ -82,7 +86,7 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
   add('capacityVsBaseline', out.ladder?.capacityVsBaseline, '>= 0.70 (knee, engine / one-row workflow)', (v) => v >= 0.7);
   add('cpuPerCourseVsBaseline', out.ladder?.cpuVsBaseline, '<= 2.0 (CPU-s per course, engine / one-row workflow)', (v) => v <= 2);
   // Issue 19's condition: enrollments at half the knee, the default cache, more open courses than it holds; a coordinator's turn (screening, a note, pause, resume).
-  add('staffActionAtHalfKneeP95Ms', out.ladder?.staffAtHalfKnee?.p95Ms, '<= 150 (half the knee, default cache)', (v) => v <= 150);
+  if (out.ladder?.staffAtHalfKnee?.rateFrom === 'half the knee') add('staffActionAtHalfKneeP95Ms', out.ladder?.staffAtHalfKnee?.p95Ms, '<= 150 (half the knee, default cache)', (v) => v <= 150);
   // Measured with an idle worker, every course cached and pause/resume only: easier than the above.
   add('staffActionP95Ms', out.staffAction?.p95Ms, '<= 150 (idle worker)', (v) => v <= 150);
   add('stuckBoardP95Ms', out.stuckBoard?.p95Ms, '<= 50', (v) => v <= 50);
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
       // First, before the other phases fill the server and the database: the headline.
       if (only.has('ladder')) await phase('ladder', async () => {
         log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline in ABBA order, ${args.repeats} repeat(s) ...`);
-        const staff = { baseUrl: api.baseUrl, token: await tokenFor(db, 'admin') };
+        const staff = { baseUrl: api.baseUrl, token: await tokenFor(db, 'admin'), ...(args.staffRate ? { rate: args.staffRate } : {}) };
         const { samples, ...r } = await benchLadder({ infra, config, db, workerDb, temporal, rates: args.rates, seconds: args.seconds, repeats: args.repeats, refineSteps: args.refine, staff, log });
         log(`ladder samples: ${JSON.stringify(samples)}`);
         out.ladder = r;

@@ -39,6 +39,7 @@ import { createSmtpMailer } from '../../src/mail/mailer';
 import { resolveSecretKey } from '../../src/security/client-links';
 import { freePort } from '../../src/temporal/dev-server';
 import { workerSlots } from '../../src/worker/worker';
+import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 import { startBenchWorker } from '../context';
 import { capacityRange, kneeBracket, nextProbe, type KneeBracket } from '../knee';
 import { pidsCpuSeconds, procVisible, selfCpuSeconds, treeCpuSeconds } from '../cpu';
@@ -77,16 +78,18 @@ export interface LadderOptions {
   /** After the fixed rates of each repeat, at most this many bisection steps narrow each kind's knee (bench/knee.ts); 0: none. */
   refineSteps?: number;
   /** When given: staff actions over HTTP at half the engine's knee, on courses the ladder opened (more than the default cache holds). */
-  staff?: { baseUrl: string; token: string; concurrency?: number };
+  staff?: { baseUrl: string; token: string; concurrency?: number; /** Turns/s instead of half the knee (a diagnosis). */ rate?: number };
   log: (msg: string) => void;
 }
 
 export interface StaffAtHalfKnee {
   offeredPerS: number;
+  /** Half the engine's knee in this run (the target's condition), or a rate given with --staff-rate. */
+  rateFrom: 'half the knee' | '--staff-rate';
   /** Open loop (the headline figures below): coordinators' turns (STAFF_TURN) started per second, one per enrolled course. */
   turnsPerS: number;
   /** `concurrency` staff sending turns back to back, no pause (the load before 2026-12-01), during its own window. */
-  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
+  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; stages: ActionStages; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
   /** Courses the ladder had opened on this worker before the step (the cache holds cacheWorkflows workflows, two per course). */
   openCourses: number;
   cacheWorkflows: number | undefined;
@@ -94,6 +97,8 @@ export interface StaffAtHalfKnee {
   errors: number;
   /** Each action's own figures (screening, care-team-note, pause, resume). */
   perAction: Record<string, { n: number } & Pcts>;
+  /** Where the actions' time went (actionStages): medians of a random sample and of the slowest. */
+  stages: ActionStages;
   p50Ms: number | null;
   p95Ms: number | null;
   maxMs: number | null;
@@ -167,6 +172,75 @@ async function firstStepStages(temporal: Client, courses: Array<{ workflowId: st
       return xs.length ? round(percentile(xs, 50), 0) : null;
     };
     return { n: ok.length, startedMs: med((r) => r.startedMs), pickupMs: med((r) => r.pickupMs), committedMs: med((r) => r.committedMs), taskMs: med((r) => r.taskMs), retriedTasks: ok.reduce((a, r) => a + r.retried, 0) };
+  };
+  return { random: await medians(random), slowest: await medians(slowest) };
+}
+
+/** Medians, in ms, of where a staff action's time went (from its course's workflow history and this process's clock). */
+interface ActionStageMedians {
+  n: number;
+  /** Sent → the Update's workflow task scheduled: the API (auth, the course row), the Update RPC, the server's history step. */
+  toTaskMs: number | null;
+  /** → that task started: waiting in matching for a worker's poll (sticky queue: cached; normal queue: replayed). */
+  pickupMs: number | null;
+  /** → the Update completed: the activation (and replay when out of the cache), the handler, the projection's local activity. */
+  taskMs: number | null;
+  /** → the answer read by the caller: the task's completion RPC, the server answering the Update, the API's reply. */
+  answerMs: number | null;
+  /** Of the sample, Updates whose task went to the normal queue (the course was not in the worker's cache: a replay). */
+  replayed: number;
+  /** Of the sample, Updates that arrived while another task of the course was running (the task was scheduled before the send). */
+  queuedBehindTask: number;
+}
+export interface ActionStages {
+  random: ActionStageMedians;
+  slowest: ActionStageMedians;
+}
+type SentAction = { workflowId: string; action: StaffAction; sent: number; answered: number };
+
+/**
+ * Where staff actions' time went, for a sample (20 random, and the slowest tenth, at most 10): each
+ * Update found in its course's history by name (a course gets one turn, so each name once), with the
+ * workflow task that carried it. Read after the window. Same machine, one clock.
+ */
+async function actionStages(temporal: Client, actions: SentAction[]): Promise<ActionStages> {
+  const byTime = [...actions].sort((a, b) => b.answered - b.sent - (a.answered - a.sent));
+  const slowest = byTime.slice(0, Math.min(10, Math.ceil(byTime.length / 10)));
+  const rest = byTime.slice(slowest.length);
+  const random: SentAction[] = [];
+  while (random.length < 20 && rest.length) random.push(rest.splice(Math.floor(Math.random() * rest.length), 1)[0]!);
+  const wallOffset = Date.now() - performance.now();
+  const one = async (a: SentAction) => {
+    const h = await temporal.workflow.getHandle(a.workflowId).fetchHistory();
+    const ev = h.events ?? [];
+    const at = (e: (typeof ev)[number] | undefined) => (e?.eventTime ? tsToMs(e.eventTime) : null);
+    const accepted = ev.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === a.action);
+    if (accepted < 0) return null;
+    const updateId = ev[accepted]!.workflowExecutionUpdateAcceptedEventAttributes!.protocolInstanceId;
+    const completed = ev.slice(accepted).find((e) => e.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId === updateId);
+    const before = ev.slice(0, accepted).reverse();
+    const taskStarted = before.find((e) => e.workflowTaskStartedEventAttributes);
+    const scheduled = before.find((e) => e.workflowTaskScheduledEventAttributes);
+    const sent = a.sent + wallOffset;
+    const t = { scheduled: at(scheduled), started: at(taskStarted), completed: at(completed) };
+    return {
+      toTaskMs: t.scheduled === null ? null : Math.max(0, t.scheduled - sent),
+      pickupMs: t.started === null || t.scheduled === null ? null : t.started - Math.max(t.scheduled, sent),
+      taskMs: t.completed === null || t.started === null ? null : t.completed - Math.max(t.started, sent),
+      answerMs: t.completed === null ? null : a.answered + wallOffset - t.completed,
+      replayed: Number(scheduled?.workflowTaskScheduledEventAttributes?.taskQueue?.kind === 1),
+      queuedBehindTask: Number(t.scheduled !== null && t.scheduled < sent),
+    };
+  };
+  const medians = async (group: SentAction[]): Promise<ActionStageMedians> => {
+    const rows = [];
+    for (const a of group) rows.push(await one(a).catch(() => null));
+    const ok = rows.filter((r): r is NonNullable<typeof r> => r !== null);
+    const med = (f: (r: (typeof ok)[number]) => number | null) => {
+      const xs = ok.map(f).filter((x): x is number => x !== null);
+      return xs.length ? round(percentile(xs, 50), 0) : null;
+    };
+    return { n: ok.length, toTaskMs: med((r) => r.toTaskMs), pickupMs: med((r) => r.pickupMs), taskMs: med((r) => r.taskMs), answerMs: med((r) => r.answerMs), replayed: ok.reduce((x, r) => x + r.replayed, 0), queuedBehindTask: ok.reduce((x, r) => x + r.queuedBehindTask, 0) };
   };
   return { random: await medians(random), slowest: await medians(slowest) };
 }
@@ -433,7 +507,7 @@ export async function benchLadder(opts: LadderOptions) {
   // of real actions; most courses are out of the cache, so the first action may replay its course's
   // history), over HTTP as the dashboard sends them.
   let staffAtHalfKnee: StaffAtHalfKnee | undefined;
-  const staffStep = async (rate: number): Promise<StaffAtHalfKnee> => {
+  const staffStep = async (rate: number, rateFrom: StaffAtHalfKnee['rateFrom']): Promise<StaffAtHalfKnee> => {
     const staff = opts.staff!;
     const concurrency = staff.concurrency ?? 4;
     const pool = [...engineCourses];
@@ -478,7 +552,9 @@ export async function benchLadder(opts: LadderOptions) {
       const byAction = new Map<StaffAction, number[]>();
       let errors = 0;
       let stop = false;
+      const sentActions: SentAction[] = [];
       const post = async (courseId: string, action: StaffAction, from: number) => {
+        const sent = performance.now();
         const res = await fetch(`${staff.baseUrl}/api/courses/${courseId}/${action}`, {
           method: 'POST',
           headers: { authorization: `Bearer ${staff.token}`, 'content-type': 'application/json' },
@@ -486,8 +562,10 @@ export async function benchLadder(opts: LadderOptions) {
         }).catch(() => null);
         await res?.text();
         if (res?.status === 200) {
-          const ms = performance.now() - from;
+          const answered = performance.now();
+          const ms = answered - from;
           times.push(ms);
+          sentActions.push({ workflowId: courseWorkflowId(courseId), action, sent, answered });
           byAction.set(action, [...(byAction.get(action) ?? []), ms]);
         } else errors++;
       };
@@ -528,8 +606,10 @@ export async function benchLadder(opts: LadderOptions) {
       stop = true;
       await driver;
       const p = pcts(times);
+      const stages = await actionStages(opts.temporal, sentActions);
       return {
         mode,
+        stages,
         actions: times.length,
         errors,
         p50Ms: p.p50,
@@ -544,6 +624,7 @@ export async function benchLadder(opts: LadderOptions) {
     const closed = await load('closed');
     const r: StaffAtHalfKnee = {
       offeredPerS: rate,
+      rateFrom,
       openCourses,
       cacheWorkflows: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows,
       turnsPerS: rate,
@@ -553,7 +634,8 @@ export async function benchLadder(opts: LadderOptions) {
       p95Ms: open.p95Ms,
       maxMs: open.maxMs,
       perAction: open.perAction,
-      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, maxMs: closed.maxMs, perAction: closed.perAction, enrollment: closed.enrollment },
+      stages: open.stages,
+      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, maxMs: closed.maxMs, perAction: closed.perAction, stages: closed.stages, enrollment: closed.enrollment },
       enrollment: open.enrollment,
       backlogWaitMs,
       backlogLeft: backlog,
@@ -561,7 +643,11 @@ export async function benchLadder(opts: LadderOptions) {
       loadAvg1m,
     };
     const errors = open.errors + closed.errors;
-    log(`  staff actions at half the knee (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${rate} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}); closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
+    log(`  staff actions at ${rateFrom === 'half the knee' ? 'half the knee' : 'a rate given with --staff-rate'} (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${rate} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}); closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
+    for (const [name, st] of [['open', r.stages], ['closed', closed.stages]] as const) {
+      const f = (m: ActionStageMedians) => `to task ${m.toTaskMs} pickup ${m.pickupMs} task ${m.taskMs} answer ${m.answerMs} (replayed ${m.replayed}/${m.n}, behind a running task ${m.queuedBehindTask}/${m.n})`;
+      log(`    ${name} loop stages (median ms), random: ${f(st.random)}; slowest: ${f(st.slowest)}`);
+    }
     return r;
   };
 
@@ -622,7 +708,8 @@ export async function benchLadder(opts: LadderOptions) {
     }
     if (opts.staff) {
       const knee = summarizeLadder(samples, rates, repeats).engine.knee;
-      if (knee > 0) staffAtHalfKnee = await staffStep(knee / 2);
+      if (opts.staff.rate) staffAtHalfKnee = await staffStep(opts.staff.rate, '--staff-rate');
+      else if (knee > 0) staffAtHalfKnee = await staffStep(knee / 2, 'half the knee');
     }
   } finally {
     if (baselineWorker.getState() === 'RUNNING') baselineWorker.shutdown();
