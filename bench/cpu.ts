@@ -47,3 +47,33 @@ export function selfCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
+
+/** CPU-seconds of each thread of this process, by thread id, with its name (/proc/self/task/<tid>: comm). */
+export function threadCpuSeconds(): Map<number, { name: string; seconds: number }> {
+  const out = new Map<number, { name: string; seconds: number }>();
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), { name, seconds: (Number(f[11]) + Number(f[12])) / USER_HZ });
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+
+/** The busiest threads between two readings: name (tid) and the share of one core each used. */
+export function busiestThreads(a: ReturnType<typeof threadCpuSeconds>, b: ReturnType<typeof threadCpuSeconds>, seconds: number, top = 6): Array<{ thread: string; cores: number }> {
+  return [...b]
+    .map(([tid, t]) => ({ thread: `${t.name} (${tid})`, cores: Math.round(((t.seconds - (a.get(tid)?.seconds ?? 0)) / seconds) * 100) / 100 }))
+    .sort((x, y) => y.cores - x.cores)
+    .slice(0, top);
+}

@@ -85,8 +85,10 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
   // Issue 19: end-to-end capacity and cost as ratios against the one-row workflow on the same server in the same run.
   add('capacityVsBaseline', out.ladder?.capacityVsBaseline, '>= 0.70 (knee, engine / one-row workflow)', (v) => v >= 0.7);
   add('cpuPerCourseVsBaseline', out.ladder?.cpuVsBaseline, '<= 2.0 (CPU-s per course, engine / one-row workflow)', (v) => v <= 2);
-  // Issue 19's condition: enrollments at half the knee, the default cache, more open courses than it holds; a coordinator's turn (screening, a note, pause, resume).
-  if (out.ladder?.staffAtHalfKnee?.rateFrom === 'half the knee') add('staffActionAtHalfKneeP95Ms', out.ladder?.staffAtHalfKnee?.p95Ms, '<= 150 (half the knee, default cache)', (v) => v <= 150);
+  // Issue 19's condition: enrollments at half the knee, the default cache, more open courses than it holds;
+  // coordinators' turns (screening, a note, pause, resume) open loop at a 100,000-client network's busiest
+  // hour (bench/phases/ladder.ts STAFF_TURNS_PER_S_NETWORK_PEAK; heavier loads are printed beside it).
+  if (out.ladder?.staffAtHalfKnee?.rateFrom === 'half the knee') add('staffActionAtHalfKneeP95Ms', out.ladder?.staffAtHalfKnee?.p95Ms, '<= 150 (half the knee, default cache, the network-peak staff rate)', (v) => v <= 150);
   // Measured with an idle worker, every course cached and pause/resume only: easier than the above.
   add('staffActionP95Ms', out.staffAction?.p95Ms, '<= 150 (idle worker)', (v) => v <= 150);
   add('stuckBoardP95Ms', out.stuckBoard?.p95Ms, '<= 50', (v) => v <= 50);

@@ -42,7 +42,7 @@ import { workerSlots } from '../../src/worker/worker';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 import { startBenchWorker } from '../context';
 import { capacityRange, kneeBracket, nextProbe, type KneeBracket } from '../knee';
-import { pidsCpuSeconds, procVisible, selfCpuSeconds, treeCpuSeconds } from '../cpu';
+import { busiestThreads, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds } from '../cpu';
 import type { BenchInfra } from '../infra';
 import { percentile, round, sleep, waitIdle } from '../stats';
 import { seedClients } from './starts';
@@ -58,6 +58,17 @@ const STAFF_BODIES: Record<StaffAction, Record<string, unknown>> = {
   pause: { reason: 'benchmark' },
   resume: {},
 };
+
+/**
+ * Coordinators' turns per second in the headline staff window (4 actions each): the busiest hour of a
+ * network of 100,000 active clients, from the assumptions of docs/performance.md "Scale on paper"
+ * (A1-A3: 325,000 courses a year, 9.0 M clinic seconds a year, the busiest hour 5x the average) and
+ * the staff actions of a complete course counted in its recorded history (46 for kap-office, 48
+ * iv-series, 91 spravato-rems: about 60 with notes and pauses): 325,000 x 60 / 9.0 M x 5 = 10.8
+ * actions/s = 2.7 turns/s, rounded up. It is offered beside enrollments at half the engine's knee,
+ * which is already dozens of times that network's busiest hour of enrollments.
+ */
+export const STAFF_TURNS_PER_S_NETWORK_PEAK = 3;
 
 export interface LadderOptions {
   infra: BenchInfra;
@@ -86,10 +97,16 @@ export interface StaffAtHalfKnee {
   offeredPerS: number;
   /** Half the engine's knee in this run (the target's condition), or a rate given with --staff-rate. */
   rateFrom: 'half the knee' | '--staff-rate';
-  /** Open loop (the headline figures below): coordinators' turns (STAFF_TURN) started per second, one per enrolled course. */
+  /** Open loop (the headline figures below): coordinators' turns (STAFF_TURN) started per second (STAFF_TURNS_PER_S_NETWORK_PEAK). */
   turnsPerS: number;
+  /**
+   * The same open loop at more turns per second, each in its own window of enrollments at the same rate:
+   * twice the network's peak, and one turn per enrolled course (the headline until 2026-12-03, which
+   * took the 2 cores past full at half the knee on 2026-12-03: see docs/performance.md).
+   */
+  heavier: Array<{ turnsPerS: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null; stages: ActionStages; busy: WindowBusy; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> }>;
   /** `concurrency` staff sending turns back to back, no pause (the load before 2026-12-01), during its own window. */
-  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; stages: ActionStages; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
+  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; stages: ActionStages; busy: WindowBusy; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
   /** Courses the ladder had opened on this worker before the step (the cache holds cacheWorkflows workflows, two per course). */
   openCourses: number;
   cacheWorkflows: number | undefined;
@@ -99,6 +116,8 @@ export interface StaffAtHalfKnee {
   perAction: Record<string, { n: number } & Pcts>;
   /** Where the actions' time went (actionStages): medians of a random sample and of the slowest. */
   stages: ActionStages;
+  /** Cores busy during the window: this process, the Temporal server, and this process's busiest threads. */
+  busy: WindowBusy;
   p50Ms: number | null;
   p95Ms: number | null;
   maxMs: number | null;
@@ -196,6 +215,7 @@ export interface ActionStages {
   random: ActionStageMedians;
   slowest: ActionStageMedians;
 }
+type WindowBusy = { seconds: number; engineProcessCores: number; temporalServerCores: number; threads: Array<{ thread: string; cores: number }> };
 type SentAction = { workflowId: string; action: StaffAction; sent: number; answered: number };
 
 /**
@@ -539,15 +559,16 @@ export async function benchLadder(opts: LadderOptions) {
     }
     const settle = { ms: Date.now() - settleT0, coresBusy };
     const loadAvg1m = round(os.loadavg()[0]!, 2);
-    // Two loads, each during its own window of enrollments at half the knee:
-    // - open loop (the headline): coordinators' turns arrive at the enrollment rate, one turn per
-    //   enrolled course, each issued at its scheduled time whether or not earlier turns have finished, so
-    //   a slow engine finds more turns overlapping (no coordinated omission). Within a turn the
-    //   coordinator sends each action when the previous one has answered, as a person at the dashboard
-    //   does; the turn's first action is timed from the turn's scheduled time.
+    // Loads, each during its own window of enrollments at half the knee:
+    // - open loop (the headline): coordinators' turns arrive at STAFF_TURNS_PER_S_NETWORK_PEAK, then
+    //   (in windows of their own) at twice that and at one turn per enrolled course; each turn issued at
+    //   its scheduled time whether or not earlier turns have finished, so a slow engine finds more turns
+    //   overlapping (no coordinated omission). Within a turn the coordinator sends each action when the
+    //   previous one has answered, as a person at the dashboard does; the turn's first action is timed
+    //   from the turn's scheduled time.
     // - closed loop: `concurrency` staff sending turns back to back with no pause, the load before
     //   2026-12-01; as many actions as the engine will take, so it measures queueing behind one another.
-    const load = async (mode: 'open' | 'closed') => {
+    const load = async (mode: 'open' | 'closed', turnsPerS = rate) => {
       const times: number[] = [];
       const byAction = new Map<StaffAction, number[]>();
       let errors = 0;
@@ -592,7 +613,7 @@ export async function benchLadder(opts: LadderOptions) {
           const turns: Array<Promise<void>> = [];
           const t0 = performance.now();
           for (let i = 0; !stop; i++) {
-            const due = t0 + (i * 1000) / rate;
+            const due = t0 + (i * 1000) / turnsPerS;
             const wait = due - performance.now();
             if (wait > 0) await sleep(wait);
             const c = take();
@@ -602,14 +623,22 @@ export async function benchLadder(opts: LadderOptions) {
           await Promise.all(turns);
         })();
       }
+      const cpuA = await cpuNow();
+      const threadsA = threadCpuSeconds();
+      const tA = performance.now();
       const enrollment = await runStep('engine', rate, -2, 0);
       stop = true;
       await driver;
+      const windowS = (performance.now() - tA) / 1000;
+      const cpuB = await cpuNow();
+      // What was busy during the window (the enrollments, the actions, the drain): cores per process and the busiest threads here.
+      const busy = { seconds: round(windowS, 1), engineProcessCores: round((cpuB.engineProcess - cpuA.engineProcess) / windowS, 2), temporalServerCores: round((cpuB.temporalServer - cpuA.temporalServer) / windowS, 2), threads: busiestThreads(threadsA, threadCpuSeconds(), windowS) };
       const p = pcts(times);
       const stages = await actionStages(opts.temporal, sentActions);
       return {
         mode,
         stages,
+        busy,
         actions: times.length,
         errors,
         p50Ms: p.p50,
@@ -619,7 +648,13 @@ export async function benchLadder(opts: LadderOptions) {
         enrollment: { completedPerS: enrollment.completedPerS, firstStepMs: enrollment.firstStepMs, keptUp: enrollment.keptUp },
       };
     };
-    const open = await load('open');
+    const open = await load('open', STAFF_TURNS_PER_S_NETWORK_PEAK);
+    const heavier: StaffAtHalfKnee['heavier'] = [];
+    for (const turnsPerS of [...new Set([2 * STAFF_TURNS_PER_S_NETWORK_PEAK, rate])].filter((t) => t > STAFF_TURNS_PER_S_NETWORK_PEAK)) {
+      await waitIdleBoth(engine.worker, baselineWorker);
+      const h = await load('open', turnsPerS);
+      heavier.push({ turnsPerS, actions: h.actions, errors: h.errors, p50Ms: h.p50Ms, p95Ms: h.p95Ms, maxMs: h.maxMs, stages: h.stages, busy: h.busy, enrollment: h.enrollment });
+    }
     await waitIdleBoth(engine.worker, baselineWorker);
     const closed = await load('closed');
     const r: StaffAtHalfKnee = {
@@ -627,7 +662,8 @@ export async function benchLadder(opts: LadderOptions) {
       rateFrom,
       openCourses,
       cacheWorkflows: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows,
-      turnsPerS: rate,
+      turnsPerS: STAFF_TURNS_PER_S_NETWORK_PEAK,
+      heavier,
       actions: open.actions,
       errors: open.errors,
       p50Ms: open.p50Ms,
@@ -635,18 +671,21 @@ export async function benchLadder(opts: LadderOptions) {
       maxMs: open.maxMs,
       perAction: open.perAction,
       stages: open.stages,
-      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, maxMs: closed.maxMs, perAction: closed.perAction, stages: closed.stages, enrollment: closed.enrollment },
+      busy: open.busy,
+      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, maxMs: closed.maxMs, perAction: closed.perAction, stages: closed.stages, busy: closed.busy, enrollment: closed.enrollment },
       enrollment: open.enrollment,
       backlogWaitMs,
       backlogLeft: backlog,
       settle,
       loadAvg1m,
     };
-    const errors = open.errors + closed.errors;
-    log(`  staff actions at ${rateFrom === 'half the knee' ? 'half the knee' : 'a rate given with --staff-rate'} (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${rate} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}); closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
-    for (const [name, st] of [['open', r.stages], ['closed', closed.stages]] as const) {
+    const errors = open.errors + closed.errors + heavier.reduce((a, h) => a + h.errors, 0);
+    log(`  staff actions at ${rateFrom === 'half the knee' ? 'half the knee' : 'a rate given with --staff-rate'} (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${r.turnsPerS} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}); ${heavier.map((h) => `open loop, ${h.turnsPerS} turns/s: ${h.actions} actions p50/p95 ${h.p50Ms}/${h.p95Ms} ms (enrollments ${h.enrollment.completedPerS}/s, first step p95 ${h.enrollment.firstStepMs.p95} ms)`).join('; ')}; closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
+    const windows = [[`open loop ${r.turnsPerS}/s`, r.stages, r.busy], ...heavier.map((h) => [`open loop ${h.turnsPerS}/s`, h.stages, h.busy] as const), ['closed loop', closed.stages, closed.busy]] as const;
+    for (const [name, st, b] of windows) {
       const f = (m: ActionStageMedians) => `to task ${m.toTaskMs} pickup ${m.pickupMs} task ${m.taskMs} answer ${m.answerMs} (replayed ${m.replayed}/${m.n}, behind a running task ${m.queuedBehindTask}/${m.n})`;
-      log(`    ${name} loop stages (median ms), random: ${f(st.random)}; slowest: ${f(st.slowest)}`);
+      log(`    ${name} stages (median ms), random: ${f(st.random)}; slowest: ${f(st.slowest)}`);
+      log(`    ${name} busy: process ${b.engineProcessCores} cores, Temporal server ${b.temporalServerCores}; threads ${b.threads.map((t) => `${t.thread} ${t.cores}`).join(', ')}`);
     }
     return r;
   };
