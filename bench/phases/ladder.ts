@@ -200,14 +200,18 @@ interface ActionStageMedians {
   n: number;
   /** Sent → the Update's workflow task scheduled: the API (auth, the course row), the Update RPC, the server's history step. */
   toTaskMs: number | null;
-  /** → that task started: waiting in matching for a worker's poll (sticky queue: cached; normal queue: replayed). */
+  /** → that task started: waiting in matching for a worker's poll. */
   pickupMs: number | null;
-  /** → the Update completed: the activation (and replay when out of the cache), the handler, the projection's local activity. */
+  /** → the Update completed: the activation (and the replay of the course's history when it was out of the cache), the handler, the projection's local activity. */
   taskMs: number | null;
   /** → the answer read by the caller: the task's completion RPC, the server answering the Update, the API's reply. */
   answerMs: number | null;
-  /** Of the sample, Updates whose task went to the normal queue (the course was not in the worker's cache: a replay). */
-  replayed: number;
+  /**
+   * Of the sample, Updates whose task went to the normal queue instead of the worker's sticky queue (the
+   * sticky queue timed out or was reset). A course evicted from the cache still gets its task on the
+   * sticky queue and replays there, which history does not show: this is not a count of replays.
+   */
+  normalQueue: number;
   /** Of the sample, Updates that arrived while another task of the course was running (the task was scheduled before the send). */
   queuedBehindTask: number;
 }
@@ -248,7 +252,7 @@ async function actionStages(temporal: Client, actions: SentAction[]): Promise<Ac
       pickupMs: t.started === null || t.scheduled === null ? null : t.started - Math.max(t.scheduled, sent),
       taskMs: t.completed === null || t.started === null ? null : t.completed - Math.max(t.started, sent),
       answerMs: t.completed === null ? null : a.answered + wallOffset - t.completed,
-      replayed: Number(scheduled?.workflowTaskScheduledEventAttributes?.taskQueue?.kind === 1),
+      normalQueue: Number(scheduled?.workflowTaskScheduledEventAttributes?.taskQueue?.kind === 1),
       queuedBehindTask: Number(t.scheduled !== null && t.scheduled < sent),
     };
   };
@@ -260,7 +264,7 @@ async function actionStages(temporal: Client, actions: SentAction[]): Promise<Ac
       const xs = ok.map(f).filter((x): x is number => x !== null);
       return xs.length ? round(percentile(xs, 50), 0) : null;
     };
-    return { n: ok.length, toTaskMs: med((r) => r.toTaskMs), pickupMs: med((r) => r.pickupMs), taskMs: med((r) => r.taskMs), answerMs: med((r) => r.answerMs), replayed: ok.reduce((x, r) => x + r.replayed, 0), queuedBehindTask: ok.reduce((x, r) => x + r.queuedBehindTask, 0) };
+    return { n: ok.length, toTaskMs: med((r) => r.toTaskMs), pickupMs: med((r) => r.pickupMs), taskMs: med((r) => r.taskMs), answerMs: med((r) => r.answerMs), normalQueue: ok.reduce((x, r) => x + r.normalQueue, 0), queuedBehindTask: ok.reduce((x, r) => x + r.queuedBehindTask, 0) };
   };
   return { random: await medians(random), slowest: await medians(slowest) };
 }
@@ -683,7 +687,7 @@ export async function benchLadder(opts: LadderOptions) {
     log(`  staff actions at ${rateFrom === 'half the knee' ? 'half the knee' : 'a rate given with --staff-rate'} (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${r.turnsPerS} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}); ${heavier.map((h) => `open loop, ${h.turnsPerS} turns/s: ${h.actions} actions p50/p95 ${h.p50Ms}/${h.p95Ms} ms (enrollments ${h.enrollment.completedPerS}/s, first step p95 ${h.enrollment.firstStepMs.p95} ms)`).join('; ')}; closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
     const windows = [[`open loop ${r.turnsPerS}/s`, r.stages, r.busy], ...heavier.map((h) => [`open loop ${h.turnsPerS}/s`, h.stages, h.busy] as const), ['closed loop', closed.stages, closed.busy]] as const;
     for (const [name, st, b] of windows) {
-      const f = (m: ActionStageMedians) => `to task ${m.toTaskMs} pickup ${m.pickupMs} task ${m.taskMs} answer ${m.answerMs} (replayed ${m.replayed}/${m.n}, behind a running task ${m.queuedBehindTask}/${m.n})`;
+      const f = (m: ActionStageMedians) => `to task ${m.toTaskMs} pickup ${m.pickupMs} task ${m.taskMs} answer ${m.answerMs} (normal queue ${m.normalQueue}/${m.n}, behind a running task ${m.queuedBehindTask}/${m.n})`;
       log(`    ${name} stages (median ms), random: ${f(st.random)}; slowest: ${f(st.slowest)}`);
       log(`    ${name} busy: process ${b.engineProcessCores} cores, Temporal server ${b.temporalServerCores}; threads ${b.threads.map((t) => `${t.thread} ${t.cores}`).join(', ')}`);
     }
