@@ -8,7 +8,7 @@
 //                                      the stuck board page under load and recovery after a worker restart
 //   npm run bench -- --rates 2,5,10 --seconds 30 --repeats 1   the ladder's rates (/s), seconds per rate, repeats
 //   npm run bench -- --refine 0        no bisection steps after the fixed rates (default 3 per repeat)
-//   npm run bench -- --only ladder --staff-rate 10   the staff step at 10 turns/s, not half the knee (a diagnosis: no target)
+//   npm run bench -- --only ladder --staff-rate 10   the staff step beside 10 enrollments/s, not half the knee (a diagnosis: no target)
 //   BENCH_QUICK=1 npm run bench        smaller sizes, for trying the harness out
 // See docs/performance.md for what each figure means and the targets.
 import os from 'node:os';
@@ -41,7 +41,7 @@ interface Args {
   /** The grown phase: courses enrolled through the engine, then enrollments/s offered while the stuck board is timed. */
   grownCourses: number;
   grownRate: number;
-  /** Diagnosis: the staff step at this many turns/s instead of half the engine's knee (not counted against the target). */
+  /** Diagnosis: the staff step beside this many enrollments/s instead of half the engine's knee (not counted against the target). */
   staffRate?: number;
 }
 

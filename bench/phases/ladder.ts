@@ -89,7 +89,7 @@ export interface LadderOptions {
   /** After the fixed rates of each repeat, at most this many bisection steps narrow each kind's knee (bench/knee.ts); 0: none. */
   refineSteps?: number;
   /** When given: staff actions over HTTP at half the engine's knee, on courses the ladder opened (more than the default cache holds). */
-  staff?: { baseUrl: string; token: string; concurrency?: number; /** Turns/s instead of half the knee (a diagnosis). */ rate?: number };
+  staff?: { baseUrl: string; token: string; concurrency?: number; /** Enrollments/s for the staff step instead of half the knee (a diagnosis). */ rate?: number };
   log: (msg: string) => void;
 }
 
