@@ -58,6 +58,8 @@ export function benchConfig(infra: BenchInfra, taskQueue = 'kap-bench'): Config 
     WORKER_LOCAL_ACTIVITY_SLOTS: process.env.WORKER_LOCAL_ACTIVITY_SLOTS,
     WORKER_ACTIVITY_SLOTS: process.env.WORKER_ACTIVITY_SLOTS,
     WORKER_WORKFLOW_THREADS: process.env.WORKER_WORKFLOW_THREADS,
+    // A cache other than npm start's is a diagnosis (what a full cache costs): the staff target is then not counted (bench/run.ts).
+    WORKER_MAX_CACHED_WORKFLOWS: process.env.WORKER_MAX_CACHED_WORKFLOWS,
   });
 }
 
