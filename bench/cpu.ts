@@ -6,17 +6,22 @@ import { descendants } from '../chaos/procs';
 
 const USER_HZ = 100;
 
-/** utime + stime (+ cutime + cstime) of one process, in clock ticks; 0 when it is gone or not readable. */
-function ticksOf(pid: number, withChildren: boolean): number {
+/** A /proc `stat` file's name and its utime + stime (+ cutime + cstime) in clock ticks; null when it is gone or not readable. */
+function readStat(file: string, withChildren: boolean): { name: string; ticks: number } | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(file, 'utf8');
     // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After "state" (index 0): utime 11, stime 12, cutime 13, cstime 14.
-    return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0) };
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** utime + stime (+ cutime + cstime) of one process, in clock ticks; 0 when it is gone or not readable. */
+function ticksOf(pid: number, withChildren: boolean): number {
+  return readStat(`/proc/${pid}/stat`, withChildren)?.ticks ?? 0;
 }
 
 /** Whether /proc/<pid>/stat can be read here (the process is on this machine and visible). */
@@ -58,14 +63,8 @@ export function threadCpuSeconds(): Map<number, { name: string; seconds: number 
     return out;
   }
   for (const tid of tids) {
-    try {
-      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), { name, seconds: (Number(f[11]) + Number(f[12])) / USER_HZ });
-    } catch {
-      /* the thread ended */
-    }
+    const t = readStat(`/proc/self/task/${tid}/stat`, false); // null: the thread ended
+    if (t) out.set(Number(tid), { name: t.name, seconds: t.ticks / USER_HZ });
   }
   return out;
 }
