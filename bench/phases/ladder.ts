@@ -154,16 +154,37 @@ interface FirstStepStages {
 }
 
 /**
+ * The sample both stage readouts read histories for: the slowest tenth (at most 10) by `elapsed`, and
+ * up to 20 picked at random from the rest. `read` runs one after another (after the window: not the
+ * step's work); items it cannot read are left out. `median` gives a field's median over what was read.
+ */
+async function readSample<T, R>(items: T[], elapsed: (x: T) => number, read: (x: T) => Promise<R | null>): Promise<Record<'random' | 'slowest', { rows: R[]; median: (f: (r: R) => number | null) => number | null }>> {
+  const byTime = [...items].sort((a, b) => elapsed(b) - elapsed(a));
+  const slowest = byTime.slice(0, Math.min(10, Math.ceil(byTime.length / 10)));
+  const rest = byTime.slice(slowest.length);
+  const random: T[] = [];
+  while (random.length < 20 && rest.length) random.push(rest.splice(Math.floor(Math.random() * rest.length), 1)[0]!);
+  const readAll = async (group: T[]) => {
+    const rows: R[] = [];
+    for (const x of group) {
+      const r = await read(x).catch(() => null);
+      if (r !== null) rows.push(r);
+    }
+    const median = (f: (r: R) => number | null) => {
+      const xs = rows.map(f).filter((v): v is number => v !== null);
+      return xs.length ? round(percentile(xs, 50), 0) : null;
+    };
+    return { rows, median };
+  };
+  return { random: await readAll(random), slowest: await readAll(slowest) };
+}
+
+/**
  * Where a first step's time went, for a sample of a step's courses: read from each workflow's history
  * after the step (not inside its window). Same machine, one clock: the server's event times and this
  * process's are comparable to a millisecond.
  */
 async function firstStepStages(temporal: Client, courses: Array<{ workflowId: string; scheduled: number; done: number }>): Promise<FirstStepStages> {
-  const byTime = [...courses].sort((a, b) => b.done - b.scheduled - (a.done - a.scheduled));
-  const slowest = byTime.slice(0, Math.min(10, Math.ceil(byTime.length / 10)));
-  const rest = byTime.slice(slowest.length);
-  const random: typeof courses = [];
-  while (random.length < 20 && rest.length) random.push(rest.splice(Math.floor(Math.random() * rest.length), 1)[0]!);
   const one = async (c: (typeof courses)[number]) => {
     const h = await temporal.workflow.getHandle(c.workflowId).fetchHistory();
     const ev = h.events ?? [];
@@ -182,17 +203,9 @@ async function firstStepStages(temporal: Client, courses: Array<{ workflowId: st
       retried: before.filter((e) => e.workflowTaskTimedOutEventAttributes || e.workflowTaskFailedEventAttributes).length,
     };
   };
-  const medians = async (group: typeof courses): Promise<StageMedians> => {
-    const rows = [];
-    for (const c of group) rows.push(await one(c).catch(() => null));
-    const ok = rows.filter((r): r is NonNullable<typeof r> => r !== null);
-    const med = (f: (r: (typeof ok)[number]) => number | null) => {
-      const xs = ok.map(f).filter((x): x is number => x !== null);
-      return xs.length ? round(percentile(xs, 50), 0) : null;
-    };
-    return { n: ok.length, startedMs: med((r) => r.startedMs), pickupMs: med((r) => r.pickupMs), committedMs: med((r) => r.committedMs), taskMs: med((r) => r.taskMs), retriedTasks: ok.reduce((a, r) => a + r.retried, 0) };
-  };
-  return { random: await medians(random), slowest: await medians(slowest) };
+  const sample = await readSample(courses, (c) => c.done - c.scheduled, one);
+  const medians = ({ rows, median }: (typeof sample)['random']): StageMedians => ({ n: rows.length, startedMs: median((r) => r.startedMs), pickupMs: median((r) => r.pickupMs), committedMs: median((r) => r.committedMs), taskMs: median((r) => r.taskMs), retriedTasks: rows.reduce((a, r) => a + r.retried, 0) });
+  return { random: medians(sample.random), slowest: medians(sample.slowest) };
 }
 
 /** Medians, in ms, of where a staff action's time went (from its course's workflow history and this process's clock). */
@@ -228,11 +241,6 @@ type SentAction = { workflowId: string; action: StaffAction; sent: number; answe
  * workflow task that carried it. Read after the window. Same machine, one clock.
  */
 async function actionStages(temporal: Client, actions: SentAction[]): Promise<ActionStages> {
-  const byTime = [...actions].sort((a, b) => b.answered - b.sent - (a.answered - a.sent));
-  const slowest = byTime.slice(0, Math.min(10, Math.ceil(byTime.length / 10)));
-  const rest = byTime.slice(slowest.length);
-  const random: SentAction[] = [];
-  while (random.length < 20 && rest.length) random.push(rest.splice(Math.floor(Math.random() * rest.length), 1)[0]!);
   const wallOffset = Date.now() - performance.now();
   const one = async (a: SentAction) => {
     const h = await temporal.workflow.getHandle(a.workflowId).fetchHistory();
@@ -256,17 +264,9 @@ async function actionStages(temporal: Client, actions: SentAction[]): Promise<Ac
       queuedBehindTask: Number(t.scheduled !== null && t.scheduled < sent),
     };
   };
-  const medians = async (group: SentAction[]): Promise<ActionStageMedians> => {
-    const rows = [];
-    for (const a of group) rows.push(await one(a).catch(() => null));
-    const ok = rows.filter((r): r is NonNullable<typeof r> => r !== null);
-    const med = (f: (r: (typeof ok)[number]) => number | null) => {
-      const xs = ok.map(f).filter((x): x is number => x !== null);
-      return xs.length ? round(percentile(xs, 50), 0) : null;
-    };
-    return { n: ok.length, toTaskMs: med((r) => r.toTaskMs), pickupMs: med((r) => r.pickupMs), taskMs: med((r) => r.taskMs), answerMs: med((r) => r.answerMs), normalQueue: ok.reduce((x, r) => x + r.normalQueue, 0), queuedBehindTask: ok.reduce((x, r) => x + r.queuedBehindTask, 0) };
-  };
-  return { random: await medians(random), slowest: await medians(slowest) };
+  const sample = await readSample(actions, (a) => a.answered - a.sent, one);
+  const medians = ({ rows, median }: (typeof sample)['random']): ActionStageMedians => ({ n: rows.length, toTaskMs: median((r) => r.toTaskMs), pickupMs: median((r) => r.pickupMs), taskMs: median((r) => r.taskMs), answerMs: median((r) => r.answerMs), normalQueue: rows.reduce((x, r) => x + r.normalQueue, 0), queuedBehindTask: rows.reduce((x, r) => x + r.queuedBehindTask, 0) });
+  return { random: medians(sample.random), slowest: medians(sample.slowest) };
 }
 
 export interface LadderSample {
@@ -363,7 +363,9 @@ export async function benchLadder(opts: LadderOptions) {
   const refineSteps = opts.refineSteps ?? 3;
   const maxRate = Math.max(...rates);
   const perRepeat = rates.reduce((a, r) => a + 2 * Math.round(r * seconds), 0) + refineSteps * 2 * Math.round(maxRate * seconds);
-  const halfKneeClients = opts.staff ? 2 * (Math.ceil((maxRate / 2) * seconds) + 1) : 0;
+  // The staff step's windows of enrollments (the headline, at most two heavier loads, the closed loop),
+  // at half the knee (at most half the top rate) or at --staff-rate.
+  const halfKneeClients = opts.staff ? 4 * (Math.ceil(Math.max(maxRate / 2, opts.staff.rate ?? 0) * seconds) + 1) : 0;
   const clientIds = await seedClients(db, 'bench-ladder', perRepeat * repeats + Math.round(2 * WARM_SECONDS) + halfKneeClients, `bench-ladder-${runId}-`);
   const engineCourses: string[] = [];
   let nextClient = 0;
