@@ -4,7 +4,7 @@
 // above it, and those are a factor of 2 apart (10 and 20/s): a capacity ratio read off such knees can
 // only take a few values (0.33, 0.5, 0.67, 1), so the same code printed 0.33 in one run and 0.50 in the
 // next. The ladder therefore narrows each kind's bracket by bisection after its fixed rates: the
-// geometric middle of the bracket is run (both kinds in the same ABBA order, each at its own middle),
+// geometric middle of the bracket is run (both kinds in the same minutes, in alternating order, each at its own middle),
 // and the bracket moves to the half it falls in, until it is narrower than `resolution` of its lower end.
 
 export interface KneeSample {

@@ -40,7 +40,8 @@ interface Args {
   refine: number;
   /** The grown phase: courses enrolled through the engine, then enrollments/s offered while the stuck board is timed. */
   grownCourses: number;
-  grownRate: number;
+  /** Enrollments/s while the board is timed; by default half the engine's knee when the ladder ran in this run (the target's condition), else 2. */
+  grownRate?: number;
   /** Diagnosis: the staff step beside this many enrollments/s instead of half the engine's knee (not counted against the target). */
   staffRate?: number;
 }
@@ -58,7 +59,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
   const only = value('--only');
   const list = only === undefined ? [...PHASES] : only.split(',').filter(Boolean);
   for (const p of list) if (!PHASES.includes(p as Phase)) throw new Error(`unknown phase ${p} (${PHASES.join(', ')})`);
-  const rates = (value('--rates') ?? (quick ? '2,5,10,20,40,60,80' : '2,5,10,15,20,30,40,60,80')).split(',').filter(Boolean).map((r) => positive('--rates', r));
+  const rates = (value('--rates') ?? (quick ? '5,10,20,40,80' : '10,20,40,80')).split(',').filter(Boolean).map((r) => positive('--rates', r));
   return {
     only: new Set(list as Phase[]),
     rates: [...new Set(rates)].sort((a, b) => a - b),
@@ -71,7 +72,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
       return n;
     })(),
     grownCourses: Math.round(positive('--grown-courses', value('--grown-courses') ?? (quick ? '1000' : '10000'))),
-    grownRate: positive('--grown-rate', value('--grown-rate') ?? '2'),
+    ...(value('--grown-rate') !== undefined ? { grownRate: positive('--grown-rate', value('--grown-rate')!) } : {}),
     ...(value('--staff-rate') !== undefined ? { staffRate: positive('--staff-rate', value('--staff-rate')!) } : {}),
   };
 }
@@ -94,7 +95,8 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
   add('stuckBoardP95Ms', out.stuckBoard?.p95Ms, '<= 50', (v) => v <= 50);
   add('stuckBoardOneClinicP95Ms', out.stuckBoard?.oneClinicP95Ms, '<= 50', (v) => v <= 50);
   // Issue 19: the HTML stuck board as a coordinator opens it, courses grown through the engine, enrollments arriving.
-  add('stuckBoardPageUnderLoadP95Ms', out.grown?.stuckPage?.p95Ms, '<= 100 (GET /, courses grown through the engine, enrollments arriving)', (v) => v <= 100);
+  // Counted at half the ladder's knee only (a run without the ladder, or with --grown-rate, prints it without a verdict).
+  if (out.grown?.loadRateFrom === 'half the knee') add('stuckBoardPageUnderLoadP95Ms', out.grown?.stuckPage?.p95Ms, '<= 100 (GET /, courses grown through the engine, enrollments at half the knee)', (v) => v <= 100);
   add('workerMbPerOpenCourse', out.workerMemory?.rssMbPerCourse, '<= 2', (v) => v <= 2);
   // Retired as targets (met by construction), still printed as figures: starts.ratio (the INSERT and the
   // start RPC only, no workflow work), visible (the action's path plus one read), historyEvents
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
     try {
       // First, before the other phases fill the server and the database: the headline.
       if (only.has('ladder')) await phase('ladder', async () => {
-        log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline in ABBA order, ${args.repeats} repeat(s) ...`);
+        log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline, the order alternating from rate to rate (AB, BA), ${args.repeats} repeat(s) ...`);
         const staff = { baseUrl: api.baseUrl, token: await tokenFor(db, 'admin'), ...(args.staffRate ? { rate: args.staffRate } : {}) };
         const { samples, ...r } = await benchLadder({ infra, config, db, workerDb, temporal, rates: args.rates, seconds: args.seconds, repeats: args.repeats, refineSteps: args.refine, staff, log });
         log(`ladder samples: ${JSON.stringify(samples)}`);
@@ -173,8 +175,12 @@ async function main(): Promise<void> {
       });
       if (only.has('grown')) await phase('grown', async () => {
         const loadSeconds = quick ? 20 : 60;
-        const r = await benchGrown({ config, db, workerDb, temporal, baseUrl: api.baseUrl, courses: args.grownCourses, loadRate: args.grownRate, loadSeconds, log });
-        out.grown = r;
+        // The page's target is at half the knee: the ladder's, when it ran in this run.
+        const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee;
+        const loadRate = args.grownRate ?? (knee ? Math.max(1, Math.round(knee / 2)) : 2);
+        const loadRateFrom = args.grownRate !== undefined ? '--grown-rate' : knee ? 'half the knee' : 'no ladder in this run: 2/s';
+        const r = await benchGrown({ config, db, workerDb, temporal, baseUrl: api.baseUrl, courses: args.grownCourses, loadRate, loadSeconds, log });
+        out.grown = { ...r, loadRateFrom };
         log(`grown: ${JSON.stringify(r)}`);
       });
 

@@ -18,8 +18,9 @@
 // table of the same database, started by a plain client (no payload codec) on the same server, its
 // worker in the same process with the same slots; timed from its scheduled start to the row committed.
 //
-// Per rate the kinds run in ABBA order (engine, baseline, baseline, engine) so drift in the machine's
-// load weighs on both alike; the whole ladder repeats `repeats` times. CPU-seconds per completed course
+// One sample of each kind per rate and repeat, the order alternating from one rate to the next (engine
+// first, then baseline first, and on across repeats: ABBA over consecutive rates) so drift in the
+// machine's load weighs on both alike; the whole ladder repeats `repeats` times. CPU-seconds per completed course
 // come from /proc for each process (this one: driver, API-side enrollment, workers and PGlite when
 // in-process; the Temporal dev server; the PGlite child or this database's PostgreSQL backends).
 import crypto from 'node:crypto';
@@ -104,9 +105,9 @@ export interface StaffAtHalfKnee {
    * twice the network's peak, and one turn per enrolled course (the headline until 2026-12-03, which
    * took the 2 cores past full at half the knee on 2026-12-03: see docs/performance.md).
    */
-  heavier: Array<{ turnsPerS: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null; stages: ActionStages; busy: WindowBusy; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> }>;
+  heavier: Array<{ turnsPerS: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; p95ByThird: Array<number | null>; maxMs: number | null; stages: ActionStages; busy: WindowBusy; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> }>;
   /** `concurrency` staff sending turns back to back, no pause (the load before 2026-12-01), during its own window. */
-  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; stages: ActionStages; busy: WindowBusy; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
+  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; p95ByThird: Array<number | null>; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; stages: ActionStages; busy: WindowBusy; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
   /** Courses the ladder had opened on this worker before the step (the cache holds cacheWorkflows workflows, two per course). */
   openCourses: number;
   cacheWorkflows: number | undefined;
@@ -120,6 +121,8 @@ export interface StaffAtHalfKnee {
   busy: WindowBusy;
   p50Ms: number | null;
   p95Ms: number | null;
+  /** p95 of the actions started in each third of the window (the last with the drain): a start-up transient shows in the first. */
+  p95ByThird: Array<number | null>;
   maxMs: number | null;
   enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'>;
   /** Waited before the step for the ladder's enrolled courses to have their first step; how many still had none. */
@@ -357,15 +360,18 @@ export async function benchLadder(opts: LadderOptions) {
 
   // Clients for every engine enrollment of the run, seeded at once (server-side generate_series).
   const WARM_SECONDS = Math.min(seconds, 5);
-  // Per repeat: two samples per fixed rate, and two per bisection step (each below the top rate); then
-  // the staff windows at half the knee (open and closed loop). An enrollment refused by admission
+  // Per repeat: one engine sample per fixed rate, and one per bisection step (each below the top rate);
+  // then the staff windows at half the knee (open and closed loop). An enrollment refused by admission
   // still takes its client. Running out is a bench error (nextClientId), never counted as the engine's.
   const refineSteps = opts.refineSteps ?? 3;
   const maxRate = Math.max(...rates);
-  const perRepeat = rates.reduce((a, r) => a + 2 * Math.round(r * seconds), 0) + refineSteps * 2 * Math.round(maxRate * seconds);
-  // The staff step's windows of enrollments (the headline, at most two heavier loads, the closed loop),
+  const perRepeat = rates.reduce((a, r) => a + Math.round(r * seconds), 0) + refineSteps * Math.round(maxRate * seconds);
+  // The staff step's windows of enrollments (the headline, at most two heavier loads, the closed loop, and its warm-up),
   // at half the knee (at most half the top rate) or at --staff-rate.
-  const halfKneeClients = opts.staff ? 4 * (Math.ceil(Math.max(maxRate / 2, opts.staff.rate ?? 0) * seconds) + 1) : 0;
+  const halfKneeClients = opts.staff ? (() => {
+    const r = Math.max(maxRate / 2, opts.staff.rate ?? 0);
+    return 4 * (Math.ceil(r * seconds) + 1) + Math.ceil(r * WARM_SECONDS) + 1;
+  })() : 0;
   const clientIds = await seedClients(db, 'bench-ladder', perRepeat * repeats + Math.round(2 * WARM_SECONDS) + halfKneeClients, `bench-ladder-${runId}-`);
   const engineCourses: string[] = [];
   let nextClient = 0;
@@ -549,22 +555,6 @@ export async function benchLadder(opts: LadderOptions) {
       await sleep(1000);
     }
     const backlogWaitMs = Date.now() - backlogT0;
-    await waitIdleBoth(engine.worker, baselineWorker);
-    // Idle workers are not a quiet machine: after an overload the Temporal server still works through
-    // its tail (transfer, timer and visibility tasks) for seconds. Wait (at most 30 s) until this process
-    // and the server together use less than a third of a core, three one-second samples in a row.
-    const settleT0 = Date.now();
-    let quietSamples = 0;
-    let coresBusy = 0;
-    while (quietSamples < 3 && Date.now() - settleT0 < 30_000) {
-      const a = await cpuNow();
-      await sleep(1000);
-      const b = await cpuNow();
-      coresBusy = round(b.engineProcess - a.engineProcess + (b.temporalServer - a.temporalServer), 2);
-      quietSamples = coresBusy < 0.33 ? quietSamples + 1 : 0;
-    }
-    const settle = { ms: Date.now() - settleT0, coresBusy };
-    const loadAvg1m = round(os.loadavg()[0]!, 2);
     // Loads, each during its own window of enrollments at half the knee:
     // - open loop (the headline): coordinators' turns arrive at STAFF_TURNS_PER_S_NETWORK_PEAK, then
     //   (in windows of their own) at twice that and at one turn per enrolled course; each turn issued at
@@ -574,12 +564,15 @@ export async function benchLadder(opts: LadderOptions) {
     //   from the turn's scheduled time.
     // - closed loop: `concurrency` staff sending turns back to back with no pause, the load before
     //   2026-12-01; as many actions as the engine will take, so it measures queueing behind one another.
-    const load = async (mode: 'open' | 'closed', turnsPerS = rate) => {
+    const load = async (mode: 'open' | 'closed', turnsPerS = rate, windowSeconds = seconds) => {
       const times: number[] = [];
       const byAction = new Map<StaffAction, number[]>();
       let errors = 0;
       let stop = false;
       const sentActions: SentAction[] = [];
+      // Each action's start (ms into the window) and time, for the window's thirds.
+      const timed: Array<{ at: number; ms: number }> = [];
+      const tStart = performance.now();
       const post = async (courseId: string, action: StaffAction, from: number) => {
         const sent = performance.now();
         const res = await fetch(`${staff.baseUrl}/api/courses/${courseId}/${action}`, {
@@ -592,6 +585,7 @@ export async function benchLadder(opts: LadderOptions) {
           const answered = performance.now();
           const ms = answered - from;
           times.push(ms);
+          timed.push({ at: from - tStart, ms });
           sentActions.push({ workflowId: courseWorkflowId(courseId), action, sent, answered });
           byAction.set(action, [...(byAction.get(action) ?? []), ms]);
         } else errors++;
@@ -632,7 +626,7 @@ export async function benchLadder(opts: LadderOptions) {
       const cpuA = await cpuNow();
       const threadsA = threadCpuSeconds();
       const tA = performance.now();
-      const enrollment = await runStep('engine', rate, -2, 0);
+      const enrollment = await runStep('engine', rate, -2, 0, windowSeconds);
       stop = true;
       await driver;
       const windowS = (performance.now() - tA) / 1000;
@@ -640,6 +634,10 @@ export async function benchLadder(opts: LadderOptions) {
       // What was busy during the window (the enrollments, the actions, the drain): cores per process and the busiest threads here.
       const busy = { seconds: round(windowS, 1), engineProcessCores: round((cpuB.engineProcess - cpuA.engineProcess) / windowS, 2), temporalServerCores: round((cpuB.temporalServer - cpuA.temporalServer) / windowS, 2), threads: busiestThreads(threadsA, threadCpuSeconds(), windowS) };
       const p = pcts(times);
+      // p95 of the actions started in each third of the enrollment window (the last takes the drain's too):
+      // a start-up transient shows as a first third unlike the others.
+      const third = (windowSeconds * 1000) / 3;
+      const p95ByThird = [0, 1, 2].map((k) => pcts(timed.filter((t) => (k === 2 ? t.at >= 2 * third : t.at >= k * third && t.at < (k + 1) * third)).map((t) => t.ms)).p95);
       const stages = await actionStages(opts.temporal, sentActions);
       return {
         mode,
@@ -649,17 +647,39 @@ export async function benchLadder(opts: LadderOptions) {
         errors,
         p50Ms: p.p50,
         p95Ms: p.p95,
+        p95ByThird,
         maxMs: times.length ? round(Math.max(...times), 0) : null,
         perAction: Object.fromEntries([...byAction].map(([a, xs]) => [a, { n: xs.length, ...pcts(xs) }])) as Record<string, { n: number } & Pcts>,
         enrollment: { completedPerS: enrollment.completedPerS, firstStepMs: enrollment.firstStepMs, keptUp: enrollment.keptUp },
       };
     };
+    // Warm-up, not counted (as the ladder's): the staff actions' code paths (the API routes, the Update
+    // handlers, their projections) have not run in this process before; a few seconds of turns, closed
+    // loop, on courses then left out of the pool. Before 2026-12-03 the headline window took that
+    // start-up: in a 10 s window its first third's p95 was 153 ms against 92-98 ms in the other two.
+    await load('closed', rate, WARM_SECONDS);
+    await waitIdleBoth(engine.worker, baselineWorker);
+    // Idle workers are not a quiet machine: after an overload the Temporal server still works through
+    // its tail (transfer, timer and visibility tasks) for seconds. Wait (at most 30 s) until this process
+    // and the server together use less than a third of a core, three one-second samples in a row.
+    const settleT0 = Date.now();
+    let quietSamples = 0;
+    let coresBusy = 0;
+    while (quietSamples < 3 && Date.now() - settleT0 < 30_000) {
+      const a = await cpuNow();
+      await sleep(1000);
+      const b = await cpuNow();
+      coresBusy = round(b.engineProcess - a.engineProcess + (b.temporalServer - a.temporalServer), 2);
+      quietSamples = coresBusy < 0.33 ? quietSamples + 1 : 0;
+    }
+    const settle = { ms: Date.now() - settleT0, coresBusy };
+    const loadAvg1m = round(os.loadavg()[0]!, 2);
     const open = await load('open', STAFF_TURNS_PER_S_NETWORK_PEAK);
     const heavier: StaffAtHalfKnee['heavier'] = [];
     for (const turnsPerS of [...new Set([2 * STAFF_TURNS_PER_S_NETWORK_PEAK, rate])].filter((t) => t > STAFF_TURNS_PER_S_NETWORK_PEAK)) {
       await waitIdleBoth(engine.worker, baselineWorker);
       const h = await load('open', turnsPerS);
-      heavier.push({ turnsPerS, actions: h.actions, errors: h.errors, p50Ms: h.p50Ms, p95Ms: h.p95Ms, maxMs: h.maxMs, stages: h.stages, busy: h.busy, enrollment: h.enrollment });
+      heavier.push({ turnsPerS, actions: h.actions, errors: h.errors, p50Ms: h.p50Ms, p95Ms: h.p95Ms, p95ByThird: h.p95ByThird, maxMs: h.maxMs, stages: h.stages, busy: h.busy, enrollment: h.enrollment });
     }
     await waitIdleBoth(engine.worker, baselineWorker);
     const closed = await load('closed');
@@ -674,11 +694,12 @@ export async function benchLadder(opts: LadderOptions) {
       errors: open.errors,
       p50Ms: open.p50Ms,
       p95Ms: open.p95Ms,
+      p95ByThird: open.p95ByThird,
       maxMs: open.maxMs,
       perAction: open.perAction,
       stages: open.stages,
       busy: open.busy,
-      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, maxMs: closed.maxMs, perAction: closed.perAction, stages: closed.stages, busy: closed.busy, enrollment: closed.enrollment },
+      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, p95ByThird: closed.p95ByThird, maxMs: closed.maxMs, perAction: closed.perAction, stages: closed.stages, busy: closed.busy, enrollment: closed.enrollment },
       enrollment: open.enrollment,
       backlogWaitMs,
       backlogLeft: backlog,
@@ -687,8 +708,9 @@ export async function benchLadder(opts: LadderOptions) {
     };
     const errors = open.errors + closed.errors + heavier.reduce((a, h) => a + h.errors, 0);
     log(`  staff actions at ${rateFrom === 'half the knee' ? 'half the knee' : 'a rate given with --staff-rate'} (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${r.turnsPerS} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}); ${heavier.map((h) => `open loop, ${h.turnsPerS} turns/s: ${h.actions} actions p50/p95 ${h.p50Ms}/${h.p95Ms} ms (enrollments ${h.enrollment.completedPerS}/s, first step p95 ${h.enrollment.firstStepMs.p95} ms)`).join('; ')}; closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
-    const windows = [[`open loop ${r.turnsPerS}/s`, r.stages, r.busy], ...heavier.map((h) => [`open loop ${h.turnsPerS}/s`, h.stages, h.busy] as const), ['closed loop', closed.stages, closed.busy]] as const;
-    for (const [name, st, b] of windows) {
+    const windows = [[`open loop ${r.turnsPerS}/s`, r.stages, r.busy, r.p95ByThird], ...heavier.map((h) => [`open loop ${h.turnsPerS}/s`, h.stages, h.busy, h.p95ByThird] as const), ['closed loop', closed.stages, closed.busy, closed.p95ByThird]] as const;
+    for (const [name, st, b, thirds] of windows) {
+      log(`    ${name} p95 by third of the window (ms): ${thirds.join(' | ')}`);
       const f = (m: ActionStageMedians) => `to task ${m.toTaskMs} pickup ${m.pickupMs} task ${m.taskMs} answer ${m.answerMs} (normal queue ${m.normalQueue}/${m.n}, behind a running task ${m.queuedBehindTask}/${m.n})`;
       log(`    ${name} stages (median ms), random: ${f(st.random)}; slowest: ${f(st.slowest)}`);
       log(`    ${name} busy: process ${b.engineProcessCores} cores, Temporal server ${b.temporalServerCores}; threads ${b.threads.map((t) => `${t.thread} ${t.cores}`).join(', ')}`);
@@ -711,6 +733,13 @@ export async function benchLadder(opts: LadderOptions) {
     );
     return s;
   };
+  // One sample of each kind per rate and repeat, the order alternating from one rate to the next and
+  // on across repeats and bisection steps (engine first, then baseline first: ABBA over consecutive
+  // rates), so that drift in the machine's load weighs on both kinds alike and over three repeats every
+  // rate has both orders. (Until 2026-12-03 each rate ran ABBA within a repeat: twice the samples and
+  // twice the time, about 3.5 hours for a full run, which no session here could run twice in a row.)
+  let orderTurn = 0;
+  const nextOrder = (): readonly LadderKind[] => (orderTurn++ % 2 === 0 ? ['engine', 'baseline'] : ['baseline', 'engine']);
   const t0 = Date.now();
   try {
     // Warm-up, not counted: both workers' bundles loaded, connections open, the first runs of each path.
@@ -722,7 +751,7 @@ export async function benchLadder(opts: LadderOptions) {
       const saturated = new Map<LadderKind, Set<number>>([['engine', new Set()], ['baseline', new Set()]]);
       const collapsed = new Set<LadderKind>();
       for (const rate of rates) {
-        for (const kind of ['engine', 'baseline', 'baseline', 'engine'] as const) {
+        for (const kind of nextOrder()) {
           if (collapsed.has(kind) && !samples.some((s) => s.kind === kind && s.repeat === repeat && s.offeredPerS === rate)) {
             if (!skipped.some((s) => s.kind === kind && s.repeat === repeat && s.offeredPerS === rate)) skipped.push({ kind, offeredPerS: rate, repeat });
             continue;
@@ -733,7 +762,7 @@ export async function benchLadder(opts: LadderOptions) {
         }
       }
       // Bisection: each kind's bracket (highest rate kept up, next rate above) narrowed at its geometric
-      // middle, both kinds in ABBA order in the same minutes, each at its own middle.
+      // middle, both kinds in the same minutes (the order alternating as above), each at its own middle.
       for (let i = 0; i < refineSteps; i++) {
         const probes = new Map<LadderKind, number>();
         for (const kind of ['engine', 'baseline'] as const) {
@@ -741,7 +770,7 @@ export async function benchLadder(opts: LadderOptions) {
           if (p !== null) probes.set(kind, p);
         }
         if (!probes.size) break;
-        for (const kind of ['engine', 'baseline', 'baseline', 'engine'] as const) {
+        for (const kind of nextOrder()) {
           const rate = probes.get(kind);
           if (rate !== undefined) await step(kind, rate, repeat, 'bisection');
         }
