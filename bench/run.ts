@@ -9,6 +9,9 @@
 //   npm run bench -- --rates 2,5,10 --seconds 30 --repeats 1   the ladder's rates (/s), seconds per rate, repeats
 //   npm run bench -- --refine 0        no bisection steps after the fixed rates (default 3 per repeat)
 //   npm run bench -- --only ladder --staff-rate 10   the staff step beside 10 enrollments/s, not half the knee (a diagnosis: no target)
+//   npm run bench -- --only ladder --no-staff         the ladder without its staff step (a diagnosis)
+//   BENCH_WORKER_OPTIONS='{"nonStickyToStickyPollRatio":0.5}' npm run bench   other SDK worker options for the
+//                                      ladder's two kinds and the other phases' worker (a diagnosis: the ladder's targets are not counted)
 //   BENCH_QUICK=1 npm run bench        smaller sizes, for trying the harness out
 // See docs/performance.md for what each figure means and the targets.
 import os from 'node:os';
@@ -44,6 +47,8 @@ interface Args {
   grownRate?: number;
   /** Diagnosis: the staff step beside this many enrollments/s instead of half the engine's knee (not counted against the target). */
   staffRate?: number;
+  /** Diagnosis: the ladder without its staff step (--no-staff). */
+  noStaff: boolean;
 }
 
 function parseArgs(argv: string[], quick: boolean): Args {
@@ -59,7 +64,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
   const only = value('--only');
   const list = only === undefined ? [...PHASES] : only.split(',').filter(Boolean);
   for (const p of list) if (!PHASES.includes(p as Phase)) throw new Error(`unknown phase ${p} (${PHASES.join(', ')})`);
-  const rates = (value('--rates') ?? (quick ? '5,10,20,40,80' : '10,20,40,80')).split(',').filter(Boolean).map((r) => positive('--rates', r));
+  const rates = (value('--rates') ?? (quick ? '5,10,20,40,80' : '10,20,40')).split(',').filter(Boolean).map((r) => positive('--rates', r));
   return {
     only: new Set(list as Phase[]),
     rates: [...new Set(rates)].sort((a, b) => a - b),
@@ -74,6 +79,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
     grownCourses: Math.round(positive('--grown-courses', value('--grown-courses') ?? (quick ? '1000' : '10000'))),
     ...(value('--grown-rate') !== undefined ? { grownRate: positive('--grown-rate', value('--grown-rate')!) } : {}),
     ...(value('--staff-rate') !== undefined ? { staffRate: positive('--staff-rate', value('--staff-rate')!) } : {}),
+    noStaff: argv.includes('--no-staff'),
   };
 }
 
@@ -84,12 +90,14 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
     if (typeof value === 'number' && Number.isFinite(value)) t[name] = { value, target, met: met(value) };
   };
   // Issue 19: end-to-end capacity and cost as ratios against the one-row workflow on the same server in the same run.
-  add('capacityVsBaseline', out.ladder?.capacityVsBaseline, '>= 0.70 (knee, engine / one-row workflow)', (v) => v >= 0.7);
-  add('cpuPerCourseVsBaseline', out.ladder?.cpuVsBaseline, '<= 2.0 (CPU-s per course, engine / one-row workflow)', (v) => v <= 2);
+  // The engine as `npm start` runs it: other worker options (BENCH_WORKER_OPTIONS) make the ladder a diagnosis.
+  const asShipped = process.env.BENCH_WORKER_OPTIONS === undefined;
+  if (asShipped) add('capacityVsBaseline', out.ladder?.capacityVsBaseline, '>= 0.70 (knee, engine / one-row workflow)', (v) => v >= 0.7);
+  if (asShipped) add('cpuPerCourseVsBaseline', out.ladder?.cpuVsBaseline, '<= 2.0 (CPU-s per course, engine / one-row workflow)', (v) => v <= 2);
   // Issue 19's condition: enrollments at half the knee, the default cache, more open courses than it holds;
   // coordinators' turns (screening, a note, pause, resume) open loop at a 100,000-client network's busiest
   // hour (bench/phases/ladder.ts STAFF_TURNS_PER_S_NETWORK_PEAK; heavier loads are printed beside it).
-  if (out.ladder?.staffAtHalfKnee?.rateFrom === 'half the knee' && process.env.WORKER_MAX_CACHED_WORKFLOWS === undefined) add('staffActionAtHalfKneeP95Ms', out.ladder?.staffAtHalfKnee?.p95Ms, '<= 150 (half the knee, default cache, the network-peak staff rate)', (v) => v <= 150);
+  if (out.ladder?.staffAtHalfKnee?.rateFrom === 'half the knee' && process.env.WORKER_MAX_CACHED_WORKFLOWS === undefined && asShipped) add('staffActionAtHalfKneeP95Ms', out.ladder?.staffAtHalfKnee?.p95Ms, '<= 150 (half the knee, default cache, the network-peak staff rate)', (v) => v <= 150);
   // Measured with an idle worker, every course cached and pause/resume only: easier than the above.
   add('staffActionP95Ms', out.staffAction?.p95Ms, '<= 150 (idle worker)', (v) => v <= 150);
   add('stuckBoardP95Ms', out.stuckBoard?.p95Ms, '<= 50', (v) => v <= 50);
@@ -142,7 +150,7 @@ async function main(): Promise<void> {
       if (only.has('ladder')) await phase('ladder', async () => {
         log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline, the order alternating from rate to rate (AB, BA), ${args.repeats} repeat(s) ...`);
         const staff = { baseUrl: api.baseUrl, token: await tokenFor(db, 'admin'), ...(args.staffRate ? { rate: args.staffRate } : {}) };
-        const { samples, ...r } = await benchLadder({ infra, config, db, workerDb, temporal, rates: args.rates, seconds: args.seconds, repeats: args.repeats, refineSteps: args.refine, staff, log });
+        const { samples, ...r } = await benchLadder({ infra, config, db, workerDb, temporal, rates: args.rates, seconds: args.seconds, repeats: args.repeats, refineSteps: args.refine, ...(args.noStaff ? {} : { staff }), log });
         log(`ladder samples: ${JSON.stringify(samples)}`);
         out.ladder = r;
         log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (top of the ladder: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}`);

@@ -28,7 +28,7 @@ import os from 'node:os';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { sql } from 'kysely';
 import { ChaosSmtpSink } from '../../chaos/sink';
 import { EnrollmentAdmission, EnrollmentBusyError } from '../../src/client/admission';
@@ -335,7 +335,9 @@ export async function benchLadder(opts: LadderOptions) {
   const mailer = createSmtpMailer({ url: sink.url, from: config.MAIL_FROM });
   const engineQueue = `kap-bench-ladder-${runId}`;
   const engineConfig: Config = { ...config, TEMPORAL_TASK_QUEUE: engineQueue };
-  const engine = await startBenchWorker(engineConfig, workerDb, {}, { mailer, mail: { publicUrl: config.publicUrl, secretKey: resolveSecretKey(config) } });
+  // BENCH_WORKER_OPTIONS (a diagnosis, printed below): other SDK worker options for both kinds alike.
+  const extraOptions = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Partial<WorkerOptions>) : {};
+  const engine = await startBenchWorker(engineConfig, workerDb, extraOptions, { mailer, mail: { publicUrl: config.publicUrl, secretKey: resolveSecretKey(config) } });
   const { bundlerOptions: _bundler, ...engineOptions } = engine.options;
   log(`  worker options (engine and one-row): ${JSON.stringify(engineOptions)}`);
   // Back-pressure as the API applies it (ENROLLMENT_BACKLOG_LIMIT): past the knee the excess is refused, not queued.
@@ -352,6 +354,7 @@ export async function benchLadder(opts: LadderOptions) {
       },
     },
     ...workerSlots(config),
+    ...extraOptions,
     shutdownGraceTime: '2 seconds',
   });
   const baselineRunning = baselineWorker.run();
