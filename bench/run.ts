@@ -12,6 +12,8 @@
 //   npm run bench -- --only ladder --no-staff         the ladder without its staff step (a diagnosis)
 //   BENCH_WORKER_OPTIONS='{"nonStickyToStickyPollRatio":0.5}' npm run bench   other SDK worker options for the
 //                                      ladder's two kinds and the other phases' worker (a diagnosis: the ladder's targets are not counted)
+//   npm run bench -- --shared-state    every phase and repeat on one dev server and database, as before
+//                                      2026-12-03 (a diagnosis: later ones then run on the courses earlier ones left)
 //   BENCH_QUICK=1 npm run bench        smaller sizes, for trying the harness out
 // See docs/performance.md for what each figure means and the targets.
 import os from 'node:os';
@@ -19,11 +21,12 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server';
 import { parseExposition } from '../src/metrics/exposition';
 import { sqlTally, benchClient, benchConfig, benchDb, installBenchRuntime, startBenchApp, startBenchWorker, tokenFor } from './context';
-import { startInfra } from './infra';
+import { type BenchInfra, startInfra } from './infra';
+import type { CapturingDb } from './context';
 import { benchActions } from './phases/actions';
 import { benchGrown } from './phases/grown';
 import { benchHistories, courseTablesIndexRatio } from './phases/histories';
-import { benchLadder } from './phases/ladder';
+import { benchLadder, type LadderSample } from './phases/ladder';
 import { benchMemory } from './phases/memory';
 import { benchStarts } from './phases/starts';
 import { benchStuckBoard } from './phases/stuck-board';
@@ -49,6 +52,12 @@ interface Args {
   staffRate?: number;
   /** Diagnosis: the ladder without its staff step (--no-staff). */
   noStaff: boolean;
+  /**
+   * Diagnosis (--shared-state): one dev server and database for the whole run, as until 2026-12-03. By
+   * default each ladder repeat and each phase (stuck, grown, the rest) starts on a fresh Temporal dev
+   * server and database, so that no figure is taken on the courses an earlier one left.
+   */
+  sharedState: boolean;
 }
 
 function parseArgs(argv: string[], quick: boolean): Args {
@@ -80,6 +89,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
     ...(value('--grown-rate') !== undefined ? { grownRate: positive('--grown-rate', value('--grown-rate')!) } : {}),
     ...(value('--staff-rate') !== undefined ? { staffRate: positive('--staff-rate', value('--staff-rate')!) } : {}),
     noStaff: argv.includes('--no-staff'),
+    sharedState: argv.includes('--shared-state'),
   };
 }
 
@@ -112,6 +122,9 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
   return t;
 }
 
+/** What a phase runs on (bench/run.ts openState). */
+type BenchState = { infra: BenchInfra; config: ReturnType<typeof benchConfig>; temporal: Awaited<ReturnType<typeof benchClient>>; api: Awaited<ReturnType<typeof startBenchApp>>; stop(): Promise<void> } & CapturingDb;
+
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 async function main(): Promise<void> {
@@ -121,12 +134,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   const sdkMetrics = `127.0.0.1:${await freePort()}`;
   installBenchRuntime(sdkMetrics);
-  log(`starting infrastructure (Temporal dev server in memory, ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : process.env.BENCH_PGLITE === 'child' ? 'PGlite in a child process' : process.env.BENCH_PGLITE === 'in-process' ? "PGlite on this process's event loop" : 'PGlite on a thread of this process, as npm start runs it'})`);
-  const infra = await startInfra();
+  const where = process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : process.env.BENCH_PGLITE === 'child' ? 'PGlite in a child process' : process.env.BENCH_PGLITE === 'in-process' ? "PGlite on this process's event loop" : 'PGlite on a thread of this process, as npm start runs it';
   const out: Record<string, unknown> = {
     machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGb: round(os.totalmem() / 2 ** 30), loadAvg1m: round(os.loadavg()[0]!, 2), node: process.version },
-    database: infra.database,
-    ...(infra.pgliteHost ? { pglite: infra.pgliteHost } : {}),
+    database: process.env.DATABASE_URL ? 'postgresql' : 'pglite',
+    ...(process.env.DATABASE_URL ? {} : { pglite: process.env.BENCH_PGLITE ?? 'thread' }),
+    state: args.sharedState ? 'one dev server and database for the whole run (--shared-state)' : 'a fresh dev server and database for each ladder repeat and each phase',
   };
   const errors: Record<string, string> = {};
   /** One phase; a failure is reported in the JSON line and the other phases still run. */
@@ -138,142 +151,180 @@ async function main(): Promise<void> {
       log(`phase ${name} failed: ${err instanceof Error ? err.stack : String(err)}`);
     }
   };
-  try {
-    const config = benchConfig(infra);
-    const { db, workerDb, pool, lastMatching, statements } = benchDb(infra, config);
-    const { migrateToLatest } = await import('../src/db/migrate');
-    await migrateToLatest(db);
-    const temporal = await benchClient(config);
-    const api = await startBenchApp(config, db, temporal);
+  // What a phase runs on: a Temporal dev server, a database, the engine's client and HTTP app. By default
+  // each ladder repeat and each phase gets its own (started here, stopped after it), so that no figure is
+  // taken on the courses an earlier one left: in the first full run (2026-12-03 10:43) the staff step ran
+  // with 19,128 courses open and the stuck page with 56,554. --shared-state keeps one for the whole run.
+  const openState = async (label: string): Promise<BenchState> => {
+    log(`${label}: starting infrastructure (Temporal dev server in memory, ${where})`);
+    const infra = await startInfra();
+    const stops: Array<() => Promise<unknown>> = [() => infra.stop()];
+    const stop = async () => {
+      for (const s of stops.reverse()) await s().catch(() => undefined);
+    };
     try {
-      // First, before the other phases fill the server and the database: the headline.
-      if (only.has('ladder')) await phase('ladder', async () => {
-        log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline, the order alternating from rate to rate (AB, BA), ${args.repeats} repeat(s) ...`);
-        const staff = { baseUrl: api.baseUrl, token: await tokenFor(db, 'admin'), ...(args.staffRate ? { rate: args.staffRate } : {}) };
-        const { samples, ...r } = await benchLadder({ infra, config, db, workerDb, temporal, rates: args.rates, seconds: args.seconds, repeats: args.repeats, refineSteps: args.refine, ...(args.noStaff ? {} : { staff }), log });
-        log(`ladder samples: ${JSON.stringify(samples)}`);
-        out.ladder = r;
-        log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (top of the ladder: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}`);
-      });
-      if (only.has('stuck')) await phase('stuck', async () => {
-        const r = await benchStuckBoard({
-          db,
-          pool,
-          baseUrl: api.baseUrl,
-          lastStuckQuery: () => lastMatching(/from "course_steps" as "s"/),
-          seed: quick ? { courses: 10_000, stepsPerCourse: 10, clinics: 20, openEvery: 4 } : undefined,
-          log,
-        });
-        log(`stuck board: ${JSON.stringify({ ...r, plan: { ...r.plan, allClinics: undefined, oneClinic: undefined } })}`);
-        log(`plan (every clinic):\n${r.plan.allClinics}`);
-        log(`plan (one clinic):\n${r.plan.oneClinic}`);
-        out.stuckBoard = {
-          courses: r.seed.courses,
-          stepRows: r.seed.stepRows,
-          stuckSteps: r.seed.stuckSteps,
-          p50Ms: r.allClinics.p50,
-          p95Ms: r.allClinics.p95,
-          oneClinicP50Ms: r.oneClinic.p50,
-          oneClinicP95Ms: r.oneClinic.p95,
-          sqlOnlyP95Ms: r.sqlOnly.p95,
-          items: r.allClinics.items,
-          indexes: r.plan.indexes,
-          seqScanOnSteps: r.plan.seqScanOnSteps,
-        };
-      });
-      if (only.has('grown')) await phase('grown', async () => {
-        const loadSeconds = quick ? 20 : 60;
-        // The page's target is at half the knee: the ladder's, when it ran in this run.
-        const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee;
-        const loadRate = args.grownRate ?? (knee ? Math.max(1, Math.round(knee / 2)) : 2);
-        const loadRateFrom = args.grownRate !== undefined ? '--grown-rate' : knee ? 'half the knee' : 'no ladder in this run: 2/s';
-        const r = await benchGrown({ config, db, workerDb, temporal, baseUrl: api.baseUrl, courses: args.grownCourses, loadRate, loadSeconds, log });
-        out.grown = { ...r, loadRateFrom };
-        log(`grown: ${JSON.stringify(r)}`);
-      });
-
-      const needsTemporal = ['starts', 'actions', 'memory', 'histories'].some((p) => only.has(p as Phase));
-      if (needsTemporal) {
-        log('starting the course worker and the no-op worker');
-        const preload = process.env.BENCH_PRELOAD ? { bundlerOptions: { preloadModules: process.env.BENCH_PRELOAD.split(',').map((m) => (m.startsWith('.') ? require.resolve(m) : m)) } } : {};
-        // Room in the workflow cache for every workflow the phases open (one per course since
-        // 2026-12-02): the memory figure is about courses open *and cached*; production sizes this option
-        // from the per-course figure (docs/performance.md).
-        // BENCH_WORKER_OPTIONS='{"maxConcurrentActivityTaskExecutions":8}' tries other worker options.
-        const extra = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : {};
-        const course = await startBenchWorker(config, workerDb, { maxCachedWorkflows: 6000, ...preload, ...extra });
-        const { bundlerOptions: _bundler, ...reported } = course.options;
-        out.workerOptions = reported;
-        const noopConnection = await NativeConnection.connect({ address: infra.temporalAddress });
-        const noop = await Worker.create({ connection: noopConnection, taskQueue: 'bench-noop', workflowsPath: require.resolve('./workflows/noop') });
-        const noopRunning = noop.run();
-        try {
-          let courseIds: string[] = [];
-          if (only.has('starts') || only.has('actions')) await phase('starts', async () => {
-            log('course starts vs no-op starts ...');
-            const r = await benchStarts({ db, temporal, courseTaskQueue: config.TEMPORAL_TASK_QUEUE, noopTaskQueue: 'bench-noop', courseWorker: course.worker, statements, startsPerRound: quick ? 100 : 300, rounds: 2, concurrency: 20, log });
-            courseIds = r.courseIds;
-            out.starts = {
-              coursePerSec: round(r.coursePerSec),
-              noopPerSec: round(r.noopPerSec),
-              ratio: round(r.ratio, 2),
-              courseProjectedPerSec: round(r.courseProjectedPerSec),
-              sqlPerCourse: round(r.sqlPerCourse, 1),
-              enrollInsertMs: round(r.enrollInsertMs),
-              courseStartRpcMs: round(r.courseStartRpcMs),
-              noopStartRpcMs: round(r.noopStartRpcMs),
-              starts: r.starts,
-              concurrency: r.concurrency,
-            };
-            log(`starts: ${JSON.stringify(out.starts)}`);
-          });
-          if (only.has('actions') && courseIds.length) await phase('actions', async () => {
-            log(`staff actions over HTTP (after the worker went idle: ${await waitIdle(course.worker)} ms) ...`);
-            const token = await tokenFor(db, 'admin');
-            const k = quick ? 20 : 50;
-            const r = await benchActions({ baseUrl: api.baseUrl, token, temporal, courseIds: courseIds.slice(0, k), updateOnlyCourseIds: courseIds.slice(k, 2 * k), actionsPerCourse: 4, concurrency: 4, oneAtATime: quick ? 100 : 300 });
-            out.staffAction = { p50Ms: r.roundTrip.p50, p95Ms: r.roundTrip.p95, maxMs: r.roundTrip.max, n: r.roundTrip.n, concurrency: r.concurrency, updateOnlyP50Ms: r.updateOnly.p50, updateOnlyP95Ms: r.updateOnly.p95, oneAtATime: r.oneAtATime };
-            out.visible = { p50Ms: r.visible.p50, p95Ms: r.visible.p95, maxMs: r.visible.max, onFirstRead: round(r.visibleOnFirstRead, 2) };
-            log(`actions: ${JSON.stringify({ staffAction: out.staffAction, visible: out.visible })}`);
-          });
-          if (only.has('memory')) await phase('memory', async () => {
-            log(`worker memory with courses open and cached (after the worker went idle: ${await waitIdle(course.worker)} ms) ...`);
-            const r = await benchMemory({ db, temporal, worker: course.worker, taskQueue: config.TEMPORAL_TASK_QUEUE, courses: quick ? 200 : 500, log });
-            out.workerMemory = r;
-            log(`memory: ${JSON.stringify(r)}`);
-          });
-          if (only.has('histories')) await phase('histories', async () => {
-            // Two protocol days per real second (a course takes about 100 s). At ten (864,000) the
-            // baseline form's week lasted 0.7 s, and on a slower machine it expired before the driver's
-            // answer arrived, so the phase failed (2026-12-02).
-            const timeScale = Number(process.env.BENCH_TIME_SCALE ?? 172_800);
-            log(`complete courses, one per protocol, at time scale ${timeScale} ...`);
-            // CPU-seconds of the whole phase, per complete course: the engine process (worker, PGlite, and the
-            // driver acting as staff and clients) and the Temporal dev server; for sizing (docs/performance.md).
-            const cpu0 = { engine: selfCpuSeconds(), temporal: treeCpuSeconds(infra.devServer?.process.pid) };
-            const r = await benchHistories({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, timeScale, log });
-            const cpuPerCompleteCourse = { engineProcess: round((selfCpuSeconds() - cpu0.engine) / r.length, 2), temporalServer: round((treeCpuSeconds(infra.devServer?.process.pid) - cpu0.temporal) / r.length, 2) };
-            out.historyEvents = { timeScale, maxEventsPerRun: Math.max(...r.map((x) => x.maxEventsPerRun)), perProtocol: Object.fromEntries(r.map((x) => [x.protocol, { status: x.status, runs: x.runs, maxEventsPerRun: x.maxEventsPerRun, totalEvents: x.totalEvents, eventsPerRun: x.eventsPerRun, historyBytes: x.historyBytes, assessments: x.assessments, dbRowBytes: x.dbRowBytes }])), courseTables: await courseTablesIndexRatio(db), cpuPerCompleteCourse };
-          });
-          // GET /metrics after all that: valid exposition with the API's and the SDK worker's metrics.
-          const m = await fetch(`${api.baseUrl}/metrics`);
-          const parsed = parseExposition(await m.text());
-          out.metricsEndpoint = { status: m.status, families: parsed.families.size, errors: parsed.errors.length, sdkFamilies: [...parsed.families.keys()].filter((k) => k.startsWith('temporal_')).length };
-        } finally {
-          noop.shutdown();
-          await noopRunning.catch(() => undefined);
-          await noopConnection.close();
-          await course.stop();
-        }
-      }
-    } finally {
-      await api.stop();
-      await temporal.connection.close();
-      await db.destroy();
-      await workerDb.destroy();
+      const config = benchConfig(infra);
+      const d = benchDb(infra, config);
+      stops.push(() => d.db.destroy(), () => d.workerDb.destroy());
+      const { migrateToLatest } = await import('../src/db/migrate');
+      await migrateToLatest(d.db);
+      const temporal = await benchClient(config);
+      stops.push(() => temporal.connection.close());
+      const api = await startBenchApp(config, d.db, temporal);
+      stops.push(() => api.stop());
+      return { infra, config, ...d, temporal, api, stop };
+    } catch (err) {
+      await stop();
+      throw err;
     }
+  };
+  const shared = args.sharedState ? await openState('the whole run') : undefined;
+  const withState = async <T>(label: string, fn: (s: BenchState) => Promise<T>): Promise<T> => {
+    if (shared) return fn(shared);
+    const s = await openState(label);
+    try {
+      return await fn(s);
+    } finally {
+      await s.stop();
+    }
+  };
+  try {
+    // First, before the other phases: the headline.
+    if (only.has('ladder')) await phase('ladder', async () => {
+      log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline, the order alternating from rate to rate (AB, BA), ${args.repeats} repeat(s)${shared ? '' : ', each on a fresh dev server and database'} ...`);
+      const t0 = Date.now();
+      const calls = shared ? 1 : args.repeats;
+      let prior: { samples: LadderSample[]; orderTurn: number } = { samples: [], orderTurn: 0 };
+      const skipped: Array<{ kind: string; offeredPerS: number; repeat: number }> = [];
+      let last: Awaited<ReturnType<typeof benchLadder>> | undefined;
+      for (let i = 0; i < calls; i++) {
+        // The staff step runs after the last repeat, at half the knee of all of them, on that repeat's courses.
+        const withStaff = i === calls - 1 && !args.noStaff;
+        last = await withState(shared ? 'ladder' : `ladder repeat ${i + 1}`, async (s) => {
+          const staff = withStaff ? { baseUrl: s.api.baseUrl, token: await tokenFor(s.db, 'admin'), ...(args.staffRate ? { rate: args.staffRate } : {}) } : undefined;
+          return benchLadder({ infra: s.infra, config: s.config, db: s.db, workerDb: s.workerDb, temporal: s.temporal, rates: args.rates, seconds: args.seconds, repeats: shared ? args.repeats : 1, firstRepeat: i, priorSamples: prior.samples, orderTurn: prior.orderTurn, refineSteps: args.refine, ...(staff ? { staff } : {}), log });
+        });
+        prior = { samples: last.samples, orderTurn: last.orderTurn };
+        skipped.push(...last.skipped);
+      }
+      const { samples, orderTurn: _turn, ...r } = last!;
+      log(`ladder samples: ${JSON.stringify(samples)}`);
+      out.ladder = { ...r, skipped, minutes: round((Date.now() - t0) / 60_000, 1), statePerRepeat: !shared };
+      log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (top of the ladder: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}`);
+    });
+    if (only.has('stuck')) await phase('stuck', () => withState('stuck', async ({ db, pool, api, lastMatching }) => {
+      const r = await benchStuckBoard({
+        db,
+        pool,
+        baseUrl: api.baseUrl,
+        lastStuckQuery: () => lastMatching(/from "course_steps" as "s"/),
+        seed: quick ? { courses: 10_000, stepsPerCourse: 10, clinics: 20, openEvery: 4 } : undefined,
+        log,
+      });
+      log(`stuck board: ${JSON.stringify({ ...r, plan: { ...r.plan, allClinics: undefined, oneClinic: undefined } })}`);
+      log(`plan (every clinic):\n${r.plan.allClinics}`);
+      log(`plan (one clinic):\n${r.plan.oneClinic}`);
+      out.stuckBoard = {
+        courses: r.seed.courses,
+        stepRows: r.seed.stepRows,
+        stuckSteps: r.seed.stuckSteps,
+        p50Ms: r.allClinics.p50,
+        p95Ms: r.allClinics.p95,
+        oneClinicP50Ms: r.oneClinic.p50,
+        oneClinicP95Ms: r.oneClinic.p95,
+        sqlOnlyP95Ms: r.sqlOnly.p95,
+        items: r.allClinics.items,
+        indexes: r.plan.indexes,
+        seqScanOnSteps: r.plan.seqScanOnSteps,
+      };
+    }));
+    if (only.has('grown')) await phase('grown', () => withState('grown', async ({ config, db, workerDb, temporal, api }) => {
+      const loadSeconds = quick ? 20 : 60;
+      // The page's target is at half the knee: the ladder's, when it ran in this run.
+      const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee;
+      const loadRate = args.grownRate ?? (knee ? Math.max(1, Math.round(knee / 2)) : 2);
+      const loadRateFrom = args.grownRate !== undefined ? '--grown-rate' : knee ? 'half the knee' : 'no ladder in this run: 2/s';
+      const r = await benchGrown({ config, db, workerDb, temporal, baseUrl: api.baseUrl, courses: args.grownCourses, loadRate, loadSeconds, log });
+      out.grown = { ...r, loadRateFrom };
+      log(`grown: ${JSON.stringify(r)}`);
+    }));
+
+    const needsTemporal = ['starts', 'actions', 'memory', 'histories'].some((p) => only.has(p as Phase));
+    if (needsTemporal) await withState('starts, actions, memory, histories', async ({ infra, config, db, workerDb, temporal, api, statements }) => {
+      log('starting the course worker and the no-op worker');
+      const preload = process.env.BENCH_PRELOAD ? { bundlerOptions: { preloadModules: process.env.BENCH_PRELOAD.split(',').map((m) => (m.startsWith('.') ? require.resolve(m) : m)) } } : {};
+      // Room in the workflow cache for every workflow the phases open (one per course since
+      // 2026-12-02): the memory figure is about courses open *and cached*; production sizes this option
+      // from the per-course figure (docs/performance.md).
+      // BENCH_WORKER_OPTIONS='{"maxConcurrentActivityTaskExecutions":8}' tries other worker options.
+      const extra = process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as Record<string, unknown>) : {};
+      const course = await startBenchWorker(config, workerDb, { maxCachedWorkflows: 6000, ...preload, ...extra });
+      const { bundlerOptions: _bundler, ...reported } = course.options;
+      out.workerOptions = reported;
+      const noopConnection = await NativeConnection.connect({ address: infra.temporalAddress });
+      const noop = await Worker.create({ connection: noopConnection, taskQueue: 'bench-noop', workflowsPath: require.resolve('./workflows/noop') });
+      const noopRunning = noop.run();
+      try {
+        let courseIds: string[] = [];
+        if (only.has('starts') || only.has('actions')) await phase('starts', async () => {
+          log('course starts vs no-op starts ...');
+          const r = await benchStarts({ db, temporal, courseTaskQueue: config.TEMPORAL_TASK_QUEUE, noopTaskQueue: 'bench-noop', courseWorker: course.worker, statements, startsPerRound: quick ? 100 : 300, rounds: 2, concurrency: 20, log });
+          courseIds = r.courseIds;
+          out.starts = {
+            coursePerSec: round(r.coursePerSec),
+            noopPerSec: round(r.noopPerSec),
+            ratio: round(r.ratio, 2),
+            courseProjectedPerSec: round(r.courseProjectedPerSec),
+            sqlPerCourse: round(r.sqlPerCourse, 1),
+            enrollInsertMs: round(r.enrollInsertMs),
+            courseStartRpcMs: round(r.courseStartRpcMs),
+            noopStartRpcMs: round(r.noopStartRpcMs),
+            starts: r.starts,
+            concurrency: r.concurrency,
+          };
+          log(`starts: ${JSON.stringify(out.starts)}`);
+        });
+        if (only.has('actions') && courseIds.length) await phase('actions', async () => {
+          log(`staff actions over HTTP (after the worker went idle: ${await waitIdle(course.worker)} ms) ...`);
+          const token = await tokenFor(db, 'admin');
+          const k = quick ? 20 : 50;
+          const r = await benchActions({ baseUrl: api.baseUrl, token, temporal, courseIds: courseIds.slice(0, k), updateOnlyCourseIds: courseIds.slice(k, 2 * k), actionsPerCourse: 4, concurrency: 4, oneAtATime: quick ? 100 : 300 });
+          out.staffAction = { p50Ms: r.roundTrip.p50, p95Ms: r.roundTrip.p95, maxMs: r.roundTrip.max, n: r.roundTrip.n, concurrency: r.concurrency, updateOnlyP50Ms: r.updateOnly.p50, updateOnlyP95Ms: r.updateOnly.p95, oneAtATime: r.oneAtATime };
+          out.visible = { p50Ms: r.visible.p50, p95Ms: r.visible.p95, maxMs: r.visible.max, onFirstRead: round(r.visibleOnFirstRead, 2) };
+          log(`actions: ${JSON.stringify({ staffAction: out.staffAction, visible: out.visible })}`);
+        });
+        if (only.has('memory')) await phase('memory', async () => {
+          log(`worker memory with courses open and cached (after the worker went idle: ${await waitIdle(course.worker)} ms) ...`);
+          const r = await benchMemory({ db, temporal, worker: course.worker, taskQueue: config.TEMPORAL_TASK_QUEUE, courses: quick ? 200 : 500, log });
+          out.workerMemory = r;
+          log(`memory: ${JSON.stringify(r)}`);
+        });
+        if (only.has('histories')) await phase('histories', async () => {
+          // Two protocol days per real second (a course takes about 100 s). At ten (864,000) the
+          // baseline form's week lasted 0.7 s, and on a slower machine it expired before the driver's
+          // answer arrived, so the phase failed (2026-12-02).
+          const timeScale = Number(process.env.BENCH_TIME_SCALE ?? 172_800);
+          log(`complete courses, one per protocol, at time scale ${timeScale} ...`);
+          // CPU-seconds of the whole phase, per complete course: the engine process (worker, PGlite, and the
+          // driver acting as staff and clients) and the Temporal dev server; for sizing (docs/performance.md).
+          const cpu0 = { engine: selfCpuSeconds(), temporal: treeCpuSeconds(infra.devServer?.process.pid) };
+          const r = await benchHistories({ db, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, timeScale, log });
+          const cpuPerCompleteCourse = { engineProcess: round((selfCpuSeconds() - cpu0.engine) / r.length, 2), temporalServer: round((treeCpuSeconds(infra.devServer?.process.pid) - cpu0.temporal) / r.length, 2) };
+          out.historyEvents = { timeScale, maxEventsPerRun: Math.max(...r.map((x) => x.maxEventsPerRun)), perProtocol: Object.fromEntries(r.map((x) => [x.protocol, { status: x.status, runs: x.runs, maxEventsPerRun: x.maxEventsPerRun, totalEvents: x.totalEvents, eventsPerRun: x.eventsPerRun, historyBytes: x.historyBytes, assessments: x.assessments, dbRowBytes: x.dbRowBytes }])), courseTables: await courseTablesIndexRatio(db), cpuPerCompleteCourse };
+        });
+        // GET /metrics after all that: valid exposition with the API's and the SDK worker's metrics.
+        const m = await fetch(`${api.baseUrl}/metrics`);
+        const parsed = parseExposition(await m.text());
+        out.metricsEndpoint = { status: m.status, families: parsed.families.size, errors: parsed.errors.length, sdkFamilies: [...parsed.families.keys()].filter((k) => k.startsWith('temporal_')).length };
+      } finally {
+        noop.shutdown();
+        await noopRunning.catch(() => undefined);
+        await noopConnection.close();
+        await course.stop();
+      }
+    });
   } finally {
-    await infra.stop();
+    await shared?.stop();
   }
   if (sqlTally) log(`SQL statements by their first 90 characters:\n${[...sqlTally].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${String(n).padStart(7)} ${k}`).join('\n')}`);
   out.targets = targets(out);

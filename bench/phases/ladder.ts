@@ -91,6 +91,14 @@ export interface LadderOptions {
   refineSteps?: number;
   /** When given: staff actions over HTTP at half the engine's knee, on courses the ladder opened (more than the default cache holds). */
   staff?: { baseUrl: string; token: string; concurrency?: number; /** Enrollments/s for the staff step instead of half the knee (a diagnosis). */ rate?: number };
+  /**
+   * One ladder in several calls, each on state of its own (bench/run.ts: a fresh dev server and database
+   * per repeat): this call's first repeat's number, the samples and the order of the calls before it.
+   * The staff step's knee, and the summary returned, cover those samples and this call's.
+   */
+  firstRepeat?: number;
+  priorSamples?: LadderSample[];
+  orderTurn?: number;
   log: (msg: string) => void;
 }
 
@@ -322,6 +330,9 @@ const spread = (xs: number[]) => (xs.length ? [round(Math.min(...xs), 2), round(
 
 export async function benchLadder(opts: LadderOptions) {
   const { infra, config, db, workerDb, temporal, rates, seconds, repeats, log } = opts;
+  const firstRepeat = opts.firstRepeat ?? 0;
+  const priorSamples = opts.priorSamples ?? [];
+  const repeatsSoFar = firstRepeat + repeats;
   const drainMs = opts.drainMs ?? 10_000;
   const p95LimitMs = opts.p95LimitMs ?? 1000;
   const runId = crypto.randomBytes(3).toString('hex');
@@ -741,14 +752,14 @@ export async function benchLadder(opts: LadderOptions) {
   // rates), so that drift in the machine's load weighs on both kinds alike and over three repeats every
   // rate has both orders. (Until 2026-12-03 each rate ran ABBA within a repeat: twice the samples and
   // twice the time, about 3.5 hours for a full run, which no session here could run twice in a row.)
-  let orderTurn = 0;
+  let orderTurn = opts.orderTurn ?? 0;
   const nextOrder = (): readonly LadderKind[] => (orderTurn++ % 2 === 0 ? ['engine', 'baseline'] : ['baseline', 'engine']);
   const t0 = Date.now();
   try {
     // Warm-up, not counted: both workers' bundles loaded, connections open, the first runs of each path.
     await runStep('engine', 2, -1, 0, WARM_SECONDS);
     await runStep('baseline', 2, -1, 0, WARM_SECONDS);
-    for (let repeat = 0; repeat < repeats; repeat++) {
+    for (let repeat = firstRepeat; repeat < repeatsSoFar; repeat++) {
       // Once a kind has completed under half its offered rate at two rates (one rate past saturation
       // shows whether its throughput holds there), its higher rates are skipped in this repeat: they only add backlog.
       const saturated = new Map<LadderKind, Set<number>>([['engine', new Set()], ['baseline', new Set()]]);
@@ -784,7 +795,7 @@ export async function benchLadder(opts: LadderOptions) {
       }
     }
     if (opts.staff) {
-      const knee = summarizeLadder(samples, rates, repeats).engine.knee;
+      const knee = summarizeLadder([...priorSamples, ...samples], rates, repeatsSoFar).engine.knee;
       if (opts.staff.rate) staffAtHalfKnee = await staffStep(opts.staff.rate, '--staff-rate');
       else if (knee > 0) staffAtHalfKnee = await staffStep(knee / 2, 'half the knee');
     }
@@ -796,7 +807,8 @@ export async function benchLadder(opts: LadderOptions) {
     mailer.close();
     await sink.stop();
   }
-  return { ...summarizeLadder(samples, rates, repeats), seconds, repeats, p95LimitMs, drainMs, refineSteps, skipped, cpuDatabase: databaseWhere, engineWorkerCache: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows, minutes: round((Date.now() - t0) / 60_000, 1), ...(staffAtHalfKnee ? { staffAtHalfKnee } : {}), samples };
+  const all = [...priorSamples, ...samples];
+  return { ...summarizeLadder(all, rates, repeatsSoFar), seconds, repeats: repeatsSoFar, orderTurn, p95LimitMs, drainMs, refineSteps, skipped, cpuDatabase: databaseWhere, engineWorkerCache: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows, minutes: round((Date.now() - t0) / 60_000, 1), ...(staffAtHalfKnee ? { staffAtHalfKnee } : {}), samples: all };
 }
 
 async function waitIdleBoth(a: Parameters<typeof waitIdle>[0], b: Parameters<typeof waitIdle>[0]): Promise<number> {
