@@ -2,7 +2,7 @@
 // same HTTP app), on the benchmark's own infrastructure, with quiet logs.
 import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { Runtime, makeTelemetryFilterString, type Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Runtime, makeTelemetryFilterString, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { CompiledQuery } from 'kysely';
 import type pg from 'pg';
@@ -121,7 +121,7 @@ function localFirstAttempts(): { localAttemptsAtOnce?: number } {
 }
 
 /** A course worker as src/runtime.ts makes one; `mail` = its SMTP transport (default: the in-memory mailer). */
-export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}, mail?: Pick<ActivityDeps, 'mailer' | 'mail'>): Promise<{ worker: Worker; options: Partial<WorkerOptions>; stop(): Promise<void> }> {
+export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}, mail?: Pick<ActivityDeps, 'mailer' | 'mail'>): Promise<{ worker: Worker; connection: NativeConnection; options: Partial<WorkerOptions>; stop(): Promise<void> }> {
   // A tuner replaces the slot counts (the SDK refuses both).
   const options: Partial<WorkerOptions> = { ...(overrides.tuner ? {} : workerSlots(config)), ...overrides };
   const { worker, connection } = await createWorker({
@@ -139,6 +139,7 @@ export async function startBenchWorker(config: Config, db: Db, overrides: Partia
   running.catch(() => undefined);
   return {
     worker,
+    connection,
     options,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

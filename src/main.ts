@@ -26,8 +26,8 @@ async function main(): Promise<void> {
     await runMigrations(db, log);
     const firstAdmin = await ensureFirstAdmin(db, config.DATA_DIR);
     const mail = await startMailRuntime(config, background, stack, log, 'all-in-one');
-    await startWorker(config, infra.temporalAddress, background, stack, log, mail);
-    await startApi(config, infra.temporalAddress, db, stack, log);
+    const { connection: workerConnection } = await startWorker(config, infra.temporalAddress, background, stack, log, mail);
+    await startApi(config, infra.temporalAddress, db, stack, log, workerConnection);
     const lines = [
       '',
       `KAP pathways is running (ready in ${((Date.now() - t0) / 1000).toFixed(1)} s)`,

@@ -2,7 +2,7 @@
 // and the HTTP server. Used by `npm start` (everything in one process), `npm run worker` and `npm run api`.
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
+import { type NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app';
 import { connectTemporal } from './client/temporal';
@@ -163,7 +163,7 @@ export async function startMailRuntime(config: Config, db: Db, stack: Stack, log
   return mail;
 }
 
-export async function startWorker(config: Config, address: string, db: Db, stack: Stack, log: Logger, mail?: MailRuntime): Promise<Worker> {
+export async function startWorker(config: Config, address: string, db: Db, stack: Stack, log: Logger, mail?: MailRuntime): Promise<{ worker: Worker; connection: NativeConnection }> {
   const t0 = Date.now();
   const auth = temporalAuth(config);
   const { worker, connection } = await createWorker({ address, auth, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings, webhookPrivateTargets: config.webhookPrivateTargets, webhookGiveUpSeconds: config.WEBHOOK_GIVE_UP_SECONDS, payloadCodec: payloadCodecFor(config), overrides: workerSlots(config) });
@@ -175,12 +175,17 @@ export async function startWorker(config: Config, address: string, db: Db, stack
     await running.catch(() => undefined);
   });
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporalAuth: describeTemporalAuth(auth), ms: Date.now() - t0 }, 'worker started');
-  return worker;
+  return { worker, connection };
 }
 
-export async function startApi(config: Config, address: string, db: Db, stack: Stack, log: Logger): Promise<{ app: FastifyInstance; temporal: Client }> {
-  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE, ...temporalAuth(config), payloadCodec: payloadCodecFor(config) });
-  stack.add('temporal client', () => temporal.connection.close());
+/**
+ * The API. `workerConnection`: the in-process worker's (`npm start`), which the API's client shares so
+ * that an enrollment's first task goes straight to that worker (eager workflow start,
+ * src/client/temporal.ts); the worker closes it. Without it (`npm run api`) the client connects on its own.
+ */
+export async function startApi(config: Config, address: string, db: Db, stack: Stack, log: Logger, workerConnection?: NativeConnection): Promise<{ app: FastifyInstance; temporal: Client }> {
+  const temporal = await connectTemporal({ address, namespace: config.TEMPORAL_NAMESPACE, ...temporalAuth(config), payloadCodec: payloadCodecFor(config), ...(workerConnection ? { workerConnection } : {}) });
+  if (!workerConnection) stack.add('temporal client', () => temporal.connection.close());
   const app = await buildApp({ config, db, temporal, log });
   try {
     await app.listen({ port: config.PORT, host: config.HOST });

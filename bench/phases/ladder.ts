@@ -33,11 +33,13 @@ import { sql } from 'kysely';
 import { ChaosSmtpSink } from '../../chaos/sink';
 import { EnrollmentAdmission, EnrollmentBusyError } from '../../src/client/admission';
 import { enrollClient } from '../../src/client/courses';
+import { connectTemporal, requestsEagerStart } from '../../src/client/temporal';
 import { HARD_STOPS, REVIEW_ITEMS } from '../../src/domain/rules/eligibility';
 import type { Config } from '../../src/config';
 import type { Db } from '../../src/db/connect';
 import { createSmtpMailer } from '../../src/mail/mailer';
 import { resolveSecretKey } from '../../src/security/client-links';
+import { payloadCodecFor } from '../../src/security/keys';
 import { freePort } from '../../src/temporal/dev-server';
 import { workerSlots } from '../../src/worker/worker';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
@@ -370,7 +372,12 @@ export async function benchLadder(opts: LadderOptions) {
   });
   const baselineRunning = baselineWorker.run();
   baselineRunning.catch(() => undefined);
-  const plain = new Client({ connection: temporal.connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Each kind starts its workflows through a client on its worker's connection, as `npm start`'s API
+  // shares its worker's (src/runtime.ts startApi): eager workflow start for both alike, unless
+  // TEMPORAL_EAGER_START=off (src/client/temporal.ts requestsEagerStart).
+  const engineClient = await connectTemporal({ address: infra.temporalAddress, namespace: config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(config), workerConnection: engine.connection });
+  const plain = new Client({ connection: baselineConnection, namespace: config.TEMPORAL_NAMESPACE });
+  log(`  eager workflow start: ${requestsEagerStart(engineClient) ? 'requested (both kinds)' : 'off'}`);
 
   // Clients for every engine enrollment of the run, seeded at once (server-side generate_series).
   const WARM_SECONDS = Math.min(seconds, 5);
@@ -452,7 +459,7 @@ export async function benchLadder(opts: LadderOptions) {
       if (kind === 'engine') {
         const clientId = nextClientId();
         inflight.push(
-          enrollClient({ db, temporal, taskQueue: engineQueue, admission }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
+          enrollClient({ db, temporal: engineClient, taskQueue: engineQueue, admission }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
             ({ course }) => {
               scheduledOf.set(course.id, due);
               workflowOf.set(course.id, course.workflow_id);
@@ -463,7 +470,7 @@ export async function benchLadder(opts: LadderOptions) {
       } else {
         const workflowId = `one-row-${runId}-${repeat}-${rate}-${i}-${crypto.randomBytes(2).toString('hex')}`;
         inflight.push(
-          plain.workflow.start('oneRowWorkflow', { taskQueue: baselineQueue, workflowId, args: [workflowId] }).then(
+          plain.workflow.start('oneRowWorkflow', { taskQueue: baselineQueue, workflowId, args: [workflowId], requestEagerStart: requestsEagerStart(plain) }).then(
             () => void scheduledOf.set(workflowId, due),
             () => void errors++,
           ),

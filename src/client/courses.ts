@@ -7,6 +7,7 @@ import { GroupCommit } from '../db/group-commit';
 import type { Course, CourseStep } from '../db/schema';
 import type { Protocol } from '../domain';
 import { AppError, invalidInput, notFound } from '../errors';
+import { requestsEagerStart } from './temporal';
 import type { CourseInput } from '../workflows/course';
 import { courseWorkflowId } from '../workflows/workflow-ids';
 import type { EnrollmentAdmission } from './admission';
@@ -32,7 +33,7 @@ export interface CourseServiceDeps {
   temporal: Client;
   taskQueue: string;
   /** Told how long each part of an enrollment took (the benchmark splits the time with it). */
-  observeEnrollment?: (t: { insertMs: number; startMs: number }) => void;
+  observeEnrollment?: (t: { insertMs: number; startMs: number; /** The server handed the first task to a worker on the client's connection. */ eager: boolean }) => void;
   /** Back-pressure (src/client/admission.ts): refuses, before anything is written, while too many new courses wait for their first step. */
   admission?: EnrollmentAdmission;
 }
@@ -69,18 +70,22 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
     protocol: course.protocol_snapshot as Protocol,
     ...(input.timeScale ? { timeScale: input.timeScale } : {}),
   };
+  let eager = false;
   try {
-    await deps.temporal.workflow.start('courseWorkflow', {
+    const handle = await deps.temporal.workflow.start('courseWorkflow', {
       taskQueue: deps.taskQueue,
       workflowId: course.workflow_id,
       args: [workflowInput],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // In `npm start` the first task goes straight to the worker in this process (src/client/temporal.ts).
+      requestEagerStart: requestsEagerStart(deps.temporal),
     });
+    eager = handle.eagerlyStarted === true;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
-  deps.observeEnrollment?.({ insertMs: t1 - t0, startMs: performance.now() - t1 });
+  deps.observeEnrollment?.({ insertMs: t1 - t0, startMs: performance.now() - t1, eager });
   return { course, created };
 }
 

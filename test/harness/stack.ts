@@ -39,7 +39,12 @@ export function testEnv(): { temporalAddress: string; databaseUrl: string } {
   return { temporalAddress, databaseUrl };
 }
 
-export async function startTestStack(opts: { env?: Record<string, string>; workerOptions?: Partial<WorkerOptions>; mailer?: Mailer; deferWorker?: boolean } = {}): Promise<TestStack> {
+/**
+ * `clientOnWorkerConnection`: the API's client shares the worker's connection, as `npm start` wires them
+ * (src/runtime.ts startApi), so enrollments ask for eager workflow start; by default the client has a
+ * connection of its own, as `npm run api` beside separate workers.
+ */
+export async function startTestStack(opts: { env?: Record<string, string>; workerOptions?: Partial<WorkerOptions>; mailer?: Mailer; deferWorker?: boolean; clientOnWorkerConnection?: boolean } = {}): Promise<TestStack> {
   const { temporalAddress, databaseUrl } = testEnv();
   if (!runtimeReady) {
     // Quiet SDK logs in tests; errors still surface through failing assertions.
@@ -84,7 +89,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
   let running: Promise<void> = Promise.resolve();
   const runWorker = () => void (running = worker.run());
   if (!opts.deferWorker) runWorker();
-  const temporal = await connectTemporal({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(config) });
+  const temporal = await connectTemporal({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(config), ...(opts.clientOnWorkerConnection ? { workerConnection: connection } : {}) });
   const app = await buildApp({ config, db, temporal, log });
   await app.ready();
   return {
@@ -104,7 +109,7 @@ export async function startTestStack(opts: { env?: Record<string, string>; worke
         worker.shutdown();
       }
       await running.catch(() => undefined);
-      await temporal.connection.close();
+      if (!opts.clientOnWorkerConnection) await temporal.connection.close();
       await connection.close();
       await db.destroy();
     },
