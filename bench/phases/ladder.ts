@@ -292,6 +292,8 @@ export interface LadderSample {
   errors: number;
   /** Enrollments refused by admission (503: too many new courses waiting for their first step; src/client/admission.ts). */
   refused: number;
+  /** Starts the server answered with the first task (eager workflow start, src/client/temporal.ts), of those started. */
+  eagerStarts: number;
   /** Completed (first step committed / row written) within the window plus the drain. */
   done: number;
   /** Completions per second, from the first scheduled start to the last completion (at least the window). */
@@ -421,6 +423,7 @@ export async function benchLadder(opts: LadderOptions) {
     const doneAt = new Map<string, number>();
     let errors = 0;
     let refused = 0;
+    let eagerStarts = 0;
     const loadBefore = os.loadavg()[0]!;
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
@@ -459,7 +462,7 @@ export async function benchLadder(opts: LadderOptions) {
       if (kind === 'engine') {
         const clientId = nextClientId();
         inflight.push(
-          enrollClient({ db, temporal: engineClient, taskQueue: engineQueue, admission }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
+          enrollClient({ db, temporal: engineClient, taskQueue: engineQueue, admission, observeEnrollment: (t) => void (t.eager && eagerStarts++) }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
             ({ course }) => {
               scheduledOf.set(course.id, due);
               workflowOf.set(course.id, course.workflow_id);
@@ -471,7 +474,10 @@ export async function benchLadder(opts: LadderOptions) {
         const workflowId = `one-row-${runId}-${repeat}-${rate}-${i}-${crypto.randomBytes(2).toString('hex')}`;
         inflight.push(
           plain.workflow.start('oneRowWorkflow', { taskQueue: baselineQueue, workflowId, args: [workflowId], requestEagerStart: requestsEagerStart(plain) }).then(
-            () => void scheduledOf.set(workflowId, due),
+            (handle) => {
+              scheduledOf.set(workflowId, due);
+              if (handle.eagerlyStarted) eagerStarts++;
+            },
             () => void errors++,
           ),
         );
@@ -537,6 +543,7 @@ export async function benchLadder(opts: LadderOptions) {
       enrolled: scheduledOf.size,
       errors,
       refused,
+      eagerStarts,
       done,
       completedPerS: round(completedPerS, 2),
       completedInWindowPerS: round(inWindow / seconds, 2),
@@ -750,7 +757,7 @@ export async function benchLadder(opts: LadderOptions) {
       `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s${probe === 'bisection' ? ' (bisection)' : ''}: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
         (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
         (s.stages ? `, stages (median ms, random ${s.stages.random.n} | slowest ${s.stages.slowest.n}): started ${s.stages.random.startedMs}|${s.stages.slowest.startedMs} pickup ${s.stages.random.pickupMs}|${s.stages.slowest.pickupMs} committed ${s.stages.random.committedMs}|${s.stages.slowest.committedMs} task ${s.stages.random.taskMs}|${s.stages.slowest.taskMs} retried tasks ${s.stages.random.retriedTasks}|${s.stages.slowest.retriedTasks}` : '') +
-        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
+        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
     );
     return s;
   };

@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { enrollClient } from '../../src/client/courses';
 import { connectTemporal, requestsEagerStart } from '../../src/client/temporal';
 import { payloadCodecFor } from '../../src/security/keys';
+import { workerSlots } from '../../src/worker/worker';
 import { eventually, startTestStack, testEnv, type TestStack } from '../harness/stack';
 import { client, insertClient, tokenFor, uid } from './api-helpers';
 
@@ -17,7 +18,9 @@ let shared: TestStack;
 let own: Client;
 
 beforeAll(async () => {
-  shared = await startTestStack({ clientOnWorkerConnection: true });
+  // The worker's slots as npm start sizes them (src/worker/worker.ts workerSlots): the SDK grants an eager
+  // start only with a slot free beyond the waiting polls' (none was with 8 + 4 slots on 2 cores).
+  shared = await startTestStack({ clientOnWorkerConnection: true, workerOptions: workerSlots({}) });
   own = await connectTemporal({ address: testEnv().temporalAddress, namespace: shared.config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(shared.config) });
   await shared.db.insertInto('clinics').values({ id: clinicId, name: 'Eager Start Clinic' }).execute();
 }, 120_000);
