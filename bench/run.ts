@@ -295,7 +295,7 @@ async function main(): Promise<void> {
         });
         if (only.has('memory')) await phase('memory', async () => {
           log(`worker memory with courses open and cached (after the worker went idle: ${await waitIdle(course.worker)} ms) ...`);
-          const r = await benchMemory({ db, temporal, worker: course.worker, taskQueue: config.TEMPORAL_TASK_QUEUE, courses: quick ? 1000 : 2000, log });
+          const r = await benchMemory({ db, temporal, worker: course.worker, taskQueue: config.TEMPORAL_TASK_QUEUE, courses: 1000, log });
           out.workerMemory = r;
           log(`memory: ${JSON.stringify(r)}`);
         });

@@ -379,7 +379,8 @@ export async function benchLadder(opts: LadderOptions) {
   // TEMPORAL_EAGER_START=off (src/client/temporal.ts requestsEagerStart).
   const engineClient = await connectTemporal({ address: infra.temporalAddress, namespace: config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(config), workerConnection: engine.connection });
   const plain = new Client({ connection: baselineConnection, namespace: config.TEMPORAL_NAMESPACE });
-  log(`  eager workflow start: ${requestsEagerStart(engineClient) ? 'requested (both kinds)' : 'off'}`);
+  const eagerStart = requestsEagerStart(plain);
+  log(`  eager workflow start: ${eagerStart && requestsEagerStart(engineClient) ? 'requested (both kinds)' : 'off'}`);
 
   // Clients for every engine enrollment of the run, seeded at once (server-side generate_series).
   const WARM_SECONDS = Math.min(seconds, 5);
@@ -473,7 +474,7 @@ export async function benchLadder(opts: LadderOptions) {
       } else {
         const workflowId = `one-row-${runId}-${repeat}-${rate}-${i}-${crypto.randomBytes(2).toString('hex')}`;
         inflight.push(
-          plain.workflow.start('oneRowWorkflow', { taskQueue: baselineQueue, workflowId, args: [workflowId], requestEagerStart: requestsEagerStart(plain) }).then(
+          plain.workflow.start('oneRowWorkflow', { taskQueue: baselineQueue, workflowId, args: [workflowId], requestEagerStart: eagerStart }).then(
             (handle) => {
               scheduledOf.set(workflowId, due);
               if (handle.eagerlyStarted) eagerStarts++;

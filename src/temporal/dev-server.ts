@@ -39,7 +39,8 @@ export interface DevServerOptions {
  * the worker's own task queue (every email) comes back in the reply to that task instead of through
  * matching. The server's default leaves eager activities off. Eager workflow start is allowed too: in
  * `npm start` the API's client shares the worker's connection and asks for it at enrollment
- * (src/client/temporal.ts requestsEagerStart); `npm run api` has a connection of its own and does not. `TEMPORAL_EAGER_DISPATCH=off` = the server's defaults. Decided here alone
+ * (src/client/temporal.ts requestsEagerStart); `npm run api` has a connection of its own and does
+ * not. `TEMPORAL_EAGER_DISPATCH=off` = the server's defaults. Decided here alone
  * (every server the engine starts reads it: `npm start`, the test harness, the bench, `npm run
  * cluster`); src/config.ts only refuses a value other than on/off at startup.
  */

@@ -64,7 +64,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
  * in `npm start` an enrollment asks the server to hand the new course's first task straight back to
  * this worker (src/client/temporal.ts requestsEagerStart), which the SDK grants only when it can
  * reserve a free slot at that moment. Measured on 2 cores: with 8 + 4 slots no start was eager, not
- * even on an idle worker; with 8 + 4 + 4 every start at 12/s was, and 65-95 % of them up to 22/s. An
+ * even on an idle worker; with 8 + 4 + 4 every start at 12/s was, 77-97 % of them at 16-20/s and 55-79 % at 22-24/s. An
  * eager first task skips matching and a poll: the Temporal server's CPU per course fell by a quarter
  * to a third and the first step's p95 at 12/s from about 100 to 77 ms (docs/performance.md, "Eager
  * workflow start"). When no slot is free the start is an ordinary one.
