@@ -288,7 +288,7 @@ async function main(): Promise<void> {
           log(`staff actions over HTTP (after the worker went idle: ${await waitIdle(course.worker)} ms) ...`);
           const token = await tokenFor(db, 'admin');
           const k = quick ? 20 : 50;
-          const r = await benchActions({ baseUrl: api.baseUrl, token, temporal, courseIds: courseIds.slice(0, k), updateOnlyCourseIds: courseIds.slice(k, 2 * k), actionsPerCourse: 4, concurrency: 4, oneAtATime: quick ? 100 : 300 });
+          const r = await benchActions({ serverCpuSeconds: () => treeCpuSeconds(infra.devServer?.process.pid), baseUrl: api.baseUrl, token, temporal, courseIds: courseIds.slice(0, k), updateOnlyCourseIds: courseIds.slice(k, 2 * k), actionsPerCourse: 4, concurrency: 4, oneAtATime: quick ? 100 : 300 });
           out.staffAction = { p50Ms: r.roundTrip.p50, p95Ms: r.roundTrip.p95, maxMs: r.roundTrip.max, n: r.roundTrip.n, concurrency: r.concurrency, updateOnlyP50Ms: r.updateOnly.p50, updateOnlyP95Ms: r.updateOnly.p95, oneAtATime: r.oneAtATime };
           out.visible = { p50Ms: r.visible.p50, p95Ms: r.visible.p95, maxMs: r.visible.max, onFirstRead: round(r.visibleOnFirstRead, 2) };
           log(`actions: ${JSON.stringify({ staffAction: out.staffAction, visible: out.visible })}`);

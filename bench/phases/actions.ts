@@ -9,6 +9,7 @@ import { courseUpdates } from '../../src/workflows/messages';
 import { getJson } from '../context';
 import { msSince, pool, summarize, type Summary } from '../stats';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
+import { threadCpuSeconds } from '../cpu';
 
 export interface ActionsResult {
   roundTrip: Summary;
@@ -20,7 +21,7 @@ export interface ActionsResult {
    * with nothing else running (wall time, and this process's CPU: client, worker, workflow thread,
    * in-process database). At `concurrency` the round trips above queue behind each other's CPU.
    */
-  oneAtATime: { n: number; wallMs: number; processCpuMs: number };
+  oneAtATime: { n: number; wallMs: number; processCpuMs: number; /** CPU-ms per Update by thread name (threads of one name summed), the busiest first. */ threadsCpuMs: Record<string, number>; /** The Temporal server's CPU-ms per Update, when its pid is known. */ serverCpuMs?: number };
   /** Visible on the first read after the reply (the Update waits for its projection). */
   visibleOnFirstRead: number;
   concurrency: number;
@@ -32,7 +33,7 @@ async function post(baseUrl: string, path: string, token: string, body: unknown)
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-export async function benchActions(opts: { baseUrl: string; token: string; temporal: Client; courseIds: string[]; updateOnlyCourseIds: string[]; actionsPerCourse: number; concurrency: number; oneAtATime?: number }): Promise<ActionsResult> {
+export async function benchActions(opts: { serverCpuSeconds?: () => number; baseUrl: string; token: string; temporal: Client; courseIds: string[]; updateOnlyCourseIds: string[]; actionsPerCourse: number; concurrency: number; oneAtATime?: number }): Promise<ActionsResult> {
   const roundTrip: number[] = [];
   const visible: number[] = [];
   let firstRead = 0;
@@ -68,17 +69,25 @@ export async function benchActions(opts: { baseUrl: string; token: string; tempo
     }
   });
   const one = opts.updateOnlyCourseIds[0];
-  const oneAtATime = { n: 0, wallMs: 0, processCpuMs: 0 };
+  const oneAtATime: ActionsResult['oneAtATime'] = { n: 0, wallMs: 0, processCpuMs: 0, threadsCpuMs: {} };
   if (one) {
     const handle = opts.temporal.workflow.getHandle(courseWorkflowId(one));
     const n = opts.oneAtATime ?? 200;
     const cpu0 = process.cpuUsage();
+    const threads0 = threadCpuSeconds();
+    const server0 = opts.serverCpuSeconds?.();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       if (i % 2 === 0) await handle.executeUpdate(courseUpdates.pause, { args: [{ reason: 'benchmark' }] });
       else await handle.executeUpdate(courseUpdates.resume, { args: [{}] });
     }
     const cpu = process.cpuUsage(cpu0);
+    const threads1 = threadCpuSeconds();
+    const server1 = opts.serverCpuSeconds?.();
+    const byName = new Map<string, number>();
+    for (const [tid, t] of threads1) byName.set(t.name, (byName.get(t.name) ?? 0) + t.seconds - (threads0.get(tid)?.seconds ?? 0));
+    oneAtATime.threadsCpuMs = Object.fromEntries([...byName].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([name, s]) => [name, Math.round((s * 1000 / n) * 100) / 100]));
+    if (server0 !== undefined && server1 !== undefined) oneAtATime.serverCpuMs = Math.round(((server1 - server0) * 1000 / n) * 100) / 100;
     Object.assign(oneAtATime, { n, wallMs: Math.round((msSince(t0) / n) * 100) / 100, processCpuMs: Math.round(((cpu.user + cpu.system) / 1000 / n) * 100) / 100 });
     if (n % 2 === 1) await handle.executeUpdate(courseUpdates.resume, { args: [{}] });
   }
