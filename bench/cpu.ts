@@ -76,3 +76,48 @@ export function busiestThreads(a: ReturnType<typeof threadCpuSeconds>, b: Return
     .sort((x, y) => y.cores - x.cores)
     .slice(0, top);
 }
+
+/**
+ * The whole machine's CPU-seconds from /proc/stat: busy (user, nice, system, irq, softirq: every
+ * process here, ours and others') and steal (time the hypervisor gave this machine's CPUs to someone
+ * else). Null where /proc/stat is not readable. Between two readings it tells a window where the same
+ * work took more of our CPU (busy rose with ours) from one where something else ran (busy above ours)
+ * or the host held the CPUs back (steal).
+ */
+export function machineCpuSeconds(): { busy: number; steal: number } | null {
+  try {
+    return parseProcStatCpu(fs.readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** The first line of /proc/stat (`cpu  user nice system idle iowait irq softirq steal guest guest_nice`, clock ticks) as CPU-seconds; guest time is inside user. */
+export function parseProcStatCpu(stat: string): { busy: number; steal: number } | null {
+  const [name, ...rest] = stat.split('\n', 1)[0]!.trim().split(/\s+/);
+  const f = rest.map(Number);
+  if (name !== 'cpu' || f.length < 8 || f.some((x) => !Number.isFinite(x))) return null;
+  return { busy: (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / USER_HZ, steal: f[7]! / USER_HZ };
+}
+
+/**
+ * Waits until the processes `read` counts (CPU-seconds so far) use less than `belowCores` together,
+ * `samples` one-second readings in a row, or `limitMs` has passed. Idle workers are not a quiet
+ * machine: after a burst the Temporal server still works through its tail (transfer, timer and
+ * visibility tasks) and the worker its retried activities, for seconds. Returns how long it waited and
+ * the cores busy in the last reading (above `belowCores` when it gave up).
+ */
+export async function waitQuiet(read: () => number, opts: { limitMs?: number; belowCores?: number; samples?: number } = {}): Promise<{ ms: number; coresBusy: number }> {
+  const { limitMs = 30_000, belowCores = 0.33, samples = 3 } = opts;
+  const t0 = Date.now();
+  let quiet = 0;
+  let coresBusy = 0;
+  while (quiet < samples && Date.now() - t0 < limitMs) {
+    const a = read();
+    const ta = performance.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    coresBusy = Math.round(((read() - a) / ((performance.now() - ta) / 1000)) * 100) / 100;
+    quiet = coresBusy < belowCores ? quiet + 1 : 0;
+  }
+  return { ms: Date.now() - t0, coresBusy };
+}

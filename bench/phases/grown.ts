@@ -20,7 +20,8 @@ import { enrollClient } from '../../src/client/courses';
 import type { Config } from '../../src/config';
 import type { Db } from '../../src/db/connect';
 import { startBenchWorker, tokenFor } from '../context';
-import { percentile, round, sleep, summarize } from '../stats';
+import { machineCpuSeconds, selfCpuSeconds, waitQuiet } from '../cpu';
+import { percentile, round, sleep, summarize, waitIdle } from '../stats';
 import { seedClients } from './starts';
 
 export interface GrownOptions {
@@ -37,6 +38,8 @@ export interface GrownOptions {
   /** Open-loop enrollments per second while the stuck board is timed, and for how long. */
   loadRate: number;
   loadSeconds: number;
+  /** The Temporal server's CPU-seconds so far (its process tree), for the quiet wait and the window's figures. */
+  serverCpuSeconds?: () => number;
   log: (msg: string) => void;
 }
 
@@ -140,8 +143,16 @@ export async function benchGrown(opts: GrownOptions) {
       await getPage();
       await getJson();
     }
-    log(`grown: stuck board under load (${opts.loadRate} enrollments/s open loop for ${opts.loadSeconds} s; ${aged.numAffectedRows ?? 0} step deadlines moved into the past) ...`);
+    // The target's condition is the stuck board under enrollments at half the knee, not under the tail of
+    // the growth: the worker's retried invitations and the server's timer and visibility tasks of 10,000
+    // new courses went on for a minute and more after the last first step (2026-12-04 06:10, p95 114.7
+    // ms). As the ladder's staff step does: the worker idle, then a quiet machine (at most 60 s).
+    const serverCpu = opts.serverCpuSeconds ?? (() => 0);
+    const idleMs = await waitIdle(worker.worker);
+    const settle = { workerIdleMs: idleMs, ...(await waitQuiet(() => selfCpuSeconds() + serverCpu(), { limitMs: 60_000 })) };
+    log(`grown: stuck board under load (${opts.loadRate} enrollments/s open loop for ${opts.loadSeconds} s; ${aged.numAffectedRows ?? 0} step deadlines moved into the past; after ${settle.workerIdleMs} ms for an idle worker and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy) ...`);
     const loadBefore = os.loadavg()[0]!;
+    const cpuA = { self: selfCpuSeconds(), server: serverCpu(), machine: machineCpuSeconds(), t: performance.now() };
     const loadCourses: string[] = [];
     let loadErrors = 0;
     const start = Date.now() + 20;
@@ -172,11 +183,21 @@ export async function benchGrown(opts: GrownOptions) {
       jsonItems = j.items;
     }
     await driver;
+    const windowS = (performance.now() - cpuA.t) / 1000;
+    const machineB = machineCpuSeconds();
+    // Cores busy during the window: this process, the Temporal server, the whole machine and steal (bench/cpu.ts).
+    const busy = {
+      seconds: round(windowS, 1),
+      engineProcessCores: round((selfCpuSeconds() - cpuA.self) / windowS, 2),
+      temporalServerCores: opts.serverCpuSeconds ? round((serverCpu() - cpuA.server) / windowS, 2) : null,
+      machineCores: cpuA.machine && machineB ? round((machineB.busy - cpuA.machine.busy) / windowS, 2) : null,
+      stealCores: cpuA.machine && machineB ? round((machineB.steal - cpuA.machine.steal) / windowS, 3) : null,
+    };
     const loadAfter = os.loadavg()[0]!;
     const behind = await withoutFirstStep(loadCourses);
     const stuckPage = { ...summarize(pageMs), items: pageItems };
     const stuckJson = { ...summarize(jsonMs), items: jsonItems };
-    log(`grown: stuck page p50/p95/max ${stuckPage.p50}/${stuckPage.p95}/${stuckPage.max} ms (${stuckPage.n} requests, ${pageItems} items); /api/stuck ${stuckJson.p50}/${stuckJson.p95}/${stuckJson.max} ms (${jsonItems} items); load ${round(loadBefore, 2)}→${round(loadAfter, 2)}; ${loadCourses.length} enrolled meanwhile, ${behind} without a first step at the window's end`);
+    log(`grown: stuck page p50/p95/max ${stuckPage.p50}/${stuckPage.p95}/${stuckPage.max} ms (${stuckPage.n} requests, ${pageItems} items); /api/stuck ${stuckJson.p50}/${stuckJson.p95}/${stuckJson.max} ms (${jsonItems} items); load ${round(loadBefore, 2)}→${round(loadAfter, 2)}; cores busy: process ${busy.engineProcessCores}, Temporal server ${busy.temporalServerCores ?? '?'}, the whole machine ${busy.machineCores ?? '?'} (steal ${busy.stealCores ?? '?'}); ${loadCourses.length} enrolled meanwhile, ${behind} without a first step at the window's end`);
 
     // ---- 3. Recovery after a worker restart with every course open.
     await sleep(2000);
@@ -239,7 +260,7 @@ export async function benchGrown(opts: GrownOptions) {
       concurrency,
       cacheWorkflows,
       agedSteps: Number(aged.numAffectedRows ?? 0),
-      load: { offeredPerS: opts.loadRate, seconds: opts.loadSeconds, enrolled: loadCourses.length, errors: loadErrors, withoutFirstStepAtEnd: behind, loadAvg1m: [round(loadBefore, 2), round(loadAfter, 2)] },
+      load: { offeredPerS: opts.loadRate, seconds: opts.loadSeconds, enrolled: loadCourses.length, errors: loadErrors, withoutFirstStepAtEnd: behind, loadAvg1m: [round(loadBefore, 2), round(loadAfter, 2)], settle, busy },
       stuckPage: { p50Ms: stuckPage.p50, p95Ms: stuckPage.p95, maxMs: stuckPage.max, n: stuckPage.n, items: stuckPage.items },
       stuckJson: { p50Ms: stuckJson.p50, p95Ms: stuckJson.p95, maxMs: stuckJson.max, n: stuckJson.n, items: stuckJson.items },
       recovery,

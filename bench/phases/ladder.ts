@@ -45,7 +45,7 @@ import { workerSlots } from '../../src/worker/worker';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 import { startBenchWorker } from '../context';
 import { capacityRange, kneeBracket, nextProbe, type KneeBracket } from '../knee';
-import { busiestThreads, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds } from '../cpu';
+import { busiestThreads, machineCpuSeconds, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds, waitQuiet } from '../cpu';
 import type { BenchInfra } from '../infra';
 import { percentile, round, sleep, waitIdle } from '../stats';
 import { seedClients } from './starts';
@@ -245,7 +245,11 @@ export interface ActionStages {
   random: ActionStageMedians;
   slowest: ActionStageMedians;
 }
-type WindowBusy = { seconds: number; engineProcessCores: number; temporalServerCores: number; threads: Array<{ thread: string; cores: number }> };
+/**
+ * Cores busy during a window: this process, the Temporal server, this process's busiest threads, and the
+ * whole machine (every process, and steal: the hypervisor's), where /proc/stat is readable.
+ */
+type WindowBusy = { seconds: number; engineProcessCores: number; temporalServerCores: number; threads: Array<{ thread: string; cores: number }>; machineCores: number | null; stealCores: number | null };
 type SentAction = { workflowId: string; action: StaffAction; sent: number; answered: number };
 
 /**
@@ -319,6 +323,8 @@ export interface LadderSample {
    */
   mainThread: { loopDelayP99Ms: number; loopDelayMaxMs: number; gcPauseMs: number; gcMajor: number };
   loadAvg1m: { before: number; after: number };
+  /** The whole machine during the step, cores: every process's CPU (ours and others') and steal (/proc/stat; null where unreadable). */
+  machine: { busyCores: number | null; stealCores: number | null };
   keptUp: boolean;
 }
 
@@ -437,6 +443,8 @@ export async function benchLadder(opts: LadderOptions) {
     });
     gcObserver.observe({ entryTypes: ['gc'] });
     const cpu0 = await cpuNow();
+    const machine0 = machineCpuSeconds();
+    const machineT0 = performance.now();
     const start = Date.now() + 20;
     const windowEnd = start + seconds * 1000;
     let polling = true;
@@ -513,6 +521,9 @@ export async function benchLadder(opts: LadderOptions) {
     await poller;
     if (kind === 'engine') await readInvitations();
     const cpu1 = await cpuNow();
+    const machine1 = machineCpuSeconds();
+    const machineS = (performance.now() - machineT0) / 1000;
+    const machine = { busyCores: machine0 && machine1 ? round((machine1.busy - machine0.busy) / machineS, 2) : null, stealCores: machine0 && machine1 ? round((machine1.steal - machine0.steal) / machineS, 3) : null };
     loopDelay.disable();
     gcObserver.disconnect();
     const mainThread = { loopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 0), loopDelayMaxMs: round(loopDelay.max / 1e6, 0), gcPauseMs: round(gc.ms, 0), gcMajor: gc.major };
@@ -558,6 +569,7 @@ export async function benchLadder(opts: LadderOptions) {
       cpuSecondsPerCourse: { engineProcess: per(engineProcess), temporalServer: per(temporalServer), database: database === null ? null : per(database), total: per(engineProcess + temporalServer + (database ?? 0)) },
       mainThread,
       loadAvg1m: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
+      machine,
       keptUp: errors === 0 && refused === 0 && done >= 0.95 * n && completedPerS >= 0.95 * rate && Number.isFinite(p95) && p95 < p95LimitMs,
     };
     return sample;
@@ -654,14 +666,23 @@ export async function benchLadder(opts: LadderOptions) {
       }
       const cpuA = await cpuNow();
       const threadsA = threadCpuSeconds();
+      const machineA = machineCpuSeconds();
       const tA = performance.now();
       const enrollment = await runStep('engine', rate, -2, 0, windowSeconds);
       stop = true;
       await driver;
       const windowS = (performance.now() - tA) / 1000;
       const cpuB = await cpuNow();
-      // What was busy during the window (the enrollments, the actions, the drain): cores per process and the busiest threads here.
-      const busy = { seconds: round(windowS, 1), engineProcessCores: round((cpuB.engineProcess - cpuA.engineProcess) / windowS, 2), temporalServerCores: round((cpuB.temporalServer - cpuA.temporalServer) / windowS, 2), threads: busiestThreads(threadsA, threadCpuSeconds(), windowS) };
+      const machineB = machineCpuSeconds();
+      // What was busy during the window (the enrollments, the actions, the drain): cores per process, the busiest threads here, the whole machine.
+      const busy: WindowBusy = {
+        seconds: round(windowS, 1),
+        engineProcessCores: round((cpuB.engineProcess - cpuA.engineProcess) / windowS, 2),
+        temporalServerCores: round((cpuB.temporalServer - cpuA.temporalServer) / windowS, 2),
+        threads: busiestThreads(threadsA, threadCpuSeconds(), windowS),
+        machineCores: machineA && machineB ? round((machineB.busy - machineA.busy) / windowS, 2) : null,
+        stealCores: machineA && machineB ? round((machineB.steal - machineA.steal) / windowS, 3) : null,
+      };
       const p = pcts(times);
       // p95 of the actions started in each third of the enrollment window (the last takes the drain's too):
       // a start-up transient shows as a first third unlike the others.
@@ -688,20 +709,9 @@ export async function benchLadder(opts: LadderOptions) {
     // start-up: in a 10 s window its first third's p95 was 153 ms against 92-98 ms in the other two.
     await load('closed', rate, WARM_SECONDS);
     await waitIdleBoth(engine.worker, baselineWorker);
-    // Idle workers are not a quiet machine: after an overload the Temporal server still works through
-    // its tail (transfer, timer and visibility tasks) for seconds. Wait (at most 30 s) until this process
-    // and the server together use less than a third of a core, three one-second samples in a row.
-    const settleT0 = Date.now();
-    let quietSamples = 0;
-    let coresBusy = 0;
-    while (quietSamples < 3 && Date.now() - settleT0 < 30_000) {
-      const a = await cpuNow();
-      await sleep(1000);
-      const b = await cpuNow();
-      coresBusy = round(b.engineProcess - a.engineProcess + (b.temporalServer - a.temporalServer), 2);
-      quietSamples = coresBusy < 0.33 ? quietSamples + 1 : 0;
-    }
-    const settle = { ms: Date.now() - settleT0, coresBusy };
+    // Idle workers are not a quiet machine (bench/cpu.ts waitQuiet): at most 30 s until this process and
+    // the server together use less than a third of a core, three one-second samples in a row.
+    const settle = await waitQuiet(() => selfCpuSeconds() + treeCpuSeconds(devServerPid));
     const loadAvg1m = round(os.loadavg()[0]!, 2);
     const open = await load('open', STAFF_TURNS_PER_S_NETWORK_PEAK);
     const heavier: StaffAtHalfKnee['heavier'] = [];
@@ -742,7 +752,7 @@ export async function benchLadder(opts: LadderOptions) {
       log(`    ${name} p95 by third of the window (ms): ${thirds.join(' | ')}`);
       const f = (m: ActionStageMedians) => `to task ${m.toTaskMs} pickup ${m.pickupMs} task ${m.taskMs} answer ${m.answerMs} (normal queue ${m.normalQueue}/${m.n}, behind a running task ${m.queuedBehindTask}/${m.n})`;
       log(`    ${name} stages (median ms), random: ${f(st.random)}; slowest: ${f(st.slowest)}`);
-      log(`    ${name} busy: process ${b.engineProcessCores} cores, Temporal server ${b.temporalServerCores}; threads ${b.threads.map((t) => `${t.thread} ${t.cores}`).join(', ')}`);
+      log(`    ${name} busy: process ${b.engineProcessCores} cores, Temporal server ${b.temporalServerCores}, the whole machine ${b.machineCores ?? '?'} (steal ${b.stealCores ?? '?'}); threads ${b.threads.map((t) => `${t.thread} ${t.cores}`).join(', ')}`);
     }
     return r;
   };
@@ -758,7 +768,7 @@ export async function benchLadder(opts: LadderOptions) {
       `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s${probe === 'bisection' ? ' (bisection)' : ''}: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
         (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
         (s.stages ? `, stages (median ms, random ${s.stages.random.n} | slowest ${s.stages.slowest.n}): started ${s.stages.random.startedMs}|${s.stages.slowest.startedMs} pickup ${s.stages.random.pickupMs}|${s.stages.slowest.pickupMs} committed ${s.stages.random.committedMs}|${s.stages.slowest.committedMs} task ${s.stages.random.taskMs}|${s.stages.slowest.taskMs} retried tasks ${s.stages.random.retriedTasks}|${s.stages.slowest.retriedTasks}` : '') +
-        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}${s.keptUp ? '' : ', did not keep up'}`,
+        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}, machine ${s.machine.busyCores ?? '?'} cores busy (steal ${s.machine.stealCores ?? '?'})${s.keptUp ? '' : ', did not keep up'}`,
     );
     return s;
   };
