@@ -144,9 +144,10 @@ export async function benchGrown(opts: GrownOptions) {
       await getJson();
     }
     // The target's condition is the stuck board under enrollments at half the knee, not under the tail of
-    // the growth: the worker's retried invitations and the server's timer and visibility tasks of 10,000
-    // new courses went on for a minute and more after the last first step (2026-12-04 06:10, p95 114.7
-    // ms). As the ladder's staff step does: the worker idle, then a quiet machine (at most 60 s).
+    // the growth (the worker's deferred invitations, the server's timer and visibility tasks). As the
+    // ladder's staff step does: the worker idle, then a quiet machine (at most 60 s). A guard, recorded
+    // with the figure: on 2026-12-04 the machine was quiet 3 s after the growth, and the wait did not
+    // move the page's p95 (docs/performance.md, "What a staff action costs").
     const serverCpu = opts.serverCpuSeconds ?? (() => 0);
     const idleMs = await waitIdle(worker.worker);
     const settle = { workerIdleMs: idleMs, ...(await waitQuiet(() => selfCpuSeconds() + serverCpu(), { limitMs: 60_000 })) };
