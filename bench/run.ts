@@ -285,9 +285,10 @@ async function main(): Promise<void> {
           log(`starts: ${JSON.stringify(out.starts)}`);
         });
         if (only.has('actions') && courseIds.length) await phase('actions', async () => {
-          // An idle worker is not an idle machine: the starts phase's 600 courses and no-ops leave the Temporal
-          // server timer, transfer and visibility tasks for seconds after the worker has nothing in flight
-          // (bench/cpu.ts waitQuiet; the same rule as the staff step's and the grown page's).
+          // An idle worker is not an idle machine: the starts phase's courses and no-ops leave the Temporal
+          // server timer, transfer and visibility tasks after the worker has nothing in flight (on 2026-12-04
+          // one reading above a third of a core, the wait 4.0 s; it did not move the figure). bench/cpu.ts
+          // waitQuiet, the same rule as the staff step's and the grown page's.
           const idleMs = await waitIdle(course.worker);
           const settle = await waitQuiet(() => selfCpuSeconds() + treeCpuSeconds(infra.devServer?.process.pid));
           log(`staff actions over HTTP (after the worker went idle: ${idleMs} ms, and the machine quiet: ${settle.ms} ms, ${settle.coresBusy} cores busy) ...`);
