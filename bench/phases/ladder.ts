@@ -54,8 +54,8 @@ export type LadderKind = 'engine' | 'baseline';
 
 type StaffAction = 'screening' | 'care-team-note' | 'pause' | 'resume';
 /** What a coordinator does on a new course, in order (the bodies the dashboard's forms send). */
-const STAFF_TURN: readonly StaffAction[] = ['screening', 'care-team-note', 'pause', 'resume'];
-const STAFF_BODIES: Record<StaffAction, Record<string, unknown>> = {
+export const STAFF_TURN: readonly StaffAction[] = ['screening', 'care-team-note', 'pause', 'resume'];
+export const STAFF_BODIES: Record<StaffAction, Record<string, unknown>> = {
   screening: { hardStops: Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false])), reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) },
   'care-team-note': { note: 'Called the client to confirm the intake visit (benchmark).' },
   pause: { reason: 'benchmark' },
