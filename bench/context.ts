@@ -17,7 +17,7 @@ import { createLogger } from '../src/log';
 import { sdkMetricsOptions } from '../src/metrics/sdk';
 import { payloadCodecFor } from '../src/security/keys';
 import { createWorker, workerSlots } from '../src/worker/worker';
-import type { BenchInfra } from './infra';
+import { type BenchInfra, startInfra } from './infra';
 
 const silent = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -174,4 +174,31 @@ export async function getJson(baseUrl: string, path: string, token: string): Pro
     body = text;
   }
   return { status: res.status, body };
+}
+
+/** What a benchmark phase runs on: a Temporal dev server, a database, the engine's client and HTTP app. */
+export type BenchState = { infra: BenchInfra; config: Config; temporal: Client; api: Awaited<ReturnType<typeof startBenchApp>>; stop(): Promise<void> } & CapturingDb;
+
+/** Starts a fresh state (bench/run.ts opens one per ladder repeat and phase); `stop()` ends it all, last started first. */
+export async function openBenchState(): Promise<BenchState> {
+  const infra = await startInfra();
+  const stops: Array<() => Promise<unknown>> = [() => infra.stop()];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const config = benchConfig(infra);
+    const d = benchDb(infra, config);
+    stops.push(() => d.db.destroy(), () => d.workerDb.destroy());
+    const { migrateToLatest } = await import('../src/db/migrate');
+    await migrateToLatest(d.db);
+    const temporal = await benchClient(config);
+    stops.push(() => temporal.connection.close());
+    const api = await startBenchApp(config, d.db, temporal);
+    stops.push(() => api.stop());
+    return { infra, config, ...d, temporal, api, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -69,6 +69,13 @@ export function threadCpuSeconds(): Map<number, { name: string; seconds: number 
   return out;
 }
 
+/** CPU-seconds each thread name used between two readings (threads of one name summed: V8's helpers, tokio's workers), the busiest first. */
+export function cpuByThreadName(a: ReturnType<typeof threadCpuSeconds>, b: ReturnType<typeof threadCpuSeconds>): Array<[string, number]> {
+  const byName = new Map<string, number>();
+  for (const [tid, t] of b) byName.set(t.name, (byName.get(t.name) ?? 0) + t.seconds - (a.get(tid)?.seconds ?? 0));
+  return [...byName].filter(([, s]) => s > 0).sort((x, y) => y[1] - x[1]);
+}
+
 /** The busiest threads between two readings: name (tid) and the share of one core each used. */
 export function busiestThreads(a: ReturnType<typeof threadCpuSeconds>, b: ReturnType<typeof threadCpuSeconds>, seconds: number, top = 6): Array<{ thread: string; cores: number }> {
   return [...b]

@@ -20,9 +20,7 @@ import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server';
 import { parseExposition } from '../src/metrics/exposition';
-import { sqlTally, benchClient, benchConfig, benchDb, installBenchRuntime, startBenchApp, startBenchWorker, tokenFor } from './context';
-import { type BenchInfra, startInfra } from './infra';
-import type { CapturingDb } from './context';
+import { type BenchState, installBenchRuntime, openBenchState, sqlTally, startBenchWorker, tokenFor } from './context';
 import { benchActions } from './phases/actions';
 import { benchGrown } from './phases/grown';
 import { benchHistories, courseTablesIndexRatio } from './phases/histories';
@@ -122,8 +120,6 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
   return t;
 }
 
-/** What a phase runs on (bench/run.ts openState). */
-type BenchState = { infra: BenchInfra; config: ReturnType<typeof benchConfig>; temporal: Awaited<ReturnType<typeof benchClient>>; api: Awaited<ReturnType<typeof startBenchApp>>; stop(): Promise<void> } & CapturingDb;
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -157,26 +153,7 @@ async function main(): Promise<void> {
   // with 19,128 courses open and the stuck page with 56,554. --shared-state keeps one for the whole run.
   const openState = async (label: string): Promise<BenchState> => {
     log(`${label}: starting infrastructure (Temporal dev server in memory, ${where})`);
-    const infra = await startInfra();
-    const stops: Array<() => Promise<unknown>> = [() => infra.stop()];
-    const stop = async () => {
-      for (const s of stops.reverse()) await s().catch(() => undefined);
-    };
-    try {
-      const config = benchConfig(infra);
-      const d = benchDb(infra, config);
-      stops.push(() => d.db.destroy(), () => d.workerDb.destroy());
-      const { migrateToLatest } = await import('../src/db/migrate');
-      await migrateToLatest(d.db);
-      const temporal = await benchClient(config);
-      stops.push(() => temporal.connection.close());
-      const api = await startBenchApp(config, d.db, temporal);
-      stops.push(() => api.stop());
-      return { infra, config, ...d, temporal, api, stop };
-    } catch (err) {
-      await stop();
-      throw err;
-    }
+    return openBenchState();
   };
   const shared = args.sharedState ? await openState('the whole run') : undefined;
   const withState = async <T>(label: string, fn: (s: BenchState) => Promise<T>): Promise<T> => {

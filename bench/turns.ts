@@ -8,9 +8,8 @@
 //   TURNS=100 WORKER_CACHE=4 node --import tsx bench/turns.ts   every turn's first action replays its course
 //
 // docs/performance.md "What a staff action costs" has figures from it.
-import { threadCpuSeconds, treeCpuSeconds } from './cpu';
-import { benchClient, benchConfig, benchDb, startBenchApp, startBenchWorker, tokenFor } from './context';
-import { startInfra } from './infra';
+import { cpuByThreadName, threadCpuSeconds, treeCpuSeconds } from './cpu';
+import { openBenchState, startBenchWorker, tokenFor } from './context';
 import { STAFF_BODIES, STAFF_TURN } from './phases/ladder';
 import { benchStarts } from './phases/starts';
 
@@ -28,22 +27,14 @@ function positiveInt(name: string, fallback: number): number {
 async function main(): Promise<void> {
   const turns = positiveInt('TURNS', 60);
   const cache = process.env.WORKER_CACHE ? positiveInt('WORKER_CACHE', 0) : undefined;
-  const infra = await startInfra();
-  const stops: Array<() => Promise<unknown>> = [() => infra.stop()];
+  const state = await openBenchState();
+  const { infra, config, api, temporal, db, workerDb, statements } = state;
+  const stops: Array<() => Promise<unknown>> = [() => state.stop()];
   try {
-    const config = benchConfig(infra);
-    const d = benchDb(infra, config);
-    stops.push(() => d.db.destroy(), () => d.workerDb.destroy());
-    const { migrateToLatest } = await import('../src/db/migrate');
-    await migrateToLatest(d.db);
-    const temporal = await benchClient(config);
-    stops.push(() => temporal.connection.close());
-    const course = await startBenchWorker(config, d.workerDb, cache ? { maxCachedWorkflows: cache } : {});
+    const course = await startBenchWorker(config, workerDb, cache ? { maxCachedWorkflows: cache } : {});
     stops.push(() => course.stop());
-    const starts = await benchStarts({ db: d.db, temporal, courseTaskQueue: config.TEMPORAL_TASK_QUEUE, noopTaskQueue: 'bench-turns-noop' /* no worker: its starts only stand beside the courses' */, courseWorker: course.worker, statements: d.statements, startsPerRound: ROUNDS * turns + WARM_TURNS, rounds: 1, concurrency: 4, log: () => undefined });
-    const api = await startBenchApp(config, d.db, temporal);
-    stops.push(() => api.stop());
-    const token = await tokenFor(d.db, 'admin');
+    const starts = await benchStarts({ db, temporal, courseTaskQueue: config.TEMPORAL_TASK_QUEUE, noopTaskQueue: 'bench-turns-noop' /* no worker: its starts only stand beside the courses' */, courseWorker: course.worker, statements, startsPerRound: ROUNDS * turns + WARM_TURNS, rounds: 1, concurrency: 4, log: () => undefined });
+    const token = await tokenFor(db, 'admin');
     const ids = [...starts.courseIds];
     const turn = async (courseId: string) => {
       for (const action of STAFF_TURN) {
@@ -62,8 +53,6 @@ async function main(): Promise<void> {
       const wallMs = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       const server = treeCpuSeconds(infra.devServer?.process.pid) - server0;
-      const byName = new Map<string, number>();
-      for (const [tid, t] of threadCpuSeconds()) byName.set(t.name, (byName.get(t.name) ?? 0) + t.seconds - (threads0.get(tid)?.seconds ?? 0));
       const n = turns * STAFF_TURN.length;
       const perAction = (ms: number) => Math.round((ms / n) * 100) / 100;
       process.stdout.write(
@@ -74,7 +63,7 @@ async function main(): Promise<void> {
           wallMs: perAction(wallMs),
           processCpuMs: perAction((cpu.user + cpu.system) / 1000),
           serverCpuMs: infra.devServer ? perAction(server * 1000) : null,
-          threadsCpuMs: Object.fromEntries([...byName].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([name, s]) => [name, perAction(s * 1000)])),
+          threadsCpuMs: Object.fromEntries(cpuByThreadName(threads0, threadCpuSeconds()).map(([name, s]) => [name, perAction(s * 1000)])),
         })}\n`,
       );
     }

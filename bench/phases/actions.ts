@@ -9,7 +9,7 @@ import { courseUpdates } from '../../src/workflows/messages';
 import { getJson } from '../context';
 import { msSince, pool, summarize, type Summary } from '../stats';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
-import { threadCpuSeconds } from '../cpu';
+import { cpuByThreadName, threadCpuSeconds } from '../cpu';
 
 export interface ActionsResult {
   roundTrip: Summary;
@@ -84,9 +84,7 @@ export async function benchActions(opts: { serverCpuSeconds?: () => number; base
     const cpu = process.cpuUsage(cpu0);
     const threads1 = threadCpuSeconds();
     const server1 = opts.serverCpuSeconds?.();
-    const byName = new Map<string, number>();
-    for (const [tid, t] of threads1) byName.set(t.name, (byName.get(t.name) ?? 0) + t.seconds - (threads0.get(tid)?.seconds ?? 0));
-    oneAtATime.threadsCpuMs = Object.fromEntries([...byName].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([name, s]) => [name, Math.round((s * 1000 / n) * 100) / 100]));
+    oneAtATime.threadsCpuMs = Object.fromEntries(cpuByThreadName(threads0, threads1).map(([name, s]) => [name, Math.round((s * 1000 / n) * 100) / 100]));
     if (server0 !== undefined && server1 !== undefined) oneAtATime.serverCpuMs = Math.round(((server1 - server0) * 1000 / n) * 100) / 100;
     Object.assign(oneAtATime, { n, wallMs: Math.round((msSince(t0) / n) * 100) / 100, processCpuMs: Math.round(((cpu.user + cpu.system) / 1000 / n) * 100) / 100 });
     if (n % 2 === 1) await handle.executeUpdate(courseUpdates.resume, { args: [{}] });
