@@ -60,14 +60,18 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
  * projection and its invitation's SMTP attempt, about 60 ms) ran only when another task gave its slot
  * back: first tasks ran one at a time, which capped enrollments near 15/s while the cores had room
  * (docs/performance.md, "The first task waited for a poll"). The slots given to the SDK are the tasks
- * that run plus the polls that wait, plus as many again as there are polls for eager workflow start:
- * in `npm start` an enrollment asks the server to hand the new course's first task straight back to
- * this worker (src/client/temporal.ts requestsEagerStart), which the SDK grants only when it can
- * reserve a free slot at that moment. Measured on 2 cores: with 8 + 4 slots no start was eager, not
- * even on an idle worker; with 8 + 4 + 4 every start at 12/s was, 77-97 % of them at 16-20/s and 55-79 % at 22-24/s. An
- * eager first task skips matching and a poll: the Temporal server's CPU per course fell by a quarter
- * to a third and the first step's p95 at 12/s from about 100 to 77 ms (docs/performance.md, "Eager
- * workflow start"). When no slot is free the start is an ordinary one.
+ * that run plus the polls that wait, plus room for eager workflow start: in `npm start` an enrollment
+ * asks the server to hand the new course's first task straight back to this worker
+ * (src/client/temporal.ts requestsEagerStart), which the SDK grants only when it can reserve a free
+ * slot at that moment. In all, four times the tasks that run (and at least as many again as the polls
+ * beyond the tasks and the polls): 32 on 2 cores. Measured on 2 cores: with 8 + 4 slots no start was
+ * eager, not even on an idle worker; with 8 + 4 + 4 every start at 12/s was, 77-97 % of them at
+ * 16-20/s, 55-79 % at 22-24/s, and at 28/s 6-17 %: past that point the first tasks queued in matching,
+ * where a course costs the machine about a third more CPU, and the engine fell behind. With 32 slots
+ * 93-98 % at 24/s and 65-92 % at 28/s (docs/performance.md, "Eager starts past 24/s"). An eager first
+ * task skips matching and a poll: the Temporal server's CPU per course fell by a quarter to a third and
+ * the first step's p95 at 12/s from about 100 to 77 ms (docs/performance.md, "Eager workflow start").
+ * When no slot is free the start is an ordinary one.
  */
 export function workerSlots(
   config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_LOCAL_ACTIVITY_SLOTS' | 'WORKER_ACTIVITY_SLOTS'> & Partial<Pick<Config, 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_WORKFLOW_THREADS' | 'WORKER_WORKFLOW_TASK_POLLS'>>,
@@ -77,7 +81,7 @@ export function workerSlots(
   const tasks = config.WORKER_WORKFLOW_TASK_SLOTS ?? perCores;
   const polls = config.WORKER_WORKFLOW_TASK_POLLS ?? Math.max(2, Math.ceil(tasks / 2));
   return {
-    maxConcurrentWorkflowTaskExecutions: tasks + 2 * polls,
+    maxConcurrentWorkflowTaskExecutions: Math.max(4 * tasks, tasks + 2 * polls),
     maxConcurrentWorkflowTaskPolls: polls,
     maxConcurrentLocalActivityExecutions: config.WORKER_LOCAL_ACTIVITY_SLOTS ?? perCores,
     maxConcurrentActivityTaskExecutions: config.WORKER_ACTIVITY_SLOTS ?? 20,
