@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     await runMigrations(db, log);
     const firstAdmin = await ensureFirstAdmin(db, config.DATA_DIR);
     const mail = await startMailRuntime(config, background, stack, log, 'all-in-one');
-    const { connection: workerConnection } = await startWorker(config, infra.temporalAddress, background, stack, log, mail);
+    const { connection: workerConnection } = await startWorker(config, infra.temporalAddress, background, stack, log, mail, { eagerStarts: true });
     await startApi(config, infra.temporalAddress, db, stack, log, workerConnection);
     const lines = [
       '',

@@ -20,7 +20,7 @@ let own: Client;
 beforeAll(async () => {
   // The worker's slots as npm start sizes them (src/worker/worker.ts workerSlots): the SDK grants an eager
   // start only with a slot free beyond the waiting polls' (none was with 8 + 4 slots on 2 cores).
-  shared = await startTestStack({ clientOnWorkerConnection: true, workerOptions: workerSlots({}) });
+  shared = await startTestStack({ clientOnWorkerConnection: true, workerOptions: workerSlots({}, undefined, { eagerStarts: true }) });
   own = await connectTemporal({ address: testEnv().temporalAddress, namespace: shared.config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(shared.config) });
   await shared.db.insertInto('clinics').values({ id: clinicId, name: 'Eager Start Clinic' }).execute();
 }, 120_000);

@@ -71,34 +71,44 @@ describe('GroupCommit: writes that arrive while one is in flight go together in 
 
 describe('workerSlots: sized from the cores unless configured', () => {
   test('four per core for workflow tasks and local activities (4 to 40), 20 activities', () => {
-    expect(workerSlots({}, 2)).toEqual({ maxConcurrentWorkflowTaskExecutions: 32, maxConcurrentWorkflowTaskPolls: 4, maxConcurrentLocalActivityExecutions: 8, maxConcurrentActivityTaskExecutions: 20 });
-    expect(workerSlots({}, 1)).toEqual({ maxConcurrentWorkflowTaskExecutions: 16, maxConcurrentWorkflowTaskPolls: 2, maxConcurrentLocalActivityExecutions: 4, maxConcurrentActivityTaskExecutions: 20 });
-    expect(workerSlots({}, 64)).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 160, maxConcurrentWorkflowTaskPolls: 20 });
+    expect(workerSlots({}, 2)).toEqual({ maxConcurrentWorkflowTaskExecutions: 16, maxConcurrentWorkflowTaskPolls: 4, maxConcurrentLocalActivityExecutions: 8, maxConcurrentActivityTaskExecutions: 20 });
+    expect(workerSlots({}, 1)).toEqual({ maxConcurrentWorkflowTaskExecutions: 8, maxConcurrentWorkflowTaskPolls: 2, maxConcurrentLocalActivityExecutions: 4, maxConcurrentActivityTaskExecutions: 20 });
+    expect(workerSlots({}, 64)).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 80, maxConcurrentWorkflowTaskPolls: 20 });
   });
 
-  test('the SDK gets a slot for every poll on top of the tasks that run, and at least as many again for eager workflow start (four times the tasks in all): polls waiting never hold every slot', () => {
+  test('where eager starts can come (npm start), four times the tasks in all: 32 slots on 2 cores', () => {
+    expect(workerSlots({}, 2, { eagerStarts: true })).toEqual({ maxConcurrentWorkflowTaskExecutions: 32, maxConcurrentWorkflowTaskPolls: 4, maxConcurrentLocalActivityExecutions: 8, maxConcurrentActivityTaskExecutions: 20 });
+    expect(workerSlots({}, 1, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 16, maxConcurrentWorkflowTaskPolls: 2 });
+    expect(workerSlots({}, 64, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 160, maxConcurrentWorkflowTaskPolls: 20 });
+    // Many polls: each still has a slot of its own, and as many again are left for eager starts.
+    expect(workerSlots({ WORKER_WORKFLOW_TASK_POLLS: 30 }, 2, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 68, maxConcurrentWorkflowTaskPolls: 30 });
+    expect(workerSlots({ WORKER_WORKFLOW_TASK_SLOTS: 10 }, 2, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentWorkflowTaskPolls: 5 });
+  });
+
+  test('the SDK gets a slot for every poll on top of the tasks that run, and as many again (four times the tasks with eager starts): polls waiting never hold every slot', () => {
     // The SDK's core takes a slot before each poll and keeps it while the poll waits (sdk-core LongPollBuffer).
     for (const cores of [1, 2, 4, 16, 64]) {
       for (const config of [{}, { WORKER_WORKFLOW_TASK_SLOTS: 2 }, { WORKER_WORKFLOW_TASK_SLOTS: 9, WORKER_WORKFLOW_TASK_POLLS: 2 }, { WORKER_WORKFLOW_TASK_POLLS: 30 }]) {
-        const o = workerSlots(config, cores);
         const run = config.WORKER_WORKFLOW_TASK_SLOTS ?? Math.min(40, 4 * cores);
-        expect(o.maxConcurrentWorkflowTaskExecutions! - 2 * o.maxConcurrentWorkflowTaskPolls!).toBeGreaterThanOrEqual(run);
-        expect(o.maxConcurrentWorkflowTaskExecutions!).toBeGreaterThanOrEqual(4 * run);
-        expect(o.maxConcurrentWorkflowTaskPolls!).toBeGreaterThanOrEqual(2); // the SDK's floor with a workflow cache
+        const own = workerSlots(config, cores);
+        expect(own.maxConcurrentWorkflowTaskExecutions! - 2 * own.maxConcurrentWorkflowTaskPolls!).toBe(run);
+        expect(own.maxConcurrentWorkflowTaskPolls!).toBeGreaterThanOrEqual(2); // the SDK's floor with a workflow cache
+        const eager = workerSlots(config, cores, { eagerStarts: true });
+        expect(eager.maxConcurrentWorkflowTaskPolls).toBe(own.maxConcurrentWorkflowTaskPolls);
+        expect(eager.maxConcurrentWorkflowTaskExecutions! - 2 * eager.maxConcurrentWorkflowTaskPolls!).toBeGreaterThanOrEqual(run);
+        expect(eager.maxConcurrentWorkflowTaskExecutions!).toBeGreaterThanOrEqual(4 * run);
       }
     }
   });
 
   test('the settings win', () => {
     expect(workerSlots({ WORKER_WORKFLOW_TASK_SLOTS: 10, WORKER_LOCAL_ACTIVITY_SLOTS: 3, WORKER_ACTIVITY_SLOTS: 50 }, 2)).toEqual({
-      maxConcurrentWorkflowTaskExecutions: 40,
+      maxConcurrentWorkflowTaskExecutions: 20,
       maxConcurrentWorkflowTaskPolls: 5,
       maxConcurrentLocalActivityExecutions: 3,
       maxConcurrentActivityTaskExecutions: 50,
     });
-    expect(workerSlots({ WORKER_WORKFLOW_TASK_POLLS: 3 }, 2)).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 32, maxConcurrentWorkflowTaskPolls: 3 });
-    // Many polls: each still has a slot of its own, and as many again are left for eager starts.
-    expect(workerSlots({ WORKER_WORKFLOW_TASK_POLLS: 30 }, 2)).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 68, maxConcurrentWorkflowTaskPolls: 30 });
+    expect(workerSlots({ WORKER_WORKFLOW_TASK_POLLS: 3 }, 2)).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 14, maxConcurrentWorkflowTaskPolls: 3 });
     expect(workerSlots({ WORKER_MAX_CACHED_WORKFLOWS: 20_000 }, 2).maxCachedWorkflows).toBe(20_000);
     expect('maxCachedWorkflows' in workerSlots({}, 2)).toBe(false); // the SDK's default
     expect(workerSlots({ WORKER_WORKFLOW_THREADS: 2 }, 2).workflowThreadPoolSize).toBe(2);
