@@ -123,7 +123,7 @@ function localFirstAttempts(): { localAttemptsAtOnce?: number } {
 /** A course worker as src/runtime.ts makes one; `mail` = its SMTP transport (default: the in-memory mailer). */
 export async function startBenchWorker(config: Config, db: Db, overrides: Partial<WorkerOptions> = {}, mail?: Pick<ActivityDeps, 'mailer' | 'mail'>): Promise<{ worker: Worker; connection: NativeConnection; options: Partial<WorkerOptions>; stop(): Promise<void> }> {
   // A tuner replaces the slot counts (the SDK refuses both).
-  const options: Partial<WorkerOptions> = { ...(overrides.tuner ? {} : workerSlots(config, undefined, { eagerStarts: config.TEMPORAL_EAGER_START !== 'off' })), ...overrides };
+  const options: Partial<WorkerOptions> = { ...(overrides.tuner ? {} : workerSlots(config, undefined, { eagerStarts: true })), ...overrides };
   const { worker, connection } = await createWorker({
     address: config.TEMPORAL_ADDRESS!,
     namespace: config.TEMPORAL_NAMESPACE,

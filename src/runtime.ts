@@ -170,7 +170,7 @@ export async function startMailRuntime(config: Config, db: Db, stack: Stack, log
 export async function startWorker(config: Config, address: string, db: Db, stack: Stack, log: Logger, mail?: MailRuntime, opts: { eagerStarts?: boolean } = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
   const t0 = Date.now();
   const auth = temporalAuth(config);
-  const { worker, connection } = await createWorker({ address, auth, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings, webhookPrivateTargets: config.webhookPrivateTargets, webhookGiveUpSeconds: config.WEBHOOK_GIVE_UP_SECONDS, payloadCodec: payloadCodecFor(config), overrides: workerSlots(config, undefined, { eagerStarts: opts.eagerStarts === true && config.TEMPORAL_EAGER_START !== 'off' }) });
+  const { worker, connection } = await createWorker({ address, auth, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE, db, mailer: mail?.mailer, mail: mail?.settings, webhookPrivateTargets: config.webhookPrivateTargets, webhookGiveUpSeconds: config.WEBHOOK_GIVE_UP_SECONDS, payloadCodec: payloadCodecFor(config), overrides: workerSlots(config, undefined, { eagerStarts: opts.eagerStarts }) });
   const running = worker.run();
   running.catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
   stack.add('worker connection', () => connection.close());

@@ -374,7 +374,7 @@ export async function benchLadder(opts: LadderOptions) {
         await sql`insert into bench_one_row (id) values (${id}) on conflict do nothing`.execute(workerDb);
       },
     },
-    ...workerSlots(config, undefined, { eagerStarts: config.TEMPORAL_EAGER_START !== 'off' }),
+    ...workerSlots(config, undefined, { eagerStarts: true }),
     ...extraOptions,
     shutdownGraceTime: '2 seconds',
   });

@@ -67,8 +67,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
  * courses on this worker's connection), four times the tasks that run in all (and at least as many
  * again as the polls beyond the tasks and the polls): 32 on 2 cores. A worker of its own (`npm run
  * worker`) never gets an eager start, so it keeps the tasks, the polls and as many again as the polls
- * (16 on 2 cores): more would only let more tasks run at once. Measured on 2 cores: with 8 + 4 slots no start was
- * eager, not even on an idle worker; with 8 + 4 + 4 every start at 12/s was, 77-97 % of them at
+ * (16 on 2 cores): more would only let more tasks run at once. Measured on 2 cores: with 8 + 4 slots
+ * no start was eager, not even on an idle worker; with 8 + 4 + 4 every start at 12/s was, 77-97 % at
  * 16-20/s, 55-79 % at 22-24/s, and at 28/s 6-17 %: past that point the first tasks queued in matching,
  * where a course costs the machine about a third more CPU, and the engine fell behind. With 32 slots
  * 93-98 % at 24/s and 65-92 % at 28/s (docs/performance.md, "Eager starts past 24/s"). An eager first
@@ -77,15 +77,17 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<{ worker:
  * When no slot is free the start is an ordinary one.
  */
 export function workerSlots(
-  config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_LOCAL_ACTIVITY_SLOTS' | 'WORKER_ACTIVITY_SLOTS'> & Partial<Pick<Config, 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_WORKFLOW_THREADS' | 'WORKER_WORKFLOW_TASK_POLLS'>>,
+  config: Pick<Config, 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_LOCAL_ACTIVITY_SLOTS' | 'WORKER_ACTIVITY_SLOTS'> & Partial<Pick<Config, 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_WORKFLOW_THREADS' | 'WORKER_WORKFLOW_TASK_POLLS' | 'TEMPORAL_EAGER_START'>>,
   cores = os.availableParallelism(),
+  /** `eagerStarts`: the API's client starts courses on this worker's connection (`npm start`); TEMPORAL_EAGER_START=off turns it off. */
   opts: { eagerStarts?: boolean } = {},
 ): Pick<WorkerOptions, 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentWorkflowTaskPolls' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentActivityTaskExecutions' | 'maxCachedWorkflows' | 'workflowThreadPoolSize'> {
   const perCores = Math.min(40, Math.max(4, 4 * cores));
   const tasks = config.WORKER_WORKFLOW_TASK_SLOTS ?? perCores;
   const polls = config.WORKER_WORKFLOW_TASK_POLLS ?? Math.max(2, Math.ceil(tasks / 2));
+  const eager = opts.eagerStarts === true && config.TEMPORAL_EAGER_START !== 'off';
   return {
-    maxConcurrentWorkflowTaskExecutions: opts.eagerStarts ? Math.max(4 * tasks, tasks + 2 * polls) : tasks + 2 * polls,
+    maxConcurrentWorkflowTaskExecutions: eager ? Math.max(4 * tasks, tasks + 2 * polls) : tasks + 2 * polls,
     maxConcurrentWorkflowTaskPolls: polls,
     maxConcurrentLocalActivityExecutions: config.WORKER_LOCAL_ACTIVITY_SLOTS ?? perCores,
     maxConcurrentActivityTaskExecutions: config.WORKER_ACTIVITY_SLOTS ?? 20,

@@ -83,6 +83,8 @@ describe('workerSlots: sized from the cores unless configured', () => {
     // Many polls: each still has a slot of its own, and as many again are left for eager starts.
     expect(workerSlots({ WORKER_WORKFLOW_TASK_POLLS: 30 }, 2, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 68, maxConcurrentWorkflowTaskPolls: 30 });
     expect(workerSlots({ WORKER_WORKFLOW_TASK_SLOTS: 10 }, 2, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentWorkflowTaskPolls: 5 });
+    // TEMPORAL_EAGER_START=off: no start is eager, so no slots are kept for them.
+    expect(workerSlots({ TEMPORAL_EAGER_START: 'off' }, 2, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 16, maxConcurrentWorkflowTaskPolls: 4 });
   });
 
   test('the SDK gets a slot for every poll on top of the tasks that run, and as many again (four times the tasks with eager starts): polls waiting never hold every slot', () => {
