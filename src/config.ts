@@ -74,8 +74,8 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   /**
    * Back-pressure: enrollment answers 503 (Retry-After) while this many newly enrolled courses still wait
-   * for their first step (src/client/admission.ts); 0 = never. About ten seconds of work at this
-   * machine's knee (docs/performance.md); raise it with more workers.
+   * for their first step (src/client/admission.ts); 0 = never. About two seconds of work at a 2-core
+   * machine's knee of about 24/s (docs/performance.md); raise it with more workers.
    */
   ENROLLMENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(50),
   EMBEDDED_PG_PORT: port.default(5433),
