@@ -13,10 +13,13 @@ export const FAILURE_CONVERTER_PATH = require.resolve('../temporal/failure-conve
  * kept per-workflow state would throw rather than leak; the workflow and replay tests bundle with the same
  * list. Not zod, nor anything that builds zod schemas at load: zod sets its global config and installs
  * parts of each schema type on first use, which a frozen module refuses ("object is not extensible"). The
- * action catalogue builds each schema on first use instead (src/domain/actions/catalogue.ts).
+ * action catalogue builds each schema on first use instead (src/domain/actions/catalogue.ts), and
+ * src/workflows/machine/catalogue.ts keeps it for every workflow once one has loaded it.
  */
 export const PRELOAD_MODULES: readonly string[] = [
   require.resolve('../workflows/stack-trace-limit'),
+  // Holds the action catalogue once the first workflow has loaded it (it is not preloaded: zod).
+  require.resolve('../workflows/machine/catalogue'),
   ...['actions/names', 'instruments/registry', 'instruments/validate', 'plan-course', 'protocol-move', 'rules/booster', 'rules/decision', 'rules/discharge-readiness', 'rules/eligibility', 'rules/pre-dose-check', 'rules/suicide-risk', 'time'].map((m) => require.resolve(`../domain/${m}`)),
 ];
 
