@@ -1,4 +1,4 @@
-// The embedded PostgreSQL (PGlite + pglite-socket) as a process of its own, on a data folder and a
+// The embedded PostgreSQL (PGlite served by src/db/pglite-wire.cjs) as a process of its own, on a data folder and a
 // port, until SIGTERM / SIGINT. `npm run chaos` uses it to make the database unavailable (stop the
 // process) and bring it back on the same files and port, as a real server would come back.
 //

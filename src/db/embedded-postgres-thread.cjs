@@ -1,5 +1,5 @@
 'use strict';
-// The embedded PostgreSQL (PGlite + pglite-socket) on a thread of its own: `npm start` hosts it here so
+// The embedded PostgreSQL (PGlite, served by ./pglite-wire.cjs) on a thread of its own: `npm start` hosts it here so
 // that its WebAssembly does not run on the event loop that answers staff, clients and the worker's
 // activities (src/db/embedded-postgres.ts, `thread: true`; docs/performance.md has the figures).
 //
@@ -9,14 +9,15 @@
 // The folder's modes are the parent's business (it sweeps them before and after, src/data-dir.ts).
 const { parentPort, workerData } = require('node:worker_threads');
 const { PGlite } = require('@electric-sql/pglite');
-const { PGLiteSocketServer } = require('@electric-sql/pglite-socket');
+const { servePglite } = require('./pglite-wire.cjs');
 
 async function main() {
   const { dataDir, port, host, maxConnections } = workerData;
   const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
-  const server = new PGLiteSocketServer({ db, port, host, maxConnections });
+  const server = servePglite(db, { port, host, maxConnections });
+  let bound;
   try {
-    await server.start();
+    bound = await server.start();
   } catch (err) {
     await db.close().catch(() => undefined);
     parentPort.postMessage({ type: 'failed', code: err && err.code, message: String((err && err.message) || err) });
@@ -36,7 +37,7 @@ async function main() {
       )
       .finally(() => parentPort.close());
   });
-  parentPort.postMessage({ type: 'ready', port: Number(server.getServerConn().split(':').pop()) });
+  parentPort.postMessage({ type: 'ready', port: bound });
 }
 
 main().catch((err) => parentPort.postMessage({ type: 'failed', message: String((err && err.stack) || err) }));

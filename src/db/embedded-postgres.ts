@@ -1,10 +1,10 @@
 // Embedded PostgreSQL for the zero-configuration default: PGlite (PostgreSQL in WASM), persisted in
-// the data folder and served over the PostgreSQL wire protocol by pglite-socket, so that the same
+// the data folder and served over the PostgreSQL wire protocol (./pglite-wire.cjs), so that the same
 // `pg` + Kysely code path serves embedded and real PostgreSQL alike.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { servePglite } from './pglite-wire.cjs';
 import { makePrivate } from '../data-dir';
 
 export interface EmbeddedPostgres {
@@ -19,9 +19,9 @@ export interface EmbeddedPostgresOptions {
   port: number;
   host?: string;
   /**
-   * Client connections at once. Keep 1: pglite-socket queues protocol messages, not whole extended-query
-   * exchanges, so two connections interleave Parse/Bind/Execute outside transactions and get each
-   * other's results (seen here: a row read as missing under three concurrent requests).
+   * Client connections at once. Keep 1: PGlite is one session, so two connections' statements
+   * interleave in it (with pglite-socket, which served it before, two connections got each other's
+   * results: a row read as missing under three concurrent requests).
    */
   maxConnections?: number;
   /**
@@ -46,16 +46,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const db = opts.dataDir ? await PGlite.create(opts.dataDir) : await PGlite.create();
   if (opts.dataDir) makePrivate(opts.dataDir);
   const host = opts.host ?? '127.0.0.1';
-  const server = new PGLiteSocketServer({ db, port: opts.port, host, maxConnections: opts.maxConnections ?? 1 });
+  const server = servePglite(db, { port: opts.port, host, maxConnections: opts.maxConnections ?? 1 });
+  let port: number;
   try {
-    await server.start();
+    port = await server.start();
   } catch (err) {
     await db.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw portInUse(opts.port);
     throw err;
   }
-  const port = Number(server.getServerConn().split(':').pop());
   let stopped = false;
   return {
     url: `postgresql://postgres:postgres@${host}:${port}/postgres?sslmode=disable`,
