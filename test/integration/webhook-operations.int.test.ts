@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createProjectionActivities } from '../../src/activities/projections';
 import { ACTIONS } from '../../src/domain/actions/catalogue';
 import { verifySignature } from '../../src/webhooks/signature';
 import { answerInvited, eventually, startTestStack, type TestStack } from '../harness/stack';
@@ -244,6 +245,48 @@ test('a REMS monitoring form opened is "rems.form-due" with its due date; unfile
   expect(held.map((d) => [d.status, Number(d.seq)])).toEqual([['held', 1], ['held', 2]]);
   await call('DELETE', `/api/webhooks/${sub.body.id}`, { token: root });
 }, 30_000);
+
+test('a course whose start and withdrawal are projected in one statement: its subscription numbers step.entered before course.ended, as they happened', async () => {
+  // A withdrawal that reaches the workflow before its first projection commits is written with it in one
+  // statement; PostgreSQL fires that statement's triggers in an order of its own (a CI run numbered
+  // course.ended 1 and the earlier step.entered 2). Here that statement is made directly: the course's
+  // workflow is ended first so nothing else writes its rows.
+  const own = `hooks-one-${uid()}`;
+  expect((await call('POST', '/api/clinics', { token: root, body: { id: own, name: 'Hook Clinic (one statement)' } })).status).toBe(201);
+  const ownCoordinator = await tokenFor(stack.db, 'coordinator', own);
+  const { courseId } = await enroll(1, own, ownCoordinator);
+  await eventually(async () => !!(await stack.db.selectFrom('courses').select('current_step').where('id', '=', courseId).executeTakeFirst())?.current_step, 30_000, 100);
+  const { workflow_id } = await stack.db.selectFrom('courses').select('workflow_id').where('id', '=', courseId).executeTakeFirstOrThrow();
+  await stack.temporal.workflow.getHandle(workflow_id).terminate('test: the projection below is written by hand');
+  // Paused: the deliveries are numbered and held, nothing is sent.
+  const sub = await call('POST', '/api/webhooks', { token: ownCoordinator, body: { clinicId: own, url: 'http://127.0.0.1:9/one-statement', eventTypes: ['step.entered', 'course.ended'] } });
+  expect(sub.status).toBe(201);
+  expect((await call('PATCH', `/api/webhooks/${sub.body.id}`, { token: ownCoordinator, body: { active: false } })).status).toBe(200);
+  const entered = new Date(Date.now() - 60_000).toISOString();
+  const ended = new Date().toISOString();
+  const { seq } = await stack.db.selectFrom('course_events').select((eb) => eb.fn.max('seq').as('seq')).where('course_id', '=', courseId).executeTakeFirstOrThrow();
+  const next = Number(seq) + 1;
+  await createProjectionActivities({ db: stack.db }).projectCourse({
+    courseId,
+    clinicId: own,
+    seq: next,
+    steps: [],
+    records: [{ table: 'event', id: `${courseId}/e${next}`, seq: next, type: 'step.opened', stepKey: 'screening-again', at: entered, actorType: 'system', actorId: null, detail: {} }],
+    course: { status: 'withdrawn', currentStep: null, currentStepDeadline: null, riskLevel: 'none', endedAt: ended, endReason: 'withdrawn' },
+  });
+  const rows = await stack.db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhook_events as e', 'e.id', 'd.event_id')
+    .select(['d.seq', 'd.status', 'e.type', 'e.occurred_at'])
+    .where('d.subscription_id', '=', sub.body.id)
+    .orderBy('d.seq')
+    .execute();
+  expect(rows.map((r) => [Number(r.seq), r.status, r.type, r.occurred_at.toISOString()])).toEqual([
+    [1, 'held', 'step.entered', entered],
+    [2, 'held', 'course.ended', ended],
+  ]);
+  await call('DELETE', `/api/webhooks/${sub.body.id}`, { token: root });
+}, 60_000);
 
 test('`kap webhooks redeliver` sends what was given up on, in sequence order; `kap webhooks deliveries` shows the log', async () => {
   // A clinic of its own: the other tests' courses (time-scaled, still running in the shared clinic)
