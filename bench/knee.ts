@@ -39,16 +39,26 @@ export function kneeBracket(samples: readonly KneeSample[], kind: string, repeat
 }
 
 /**
- * The next rate to offer inside the bracket, or null when it is narrow enough (or open above). The
- * geometric middle, rounded to a whole rate from 4/s up (a tenth below), so that it stays strictly inside.
+ * The next rate to offer inside the bracket, or null when it is narrow enough. The geometric middle,
+ * rounded to a whole rate from 4/s up (a tenth below), so that it stays strictly inside. A bracket open
+ * above (the kind kept up at every rate it was offered) is probed upward, at `UPWARD` times its lower end,
+ * up to `ceiling` (none given: not at all): a knee read as "at least the top rate" makes the capacity
+ * ratio an upper bound whenever it is the baseline's (2026-12-04: the one-row workflow kept up at the
+ * ladder's 40/s on a fast minute, and the ratio 0.60 compared the engine with a lower bound).
  */
-export function nextProbe(b: KneeBracket, resolution = 0.15): number | null {
-  if (b.hi === null) return null;
+export function nextProbe(b: KneeBracket, resolution = 0.15, ceiling?: number): number | null {
+  if (b.hi === null) {
+    if (ceiling === undefined || b.lo <= 0 || b.lo >= ceiling) return null;
+    return Math.min(ceiling, Math.round(b.lo * UPWARD));
+  }
   if (b.lo > 0 && (b.hi - b.lo) / b.lo <= resolution) return null;
   const mid = b.lo > 0 ? Math.sqrt(b.lo * b.hi) : b.hi / 2;
   const rounded = mid >= 4 ? Math.round(mid) : Math.round(mid * 10) / 10;
   return rounded > b.lo && rounded < b.hi ? rounded : null;
 }
+
+/** An open bracket's next rate, as a multiple of the highest rate that kept up. */
+export const UPWARD = 1.5;
 
 /** The range the capacity ratio (engine knee / baseline knee) lies in, from the two brackets; null when a bracket is open or empty. */
 export function capacityRange(engine: KneeBracket, baseline: KneeBracket): [number, number | null] | null {

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       const { samples, orderTurn: _turn, ...r } = last!;
       log(`ladder samples: ${JSON.stringify(samples)}`);
       out.ladder = { ...r, skipped, minutes: round((Date.now() - t0) / 60_000, 1), statePerRepeat: !shared };
-      log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (top of the ladder: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}`);
+      log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (kept up at every rate offered: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}`);
     });
     if (only.has('stuck')) await phase('stuck', () => withState('stuck', async ({ db, pool, api, lastMatching }) => {
       const r = await benchStuckBoard({

@@ -44,7 +44,7 @@ import { freePort } from '../../src/temporal/dev-server';
 import { workerSlots } from '../../src/worker/worker';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 import { startBenchWorker } from '../context';
-import { capacityRange, kneeBracket, nextProbe, type KneeBracket } from '../knee';
+import { capacityRange, kneeBracket, nextProbe, UPWARD, type KneeBracket } from '../knee';
 import { busiestThreads, machineCpuSeconds, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds, waitQuiet } from '../cpu';
 import type { BenchInfra } from '../infra';
 import { percentile, round, sleep, waitIdle } from '../stats';
@@ -390,16 +390,18 @@ export async function benchLadder(opts: LadderOptions) {
 
   // Clients for every engine enrollment of the run, seeded at once (server-side generate_series).
   const WARM_SECONDS = Math.min(seconds, 5);
-  // Per repeat: one engine sample per fixed rate, and one per bisection step (each below the top rate);
+  // Per repeat: one engine sample per fixed rate, and one per bisection step (each at most the ceiling:
+  // a kind that keeps up at the top rate is probed above it, bench/knee.ts nextProbe);
   // then the staff windows at half the knee (open and closed loop). An enrollment refused by admission
   // still takes its client. Running out is a bench error (nextClientId), never counted as the engine's.
   const refineSteps = opts.refineSteps ?? 3;
   const maxRate = Math.max(...rates);
-  const perRepeat = rates.reduce((a, r) => a + Math.round(r * seconds), 0) + refineSteps * Math.round(maxRate * seconds);
+  const ceiling = Math.round(maxRate * UPWARD);
+  const perRepeat = rates.reduce((a, r) => a + Math.round(r * seconds), 0) + refineSteps * Math.round(ceiling * seconds);
   // The staff step's windows of enrollments (the headline, at most two heavier loads, the closed loop, and its warm-up),
-  // at half the knee (at most half the top rate) or at --staff-rate.
+  // at half the knee (at most half the ceiling) or at --staff-rate.
   const halfKneeClients = opts.staff ? (() => {
-    const r = Math.max(maxRate / 2, opts.staff.rate ?? 0);
+    const r = Math.max(ceiling / 2, opts.staff.rate ?? 0);
     return 4 * (Math.ceil(r * seconds) + 1) + Math.ceil(r * WARM_SECONDS) + 1;
   })() : 0;
   const clientIds = await seedClients(db, 'bench-ladder', perRepeat * repeats + Math.round(2 * WARM_SECONDS) + halfKneeClients, `bench-ladder-${runId}-`);
@@ -801,11 +803,12 @@ export async function benchLadder(opts: LadderOptions) {
         }
       }
       // Bisection: each kind's bracket (highest rate kept up, next rate above) narrowed at its geometric
-      // middle, both kinds in the same minutes (the order alternating as above), each at its own middle.
+      // middle, both kinds in the same minutes (the order alternating as above), each at its own middle;
+      // a kind that kept up at the top rate is offered more (up to the ceiling) until it does not.
       for (let i = 0; i < refineSteps; i++) {
         const probes = new Map<LadderKind, number>();
         for (const kind of ['engine', 'baseline'] as const) {
-          const p = nextProbe(kneeBracket(samples, kind, repeat, rates));
+          const p = nextProbe(kneeBracket(samples, kind, repeat, rates), undefined, ceiling);
           if (p !== null) probes.set(kind, p);
         }
         if (!probes.size) break;
@@ -816,7 +819,7 @@ export async function benchLadder(opts: LadderOptions) {
       }
       for (const kind of ['engine', 'baseline'] as const) {
         const b = kneeBracket(samples, kind, repeat, rates);
-        log(`  ladder r${repeat + 1} ${kind}: knee ${b.lo}/s${b.hi === null ? ' (the top rate: at least)' : `, below ${b.hi}/s`}`);
+        log(`  ladder r${repeat + 1} ${kind}: knee ${b.lo}/s${b.hi === null ? ' (kept up at every rate offered: at least)' : `, below ${b.hi}/s`}`);
       }
     }
     if (opts.staff) {
@@ -897,8 +900,8 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
       kneePerRepeat: knees,
       /** Per repeat: the knee is at least lo and below hi (null: the top rate kept up). */
       kneeBracketPerRepeat: kneeBrackets,
-      /** The top rate of the ladder kept up: the true knee is at least this. */
-      kneeIsLowerBound: knee === Math.max(...rates),
+      /** The repeat the median knee comes from kept up at every rate it was offered (the ceiling included): the true knee is at least this. */
+      kneeIsLowerBound: kneeBrackets.some((b) => b.lo === knee && b.hi === null),
       peakCompletedPerS: peak,
       peakAtOfferedPerS: peakAt ?? null,
       pastKnee: past.length && peak > 0 && minPast !== null

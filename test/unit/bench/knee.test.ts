@@ -39,6 +39,24 @@ describe('the knee of a ladder, narrowed by bisection', () => {
     expect(nextProbe({ lo: 5, hi: 6 })).toBeNull();
   });
 
+  it('probes an open bracket upward, to the ceiling, then narrows what it finds', () => {
+    expect(nextProbe({ lo: 40, hi: null }, 0.15, 60)).toBe(60);
+    expect(nextProbe({ lo: 30, hi: null }, 0.15, 60)).toBe(45);
+    expect(nextProbe({ lo: 60, hi: null }, 0.15, 60)).toBeNull(); // at the ceiling: the knee is at least 60
+    expect(nextProbe({ lo: 0, hi: null }, 0.15, 60)).toBeNull();
+    // A baseline that keeps up at the whole ladder (10, 20, 40/s) and up to 52/s, not above.
+    const ladder = [10, 20, 40];
+    let samples: KneeSample[] = ladder.map((r) => s('baseline', r, true));
+    const probes: number[] = [];
+    for (let p = nextProbe(kneeBracket(samples, 'baseline', 0, ladder), 0.15, 60); p !== null; p = nextProbe(kneeBracket(samples, 'baseline', 0, ladder), 0.15, 60)) {
+      probes.push(p);
+      samples = [...samples, s('baseline', p, p <= 52)];
+      if (probes.length > 10) throw new Error('probing does not stop');
+    }
+    expect(probes).toEqual([60, 49, 54]);
+    expect(kneeBracket(samples, 'baseline', 0, ladder)).toEqual({ lo: 49, hi: 54 });
+  });
+
   it('gives the range the capacity ratio lies in', () => {
     expect(capacityRange({ lo: 15, hi: 17 }, { lo: 30, hi: 34 })).toEqual([0.44, 0.57]);
     expect(capacityRange({ lo: 15, hi: 17 }, { lo: 80, hi: null })).toBeNull();
