@@ -22,7 +22,7 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
   /** Eager dispatch on the servers this engine starts (the dev server, `npm run cluster`); read by src/temporal/dev-server.ts eagerDispatchEnabled, validated here. */
   TEMPORAL_EAGER_DISPATCH: z.enum(['on', 'off']).default('on'),
-  /** Eager workflow start at enrollment when the API shares the worker's connection (`npm start`); read by src/client/temporal.ts requestsEagerStart, validated here. */
+  /** Eager workflow start at enrollment when the API shares the worker's connection (`npm start`); passed to src/client/temporal.ts requestsEagerStart by the enrollment route and to the worker's slots. */
   TEMPORAL_EAGER_START: z.enum(['on', 'off']).default('on'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('kap-courses'),

@@ -58,7 +58,7 @@ export async function benchGrown(opts: GrownOptions) {
   const RESTART_UPDATES = 20;
   const clientIds = await seedClients(db, clinicId, opts.courses + loadN + RESTART_ENROLLMENTS, `bench-grown-${runId}-`);
   let nextClient = 0;
-  const enroll = async () => (await enrollClient({ db, temporal, taskQueue }, { type: 'system', id: 'bench' }, { clientId: clientIds[nextClient++]!, protocolId: 'kap-office' })).course.id;
+  const enroll = async () => (await enrollClient({ db, temporal, taskQueue, eagerStart: config.TEMPORAL_EAGER_START }, { type: 'system', id: 'bench' }, { clientId: clientIds[nextClient++]!, protocolId: 'kap-office' })).course.id;
 
   // One poller for every course waiting for its first step (a course_steps row).
   const waiting = new Map<string, Array<() => void>>();

@@ -385,8 +385,8 @@ export async function benchLadder(opts: LadderOptions) {
   // TEMPORAL_EAGER_START=off (src/client/temporal.ts requestsEagerStart).
   const engineClient = await connectTemporal({ address: infra.temporalAddress, namespace: config.TEMPORAL_NAMESPACE, payloadCodec: payloadCodecFor(config), workerConnection: engine.connection });
   const plain = new Client({ connection: baselineConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const eagerStart = requestsEagerStart(plain);
-  log(`  eager workflow start: ${eagerStart && requestsEagerStart(engineClient) ? 'requested (both kinds)' : 'off'}`);
+  const eagerStart = requestsEagerStart(plain, config.TEMPORAL_EAGER_START);
+  log(`  eager workflow start: ${eagerStart && requestsEagerStart(engineClient, config.TEMPORAL_EAGER_START) ? 'requested (both kinds)' : 'off'}`);
 
   // Clients for every engine enrollment of the run, seeded at once (server-side generate_series).
   const WARM_SECONDS = Math.min(seconds, 5);
@@ -473,7 +473,7 @@ export async function benchLadder(opts: LadderOptions) {
       if (kind === 'engine') {
         const clientId = nextClientId();
         inflight.push(
-          enrollClient({ db, temporal: engineClient, taskQueue: engineQueue, admission, observeEnrollment: (t) => void (t.eager && eagerStarts++) }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
+          enrollClient({ db, temporal: engineClient, taskQueue: engineQueue, admission, eagerStart: config.TEMPORAL_EAGER_START, observeEnrollment: (t) => void (t.eager && eagerStarts++) }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
             ({ course }) => {
               scheduledOf.set(course.id, due);
               workflowOf.set(course.id, course.workflow_id);

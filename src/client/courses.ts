@@ -36,6 +36,8 @@ export interface CourseServiceDeps {
   observeEnrollment?: (t: { insertMs: number; startMs: number; /** The server handed the first task to a worker on the client's connection. */ eager: boolean }) => void;
   /** Back-pressure (src/client/admission.ts): refuses, before anything is written, while too many new courses wait for their first step. */
   admission?: EnrollmentAdmission;
+  /** The parsed TEMPORAL_EAGER_START (default on): whether a start on a worker's connection asks for eager start. */
+  eagerStart?: 'on' | 'off';
 }
 
 export { courseWorkflowId };
@@ -79,7 +81,7 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       // In `npm start` the first task goes straight to the worker in this process (src/client/temporal.ts).
-      requestEagerStart: requestsEagerStart(deps.temporal),
+      requestEagerStart: requestsEagerStart(deps.temporal, deps.eagerStart),
     });
     eager = handle.eagerlyStarted === true;
   } catch (err) {

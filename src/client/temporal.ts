@@ -33,10 +33,11 @@ export async function connectTemporal(opts: TemporalClientOptions): Promise<Clie
  * the start's reply to the worker on that connection, when it polls the same task queue and has a free
  * slot, instead of through matching, where a new course's first task waited for a poll (up to seconds
  * near the knee: docs/performance.md). With no such worker or no free slot the start is an ordinary one.
- * `TEMPORAL_EAGER_START=off` turns it off (measured both ways in docs/performance.md).
+ * `setting` is the parsed TEMPORAL_EAGER_START (src/config.ts): `off` turns it off (measured both ways in
+ * docs/performance.md).
  */
-export function requestsEagerStart(client: Client, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.TEMPORAL_EAGER_START === 'off') return false;
+export function requestsEagerStart(client: Client, setting: 'on' | 'off' = 'on'): boolean {
+  if (setting === 'off') return false;
   return (client.connection as InternalConnectionLike | undefined)?.[InternalConnectionLikeSymbol]?.supportsEagerStart === true;
 }
 

@@ -59,21 +59,22 @@ test('as npm start wires it: the enrollment is started eagerly on the worker in 
 
 test('a client with a connection of its own (npm run api) starts courses the ordinary way, and so does npm start with TEMPORAL_EAGER_START=off', async () => {
   expect(requestsEagerStart(own)).toBe(false);
-  expect(requestsEagerStart(shared.temporal, { TEMPORAL_EAGER_START: 'off' })).toBe(false);
+  expect(requestsEagerStart(shared.temporal, 'off')).toBe(false);
+  // The setting is the parsed configuration's, not whatever the environment holds at the time.
+  const before = process.env.TEMPORAL_EAGER_START;
+  process.env.TEMPORAL_EAGER_START = 'off';
+  try {
+    expect(requestsEagerStart(shared.temporal, shared.config.TEMPORAL_EAGER_START)).toBe(true);
+  } finally {
+    if (before === undefined) delete process.env.TEMPORAL_EAGER_START;
+    else process.env.TEMPORAL_EAGER_START = before;
+  }
   const seen: boolean[] = [];
   const observe = { observeEnrollment: (t: { eager: boolean }) => void seen.push(t.eager) };
   const a = await insertClient(shared.db, clinicId, 'Own One');
   const viaOwn = await enrollClient({ db: shared.db, temporal: own, taskQueue: shared.taskQueue, ...observe }, { type: 'system', id: 'test' }, { clientId: a, protocolId: 'kap-office' });
   const b = await insertClient(shared.db, clinicId, 'Eager Off');
-  const before = process.env.TEMPORAL_EAGER_START;
-  process.env.TEMPORAL_EAGER_START = 'off';
-  let viaShared;
-  try {
-    viaShared = await enrollClient({ db: shared.db, temporal: shared.temporal, taskQueue: shared.taskQueue, ...observe }, { type: 'system', id: 'test' }, { clientId: b, protocolId: 'kap-office' });
-  } finally {
-    if (before === undefined) delete process.env.TEMPORAL_EAGER_START;
-    else process.env.TEMPORAL_EAGER_START = before;
-  }
+  const viaShared = await enrollClient({ db: shared.db, temporal: shared.temporal, taskQueue: shared.taskQueue, eagerStart: 'off', ...observe }, { type: 'system', id: 'test' }, { clientId: b, protocolId: 'kap-office' });
   expect(seen).toEqual([false, false]);
   expect(await firstStep(shared, viaOwn.course.id)).toBeTruthy();
   expect(await firstStep(shared, viaShared.course.id)).toBeTruthy();
