@@ -473,7 +473,7 @@ export async function benchLadder(opts: LadderOptions) {
       if (kind === 'engine') {
         const clientId = nextClientId();
         inflight.push(
-          enrollClient({ db, temporal: engineClient, taskQueue: engineQueue, admission, eagerStart: config.TEMPORAL_EAGER_START, observeEnrollment: (t) => void (t.eager && eagerStarts++) }, { type: 'system', id: 'bench' }, { clientId, protocolId: 'kap-office' }).then(
+          enrollClient({ db, temporal: engineClient, taskQueue: engineQueue, admission, eagerStart: config.TEMPORAL_EAGER_START, observeEnrollment: (t) => void (t.eager && eagerStarts++) }, { type: 'system', id: 'bench' }, { clientId, clinicId: 'bench-ladder', protocolId: 'kap-office' }).then(
             ({ course }) => {
               scheduledOf.set(course.id, due);
               workflowOf.set(course.id, course.workflow_id);

@@ -22,6 +22,8 @@ export interface Actor {
 
 export interface EnrollInput {
   clientId: string;
+  /** The client's clinic, when the caller has read the client (the API has, for its scope check): admission shares the backlog by clinic. */
+  clinicId?: string;
   protocolId: string;
   protocolVersion?: number;
   primaryClinicianId?: string;
@@ -51,7 +53,7 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
   // Shed first: a refusal under overload must cost nothing the workers need (no database read), or
   // the refusals themselves take the capacity past the knee (docs/performance.md). An enrollment
   // admitted and then refused for its protocol counts as waiting until the next read (refreshMs).
-  await deps.admission?.admit();
+  if (deps.admission) await deps.admission.admit(input.clinicId ?? (await clinicOfClient(db, input.clientId)));
   // The clinic's own protocol from the store (the version it chose for new enrolments), else the
   // shipped one: src/client/protocol-store.ts.
   const protocol = (await resolveProtocol(db, input.clientId, input.protocolId, input.protocolVersion))?.protocol;
@@ -163,6 +165,11 @@ function writeCourseRow(db: Db, req: CourseRowRequest): Promise<CourseRowResult>
   let writer = courseWriters.get(db);
   if (!writer) courseWriters.set(db, (writer = new GroupCommit((reqs) => writeCourseRows(db, reqs))));
   return writer.submit(req);
+}
+
+/** The client's clinic, for admission when the caller did not give it ('' for no such client: the enrollment then fails on it). */
+async function clinicOfClient(db: Db, clientId: string): Promise<string> {
+  return (await db.selectFrom('clients').select('clinic_id').where('id', '=', clientId).executeTakeFirst())?.clinic_id ?? '';
 }
 
 /**
