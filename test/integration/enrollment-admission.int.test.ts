@@ -59,7 +59,7 @@ test("one clinic's import fills the backlog: that clinic is refused, another cli
   }
 }, 60_000);
 
-test('a bulk import while the worker is behind: two enrollments admitted, the rest refused with 503 and Retry-After, nothing written for them; after the worker catches up the same request enrolls', async () => {
+test('a bulk import while the worker is behind: as many enrollments as the limit leaves room for admitted, the rest refused with 503 and Retry-After, nothing written for them; after the worker catches up the same request enrolls', async () => {
   const { buildApp } = await import('../../src/api/app');
   const { createLogger } = await import('../../src/log');
   // What waits already (the test above leaves its courses waiting, other suites may): room for
