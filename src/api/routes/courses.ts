@@ -109,7 +109,7 @@ export async function enroll(deps: ApiDeps, principal: Principal, clientId: stri
     const staff = await deps.db.selectFrom('staff').select('id').where('id', '=', body.primaryClinicianId).executeTakeFirst();
     if (!staff) throw invalidInput([{ field: 'primaryClinicianId', message: `no staff member ${body.primaryClinicianId}` }]);
   }
-  return enrollClient({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, eagerStart: deps.config.TEMPORAL_EAGER_START, ...(deps.admission ? { admission: deps.admission } : {}) }, { ...actorOf(principal), detail: actorDetail(principal) }, { clientId: client.id, clinicId: client.clinic_id, ...body });
+  return enrollClient({ db: deps.db, temporal: deps.temporal, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, eagerStart: deps.config.TEMPORAL_EAGER_START, ...(deps.admission ? { admission: deps.admission } : {}) }, { ...actorOf(principal), detail: actorDetail(principal) }, { ...body, clientId: client.id, clinicId: client.clinic_id });
 }
 
 export const ListCoursesQuery = z.strictObject({
