@@ -70,31 +70,34 @@ test('a port that is taken: a clear error naming the port and the setting, and n
   }
 }, 60_000);
 
-test("the event loop keeps its pace while PGlite runs a long statement on its thread", async () => {
+test("the event loop keeps turning while PGlite runs a long statement on its thread", async () => {
   const pg: EmbeddedPostgres = await startEmbeddedPostgres({ port: 0, thread: true });
+  const c = new Client({ connectionString: pg.url });
+  await c.connect();
   try {
-    // A statement long enough to measure against the loop's pace (grown until it takes 400 ms).
+    // A statement long enough to count the loop's turns in (grown until it takes 400 ms). The client is
+    // connected before the timer starts, so every turn counted falls between sending the statement and
+    // its answer.
     let rows = 200_000;
     let statementMs = 0;
-    let worstGapMs = 0;
+    let turns = 0;
     for (; rows < 1e8 && statementMs < 400; rows *= 4) {
-      let last = performance.now();
-      worstGapMs = 0;
-      const tick = setInterval(() => {
-        const now = performance.now();
-        worstGapMs = Math.max(worstGapMs, now - last);
-        last = now;
-      }, 5);
+      turns = 0;
+      const tick = setInterval(() => void turns++, 5);
       const t0 = performance.now();
-      await query(pg.url, `SELECT sum(x * 2) FROM generate_series(1, ${rows}) AS x`);
+      await c.query(`SELECT sum(x * 2) FROM generate_series(1, ${rows}) AS x`);
       statementMs = performance.now() - t0;
       clearInterval(tick);
     }
     expect(statementMs).toBeGreaterThanOrEqual(400);
-    // On the event loop, the loop would stand still for the whole statement. On its thread, the
-    // timer keeps firing: the worst gap is a small part of it (CI's 2 cores are shared, so a margin).
-    expect(worstGapMs).toBeLessThan(statementMs / 4);
+    // On the event loop, PGlite would hold the loop for the whole statement: no turn at all (a timer due
+    // while the loop is held fires once, after). On its thread the 5 ms timer keeps firing: at least 80
+    // turns on an idle machine. Counted, not timed: CI's 2 cores are shared with other suites, and on
+    // 2026-12-05 one gap of 299 ms in a 714 ms statement failed a "worst gap under a quarter" check.
+    // 10 allows the loop an eighth of its pace.
+    expect(turns).toBeGreaterThanOrEqual(10);
   } finally {
+    await c.end();
     await pg.stop();
   }
 }, 120_000);
