@@ -3,7 +3,7 @@
 // (PGlite in a child process, or a fresh database on the server in DATABASE_URL) and seeds what it needs.
 //
 //   npm run bench                      every phase
-//   npm run bench -- --only ladder,stuck   some phases (ladder, stuck, grown, starts, actions, memory, histories)
+//   npm run bench -- --only ladder,stuck   some phases (memory, ladder, stuck, grown, starts, actions, histories)
 //   npm run bench -- --only grown --grown-courses 10000 --grown-rate 2   courses grown through the engine, then
 //                                      the stuck board page under load and recovery after a worker restart
 //   npm run bench -- --rates 2,5,10 --seconds 30 --repeats 1   the ladder's rates (/s), seconds per rate, repeats
@@ -31,7 +31,7 @@ import { benchStuckBoard } from './phases/stuck-board';
 import { selfCpuSeconds, treeCpuSeconds, waitQuiet } from './cpu';
 import { round, waitIdle } from './stats';
 
-const PHASES = ['ladder', 'stuck', 'grown', 'starts', 'actions', 'memory', 'histories'] as const;
+const PHASES = ['memory', 'ladder', 'stuck', 'grown', 'starts', 'actions', 'histories'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Args {
@@ -166,7 +166,23 @@ async function main(): Promise<void> {
     }
   };
   try {
-    // First, before the other phases: the headline.
+    // First, in a process that has not yet held thousands of courses: the worker's memory per open course.
+    // After the ladder's or the grown phase's courses the process returns memory for minutes while it
+    // works, so RSS fell while courses were opened (full runs of 2026-12-04 20:24 and 22:59, twice with
+    // --only grown,memory) and a still RSS was no baseline. On a state of its own, the worker as the
+    // group's below (every course cached).
+    if (only.has('memory')) await phase('memory', () => withState('memory', async ({ config, db, workerDb, temporal }) => {
+      const course = await startBenchWorker(config, workerDb, { maxCachedWorkflows: 6000 });
+      try {
+        log(`worker memory with courses open and cached (after the worker went idle: ${await waitIdle(course.worker)} ms) ...`);
+        const r = await benchMemory({ db, temporal, worker: course.worker, taskQueue: config.TEMPORAL_TASK_QUEUE, courses: 1000, batches: 2, log });
+        out.workerMemory = r;
+        log(`memory: ${JSON.stringify(r)}`);
+      } finally {
+        await course.stop();
+      }
+    }));
+    // Then the headline.
     if (only.has('ladder')) await phase('ladder', async () => {
       log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline, the order alternating from rate to rate (AB, BA), ${args.repeats} repeat(s)${shared ? '' : ', each on a fresh dev server and database'} ...`);
       const t0 = Date.now();
@@ -226,8 +242,8 @@ async function main(): Promise<void> {
       log(`grown: ${JSON.stringify(r)}`);
     }));
 
-    const needsTemporal = ['starts', 'actions', 'memory', 'histories'].some((p) => only.has(p as Phase));
-    if (needsTemporal) await withState('starts, actions, memory, histories', async ({ infra, config, db, workerDb, temporal, api, statements }) => {
+    const needsTemporal = ['starts', 'actions', 'histories'].some((p) => only.has(p as Phase));
+    if (needsTemporal) await withState('starts, actions, histories', async ({ infra, config, db, workerDb, temporal, api, statements }) => {
       log('starting the course worker and the no-op worker');
       const preload = process.env.BENCH_PRELOAD ? { bundlerOptions: { preloadModules: process.env.BENCH_PRELOAD.split(',').map((m) => (m.startsWith('.') ? require.resolve(m) : m)) } } : {};
       // Room in the workflow cache for every workflow the phases open (one per course since
@@ -275,12 +291,6 @@ async function main(): Promise<void> {
           out.staffAction = { settle: { workerIdleMs: idleMs, ...settle }, p50Ms: r.roundTrip.p50, p95Ms: r.roundTrip.p95, maxMs: r.roundTrip.max, n: r.roundTrip.n, concurrency: r.concurrency, updateOnlyP50Ms: r.updateOnly.p50, updateOnlyP95Ms: r.updateOnly.p95, oneAtATime: r.oneAtATime };
           out.visible = { p50Ms: r.visible.p50, p95Ms: r.visible.p95, maxMs: r.visible.max, onFirstRead: round(r.visibleOnFirstRead, 2) };
           log(`actions: ${JSON.stringify({ staffAction: out.staffAction, visible: out.visible })}`);
-        });
-        if (only.has('memory')) await phase('memory', async () => {
-          log(`worker memory with courses open and cached (after the worker went idle: ${await waitIdle(course.worker)} ms) ...`);
-          const r = await benchMemory({ db, temporal, worker: course.worker, taskQueue: config.TEMPORAL_TASK_QUEUE, courses: 1000, log });
-          out.workerMemory = r;
-          log(`memory: ${JSON.stringify(r)}`);
         });
         if (only.has('histories')) await phase('histories', async () => {
           // Two protocol days per real second (a course takes about 100 s). At ten (864,000) the
