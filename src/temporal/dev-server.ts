@@ -327,7 +327,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     await waitForTemporal(address, opts.startTimeoutMs ?? 60_000, () => !exited);
   } catch (err) {
     await stop();
-    const hint = opts.logFile ? ` (see ${opts.logFile})` : '';
+    // The log's last lines: whoever started it may remove the file (the benchmark's temporary folder).
+    let tail = '';
+    try {
+      if (opts.logFile) tail = fs.readFileSync(opts.logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+    } catch {
+      /* no log to quote */
+    }
+    const hint = opts.logFile ? ` (see ${opts.logFile}${tail ? `; its last lines:\n${tail}` : ''})` : '';
     throw new Error(`${err instanceof Error ? err.message : String(err)}${hint}`);
   }
   return { address, uiUrl: opts.uiPort ? `http://${host}:${opts.uiPort}` : undefined, process: child, stop };

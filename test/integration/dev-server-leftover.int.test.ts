@@ -93,3 +93,15 @@ test('a port held by another program: the error names the port, the pid and its 
     await new Promise((r) => holder.close(r));
   }
 });
+
+test('a dev server that exits during start-up: the error quotes the last lines of its log (the log may be removed after)', async () => {
+  const cli = path.join(dir, 'temporal');
+  fs.writeFileSync(cli, '#!/bin/sh\necho "starting"\necho "unable to bind: simulated failure" >&2\nexit 1\n', { mode: 0o700 });
+  const logFile = path.join(dir, 'temporal.log');
+  const err = await startDevServer({ cliPath: cli, port: await freePort(), logFile, startTimeoutMs: 10_000 }).then(
+    () => null,
+    (e: Error) => e,
+  );
+  expect(err?.message).toContain('the Temporal dev server exited during start-up');
+  expect(err?.message).toContain(`see ${logFile}; its last lines:\nstarting\nunable to bind: simulated failure`);
+}, 30_000);
