@@ -16,6 +16,7 @@
 //                                      2026-12-03 (a diagnosis: later ones then run on the courses earlier ones left)
 //   BENCH_QUICK=1 npm run bench        smaller sizes, for trying the harness out
 // See docs/performance.md for what each figure means and the targets.
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server';
@@ -56,6 +57,10 @@ interface Args {
    * server and database, so that no figure is taken on the courses an earlier one left.
    */
   sharedState: boolean;
+  /** Internal: this process runs the phases of one group for a parent run (see `phaseProcesses`). */
+  phaseProcess: boolean;
+  /** Internal: the engine's knee from the parent run's ladder, for the grown phase's rate (half of it). */
+  knee?: number;
 }
 
 function parseArgs(argv: string[], quick: boolean): Args {
@@ -88,6 +93,8 @@ function parseArgs(argv: string[], quick: boolean): Args {
     ...(value('--staff-rate') !== undefined ? { staffRate: positive('--staff-rate', value('--staff-rate')!) } : {}),
     noStaff: argv.includes('--no-staff'),
     sharedState: argv.includes('--shared-state'),
+    phaseProcess: argv.includes('--phase-process'),
+    ...(value('--knee') !== undefined ? { knee: positive('--knee', value('--knee')!) } : {}),
   };
 }
 
@@ -121,6 +128,58 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
 }
 
 
+/** The phases that run in one process (the rest share the worker the starts phase starts). */
+const GROUPS: Phase[][] = [['memory'], ['ladder'], ['stuck'], ['grown'], ['starts', 'actions', 'histories']];
+/** What each phase process's JSON line adds to the run's (the rest is the parent's own). */
+const RUN_KEYS = new Set(['machine', 'database', 'pglite', 'state', 'targets', 'errors', 'totalSeconds']);
+
+/** argv without `--only <list>`. */
+function withoutOnly(argv: string[]): string[] {
+  const i = argv.indexOf('--only');
+  return i < 0 ? argv : [...argv.slice(0, i), ...argv.slice(i + 2)];
+}
+
+/**
+ * Each group of phases in a process of its own, one after the other (this file again, with --only and
+ * --phase-process), merging their JSON lines. A figure is then taken in a process that ran nothing before
+ * it, as `npm start` is one: in the full run of 2026-12-04 22:59 the grown phase ran in the process that
+ * had run the ladder (RSS 2.5 GB before it grew a course, 1.2 GB in a process of its own) and the stuck
+ * page under 17 enrollments/s came out at 127.6 ms with 215 enrollments behind; alone in a process at
+ * 02:03 the next day, 63.1 ms with none behind.
+ */
+async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: Record<string, string>): Promise<Array<{ phases: string; seconds: number; exit: number | null }>> {
+  const runs: Array<{ phases: string; seconds: number; exit: number | null }> = [];
+  const base = withoutOnly(process.argv.slice(2));
+  for (const group of GROUPS) {
+    const phases = group.filter((p) => args.only.has(p));
+    if (!phases.length) continue;
+    const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee;
+    const extra = phases.includes('grown') && knee ? ['--knee', String(knee)] : [];
+    const argv = [...process.execArgv, process.argv[1]!, ...base, '--only', phases.join(','), '--phase-process', ...extra];
+    log(`phases ${phases.join(', ')}: in a process of their own`);
+    const t0 = Date.now();
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => void (stdout += d.toString()));
+    const exit = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    runs.push({ phases: phases.join(','), seconds: Math.round((Date.now() - t0) / 1000), exit });
+    const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    let result: Record<string, unknown> | undefined;
+    try {
+      result = line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
+    } catch {
+      result = undefined;
+    }
+    if (!result) {
+      errors[phases.join(',')] = `the phase process exited (${exit}) without its JSON line`;
+      continue;
+    }
+    for (const [k, v] of Object.entries(result)) if (!RUN_KEYS.has(k)) out[k] = v;
+    Object.assign(errors, (result.errors as Record<string, string> | undefined) ?? {});
+  }
+  return runs;
+}
+
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 async function main(): Promise<void> {
@@ -128,14 +187,16 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), quick);
   const { only } = args;
   const started = Date.now();
+  // Several groups of phases: each in a process of its own (phaseProcesses), this one only gathers.
+  const orchestrate = !args.sharedState && !args.phaseProcess && GROUPS.filter((g) => g.some((p) => only.has(p))).length > 1;
   const sdkMetrics = `127.0.0.1:${await freePort()}`;
-  installBenchRuntime(sdkMetrics);
+  if (!orchestrate) installBenchRuntime(sdkMetrics);
   const where = process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : process.env.BENCH_PGLITE === 'child' ? 'PGlite in a child process' : process.env.BENCH_PGLITE === 'in-process' ? "PGlite on this process's event loop" : 'PGlite on a thread of this process, as npm start runs it';
   const out: Record<string, unknown> = {
     machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGb: round(os.totalmem() / 2 ** 30), loadAvg1m: round(os.loadavg()[0]!, 2), node: process.version },
     database: process.env.DATABASE_URL ? 'postgresql' : 'pglite',
     ...(process.env.DATABASE_URL ? {} : { pglite: process.env.BENCH_PGLITE ?? 'thread' }),
-    state: args.sharedState ? 'one dev server and database for the whole run (--shared-state)' : 'a fresh dev server and database for each ladder repeat and each phase',
+    state: args.sharedState ? 'one process, dev server and database for the whole run (--shared-state)' : 'a fresh process for each phase (starts, actions and histories share one), a fresh dev server and database for each ladder repeat and each phase',
   };
   const errors: Record<string, string> = {};
   /** One phase; a failure is reported in the JSON line and the other phases still run. */
@@ -155,7 +216,7 @@ async function main(): Promise<void> {
     log(`${label}: starting infrastructure (Temporal dev server in memory, ${where})`);
     return openBenchState();
   };
-  const shared = args.sharedState ? await openState('the whole run') : undefined;
+  const shared = args.sharedState && !orchestrate ? await openState('the whole run') : undefined;
   const withState = async <T>(label: string, fn: (s: BenchState) => Promise<T>): Promise<T> => {
     if (shared) return fn(shared);
     const s = await openState(label);
@@ -165,7 +226,8 @@ async function main(): Promise<void> {
       await s.stop();
     }
   };
-  try {
+  if (orchestrate) out.phaseProcesses = await phaseProcesses(args, out, errors);
+  else try {
     // First, in a process that has not yet held thousands of courses: the worker's memory per open course.
     // After the ladder's or the grown phase's courses the process returns memory for minutes while it
     // works, so RSS fell while courses were opened (full runs of 2026-12-04 20:24 and 22:59, twice with
@@ -234,7 +296,7 @@ async function main(): Promise<void> {
     if (only.has('grown')) await phase('grown', () => withState('grown', async ({ infra, config, db, workerDb, temporal, api }) => {
       const loadSeconds = quick ? 20 : 60;
       // The page's target is at half the knee: the ladder's, when it ran in this run.
-      const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee;
+      const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee ?? args.knee;
       const loadRate = args.grownRate ?? (knee ? Math.max(1, Math.round(knee / 2)) : 2);
       const loadRateFrom = args.grownRate !== undefined ? '--grown-rate' : knee ? 'half the knee' : 'no ladder in this run: 2/s';
       const r = await benchGrown({ config, db, workerDb, temporal, baseUrl: api.baseUrl, courses: args.grownCourses, loadRate, loadSeconds, serverCpuSeconds: () => treeCpuSeconds(infra.devServer?.process.pid), log });

@@ -13,6 +13,7 @@
 // (the workflows' timers are untouched), so the board has items to show.
 import crypto from 'node:crypto';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import { createSession, SESSION_COOKIE } from '../../src/auth/sessions';
@@ -153,6 +154,9 @@ export async function benchGrown(opts: GrownOptions) {
     const settle = { workerIdleMs: idleMs, ...(await waitQuiet(() => selfCpuSeconds() + serverCpu(), { limitMs: 60_000 })) };
     log(`grown: stuck board under load (${opts.loadRate} enrollments/s open loop for ${opts.loadSeconds} s; ${aged.numAffectedRows ?? 0} step deadlines moved into the past; after ${settle.workerIdleMs} ms for an idle worker and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy) ...`);
     const loadBefore = os.loadavg()[0]!;
+    // How long this process's event loop (the API's and the worker's activities') kept callbacks waiting during the window.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const cpuA = { self: selfCpuSeconds(), server: serverCpu(), machine: machineCpuSeconds(), t: performance.now() };
     const loadCourses: string[] = [];
     let loadErrors = 0;
@@ -184,6 +188,8 @@ export async function benchGrown(opts: GrownOptions) {
       jsonItems = j.items;
     }
     await driver;
+    loopDelay.disable();
+    const eventLoopDelayMs = { p50: round(loopDelay.percentile(50) / 1e6, 1), p95: round(loopDelay.percentile(95) / 1e6, 1), p99: round(loopDelay.percentile(99) / 1e6, 1), max: round(loopDelay.max / 1e6, 1) };
     const windowS = (performance.now() - cpuA.t) / 1000;
     const machineB = machineCpuSeconds();
     // Cores busy during the window: this process, the Temporal server, the whole machine and steal (bench/cpu.ts).
@@ -193,12 +199,13 @@ export async function benchGrown(opts: GrownOptions) {
       temporalServerCores: opts.serverCpuSeconds ? round((serverCpu() - cpuA.server) / windowS, 2) : null,
       machineCores: cpuA.machine && machineB ? round((machineB.busy - cpuA.machine.busy) / windowS, 2) : null,
       stealCores: cpuA.machine && machineB ? round((machineB.steal - cpuA.machine.steal) / windowS, 3) : null,
+      eventLoopDelayMs,
     };
     const loadAfter = os.loadavg()[0]!;
     const behind = await withoutFirstStep(loadCourses);
     const stuckPage = { ...summarize(pageMs), items: pageItems };
     const stuckJson = { ...summarize(jsonMs), items: jsonItems };
-    log(`grown: stuck page p50/p95/max ${stuckPage.p50}/${stuckPage.p95}/${stuckPage.max} ms (${stuckPage.n} requests, ${pageItems} items); /api/stuck ${stuckJson.p50}/${stuckJson.p95}/${stuckJson.max} ms (${jsonItems} items); load ${round(loadBefore, 2)}→${round(loadAfter, 2)}; cores busy: process ${busy.engineProcessCores}, Temporal server ${busy.temporalServerCores ?? '?'}, the whole machine ${busy.machineCores ?? '?'} (steal ${busy.stealCores ?? '?'}); ${loadCourses.length} enrolled meanwhile, ${behind} without a first step at the window's end`);
+    log(`grown: stuck page p50/p95/max ${stuckPage.p50}/${stuckPage.p95}/${stuckPage.max} ms (${stuckPage.n} requests, ${pageItems} items); /api/stuck ${stuckJson.p50}/${stuckJson.p95}/${stuckJson.max} ms (${jsonItems} items); load ${round(loadBefore, 2)}→${round(loadAfter, 2)}; cores busy: process ${busy.engineProcessCores}, Temporal server ${busy.temporalServerCores ?? '?'}, the whole machine ${busy.machineCores ?? '?'} (steal ${busy.stealCores ?? '?'}); event loop delay p50/p99/max ${eventLoopDelayMs.p50}/${eventLoopDelayMs.p99}/${eventLoopDelayMs.max} ms; ${loadCourses.length} enrolled meanwhile, ${behind} without a first step at the window's end`);
 
     // ---- 3. Recovery after a worker restart with every course open.
     await sleep(2000);
