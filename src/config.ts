@@ -62,7 +62,7 @@ const schema = z.object({
   WORKER_WORKFLOW_TASK_POLLS: z.coerce.number().int().min(2).max(100).optional(),
   /** Local activities (the projections) one worker runs at once; default four per core. */
   WORKER_LOCAL_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),
-  /** Threads one worker runs its workflows on (the SDK's workflowThreadPoolSize); default the SDK's, 1. */
+  /** Threads one worker runs its workflows on (the SDK's workflowThreadPoolSize); default 2 (1 on one core; the SDK's own default is 1). */
   WORKER_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).optional(),
   /** Activities (mail, webhooks, records) one worker runs at once; default 20. */
   WORKER_ACTIVITY_SLOTS: z.coerce.number().int().min(1).max(1000).optional(),

@@ -71,13 +71,19 @@ describe('GroupCommit: writes that arrive while one is in flight go together in 
 
 describe('workerSlots: sized from the cores unless configured', () => {
   test('four per core for workflow tasks and local activities (4 to 40), 20 activities', () => {
-    expect(workerSlots({}, 2)).toEqual({ maxConcurrentWorkflowTaskExecutions: 16, maxConcurrentWorkflowTaskPolls: 4, maxConcurrentLocalActivityExecutions: 8, maxConcurrentActivityTaskExecutions: 20 });
-    expect(workerSlots({}, 1)).toEqual({ maxConcurrentWorkflowTaskExecutions: 8, maxConcurrentWorkflowTaskPolls: 2, maxConcurrentLocalActivityExecutions: 4, maxConcurrentActivityTaskExecutions: 20 });
+    expect(workerSlots({}, 2)).toEqual({ maxConcurrentWorkflowTaskExecutions: 16, maxConcurrentWorkflowTaskPolls: 4, maxConcurrentLocalActivityExecutions: 8, maxConcurrentActivityTaskExecutions: 20, workflowThreadPoolSize: 2 });
+    expect(workerSlots({}, 1)).toEqual({ maxConcurrentWorkflowTaskExecutions: 8, maxConcurrentWorkflowTaskPolls: 2, maxConcurrentLocalActivityExecutions: 4, maxConcurrentActivityTaskExecutions: 20, workflowThreadPoolSize: 1 });
     expect(workerSlots({}, 64)).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 80, maxConcurrentWorkflowTaskPolls: 20 });
   });
 
+  test('two workflow threads where there are two cores or more, one on one core, unless configured', () => {
+    expect(workerSlots({}, 64)).toMatchObject({ workflowThreadPoolSize: 2 });
+    expect(workerSlots({ WORKER_WORKFLOW_THREADS: 1 }, 2)).toMatchObject({ workflowThreadPoolSize: 1 });
+    expect(workerSlots({ WORKER_WORKFLOW_THREADS: 4 }, 1)).toMatchObject({ workflowThreadPoolSize: 4 });
+  });
+
   test('where eager starts can come (npm start), four times the tasks in all: 32 slots on 2 cores', () => {
-    expect(workerSlots({}, 2, { eagerStarts: true })).toEqual({ maxConcurrentWorkflowTaskExecutions: 32, maxConcurrentWorkflowTaskPolls: 4, maxConcurrentLocalActivityExecutions: 8, maxConcurrentActivityTaskExecutions: 20 });
+    expect(workerSlots({}, 2, { eagerStarts: true })).toEqual({ maxConcurrentWorkflowTaskExecutions: 32, maxConcurrentWorkflowTaskPolls: 4, maxConcurrentLocalActivityExecutions: 8, maxConcurrentActivityTaskExecutions: 20, workflowThreadPoolSize: 2 });
     expect(workerSlots({}, 1, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 16, maxConcurrentWorkflowTaskPolls: 2 });
     expect(workerSlots({}, 64, { eagerStarts: true })).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 160, maxConcurrentWorkflowTaskPolls: 20 });
     // Many polls: each still has a slot of its own, and as many again are left for eager starts.
@@ -109,11 +115,12 @@ describe('workerSlots: sized from the cores unless configured', () => {
       maxConcurrentWorkflowTaskPolls: 5,
       maxConcurrentLocalActivityExecutions: 3,
       maxConcurrentActivityTaskExecutions: 50,
+      workflowThreadPoolSize: 2,
     });
     expect(workerSlots({ WORKER_WORKFLOW_TASK_POLLS: 3 }, 2)).toMatchObject({ maxConcurrentWorkflowTaskExecutions: 14, maxConcurrentWorkflowTaskPolls: 3 });
     expect(workerSlots({ WORKER_MAX_CACHED_WORKFLOWS: 20_000 }, 2).maxCachedWorkflows).toBe(20_000);
     expect('maxCachedWorkflows' in workerSlots({}, 2)).toBe(false); // the SDK's default
     expect(workerSlots({ WORKER_WORKFLOW_THREADS: 2 }, 2).workflowThreadPoolSize).toBe(2);
-    expect('workflowThreadPoolSize' in workerSlots({}, 2)).toBe(false); // the SDK's default
+    expect(workerSlots({ WORKER_WORKFLOW_THREADS: 1 }, 2).workflowThreadPoolSize).toBe(1); // the SDK's own default, on request
   });
 });
