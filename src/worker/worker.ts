@@ -94,9 +94,10 @@ export function workerSlots(
     // The SDK's default (from the machine's memory) unless set.
     ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS } : {}),
     // Two workflow threads where there are two cores (the SDK's default is one): a replayed course's
-    // activations no longer queue behind every other course's on one thread. Measured on 2 cores
-    // (docs/performance.md, "Two workflow threads, again"): staff actions at 20 enrollments/s p95
-    // 108 ms against 165-194 ms with one thread.
+    // activations no longer queue behind every other course's on one thread. Same-minute A/B on 2 cores
+    // (docs/performance.md, "A smaller cache, and two workflow threads"): staff actions beside 20
+    // enrollments/s p95 106 ms against 115 at 3 turns/s (within the noise), 189 against 303 ms at
+    // 6 turns/s; the same knee.
     workflowThreadPoolSize: config.WORKER_WORKFLOW_THREADS ?? Math.min(2, Math.max(1, cores)),
   };
 }
