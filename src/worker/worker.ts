@@ -93,8 +93,8 @@ export function workerSlots(
     maxConcurrentActivityTaskExecutions: config.WORKER_ACTIVITY_SLOTS ?? 20,
     // The SDK's default (from the machine's memory) unless set.
     ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS } : {}),
-    // Two workflow threads where there are two cores (the SDK's default is one): a replayed course's
-    // activations no longer queue behind every other course's on one thread. Same-minute A/B on 2 cores
+    // Two workflow threads where there are two cores (the SDK's default is one): courses' activations
+    // run on two threads instead of queueing on one. Same-minute A/B on 2 cores
     // (docs/performance.md, "A smaller cache, and two workflow threads"): staff actions beside 20
     // enrollments/s p95 106 ms against 115 at 3 turns/s (within the noise), 189 against 303 ms at
     // 6 turns/s; the same knee.

@@ -121,6 +121,5 @@ describe('workerSlots: sized from the cores unless configured', () => {
     expect(workerSlots({ WORKER_MAX_CACHED_WORKFLOWS: 20_000 }, 2).maxCachedWorkflows).toBe(20_000);
     expect('maxCachedWorkflows' in workerSlots({}, 2)).toBe(false); // the SDK's default
     expect(workerSlots({ WORKER_WORKFLOW_THREADS: 2 }, 2).workflowThreadPoolSize).toBe(2);
-    expect(workerSlots({ WORKER_WORKFLOW_THREADS: 1 }, 2).workflowThreadPoolSize).toBe(1); // the SDK's own default, on request
   });
 });
