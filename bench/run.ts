@@ -17,7 +17,9 @@
 //   BENCH_QUICK=1 npm run bench        smaller sizes, for trying the harness out
 // See docs/performance.md for what each figure means and the targets.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { freePort } from '../src/temporal/dev-server';
 import { parseExposition } from '../src/metrics/exposition';
@@ -61,6 +63,17 @@ interface Args {
   phaseProcess: boolean;
   /** Internal: the engine's knee from the parent run's ladder, for the grown phase's rate (half of it). */
   knee?: number;
+  /** Internal: this process runs only this ladder repeat (0-based) for a parent run, after the repeats in `ladderPrior`. */
+  ladderRepeat?: number;
+  /** Internal: a JSON file with the earlier repeats' samples, order turn and skipped rates (`LadderCarry`). */
+  ladderPrior?: string;
+}
+
+/** What one ladder repeat's process hands to the next (and to the parent): bench/phases/ladder.ts needs all the samples for the knee. */
+interface LadderCarry {
+  samples: LadderSample[];
+  orderTurn: number;
+  skipped: Array<{ kind: string; offeredPerS: number; repeat: number }>;
 }
 
 function parseArgs(argv: string[], quick: boolean): Args {
@@ -95,6 +108,8 @@ function parseArgs(argv: string[], quick: boolean): Args {
     sharedState: argv.includes('--shared-state'),
     phaseProcess: argv.includes('--phase-process'),
     ...(value('--knee') !== undefined ? { knee: positive('--knee', value('--knee')!) } : {}),
+    ...(value('--ladder-repeat') !== undefined ? { ladderRepeat: Number(value('--ladder-repeat')) } : {}),
+    ...(value('--ladder-prior') !== undefined ? { ladderPrior: value('--ladder-prior')! } : {}),
   };
 }
 
@@ -146,23 +161,26 @@ function withoutOnly(argv: string[]): string[] {
  * had run the ladder (RSS 2.5 GB before it grew a course, 1.2 GB in a process of its own) and the stuck
  * page under 17 enrollments/s came out at 127.6 ms with 215 enrollments behind; alone in a process at
  * 02:03 the next day, 63.1 ms with none behind.
+ *
+ * The ladder's repeats, too, each in a process of its own (since 2026-12-05): the staff step runs after
+ * the last repeat, and in one process it ran beside what the earlier repeats' workers left in it (their
+ * SDK runtime's threads, V8 heaps). Every one-repeat run that day gave 106-115 ms for the staff step,
+ * every full run 162-194 ms, at the same offered load (docs/performance.md, "Each ladder repeat in a
+ * process of its own"). A clinic's worker process runs one worker for its life.
  */
 async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: Record<string, string>): Promise<Array<{ phases: string; seconds: number; exit: number | null }>> {
   const runs: Array<{ phases: string; seconds: number; exit: number | null }> = [];
   const base = withoutOnly(process.argv.slice(2));
-  for (const group of GROUPS) {
-    const phases = group.filter((p) => args.only.has(p));
-    if (!phases.length) continue;
-    const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee;
-    const extra = phases.includes('grown') && knee ? ['--knee', String(knee)] : [];
+  /** One child: this file with --only <phases> --phase-process and `extra`; its JSON line, or undefined (recorded in errors). */
+  const child = async (phases: Phase[], label: string, extra: string[]): Promise<Record<string, unknown> | undefined> => {
     const argv = [...process.execArgv, process.argv[1]!, ...base, '--only', phases.join(','), '--phase-process', ...extra];
-    log(`phases ${phases.join(', ')}: in a process of their own`);
+    log(`${label}: in a process of its own`);
     const t0 = Date.now();
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
-    child.stdout!.on('data', (d: Buffer) => void (stdout += d.toString()));
-    const exit = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    runs.push({ phases: phases.join(','), seconds: Math.round((Date.now() - t0) / 1000), exit });
+    proc.stdout!.on('data', (d: Buffer) => void (stdout += d.toString()));
+    const exit = await new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    runs.push({ phases: label.replace(/^phases? /, '').replace(/, /g, ','), seconds: Math.round((Date.now() - t0) / 1000), exit });
     const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
     let result: Record<string, unknown> | undefined;
     try {
@@ -170,12 +188,41 @@ async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: 
     } catch {
       result = undefined;
     }
-    if (!result) {
-      errors[phases.join(',')] = `the phase process exited (${exit}) without its JSON line`;
+    if (!result) errors[phases.join(',')] = `the ${label} process exited (${exit}) without its JSON line`;
+    else Object.assign(errors, (result.errors as Record<string, string> | undefined) ?? {});
+    return result;
+  };
+  const merge = (result: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(result)) if (!RUN_KEYS.has(k) && k !== 'ladderCarry') out[k] = v;
+  };
+  for (const group of GROUPS) {
+    const phases = group.filter((p) => args.only.has(p));
+    if (!phases.length) continue;
+    if (phases.length === 1 && phases[0] === 'ladder' && args.repeats > 1) {
+      // Repeat after repeat, each process handed the samples of the ones before it (a file, git-ignored tmp).
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-ladder-'));
+      const t0 = Date.now();
+      try {
+        let carry: LadderCarry = { samples: [], orderTurn: 0, skipped: [] };
+        for (let i = 0; i < args.repeats; i++) {
+          const prior = path.join(dir, `prior-${i}.json`);
+          writeFileSync(prior, JSON.stringify(carry));
+          const result = await child(['ladder'], `ladder repeat ${i + 1}`, ['--ladder-repeat', String(i), '--ladder-prior', prior]);
+          const next = result?.ladderCarry as LadderCarry | undefined;
+          if (!result || !next) break;
+          carry = next;
+          merge(result);
+        }
+        if (out.ladder) Object.assign(out.ladder as Record<string, unknown>, { skipped: carry.skipped, minutes: round((Date.now() - t0) / 60_000, 1), processPerRepeat: true });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       continue;
     }
-    for (const [k, v] of Object.entries(result)) if (!RUN_KEYS.has(k)) out[k] = v;
-    Object.assign(errors, (result.errors as Record<string, string> | undefined) ?? {});
+    const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee;
+    const extra = phases.includes('grown') && knee ? ['--knee', String(knee)] : [];
+    const result = await child(phases, `phases ${phases.join(', ')}`, extra);
+    if (result) merge(result);
   }
   return runs;
 }
@@ -196,7 +243,7 @@ async function main(): Promise<void> {
     machine: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGb: round(os.totalmem() / 2 ** 30), loadAvg1m: round(os.loadavg()[0]!, 2), node: process.version },
     database: process.env.DATABASE_URL ? 'postgresql' : 'pglite',
     ...(process.env.DATABASE_URL ? {} : { pglite: process.env.BENCH_PGLITE ?? 'thread' }),
-    state: args.sharedState ? 'one process, dev server and database for the whole run (--shared-state)' : 'a fresh process for each phase (starts, actions and histories share one), a fresh dev server and database for each ladder repeat and each phase',
+    state: args.sharedState ? 'one process, dev server and database for the whole run (--shared-state)' : 'a fresh process and a fresh dev server and database for each ladder repeat and each phase (starts, actions and histories share one)',
   };
   const errors: Record<string, string> = {};
   /** One phase; a failure is reported in the JSON line and the other phases still run. */
@@ -249,10 +296,14 @@ async function main(): Promise<void> {
       log(`capacity ladder: ${args.rates.join(', ')} enrollments/s, ${args.seconds} s each, engine and one-row baseline, the order alternating from rate to rate (AB, BA), ${args.repeats} repeat(s)${shared ? '' : ', each on a fresh dev server and database'} ...`);
       const t0 = Date.now();
       const calls = shared ? 1 : args.repeats;
-      let prior: { samples: LadderSample[]; orderTurn: number } = { samples: [], orderTurn: 0 };
-      const skipped: Array<{ kind: string; offeredPerS: number; repeat: number }> = [];
+      // A parent run hands this process one repeat and the ones before it (phaseProcesses).
+      const carried: LadderCarry | undefined = args.ladderPrior ? (JSON.parse(readFileSync(args.ladderPrior, 'utf8')) as LadderCarry) : undefined;
+      let prior: { samples: LadderSample[]; orderTurn: number } = carried ? { samples: carried.samples, orderTurn: carried.orderTurn } : { samples: [], orderTurn: 0 };
+      const skipped: Array<{ kind: string; offeredPerS: number; repeat: number }> = [...(carried?.skipped ?? [])];
       let last: Awaited<ReturnType<typeof benchLadder>> | undefined;
-      for (let i = 0; i < calls; i++) {
+      const first = args.ladderRepeat ?? 0;
+      const end = args.ladderRepeat === undefined ? calls : first + 1;
+      for (let i = first; i < end; i++) {
         // The staff step runs after the last repeat, at half the knee of all of them, on that repeat's courses.
         const withStaff = i === calls - 1 && !args.noStaff;
         last = await withState(shared ? 'ladder' : `ladder repeat ${i + 1}`, async (s) => {
@@ -265,6 +316,7 @@ async function main(): Promise<void> {
       const { samples, orderTurn: _turn, ...r } = last!;
       log(`ladder samples: ${JSON.stringify(samples)}`);
       out.ladder = { ...r, skipped, minutes: round((Date.now() - t0) / 60_000, 1), statePerRepeat: !shared };
+      if (args.ladderRepeat !== undefined) out.ladderCarry = { samples, orderTurn: last!.orderTurn, skipped } satisfies LadderCarry;
       log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (kept up at every rate offered: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}`);
     });
     if (only.has('stuck')) await phase('stuck', () => withState('stuck', async ({ db, pool, api, lastMatching }) => {
