@@ -163,9 +163,10 @@ function withoutOnly(argv: string[]): string[] {
  * 02:03 the next day, 63.1 ms with none behind.
  *
  * The ladder's repeats, too, each in a process of its own (since 2026-12-05): the staff step runs after
- * the last repeat, and in one process it ran beside what the earlier repeats' workers left in it (their
- * SDK runtime's threads, V8 heaps). Every one-repeat run that day gave 106-115 ms for the staff step,
- * every full run 162-194 ms, at the same offered load (docs/performance.md, "Each ladder repeat in a
+ * the last repeat, and in one process it ran after two earlier workers, dev servers and databases had
+ * been started and stopped in it (what they leave is not identified). At 16.5 enrollments/s and about
+ * 9,500 open courses it took 162 ms at p95 so, 81 ms with the repeat alone in its process, the process
+ * using 0.95 against 0.84 cores for the same work (docs/performance.md, "Each ladder repeat in a
  * process of its own"). A clinic's worker process runs one worker for its life.
  */
 async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: Record<string, string>): Promise<Array<{ phases: string; seconds: number; exit: number | null }>> {
@@ -199,7 +200,7 @@ async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: 
     const phases = group.filter((p) => args.only.has(p));
     if (!phases.length) continue;
     if (phases.length === 1 && phases[0] === 'ladder' && args.repeats > 1) {
-      // Repeat after repeat, each process handed the samples of the ones before it (a file, git-ignored tmp).
+      // Repeat after repeat, each process handed the samples of the ones before it (a file in the OS's temporary directory, removed after).
       const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-ladder-'));
       const t0 = Date.now();
       try {
