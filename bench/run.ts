@@ -108,7 +108,15 @@ function parseArgs(argv: string[], quick: boolean): Args {
     sharedState: argv.includes('--shared-state'),
     phaseProcess: argv.includes('--phase-process'),
     ...(value('--knee') !== undefined ? { knee: positive('--knee', value('--knee')!) } : {}),
-    ...(value('--ladder-repeat') !== undefined ? { ladderRepeat: Number(value('--ladder-repeat')) } : {}),
+    ...(value('--ladder-repeat') !== undefined
+      ? {
+          ladderRepeat: (() => {
+            const n = Number(value('--ladder-repeat'));
+            if (!Number.isInteger(n) || n < 0) throw new Error(`--ladder-repeat: a repeat's index, 0 or more, not "${value('--ladder-repeat')}"`);
+            return n;
+          })(),
+        }
+      : {}),
     ...(value('--ladder-prior') !== undefined ? { ladderPrior: value('--ladder-prior')! } : {}),
   };
 }
@@ -302,6 +310,7 @@ async function main(): Promise<void> {
       let prior: { samples: LadderSample[]; orderTurn: number } = carried ? { samples: carried.samples, orderTurn: carried.orderTurn } : { samples: [], orderTurn: 0 };
       const skipped: Array<{ kind: string; offeredPerS: number; repeat: number }> = [...(carried?.skipped ?? [])];
       let last: Awaited<ReturnType<typeof benchLadder>> | undefined;
+      if (args.ladderRepeat !== undefined && args.ladderRepeat >= calls) throw new Error(`--ladder-repeat ${args.ladderRepeat}: past the last of ${calls} repeat(s)`);
       const first = args.ladderRepeat ?? 0;
       const end = args.ladderRepeat === undefined ? calls : first + 1;
       for (let i = first; i < end; i++) {
