@@ -86,6 +86,11 @@ function parseArgs(argv: string[], quick: boolean): Args {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: a positive number, not "${v}"`);
     return n;
   };
+  const whole = (flag: string, v: string, what: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${flag}: ${what}, 0 or more, not "${v}"`);
+    return n;
+  };
   const only = value('--only');
   const list = only === undefined ? [...PHASES] : only.split(',').filter(Boolean);
   for (const p of list) if (!PHASES.includes(p as Phase)) throw new Error(`unknown phase ${p} (${PHASES.join(', ')})`);
@@ -95,12 +100,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
     rates: [...new Set(rates)].sort((a, b) => a - b),
     seconds: positive('--seconds', value('--seconds') ?? (quick ? '10' : '60')),
     repeats: Math.round(positive('--repeats', value('--repeats') ?? (quick ? '1' : '3'))),
-    refine: (() => {
-      const v = value('--refine') ?? '3';
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--refine: a whole number of bisection steps, 0 or more, not "${v}"`);
-      return n;
-    })(),
+    refine: whole('--refine', value('--refine') ?? '3', 'a whole number of bisection steps'),
     grownCourses: Math.round(positive('--grown-courses', value('--grown-courses') ?? (quick ? '1000' : '10000'))),
     ...(value('--grown-rate') !== undefined ? { grownRate: positive('--grown-rate', value('--grown-rate')!) } : {}),
     ...(value('--staff-rate') !== undefined ? { staffRate: positive('--staff-rate', value('--staff-rate')!) } : {}),
@@ -108,15 +108,7 @@ function parseArgs(argv: string[], quick: boolean): Args {
     sharedState: argv.includes('--shared-state'),
     phaseProcess: argv.includes('--phase-process'),
     ...(value('--knee') !== undefined ? { knee: positive('--knee', value('--knee')!) } : {}),
-    ...(value('--ladder-repeat') !== undefined
-      ? {
-          ladderRepeat: (() => {
-            const n = Number(value('--ladder-repeat'));
-            if (!Number.isInteger(n) || n < 0) throw new Error(`--ladder-repeat: a repeat's index, 0 or more, not "${value('--ladder-repeat')}"`);
-            return n;
-          })(),
-        }
-      : {}),
+    ...(value('--ladder-repeat') !== undefined ? { ladderRepeat: whole('--ladder-repeat', value('--ladder-repeat')!, "a repeat's index") } : {}),
     ...(value('--ladder-prior') !== undefined ? { ladderPrior: value('--ladder-prior')! } : {}),
   };
 }
@@ -180,16 +172,16 @@ function withoutOnly(argv: string[]): string[] {
 async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: Record<string, string>): Promise<Array<{ phases: string; seconds: number; exit: number | null }>> {
   const runs: Array<{ phases: string; seconds: number; exit: number | null }> = [];
   const base = withoutOnly(process.argv.slice(2));
-  /** One child: this file with --only <phases> --phase-process and `extra`; its JSON line, or undefined (recorded in errors). */
-  const child = async (phases: Phase[], label: string, extra: string[]): Promise<Record<string, unknown> | undefined> => {
+  /** One child, `name` in `runs`: this file with --only <phases> --phase-process and `extra`; its JSON line, or undefined (recorded in errors). */
+  const child = async (phases: Phase[], name: string, extra: string[]): Promise<Record<string, unknown> | undefined> => {
     const argv = [...process.execArgv, process.argv[1]!, ...base, '--only', phases.join(','), '--phase-process', ...extra];
-    log(`${label}: in a process of its own`);
+    log(`${name}: in a process of its own`);
     const t0 = Date.now();
     const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     proc.stdout!.on('data', (d: Buffer) => void (stdout += d.toString()));
     const exit = await new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    runs.push({ phases: label.replace(/^phases? /, '').replace(/, /g, ','), seconds: Math.round((Date.now() - t0) / 1000), exit });
+    runs.push({ phases: name, seconds: Math.round((Date.now() - t0) / 1000), exit });
     const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
     let result: Record<string, unknown> | undefined;
     try {
@@ -197,7 +189,7 @@ async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: 
     } catch {
       result = undefined;
     }
-    if (!result) errors[phases.join(',')] = `the ${label} process exited (${exit}) without its JSON line`;
+    if (!result) errors[phases.join(',')] = `the ${name} process exited (${exit}) without its JSON line`;
     else Object.assign(errors, (result.errors as Record<string, string> | undefined) ?? {});
     return result;
   };
@@ -222,7 +214,8 @@ async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: 
           carry = next;
           merge(result);
         }
-        if (out.ladder) Object.assign(out.ladder as Record<string, unknown>, { skipped: carry.skipped, minutes: round((Date.now() - t0) / 60_000, 1), processPerRepeat: true });
+        // Each repeat's line carries the samples and skipped rates of all before it; only the minutes are the whole ladder's.
+        if (out.ladder) Object.assign(out.ladder as Record<string, unknown>, { minutes: round((Date.now() - t0) / 60_000, 1), processPerRepeat: true });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -230,7 +223,7 @@ async function phaseProcesses(args: Args, out: Record<string, unknown>, errors: 
     }
     const knee = (out.ladder as { engine?: { knee?: number } } | undefined)?.engine?.knee;
     const extra = phases.includes('grown') && knee ? ['--knee', String(knee)] : [];
-    const result = await child(phases, `phases ${phases.join(', ')}`, extra);
+    const result = await child(phases, phases.join(','), extra);
     if (result) merge(result);
   }
   return runs;
@@ -307,8 +300,8 @@ async function main(): Promise<void> {
       const calls = shared ? 1 : args.repeats;
       // A parent run hands this process one repeat and the ones before it (phaseProcesses).
       const carried: LadderCarry | undefined = args.ladderPrior ? (JSON.parse(readFileSync(args.ladderPrior, 'utf8')) as LadderCarry) : undefined;
-      let prior: { samples: LadderSample[]; orderTurn: number } = carried ? { samples: carried.samples, orderTurn: carried.orderTurn } : { samples: [], orderTurn: 0 };
-      const skipped: Array<{ kind: string; offeredPerS: number; repeat: number }> = [...(carried?.skipped ?? [])];
+      let prior = { samples: carried?.samples ?? [], orderTurn: carried?.orderTurn ?? 0 };
+      const skipped: LadderCarry['skipped'] = [...(carried?.skipped ?? [])];
       let last: Awaited<ReturnType<typeof benchLadder>> | undefined;
       if (args.ladderRepeat !== undefined && args.ladderRepeat >= calls) throw new Error(`--ladder-repeat ${args.ladderRepeat}: past the last of ${calls} repeat(s)`);
       const first = args.ladderRepeat ?? 0;
