@@ -13,6 +13,8 @@
 // (the workflows' timers are untouched), so the board has items to show.
 import crypto from 'node:crypto';
 import os from 'node:os';
+import { Session } from 'node:inspector/promises';
+import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
@@ -21,7 +23,7 @@ import { enrollClient } from '../../src/client/courses';
 import type { Config } from '../../src/config';
 import type { Db } from '../../src/db/connect';
 import { startBenchWorker, tokenFor } from '../context';
-import { machineCpuSeconds, selfCpuSeconds, waitQuiet } from '../cpu';
+import { busiestThreads, machineCpuSeconds, selfCpuSeconds, threadCpuSeconds, waitQuiet } from '../cpu';
 import { percentile, round, sleep, summarize, waitIdle } from '../stats';
 import { seedClients } from './starts';
 
@@ -157,6 +159,15 @@ export async function benchGrown(opts: GrownOptions) {
     // How long this process's event loop (the API's and the worker's activities') kept callbacks waiting during the window.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
+    // Diagnosis: BENCH_GROWN_CPU_PROFILE=<file> writes the main thread's CPU profile of the window (.cpuprofile).
+    const profileTo = process.env.BENCH_GROWN_CPU_PROFILE;
+    const profiler = profileTo ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    const threadsA = threadCpuSeconds();
     const cpuA = { self: selfCpuSeconds(), server: serverCpu(), machine: machineCpuSeconds(), t: performance.now() };
     const loadCourses: string[] = [];
     let loadErrors = 0;
@@ -189,6 +200,13 @@ export async function benchGrown(opts: GrownOptions) {
     }
     await driver;
     loopDelay.disable();
+    const threads = busiestThreads(threadsA, threadCpuSeconds(), (performance.now() - cpuA.t) / 1000);
+    if (profiler && profileTo) {
+      const { profile } = await profiler.post('Profiler.stop');
+      fs.writeFileSync(profileTo, JSON.stringify(profile));
+      profiler.disconnect();
+      log(`grown: the window's CPU profile (main thread) in ${profileTo}`);
+    }
     const eventLoopDelayMs = { p50: round(loopDelay.percentile(50) / 1e6, 1), p95: round(loopDelay.percentile(95) / 1e6, 1), p99: round(loopDelay.percentile(99) / 1e6, 1), max: round(loopDelay.max / 1e6, 1) };
     const windowS = (performance.now() - cpuA.t) / 1000;
     const machineB = machineCpuSeconds();
@@ -200,12 +218,13 @@ export async function benchGrown(opts: GrownOptions) {
       machineCores: cpuA.machine && machineB ? round((machineB.busy - cpuA.machine.busy) / windowS, 2) : null,
       stealCores: cpuA.machine && machineB ? round((machineB.steal - cpuA.machine.steal) / windowS, 3) : null,
       eventLoopDelayMs,
+      threads,
     };
     const loadAfter = os.loadavg()[0]!;
     const behind = await withoutFirstStep(loadCourses);
     const stuckPage = { ...summarize(pageMs), items: pageItems };
     const stuckJson = { ...summarize(jsonMs), items: jsonItems };
-    log(`grown: stuck page p50/p95/max ${stuckPage.p50}/${stuckPage.p95}/${stuckPage.max} ms (${stuckPage.n} requests, ${pageItems} items); /api/stuck ${stuckJson.p50}/${stuckJson.p95}/${stuckJson.max} ms (${jsonItems} items); load ${round(loadBefore, 2)}→${round(loadAfter, 2)}; cores busy: process ${busy.engineProcessCores}, Temporal server ${busy.temporalServerCores ?? '?'}, the whole machine ${busy.machineCores ?? '?'} (steal ${busy.stealCores ?? '?'}); event loop delay p50/p99/max ${eventLoopDelayMs.p50}/${eventLoopDelayMs.p99}/${eventLoopDelayMs.max} ms; ${loadCourses.length} enrolled meanwhile, ${behind} without a first step at the window's end`);
+    log(`grown: stuck page p50/p95/max ${stuckPage.p50}/${stuckPage.p95}/${stuckPage.max} ms (${stuckPage.n} requests, ${pageItems} items); /api/stuck ${stuckJson.p50}/${stuckJson.p95}/${stuckJson.max} ms (${jsonItems} items); load ${round(loadBefore, 2)}→${round(loadAfter, 2)}; cores busy: process ${busy.engineProcessCores}, Temporal server ${busy.temporalServerCores ?? '?'}, the whole machine ${busy.machineCores ?? '?'} (steal ${busy.stealCores ?? '?'}); event loop delay p50/p99/max ${eventLoopDelayMs.p50}/${eventLoopDelayMs.p99}/${eventLoopDelayMs.max} ms; busiest threads ${threads.map((t) => `${t.thread} ${t.cores}`).join(', ')}; ${loadCourses.length} enrolled meanwhile, ${behind} without a first step at the window's end`);
 
     // ---- 3. Recovery after a worker restart with every course open.
     await sleep(2000);
