@@ -12,9 +12,9 @@
 // share of their open steps (1 in 20) have their deadline moved into the past in the projection only
 // (the workflows' timers are untouched), so the board has items to show.
 import crypto from 'node:crypto';
-import os from 'node:os';
-import { Session } from 'node:inspector/promises';
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
@@ -200,16 +200,10 @@ export async function benchGrown(opts: GrownOptions) {
     }
     await driver;
     loopDelay.disable();
-    const threads = busiestThreads(threadsA, threadCpuSeconds(), (performance.now() - cpuA.t) / 1000);
-    if (profiler && profileTo) {
-      const { profile } = await profiler.post('Profiler.stop');
-      fs.writeFileSync(profileTo, JSON.stringify(profile));
-      profiler.disconnect();
-      log(`grown: the window's CPU profile (main thread) in ${profileTo}`);
-    }
     const eventLoopDelayMs = { p50: round(loopDelay.percentile(50) / 1e6, 1), p95: round(loopDelay.percentile(95) / 1e6, 1), p99: round(loopDelay.percentile(99) / 1e6, 1), max: round(loopDelay.max / 1e6, 1) };
     const windowS = (performance.now() - cpuA.t) / 1000;
     const machineB = machineCpuSeconds();
+    const threads = busiestThreads(threadsA, threadCpuSeconds(), windowS);
     // Cores busy during the window: this process, the Temporal server, the whole machine and steal (bench/cpu.ts).
     const busy = {
       seconds: round(windowS, 1),
@@ -220,6 +214,13 @@ export async function benchGrown(opts: GrownOptions) {
       eventLoopDelayMs,
       threads,
     };
+    // Stopped after the window's figures are read: writing the profile is not the window's work.
+    if (profiler && profileTo) {
+      const { profile } = await profiler.post('Profiler.stop');
+      fs.writeFileSync(profileTo, JSON.stringify(profile));
+      profiler.disconnect();
+      log(`grown: the window's CPU profile (main thread) in ${profileTo}`);
+    }
     const loadAfter = os.loadavg()[0]!;
     const behind = await withoutFirstStep(loadCourses);
     const stuckPage = { ...summarize(pageMs), items: pageItems };
