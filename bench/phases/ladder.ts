@@ -315,6 +315,14 @@ export interface LadderSample {
   drainMs: number;
   /** Until both workers were idle before this step (the previous step's tail). */
   idleWaitMs: number;
+  /**
+   * Then until this process and the Temporal server were quiet (bench/cpu.ts waitQuiet): how long, and
+   * their cores busy in the last second (above a third of a core when it gave up at 30 s). Idle workers
+   * are not a quiet machine: after a step past the knee the server still works through its tail
+   * (transfer, timer and visibility tasks), and without this wait that tail fell into the next rate's window.
+   * null: the warm-up and the staff step's windows (the staff step waits for a quiet machine once, before its first window).
+   */
+  quietWait: { ms: number; coresBusy: number } | null;
   cpuSecondsPerCourse: Record<string, number | null>;
   /**
    * This process's main thread during the step (the API side, the activities, the driver): how late
@@ -424,7 +432,7 @@ export async function benchLadder(opts: LadderOptions) {
   const cpuNow = async () => ({ engineProcess: selfCpuSeconds(), temporalServer: treeCpuSeconds(devServerPid), database: await dbCpu() });
   const databaseWhere = infra.database === 'pglite' ? (infra.pgliteChildPid ? 'PGlite child process' : `in the engine process (PGlite ${infra.pgliteHost === 'thread' ? 'on a thread, as npm start' : 'on its event loop'})`) : 'PostgreSQL backends of the bench database (read from /proc; absent when the server is on another machine)';
 
-  const runStep = async (kind: LadderKind, rate: number, repeat: number, idleWaitMs: number, stepSeconds = seconds, probe: LadderSample['probe'] = 'ladder'): Promise<LadderSample> => {
+  const runStep = async (kind: LadderKind, rate: number, repeat: number, idleWaitMs: number, quietWait: LadderSample['quietWait'], stepSeconds = seconds, probe: LadderSample['probe'] = 'ladder'): Promise<LadderSample> => {
     const seconds = stepSeconds;
     const n = Math.round(rate * seconds);
     const scheduledOf = new Map<string, number>();
@@ -568,6 +576,7 @@ export async function benchLadder(opts: LadderOptions) {
       backlogAtEnd: scheduledOf.size + errors - done,
       drainMs: Math.max(0, drainedAt - windowEnd),
       idleWaitMs,
+      quietWait,
       cpuSecondsPerCourse: { engineProcess: per(engineProcess), temporalServer: per(temporalServer), database: database === null ? null : per(database), total: per(engineProcess + temporalServer + (database ?? 0)) },
       mainThread,
       loadAvg1m: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
@@ -670,7 +679,7 @@ export async function benchLadder(opts: LadderOptions) {
       const threadsA = threadCpuSeconds();
       const machineA = machineCpuSeconds();
       const tA = performance.now();
-      const enrollment = await runStep('engine', rate, -2, 0, windowSeconds);
+      const enrollment = await runStep('engine', rate, -2, 0, null, windowSeconds);
       stop = true;
       await driver;
       const windowS = (performance.now() - tA) / 1000;
@@ -763,14 +772,16 @@ export async function benchLadder(opts: LadderOptions) {
   const skipped: Array<{ kind: LadderKind; offeredPerS: number; repeat: number }> = [];
   const step = async (kind: LadderKind, rate: number, repeat: number, probe: LadderSample['probe']) => {
     const idleWaitMs = await waitIdleBoth(engine.worker, baselineWorker);
-    await sleep(500);
-    const s = await runStep(kind, rate, repeat, idleWaitMs, seconds, probe);
+    // Every rate's window starts on a quiet machine, as the staff step's does: a step past the knee leaves
+    // the server seconds of work after the workers are idle, and a bisection probe follows such steps.
+    const quietWait = await waitQuiet(() => selfCpuSeconds() + treeCpuSeconds(devServerPid));
+    const s = await runStep(kind, rate, repeat, idleWaitMs, quietWait, seconds, probe);
     samples.push(s);
     log(
       `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s${probe === 'bisection' ? ' (bisection)' : ''}: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
         (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
         (s.stages ? `, stages (median ms, random ${s.stages.random.n} | slowest ${s.stages.slowest.n}): started ${s.stages.random.startedMs}|${s.stages.slowest.startedMs} pickup ${s.stages.random.pickupMs}|${s.stages.slowest.pickupMs} committed ${s.stages.random.committedMs}|${s.stages.slowest.committedMs} task ${s.stages.random.taskMs}|${s.stages.slowest.taskMs} retried tasks ${s.stages.random.retriedTasks}|${s.stages.slowest.retriedTasks}` : '') +
-        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}, machine ${s.machine.busyCores ?? '?'} cores busy (steal ${s.machine.stealCores ?? '?'})${s.keptUp ? '' : ', did not keep up'}`,
+        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}, quiet after ${s.quietWait?.ms} ms (${s.quietWait?.coresBusy} cores), machine ${s.machine.busyCores ?? '?'} cores busy (steal ${s.machine.stealCores ?? '?'})${s.keptUp ? '' : ', did not keep up'}`,
     );
     return s;
   };
@@ -784,8 +795,8 @@ export async function benchLadder(opts: LadderOptions) {
   const t0 = Date.now();
   try {
     // Warm-up, not counted: both workers' bundles loaded, connections open, the first runs of each path.
-    await runStep('engine', 2, -1, 0, WARM_SECONDS);
-    await runStep('baseline', 2, -1, 0, WARM_SECONDS);
+    await runStep('engine', 2, -1, 0, null, WARM_SECONDS);
+    await runStep('baseline', 2, -1, 0, null, WARM_SECONDS);
     for (let repeat = firstRepeat; repeat < repeatsSoFar; repeat++) {
       // Once a kind has completed under half its offered rate at two rates (one rate past saturation
       // shows whether its throughput holds there), its higher rates are skipped in this repeat: they only add backlog.
