@@ -74,10 +74,12 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   /**
    * Back-pressure: enrollment answers 503 (Retry-After) while this many newly enrolled courses still wait
-   * for their first step (src/client/admission.ts); 0 = never. About two seconds of work at a 2-core
-   * machine's knee of about 24/s (docs/performance.md); raise it with more workers.
+   * for their first step (src/client/admission.ts); 0 = never. A few seconds of work at a 2-core
+   * machine's knee (about 4.5 s at 44/s, 2026-12-05): a count far under that refuses in the ordinary
+   * jitter of a worker that keeps up (50 refused 15 of 2,640 enrollments at 44/s with the first step's
+   * p95 at 748 ms; docs/performance.md, "Every rate on a quiet machine"); raise it with more workers.
    */
-  ENROLLMENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(50),
+  ENROLLMENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(200),
   EMBEDDED_PG_PORT: port.default(5433),
 
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
