@@ -77,7 +77,8 @@ const schema = z.object({
    * for their first step (src/client/admission.ts); 0 = never. A few seconds of work at a 2-core
    * machine's knee (about 4.5 s at 44/s, 2026-12-05): a count far under that refuses in the ordinary
    * jitter of a worker that keeps up (50 refused 15 of 2,640 enrollments at 44/s with the first step's
-   * p95 at 748 ms; docs/performance.md, "Every rate on a quiet machine"); raise it with more workers.
+   * p95 at 748 ms). Past the knee a deeper queue holds less: 0.85 of the peak with 200 against 0.93 with
+   * 50, one run each (docs/performance.md, "Every rate on a quiet machine"); raise it with more workers.
    */
   ENROLLMENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(200),
   EMBEDDED_PG_PORT: port.default(5433),

@@ -317,9 +317,9 @@ export interface LadderSample {
   idleWaitMs: number;
   /**
    * Then until this process and the Temporal server were quiet (bench/cpu.ts waitQuiet): how long, and
-   * their cores busy in the last second (above a third of a core when it gave up at 30 s). Idle workers
-   * are not a quiet machine: after a step past the knee the server still works through its tail
-   * (transfer, timer and visibility tasks), and without this wait that tail fell into the next rate's window.
+   * their cores busy in the last second (above a third of a core when it gave up at 30 s). A guard that
+   * every rate starts as the staff step's window does: idle workers are not a quiet server. In the runs of
+   * 2026-12-06 every wait was 3.0 s at under 0.1 cores (no tail found; docs/performance.md).
    * null: the warm-up and the staff step's windows (the staff step waits for a quiet machine once, before its first window).
    */
   quietWait: { ms: number; coresBusy: number } | null;
@@ -772,8 +772,7 @@ export async function benchLadder(opts: LadderOptions) {
   const skipped: Array<{ kind: LadderKind; offeredPerS: number; repeat: number }> = [];
   const step = async (kind: LadderKind, rate: number, repeat: number, probe: LadderSample['probe']) => {
     const idleWaitMs = await waitIdleBoth(engine.worker, baselineWorker);
-    // Every rate's window starts on a quiet machine, as the staff step's does: a step past the knee leaves
-    // the server seconds of work after the workers are idle, and a bisection probe follows such steps.
+    // Every rate's window starts on a quiet machine, as the staff step's does (bisection probes follow steps past the knee).
     const quietWait = await waitQuiet(() => selfCpuSeconds() + treeCpuSeconds(devServerPid));
     const s = await runStep(kind, rate, repeat, idleWaitMs, quietWait, seconds, probe);
     samples.push(s);
