@@ -17,6 +17,7 @@ import * as m0015 from './0015_fhir_export_jobs';
 import * as m0016 from './0016_rems_form_late_at_due';
 import * as m0017 from './0017_enrollment_admission';
 import * as m0018 from './0018_webhook_sequence_by_occurrence';
+import * as m0019 from './0019_webhook_course_ended_last';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0016_rems_form_late_at_due': m0016,
   '0017_enrollment_admission': m0017,
   '0018_webhook_sequence_by_occurrence': m0018,
+  '0019_webhook_course_ended_last': m0019,
 };
