@@ -1,7 +1,8 @@
 // Worker memory per 1,000 open courses: the process's RSS and V8 heap after a full GC, before and after
-// N more courses are started and have each run their first workflow task (so each sits in the worker's
-// workflow cache, waiting on its first step). The process also holds the API and the client, which do
-// not grow with open courses; the delta is the worker's.
+// each batch of courses is started and has run its first workflow task (so each sits in the worker's
+// workflow cache, waiting on its first step); batches follow one another in the same process and the
+// figure is the larger batch's (the first carries what the worker grows once). The process also holds
+// the API and the client, which do not grow with open courses; the delta is the worker's.
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { sql } from 'kysely';
