@@ -10,7 +10,8 @@
 //       writes the steps and the courses row in one transaction; src/activities/projections.ts),
 //       polled every 50 ms, and
 //   (b) its screening invitation accepted by the SMTP sink: the outbox row's Message-ID, as the sink
-//       in this process recorded it (chaos/sink.ts; the worker sends over SMTP as `npm run worker` does).
+//       recorded it (chaos/sink.ts in a process of its own, as a clinic's relay is: bench/smtp-sink-process.ts;
+//       the worker sends over SMTP as `npm run worker` does).
 // The course worker is the one `npm start` runs: `workerSlots`, the SDK's default workflow cache, the
 // payload codec, mail over SMTP.
 //
@@ -30,7 +31,7 @@ import { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { sql } from 'kysely';
-import { ChaosSmtpSink } from '../../chaos/sink';
+import { SinkProcess } from '../smtp-sink-process';
 import { EnrollmentAdmission, EnrollmentBusyError } from '../../src/client/admission';
 import { enrollClient } from '../../src/client/courses';
 import { connectTemporal, requestsEagerStart } from '../../src/client/temporal';
@@ -323,6 +324,7 @@ export interface LadderSample {
    * null: the warm-up and the staff step's windows (the staff step waits for a quiet machine once, before its first window).
    */
   quietWait: { ms: number; coresBusy: number } | null;
+  /** engineProcess, temporalServer, database, their total; and for the engine `smtpSink`: the sink's process, standing for a clinic's relay (not in the total). */
   cpuSecondsPerCourse: Record<string, number | null>;
   /**
    * This process's main thread during the step (the API side, the activities, the driver): how late
@@ -358,9 +360,9 @@ export async function benchLadder(opts: LadderOptions) {
   // The baseline's table, in the engine's database.
   await sql`create table if not exists bench_one_row (id text primary key, written_at timestamptz not null default now())`.execute(db);
 
-  // Mail: an SMTP sink in this process that records what it accepts, as the cluster's (scripts/cluster).
-  const sink = new ChaosSmtpSink(await freePort());
-  await sink.start();
+  // Mail: an SMTP sink that records what it accepts, in a process of its own (a relay is never on the
+  // engine's event loop); its CPU is reported beside the engine's, not in it.
+  const sink = await SinkProcess.start(await freePort());
   const mailer = createSmtpMailer({ url: sink.url, from: config.MAIL_FROM });
   const engineQueue = `kap-bench-ladder-${runId}`;
   const engineConfig: Config = { ...config, TEMPORAL_TASK_QUEUE: engineQueue };
@@ -429,7 +431,7 @@ export async function benchLadder(opts: LadderOptions) {
     const pids = rows.map((r) => Number(r.pid)).filter(procVisible);
     return pids.length ? pidsCpuSeconds(pids) : null;
   };
-  const cpuNow = async () => ({ engineProcess: selfCpuSeconds(), temporalServer: treeCpuSeconds(devServerPid), database: await dbCpu() });
+  const cpuNow = async () => ({ engineProcess: selfCpuSeconds(), temporalServer: treeCpuSeconds(devServerPid), database: await dbCpu(), smtpSink: treeCpuSeconds(sink.pid) });
   const databaseWhere = infra.database === 'pglite' ? (infra.pgliteChildPid ? 'PGlite child process' : `in the engine process (PGlite ${infra.pgliteHost === 'thread' ? 'on a thread, as npm start' : 'on its event loop'})`) : 'PostgreSQL backends of the bench database (read from /proc; absent when the server is on another machine)';
 
   const runStep = async (kind: LadderKind, rate: number, repeat: number, idleWaitMs: number, quietWait: LadderSample['quietWait'], stepSeconds = seconds, probe: LadderSample['probe'] = 'ladder'): Promise<LadderSample> => {
@@ -509,7 +511,7 @@ export async function benchLadder(opts: LadderOptions) {
       const ids = [...doneAt.keys()].filter((k) => !invitationAt.has(k));
       if (!ids.length) return;
       const { rows } = await sql<{ course_id: string; message_id: string }>`select course_id, message_id from email_outbox where course_id = any(${ids}) and template like '%invitation%'`.execute(db);
-      const accepted = new Map(sink.received.map((r) => [r.messageId, r.at]));
+      const accepted = new Map((await sink.received()).map((r) => [r.messageId, r.at]));
       for (const r of rows) {
         const at = accepted.get(r.message_id);
         if (at !== undefined && (!invitationAt.has(r.course_id) || at < invitationAt.get(r.course_id)!)) invitationAt.set(r.course_id, at);
@@ -556,6 +558,7 @@ export async function benchLadder(opts: LadderOptions) {
     }
     const engineProcess = cpu1.engineProcess - cpu0.engineProcess;
     const temporalServer = cpu1.temporalServer - cpu0.temporalServer;
+    const smtpSink = cpu1.smtpSink - cpu0.smtpSink;
     const p95 = percentile(first, 95);
     const sample: LadderSample = {
       kind,
@@ -577,7 +580,7 @@ export async function benchLadder(opts: LadderOptions) {
       drainMs: Math.max(0, drainedAt - windowEnd),
       idleWaitMs,
       quietWait,
-      cpuSecondsPerCourse: { engineProcess: per(engineProcess), temporalServer: per(temporalServer), database: database === null ? null : per(database), total: per(engineProcess + temporalServer + (database ?? 0)) },
+      cpuSecondsPerCourse: { engineProcess: per(engineProcess), temporalServer: per(temporalServer), database: database === null ? null : per(database), total: per(engineProcess + temporalServer + (database ?? 0)), ...(kind === 'engine' ? { smtpSink: per(smtpSink) } : {}) },
       mainThread,
       loadAvg1m: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
       machine,
@@ -780,7 +783,7 @@ export async function benchLadder(opts: LadderOptions) {
       `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s${probe === 'bisection' ? ' (bisection)' : ''}: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
         (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
         (s.stages ? `, stages (median ms, random ${s.stages.random.n} | slowest ${s.stages.slowest.n}): started ${s.stages.random.startedMs}|${s.stages.slowest.startedMs} pickup ${s.stages.random.pickupMs}|${s.stages.slowest.pickupMs} committed ${s.stages.random.committedMs}|${s.stages.slowest.committedMs} task ${s.stages.random.taskMs}|${s.stages.slowest.taskMs} retried tasks ${s.stages.random.retriedTasks}|${s.stages.slowest.retriedTasks}` : '') +
-        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}, quiet after ${s.quietWait?.ms} ms (${s.quietWait?.coresBusy} cores), machine ${s.machine.busyCores ?? '?'} cores busy (steal ${s.machine.stealCores ?? '?'})${s.keptUp ? '' : ', did not keep up'}`,
+        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}${s.cpuSecondsPerCourse.smtpSink != null ? ` (+ SMTP sink ${s.cpuSecondsPerCourse.smtpSink})` : ''}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}, quiet after ${s.quietWait?.ms} ms (${s.quietWait?.coresBusy} cores), machine ${s.machine.busyCores ?? '?'} cores busy (steal ${s.machine.stealCores ?? '?'})${s.keptUp ? '' : ', did not keep up'}`,
     );
     return s;
   };
@@ -883,7 +886,7 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
           ...(kind === 'engine' ? { invitationP50Ms: med((s) => s.invitationMs?.p50), invitationP95Ms: med((s) => s.invitationMs?.p95), invitationP99Ms: med((s) => s.invitationMs?.p99) } : {}),
           backlogAtEnd: med((s) => s.backlogAtEnd),
           refused: med((s) => s.refused),
-          cpuSecondsPerCourse: Object.fromEntries(['engineProcess', 'temporalServer', 'database', 'total'].map((k) => [k, med((s) => s.cpuSecondsPerCourse[k])])),
+          cpuSecondsPerCourse: Object.fromEntries([...['engineProcess', 'temporalServer', 'database', 'total'], ...(kind === 'engine' ? ['smtpSink'] : [])].map((k) => [k, med((s) => s.cpuSecondsPerCourse[k])])),
           mainThread: { loopDelayP99Ms: med((s) => s.mainThread?.loopDelayP99Ms), loopDelayMaxMs: med((s) => s.mainThread?.loopDelayMaxMs), gcPauseMs: med((s) => s.mainThread?.gcPauseMs), gcMajor: med((s) => s.mainThread?.gcMajor) },
           loadAvg1m: spread(ss.map((s) => s.loadAvg1m.before)),
         };
