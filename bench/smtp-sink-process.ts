@@ -15,7 +15,7 @@ type Reply = { id: number; rows: Received[] } | { ready: string } | { failed: st
 export class SinkProcess {
   private readonly rows: Received[] = [];
   private nextId = 1;
-  private readonly waiting = new Map<number, (rows: Received[]) => void>();
+  private readonly waiting = new Map<number, { resolve: (rows: Received[]) => void; reject: (err: Error) => void }>();
 
   private constructor(
     private readonly child: ChildProcess,
@@ -23,9 +23,14 @@ export class SinkProcess {
   ) {
     child.on('message', (m: Reply) => {
       if ('id' in m) {
-        this.waiting.get(m.id)?.(m.rows);
+        this.waiting.get(m.id)?.resolve(m.rows);
         this.waiting.delete(m.id);
       }
+    });
+    // A sink that died answers nothing more: whoever waits on it hears so instead of waiting forever.
+    child.on('exit', (code, signal) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`bench: the SMTP sink process exited (${code ?? signal})`));
+      this.waiting.clear();
     });
   }
 
@@ -49,11 +54,20 @@ export class SinkProcess {
     return new SinkProcess(child, url);
   }
 
-  /** Every message the sink accepted so far (Message-ID, when, size), in order. */
-  async received(): Promise<readonly Received[]> {
+  private reading: Promise<readonly Received[]> | null = null;
+
+  /** Every message the sink accepted so far (Message-ID, when, size), in order (one read at a time: calls meanwhile share it). */
+  received(): Promise<readonly Received[]> {
+    this.reading ??= this.readMore().finally(() => {
+      this.reading = null;
+    });
+    return this.reading;
+  }
+
+  private async readMore(): Promise<readonly Received[]> {
     const id = this.nextId++;
     const more = await new Promise<Received[]>((resolve, reject) => {
-      this.waiting.set(id, resolve);
+      this.waiting.set(id, { resolve, reject });
       this.child.send({ id, from: this.rows.length } satisfies Request, (err) => {
         if (err) {
           this.waiting.delete(id);
