@@ -74,13 +74,16 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   /**
    * Back-pressure: enrollment answers 503 (Retry-After) while this many newly enrolled courses still wait
-   * for their first step (src/client/admission.ts); 0 = never. A few seconds of work at a 2-core
-   * machine's knee (about 4.5 s at 44/s, 2026-12-05): a count far under that refuses in the ordinary
-   * jitter of a worker that keeps up (50 refused 15 of 2,640 enrollments at 44/s with the first step's
-   * p95 at 748 ms). Past the knee a deeper queue holds less: 0.85 of the peak with 200 against 0.93 with
-   * 50, one run each (docs/performance.md, "Every rate on a quiet machine"); raise it with more workers.
+   * for their first step (src/client/admission.ts); 0 = never. About a second of work at a 2-core
+   * machine's knee (40-44/s). A shallow queue is what keeps throughput at the knee past it: with a queue
+   * the co-located worker has no free slot when a start arrives, the start is not eager, and each course
+   * costs a fifth to a third more CPU. Full runs from fresh clones, 2026-12-04 to 06: past the knee held
+   * (at least 0.9 of the peak) in 10 of 12 runs with 50 and 1 of 3 with 200 (0.85, 0.86), and the first
+   * step's p95 past the knee was 2.5-4.8 s with 50 against 10-15 s with 200. The price: at the knee's
+   * ordinary jitter 50 can refuse a few (15 of 2,640 at 44/s once, p95 748 ms), each with Retry-After
+   * (docs/performance.md, "The backlog limit back to 50"). Raise it with more workers.
    */
-  ENROLLMENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  ENROLLMENT_BACKLOG_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(50),
   EMBEDDED_PG_PORT: port.default(5433),
 
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),

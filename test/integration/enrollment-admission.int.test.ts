@@ -124,5 +124,5 @@ test('ENROLLMENT_BACKLOG_LIMIT=0 never refuses, and the config refuses a negativ
   expect(admission.refusals).toBe(0);
   const { loadConfig } = await import('../../src/config');
   expect(() => loadConfig({ ...process.env, NODE_ENV: 'test', ENROLLMENT_BACKLOG_LIMIT: '-1' })).toThrow(/ENROLLMENT_BACKLOG_LIMIT/);
-  expect(loadConfig({ NODE_ENV: 'test' }).ENROLLMENT_BACKLOG_LIMIT).toBe(200);
+  expect(loadConfig({ NODE_ENV: 'test' }).ENROLLMENT_BACKLOG_LIMIT).toBe(50);
 });
