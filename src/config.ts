@@ -79,7 +79,7 @@ const schema = z.object({
    * the co-located worker has no free slot when a start arrives, the start is not eager, and each course
    * costs a fifth to a third more CPU. Full runs from fresh clones, 2026-12-04 to 06: past the knee held
    * (at least 0.9 of the peak) in 10 of 12 runs with 50 and 1 of 3 with 200 (0.85, 0.86), and the first
-   * step's p95 past the knee was 2.5-4.8 s with 50 against 10-15 s with 200. The price: at the knee's
+   * step's p95 past the knee was 2.4-4.8 s with 50 against 10-15 s with 200. The price: at the knee's
    * ordinary jitter 50 can refuse a few (15 of 2,640 at 44/s once, p95 748 ms), each with Retry-After
    * (docs/performance.md, "The backlog limit back to 50"). Raise it with more workers.
    */
