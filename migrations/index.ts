@@ -18,6 +18,7 @@ import * as m0016 from './0016_rems_form_late_at_due';
 import * as m0017 from './0017_enrollment_admission';
 import * as m0018 from './0018_webhook_sequence_by_occurrence';
 import * as m0019 from './0019_webhook_course_ended_last';
+import * as m0020 from './0020_email_outbox_by_template';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0017_enrollment_admission': m0017,
   '0018_webhook_sequence_by_occurrence': m0018,
   '0019_webhook_course_ended_last': m0019,
+  '0020_email_outbox_by_template': m0020,
 };

@@ -176,7 +176,8 @@ async function failedEscalationCounts(db: Db, courseIds: string[]): Promise<Map<
     .select(['course_id', sql<string>`data->>'stepKey'`.as('step_key'), (eb) => eb.fn.countAll<string>().as('n')])
     .where('template', '=', 'step-escalation')
     .where('status', 'in', ['failed', 'blocked', 'uncertain'])
-    .where('course_id', 'in', [...new Set(courseIds)])
+    // One array parameter, not one per course: the statement's text (and its prepared plan) is the same whatever the count.
+    .where(sql<boolean>`course_id = any(${[...new Set(courseIds)]})`)
     .groupBy(['course_id', sql`data->>'stepKey'`])
     .execute();
   return new Map(rows.map((r) => [`${r.course_id}/${r.step_key}`, Number(r.n)]));

@@ -5,7 +5,10 @@
 // process), so the rows never reach the other tests.
 import { sql } from 'kysely';
 import { seedDashboardData } from '../../bench/seed';
+import { NOBODY_IN_ROLE } from '../../src/activities/notify';
+import { undeliveredSafetyAlerts } from '../../src/api/alert-problems';
 import { clientListPage } from '../../src/api/client-list';
+import { failedEscalations } from '../../src/api/stuck';
 import { worklistCounts, worklistPage, type WorklistQuery } from '../../src/api/worklist';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -150,4 +153,37 @@ test('the client list: a page in natural name order walks its index, with counts
   expect(one.counts.total).toBe(5000);
   expect(one.counts.open).toBe(1250);
   expect(one.counts.never).toBe(0);
+});
+
+test("the stuck board's outbox reads (safety alerts that reached nobody, escalations that failed) walk the template index, not every email ever sent", async () => {
+  // A clinic's history: two sent emails per course (60,000 invitations and reminders), and among them a
+  // safety alert that failed, one that went to the admins because nobody held the role, one delivered,
+  // and an escalation that failed.
+  await sql`insert into email_outbox (key, template, course_id, clinic_id, recipient_kind, message_id, status, attempts, sent_at, created_at)
+    select 'plan-' || c.id || '-' || t, t, c.id, c.clinic_id, 'client', 'plan-' || c.id || '-' || t || '@x', 'sent', 1, now(), now() - interval '1 hour'
+    from (select * from courses order by id limit 30000) c, unnest(array['assessment-invitation', 'assessment-reminder']) t`.execute(db);
+  const course = await db.selectFrom('courses').select(['id', 'clinic_id']).where('ended_at', 'is', null).orderBy('id').executeTakeFirstOrThrow();
+  const row = (key: string, template: string, status: string, lastError: string | null) =>
+    sql`insert into email_outbox (key, template, course_id, clinic_id, recipient_kind, recipient_ref, message_id, status, attempts, last_error, data, created_at)
+      values (${key}, ${template}, ${course.id}, ${course.clinic_id}, 'role', 'prescriber', ${`${key}@x`}, ${status}, 1, ${lastError}, ${JSON.stringify({ stepKey: 'screening' })}::jsonb, now() - interval '2 hours')`.execute(db);
+  await row('plan-alert-failed', 'safety-alert', 'failed', 'SMTP 550 mailbox unavailable');
+  await row('plan-alert-nobody', 'safety-alert', 'sent', `${NOBODY_IN_ROLE} prescriber`);
+  await row('plan-alert-sent', 'safety-alert', 'sent', null);
+  await row('plan-escalation-failed', 'step-escalation', 'failed', 'SMTP 550 mailbox unavailable');
+  await sql`analyze email_outbox`.execute(db);
+
+  const alerts = await undeliveredSafetyAlerts(db, {});
+  expect(alerts.map((a) => a.courseId)).toEqual([course.id, course.id]);
+  const escalations = await failedEscalations(db, {});
+  expect(escalations.map((e) => e.courseId)).toEqual([course.id]);
+  // The alerts' conditions include every sent email: only the template narrows them.
+  const alertPlan = await planOf(() => undeliveredSafetyAlerts(db, {}), (q) => q.includes('email_outbox'));
+  expect(alertPlan.plan).toContain('email_outbox_template_idx');
+  expect(alertPlan.plan).not.toContain('Seq Scan on email_outbox');
+  expect(alertPlan.ms).toBeLessThan(LIMIT_MS.page);
+  // Failed escalations: the template or the status index (failures are few), never a scan of the outbox.
+  const escalationPlan = await planOf(() => failedEscalations(db, {}), (q) => q.includes('email_outbox'));
+  expect(escalationPlan.plan).toMatch(/email_outbox_(template|status)_idx/);
+  expect(escalationPlan.plan).not.toContain('Seq Scan on email_outbox');
+  expect(escalationPlan.ms).toBeLessThan(LIMIT_MS.page);
 });
