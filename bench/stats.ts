@@ -49,3 +49,26 @@ export async function waitIdle(worker: { getStatus(): { numInFlightWorkflowActiv
   }
   return Date.now() - t0;
 }
+
+/**
+ * The SDK runtime's counters (families ending in `_total`, and histograms' `_count`), each summed over
+ * its labels, from one Prometheus text; and what moved between two such readings. Diagnosis only: which
+ * worker work (workflow tasks, sticky-cache misses and their replays, polls) a window cost.
+ */
+export function counterSums(samples: Array<{ name: string; value: number }>): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const s of samples) {
+    if (!s.name.endsWith('_total') && !s.name.endsWith('_count')) continue;
+    sums.set(s.name, (sums.get(s.name) ?? 0) + s.value);
+  }
+  return sums;
+}
+
+export function counterDeltas(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, v] of [...after].sort(([a], [b]) => a.localeCompare(b))) {
+    const d = v - (before.get(name) ?? 0);
+    if (d !== 0) out[name] = round(d, 3);
+  }
+  return out;
+}

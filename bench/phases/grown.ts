@@ -24,7 +24,9 @@ import type { Config } from '../../src/config';
 import type { Db } from '../../src/db/connect';
 import { startBenchWorker, tokenFor } from '../context';
 import { busiestThreads, machineCpuSeconds, selfCpuSeconds, threadCpuSeconds, waitQuiet } from '../cpu';
-import { percentile, round, sleep, summarize, waitIdle } from '../stats';
+import { parseExposition } from '../../src/metrics/exposition';
+import { fetchSdkMetrics } from '../../src/metrics/sdk';
+import { counterDeltas, counterSums, percentile, round, sleep, summarize, waitIdle } from '../stats';
 import { seedClients } from './starts';
 
 export interface GrownOptions {
@@ -167,6 +169,13 @@ export async function benchGrown(opts: GrownOptions) {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
+    // The worker's own counters for the window (workflow tasks, sticky-cache hits and misses, replays):
+    // the SDK runtime's Prometheus text when this process serves it (bench/run.ts binds it), else none.
+    const sdkCounters = async () => {
+      const text = await fetchSdkMetrics();
+      return text === null ? null : counterSums(parseExposition(text).samples);
+    };
+    const sdkA = await sdkCounters();
     const threadsA = threadCpuSeconds();
     const cpuA = { self: selfCpuSeconds(), server: serverCpu(), machine: machineCpuSeconds(), t: performance.now() };
     const loadCourses: string[] = [];
@@ -202,6 +211,7 @@ export async function benchGrown(opts: GrownOptions) {
     loopDelay.disable();
     const eventLoopDelayMs = { p50: round(loopDelay.percentile(50) / 1e6, 1), p95: round(loopDelay.percentile(95) / 1e6, 1), p99: round(loopDelay.percentile(99) / 1e6, 1), max: round(loopDelay.max / 1e6, 1) };
     const windowS = (performance.now() - cpuA.t) / 1000;
+    const sdkB = await sdkCounters();
     const machineB = machineCpuSeconds();
     const threads = busiestThreads(threadsA, threadCpuSeconds(), windowS);
     // Cores busy during the window: this process, the Temporal server, the whole machine and steal (bench/cpu.ts).
@@ -288,7 +298,7 @@ export async function benchGrown(opts: GrownOptions) {
       concurrency,
       cacheWorkflows,
       agedSteps: Number(aged.numAffectedRows ?? 0),
-      load: { offeredPerS: opts.loadRate, seconds: opts.loadSeconds, enrolled: loadCourses.length, errors: loadErrors, withoutFirstStepAtEnd: behind, loadAvg1m: [round(loadBefore, 2), round(loadAfter, 2)], settle, busy },
+      load: { offeredPerS: opts.loadRate, seconds: opts.loadSeconds, enrolled: loadCourses.length, errors: loadErrors, withoutFirstStepAtEnd: behind, loadAvg1m: [round(loadBefore, 2), round(loadAfter, 2)], settle, busy, sdkCounters: sdkA && sdkB ? counterDeltas(sdkA, sdkB) : null },
       stuckPage: { p50Ms: stuckPage.p50, p95Ms: stuckPage.p95, maxMs: stuckPage.max, n: stuckPage.n, items: stuckPage.items },
       stuckJson: { p50Ms: stuckJson.p50, p95Ms: stuckJson.p95, maxMs: stuckJson.max, n: stuckJson.n, items: stuckJson.items },
       recovery,
