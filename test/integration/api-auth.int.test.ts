@@ -97,6 +97,27 @@ test('a clinic-scoped token sees only its clinic: another clinic is not found, n
   expect(client.status).toBe(403);
 });
 
+test("the dashboard's clinic lists (filters, forms) name only the clinics in scope, page by page", async () => {
+  // A coordinator of two clinics (so the pages show their clinic filters) and a third clinic outside.
+  const [a, b, c] = [`clin-a-${uid()}`, `clin-b-${uid()}`, `clin-c-${uid()}`];
+  const name = (id: string) => `Clinic named ${id}`;
+  for (const id of [a, b, c]) expect((await call('POST', '/api/clinics', { token: tokens.admin, body: { id, name: name(id) } })).status).toBe(201);
+  const staffId = `staff-two-clinics-${uid()}`;
+  await stack.db.insertInto('staff').values({ id: staffId, email: `${staffId}@example.org`, display_name: 'Two Clinics', role: 'coordinator', password_hash: null }).execute();
+  await stack.db.insertInto('staff_clinics').values([{ staff_id: staffId, clinic_id: a }, { staff_id: staffId, clinic_id: c }]).execute();
+  const { token: scoped } = await createApiToken(stack.db, { role: 'coordinator', clinicId: null, staffId, label: 'two clinics' });
+  expect((await call('GET', '/api/me', { token: scoped })).body.clinics).toEqual(expect.arrayContaining([a, c]));
+  for (const url of ['/', '/assessments', '/clients', '/outcomes', '/courses', '/outbox', '/account']) {
+    const mine = await call('GET', url, { token: scoped });
+    expect([url, mine.status]).toEqual([url, 200]);
+    expect([url, mine.text.includes(name(a)), mine.text.includes(name(c)), mine.text.includes(name(b))]).toEqual([url, true, true, false]);
+  }
+  for (const url of ['/', '/assessments', '/clients', '/outcomes', '/courses', '/outbox']) {
+    const every = await call('GET', url, { token: tokens.admin });
+    expect([url, every.text.includes(name(a)), every.text.includes(name(b))]).toEqual([url, true, true]);
+  }
+});
+
 test('security headers on every response', async () => {
   const res = await call('GET', '/health');
   expect(res.headers['content-security-policy']).toContain("default-src 'self'");

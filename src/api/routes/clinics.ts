@@ -2,9 +2,10 @@ import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { auditClinicCreated, auditClinicUpdated } from '../../auth/accounts';
-import { assertAllClinics, assertRecordInScope, clinicFilter } from '../../auth/roles';
+import { assertAllClinics, assertRecordInScope } from '../../auth/roles';
 import type { Clinic } from '../../db/schema';
 import { notFound } from '../../errors';
+import { clinicsInScopeQuery } from '../clinics-in-scope';
 import type { ApiDeps } from '../context';
 import { apiRoute } from '../route';
 import { ClinicId, IdParams } from '../schemas';
@@ -69,10 +70,7 @@ export function clinicRoutes(app: FastifyInstance, { db }: ApiDeps): void {
   });
 
   apiRoute(app, { method: 'GET', url: '/api/clinics', tag: 'organisation', summary: 'Clinics in your scope', response: z.object({ clinics: z.array(ClinicView) }) }, async ({ principal }) => {
-    const ids = clinicFilter(principal);
-    let q = db.selectFrom('clinics').selectAll().orderBy('name');
-    if (ids) q = ids.length ? q.where('id', 'in', ids) : q.where(({ lit }) => lit(false));
-    return { clinics: (await q.execute()).map(clinicView) };
+    return { clinics: (await clinicsInScopeQuery(db, principal).selectAll().execute()).map(clinicView) };
   });
 
   apiRoute(

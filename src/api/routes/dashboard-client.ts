@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CourseAction } from '../../auth/role-matrix';
-import { assertRecordInScope, clinicFilter, type Principal } from '../../auth/roles';
+import { assertRecordInScope, type Principal } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
 import { MAINTENANCE_PHASE_ID, planCourse, plannedStepName, type Protocol } from '../../domain';
 import { ACTIONS, ACTION_NAMES, type ActionSpec } from '../../domain/actions/catalogue';
@@ -14,6 +14,7 @@ import { ACTIONS_FOR_KIND, actionForm, courseActions, formToBody, problemAnchor,
 import { performAction } from '../actions';
 import { principalOf } from '../auth';
 import { pathwayDiagram, scoreChart } from '../charts';
+import { clinicsInScope } from '../clinics-in-scope';
 import type { AppDeps } from '../context';
 import { errorSummary, fieldError, fieldsErrorSummary, invalidAttrs, newClientForm, problemsFor, refusal, submissionOf, valueOf, zoneOrUtc, type FormState } from '../form-state';
 import { csrfField, fmtTime, html, page, raw, type SafeHtml } from '../html';
@@ -60,13 +61,6 @@ const safePath = (url: string) =>
   });
 /** Redirect-after-POST on success, with the message as a flash. */
 const ok = (url: string, text: string) => `${safePath(url)}${url.includes('?') ? '&' : '?'}ok=${encodeURIComponent(text.length > FLASH_MAX ? `${text.slice(0, FLASH_MAX - 1)}…` : text)}`;
-
-async function clinicsFor(deps: AppDeps, p: Principal) {
-  const ids = clinicFilter(p);
-  let q = deps.db.selectFrom('clinics').select(['id', 'name']).orderBy('name');
-  if (ids) q = ids.length ? q.where('id', 'in', ids) : q.where(({ lit }) => lit(false));
-  return q.execute();
-}
 
 /** The clinic's time zone (UTC when unset or unknown). */
 async function clinicZone(deps: AppDeps, clinicId: string): Promise<string> {
@@ -259,7 +253,7 @@ ${holdsHtml}
     } catch (err) {
       const state = refusal('new-client', req.body, err);
       if (!state) throw err;
-      const clinics = await clinicsFor(deps, p);
+      const clinics = await clinicsInScope(deps.db, p);
       return send(reply, page({ title: 'New client', principal: p, active: '/clients', footer }, html`${newClientForm(p, clinics, state)}<p><a href="/clients">All clients</a></p>`), state.status);
     }
   });

@@ -4,10 +4,11 @@
 // subscription whose deliveries were given up on. Scope: the viewer's clinics (src/auth/scope.ts).
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { clinicFilter, type Principal } from '../../auth/roles';
+import { clinicFilter } from '../../auth/roles';
 import { AppError } from '../../errors';
 import { redeliverWebhooks } from '../../webhooks/redeliver';
 import { principalOf } from '../auth';
+import { clinicsInScope } from '../clinics-in-scope';
 import type { AppDeps } from '../context';
 import { csrfField, html, page, type SafeHtml } from '../html';
 import { OUTBOX_STATUSES, outboxPage } from './outbox';
@@ -55,13 +56,6 @@ const OutboxFilters = z.object({
   page: z.coerce.number().int().min(1).max(100_000).optional().catch(1),
 });
 
-async function clinicsFor(deps: AppDeps, p: Principal) {
-  const ids = clinicFilter(p);
-  let q = deps.db.selectFrom('clinics').select(['id', 'name']).orderBy('name');
-  if (ids) q = ids.length ? q.where('id', 'in', ids) : q.where(({ lit }) => lit(false));
-  return q.execute();
-}
-
 export function dashboardOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { db, config } = deps;
 
@@ -70,7 +64,7 @@ export function dashboardOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
     const parsed = OutboxFilters.safeParse(req.query);
     const f = parsed.success ? parsed.data : { page: 1 as number | undefined };
     const pageNo = f.page ?? 1;
-    const clinics = await clinicsFor(deps, p);
+    const clinics = await clinicsInScope(deps.db, p);
     const known = !('clinicId' in f) || !f.clinicId || clinics.some((c) => c.id === f.clinicId);
     const filters = { clinicId: known && 'clinicId' in f ? f.clinicId : undefined, status: 'status' in f ? f.status : undefined, template: 'template' in f ? f.template : undefined };
     const result = known

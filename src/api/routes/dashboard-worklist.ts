@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { clinicFilter, type Principal } from '../../auth/roles';
 import { listProtocols } from '../../domain';
 import { principalOf } from '../auth';
+import { clinicsInScope } from '../clinics-in-scope';
 import type { AppDeps } from '../context';
 import { ClientListQuery, clientListPage, CLIENT_SORT_LABELS, CLIENT_SORTS, COURSE_STATES, type CourseState } from '../client-list';
 import { csrfField, html, page, raw, type SafeHtml } from '../html';
@@ -47,13 +48,6 @@ export function pager(opts: { path: string; current: Record<string, string | und
 <p>${n > 1 ? html`<a rel="prev" href="${pageLink(opts.path, opts.current, { page: n - 1 })}">Previous page</a>` : ''}${n > 1 && opts.hasMore ? ' · ' : ''}${opts.hasMore ? html`<a rel="next" href="${pageLink(opts.path, opts.current, { page: n + 1 })}">Next page</a>` : ''}${n > 2 ? html` · <a href="${pageLink(opts.path, opts.current, {})}">First page</a>` : ''}</p></nav>`;
 }
 
-export async function clinicsInScope(deps: AppDeps, p: Principal) {
-  const ids = clinicFilter(p);
-  let q = deps.db.selectFrom('clinics').select(['id', 'name']).orderBy('name');
-  if (ids) q = ids.length ? q.where('id', 'in', ids) : q.where(({ lit }) => lit(false));
-  return q.execute();
-}
-
 const PageQuery = WorklistFilters.extend({ clinicId: z.string().min(1).max(100).optional() }).strict();
 
 const STEP_KIND_LABELS: Record<string, string> = {
@@ -82,7 +76,7 @@ export function worklistRoutes(app: FastifyInstance, deps: AppDeps): void {
     const now = new Date();
     const sort: WorklistSort = f.sort ?? 'due';
     const wq = { ...f, sort, clinics: clinicFilter(p, f.clinicId), open: true, limit: PAGE_SIZE };
-    const [clinics, result, counts] = await Promise.all([clinicsInScope(deps, p), worklistPage(db, wq, now), worklistCounts(db, wq, now)]);
+    const [clinics, result, counts] = await Promise.all([clinicsInScope(deps.db, p), worklistPage(db, wq, now), worklistCounts(db, wq, now)]);
     const protocols = new Map(listProtocols().map((pr) => [pr.id, pr.name]));
     const filtered = !!(f.clinicId || f.protocol || f.stepKind || f.ownerRole || f.overdue || f.onHold || f.q);
 
