@@ -87,12 +87,22 @@ export async function sinkMessageInScope(db: Db, principal: Principal, id: numbe
 /** The dashboard also shows the addresses of a message the embedded sink received (as the sink did); the JSON list names the kind of recipient only. */
 export type OutboxItem = z.infer<typeof OutboxItemView> & { toAddresses: string[] };
 
+type OutboxPage = { items: OutboxItem[]; count: number; total: number; counts: Record<string, number>; offset: number };
+
 /**
  * One page of the send records (email_outbox) within the principal's clinics, newest first, with the
  * count per status (every filter but the status) and the total. The sink's copy is named only for a
  * message the sink holds (the body is read through sinkMessageInScope, the same scope).
+ *
+ * The counts and the page are two statements read in one snapshot (repeatable read): while emails are
+ * being sent or failing, a page read between them would otherwise list a row its total does not count.
  */
-export async function outboxPage(db: Db, principal: Principal, query: z.infer<typeof OutboxQuery>): Promise<{ items: OutboxItem[]; count: number; total: number; counts: Record<string, number>; offset: number }> {
+export function outboxPage(db: Db, principal: Principal, query: z.infer<typeof OutboxQuery>): Promise<OutboxPage> {
+  if (db.isTransaction) return outboxPageIn(db, principal, query);
+  return db.transaction().setIsolationLevel('repeatable read').execute((trx) => outboxPageIn(trx, principal, query));
+}
+
+async function outboxPageIn(db: Db, principal: Principal, query: z.infer<typeof OutboxQuery>): Promise<OutboxPage> {
   const clinics = clinicFilter(principal, query.clinicId);
   let base = db.selectFrom('email_outbox as o');
   if (clinics) base = base.where('o.clinic_id', 'in', clinics.length ? clinics : ['\u0000']);
