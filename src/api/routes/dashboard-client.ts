@@ -253,7 +253,7 @@ ${holdsHtml}
     } catch (err) {
       const state = refusal('new-client', req.body, err);
       if (!state) throw err;
-      const clinics = await clinicsInScope(deps.db, p);
+      const clinics = await clinicsInScope(db, p);
       return send(reply, page({ title: 'New client', principal: p, active: '/clients', footer }, html`${newClientForm(p, clinics, state)}<p><a href="/clients">All clients</a></p>`), state.status);
     }
   });

@@ -64,7 +64,7 @@ export function dashboardOpsRoutes(app: FastifyInstance, deps: AppDeps): void {
     const parsed = OutboxFilters.safeParse(req.query);
     const f = parsed.success ? parsed.data : { page: 1 as number | undefined };
     const pageNo = f.page ?? 1;
-    const clinics = await clinicsInScope(deps.db, p);
+    const clinics = await clinicsInScope(db, p);
     const known = !('clinicId' in f) || !f.clinicId || clinics.some((c) => c.id === f.clinicId);
     const filters = { clinicId: known && 'clinicId' in f ? f.clinicId : undefined, status: 'status' in f ? f.status : undefined, template: 'template' in f ? f.template : undefined };
     const result = known

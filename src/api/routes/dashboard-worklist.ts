@@ -76,7 +76,7 @@ export function worklistRoutes(app: FastifyInstance, deps: AppDeps): void {
     const now = new Date();
     const sort: WorklistSort = f.sort ?? 'due';
     const wq = { ...f, sort, clinics: clinicFilter(p, f.clinicId), open: true, limit: PAGE_SIZE };
-    const [clinics, result, counts] = await Promise.all([clinicsInScope(deps.db, p), worklistPage(db, wq, now), worklistCounts(db, wq, now)]);
+    const [clinics, result, counts] = await Promise.all([clinicsInScope(db, p), worklistPage(db, wq, now), worklistCounts(db, wq, now)]);
     const protocols = new Map(listProtocols().map((pr) => [pr.id, pr.name]));
     const filtered = !!(f.clinicId || f.protocol || f.stepKind || f.ownerRole || f.overdue || f.onHold || f.q);
 

@@ -84,7 +84,7 @@ export function dashboardRoutes(app: FastifyInstance, deps: AppDeps): void {
     // turn at the database, so one round of waiting fewer (docs/performance.md, "The page's rounds").
     const board = stuckBoard(db, deps.systemHealth, { clinics: clinicFilter(p, filters.clinicId), step: filters.step, owner: filters.owner });
     board.catch(() => undefined); // awaited below; this only keeps a rejection from being unhandled while the clinic list is read
-    const clinics = await clinicsInScope(deps.db, p);
+    const clinics = await clinicsInScope(db, p);
     let items: Awaited<ReturnType<typeof stuckBoard>> = [];
     let hidden = 0;
     let flash = flashFrom(req);
@@ -140,7 +140,7 @@ ${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past
     // Counts per status, a filter by status, clinic and name, paged sections (dashboard-worklist.ts).
     const current = formQuery(req.query);
     const f = parse(AssessmentsQuery, current, 'query');
-    const [items, clinics] = await Promise.all([assessmentQueue(db, clinicFilter(p, f.clinicId)), clinicsInScope(deps.db, p)]);
+    const [items, clinics] = await Promise.all([assessmentQueue(db, clinicFilter(p, f.clinicId)), clinicsInScope(db, p)]);
     const body = assessmentsHtml(p, f, current, items, clinics);
     return send(reply, page({ title: 'Assessments', principal: p, active: '/assessments', flash: flashFrom(req), footer }, body));
   });
@@ -151,7 +151,7 @@ ${items.length ? html`<table class="responsive" id="stuck"><caption>Courses past
     // Paged in natural name order, with course status, filters and counts (src/api/client-list.ts, list markup in dashboard-worklist.ts).
     const current = formQuery(req.query);
     const f = parse(ClientListQuery, current, 'query');
-    const [list, clinics] = await Promise.all([clientListPage(db, clinicFilter(p, f.clinicId), f, PAGE_SIZE), clinicsInScope(deps.db, p)]);
+    const [list, clinics] = await Promise.all([clientListPage(db, clinicFilter(p, f.clinicId), f, PAGE_SIZE), clinicsInScope(db, p)]);
     const canCreate = p.role === 'admin' || p.role === 'coordinator';
     const body = html`${clientListHtml(f, current, list, clinics)}
 ${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? newClientForm(p, clinics) : html`<p class="empty">Create a clinic first (API: POST /api/clinics, admin).</p>`}` : ''}`;
@@ -164,7 +164,7 @@ ${canCreate ? html`<h2 id="new">New client</h2>${clinics.length ? newClientForm(
   // ---- Outcomes ------------------------------------------------------------------------------
   app.get('/outcomes', async (req, reply) => {
     const p = principalOf(req);
-    const clinics = await clinicsInScope(deps.db, p);
+    const clinics = await clinicsInScope(db, p);
     // A protocol and enrolment dates (the same query as GET /api/clinics/:id/outcomes); a refused
     // filter comes back with what was typed and the problem beside its field, and nothing computed.
     const raw = req.query as Record<string, unknown>;
@@ -223,7 +223,7 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
   app.get('/staff', async (req, reply) => {
     const p = principalOf(req);
     // The same scope as GET /api/staff: staff of the admin's clinics only, their clinics as the admin may see them.
-    const [staff, clinics, unstaffed] = await Promise.all([staffInScope(db, p), clinicsInScope(deps.db, p), clinicStaffingProblems(db, { clinics: clinicFilter(p) })]);
+    const [staff, clinics, unstaffed] = await Promise.all([staffInScope(db, p), clinicsInScope(db, p), clinicStaffingProblems(db, { clinics: clinicFilter(p) })]);
     // A clinic with nobody active in a role that owns steps or receives safety alerts (the stuck board lists it too).
     const staffingFlag = unstaffed.length ? html`<div class="flash error" role="alert" id="staffing-problems"><p>Roles nobody active holds:</p><ul>${unstaffed.map((u) => html`<li>${u.problem}.</li>`)}</ul></div>` : html``;
     const controls = (s: (typeof staff)[number]) => {
@@ -252,7 +252,7 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
       // Refused: the form again, with what was typed and each problem beside its field.
       const state = refusal('new-staff', form, err);
       if (!state) throw err;
-      return send(reply, page({ title: 'New staff member', principal: p, active: '/staff', footer }, html`${newStaffForm(p, await clinicsInScope(deps.db, p), state)}<p><a href="/staff">Back to staff</a></p>`), state.status);
+      return send(reply, page({ title: 'New staff member', principal: p, active: '/staff', footer }, html`${newStaffForm(p, await clinicsInScope(db, p), state)}<p><a href="/staff">Back to staff</a></p>`), state.status);
     }
   });
 
@@ -300,7 +300,7 @@ ${m.attachments.length ? html`<p>Attachments: ${m.attachments.map((a) => `${a.fi
   // ---- Your account ----------------------------------------------------------------------------
   const accountPage = async (req: FastifyRequest, reply: FastifyReply, state?: FormState) => {
     const p = principalOf(req);
-    const clinics = await clinicsInScope(deps.db, p);
+    const clinics = await clinicsInScope(db, p);
     const body = html`<dl><dt>Name</dt><dd>${p.displayName}</dd><dt>Role</dt><dd>${p.role}</dd><dt>Clinics</dt><dd>${p.clinics === 'all' ? 'every clinic' : clinics.map((c) => c.name).join(', ') || 'none'}</dd></dl>
 ${p.staffId ? html`<h2 id="password">Change your password</h2>${passwordForm(p, state)}` : html`<p class="muted">This credential belongs to no staff member.</p>`}`;
     return send(reply, page({ title: 'Your account', principal: p, flash: state ? null : flashFrom(req), footer }, body), state?.status ?? 200);
