@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { sql } from 'kysely';
-import type { Db } from '../db/connect';
+import { inSnapshot, type Db } from '../db/connect';
 import { GroupCommit } from '../db/group-commit';
 import type { Course, CourseStep } from '../db/schema';
 import type { Protocol } from '../domain';
@@ -200,12 +200,13 @@ export async function getCourseRow(db: Db, courseId: string): Promise<Course> {
   return course;
 }
 
-export async function getCourse(db: Db, courseId: string): Promise<CourseView> {
+export function getCourse(db: Db, courseId: string): Promise<CourseView> {
   // One snapshot: the projection writes a transition's steps and the course row in one statement.
-  if (!db.isTransaction) return db.transaction().setIsolationLevel('repeatable read').execute((trx) => getCourse(trx, courseId));
-  const course = await getCourseRow(db, courseId);
-  const steps = await db.selectFrom('course_steps').selectAll().where('course_id', '=', courseId).orderBy('entered_at').orderBy('id').execute();
-  return { course, steps };
+  return inSnapshot(db, async (db) => {
+    const course = await getCourseRow(db, courseId);
+    const steps = await db.selectFrom('course_steps').selectAll().where('course_id', '=', courseId).orderBy('entered_at').orderBy('id').execute();
+    return { course, steps };
+  });
 }
 
 export { AppError };

@@ -10,6 +10,15 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 
 export type Db = Kysely<Database>;
 
+/**
+ * Runs `read` on one snapshot: a repeatable-read transaction of its own, or the caller's transaction
+ * when `db` already is one (whose isolation the caller chose). For reads of two or more statements that
+ * must agree with each other, e.g. a course row and its steps, which the projection writes together.
+ */
+export function inSnapshot<T>(db: Db, read: (db: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? read(db) : db.transaction().setIsolationLevel('repeatable read').execute(read);
+}
+
 export interface DbOptions {
   url: string;
   poolMax?: number;

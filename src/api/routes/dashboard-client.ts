@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { CourseAction } from '../../auth/role-matrix';
 import { assertRecordInScope, type Principal } from '../../auth/roles';
 import { recordClientRead } from '../../db/audit';
+import { inSnapshot } from '../../db/connect';
 import { MAINTENANCE_PHASE_ID, planCourse, plannedStepName, type Protocol } from '../../domain';
 import { ACTIONS, ACTION_NAMES, type ActionSpec } from '../../domain/actions/catalogue';
 import { AppError } from '../../errors';
@@ -112,28 +113,25 @@ export function dashboardClientRoutes(app: FastifyInstance, deps: AppDeps): void
     // One audited read (above) covers everything on the page, the item-level answers included. One
     // snapshot (repeatable read) for all of it: the projection writes a transition's steps, holds and
     // course row (its risk level) in one statement, and the page must never show one without the other.
-    const { courses, course, timeline, scores, steps, holds, staff, answered, doses, session, readings } = await db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (trx) => {
-        const courses = await trx.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
-        const course = courses.find((c) => !c.ended_at) ?? courses[0];
-        const [timeline, scores, steps, holds, staff, answered, doses, session, readings] = await Promise.all([
-          clientTimeline(trx, client.id),
-          clientScores(trx, client.id),
-          course ? trx.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
-          // Every open safety item of the client, whichever course it came from: a suicide-risk item
-          // outlives its course until a clinician reviews it.
-          safetyQueue(trx, undefined, new Date(), client.id).then((items) => items.filter((i) => i.type === 'safety-hold')),
-          staffWithClinics(trx, { clinics: [client.clinic_id] }).then((list) => list.filter((s) => s.active).map((s) => ({ id: s.id, displayName: s.displayName, role: s.role }))),
-          clientAnswers(trx, client.id),
-          clientDoses(trx, client.id),
-          // The current step's session and its readings after the dose: where a dosing session stands.
-          course?.current_step ? trx.selectFrom('course_sessions').select(['status', 'starts_at', 'dosed_at']).where('course_id', '=', course.id).where('step_key', '=', course.current_step).executeTakeFirst() : Promise.resolve(undefined),
-          course?.current_step ? trx.selectFrom('course_vitals').select('minutes_after_dose').where('course_id', '=', course.id).where('step_key', '=', course.current_step).where('phase', '=', 'monitoring').orderBy('taken_at').execute() : Promise.resolve([]),
-        ]);
-        return { courses, course, timeline, scores, steps, holds, staff, answered, doses, session, readings };
-      });
+    const { courses, course, timeline, scores, steps, holds, staff, answered, doses, session, readings } = await inSnapshot(db, async (trx) => {
+      const courses = await trx.selectFrom('courses').selectAll().where('client_id', '=', client.id).orderBy('enrolled_at', 'desc').execute();
+      const course = courses.find((c) => !c.ended_at) ?? courses[0];
+      const [timeline, scores, steps, holds, staff, answered, doses, session, readings] = await Promise.all([
+        clientTimeline(trx, client.id),
+        clientScores(trx, client.id),
+        course ? trx.selectFrom('course_steps').selectAll().where('course_id', '=', course.id).execute() : Promise.resolve([]),
+        // Every open safety item of the client, whichever course it came from: a suicide-risk item
+        // outlives its course until a clinician reviews it.
+        safetyQueue(trx, undefined, new Date(), client.id).then((items) => items.filter((i) => i.type === 'safety-hold')),
+        staffWithClinics(trx, { clinics: [client.clinic_id] }).then((list) => list.filter((s) => s.active).map((s) => ({ id: s.id, displayName: s.displayName, role: s.role }))),
+        clientAnswers(trx, client.id),
+        clientDoses(trx, client.id),
+        // The current step's session and its readings after the dose: where a dosing session stands.
+        course?.current_step ? trx.selectFrom('course_sessions').select(['status', 'starts_at', 'dosed_at']).where('course_id', '=', course.id).where('step_key', '=', course.current_step).executeTakeFirst() : Promise.resolve(undefined),
+        course?.current_step ? trx.selectFrom('course_vitals').select('minutes_after_dose').where('course_id', '=', course.id).where('step_key', '=', course.current_step).where('phase', '=', 'monitoring').orderBy('taken_at').execute() : Promise.resolve([]),
+      ]);
+      return { courses, course, timeline, scores, steps, holds, staff, answered, doses, session, readings };
+    });
     const t = (d: Date | string | null | undefined) => fmtTime(d, tz);
     const holdsOf = (courseId: string) => holds.filter((h) => h.courseId === courseId);
     // A suicide-risk hold names what was endorsed: the critical answers of the client's latest PHQ-9 and C-SSRS, with their questions.

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { canAccessClinic, clinicFilter, type Principal } from '../../auth/roles';
-import type { Db } from '../../db/connect';
+import { inSnapshot, type Db } from '../../db/connect';
 import { notFound } from '../../errors';
 import { getSinkMessage, listSinkMessages, type SinkMessage, type SinkMessageSummary } from '../../mail/sink';
 import type { ApiDeps } from '../context';
@@ -98,8 +98,7 @@ type OutboxPage = { items: OutboxItem[]; count: number; total: number; counts: R
  * being sent or failing, a page read between them would otherwise list a row its total does not count.
  */
 export function outboxPage(db: Db, principal: Principal, query: z.infer<typeof OutboxQuery>): Promise<OutboxPage> {
-  if (db.isTransaction) return outboxPageIn(db, principal, query);
-  return db.transaction().setIsolationLevel('repeatable read').execute((trx) => outboxPageIn(trx, principal, query));
+  return inSnapshot(db, (db) => outboxPageIn(db, principal, query));
 }
 
 async function outboxPageIn(db: Db, principal: Principal, query: z.infer<typeof OutboxQuery>): Promise<OutboxPage> {
