@@ -67,3 +67,27 @@ export function capacityRange(engine: KneeBracket, baseline: KneeBracket): [numb
   const high = engine.hi === null || baseline.lo <= 0 ? null : engine.hi / baseline.lo;
   return low === null ? null : [Math.round(low * 100) / 100, high === null ? null : Math.round(high * 100) / 100];
 }
+
+/** The rate the hour's gauge is read at: the one-row workflow kept up there in every full run on record. */
+export const GAUGE_RATE_PER_S = 20;
+
+export interface GaugeRow {
+  offeredPerS: number;
+  samples: number;
+  keptUp: number;
+  cpuSecondsPerCourse: Record<string, number | null>;
+}
+
+/**
+ * How fast the machine was in this run: the one-row workflow's CPU-seconds per course at
+ * GAUGE_RATE_PER_S (its process and the Temporal server, the median of its samples). Its code does not
+ * change between runs, so across runs this figure moves with the machine alone, and so do the targets
+ * that are absolute latencies rather than ratios. null when the one-row workflow was not offered that
+ * rate or did not keep up in every sample there (then its CPU per course includes a backlog).
+ */
+export function machineGauge(baselineRows: readonly GaugeRow[]): { offeredPerS: number; oneRowCpuSecondsPerCourse: number; process: number | null; temporalServer: number | null } | null {
+  const row = baselineRows.find((r) => r.offeredPerS === GAUGE_RATE_PER_S);
+  const total = row?.cpuSecondsPerCourse.total;
+  if (!row || row.samples === 0 || row.keptUp !== row.samples || typeof total !== 'number') return null;
+  return { offeredPerS: GAUGE_RATE_PER_S, oneRowCpuSecondsPerCourse: total, process: row.cpuSecondsPerCourse.engineProcess ?? null, temporalServer: row.cpuSecondsPerCourse.temporalServer ?? null };
+}

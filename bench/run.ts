@@ -143,6 +143,18 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
 }
 
 
+/**
+ * One line for the log: how many targets were met, which were not, and the machine's speed in this run
+ * (bench/knee.ts machineGauge), which the absolute latency targets move with.
+ */
+function verdictLine(out: Record<string, any>): string {
+  const t = Object.entries(out.targets as Record<string, { value: number; met: boolean }>);
+  const missed = t.filter(([, v]) => !v.met).map(([k, v]) => `${k} ${v.value}`);
+  const g = out.ladder?.machineGauge as { offeredPerS: number; oneRowCpuSecondsPerCourse: number } | null | undefined;
+  const gauge = g ? `the one-row workflow cost ${g.oneRowCpuSecondsPerCourse} CPU-s per course at ${g.offeredPerS}/s (the machine's speed this run: higher is slower)` : 'no gauge (the ladder did not run the one-row workflow at its gauge rate, or it fell behind there)';
+  return `targets met: ${t.length - missed.length} of ${t.length}${missed.length ? `; not met: ${missed.join(', ')}` : ''}; ${gauge}`;
+}
+
 /** The phases that run in one process (the rest share the worker the starts phase starts). */
 const GROUPS: Phase[][] = [['memory'], ['ladder'], ['stuck'], ['grown'], ['starts', 'actions', 'histories']];
 /** What each phase process's JSON line adds to the run's (the rest is the parent's own). */
@@ -438,6 +450,7 @@ async function main(): Promise<void> {
   }
   if (sqlTally) log(`SQL statements by their first 90 characters:\n${[...sqlTally].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${String(n).padStart(7)} ${k}`).join('\n')}`);
   out.targets = targets(out);
+  if (!args.phaseProcess) log(verdictLine(out));
   if (Object.keys(errors).length) out.errors = errors;
   (out.machine as Record<string, unknown>).loadAvg1mAtEnd = round(os.loadavg()[0]!, 2);
   out.totalSeconds = Math.round((Date.now() - started) / 1000);

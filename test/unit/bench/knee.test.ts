@@ -1,4 +1,4 @@
-import { capacityRange, kneeBracket, nextProbe, type KneeSample } from '../../../bench/knee';
+import { capacityRange, GAUGE_RATE_PER_S, kneeBracket, machineGauge, nextProbe, type GaugeRow, type KneeSample } from '../../../bench/knee';
 
 const s = (kind: string, offeredPerS: number, keptUp: boolean, repeat = 0): KneeSample => ({ kind, repeat, offeredPerS, keptUp });
 const LADDER = [2, 5, 10, 20, 40, 60, 80];
@@ -61,5 +61,21 @@ describe('the knee of a ladder, narrowed by bisection', () => {
     expect(capacityRange({ lo: 15, hi: 17 }, { lo: 30, hi: 34 })).toEqual([0.44, 0.57]);
     expect(capacityRange({ lo: 15, hi: 17 }, { lo: 80, hi: null })).toBeNull();
     expect(capacityRange({ lo: 80, hi: null }, { lo: 30, hi: 34 })).toEqual([2.35, null]);
+  });
+});
+
+describe("the machine's gauge: the one-row workflow's CPU per course at a fixed rate", () => {
+  const row = (offeredPerS: number, keptUp: number, samples = 3, total: number | null = 0.05): GaugeRow => ({ offeredPerS, samples, keptUp, cpuSecondsPerCourse: { engineProcess: 0.02, temporalServer: 0.03, database: null, total } });
+
+  it('reads the one-row workflow at the gauge rate, whatever rate the CPU ratio was compared at', () => {
+    expect(GAUGE_RATE_PER_S).toBe(20);
+    expect(machineGauge([row(10, 3, 3, 0.07), row(20, 3, 3, 0.056), row(24, 2, 2, 0.05)])).toEqual({ offeredPerS: 20, oneRowCpuSecondsPerCourse: 0.056, process: 0.02, temporalServer: 0.03 });
+  });
+
+  it('gives no gauge where the one-row workflow fell behind at that rate, was not offered it, or has no CPU figure', () => {
+    expect(machineGauge([row(10, 3), row(20, 2)])).toBeNull();
+    expect(machineGauge([row(10, 3), row(40, 3)])).toBeNull();
+    expect(machineGauge([row(20, 3, 3, null)])).toBeNull();
+    expect(machineGauge([])).toBeNull();
   });
 });
