@@ -164,6 +164,28 @@ describe('notify: what is delivered', () => {
     expect(smtp.received.map((r) => r.envelopeTo)).toEqual([[s2.emails.admin]]);
   });
 
+  test('the recipient read with the claim: a course of another clinic, a client no longer in that clinic or an unknown clinic fail for good, nothing is sent, the row says failed', async () => {
+    const s = await seedClinic(db);
+    // The course exists, but not in the clinic the message names.
+    const wrongClinic = reminder({ courseId: s.courseId, clinicId: s.otherClinicId, key: `${s.courseId}/r/wrong-clinic` });
+    expect(await failureOf(activities().notify(wrongClinic))).toMatchObject({ type: 'NoRecipient', nonRetryable: true });
+    expect((await outbox(wrongClinic.key)).status).toBe('failed');
+    // The course's client is no longer the clinic's: no address to send to.
+    await db.updateTable('clients').set({ clinic_id: s.otherClinicId }).where('id', '=', s.clientId).execute();
+    const noAddress = reminder({ courseId: s.courseId, clinicId: s.clinicId, key: `${s.courseId}/r/no-address` });
+    expect(await failureOf(activities().notify(noAddress))).toMatchObject({ type: 'NoRecipient', nonRetryable: true });
+    expect((await outbox(noAddress.key)).status).toBe('failed');
+    // No such clinic: the claim's row is made, the message fails for good.
+    const noClinic = reminder({ courseId: s.courseId, clinicId: `${s.clinicId}-gone`, key: `${s.courseId}/r/no-clinic` });
+    expect(await failureOf(activities().notify(noClinic))).toMatchObject({ type: 'NoRecipient', nonRetryable: true });
+    expect(smtp.received).toHaveLength(0);
+    // The client back in the clinic: the same course's next message goes to the client, named from the same read.
+    await db.updateTable('clients').set({ clinic_id: s.clinicId }).where('id', '=', s.clientId).execute();
+    await expect(activities().notify(reminder({ courseId: s.courseId, clinicId: s.clinicId, key: `${s.courseId}/r/after` }))).resolves.toMatchObject({ status: 'sent' });
+    expect(smtp.received.map((r) => r.envelopeTo)).toEqual([[s.clientEmail]]);
+    expect(smtp.received[0]!.parsed.text).toContain('Alex');
+  });
+
   test('a client message that would carry clinical detail is blocked, non-retryably, and nothing is sent', async () => {
     const s = await seedClinic(db, { clientGivenName: 'Spravato' });
     const input = reminder({ courseId: s.courseId, clinicId: s.clinicId, key: `${s.courseId}/r/blocked` });
