@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { inSnapshot, type Db } from '../db/connect';
 import { GroupCommit } from '../db/group-commit';
 import type { Course, CourseStep } from '../db/schema';
-import type { Protocol } from '../domain';
+import { getProtocol, type Protocol } from '../domain';
 import { AppError, invalidInput, notFound } from '../errors';
 import { requestsEagerStart } from './temporal';
 import type { CourseInput } from '../workflows/course';
@@ -55,13 +55,9 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
   // admitted and then refused for its protocol counts as waiting until the next read (refreshMs).
   if (deps.admission) await deps.admission.admit(input.clinicId ?? (await clinicOfClient(db, input.clientId)));
   // The clinic's own protocol from the store (the version it chose for new enrolments), else the
-  // shipped one: src/client/protocol-store.ts.
-  const protocol = (await resolveProtocol(db, input.clientId, input.protocolId, input.protocolVersion))?.protocol;
-  if (!protocol) {
-    throw invalidInput([{ field: input.protocolVersion ? 'protocolVersion' : 'protocolId', message: `unknown protocol ${input.protocolId}${input.protocolVersion ? `@${input.protocolVersion}` : ''}` }]);
-  }
+  // shipped one, is picked by the statement that writes the course (src/client/protocol-store.ts).
   const t0 = performance.now();
-  const { course, created } = await insertCourse(db, actor, input, protocol);
+  const { course, created } = await insertCourse(db, actor, input);
   const t1 = performance.now();
 
   // Start (or find) the workflow. Also covers a crash between the insert above and this start. The
@@ -97,7 +93,11 @@ export async function enrollClient(deps: CourseServiceDeps, actor: Actor, input:
 interface CourseRowRequest {
   id: string;
   clientId: string;
-  protocol: Protocol;
+  protocolId: string;
+  /** The version asked for; none: the clinic's choice for new enrollments. */
+  protocolVersion: number | null;
+  /** The shipped protocol of that id (and version, when asked for): used when the clinic's store has none. */
+  shipped: Protocol | null;
   primaryClinicianId: string | null;
   actor: Actor;
 }
@@ -110,8 +110,15 @@ type CourseRowResult = { course: Course; created: boolean } | null;
  * atomic per statement). Enrollment is the hot path of a clinic's intake and shares the database
  * with every projection the worker writes; concurrent enrollments are grouped (`GroupCommit`) so a
  * burst costs one round trip per group, not one each, on the embedded database's one connection.
+ *
+ * The same statement picks each course's protocol as `resolveProtocol` (src/client/protocol-store.ts)
+ * does: the clinic's published version (the one asked for, else the clinic's choice for new
+ * enrollments), else the shipped one; the snapshot it stores is what the workflow gets. A published
+ * version never changes (migration 0008), so reading it here is reading it before the insert.
+ *
  * A request whose client has an open course (already, or from an earlier request of the same
- * group) gets that course back; one whose client is missing gets null.
+ * group) gets that course back; one whose client is missing, or whose protocol is found neither in
+ * the clinic's store nor shipped, gets null (`insertCourse` tells which).
  */
 async function writeCourseRows(db: Db, reqs: CourseRowRequest[]): Promise<CourseRowResult[]> {
   const col = <T>(f: (r: CourseRowRequest) => T) => reqs.map(f);
@@ -119,28 +126,41 @@ async function writeCourseRows(db: Db, reqs: CourseRowRequest[]): Promise<Course
     with input as (
       select * from unnest(
         ${col((r) => r.id)}::text[], ${col((r) => r.clientId)}::text[], ${col((r) => courseWorkflowId(r.id))}::text[],
-        ${col((r) => r.protocol.id)}::text[], ${col((r) => r.protocol.version)}::int[], ${col((r) => JSON.stringify(r.protocol))}::text[],
+        ${col((r) => r.protocolId)}::text[], ${col((r) => r.protocolVersion)}::int[],
+        ${col((r) => r.shipped?.version ?? null)}::int[], ${col((r) => (r.shipped ? JSON.stringify(r.shipped) : null))}::text[],
         ${col((r) => r.primaryClinicianId)}::text[], ${col((r) => r.actor.type)}::text[], ${col((r) => r.actor.id)}::text[],
-        ${col((r) => JSON.stringify({ protocol: `${r.protocol.id}@${r.protocol.version}`, ...(r.actor.detail ? { by: r.actor.detail } : {}) }))}::text[]
-      ) with ordinality as t(id, client_id, workflow_id, protocol_id, protocol_version, snapshot, primary_clinician_id, actor_type, actor_id, detail, ord)
+        ${col((r) => JSON.stringify(r.actor.detail ? { by: r.actor.detail } : {}))}::text[]
+      ) with ordinality as t(id, client_id, workflow_id, protocol_id, asked_version, shipped_version, shipped, primary_clinician_id, actor_type, actor_id, by_detail, ord)
+    ), resolved as (
+      select input.*, clients.clinic_id,
+        coalesce(v.version, input.shipped_version) as protocol_version,
+        coalesce(v.definition, input.shipped::jsonb) as snapshot
+      from input join clients on clients.id = input.client_id
+      left join lateral (
+        select pv.version, pv.definition from protocol_versions pv
+        where pv.clinic_id = clients.clinic_id and pv.protocol_id = input.protocol_id and pv.status = 'published'
+          and pv.version = coalesce(input.asked_version, (select c.version from clinic_protocol_choices c where c.clinic_id = clients.clinic_id and c.protocol_id = input.protocol_id))
+      ) v on true
     ), ins as (
       insert into courses (id, client_id, clinic_id, workflow_id, protocol_id, protocol_version, protocol_snapshot, primary_clinician_id)
-      select input.id, clients.id, clients.clinic_id, input.workflow_id, input.protocol_id, input.protocol_version, input.snapshot::jsonb, input.primary_clinician_id
-      from input join clients on clients.id = input.client_id
-      order by input.ord
+      select resolved.id, resolved.client_id, resolved.clinic_id, resolved.workflow_id, resolved.protocol_id, resolved.protocol_version, resolved.snapshot, resolved.primary_clinician_id
+      from resolved
+      where resolved.snapshot is not null
+      order by resolved.ord
       on conflict (client_id) where ended_at is null do nothing
       returning *
     ), audit as (
       insert into audit_log (actor_type, actor_id, action, clinic_id, client_id, course_id, detail)
-      select input.actor_type, input.actor_id, 'course.enroll', ins.clinic_id, ins.client_id, ins.id, input.detail::jsonb
-      from ins join input on input.id = ins.id
-      order by input.ord
+      select resolved.actor_type, resolved.actor_id, 'course.enroll', ins.clinic_id, ins.client_id, ins.id,
+        jsonb_build_object('protocol', ins.protocol_id || '@' || ins.protocol_version) || resolved.by_detail::jsonb
+      from ins join resolved on resolved.id = ins.id
+      order by resolved.ord
     )
     select ins.*, true as created from ins
     union all
     select courses.*, false as created from courses
     where courses.ended_at is null
-      and courses.client_id in (select client_id from input)
+      and courses.client_id in (select client_id from resolved where snapshot is not null)
       and courses.client_id not in (select client_id from ins)`.execute(db);
   const created = new Map<string, Course>();
   const openByClient = new Map<string, Course>();
@@ -173,19 +193,31 @@ async function clinicOfClient(db: Db, clientId: string): Promise<string> {
 }
 
 /**
- * The course row and its audit entry, written together. While the client has an open course, that
- * course comes back (created = false).
+ * The course row and its audit entry, written together, with the protocol the clinic enrolls on
+ * (`writeCourseRows`). While the client has an open course, that course comes back (created = false).
  */
-async function insertCourse(db: Db, actor: Actor, input: EnrollInput, protocol: Protocol, attempt = 1): Promise<{ course: Course; created: boolean }> {
-  const written = await writeCourseRow(db, { id: crypto.randomUUID(), clientId: input.clientId, protocol, primaryClinicianId: input.primaryClinicianId ?? null, actor });
+async function insertCourse(db: Db, actor: Actor, input: EnrollInput, attempt = 1): Promise<{ course: Course; created: boolean }> {
+  const written = await writeCourseRow(db, {
+    id: crypto.randomUUID(),
+    clientId: input.clientId,
+    protocolId: input.protocolId,
+    protocolVersion: input.protocolVersion ?? null,
+    shipped: getProtocol(input.protocolId, input.protocolVersion) ?? null,
+    primaryClinicianId: input.primaryClinicianId ?? null,
+    actor,
+  });
   if (written) return written;
-  // No client, or a concurrent enrollment committed after this statement's snapshot was taken.
+  // An unknown protocol, no client, or a concurrent enrollment committed after this statement's
+  // snapshot was taken. The protocol first, as the API has always answered (400 before 404).
+  if (!(await resolveProtocol(db, input.clientId, input.protocolId, input.protocolVersion))) {
+    throw invalidInput([{ field: input.protocolVersion ? 'protocolVersion' : 'protocolId', message: `unknown protocol ${input.protocolId}${input.protocolVersion ? `@${input.protocolVersion}` : ''}` }]);
+  }
   const client = await db.selectFrom('clients').select('id').where('id', '=', input.clientId).executeTakeFirst();
   if (!client) throw notFound(`client ${input.clientId}`);
   const open = await db.selectFrom('courses').selectAll().where('client_id', '=', input.clientId).where('ended_at', 'is', null).executeTakeFirst();
   if (open) return { course: open, created: false };
   if (attempt >= 3) throw new Error(`enrollment of client ${input.clientId} kept racing with other enrollments`);
-  return insertCourse(db, actor, input, protocol, attempt + 1);
+  return insertCourse(db, actor, input, attempt + 1);
 }
 
 export interface CourseView {

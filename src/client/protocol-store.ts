@@ -1,7 +1,8 @@
 // The protocol store (issue #21): a clinic's own care-pathway protocols as data (migration 0008).
 // Per clinic and protocol id: published versions that never change, at most one draft, and the
 // version new enrolments use. The shipped protocols are read-only templates a clinic copies; a clinic
-// with none of its own enrolls on them as before. Enrollment reads the store (`resolveProtocol`) and
+// with none of its own enrolls on them as before. Enrollment reads the store in the statement that
+// writes the course (src/client/courses.ts, writeCourseRows: the rule of `resolveProtocol` below) and
 // the course keeps its snapshot, so publishing a version never changes a running course.
 //
 // Who may do what is the role matrix's (drafts: coordinators and admins; publish and the version in
@@ -322,7 +323,9 @@ export async function listClinicProtocols(db: Db, clinicIds: readonly string[] |
 /**
  * The protocol a new enrolment of this client follows, read in one query through the client's clinic:
  * the clinic's chosen published version of that id (or the given version of its own), else the
- * shipped protocol (the latest, or the given version). Undefined when neither exists.
+ * shipped protocol (the latest, or the given version). Undefined when neither exists. Enrollment
+ * applies the same rule inside the statement that writes the course (src/client/courses.ts,
+ * writeCourseRows); a change to one is a change to both (test/integration/protocol-authoring.int.test.ts).
  */
 export async function resolveProtocol(db: Db, clientId: string, protocolId: string, version?: number): Promise<{ protocol: Protocol; source: 'clinic' | 'shipped' } | undefined> {
   const row = await db

@@ -158,6 +158,22 @@ test('copy the office KAP template, shorten the integration window, check, publi
   const south = await enroll(other, otherAdmin);
   expect(south.course.protocol).toEqual({ id: 'kap-office', version: 1 });
   expect(south.snapshot.course.integrationWindowHours).toBe(48);
+  // The enrollment's audit entry names the version the statement picked.
+  const enrolled = await stack.db.selectFrom('audit_log').select('detail').where('action', '=', 'course.enroll').where('course_id', 'in', [north.course.id, south.course.id]).orderBy('id').execute();
+  expect(enrolled.map((a) => (a.detail as { protocol: string }).protocol)).toEqual(['kap-office@2', 'kap-office@1']);
+  // A version asked for by number: the clinic's own when it has one, else the shipped one; neither, or
+  // an unknown protocol: 400 naming the field, and no course (the client's open course does not answer for it).
+  const bo = await call('POST', '/api/clients', { token: coordinator.token, body: { clinicId: clinic, givenName: 'Bo', familyName: `Lee${uid()}`, email: `bo-${uid()}@example.org` } });
+  const asked = await call('POST', `/api/clients/${bo.body.id}/courses`, { token: coordinator.token, body: { protocolId: 'kap-office', protocolVersion: 1 } });
+  expect(asked.status).toBe(201);
+  expect(asked.body.protocol).toEqual({ id: 'kap-office', version: 1 });
+  const noSuchVersion = await call('POST', `/api/clients/${bo.body.id}/courses`, { token: coordinator.token, body: { protocolId: 'kap-office', protocolVersion: 7 } });
+  expect(noSuchVersion.status).toBe(400);
+  expect(noSuchVersion.body.problems[0].field).toBe('protocolVersion');
+  const noSuchProtocol = await call('POST', `/api/clients/${bo.body.id}/courses`, { token: coordinator.token, body: { protocolId: 'no-such-pathway' } });
+  expect(noSuchProtocol.status).toBe(400);
+  expect(noSuchProtocol.body.problems[0].field).toBe('protocolId');
+  expect(await stack.db.selectFrom('courses').select('id').where('client_id', '=', bo.body.id).execute()).toHaveLength(1);
 
   // Every draft, edit and publish is in the audit log with who and why.
   const audit = await stack.db.selectFrom('audit_log').select(['action', 'actor_type', 'actor_id', 'detail']).where('clinic_id', '=', clinic).where('action', 'like', 'protocol.%').orderBy('id').execute();
