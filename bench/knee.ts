@@ -91,3 +91,31 @@ export function machineGauge(baselineRows: readonly GaugeRow[]): { offeredPerS: 
   if (!row || row.samples === 0 || row.keptUp !== row.samples || typeof total !== 'number') return null;
   return { offeredPerS: GAUGE_RATE_PER_S, oneRowCpuSecondsPerCourse: total, process: row.cpuSecondsPerCourse.engineProcess ?? null, temporalServer: row.cpuSecondsPerCourse.temporalServer ?? null };
 }
+
+export interface KneeCpuRow {
+  offeredPerS: number;
+  cpuSecondsPerCourse: Record<string, number | null>;
+}
+
+/**
+ * Each kind's CPU-seconds per course at its own knee, and their ratio. On a machine whose cores are
+ * the limit, the knee is where a kind's courses use the cores it can get, so the capacity ratio
+ * (engine knee / one-row knee) comes out near one over this ratio (docs/performance.md, "A faster
+ * night on the AMD machine"): it says what the engine's knee costs, where the CPU target (both kinds at
+ * one rate) does not. null when a knee is 0 or was not a rate with a measured row (an even number of
+ * repeats can put the median between rates).
+ */
+export function cpuAtKnees(
+  engine: { knee: number; perRate: readonly KneeCpuRow[] },
+  baseline: { knee: number; perRate: readonly KneeCpuRow[] },
+): { engine: { atPerS: number; cpuSecondsPerCourse: number }; baseline: { atPerS: number; cpuSecondsPerCourse: number }; ratio: number; capacityImplied: number } | null {
+  const at = (k: { knee: number; perRate: readonly KneeCpuRow[] }) => {
+    const total = k.knee > 0 ? k.perRate.find((r) => r.offeredPerS === k.knee)?.cpuSecondsPerCourse.total : undefined;
+    return typeof total === 'number' && total > 0 ? { atPerS: k.knee, cpuSecondsPerCourse: total } : null;
+  };
+  const e = at(engine);
+  const b = at(baseline);
+  if (!e || !b) return null;
+  const ratio = e.cpuSecondsPerCourse / b.cpuSecondsPerCourse;
+  return { engine: e, baseline: b, ratio: Math.round(ratio * 100) / 100, capacityImplied: Math.round((1 / ratio) * 100) / 100 };
+}

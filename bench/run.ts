@@ -332,7 +332,7 @@ async function main(): Promise<void> {
       log(`ladder samples: ${JSON.stringify(samples)}`);
       out.ladder = { ...r, skipped, minutes: round((Date.now() - t0) / 60_000, 1), statePerRepeat: !shared };
       if (args.ladderRepeat !== undefined) out.ladderCarry = { samples, orderTurn: last!.orderTurn, skipped } satisfies LadderCarry;
-      log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (kept up at every rate offered: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}`);
+      log(`ladder: knee engine ${r.engine.knee}/s, one-row ${r.baseline.knee}/s${r.baseline.kneeIsLowerBound ? ' (kept up at every rate offered: at least)' : ''}; capacity ${r.capacityVsBaseline}, CPU-s per course ${r.cpuSecondsPerCourse.engine?.total} vs ${r.cpuSecondsPerCourse.baseline?.total} = ${r.cpuVsBaseline}${r.cpuAtKnees ? `; at each kind's knee ${r.cpuAtKnees.engine.cpuSecondsPerCourse} (${r.cpuAtKnees.engine.atPerS}/s) vs ${r.cpuAtKnees.baseline.cpuSecondsPerCourse} (${r.cpuAtKnees.baseline.atPerS}/s) = ${r.cpuAtKnees.ratio}, one over it ${r.cpuAtKnees.capacityImplied}` : ''}`);
     });
     if (only.has('stuck')) await phase('stuck', () => withState('stuck', async ({ db, pool, api, lastMatching }) => {
       const r = await benchStuckBoard({

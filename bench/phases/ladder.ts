@@ -45,7 +45,7 @@ import { freePort } from '../../src/temporal/dev-server';
 import { workerSlots } from '../../src/worker/worker';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
 import { startBenchWorker } from '../context';
-import { capacityRange, kneeBracket, machineGauge, nextProbe, UPWARD, type KneeBracket } from '../knee';
+import { capacityRange, cpuAtKnees, kneeBracket, machineGauge, nextProbe, UPWARD, type KneeBracket } from '../knee';
 import { busiestThreads, machineCpuSeconds, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds, waitQuiet } from '../cpu';
 import type { BenchInfra } from '../infra';
 import { percentile, round, sleep, waitIdle } from '../stats';
@@ -949,6 +949,8 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
     cpuComparedAtPerS: cpuRate,
     cpuSecondsPerCourse: { engine: cpuE ?? null, baseline: cpuB ?? null },
     cpuVsBaseline: cpuE?.total && cpuB?.total ? round(cpuE.total / cpuB.total, 2) : null,
+    /** Each kind's CPU-s per course at its own knee: the capacity ratio comes out near one over their ratio (bench/knee.ts cpuAtKnees). */
+    cpuAtKnees: cpuAtKnees(engine, baseline),
     /** The machine's speed in this run, to read the absolute latency targets against (bench/knee.ts machineGauge). */
     machineGauge: machineGauge(baseline.perRate),
   };

@@ -1,4 +1,4 @@
-import { capacityRange, GAUGE_RATE_PER_S, kneeBracket, machineGauge, nextProbe, type GaugeRow, type KneeSample } from '../../../bench/knee';
+import { capacityRange, cpuAtKnees, GAUGE_RATE_PER_S, kneeBracket, machineGauge, nextProbe, type GaugeRow, type KneeSample } from '../../../bench/knee';
 
 const s = (kind: string, offeredPerS: number, keptUp: boolean, repeat = 0): KneeSample => ({ kind, repeat, offeredPerS, keptUp });
 const LADDER = [2, 5, 10, 20, 40, 60, 80];
@@ -77,5 +77,19 @@ describe("the machine's gauge: the one-row workflow's CPU per course at a fixed 
     expect(machineGauge([row(10, 3), row(40, 3)])).toBeNull();
     expect(machineGauge([row(20, 3, 3, null)])).toBeNull();
     expect(machineGauge([])).toBeNull();
+  });
+});
+
+describe("each kind's CPU per course at its own knee", () => {
+  const rows = (...xs: Array<[number, number | null]>) => xs.map(([offeredPerS, total]) => ({ offeredPerS, cpuSecondsPerCourse: { total, engineProcess: null } }));
+  it('reads each kind at its own knee, not at a shared rate, and gives one over their ratio', () => {
+    // Run A of 2026-12-06 23:48: engine knee 26 (0.060), one-row knee 40 (0.038); capacity measured 0.65.
+    const r = cpuAtKnees({ knee: 26, perRate: rows([20, 0.054], [26, 0.06], [28, 0.055]) }, { knee: 40, perRate: rows([20, 0.042], [26, 0.041], [40, 0.038]) });
+    expect(r).toEqual({ engine: { atPerS: 26, cpuSecondsPerCourse: 0.06 }, baseline: { atPerS: 40, cpuSecondsPerCourse: 0.038 }, ratio: 1.58, capacityImplied: 0.63 });
+  });
+  it('is null when a knee is 0, falls between measured rates, or has no CPU figure', () => {
+    expect(cpuAtKnees({ knee: 0, perRate: rows([10, 0.05]) }, { knee: 40, perRate: rows([40, 0.038]) })).toBeNull();
+    expect(cpuAtKnees({ knee: 27, perRate: rows([26, 0.06], [28, 0.055]) }, { knee: 40, perRate: rows([40, 0.038]) })).toBeNull();
+    expect(cpuAtKnees({ knee: 26, perRate: rows([26, 0.06]) }, { knee: 40, perRate: rows([40, null]) })).toBeNull();
   });
 });
