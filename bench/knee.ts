@@ -92,9 +92,10 @@ export function machineGauge(baselineRows: readonly GaugeRow[]): { offeredPerS: 
   return { offeredPerS: GAUGE_RATE_PER_S, oneRowCpuSecondsPerCourse: total, process: row.cpuSecondsPerCourse.engineProcess ?? null, temporalServer: row.cpuSecondsPerCourse.temporalServer ?? null };
 }
 
-export interface KneeCpuRow {
+export interface KneeCpuSample {
   offeredPerS: number;
-  cpuSecondsPerCourse: Record<string, number | null>;
+  keptUp: boolean;
+  cpuSecondsPerCourse: Record<string, number | null | undefined>;
 }
 
 /**
@@ -102,16 +103,25 @@ export interface KneeCpuRow {
  * the limit, the knee is where a kind's courses use the cores it can get, so the capacity ratio
  * (engine knee / one-row knee) comes out near one over this ratio (docs/performance.md, "A faster
  * night on the AMD machine"): it says what the engine's knee costs, where the CPU target (both kinds at
- * one rate) does not. null when a knee is 0 or was not a rate with a measured row (an even number of
- * repeats can put the median between rates).
+ * one rate) does not. Read from the samples at the knee's rate that kept up (the median of their
+ * totals): a sample that fell behind there, in another repeat, carries its backlog's cost. null when a
+ * knee is 0, or no sample at its rate kept up with a CPU figure (an even number of repeats can put the
+ * median knee between rates).
  */
 export function cpuAtKnees(
-  engine: { knee: number; perRate: readonly KneeCpuRow[] },
-  baseline: { knee: number; perRate: readonly KneeCpuRow[] },
-): { engine: { atPerS: number; cpuSecondsPerCourse: number }; baseline: { atPerS: number; cpuSecondsPerCourse: number }; ratio: number; capacityImplied: number } | null {
-  const at = (k: { knee: number; perRate: readonly KneeCpuRow[] }) => {
-    const total = k.knee > 0 ? k.perRate.find((r) => r.offeredPerS === k.knee)?.cpuSecondsPerCourse.total : undefined;
-    return typeof total === 'number' && total > 0 ? { atPerS: k.knee, cpuSecondsPerCourse: total } : null;
+  engine: { knee: number; samples: readonly KneeCpuSample[] },
+  baseline: { knee: number; samples: readonly KneeCpuSample[] },
+): { engine: { atPerS: number; cpuSecondsPerCourse: number; samples: number }; baseline: { atPerS: number; cpuSecondsPerCourse: number; samples: number }; ratio: number; capacityImplied: number } | null {
+  const at = (k: { knee: number; samples: readonly KneeCpuSample[] }) => {
+    const totals = k.samples
+      .filter((x) => k.knee > 0 && x.offeredPerS === k.knee && x.keptUp)
+      .map((x) => x.cpuSecondsPerCourse.total)
+      .filter((t): t is number => typeof t === 'number' && t > 0)
+      .sort((a, b) => a - b);
+    if (!totals.length) return null;
+    const mid = totals.length >> 1;
+    const median = totals.length % 2 ? totals[mid]! : (totals[mid - 1]! + totals[mid]!) / 2;
+    return { atPerS: k.knee, cpuSecondsPerCourse: Math.round(median * 10000) / 10000, samples: totals.length };
   };
   const e = at(engine);
   const b = at(baseline);

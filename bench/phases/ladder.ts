@@ -950,7 +950,7 @@ export function summarizeLadder(samples: LadderSample[], rates: number[], repeat
     cpuSecondsPerCourse: { engine: cpuE ?? null, baseline: cpuB ?? null },
     cpuVsBaseline: cpuE?.total && cpuB?.total ? round(cpuE.total / cpuB.total, 2) : null,
     /** Each kind's CPU-s per course at its own knee: the capacity ratio comes out near one over their ratio (bench/knee.ts cpuAtKnees). */
-    cpuAtKnees: cpuAtKnees(engine, baseline),
+    cpuAtKnees: cpuAtKnees({ knee: engine.knee, samples: samples.filter((x) => x.kind === 'engine') }, { knee: baseline.knee, samples: samples.filter((x) => x.kind === 'baseline') }),
     /** The machine's speed in this run, to read the absolute latency targets against (bench/knee.ts machineGauge). */
     machineGauge: machineGauge(baseline.perRate),
   };

@@ -81,15 +81,19 @@ describe("the machine's gauge: the one-row workflow's CPU per course at a fixed 
 });
 
 describe("each kind's CPU per course at its own knee", () => {
-  const rows = (...xs: Array<[number, number | null]>) => xs.map(([offeredPerS, total]) => ({ offeredPerS, cpuSecondsPerCourse: { total, engineProcess: null } }));
+  const at = (offeredPerS: number, total: number | null, keptUp = true) => ({ offeredPerS, keptUp, cpuSecondsPerCourse: { total, engineProcess: null } });
   it('reads each kind at its own knee, not at a shared rate, and gives one over their ratio', () => {
     // Run A of 2026-12-06 23:48: engine knee 26 (0.060), one-row knee 40 (0.038); capacity measured 0.65.
-    const r = cpuAtKnees({ knee: 26, perRate: rows([20, 0.054], [26, 0.06], [28, 0.055]) }, { knee: 40, perRate: rows([20, 0.042], [26, 0.041], [40, 0.038]) });
-    expect(r).toEqual({ engine: { atPerS: 26, cpuSecondsPerCourse: 0.06 }, baseline: { atPerS: 40, cpuSecondsPerCourse: 0.038 }, ratio: 1.58, capacityImplied: 0.63 });
+    const r = cpuAtKnees({ knee: 26, samples: [at(20, 0.054), at(26, 0.06), at(28, 0.055, false)] }, { knee: 40, samples: [at(20, 0.042), at(26, 0.041), at(40, 0.037), at(40, 0.039)] });
+    expect(r).toEqual({ engine: { atPerS: 26, cpuSecondsPerCourse: 0.06, samples: 1 }, baseline: { atPerS: 40, cpuSecondsPerCourse: 0.038, samples: 2 }, ratio: 1.58, capacityImplied: 0.63 });
+  });
+  it("leaves out a sample at the knee's rate that fell behind (its backlog's cost is not the knee's)", () => {
+    const r = cpuAtKnees({ knee: 22, samples: [at(22, 0.061), at(22, 0.09, false)] }, { knee: 40, samples: [at(40, 0.04)] });
+    expect(r?.engine).toEqual({ atPerS: 22, cpuSecondsPerCourse: 0.061, samples: 1 });
   });
   it('is null when a knee is 0, falls between measured rates, or has no CPU figure', () => {
-    expect(cpuAtKnees({ knee: 0, perRate: rows([10, 0.05]) }, { knee: 40, perRate: rows([40, 0.038]) })).toBeNull();
-    expect(cpuAtKnees({ knee: 27, perRate: rows([26, 0.06], [28, 0.055]) }, { knee: 40, perRate: rows([40, 0.038]) })).toBeNull();
-    expect(cpuAtKnees({ knee: 26, perRate: rows([26, 0.06]) }, { knee: 40, perRate: rows([40, null]) })).toBeNull();
+    expect(cpuAtKnees({ knee: 0, samples: [at(10, 0.05)] }, { knee: 40, samples: [at(40, 0.038)] })).toBeNull();
+    expect(cpuAtKnees({ knee: 27, samples: [at(26, 0.06), at(28, 0.055)] }, { knee: 40, samples: [at(40, 0.038)] })).toBeNull();
+    expect(cpuAtKnees({ knee: 26, samples: [at(26, 0.06)] }, { knee: 40, samples: [at(40, null)] })).toBeNull();
   });
 });
