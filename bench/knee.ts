@@ -7,6 +7,8 @@
 // geometric middle of the bracket is run (both kinds in the same minutes, in alternating order, each at its own middle),
 // and the bracket moves to the half it falls in, until it is narrower than `resolution` of its lower end.
 
+import { median, round } from './stats';
+
 export interface KneeSample {
   kind: string;
   repeat: number;
@@ -116,16 +118,12 @@ export function cpuAtKnees(
     const totals = k.samples
       .filter((x) => k.knee > 0 && x.offeredPerS === k.knee && x.keptUp)
       .map((x) => x.cpuSecondsPerCourse.total)
-      .filter((t): t is number => typeof t === 'number' && t > 0)
-      .sort((a, b) => a - b);
-    if (!totals.length) return null;
-    const mid = totals.length >> 1;
-    const median = totals.length % 2 ? totals[mid]! : (totals[mid - 1]! + totals[mid]!) / 2;
-    return { atPerS: k.knee, cpuSecondsPerCourse: Math.round(median * 10000) / 10000, samples: totals.length };
+      .filter((t): t is number => typeof t === 'number' && t > 0);
+    return totals.length ? { atPerS: k.knee, cpuSecondsPerCourse: round(median(totals), 4), samples: totals.length } : null;
   };
   const e = at(engine);
   const b = at(baseline);
   if (!e || !b) return null;
   const ratio = e.cpuSecondsPerCourse / b.cpuSecondsPerCourse;
-  return { engine: e, baseline: b, ratio: Math.round(ratio * 100) / 100, capacityImplied: Math.round((1 / ratio) * 100) / 100 };
+  return { engine: e, baseline: b, ratio: round(ratio, 2), capacityImplied: round(1 / ratio, 2) };
 }

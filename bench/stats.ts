@@ -72,3 +72,11 @@ export function counterDeltas(before: Map<string, number>, after: Map<string, nu
   }
   return out;
 }
+
+/** The median (the mean of the two middle values of an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

@@ -48,7 +48,7 @@ import { startBenchWorker } from '../context';
 import { capacityRange, cpuAtKnees, kneeBracket, machineGauge, nextProbe, UPWARD, type KneeBracket } from '../knee';
 import { busiestThreads, machineCpuSeconds, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds, waitQuiet } from '../cpu';
 import type { BenchInfra } from '../infra';
-import { percentile, round, sleep, waitIdle } from '../stats';
+import { median, percentile, round, sleep, waitIdle } from '../stats';
 import { seedClients } from './starts';
 
 export type LadderKind = 'engine' | 'baseline';
@@ -339,13 +339,6 @@ export interface LadderSample {
 }
 
 const pcts = (xs: number[]): Pcts => ({ p50: xs.length ? round(percentile(xs, 50), 0) : null, p95: xs.length ? round(percentile(xs, 95), 0) : null, p99: xs.length ? round(percentile(xs, 99), 0) : null });
-/** The median (the mean of the two middle values of an even count). */
-const median = (xs: number[]) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const spread = (xs: number[]) => (xs.length ? [round(Math.min(...xs), 2), round(Math.max(...xs), 2)] : null);
 
 export async function benchLadder(opts: LadderOptions) {
