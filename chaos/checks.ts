@@ -20,7 +20,7 @@ import type { CourseResult } from '../src/workflows/messages';
 import type { Profile } from './driver';
 import { historyToJson } from '../src/temporal/history-json';
 import { sql } from 'kysely';
-import { checkEmails, emptyEmailReport, localNotifyKey, type EmailReport, type Problem } from './email-checks';
+import { checkEmails, emptyEmailReport, firstAttemptKeys, type EmailReport, type Problem } from './email-checks';
 
 export interface CourseUnderTest {
   courseId: string;
@@ -79,18 +79,20 @@ async function notifyKeysFromHistories(client: Client, codec: PayloadCodec, prob
         const key = byScheduledId.get(String(c.scheduledEventId));
         if (key) completed.add(key);
       }
-      // An invitation's first attempt runs as a local activity (src/workflows/activity-proxies.ts):
-      // its marker holds no input, so the key comes from its result or its failure's message.
+      // An invitation's first attempt runs in the projection's local activity (src/activities/first-attempts.ts):
+      // its marker holds no input, so the keys come from its result.
       const m = e.markerRecordedEventAttributes;
       if (m?.markerName === 'core_local_activity') {
-        const key = await localNotifyKey(m, codec);
-        if (key === undefined) continue;
-        if (key === null) {
-          problems.push({ kind: 'history-unreadable', detail: `${wf.workflowId}/${wf.runId}: a notify local activity's marker names no outbox key` });
+        const tried = await firstAttemptKeys(m, codec);
+        if (tried === undefined) continue;
+        if (tried === null) {
+          problems.push({ kind: 'history-unreadable', detail: `${wf.workflowId}/${wf.runId}: a projection's marker holds first attempts the checks cannot read` });
           continue;
         }
-        scheduled.add(key);
-        if (!m.failure) completed.add(key);
+        for (const { key, sent } of tried) {
+          scheduled.add(key);
+          if (sent) completed.add(key);
+        }
       }
     }
   }

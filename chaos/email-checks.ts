@@ -166,12 +166,14 @@ export function checkEmails(input: EmailCheckInput, r: EmailReport, problems: Pr
 }
 
 /**
- * The outbox key of a `notify` local activity's marker: from its result (`NotifyResult.key`) or its
- * failure's message (`<code>: outbox <key>`, sealed by the codec). Undefined: not a notify marker;
- * null: a notify marker without a key (an attempt that failed before its outbox row, or timed out;
- * a timed-out attempt's retry is a regular activity with the same key, counted above).
+ * The invitations' first attempts a projection's marker records (src/activities/first-attempts.ts: the
+ * projection's local activity runs them once its rows are written; the marker holds no input, so they
+ * come from its sealed result). `sent`: the attempt settled the email as sent; a `failed` one was
+ * refused for good (its outbox row says so); a `retry` one is the regular activity's, with the same key
+ * (counted from its ActivityTaskScheduled event), and is left out here. Undefined: not a projection's
+ * marker, or one that tried no email; null: a result the checks cannot read (reported, not passed over).
  */
-export async function localNotifyKey(m: temporal.api.history.v1.IMarkerRecordedEventAttributes, codec: PayloadCodec): Promise<string | null | undefined> {
+export async function firstAttemptKeys(m: temporal.api.history.v1.IMarkerRecordedEventAttributes, codec: PayloadCodec): Promise<Array<{ key: string; sent: boolean }> | null | undefined> {
   const decode = async (p: temporal.api.common.v1.IPayload | null | undefined): Promise<unknown> => {
     if (!p) return undefined;
     const encoding = Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString();
@@ -179,18 +181,14 @@ export async function localNotifyKey(m: temporal.api.history.v1.IMarkerRecordedE
     return plain ? defaultPayloadConverter.fromPayload(plain as never) : undefined;
   };
   const data = (await decode(m.details?.data?.payloads?.[0])) as { activity_type?: string } | undefined;
-  if (data?.activity_type !== 'notify') return undefined;
-  if (!m.failure) {
-    const result = (await decode(m.details?.result?.payloads?.[0])) as { key?: unknown } | undefined;
-    return typeof result?.key === 'string' ? result.key : null;
+  if (data?.activity_type !== 'projectCourse' || m.failure) return undefined;
+  const result = (await decode(m.details?.result?.payloads?.[0])) as { firstAttempts?: unknown } | undefined;
+  if (result?.firstAttempts === undefined) return undefined;
+  if (!Array.isArray(result.firstAttempts)) return null;
+  const out: Array<{ key: string; sent: boolean }> = [];
+  for (const a of result.firstAttempts as Array<{ key?: unknown; outcome?: unknown }>) {
+    if (typeof a?.key !== 'string' || !['sent', 'failed', 'retry'].includes(String(a.outcome))) return null;
+    if (a.outcome !== 'retry') out.push({ key: a.key, sent: a.outcome === 'sent' });
   }
-  let retried = false;
-  for (let f: temporal.api.failure.v1.IFailure | null | undefined = m.failure; f; f = f.cause) {
-    const opened = f.encodedAttributes ? ((await decode(f.encodedAttributes)) as { message?: string } | undefined) : undefined;
-    const found = /outbox (\S+)/.exec(opened?.message ?? f.message ?? '');
-    if (found) return found[1]!;
-    if (f.timeoutFailureInfo || f.applicationFailureInfo?.nonRetryable === false) retried = true;
-  }
-  // Timed out, or failed for now before its row: the retry (a regular activity) carries the key.
-  return retried ? undefined : null;
+  return out;
 }

@@ -262,9 +262,9 @@ export function createNotifyActivities(deps: NotifyDeps) {
   // A local activity holds a local-activity slot, and its workflow task, for as long as it runs: the
   // slots the course's projections (every staff action's answer) need too. A slow or hung relay must
   // not hold them all (the regular activity has slots of its own for that), so only this many first
-  // attempts run at once; the next one fails at once, before its outbox row, and the workflow hands
-  // it to the regular activity (src/workflows/activity-proxies.ts, notifyLocalFirst). An attempt past
-  // its local timeout still counts until its send returns.
+  // attempts run at once; the next one fails at once, before its outbox row, and is handed to the
+  // regular activity (src/activities/first-attempts.ts: the projection's local activity runs an
+  // invitation's first attempt). An attempt past FIRST_ATTEMPT_MS still counts until its send returns.
   const localAttemptsAtOnce = deps.localAttemptsAtOnce ?? 2;
   let localInFlight = 0;
 

@@ -23,7 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { Protocol } from '../domain/protocol';
 import type { NotifyInput } from '../activities/contracts';
-import { acts, local, notifyLocalFirst } from './activity-proxies';
+import { acts, local } from './activity-proxies';
 import { wakeTimer, type Wake } from './wake-timer';
 import type { AssessmentState } from './assessment-machine';
 import { CourseMachine, type CourseMachineState } from './course-machine';
@@ -218,8 +218,8 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
   // written, while its messages are still being sent (an SMTP outage must not freeze staff actions).
   // The course waits for every message before it continues as new or ends.
   const sending = new Set<Promise<void>>();
-  const send = (n: NotifyInput, how: (n: NotifyInput) => Promise<unknown> = acts.notify): void => {
-    const p = tolerateNotifyFailure(how(n));
+  const send = (n: NotifyInput): void => {
+    const p = tolerateNotifyFailure(acts.notify(n));
     sending.add(p);
     // Awaited in drain(); handled now so a failure in flight is not an unhandled rejection.
     const done = () => void sending.delete(p);
@@ -235,16 +235,19 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
       // Their rows go into the projection's statement: invitations written once, answers as they stand.
       const rows = f.opened.length || f.records.length ? { invite: f.opened, record: f.records } : undefined;
       const projected = out.projection ?? (rows ? { courseId: input.courseId, clinicId: input.clinicId, steps: [], records: [] } : undefined);
-      // Decided now, before this task's Updates are answered: is any caller waiting on this task?
-      const nobodyWaits = allHandlersFinished();
-      const projection = projected ? local.projectCourse({ ...projected, ...(rows ? { assessments: rows } : {}), seq: m.state.counters.event }) : undefined;
+      // An invitation goes out once its rows are written (its link reads them). When no Update waits on
+      // this task (the course's first task, a timer's), its first attempt runs in the projection's own
+      // local activity, after the rows are committed (src/activities/first-attempts.ts): a local
+      // activity holds the task's other commands until it ends, and emails must never hold up a staff
+      // action (decided now, before this task's Updates are answered, and replayed the same). Otherwise, and when that attempt did not settle it, the regular activity sends it.
+      const firstAttempts = projected && allHandlersFinished() ? f.invitations : [];
+      const projection = projected
+        ? local.projectCourse({ ...projected, ...(rows ? { assessments: rows } : {}), ...(firstAttempts.length ? { firstAttempts } : {}), seq: m.state.counters.event })
+        : undefined;
       for (const n of [...out.notifications, ...f.notifications]) send(n);
       const written = await projection;
-      // An invitation goes out once its rows are written (its link reads them). Its first attempt runs
-      // inside this workflow task (activity-proxies.ts) when no Update waits on the task (the course's
-      // first task, a timer's): a local activity holds the task's other commands until it ends, and
-      // emails must never hold up a staff action. Otherwise it is a regular activity.
-      for (const n of f.invitations) send(n, nobodyWaits ? notifyLocalFirst : acts.notify);
+      const settled = new Set((written?.firstAttempts ?? []).filter((a) => a.outcome !== 'retry').map((a) => a.key));
+      for (const n of f.invitations) if (!settled.has(n.key)) send(n);
       searchAttributes();
       // The projection found rows a lost workflow task wrote (its worker died after its projection
       // committed; a timer's or a signal's task as well as an Update's): the course's whole record is

@@ -4,7 +4,7 @@
 // that is sealed (src/temporal/failure-converter.ts); the full reply stays in PostgreSQL. And the
 // suicide-risk level, clinical, is no search attribute (those are never encrypted).
 import type { temporal } from '@temporalio/proto';
-import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import { decodeFromPayloadsAtIndex, decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { submitAssessment } from '../../src/client/course-actions';
 import { failureMessage } from '../../src/client/temporal';
 import { createSmtpMailer, type Mailer } from '../../src/mail/mailer';
@@ -60,6 +60,14 @@ function clearText(f: temporal.api.failure.v1.IFailure | null | undefined): stri
   return out;
 }
 
+/** Every text the history shows without the keys: strings, and every byte field read as UTF-8 (payloads, sealed or not). */
+function clearTexts(x: unknown, out: string[] = []): string[] {
+  if (typeof x === 'string') out.push(x);
+  else if (x instanceof Uint8Array) out.push(Buffer.from(x).toString('utf8'));
+  else if (x && typeof x === 'object') for (const v of Object.values(x)) clearTexts(v, out);
+  return out;
+}
+
 test('an SMTP refusal that names the client: history holds no address, only a sealed code and outbox key', async () => {
   const email = `quill.marsh.${uid()}@example.org`;
   smtp.failRcpt = 550;
@@ -70,9 +78,23 @@ test('an SMTP refusal that names the client: history holds no address, only a se
   expect(row.last_error).toContain(email);
   expect(row.last_error).toMatch(/^SMTP 550/);
 
+  // The screening's invitation was refused on its first attempt, run by the course's first task in its
+  // projection's local activity (src/activities/first-attempts.ts): the marker's sealed result holds
+  // the outcome and the outbox key, nothing else; the whole history shows no address without the keys.
+  const firstTask = await eventually(async () => {
+    const events = (await rawHistories(workflowId)).flatMap((h) => h.events);
+    const marker = events.find((e) => e.markerRecordedEventAttributes?.details?.result);
+    return marker ? { events, result: marker.markerRecordedEventAttributes!.details!.result! } : undefined;
+  });
+  for (const text of clearTexts(firstTask.events)) expect(text).not.toContain(email);
+  expect(Buffer.from(firstTask.result.payloads![0]!.metadata!.encoding!).toString()).toBe('binary/encrypted');
+  const opened = await decodeFromPayloadsAtIndex<{ firstAttempts: unknown }>(stack.temporal.options.loadedDataConverter, 0, firstTask.result.payloads);
+  expect(opened.firstAttempts).toEqual([{ key: row.key, outcome: 'failed' }]);
+
+  // A staff member's assessment: its invitation is a regular activity, refused for good too.
+  expect((await call('POST', `/api/courses/${courseId}/send-assessment`, { token: coordinator, body: { instruments: ['phq9'] } })).status).toBe(200);
   const failed = await eventually(async () => {
-    // A regular activity's failure, or a local activity's in its marker (the invitation's first
-    // attempt runs as one, src/workflows/activity-proxies.ts): both sealed the same way.
+    // The regular activity's failure (a local activity's, in its marker, is sealed the same way).
     const all = (await rawHistories(workflowId)).flatMap((h) => h.events.flatMap((e) => [e.activityTaskFailedEventAttributes?.failure, e.markerRecordedEventAttributes?.failure]).filter((f) => f != null));
     return all.length ? all : undefined;
   });
@@ -94,7 +116,9 @@ test('an SMTP refusal that names the client: history holds no address, only a se
   const keys = failed.map((f) => /outbox (\S+)/.exec(clearText(f).join(' ')) ?? null);
   expect(keys.every((k) => k === null)).toBe(true);
   const openedKeys = await Promise.all(failed.map(async (f) => /outbox (\S+) /.exec((await decodeOptionalFailureToOptionalError(stack.temporal.options.loadedDataConverter, f))!.message)![1]));
-  expect(openedKeys).toContain(row.key);
+  const assessmentRow = await stack.db.selectFrom('email_outbox').select('key').where('course_id', '=', courseId).where('template', '=', 'assessment-invitation').where('key', '<>', row.key).executeTakeFirstOrThrow();
+  expect(openedKeys).toContain(assessmentRow.key);
+  for (const text of clearTexts((await rawHistories(workflowId)).flatMap((h) => h.events))) expect(text).not.toContain(email);
   smtp.failRcpt = null;
 });
 

@@ -126,8 +126,8 @@ test('emails that have not gone out hold nothing up: with the invitation and the
   try {
     // On code that waits for the emails, this Update never answers while they are held (no wall-clock
     // bound here: a loaded CI machine is slow, not wrong; the hang fails the test at its timeout).
-    // The invitation's first attempt, a local activity in the assessment's first task, holds that task
-    // for FIRST_ATTEMPT_TIMEOUT (3 s) at most; its retry, the regular activity, holds nothing.
+    // A staff member's 'send-assessment' sends its invitation as a regular activity, which holds
+    // nothing (only a task no Update waits on runs a first attempt inside it: FIRST_ATTEMPT_MS at most).
     const reply = await c.answer(formStep, 'phq9', [2, 2, 2, 2, 2, 2, 2, 2, 2]);
     expect(reply.showCrisisResources).toBe(true);
     const v = await c.until((s) => s.safetyHolds.length > 0, 1000, 50);

@@ -17,6 +17,7 @@ import { AssessmentMachine } from '../../src/workflows/assessment-machine';
 import type { NotifyInput } from '../../src/activities/contracts';
 import type { CourseRecord, RecordAssessmentsInput } from '../../src/activities/course-records';
 import type { CourseProjectionInput } from '../../src/activities/projections';
+import { withFirstAttempts } from '../../src/activities/first-attempts';
 import { getProtocol } from '../../src/domain';
 import type { courseWorkflow, CourseInput } from '../../src/workflows/course';
 import { courseUpdates, submitAnswersUpdate, type CourseActionInputs, type CourseActionName, type CourseAnswersInput } from '../../src/workflows/messages';
@@ -78,8 +79,23 @@ export class FakeActivities {
   course = new Map<string, NonNullable<CourseProjectionInput['course']>>();
 
   activities() {
+    const notify = async (input: NotifyInput) => {
+      this.attempts.push({ key: input.key, local: Context.current().info.isLocal });
+      const failure = this.failNext.get(input.template);
+      if (failure) {
+        this.failNext.delete(input.template);
+        throw ApplicationFailure.create({ message: `smtp ${failure === 'permanent' ? 'refused' : 'down'}`, type: 'TestSmtpFailure', nonRetryable: failure === 'permanent' });
+      }
+      // A held template stands for an SMTP send that has not settled (an outage, a send waiting out its lease).
+      if (this.heldTemplates.has(input.template)) await this.released;
+      // One email per key, as the real activity's outbox row makes it (a second attempt finds it sent).
+      if (this.notifications.some((n) => n.key === input.key)) return { status: 'already-sent' };
+      this.notifications.push(input);
+      return { status: 'queued' };
+    };
     return {
-      projectCourse: async (input: CourseProjectionInput) => {
+      // As the worker composes it (src/activities/index.ts): the invitations' first attempts follow the rows.
+      projectCourse: withFirstAttempts(async (input: CourseProjectionInput) => {
         this.projections.push(input);
         for (const s of input.steps) this.steps.set(`${input.courseId}/${s.stepKey}`, s);
         if (input.course) this.course.set(input.courseId, input.course);
@@ -91,24 +107,12 @@ export class FakeActivities {
         const rows = opening.flatMap((a) => new AssessmentMachine(a, a.invitedAt!).records()).filter((r) => !written.has(r.id));
         if (rows.length) this.assessments.push({ assessments: rows });
         if (recorded.length) this.assessments.push({ assessments: recorded });
-      },
+        return { lost: false };
+      }, notify),
       recordAssessments: async (input: RecordAssessmentsInput) => {
         this.assessments.push(input);
       },
-      notify: async (input: NotifyInput) => {
-        this.attempts.push({ key: input.key, local: Context.current().info.isLocal });
-        const failure = this.failNext.get(input.template);
-        if (failure) {
-          this.failNext.delete(input.template);
-          throw ApplicationFailure.create({ message: `smtp ${failure === 'permanent' ? 'refused' : 'down'}`, type: 'TestSmtpFailure', nonRetryable: failure === 'permanent' });
-        }
-        // A held template stands for an SMTP send that has not settled (an outage, a send waiting out its lease).
-        if (this.heldTemplates.has(input.template)) await this.released;
-        // One email per key, as the real activity's outbox row makes it (a second attempt finds it sent).
-        if (this.notifications.some((n) => n.key === input.key)) return { status: 'already-sent' };
-        this.notifications.push(input);
-        return { status: 'queued' };
-      },
+      notify,
     };
   }
 
