@@ -3,7 +3,7 @@
 // first task, and a timer's that opens a form, then costs one activation, one local dispatch and one
 // history marker fewer, and holds its workflow task (and a local-activity slot) for one round trip
 // fewer: the first task's length is what decides whether the next enrollment's eager start is taken
-// (docs/performance.md, "one local activity for the first task").
+// (docs/performance.md, "One local activity for the course's first task").
 //
 // Used only where nothing waits on the task (the workflow decides, with allHandlersFinished()): a local
 // activity holds the task's other commands until it ends, and a staff action's answer must never wait
