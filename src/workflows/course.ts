@@ -239,7 +239,8 @@ export async function courseWorkflow(input: CourseInput): Promise<CourseResult> 
       // this task (the course's first task, a timer's), its first attempt runs in the projection's own
       // local activity, after the rows are committed (src/activities/first-attempts.ts): a local
       // activity holds the task's other commands until it ends, and emails must never hold up a staff
-      // action (decided now, before this task's Updates are answered, and replayed the same). Otherwise, and when that attempt did not settle it, the regular activity sends it.
+      // action (decided now, before this task's Updates are answered, and replayed the same). Otherwise,
+      // and when that attempt did not settle it, the regular activity sends it.
       const firstAttempts = projected && allHandlersFinished() ? f.invitations : [];
       const projection = projected
         ? local.projectCourse({ ...projected, ...(rows ? { assessments: rows } : {}), ...(firstAttempts.length ? { firstAttempts } : {}), seq: m.state.counters.event })

@@ -1,8 +1,8 @@
 // An assessment's invitation, sent by the course that holds the form (src/workflows/forms.ts): when no
 // Update waits on the task that opens the form (the course's first task, a timer's), its first attempt
 // runs in that task's projection, the same local activity, once the rows are written
-// (src/activities/first-attempts.ts), and its retries are the regular activity's; a staff member's 'send-assessment' gets the regular activity, so the
-// action's answer never waits for SMTP. The email goes out once either way; a permanent failure is not retried.
+// (src/activities/first-attempts.ts), and its retries are the regular activity's; a staff member's
+// 'send-assessment' gets the regular activity, so the action's answer never waits for SMTP. The email goes out once either way; a permanent failure is not retried.
 import { temporal } from '@temporalio/proto';
 import { CourseDriver, startHarness, type Harness } from './helpers';
 
