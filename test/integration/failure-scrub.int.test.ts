@@ -54,17 +54,17 @@ async function rawHistories(workflowId: string): Promise<Array<{ workflowId: str
 }
 
 /** Every text a failure chain shows without the keys: messages and stack traces. */
-function clearText(f: temporal.api.failure.v1.IFailure | null | undefined): string[] {
+function failureTexts(f: temporal.api.failure.v1.IFailure | null | undefined): string[] {
   const out: string[] = [];
   for (let x = f; x; x = x.cause) out.push(x.message ?? '', x.stackTrace ?? '');
   return out;
 }
 
 /** Every text the history shows without the keys: strings, and every byte field read as UTF-8 (payloads, sealed or not). */
-function clearTexts(x: unknown, out: string[] = []): string[] {
+function historyTexts(x: unknown, out: string[] = []): string[] {
   if (typeof x === 'string') out.push(x);
   else if (x instanceof Uint8Array) out.push(Buffer.from(x).toString('utf8'));
-  else if (x && typeof x === 'object') for (const v of Object.values(x)) clearTexts(v, out);
+  else if (x && typeof x === 'object') for (const v of Object.values(x)) historyTexts(v, out);
   return out;
 }
 
@@ -86,7 +86,7 @@ test('an SMTP refusal that names the client: history holds no address, only a se
     const marker = events.find((e) => e.markerRecordedEventAttributes?.details?.result);
     return marker ? { events, result: marker.markerRecordedEventAttributes!.details!.result! } : undefined;
   });
-  for (const text of clearTexts(firstTask.events)) expect(text).not.toContain(email);
+  for (const text of historyTexts(firstTask.events)) expect(text).not.toContain(email);
   expect(Buffer.from(firstTask.result.payloads![0]!.metadata!.encoding!).toString()).toBe('binary/encrypted');
   const opened = await decodeFromPayloadsAtIndex<{ firstAttempts: unknown }>(stack.temporal.options.loadedDataConverter, 0, firstTask.result.payloads);
   expect(opened.firstAttempts).toEqual([{ key: row.key, outcome: 'failed' }]);
@@ -100,7 +100,7 @@ test('an SMTP refusal that names the client: history holds no address, only a se
   });
   for (const failure of failed) {
     // Without the keys: no address, no SMTP text, not even the code (sealed in encodedAttributes).
-    for (const text of clearText(failure)) {
+    for (const text of failureTexts(failure)) {
       expect(text).not.toContain('@');
       expect(text).not.toMatch(/mailbox|550|quill/i);
     }
@@ -113,12 +113,12 @@ test('an SMTP refusal that names the client: history holds no address, only a se
     expect(opened?.message).toMatch(/^smtp-refused: outbox \S+ \(SMTP 550\)$/);
     expect(opened?.message).not.toContain('@');
   }
-  const keys = failed.map((f) => /outbox (\S+)/.exec(clearText(f).join(' ')) ?? null);
+  const keys = failed.map((f) => /outbox (\S+)/.exec(failureTexts(f).join(' ')) ?? null);
   expect(keys.every((k) => k === null)).toBe(true);
   const openedKeys = await Promise.all(failed.map(async (f) => /outbox (\S+) /.exec((await decodeOptionalFailureToOptionalError(stack.temporal.options.loadedDataConverter, f))!.message)![1]));
   const assessmentRow = await stack.db.selectFrom('email_outbox').select('key').where('course_id', '=', courseId).where('template', '=', 'assessment-invitation').where('key', '<>', row.key).executeTakeFirstOrThrow();
   expect(openedKeys).toContain(assessmentRow.key);
-  for (const text of clearTexts((await rawHistories(workflowId)).flatMap((h) => h.events))) expect(text).not.toContain(email);
+  for (const text of historyTexts((await rawHistories(workflowId)).flatMap((h) => h.events))) expect(text).not.toContain(email);
   smtp.failRcpt = null;
 });
 
@@ -135,7 +135,7 @@ test('a transient refusal while retrying: the pending failure is sealed too, and
       }
       return undefined;
     }, 30_000);
-    for (const text of clearText(pending.lastFailure)) expect(text).not.toContain('@');
+    for (const text of failureTexts(pending.lastFailure)) expect(text).not.toContain('@');
     expect(pending.lastFailure!.message).toBe('Encoded failure');
     const message = await failureMessage(stack.temporal, pending.lastFailure);
     expect(message).toMatch(/^smtp-unavailable: outbox \S+ \(SMTP 450\)$/);
