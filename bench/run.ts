@@ -129,6 +129,7 @@ function targets(out: Record<string, any>): Record<string, { value: number; targ
   // hour (bench/phases/ladder.ts STAFF_TURNS_PER_S_NETWORK_PEAK; heavier loads are printed beside it).
   if (out.ladder?.staffAtHalfKnee?.rateFrom === 'half the knee' && process.env.WORKER_MAX_CACHED_WORKFLOWS === undefined && asShipped) add('staffActionAtHalfKneeP95Ms', out.ladder?.staffAtHalfKnee?.p95Ms, '<= 150 (half the knee, default cache, the network-peak staff rate)', (v) => v <= 150);
   // Measured with an idle worker, every course cached and pause/resume only: easier than the above.
+  // After as many untimed actions on other courses (bench/phases/actions.ts; printed as staffAction.warmup).
   add('staffActionP95Ms', out.staffAction?.p95Ms, '<= 150 (idle worker)', (v) => v <= 150);
   add('stuckBoardP95Ms', out.stuckBoard?.p95Ms, '<= 50', (v) => v <= 50);
   add('stuckBoardOneClinicP95Ms', out.stuckBoard?.oneClinicP95Ms, '<= 50', (v) => v <= 50);
@@ -416,8 +417,8 @@ async function main(): Promise<void> {
           log(`staff actions over HTTP (after the worker went idle: ${idleMs} ms, and the machine quiet: ${settle.ms} ms, ${settle.coresBusy} cores busy) ...`);
           const token = await tokenFor(db, 'admin');
           const k = quick ? 20 : 50;
-          const r = await benchActions({ serverCpuSeconds: () => treeCpuSeconds(infra.devServer?.process.pid), baseUrl: api.baseUrl, token, temporal, courseIds: courseIds.slice(0, k), updateOnlyCourseIds: courseIds.slice(k, 2 * k), actionsPerCourse: 4, concurrency: 4, oneAtATime: quick ? 100 : 300 });
-          out.staffAction = { settle: { workerIdleMs: idleMs, ...settle }, p50Ms: r.roundTrip.p50, p95Ms: r.roundTrip.p95, maxMs: r.roundTrip.max, n: r.roundTrip.n, concurrency: r.concurrency, updateOnlyP50Ms: r.updateOnly.p50, updateOnlyP95Ms: r.updateOnly.p95, oneAtATime: r.oneAtATime };
+          const r = await benchActions({ serverCpuSeconds: () => treeCpuSeconds(infra.devServer?.process.pid), baseUrl: api.baseUrl, token, temporal, courseIds: courseIds.slice(0, k), warmupCourseIds: courseIds.slice(2 * k, 3 * k), updateOnlyCourseIds: courseIds.slice(k, 2 * k), actionsPerCourse: 4, concurrency: 4, oneAtATime: quick ? 100 : 300 });
+          out.staffAction = { settle: { workerIdleMs: idleMs, ...settle }, p50Ms: r.roundTrip.p50, p95Ms: r.roundTrip.p95, maxMs: r.roundTrip.max, n: r.roundTrip.n, concurrency: r.concurrency, warmup: { n: r.warmup.n, p50Ms: r.warmup.p50, p95Ms: r.warmup.p95, maxMs: r.warmup.max }, updateOnlyP50Ms: r.updateOnly.p50, updateOnlyP95Ms: r.updateOnly.p95, oneAtATime: r.oneAtATime };
           out.visible = { p50Ms: r.visible.p50, p95Ms: r.visible.p95, maxMs: r.visible.max, onFirstRead: round(r.visibleOnFirstRead, 2) };
           log(`actions: ${JSON.stringify({ staffAction: out.staffAction, visible: out.visible })}`);
         });
