@@ -13,6 +13,7 @@
 // notify itself hands the attempt back at once, before its outbox row, when two first attempts are
 // already in flight in this process (NotifyDeferred): a slow relay never holds more of the slots.
 import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from '../log';
 import type { NotifyInput } from './contracts';
 
 /**
@@ -41,28 +42,37 @@ export type WithFirstAttempts<I> = I & { firstAttempts?: NotifyInput[] };
  * The projection activity `project`, followed, once it has returned (its rows committed: the
  * invitation's link reads them), by one attempt of each email in `firstAttempts`, at once. A failed
  * projection throws before any email: its retry runs them. The emails never fail the activity.
+ * `log` hears of an attempt that failed with anything but an ApplicationFailure (the database, a bug):
+ * notify turns every failure it expects into one, and the regular activity that takes the email over
+ * may well succeed, so without this line the first failure would leave no trace. Its name only: an
+ * error's message can quote a row.
  */
 export function withFirstAttempts<I extends object, R extends object>(
   project: (input: I) => Promise<R>,
   notify: (n: NotifyInput) => Promise<unknown>,
   timeoutMs: number = FIRST_ATTEMPT_MS,
+  log?: Pick<Logger, 'warn'>,
 ): (input: WithFirstAttempts<I>) => Promise<R & { firstAttempts?: FirstAttempt[] }> {
   return async (input) => {
     const { firstAttempts, ...projection } = input;
     const written = await project(projection as I);
     if (!firstAttempts?.length) return written;
-    return { ...written, firstAttempts: await Promise.all(firstAttempts.map((n) => attempt(n, notify, timeoutMs))) };
+    return { ...written, firstAttempts: await Promise.all(firstAttempts.map((n) => attempt(n, notify, timeoutMs, log))) };
   };
 }
 
-async function attempt(n: NotifyInput, notify: (n: NotifyInput) => Promise<unknown>, timeoutMs: number): Promise<FirstAttempt> {
+async function attempt(n: NotifyInput, notify: (n: NotifyInput) => Promise<unknown>, timeoutMs: number, log?: Pick<Logger, 'warn'>): Promise<FirstAttempt> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<FirstAttempt['outcome']>((resolve) => (timer = setTimeout(() => resolve('retry'), timeoutMs)));
   const sent = Promise.resolve()
     .then(() => notify(n))
     .then(
       (): FirstAttempt['outcome'] => 'sent',
-      (err: unknown): FirstAttempt['outcome'] => (err instanceof ApplicationFailure && err.nonRetryable ? 'failed' : 'retry'),
+      (err: unknown): FirstAttempt['outcome'] => {
+        if (err instanceof ApplicationFailure) return err.nonRetryable ? 'failed' : 'retry';
+        log?.warn({ key: n.key, err: err instanceof Error ? err.name : typeof err }, 'invitation first attempt failed unexpectedly; the regular activity takes it over');
+        return 'retry';
+      },
     );
   try {
     return { key: n.key, outcome: await Promise.race([sent, late]) };

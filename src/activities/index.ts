@@ -1,7 +1,7 @@
 // All activities, built from their dependencies by the worker. Workflows import only the *type*.
 import type { Db } from '../db/connect';
 import { createCourseRecordActivities } from './course-records';
-import { withFirstAttempts } from './first-attempts';
+import { FIRST_ATTEMPT_MS, withFirstAttempts } from './first-attempts';
 import { createMailActivities, type MailActivityDeps } from './notify';
 import { createProjectionActivities } from './projections';
 import { createWebhookActivities, withWebhookDispatch } from '../webhooks/activities';
@@ -28,7 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...projections,
     // Starts webhook deliveries for the timeline rows each projection committed (src/webhooks), then
     // the first attempts of the invitations the workflow hands it (src/activities/first-attempts.ts).
-    projectCourse: withFirstAttempts(withWebhookDispatch(deps.db, projections.projectCourse), mail.notify),
+    projectCourse: withFirstAttempts(withWebhookDispatch(deps.db, projections.projectCourse), mail.notify, FIRST_ATTEMPT_MS, deps.mail?.log),
     ...createWebhookActivities({ db: deps.db, secretKey: deps.secretKey ?? deps.mail?.secretKey, privateTargets: deps.webhookPrivateTargets ?? 'refuse', ...(deps.webhookGiveUpSeconds ? { giveUpAfterMs: deps.webhookGiveUpSeconds * 1000 } : {}) }),
     ...mail,
     ...createCourseRecordActivities(deps),

@@ -39,6 +39,30 @@ test('the rows are written first, without the emails in their input; each email 
   });
 });
 
+test('an attempt that fails with anything but an ApplicationFailure is logged by its key and error name only, and handed over', async () => {
+  const warned: Array<{ obj: unknown; msg: string }> = [];
+  const log = { warn: (obj: unknown, msg: string) => void warned.push({ obj, msg }) };
+  const run = withFirstAttempts(
+    recorder().project,
+    async (n: NotifyInput) => {
+      if (n.key === 'bug') throw new TypeError('row for jane@example.org failed');
+      if (n.key === 'down') throw ApplicationFailure.retryable('smtp-unavailable: outbox down', 'SmtpUnavailable');
+      return { key: n.key, status: 'sent' };
+    },
+    undefined,
+    log as never,
+  );
+  const out = await run({ courseId: 'c-1', firstAttempts: ['bug', 'down', 'ok'].map(invitation) });
+  expect(out.firstAttempts).toEqual([
+    { key: 'bug', outcome: 'retry' },
+    { key: 'down', outcome: 'retry' },
+    { key: 'ok', outcome: 'sent' },
+  ]);
+  // One line, for the unexpected failure only; the expected ones are the regular activity's to report.
+  expect(warned).toEqual([{ obj: { key: 'bug', err: 'TypeError' }, msg: expect.stringContaining('first attempt failed unexpectedly') }]);
+  expect(JSON.stringify(warned)).not.toContain('jane@example.org');
+});
+
 test('without emails the projection is all there is: its result unchanged, no firstAttempts', async () => {
   const { calls, project } = recorder();
   const run = withFirstAttempts(project, async () => {
