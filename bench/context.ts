@@ -83,6 +83,8 @@ export interface CapturingDb {
  */
 /** BENCH_SQL_TALLY=1: every statement's first 90 characters, counted (printed at the end of the run). */
 export const sqlTally: Map<string, number> | undefined = process.env.BENCH_SQL_TALLY ? new Map() : undefined;
+/** BENCH_SQL_TALLY (a diagnosis): milliseconds each statement took, by its first 90 characters, as Kysely times it (one connection to PGlite: its execution and the hop to its thread). */
+export const sqlTallyMs: Map<string, number> | undefined = sqlTally ? new Map() : undefined;
 
 export function benchDb(infra: BenchInfra, config: Pick<Config, 'DATABASE_PREPARED_STATEMENTS'>, poolMax = infra.database === 'pglite' ? 1 : 10): CapturingDb {
   const recent: CompiledQuery[] = [];
@@ -94,7 +96,11 @@ export function benchDb(infra: BenchInfra, config: Pick<Config, 'DATABASE_PREPAR
     log: (event) => {
       if (event.level !== 'query') return;
       statements++;
-      if (sqlTally) { const k = event.query.sql.replace(/\s+/g, ' ').slice(0, 90); sqlTally.set(k, (sqlTally.get(k) ?? 0) + 1); }
+      if (sqlTally) {
+        const k = event.query.sql.replace(/\s+/g, ' ').slice(0, 90);
+        sqlTally.set(k, (sqlTally.get(k) ?? 0) + 1);
+        sqlTallyMs!.set(k, (sqlTallyMs!.get(k) ?? 0) + event.queryDurationMillis);
+      }
       recent.push(event.query);
       if (recent.length > 50) recent.shift();
     },

@@ -44,9 +44,9 @@ import { payloadCodecFor } from '../../src/security/keys';
 import { freePort } from '../../src/temporal/dev-server';
 import { workerSlots } from '../../src/worker/worker';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
-import { startBenchWorker } from '../context';
+import { sqlTally, sqlTallyMs, startBenchWorker } from '../context';
 import { capacityRange, cpuAtKnees, kneeBracket, machineGauge, nextProbe, UPWARD, type KneeBracket } from '../knee';
-import { busiestThreads, machineCpuSeconds, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds, waitQuiet } from '../cpu';
+import { busiestThreads, cpuByThreadName, machineCpuSeconds, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds, waitQuiet } from '../cpu';
 import type { BenchInfra } from '../infra';
 import { median, percentile, round, sleep, waitIdle } from '../stats';
 import { seedClients } from './starts';
@@ -326,6 +326,8 @@ export interface LadderSample {
   quietWait: { ms: number; coresBusy: number } | null;
   /** engineProcess, temporalServer, database, their total; and for the engine `smtpSink`: the sink's process, standing for a clinic's relay (not in the total). */
   cpuSecondsPerCourse: Record<string, number | null>;
+  /** This process's CPU-seconds per course by thread name (threads of one name summed), the six busiest: which thread a costlier course is spent on. */
+  threadCpuSecondsPerCourse: Record<string, number>;
   /**
    * This process's main thread during the step (the API side, the activities, the driver): how late
    * its event loop ran (p99, max) and the garbage collector's pauses (total ms, and how many were full
@@ -448,6 +450,8 @@ export async function benchLadder(opts: LadderOptions) {
     });
     gcObserver.observe({ entryTypes: ['gc'] });
     const cpu0 = await cpuNow();
+    const threads0 = threadCpuSeconds();
+    const sql0 = sqlTally && sqlTallyMs ? { n: new Map(sqlTally), ms: new Map(sqlTallyMs) } : undefined;
     const machine0 = machineCpuSeconds();
     const machineT0 = performance.now();
     const start = Date.now() + 20;
@@ -526,6 +530,14 @@ export async function benchLadder(opts: LadderOptions) {
     await poller;
     if (kind === 'engine') await readInvitations();
     const cpu1 = await cpuNow();
+    const threads1 = threadCpuSeconds();
+    // BENCH_SQL_TALLY (a diagnosis): the statements that took the most time in this window, per course.
+    if (sql0 && sqlTally && sqlTallyMs) {
+      const counts = sqlTally;
+      const top = [...sqlTallyMs].map(([k, ms]) => ({ k, ms: ms - (sql0.ms.get(k) ?? 0), n: counts.get(k)! - (sql0.n.get(k) ?? 0) })).filter((x) => x.n > 0).sort((a, b) => b.ms - a.ms).slice(0, 10);
+      const courses = Math.max(scheduledOf.size, 1);
+      log(`  ${kind} ${rate}/s SQL by time (ms per course, statements per course, ms each): ${top.map((x) => `\n    ${round(x.ms / courses, 3)} ${round(x.n / courses, 2)} ${round(x.ms / x.n, 2)} ${x.k}`).join('')}`);
+    }
     const machine1 = machineCpuSeconds();
     const machineS = (performance.now() - machineT0) / 1000;
     const machine = { busyCores: machine0 && machine1 ? round((machine1.busy - machine0.busy) / machineS, 2) : null, stealCores: machine0 && machine1 ? round((machine1.steal - machine0.steal) / machineS, 3) : null };
@@ -574,6 +586,7 @@ export async function benchLadder(opts: LadderOptions) {
       idleWaitMs,
       quietWait,
       cpuSecondsPerCourse: { engineProcess: per(engineProcess), temporalServer: per(temporalServer), database: database === null ? null : per(database), total: per(engineProcess + temporalServer + (database ?? 0)), ...(kind === 'engine' ? { smtpSink: per(smtpSink) } : {}) },
+      threadCpuSecondsPerCourse: Object.fromEntries(cpuByThreadName(threads0, threads1).slice(0, 6).map(([name, secs]) => [name, per(secs)])),
       mainThread,
       loadAvg1m: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
       machine,
@@ -776,7 +789,7 @@ export async function benchLadder(opts: LadderOptions) {
       `  ladder r${repeat + 1} ${kind.padEnd(8)} ${String(rate).padStart(3)}/s${probe === 'bisection' ? ' (bisection)' : ''}: ${s.completedPerS}/s done ${s.done}/${s.enrolled}, first step p50/p95/p99 ${s.firstStepMs.p50}/${s.firstStepMs.p95}/${s.firstStepMs.p99} ms` +
         (s.invitationMs ? `, invitation p95 ${s.invitationMs.p95} ms (${s.invitationMs.n})` : '') +
         (s.stages ? `, stages (median ms, random ${s.stages.random.n} | slowest ${s.stages.slowest.n}): started ${s.stages.random.startedMs}|${s.stages.slowest.startedMs} pickup ${s.stages.random.pickupMs}|${s.stages.slowest.pickupMs} committed ${s.stages.random.committedMs}|${s.stages.slowest.committedMs} task ${s.stages.random.taskMs}|${s.stages.slowest.taskMs} retried tasks ${s.stages.random.retriedTasks}|${s.stages.slowest.retriedTasks}` : '') +
-        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total}${s.cpuSecondsPerCourse.smtpSink != null ? ` (+ SMTP sink ${s.cpuSecondsPerCourse.smtpSink})` : ''}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}, quiet after ${s.quietWait?.ms} ms (${s.quietWait?.coresBusy} cores), machine ${s.machine.busyCores ?? '?'} cores busy (steal ${s.machine.stealCores ?? '?'})${s.keptUp ? '' : ', did not keep up'}`,
+        `, backlog ${s.backlogAtWindowEnd}→${s.backlogAtEnd}${s.refused ? `, refused ${s.refused} (admission)` : ''}${s.eagerStarts ? `, eager starts ${s.eagerStarts}` : ''}${s.errors ? `, ${s.errors} errors` : ''}, CPU-s/course ${s.cpuSecondsPerCourse.total} (process ${s.cpuSecondsPerCourse.engineProcess}: ${Object.entries(s.threadCpuSecondsPerCourse).map(([t, c]) => `${t} ${c}`).join(', ')}; server ${s.cpuSecondsPerCourse.temporalServer}; database ${s.cpuSecondsPerCourse.database ?? '-'})${s.cpuSecondsPerCourse.smtpSink != null ? ` (+ SMTP sink ${s.cpuSecondsPerCourse.smtpSink})` : ''}, main thread loop delay p99/max ${s.mainThread.loopDelayP99Ms}/${s.mainThread.loopDelayMaxMs} ms, GC ${s.mainThread.gcPauseMs} ms (${s.mainThread.gcMajor} major), load ${s.loadAvg1m.before}, quiet after ${s.quietWait?.ms} ms (${s.quietWait?.coresBusy} cores), machine ${s.machine.busyCores ?? '?'} cores busy (steal ${s.machine.stealCores ?? '?'})${s.keptUp ? '' : ', did not keep up'}`,
     );
     return s;
   };
