@@ -81,10 +81,8 @@ export interface CapturingDb {
  * statements and keeps the recent compiled queries so the benchmark can EXPLAIN the SQL the routes
  * really sent.
  */
-/** BENCH_SQL_TALLY=1: every statement's first 90 characters, counted (printed at the end of the run). */
-export const sqlTally: Map<string, number> | undefined = process.env.BENCH_SQL_TALLY ? new Map() : undefined;
-/** BENCH_SQL_TALLY (a diagnosis): milliseconds each statement took, by its first 90 characters, as Kysely times it (one connection to PGlite: its execution and the hop to its thread). */
-export const sqlTallyMs: Map<string, number> | undefined = sqlTally ? new Map() : undefined;
+/** BENCH_SQL_TALLY=1: every statement's first 90 characters, counted, with the milliseconds Kysely timed for it (one connection to PGlite: its execution and the hop to its thread); printed at the end of the run and per ladder sample. */
+export const sqlTally: Map<string, { n: number; ms: number }> | undefined = process.env.BENCH_SQL_TALLY ? new Map() : undefined;
 
 export function benchDb(infra: BenchInfra, config: Pick<Config, 'DATABASE_PREPARED_STATEMENTS'>, poolMax = infra.database === 'pglite' ? 1 : 10): CapturingDb {
   const recent: CompiledQuery[] = [];
@@ -98,8 +96,8 @@ export function benchDb(infra: BenchInfra, config: Pick<Config, 'DATABASE_PREPAR
       statements++;
       if (sqlTally) {
         const k = event.query.sql.replace(/\s+/g, ' ').slice(0, 90);
-        sqlTally.set(k, (sqlTally.get(k) ?? 0) + 1);
-        sqlTallyMs!.set(k, (sqlTallyMs!.get(k) ?? 0) + event.queryDurationMillis);
+        const t = sqlTally.get(k) ?? { n: 0, ms: 0 };
+        sqlTally.set(k, { n: t.n + 1, ms: t.ms + event.queryDurationMillis });
       }
       recent.push(event.query);
       if (recent.length > 50) recent.shift();

@@ -449,7 +449,7 @@ async function main(): Promise<void> {
   } finally {
     await shared?.stop();
   }
-  if (sqlTally) log(`SQL statements by their first 90 characters:\n${[...sqlTally].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${String(n).padStart(7)} ${k}`).join('\n')}`);
+  if (sqlTally) log(`SQL statements by their first 90 characters:\n${[...sqlTally].sort((a, b) => b[1].n - a[1].n).map(([k, t]) => `${String(t.n).padStart(7)} ${k}`).join('\n')}`);
   out.targets = targets(out);
   if (!args.phaseProcess) log(verdictLine(out));
   if (Object.keys(errors).length) out.errors = errors;

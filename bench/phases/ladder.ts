@@ -44,7 +44,7 @@ import { payloadCodecFor } from '../../src/security/keys';
 import { freePort } from '../../src/temporal/dev-server';
 import { workerSlots } from '../../src/worker/worker';
 import { courseWorkflowId } from '../../src/workflows/workflow-ids';
-import { sqlTally, sqlTallyMs, startBenchWorker } from '../context';
+import { sqlTally, startBenchWorker } from '../context';
 import { capacityRange, cpuAtKnees, kneeBracket, machineGauge, nextProbe, UPWARD, type KneeBracket } from '../knee';
 import { busiestThreads, cpuByThreadName, machineCpuSeconds, pidsCpuSeconds, procVisible, selfCpuSeconds, threadCpuSeconds, treeCpuSeconds, waitQuiet } from '../cpu';
 import type { BenchInfra } from '../infra';
@@ -451,7 +451,7 @@ export async function benchLadder(opts: LadderOptions) {
     gcObserver.observe({ entryTypes: ['gc'] });
     const cpu0 = await cpuNow();
     const threads0 = threadCpuSeconds();
-    const sql0 = sqlTally && sqlTallyMs ? { n: new Map(sqlTally), ms: new Map(sqlTallyMs) } : undefined;
+    const sql0 = sqlTally ? new Map(sqlTally) : undefined;
     const machine0 = machineCpuSeconds();
     const machineT0 = performance.now();
     const start = Date.now() + 20;
@@ -531,19 +531,18 @@ export async function benchLadder(opts: LadderOptions) {
     if (kind === 'engine') await readInvitations();
     const cpu1 = await cpuNow();
     const threads1 = threadCpuSeconds();
-    // BENCH_SQL_TALLY (a diagnosis): the statements that took the most time in this window, per course.
-    if (sql0 && sqlTally && sqlTallyMs) {
-      const counts = sqlTally;
-      const top = [...sqlTallyMs].map(([k, ms]) => ({ k, ms: ms - (sql0.ms.get(k) ?? 0), n: counts.get(k)! - (sql0.n.get(k) ?? 0) })).filter((x) => x.n > 0).sort((a, b) => b.ms - a.ms).slice(0, 10);
-      const courses = Math.max(scheduledOf.size, 1);
-      log(`  ${kind} ${rate}/s SQL by time (ms per course, statements per course, ms each): ${top.map((x) => `\n    ${round(x.ms / courses, 3)} ${round(x.n / courses, 2)} ${round(x.ms / x.n, 2)} ${x.k}`).join('')}`);
-    }
     const machine1 = machineCpuSeconds();
     const machineS = (performance.now() - machineT0) / 1000;
     const machine = { busyCores: machine0 && machine1 ? round((machine1.busy - machine0.busy) / machineS, 2) : null, stealCores: machine0 && machine1 ? round((machine1.steal - machine0.steal) / machineS, 3) : null };
     loopDelay.disable();
     gcObserver.disconnect();
     const mainThread = { loopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 0), loopDelayMaxMs: round(loopDelay.max / 1e6, 0), gcPauseMs: round(gc.ms, 0), gcMajor: gc.major };
+    // BENCH_SQL_TALLY (a diagnosis), after the CPU readings: the statements that took the most time in this window, per course.
+    if (sql0 && sqlTally) {
+      const top = [...sqlTally].map(([k, t]) => ({ k, ms: t.ms - (sql0.get(k)?.ms ?? 0), n: t.n - (sql0.get(k)?.n ?? 0) })).filter((x) => x.n > 0).sort((a, b) => b.ms - a.ms).slice(0, 10);
+      const courses = Math.max(scheduledOf.size, 1);
+      log(`  ${kind} ${rate}/s SQL by time (ms per course, statements per course, ms each): ${top.map((x) => `\n    ${round(x.ms / courses, 3)} ${round(x.n / courses, 2)} ${round(x.ms / x.n, 2)} ${x.k}`).join('')}`);
+    }
 
     const keys = [...scheduledOf.keys()];
     if (kind === 'engine') engineCourses.push(...keys);
