@@ -56,6 +56,18 @@ export type LadderKind = 'engine' | 'baseline';
 type StaffAction = 'screening' | 'care-team-note' | 'pause' | 'resume';
 /** What a coordinator does on a new course, in order (the bodies the dashboard's forms send). */
 export const STAFF_TURN: readonly StaffAction[] = ['screening', 'care-team-note', 'pause', 'resume'];
+/**
+ * The turn's order in the staff step: STAFF_TURN, or (a diagnosis, BENCH_STAFF_TURN=care-team-note,screening,pause,resume)
+ * the same four actions in another order, to tell the cost of a turn's first action (its course out of the
+ * cache, its start late behind the window's driver) from the cost of the action itself.
+ */
+function staffTurnOrder(): readonly StaffAction[] {
+  const given = process.env.BENCH_STAFF_TURN;
+  if (!given) return STAFF_TURN;
+  const order = given.split(',').map((a) => a.trim());
+  if (order.length !== STAFF_TURN.length || STAFF_TURN.some((a) => !order.includes(a))) throw new Error(`BENCH_STAFF_TURN: expected the four actions ${STAFF_TURN.join(',')} in some order, got "${given}"`);
+  return order as StaffAction[];
+}
 export const STAFF_BODIES: Record<StaffAction, Record<string, unknown>> = {
   screening: { hardStops: Object.fromEntries(Object.keys(HARD_STOPS).map((k) => [k, false])), reviewItems: Object.fromEntries(Object.keys(REVIEW_ITEMS).map((k) => [k, false])) },
   'care-team-note': { note: 'Called the client to confirm the intake visit (benchmark).' },
@@ -109,6 +121,8 @@ export interface StaffAtHalfKnee {
   offeredPerS: number;
   /** Half the engine's knee in this run (the target's condition), or a rate given with --staff-rate. */
   rateFrom: 'half the knee' | '--staff-rate';
+  /** Each coordinator's turn, in order (STAFF_TURN unless BENCH_STAFF_TURN reorders it: a diagnosis, not counted). */
+  turn: readonly StaffAction[];
   /** Open loop (the headline figures below): coordinators' turns (STAFF_TURN) started per second (STAFF_TURNS_PER_S_NETWORK_PEAK). */
   turnsPerS: number;
   /**
@@ -245,6 +259,8 @@ interface ActionStageMedians {
 export interface ActionStages {
   random: ActionStageMedians;
   slowest: ActionStageMedians;
+  /** The random sample's medians for each action apart (up to 20 of it): which of the turn's actions takes the time. */
+  byAction: Record<string, ActionStageMedians>;
 }
 /**
  * Cores busy during a window: this process, the Temporal server, this process's busiest threads, and the
@@ -284,7 +300,10 @@ async function actionStages(temporal: Client, actions: SentAction[]): Promise<Ac
   };
   const sample = await readSample(actions, (a) => a.answered - a.sent, one);
   const medians = ({ rows, median }: (typeof sample)['random']): ActionStageMedians => ({ n: rows.length, toTaskMs: median((r) => r.toTaskMs), pickupMs: median((r) => r.pickupMs), taskMs: median((r) => r.taskMs), answerMs: median((r) => r.answerMs), normalQueue: rows.reduce((x, r) => x + r.normalQueue, 0), queuedBehindTask: rows.reduce((x, r) => x + r.queuedBehindTask, 0) });
-  return { random: medians(sample.random), slowest: medians(sample.slowest) };
+  // The random sample's medians again, each action apart (a sample of its own, up to 20 of that action).
+  const byAction: Record<string, ActionStageMedians> = {};
+  for (const action of new Set(actions.map((a) => a.action))) byAction[action] = medians((await readSample(actions.filter((a) => a.action === action), (a) => a.answered - a.sent, one)).random);
+  return { random: medians(sample.random), slowest: medians(sample.slowest), byAction };
 }
 
 export interface LadderSample {
@@ -602,6 +621,7 @@ export async function benchLadder(opts: LadderOptions) {
   const staffStep = async (rate: number, rateFrom: StaffAtHalfKnee['rateFrom']): Promise<StaffAtHalfKnee> => {
     const staff = opts.staff!;
     const concurrency = staff.concurrency ?? 4;
+    const turnOrder = staffTurnOrder();
     const pool = [...engineCourses];
     const openCourses = pool.length;
     // The ladder's last steps were past the knee: wait (at most 5 minutes) until every course it enrolled
@@ -654,7 +674,7 @@ export async function benchLadder(opts: LadderOptions) {
       // on to clearance: a projection, a new step, its reminders), a care-team note, then a pause and a resume.
       const turn = async (courseId: string, scheduled: number) => {
         let from = scheduled;
-        for (const action of STAFF_TURN) {
+        for (const action of turnOrder) {
           if (stop) break;
           await post(courseId, action, from);
           from = performance.now();
@@ -744,6 +764,7 @@ export async function benchLadder(opts: LadderOptions) {
     const r: StaffAtHalfKnee = {
       offeredPerS: rate,
       rateFrom,
+      turn: turnOrder,
       openCourses,
       cacheWorkflows: (engine.worker.options as { maxCachedWorkflows?: number }).maxCachedWorkflows,
       turnsPerS: STAFF_TURNS_PER_S_NETWORK_PEAK,
@@ -765,12 +786,13 @@ export async function benchLadder(opts: LadderOptions) {
       loadAvg1m,
     };
     const errors = open.errors + closed.errors + heavier.reduce((a, h) => a + h.errors, 0);
-    log(`  staff actions at ${rateFrom === 'half the knee' ? 'half the knee' : 'a rate given with --staff-rate'} (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${r.turnsPerS} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p95}`).join(', ')}); ${heavier.map((h) => `open loop, ${h.turnsPerS} turns/s: ${h.actions} actions p50/p95 ${h.p50Ms}/${h.p95Ms} ms (enrollments ${h.enrollment.completedPerS}/s, first step p95 ${h.enrollment.firstStepMs.p95} ms)`).join('; ')}; closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
+    log(`  staff actions at ${rateFrom === 'half the knee' ? 'half the knee' : 'a rate given with --staff-rate'} (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${r.turnsPerS} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (p50/p95: ${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p50}/${x.p95}`).join(', ')}); ${heavier.map((h) => `open loop, ${h.turnsPerS} turns/s: ${h.actions} actions p50/p95 ${h.p50Ms}/${h.p95Ms} ms (enrollments ${h.enrollment.completedPerS}/s, first step p95 ${h.enrollment.firstStepMs.p95} ms)`).join('; ')}; closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
     const windows = [[`open loop ${r.turnsPerS}/s`, r.stages, r.busy, r.p95ByThird], ...heavier.map((h) => [`open loop ${h.turnsPerS}/s`, h.stages, h.busy, h.p95ByThird] as const), ['closed loop', closed.stages, closed.busy, closed.p95ByThird]] as const;
     for (const [name, st, b, thirds] of windows) {
       log(`    ${name} p95 by third of the window (ms): ${thirds.join(' | ')}`);
       const f = (m: ActionStageMedians) => `to task ${m.toTaskMs} pickup ${m.pickupMs} task ${m.taskMs} answer ${m.answerMs} (normal queue ${m.normalQueue}/${m.n}, behind a running task ${m.queuedBehindTask}/${m.n})`;
       log(`    ${name} stages (median ms), random: ${f(st.random)}; slowest: ${f(st.slowest)}`);
+      log(`    ${name} stages by action, in the turn's order (${turnOrder.join(', ')}): ${turnOrder.filter((a) => st.byAction[a]).map((a) => `${a}: ${f(st.byAction[a]!)}`).join('; ')}`);
       log(`    ${name} busy: process ${b.engineProcessCores} cores, Temporal server ${b.temporalServerCores}, the whole machine ${b.machineCores ?? '?'} (steal ${b.stealCores ?? '?'}); threads ${b.threads.map((t) => `${t.thread} ${t.cores}`).join(', ')}`);
     }
     return r;
