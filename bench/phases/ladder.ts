@@ -61,8 +61,7 @@ export const STAFF_TURN: readonly StaffAction[] = ['screening', 'care-team-note'
  * the same four actions in another order, to tell the cost of a turn's first action (its course out of the
  * cache, its start late behind the window's driver) from the cost of the action itself.
  */
-function staffTurnOrder(): readonly StaffAction[] {
-  const given = process.env.BENCH_STAFF_TURN;
+export function staffTurnOrder(given = process.env.BENCH_STAFF_TURN): readonly StaffAction[] {
   if (!given) return STAFF_TURN;
   const order = given.split(',').map((a) => a.trim());
   if (order.length !== STAFF_TURN.length || STAFF_TURN.some((a) => !order.includes(a))) throw new Error(`BENCH_STAFF_TURN: expected the four actions ${STAFF_TURN.join(',')} in some order, got "${given}"`);
