@@ -258,7 +258,7 @@ interface ActionStageMedians {
 export interface ActionStages {
   random: ActionStageMedians;
   slowest: ActionStageMedians;
-  /** The random sample's medians for each action apart (up to 20 of it): which of the turn's actions takes the time. */
+  /** Medians for each action apart, on the random sample's courses: which of the turn's actions takes the time. */
   byAction: Record<string, ActionStageMedians>;
 }
 /**
@@ -275,8 +275,14 @@ type SentAction = { workflowId: string; action: StaffAction; sent: number; answe
  */
 async function actionStages(temporal: Client, actions: SentAction[]): Promise<ActionStages> {
   const wallOffset = Date.now() - performance.now();
+  // Each course's history read once: the per-action medians below read the random sample's courses again.
+  const histories = new Map<string, ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>();
+  const historyOf = (workflowId: string) => {
+    if (!histories.has(workflowId)) histories.set(workflowId, temporal.workflow.getHandle(workflowId).fetchHistory());
+    return histories.get(workflowId)!;
+  };
   const one = async (a: SentAction) => {
-    const h = await temporal.workflow.getHandle(a.workflowId).fetchHistory();
+    const h = await historyOf(a.workflowId);
     const ev = h.events ?? [];
     const at = (e: (typeof ev)[number] | undefined) => (e?.eventTime ? tsToMs(e.eventTime) : null);
     const accepted = ev.findIndex((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === a.action);
@@ -289,6 +295,7 @@ async function actionStages(temporal: Client, actions: SentAction[]): Promise<Ac
     const sent = a.sent + wallOffset;
     const t = { scheduled: at(scheduled), started: at(taskStarted), completed: at(completed) };
     return {
+      workflowId: a.workflowId,
       toTaskMs: t.scheduled === null ? null : Math.max(0, t.scheduled - sent),
       pickupMs: t.started === null || t.scheduled === null ? null : t.started - Math.max(t.scheduled, sent),
       taskMs: t.completed === null || t.started === null ? null : t.completed - Math.max(t.started, sent),
@@ -298,11 +305,23 @@ async function actionStages(temporal: Client, actions: SentAction[]): Promise<Ac
     };
   };
   const sample = await readSample(actions, (a) => a.answered - a.sent, one);
-  const medians = ({ rows, median }: (typeof sample)['random']): ActionStageMedians => ({ n: rows.length, toTaskMs: median((r) => r.toTaskMs), pickupMs: median((r) => r.pickupMs), taskMs: median((r) => r.taskMs), answerMs: median((r) => r.answerMs), normalQueue: rows.reduce((x, r) => x + r.normalQueue, 0), queuedBehindTask: rows.reduce((x, r) => x + r.queuedBehindTask, 0) });
-  // The random sample's medians again, each action apart (a sample of its own, up to 20 of that action).
+  type Row = NonNullable<Awaited<ReturnType<typeof one>>>;
+  const medians = (rows: Row[]): ActionStageMedians => {
+    const median = (f: (r: Row) => number | null) => {
+      const xs = rows.map(f).filter((v): v is number => v !== null);
+      return xs.length ? round(percentile(xs, 50), 0) : null;
+    };
+    return { n: rows.length, toTaskMs: median((r) => r.toTaskMs), pickupMs: median((r) => r.pickupMs), taskMs: median((r) => r.taskMs), answerMs: median((r) => r.answerMs), normalQueue: rows.reduce((x, r) => x + r.normalQueue, 0), queuedBehindTask: rows.reduce((x, r) => x + r.queuedBehindTask, 0) };
+  };
+  // Each action apart, on the random sample's courses (a course gets one turn: every action of it is in
+  // the one history already read), so the actions are compared on the same courses.
+  const courses = new Set(sample.random.rows.map((r) => r.workflowId));
   const byAction: Record<string, ActionStageMedians> = {};
-  for (const action of new Set(actions.map((a) => a.action))) byAction[action] = medians((await readSample(actions.filter((a) => a.action === action), (a) => a.answered - a.sent, one)).random);
-  return { random: medians(sample.random), slowest: medians(sample.slowest), byAction };
+  for (const action of new Set(actions.map((a) => a.action))) {
+    const rows = await Promise.all(actions.filter((a) => a.action === action && courses.has(a.workflowId)).map((a) => one(a).catch(() => null)));
+    byAction[action] = medians(rows.filter((r): r is Row => r !== null));
+  }
+  return { random: medians(sample.random.rows), slowest: medians(sample.slowest.rows), byAction };
 }
 
 export interface LadderSample {
