@@ -326,7 +326,7 @@ async function main(): Promise<void> {
         const withStaff = i === calls - 1 && !args.noStaff;
         last = await withState(shared ? 'ladder' : `ladder repeat ${i + 1}`, async (s) => {
           const staff = withStaff ? { baseUrl: s.api.baseUrl, token: await tokenFor(s.db, 'admin'), ...(args.staffRate ? { rate: args.staffRate } : {}) } : undefined;
-          return benchLadder({ infra: s.infra, config: s.config, db: s.db, workerDb: s.workerDb, temporal: s.temporal, rates: args.rates, seconds: args.seconds, repeats: shared ? args.repeats : 1, firstRepeat: i, priorSamples: prior.samples, orderTurn: prior.orderTurn, refineSteps: args.refine, ...(staff ? { staff } : {}), log });
+          return benchLadder({ infra: s.infra, config: s.config, db: s.db, workerDb: s.workerDb, temporal: s.temporal, rates: args.rates, seconds: args.seconds, repeats: shared ? args.repeats : 1, firstRepeat: i, priorSamples: prior.samples, orderTurn: prior.orderTurn, refineSteps: args.refine, ...(staff ? { staff, sdkMetrics } : {}), log });
         });
         prior = { samples: last.samples, orderTurn: last.orderTurn };
         skipped.push(...last.skipped);

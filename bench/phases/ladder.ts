@@ -50,6 +50,7 @@ import { busiestThreads, cpuByThreadName, machineCpuSeconds, pidsCpuSeconds, pro
 import type { BenchInfra } from '../infra';
 import { median, percentile, round, sleep, waitIdle } from '../stats';
 import { seedClients } from './starts';
+import { describeSdkWindow, scrapeSdkMetrics, sdkWindow, type PromSample, type SdkWindow } from '../sdk-metrics';
 
 export type LadderKind = 'engine' | 'baseline';
 
@@ -105,6 +106,8 @@ export interface LadderOptions {
   refineSteps?: number;
   /** When given: staff actions over HTTP at half the engine's knee, on courses the ladder opened (more than the default cache holds). */
   staff?: { baseUrl: string; token: string; concurrency?: number; /** Enrollments/s for the staff step instead of half the knee (a diagnosis). */ rate?: number };
+  /** The SDK runtime's Prometheus endpoint in this process (`host:port`): the staff step's windows then report the core's cache hits and misses, replay and task times (bench/sdk-metrics.ts). */
+  sdkMetrics?: string;
   /**
    * One ladder in several calls, each on state of its own (bench/run.ts: a fresh dev server and database
    * per repeat): this call's first repeat's number, the samples and the order of the calls before it.
@@ -129,9 +132,9 @@ export interface StaffAtHalfKnee {
    * twice the network's peak, and one turn per enrolled course (the headline until 2026-12-03, which
    * took the 2 cores past full at half the knee on 2026-12-03: see docs/performance.md).
    */
-  heavier: Array<{ turnsPerS: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; p95ByThird: Array<number | null>; maxMs: number | null; stages: ActionStages; busy: WindowBusy; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> }>;
+  heavier: Array<{ turnsPerS: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; p95ByThird: Array<number | null>; maxMs: number | null; stages: ActionStages; busy: WindowBusy; sdk: SdkWindow | null; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> }>;
   /** `concurrency` staff sending turns back to back, no pause (the load before 2026-12-01), during its own window. */
-  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; p95ByThird: Array<number | null>; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; stages: ActionStages; busy: WindowBusy; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
+  closedLoop: { concurrency: number; actions: number; errors: number; p50Ms: number | null; p95Ms: number | null; p95ByThird: Array<number | null>; maxMs: number | null; perAction: Record<string, { n: number } & Pcts>; stages: ActionStages; busy: WindowBusy; sdk: SdkWindow | null; enrollment: Pick<LadderSample, 'completedPerS' | 'firstStepMs' | 'keptUp'> };
   /** Courses the ladder had opened on this worker before the step (the cache holds cacheWorkflows workflows, two per course). */
   openCourses: number;
   cacheWorkflows: number | undefined;
@@ -143,6 +146,8 @@ export interface StaffAtHalfKnee {
   stages: ActionStages;
   /** Cores busy during the window: this process, the Temporal server, and this process's busiest threads. */
   busy: WindowBusy;
+  /** The SDK core's own figures for the engine's worker over the window (null without the SDK's metrics endpoint). */
+  sdk: SdkWindow | null;
   p50Ms: number | null;
   p95Ms: number | null;
   /** p95 of the actions started in each third of the window (the last with the drain): a start-up transient shows in the first. */
@@ -662,6 +667,7 @@ export async function benchLadder(opts: LadderOptions) {
     //   from the turn's scheduled time.
     // - closed loop: `concurrency` staff sending turns back to back with no pause, the load before
     //   2026-12-01; as many actions as the engine will take, so it measures queueing behind one another.
+    const readSdk = async (): Promise<PromSample[] | null> => (opts.sdkMetrics ? scrapeSdkMetrics(opts.sdkMetrics) : null);
     const load = async (mode: 'open' | 'closed', turnsPerS = rate, windowSeconds = seconds) => {
       const times: number[] = [];
       const byAction = new Map<StaffAction, number[]>();
@@ -721,6 +727,7 @@ export async function benchLadder(opts: LadderOptions) {
           await Promise.all(turns);
         })();
       }
+      const sdkA = await readSdk();
       const cpuA = await cpuNow();
       const threadsA = threadCpuSeconds();
       const machineA = machineCpuSeconds();
@@ -729,6 +736,7 @@ export async function benchLadder(opts: LadderOptions) {
       stop = true;
       await driver;
       const windowS = (performance.now() - tA) / 1000;
+      const sdkB = await readSdk();
       const cpuB = await cpuNow();
       const machineB = machineCpuSeconds();
       // What was busy during the window (the enrollments, the actions, the drain): cores per process, the busiest threads here, the whole machine.
@@ -750,6 +758,7 @@ export async function benchLadder(opts: LadderOptions) {
         mode,
         stages,
         busy,
+        sdk: sdkA && sdkB ? sdkWindow(sdkA, sdkB, engineQueue, 'courseWorkflow') : null,
         actions: times.length,
         errors,
         p50Ms: p.p50,
@@ -775,7 +784,7 @@ export async function benchLadder(opts: LadderOptions) {
     for (const turnsPerS of [...new Set([2 * STAFF_TURNS_PER_S_NETWORK_PEAK, rate])].filter((t) => t > STAFF_TURNS_PER_S_NETWORK_PEAK)) {
       await waitIdleBoth(engine.worker, baselineWorker);
       const h = await load('open', turnsPerS);
-      heavier.push({ turnsPerS, actions: h.actions, errors: h.errors, p50Ms: h.p50Ms, p95Ms: h.p95Ms, p95ByThird: h.p95ByThird, maxMs: h.maxMs, stages: h.stages, busy: h.busy, enrollment: h.enrollment });
+      heavier.push({ turnsPerS, actions: h.actions, errors: h.errors, p50Ms: h.p50Ms, p95Ms: h.p95Ms, p95ByThird: h.p95ByThird, maxMs: h.maxMs, stages: h.stages, busy: h.busy, sdk: h.sdk, enrollment: h.enrollment });
     }
     await waitIdleBoth(engine.worker, baselineWorker);
     const closed = await load('closed');
@@ -796,7 +805,8 @@ export async function benchLadder(opts: LadderOptions) {
       perAction: open.perAction,
       stages: open.stages,
       busy: open.busy,
-      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, p95ByThird: closed.p95ByThird, maxMs: closed.maxMs, perAction: closed.perAction, stages: closed.stages, busy: closed.busy, enrollment: closed.enrollment },
+      sdk: open.sdk,
+      closedLoop: { concurrency, actions: closed.actions, errors: closed.errors, p50Ms: closed.p50Ms, p95Ms: closed.p95Ms, p95ByThird: closed.p95ByThird, maxMs: closed.maxMs, perAction: closed.perAction, stages: closed.stages, busy: closed.busy, sdk: closed.sdk, enrollment: closed.enrollment },
       enrollment: open.enrollment,
       backlogWaitMs,
       backlogLeft: backlog,
@@ -805,12 +815,13 @@ export async function benchLadder(opts: LadderOptions) {
     };
     const errors = open.errors + closed.errors + heavier.reduce((a, h) => a + h.errors, 0);
     log(`  staff actions at ${rateFrom === 'half the knee' ? 'half the knee' : 'a rate given with --staff-rate'} (${rate}/s enrollments, ${openCourses} courses open, cache ${r.cacheWorkflows} workflows, after ${backlogWaitMs} ms waiting for ${backlog ? `the backlog (${backlog} left)` : 'the backlog'} and ${settle.ms} ms for a quiet machine, ${settle.coresBusy} cores busy): open loop, ${r.turnsPerS} turns/s: ${r.actions} actions p50/p95 ${r.p50Ms}/${r.p95Ms} ms (p50/p95: ${Object.entries(r.perAction).map(([a, x]) => `${a} ${x.p50}/${x.p95}`).join(', ')}); ${heavier.map((h) => `open loop, ${h.turnsPerS} turns/s: ${h.actions} actions p50/p95 ${h.p50Ms}/${h.p95Ms} ms (enrollments ${h.enrollment.completedPerS}/s, first step p95 ${h.enrollment.firstStepMs.p95} ms)`).join('; ')}; closed loop, ${concurrency} staff back to back: ${closed.actions} actions p50/p95 ${closed.p50Ms}/${closed.p95Ms} ms; ${errors} errors`);
-    const windows = [[`open loop ${r.turnsPerS}/s`, r.stages, r.busy, r.p95ByThird], ...heavier.map((h) => [`open loop ${h.turnsPerS}/s`, h.stages, h.busy, h.p95ByThird] as const), ['closed loop', closed.stages, closed.busy, closed.p95ByThird]] as const;
-    for (const [name, st, b, thirds] of windows) {
+    const windows = [[`open loop ${r.turnsPerS}/s`, r.stages, r.busy, r.p95ByThird, r.sdk], ...heavier.map((h) => [`open loop ${h.turnsPerS}/s`, h.stages, h.busy, h.p95ByThird, h.sdk] as const), ['closed loop', closed.stages, closed.busy, closed.p95ByThird, closed.sdk]] as const;
+    for (const [name, st, b, thirds, sdk] of windows) {
       log(`    ${name} p95 by third of the window (ms): ${thirds.join(' | ')}`);
       const f = (m: ActionStageMedians) => `to task ${m.toTaskMs} pickup ${m.pickupMs} task ${m.taskMs} answer ${m.answerMs} (normal queue ${m.normalQueue}/${m.n}, behind a running task ${m.queuedBehindTask}/${m.n})`;
       log(`    ${name} stages (median ms), random: ${f(st.random)}; slowest: ${f(st.slowest)}`);
       log(`    ${name} stages by action, in the turn's order (${turnOrder.join(', ')}): ${turnOrder.filter((a) => st.byAction[a]).map((a) => `${a}: ${f(st.byAction[a]!)}`).join('; ')}`);
+      if (sdk) log(`    ${name} SDK core (the engine's worker): ${describeSdkWindow(sdk)}`);
       log(`    ${name} busy: process ${b.engineProcessCores} cores, Temporal server ${b.temporalServerCores}, the whole machine ${b.machineCores ?? '?'} (steal ${b.stealCores ?? '?'}); threads ${b.threads.map((t) => `${t.thread} ${t.cores}`).join(', ')}`);
     }
     return r;
