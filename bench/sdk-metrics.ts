@@ -4,33 +4,16 @@
 // clocks: how many of the window's workflow tasks found their workflow in the worker's cache (sticky
 // cache hits) and how many had to fetch the history and replay it (misses), what the replay and the
 // whole task took in the core's own measure, and what the history fetches took.
+import { parseExposition, type ParsedExposition } from '../src/metrics/exposition';
+import { fetchSdkMetrics } from '../src/metrics/sdk';
 
-export interface PromSample {
-  name: string;
-  labels: Readonly<Record<string, string>>;
-  value: number;
-}
+/** One sample of the SDK's exposition text (src/metrics/exposition.ts parses it, as for GET /metrics). */
+export type PromSample = ParsedExposition['samples'][number];
 
-/** Prometheus text format, the lines the SDK writes (`name{a="b",...} value`); comments and blank lines skipped. */
-export function parseProm(text: string): PromSample[] {
-  const out: PromSample[] = [];
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, '$1');
-    const value = Number(m[3]);
-    if (Number.isFinite(value)) out.push({ name: m[1]!, labels, value });
-  }
-  return out;
-}
-
-/** The SDK's metrics now, from its Prometheus endpoint (`host:port`). */
-export async function scrapeSdkMetrics(address: string): Promise<PromSample[]> {
-  const res = await fetch(`http://${address}/metrics`);
-  if (!res.ok) throw new Error(`SDK metrics at ${address}: HTTP ${res.status}`);
-  return parseProm(await res.text());
+/** The SDK's metrics now, from its Prometheus endpoint (`host:port`); null when it does not answer (the window then has no SDK figures, and nothing else changes). */
+export async function readSdkMetrics(address: string): Promise<PromSample[] | null> {
+  const text = await fetchSdkMetrics(address, 5000);
+  return text === null ? null : parseExposition(text).samples;
 }
 
 type Match = (labels: Readonly<Record<string, string>>) => boolean;

@@ -50,7 +50,7 @@ import { busiestThreads, cpuByThreadName, machineCpuSeconds, pidsCpuSeconds, pro
 import type { BenchInfra } from '../infra';
 import { median, percentile, round, sleep, waitIdle } from '../stats';
 import { seedClients } from './starts';
-import { describeSdkWindow, scrapeSdkMetrics, sdkWindow, type PromSample, type SdkWindow } from '../sdk-metrics';
+import { describeSdkWindow, readSdkMetrics, sdkWindow, type PromSample, type SdkWindow } from '../sdk-metrics';
 
 export type LadderKind = 'engine' | 'baseline';
 
@@ -667,7 +667,7 @@ export async function benchLadder(opts: LadderOptions) {
     //   from the turn's scheduled time.
     // - closed loop: `concurrency` staff sending turns back to back with no pause, the load before
     //   2026-12-01; as many actions as the engine will take, so it measures queueing behind one another.
-    const readSdk = async (): Promise<PromSample[] | null> => (opts.sdkMetrics ? scrapeSdkMetrics(opts.sdkMetrics) : null);
+    const readSdk = async (): Promise<PromSample[] | null> => (opts.sdkMetrics ? readSdkMetrics(opts.sdkMetrics) : null);
     const load = async (mode: 'open' | 'closed', turnsPerS = rate, windowSeconds = seconds) => {
       const times: number[] = [];
       const byAction = new Map<StaffAction, number[]>();
