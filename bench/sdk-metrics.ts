@@ -46,7 +46,7 @@ export interface SdkWindow {
   stickyMisses: number;
   /** Evictions the cache forced to make room. */
   forcedEvictions: number;
-  /** The core's replay time per workflow task (near 0 for a cached workflow), and its sum over the misses. */
+  /** The core's replay time per workflow task (near 0 for a cached workflow), and the window's replay time divided by its misses (an upper bound per miss: hits add their near-0). */
   replay: Timed & { perMissMs: number | null };
   /** A workflow task from the core's receipt to its completion (replay, activations, local activities). */
   taskExecution: Timed;
